@@ -1,0 +1,1 @@
+"""The domain: character anchor, presets, scenes, sheets, prompts and checks. Pure Python."""

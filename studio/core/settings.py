@@ -1,0 +1,144 @@
+"""User settings (``settings.toml`` in the config dir): per-provider options and stage defaults.
+
+Only data and its (de)serialisation live here; reading keys from the OS keychain is the provider
+layer's job and the settings dialog's, never this module's.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+SETTINGS_SCHEMA_VERSION = 1
+SETTINGS_FILE_NAME = "settings.toml"
+PROVIDER_IDS = ("modelslab", "replicate", "fal", "imageapi", "onemin", "offline")
+
+
+class SettingsError(ValueError):
+    """The settings file cannot be read; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """What the user configured for one provider. Every field is optional."""
+
+    base_url: str | None = None
+    concurrency: int | None = None
+    price_per_image: float | None = None
+    preview_model: str | None = None
+    final_model: str | None = None
+    # The user chose, with a warning, to keep the key in a file readable only by them because
+    # the system has no keychain. Stored in a separate file, never in settings.toml.
+    key_in_file: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
+    preview_provider: str | None = None
+    final_provider: str | None = None
+    budget_cap: float | None = None
+    data_dir: str | None = None
+
+    def provider(self, provider_id: str) -> ProviderSettings:
+        return self.providers.get(provider_id, ProviderSettings())
+
+    def with_provider(self, provider_id: str, settings: ProviderSettings) -> Settings:
+        providers = dict(self.providers)
+        providers[provider_id] = settings
+        return replace(self, providers=providers)
+
+
+def _opt(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    value = table.get(key)
+    if value is None:
+        return None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise SettingsError(f"{where}: '{key}' must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+def settings_from_dict(data: Mapping[str, Any], where: str = "settings") -> Settings:
+    version = data.get("schema_version", SETTINGS_SCHEMA_VERSION)
+    if not isinstance(version, int) or version > SETTINGS_SCHEMA_VERSION:
+        raise SettingsError(
+            f"{where}: schema_version {version!r} is newer than this version of the studio "
+            f"understands ({SETTINGS_SCHEMA_VERSION}); update the studio"
+        )
+    providers: dict[str, ProviderSettings] = {}
+    raw_providers = data.get("providers", {})
+    if not isinstance(raw_providers, dict):
+        raise SettingsError(f"{where}: [providers] must be a table")
+    for pid, table in raw_providers.items():
+        if not isinstance(table, dict):
+            raise SettingsError(f"{where}: [providers.{pid}] must be a table")
+        at = f"{where} [providers.{pid}]"
+        providers[pid] = ProviderSettings(
+            base_url=_opt(table, "base_url", str, at),
+            concurrency=_opt(table, "concurrency", int, at),
+            price_per_image=_opt(table, "price_per_image", float, at),
+            preview_model=_opt(table, "preview_model", str, at),
+            final_model=_opt(table, "final_model", str, at),
+            key_in_file=bool(_opt(table, "key_in_file", bool, at) or False),
+        )
+    return Settings(
+        providers=providers,
+        preview_provider=_opt(data, "preview_provider", str, where),
+        final_provider=_opt(data, "final_provider", str, where),
+        budget_cap=_opt(data, "budget_cap", float, where),
+        data_dir=_opt(data, "data_dir", str, where),
+    )
+
+
+def settings_to_dict(settings: Settings) -> dict[str, Any]:
+    out: dict[str, Any] = {"schema_version": SETTINGS_SCHEMA_VERSION}
+    for key in ("preview_provider", "final_provider", "budget_cap", "data_dir"):
+        value = getattr(settings, key)
+        if value is not None:
+            out[key] = value
+    providers: dict[str, Any] = {}
+    for pid, ps in sorted(settings.providers.items()):
+        table = {
+            k: getattr(ps, k)
+            for k in ("base_url", "concurrency", "price_per_image", "preview_model", "final_model")
+            if getattr(ps, k) is not None
+        }
+        if ps.key_in_file:
+            table["key_in_file"] = True
+        providers[pid] = table
+    if providers:
+        out["providers"] = providers
+    return out
+
+
+def load_settings(config_dir: Path) -> Settings:
+    """Settings from ``config_dir``; defaults when the file does not exist."""
+    path = config_dir / SETTINGS_FILE_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: {exc}; fix the file or delete it to start afresh") from exc
+    return settings_from_dict(data, str(path))
+
+
+def save_settings(config_dir: Path, settings: Settings) -> Path:
+    """Write atomically (temp file then rename) so a crash never leaves half a settings file."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    path = config_dir / SETTINGS_FILE_NAME
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(settings_to_dict(settings)), encoding="utf-8")
+    tmp.replace(path)
+    return path
