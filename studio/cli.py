@@ -1,0 +1,141 @@
+"""Headless commands (`studio ...`); with no command, opens the window.
+
+Heavy modules (Qt, httpx, Pillow, the library) are imported inside the command that needs them
+so `studio --version` and `studio lint` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from studio import APP_DISPLAY_NAME, __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message is printed as is and the exit code returned."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _catalog(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
+    from studio.core.presets import load_catalog
+    from studio.paths import user_presets_file
+
+    return load_catalog(user_file=user_presets_file(environ))
+
+
+def _capability_lookup(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
+    """Provider limits for lint (wired once the provider registry describes them)."""
+    return None
+
+
+def cmd_lint(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.core.checks import has_errors, lint_sheet
+    from studio.core.sheet import load_sheet
+
+    catalog = _catalog(environ)
+    lookup = _capability_lookup(environ)
+    code = EXIT_OK
+    for name in args.sheets:
+        sheet = load_sheet(Path(name), catalog)
+        findings = lint_sheet(sheet, catalog, lookup)
+        for finding in findings:
+            print(f"{name}: {finding.line()}", file=out)
+        if has_errors(findings):
+            code = EXIT_FAILED
+        if not findings:
+            print(f"{name}: no problems found ({len(sheet.scenes)} scenes)", file=out)
+    return code
+
+
+def cmd_presets(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.core.presets import PresetKind
+
+    catalog = _catalog(environ)
+    kinds = list(PresetKind)
+    if args.kind:
+        try:
+            kinds = [PresetKind(args.kind)]
+        except ValueError:
+            known = ", ".join(k.value for k in PresetKind)
+            raise CommandError(
+                f"Unknown preset kind \"{args.kind}\"; use one of: {known}") from None
+    for kind in kinds:
+        print(f"[{kind.value}]", file=out)
+        for p in catalog.of_kind(kind):
+            extra = f" ({p.width}x{p.height})" if p.width and "x" not in p.label else ""
+            mark = " *user*" if p.source == "user" else ""
+            print(f"  {p.id:<22} {p.label}{extra}{mark}", file=out)
+            if p.text:
+                print(f"      prompt: {p.text}", file=out)
+            if p.effect:
+                print(f"      effect: {p.effect}; best for: {p.best_use}", file=out)
+        print(file=out)
+    return EXIT_OK
+
+
+def cmd_gui(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.app import run_app
+
+    return run_app([args.sheet] if getattr(args, "sheet", None) else [], environ)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studio",
+        description=f"{APP_DISPLAY_NAME}: consistent character sheets rendered through "
+        "FLUX image APIs. With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"studio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("lint", help="run the prompt checks from the guides on sheet files")
+    p.add_argument("sheets", nargs="+", metavar="SHEET")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("presets", help="list the presets catalog")
+    p.add_argument("--kind", help="only this kind (lighting, lens, skin, quality, negative, "
+                   "framing, pattern)")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("open", help="open a sheet in the window")
+    p.add_argument("sheet", nargs="?")
+    p.set_defaults(func=cmd_gui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].endswith(".sheet.toml") and Path(argv[0]).exists():
+        argv = ["open", *argv]  # `studio my.sheet.toml` opens it, as a file manager would
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        args.sheet = None
+        func = cmd_gui
+    from studio.core.errors import StudioInputError
+
+    try:
+        return int(func(args, environ, sys.stdout))
+    except StudioInputError as exc:
+        print(f"studio: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CommandError as exc:
+        print(f"studio: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("studio: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,24 @@
+"""Where the files shipped in ``resources/`` are found, from a wheel or from a checkout."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+
+def resources_dir() -> Path:
+    """The resources folder: ``studio/resources`` inside an installed wheel, or the checkout's
+    top-level ``resources/`` when running from source (an editable install has no copy)."""
+    packaged = Path(str(resources.files("studio"))) / "resources"
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "resources"
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(
+        "The studio's resources folder is missing from this installation; reinstall the package"
+    )
+
+
+def resource_path(name: str) -> Path:
+    return resources_dir() / name

@@ -1,0 +1,1 @@
+"""Character sheets, storyboards and bundles, with full metadata."""

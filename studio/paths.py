@@ -1,0 +1,32 @@
+"""Where the studio keeps its library and settings (DESIGN.md "Data location")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from studio import APP_NAME
+
+
+def data_dir(environ: Mapping[str, str]) -> Path:
+    """The library folder: ``STUDIO_DATA_DIR`` or the platform's user data dir."""
+    override = environ.get("STUDIO_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_dir(environ: Mapping[str, str]) -> Path:
+    """The settings folder: ``STUDIO_CONFIG_DIR`` or the platform's user config dir."""
+    override = environ.get("STUDIO_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def user_presets_file(environ: Mapping[str, str]) -> Path:
+    return config_dir(environ) / "presets.toml"

@@ -1,0 +1,1 @@
+"""Orchestration: the render queue, per-provider concurrency, cancel, resume, previews to finals."""

@@ -1,0 +1,38 @@
+"""Every test runs with its user directories redirected into tmp_path and no provider keys, so
+nothing a developer has configured leaks in and nothing a test does leaks out."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# GUI tests never need a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_SHEET = ROOT / "examples" / "emma.sheet.toml"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    # Never touch the developer's real keychain.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    for name in list(os.environ):
+        if name.startswith("STUDIO_") and name.endswith(("_API_KEY", "_BASE_URL", "_CONCURRENCY")):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+@pytest.fixture
+def example_sheet_path() -> Path:
+    return EXAMPLE_SHEET
