@@ -112,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("open", help="open a sheet in the window")
     p.add_argument("sheet", nargs="?")
     p.set_defaults(func=cmd_gui)
+
+    import importlib
+
+    from studio.commands import COMMAND_MODULES
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a command group not built yet
+        module.register(sub)
     return parser
 
 
