@@ -1,0 +1,186 @@
+"""The ``studio library list|search|check`` commands, as functions the CLI adapts.
+
+Each takes an open ``Library`` and its arguments and returns a ``CommandOutput``: the text for
+a terminal, the JSON-able data for ``--json``, and the exit code. Printing is the CLI's job.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import LibraryError, LibraryVersionError
+from .library import Library
+from .models import RenderFilter, RenderRecord
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_BAD_INPUT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutput:
+    text: str
+    data: dict[str, Any]
+    exit_code: int = EXIT_OK
+
+    def render(self, as_json: bool) -> str:
+        """What to print on stdout: one JSON object with ``--json``, else the text."""
+        return json.dumps(self.data, indent=None, sort_keys=True) if as_json else self.text
+
+
+def open_library(data_dir: Path) -> Library | CommandOutput:
+    """Open the library for a command (viewing only if another instance is writing), or the
+    output explaining why it cannot be opened (exit 1)."""
+    try:
+        return Library.open(data_dir, if_busy="read-only")
+    except LibraryVersionError as exc:
+        return CommandOutput(str(exc), {"error": str(exc)}, EXIT_PROBLEMS)
+    except LibraryError as exc:
+        return CommandOutput(str(exc), {"error": str(exc)}, EXIT_PROBLEMS)
+
+
+def render_data(render: RenderRecord) -> dict[str, Any]:
+    """One render as JSON data (the shape of ``--json`` output)."""
+    return {
+        "id": render.id,
+        "project_id": render.project_id,
+        "stage": render.stage.value,
+        "status": render.status.value,
+        "provider": render.provider,
+        "model": render.model,
+        "prompt": render.prompt,
+        "negative": render.negative,
+        "width": render.width,
+        "height": render.height,
+        "steps": render.steps,
+        "guidance": render.guidance,
+        "seed": render.seed,
+        "seed_requested": render.seed_requested,
+        "seed_returned": render.seed_returned,
+        "scene": render.scene_name,
+        "character": render.character_name,
+        "approval": render.approval.value,
+        "star": render.star,
+        "tags": list(render.tags),
+        "cost": render.cost,
+        "error": render.error,
+        "image": None if render.image_path is None else str(render.image_path),
+        "created": render.created.isoformat(),
+    }
+
+
+def _line(render: RenderRecord) -> str:
+    star = "*" if render.star else " "
+    prompt = " ".join(render.prompt.split())
+    if len(prompt) > 60:
+        prompt = prompt[:57] + "..."
+    scene = render.scene_name or "-"
+    return (
+        f"  {star}#{render.id:<6} {render.created:%Y-%m-%d %H:%M} {render.stage.value:<7} "
+        f"{render.status.value:<7} {render.provider}/{render.model} seed={render.seed} "
+        f"[{scene}] {prompt}"
+    )
+
+
+def library_list(library: Library, *, project: str | None = None, limit: int = 20) -> CommandOutput:
+    """Projects and their latest renders (``limit`` per project)."""
+    projects = library.projects()
+    if project is not None:
+        projects = [p for p in projects if p.name == project]
+        if not projects:
+            message = f"There is no project called {project!r} in the library."
+            return CommandOutput(message, {"error": message}, EXIT_BAD_INPUT)
+    lines = [f"Library: {library.data_dir}"]
+    if library.notice:
+        lines.append(library.notice)
+    data_projects: list[dict[str, Any]] = []
+    for record in projects:
+        page = library.list_renders(RenderFilter(project_id=record.id), limit=limit)
+        lines.append(f"{record.name} ({record.render_count} renders)")
+        lines.extend(_line(r) for r in page.items)
+        data_projects.append(
+            {
+                "id": record.id,
+                "name": record.name,
+                "render_count": record.render_count,
+                "renders": [render_data(r) for r in page.items],
+            }
+        )
+    if not projects:
+        lines.append("No projects yet.")
+    return CommandOutput("\n".join(lines), {"projects": data_projects})
+
+
+def library_search(
+    library: Library, text: str, *, project: str | None = None, limit: int = 50
+) -> CommandOutput:
+    """Renders whose prompt, scene, character, notes or tags match ``text``, newest first."""
+    where = RenderFilter()
+    if project is not None:
+        record = library.project_by_name(project)
+        if record is None:
+            message = f"There is no project called {project!r} in the library."
+            return CommandOutput(message, {"error": message}, EXIT_BAD_INPUT)
+        where = RenderFilter(project_id=record.id)
+    page = library.search(text, where, limit=limit)
+    lines = [_line(r) for r in page.items] or [f"Nothing in the library matches {text!r}."]
+    return CommandOutput(
+        "\n".join(lines),
+        {"query": text, "results": [render_data(r) for r in page.items]},
+    )
+
+
+def library_check(library: Library, *, repair: bool = True) -> CommandOutput:
+    """Integrity, missing and orphan files, hash mismatches; repairs what is safe.
+
+    Exit 0 when the library is sound (after repair), 1 when problems remain.
+    """
+    report = library.check(repair=repair)
+    lines = [f"Library: {library.data_dir}"]
+    if library.notice and repair:
+        lines.append(f"{library.notice} Nothing was repaired.")
+    lines.append(
+        "Database: ok" if report.integrity_ok else "Database: " + "; ".join(report.integrity)
+    )
+    if report.missing_files:
+        lines.append(
+            f"{len(report.missing_files)} image file(s) are missing; their renders are kept with "
+            "their settings and marked 'missing'."
+        )
+    if report.hash_mismatches:
+        lines.append(
+            f"{len(report.hash_mismatches)} image file(s) are damaged (contents changed); their "
+            "renders are marked 'damaged'."
+        )
+    if report.orphan_files:
+        if report.repaired:
+            lines.append(
+                f"{len(report.orphan_files)} image file(s) no record uses: {report.orphans_moved} "
+                f"from interrupted saves set aside in {library.data_dir / 'orphans'} (import them "
+                "to keep them), the rest deleted."
+            )
+        else:
+            lines.append(f"{len(report.orphan_files)} image file(s) no record uses.")
+    if report.temp_files_removed:
+        lines.append(f"{report.temp_files_removed} leftover temporary file(s) removed.")
+    if report.renders_restored:
+        lines.append(f"{report.renders_restored} render(s) have their image back.")
+    sound = report.integrity_ok and not report.missing_files and not report.hash_mismatches
+    if sound and (report.repaired or not report.orphan_files):
+        lines.append("The library is sound.")
+    data = {
+        "integrity": list(report.integrity),
+        "missing_files": list(report.missing_files),
+        "hash_mismatches": list(report.hash_mismatches),
+        "orphan_files": list(report.orphan_files),
+        "temp_files_removed": report.temp_files_removed,
+        "orphans_moved": report.orphans_moved,
+        "renders_marked": report.renders_marked,
+        "renders_restored": report.renders_restored,
+        "repaired": report.repaired,
+        "ok": sound,
+    }
+    return CommandOutput("\n".join(lines), data, EXIT_OK if sound else EXIT_PROBLEMS)
