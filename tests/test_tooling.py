@@ -29,7 +29,8 @@ def test_import_linter_contracts_hold() -> None:
 
 
 def test_ruff_is_clean() -> None:
-    proc = _run([_tool("ruff"), "check", "studio", "tests", "benchmarks", "packaging"])
+    targets = [d for d in ("studio", "tests", "benchmarks", "packaging") if (ROOT / d).is_dir()]
+    proc = _run([_tool("ruff"), "check", *targets])
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
