@@ -1,0 +1,108 @@
+"""Where API keys come from: ``STUDIO_<ID>_API_KEY``, then the OS keychain, then (only when the
+user chose it) a file readable by them alone. Never settings.toml, never a log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+KEYRING_SERVICE = "character-sheet-studio"
+KEY_FILE_NAME = "keys"
+
+log = logging.getLogger("studio.providers.keys")
+
+Keychain = Callable[[str], "str | None"]
+
+
+def no_keychain(provider_id: str) -> str | None:
+    """A keychain that holds nothing (tests, CI)."""
+    return None
+
+
+def env_name(provider_id: str, what: str) -> str:
+    """``STUDIO_<ID>_<WHAT>``, e.g. ``STUDIO_MODELSLAB_API_KEY``."""
+    return f"STUDIO_{provider_id.upper()}_{what}"
+
+
+def key_file(config_dir: Path) -> Path:
+    return config_dir / KEY_FILE_NAME
+
+
+def read_keychain(provider_id: str) -> str | None:
+    """The key stored in the OS keychain under service ``character-sheet-studio``."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:
+        return None
+    try:
+        value = keyring.get_password(KEYRING_SERVICE, provider_id)
+    except (KeyringError, RuntimeError, OSError) as exc:
+        # No usable backend (headless CI, locked keychain): no key, not a crash.
+        log.info("the system keychain cannot be read (%s)", type(exc).__name__)
+        return None
+    return value or None
+
+
+def _from_file(config_dir: Path, provider_id: str) -> str | None:
+    path = key_file(config_dir)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s is readable by other users; its keys are ignored until it is mode 0600",
+                    path)
+        return None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip() == provider_id and value.strip():
+            return value.strip()
+    return None
+
+
+def find_key(
+    provider_id: str,
+    environ: Mapping[str, str],
+    config_dir: Path | None = None,
+    *,
+    key_in_file: bool = False,
+    keychain: Keychain | None = None,
+) -> str | None:
+    """The API key for ``provider_id``, or None when none is configured.
+
+    ``keychain`` reads the OS keychain (default: keyring); tests pass a fake or ``no_keychain``.
+    """
+    value = environ.get(env_name(provider_id, "API_KEY"), "").strip()
+    if value:
+        return value
+    value = (keychain or read_keychain)(provider_id) or ""
+    if value:
+        return value
+    if key_in_file and config_dir is not None:
+        return _from_file(config_dir, provider_id)
+    return None
+
+
+def store_key_in_file(config_dir: Path, provider_id: str, key: str) -> Path:
+    """Keep a key in the 0600 key file (only after the user chose this, with a warning)."""
+    path = key_file(config_dir)
+    config_dir.mkdir(parents=True, exist_ok=True)
+    lines: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            name, sep, value = line.partition("=")
+            if sep:
+                lines[name.strip()] = value.strip()
+    lines[provider_id] = key.strip()
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{k}={v}\n" for k, v in sorted(lines.items())))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,188 @@
+"""Building the providers from the environment and settings, and describing them.
+
+The composition root (``studio/cli.py``, ``studio/app.py``) calls :func:`build_providers` once
+and passes the dict down. ``STUDIO_<ID>_API_KEY``, ``STUDIO_<ID>_BASE_URL`` and
+``STUDIO_<ID>_CONCURRENCY`` win over settings; settings win over the built-in defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from studio.core.capabilities import ModelCapabilities
+from studio.core.settings import PROVIDER_IDS, Settings
+from studio.providers.base import Clock, Provider
+from studio.providers.errors import provider_name
+from studio.providers.fal import FalProvider
+from studio.providers.imageapi import ImageApiProvider
+from studio.providers.keys import Keychain, env_name, find_key
+from studio.providers.modelslab import Endpoint, ModelsLabProvider
+from studio.providers.offline import OfflineProvider
+from studio.providers.onemin import OneMinProvider
+from studio.providers.remote import RemoteProvider, RetryPolicy
+from studio.providers.replicate import ReplicateProvider
+
+REMOTE_CLASSES: Mapping[str, type[RemoteProvider]] = {
+    "modelslab": ModelsLabProvider,
+    "replicate": ReplicateProvider,
+    "fal": FalProvider,
+    "imageapi": ImageApiProvider,
+    "onemin": OneMinProvider,
+}
+
+assert set(REMOTE_CLASSES) | {"offline"} == set(PROVIDER_IDS)
+
+
+class ProviderConfigError(ValueError):
+    """An environment variable has a value the studio cannot use; the message says which."""
+
+
+def _env_int(environ: Mapping[str, str], name: str) -> int | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ProviderConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ProviderConfigError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _modelslab_endpoints(environ: Mapping[str, str]) -> dict[str, Endpoint]:
+    """``STUDIO_MODELSLAB_ENDPOINTS="fluxgram-v1=images,flux-schnell=realtime"``."""
+    name = env_name("modelslab", "ENDPOINTS")
+    out: dict[str, Endpoint] = {}
+    for item in environ.get(name, "").split(","):
+        model, sep, endpoint = item.strip().partition("=")
+        if not item.strip():
+            continue
+        endpoint = endpoint.strip()
+        if not sep or endpoint not in ("images", "realtime"):
+            raise ProviderConfigError(
+                f"{name}: write model=images or model=realtime, not {item.strip()!r}")
+        out[model.strip()] = "images" if endpoint == "images" else "realtime"
+    return out
+
+
+def build_providers(
+    environ: Mapping[str, str],
+    settings: Settings,
+    config_dir: Path | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    clock: Clock | None = None,
+    keychain: Keychain | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: httpx.Timeout | None = None,
+    deadline: float | None = None,
+) -> dict[str, Provider]:
+    """Every provider, keyed by id, configured or not (``Provider.configured`` tells)."""
+    providers: dict[str, Provider] = {}
+    for pid, cls in REMOTE_CLASSES.items():
+        ps = settings.provider(pid)
+        kwargs: dict[str, Any] = {
+            "api_key": find_key(pid, environ, config_dir, key_in_file=ps.key_in_file,
+                                keychain=keychain),
+            "base_url": environ.get(env_name(pid, "BASE_URL"), "").strip() or ps.base_url,
+            "concurrency": _env_int(environ, env_name(pid, "CONCURRENCY")) or ps.concurrency,
+            "price_per_image": ps.price_per_image,
+            "preview_model": ps.preview_model,
+            "final_model": ps.final_model,
+            "clock": clock,
+            "transport": http_transport,
+            "retry": retry,
+            "timeout": timeout,
+        }
+        if deadline is not None:
+            kwargs["deadline"] = deadline
+        if cls is ModelsLabProvider:
+            kwargs["endpoints"] = _modelslab_endpoints(environ)
+        providers[pid] = cls(**kwargs)
+    providers["offline"] = OfflineProvider()
+    return providers
+
+
+def default_provider(providers: Mapping[str, Provider], wanted: str | None) -> Provider:
+    """``wanted`` when it is configured, else the offline placeholder (no key, no network)."""
+    chosen = providers.get(wanted or "")
+    if chosen is not None and chosen.configured:
+        return chosen
+    return providers["offline"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """One row of ``studio providers``."""
+
+    id: str
+    name: str
+    configured: bool
+    base_url: str
+    concurrency: int
+    preview_model: str
+    final_model: str
+    models: tuple[ModelCapabilities, ...]
+
+
+def capability_summary(caps: ModelCapabilities) -> str:
+    """``steps 1-4 (default 4), no guidance, no negative, aspect ratios 1:1 16:9 …, cancel``."""
+    parts = [f"steps {caps.steps_min}-{caps.steps_max} (default {caps.steps_default})"]
+    parts.append(f"guidance {caps.guidance_min:g}-{caps.guidance_max:g}"
+                 if caps.uses_guidance else "no guidance")
+    parts.append("negative prompt" if caps.supports_negative else "no negative prompt")
+    if caps.takes_aspect_ratio:
+        parts.append("aspect ratios " + " ".join(caps.aspect_ratios))
+    else:
+        parts.append(f"sides {caps.min_side}-{caps.max_side} px, multiple of {caps.size_multiple}")
+    if caps.supports_lora:
+        parts.append("LoRA")
+    parts.append("cancel" if caps.can_cancel else "no cancel")
+    if caps.price_per_image is not None:
+        parts.append(f"{caps.price_per_image:g} per image")
+    return ", ".join(parts)
+
+
+def provider_status(providers: Mapping[str, Provider]) -> list[ProviderStatus]:
+    rows = []
+    for pid in PROVIDER_IDS:
+        provider = providers.get(pid)
+        if provider is None:
+            continue
+        choice = provider.models()
+        ids = dict.fromkeys((*provider.model_ids(), choice.preview, choice.final))
+        rows.append(ProviderStatus(
+            id=pid,
+            name=provider_name(pid),
+            configured=provider.configured,
+            base_url=getattr(provider, "base_url", "") or "local",
+            concurrency=provider.concurrency,
+            preview_model=choice.preview,
+            final_model=choice.final,
+            models=tuple(provider.capabilities(m) for m in ids),
+        ))
+    return rows
+
+
+def format_provider_status(rows: list[ProviderStatus]) -> str:
+    """The text ``studio providers`` prints: one block per provider, no keys."""
+    out: list[str] = []
+    for row in rows:
+        if row.id == "offline":
+            state = "ready (no key needed; the default when no key is configured)"
+        elif row.configured:
+            state = "configured"
+        else:
+            state = f"not configured (set {env_name(row.id, 'API_KEY')} or add a key in Settings)"
+        out.append(f"{row.id}  {row.name}: {state}")
+        out.append(f"    endpoint {row.base_url}, up to {row.concurrency} at once")
+        out.append(f"    preview {row.preview_model}, final {row.final_model}")
+        for caps in row.models:
+            out.append(f"    - {caps.model}: {capability_summary(caps)}")
+    return "\n".join(out)

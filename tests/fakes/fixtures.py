@@ -1,0 +1,181 @@
+"""pytest fixtures for the fake provider servers, shared by the provider and render tests.
+
+Use them from a ``conftest.py`` with ``from tests.fakes.fixtures import *  # noqa: F403``.
+
+* ``api_key``: the secret every fake expects; tests assert it never leaks.
+* ``fast_clock``: a :class:`FakeClock`: sleeps return at once and advance virtual time, and the
+  requested sleeps are recorded (``fast_clock.sleeps``).
+* ``modelslab_server``, ``replicate_server``, ``fal_server``, ``imageapi_server``,
+  ``onemin_server``: started fakes on 127.0.0.1 (stopped after the test).
+* ``make_provider(server, **kw)``: the matching provider pointed at a server, with the fast clock,
+  a short read timeout and ``kw`` passed to the constructor; closed after the test.
+* ``events``: an :class:`EventLog` to pass as ``on_event``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from studio.providers.base import ProviderEvent
+from studio.providers.fal import FalProvider
+from studio.providers.imageapi import ImageApiProvider
+from studio.providers.modelslab import ModelsLabProvider
+from studio.providers.onemin import OneMinProvider
+from studio.providers.remote import RemoteProvider
+from studio.providers.replicate import ReplicateProvider
+from tests.fakes.fal import FakeFal
+from tests.fakes.imageapi import FakeImageApi
+from tests.fakes.modelslab import FakeModelsLab
+from tests.fakes.onemin import FakeOneMin
+from tests.fakes.replicate import FakeReplicate
+from tests.fakes.server import FakeServer
+
+SECRET_KEY = "sk-TEST-9f8e7d6c5b4a-SECRET"
+
+PROVIDER_FOR: dict[type[FakeServer], type[RemoteProvider]] = {
+    FakeModelsLab: ModelsLabProvider,
+    FakeReplicate: ReplicateProvider,
+    FakeFal: FalProvider,
+    FakeImageApi: ImageApiProvider,
+    FakeOneMin: OneMinProvider,
+}
+
+
+class FakeClock:
+    """Virtual time: ``sleep`` yields to the loop once and moves the clock forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def wall(self) -> float:
+        return time.time() + self.offset
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.offset += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+class EventLog:
+    """Collects provider events; ``names`` gives their class names in order."""
+
+    def __init__(self) -> None:
+        self.items: list[ProviderEvent] = []
+
+    def __call__(self, event: ProviderEvent) -> None:
+        self.items.append(event)
+
+    @property
+    def names(self) -> list[str]:
+        return [type(e).__name__ for e in self.items]
+
+    def distinct(self) -> list[str]:
+        """Names with consecutive repeats collapsed (Processing, Processing -> Processing)."""
+        out: list[str] = []
+        for name in self.names:
+            if not out or out[-1] != name:
+                out.append(name)
+        return out
+
+
+@pytest.fixture
+def api_key() -> str:
+    return SECRET_KEY
+
+
+@pytest.fixture
+def fast_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def events() -> EventLog:
+    return EventLog()
+
+
+def _serve(server: FakeServer) -> Iterator[Any]:
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def modelslab_server(api_key: str) -> Iterator[FakeModelsLab]:
+    yield from _serve(FakeModelsLab(api_key))
+
+
+@pytest.fixture
+def replicate_server(api_key: str) -> Iterator[FakeReplicate]:
+    yield from _serve(FakeReplicate(api_key))
+
+
+@pytest.fixture
+def fal_server(api_key: str) -> Iterator[FakeFal]:
+    yield from _serve(FakeFal(api_key))
+
+
+@pytest.fixture
+def imageapi_server(api_key: str) -> Iterator[FakeImageApi]:
+    yield from _serve(FakeImageApi(api_key))
+
+
+@pytest.fixture
+def onemin_server(api_key: str) -> Iterator[FakeOneMin]:
+    yield from _serve(FakeOneMin(api_key))
+
+
+@pytest_asyncio.fixture
+async def make_provider(
+    api_key: str, fast_clock: FakeClock
+) -> AsyncIterator[Callable[..., Any]]:
+    made: list[RemoteProvider] = []
+
+    def make(server: FakeServer, **kw: Any) -> Any:
+        cls = PROVIDER_FOR[type(server)]
+        kw.setdefault("api_key", api_key)
+        if "base_url" not in kw:
+            kw["base_url"] = server.base_url
+        kw.setdefault("clock", fast_clock)
+        kw.setdefault("timeout", httpx.Timeout(5.0, read=1.0))
+        provider = cls(**kw)
+        made.append(provider)
+        return provider
+
+    yield make
+    for provider in made:
+        await provider.aclose()
+
+
+def assert_no_key(key: str, *values: Any) -> None:
+    """``key`` appears in none of ``values``: their str/repr, an error's user message, a
+    submission's JSON, a result's stored request, dicts and lists taken apart."""
+    import json as _json
+
+    from studio.providers.base import GenerationResult, Submission
+    from studio.providers.errors import ProviderError
+
+    for value in values:
+        texts = [str(value), repr(value)]
+        if isinstance(value, ProviderError):
+            texts += [value.user_message("Headshot"), value.message, str(value.args)]
+        if isinstance(value, Submission):
+            texts.append(value.to_json())
+        if isinstance(value, GenerationResult):
+            texts.append(_json.dumps(dict(value.request_body), default=str))
+            texts.append(_json.dumps(dict(value.info), default=str))
+            assert key.encode() not in value.image
+        for text in texts:
+            assert key not in text, f"the API key leaked into {type(value).__name__}: {text[:200]}"

@@ -1,0 +1,68 @@
+"""A fake 1min.ai: ``POST /api/features`` (IMAGE_GENERATOR) and ``GET /api/results/{uuid}``.
+
+Default: the feature call blocks (synchronously) and answers an ``aiRecord`` with status
+``SUCCESS``, storage keys in ``resultObject`` and a signed-looking ``temporaryUrl`` on this server.
+``asynchronous=True`` answers ``PROCESSING`` and the result endpoint then ``SUCCESS``. A wrong key
+gets 401 ``INVALID_AUTH_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from tests.fakes.server import FakeServer, Recorded, Reply, png_bytes
+
+
+class FakeOneMin(FakeServer):
+    name = "onemin"
+
+    def __init__(self, api_key: str = "test-key", *, asynchronous: bool = False) -> None:
+        super().__init__(api_key)
+        self.asynchronous = asynchronous
+        self.image = png_bytes(64, 64, (200, 30, 160))
+        self._ids = itertools.count(1)
+        self.prompts: dict[str, dict[str, Any]] = {}
+        self.route("POST", r"/api/features", self._features)
+        self.route("GET", r"/api/results/(?P<uuid>[\w-]+)", self._results)
+
+    def submits(self) -> int:
+        return self.count("POST", r"/api/features")
+
+    def _bad_key(self, req: Recorded) -> Reply | None:
+        if req.headers.get("api-key") != self.api_key:
+            return Reply(401, {"errorCode": "INVALID_AUTH_TOKEN", "message": "Invalid API key"})
+        return None
+
+    def record(self, uuid: str, status: str) -> dict[str, Any]:
+        key = f"images/2025_10_24_{uuid}.png"
+        record: dict[str, Any] = {
+            "uuid": uuid, "model": "black-forest-labs/flux-schnell-lora",
+            "type": "IMAGE_GENERATOR", "status": status,
+            "aiRecordDetail": {"promptObject": self.prompts.get(uuid, {}),
+                               "resultObject": [key] if status == "SUCCESS" else [],
+                               "responseObject": {}},
+        }
+        if status == "SUCCESS":
+            url = self.add_image(f"om-{uuid}.png", self.image)
+            record["temporaryUrl"] = f"{url}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=60"
+        return record
+
+    def _features(self, req: Recorded, match: re.Match[str]) -> Reply:
+        if (bad := self._bad_key(req)) is not None:
+            return bad
+        uuid = f"rec-{next(self._ids):04d}"
+        body = req.json if isinstance(req.json, dict) else {}
+        prompt = body.get("promptObject")
+        self.prompts[uuid] = prompt if isinstance(prompt, dict) else {}
+        status = "PROCESSING" if self.asynchronous else "SUCCESS"
+        return Reply(200, {"aiRecord": self.record(uuid, status)})
+
+    def _results(self, req: Recorded, match: re.Match[str]) -> Reply:
+        if (bad := self._bad_key(req)) is not None:
+            return bad
+        uuid = match["uuid"]
+        if uuid not in self.prompts:
+            return Reply(200, {"aiRecord": None})
+        return Reply(200, {"aiRecord": self.record(uuid, "SUCCESS")})

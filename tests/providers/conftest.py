@@ -1,0 +1,22 @@
+"""Fixtures for the provider tests: the fake servers and fixtures of tests/fakes.
+
+Every test here also checks that the API key never reached a log record, at any level.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.fixtures import *  # noqa: F403
+from tests.fakes.fixtures import SECRET_KEY
+
+
+@pytest.fixture(autouse=True)
+def _no_key_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.DEBUG)
+    yield
+    for record in caplog.records:
+        assert SECRET_KEY not in record.getMessage(), f"key logged by {record.name}"
