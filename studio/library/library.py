@@ -231,6 +231,9 @@ class Library:
             thumbnail_workers=thumbnail_workers,
         )
         if lock is not None:
+            for folder in (paths.IMAGES_DIR, paths.THUMBS_DIR, paths.TMP_DIR):
+                with contextlib.suppress(OSError):  # a full disk shows up on the first save
+                    (data_dir / folder).mkdir(exist_ok=True)
             library._remove_temp_files()
         return library
 
@@ -1401,17 +1404,37 @@ class Library:
         them when the file is back)."""
         repair = repair and not self.read_only
         with self._lock:
-            with self._read("check the library") as conn:
+            if self._closed:
+                raise LibraryError("The library is closed.")
+            conn = self._conn
+            integrity: tuple[str, ...] = ()
+            try:
                 integrity = tuple(
                     str(row[0]) for row in conn.execute("PRAGMA integrity_check").fetchall()
                 )
                 fk = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if fk:
+                    integrity = (
+                        *[i for i in integrity if i != "ok"],
+                        f"{len(fk)} broken references between records",
+                    )
                 images = conn.execute("SELECT hash, path FROM images").fetchall()
                 tombstones = {
                     row[0] for row in conn.execute("SELECT path FROM deleted_images").fetchall()
                 }
-            if fk:
-                integrity = (*[i for i in integrity if i != "ok"], f"{len(fk)} broken references")
+            except sqlite3.DatabaseError as exc:
+                # A damaged file: report it; repairing files against damaged records is unsafe.
+                problems = tuple(i for i in integrity if i != "ok")
+                return CheckReport(
+                    integrity=problems or (f"the database cannot be read: {exc}",),
+                    missing_files=(),
+                    hash_mismatches=(),
+                    orphan_files=(),
+                )
+            if integrity != ("ok",):
+                return CheckReport(
+                    integrity=integrity, missing_files=(), hash_mismatches=(), orphan_files=()
+                )
             missing: list[str] = []
             mismatched: list[str] = []
             known: set[str] = set()

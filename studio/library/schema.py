@@ -65,8 +65,9 @@ _V1: Sequence[str] = (
         bytes INTEGER NOT NULL,
         created REAL NOT NULL
     )""",
+    # AUTOINCREMENT: a render id is never reused, even after the trash is emptied.
     """CREATE TABLE renders (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
         sheet_id INTEGER REFERENCES sheets(id) ON DELETE SET NULL,
         scene_id INTEGER REFERENCES scenes(id) ON DELETE SET NULL,
@@ -109,7 +110,7 @@ _V1: Sequence[str] = (
     "CREATE INDEX renders_by_created ON renders (trashed, created DESC, id DESC)",
     "CREATE INDEX renders_by_parent ON renders (parent_id)",
     """CREATE TABLE jobs (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         draft TEXT NOT NULL,
         request TEXT NOT NULL,
         provider TEXT NOT NULL,
