@@ -103,7 +103,7 @@ def adapt(
         largest = max(width, height)
         if largest > caps.max_side:
             scale = caps.max_side / largest
-            width, height = int(width * scale), int(height * scale)
+            width, height = max(1, round(width * scale)), max(1, round(height * scale))
         smallest = min(width, height)
         if smallest < caps.min_side:
             scale = caps.min_side / smallest

@@ -1,0 +1,203 @@
+"""Building providers from env + settings, keys, `studio providers` rows, errors and values."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from studio.core.settings import PROVIDER_IDS, ProviderSettings, Settings
+from studio.providers.base import Submission, Timings
+from studio.providers.errors import (
+    AuthenticationError,
+    BadResponseError,
+    ContentFilteredError,
+    InvalidRequestError,
+    OutOfCreditsError,
+    ProviderError,
+    ProviderFailedError,
+    ProviderTimeout,
+    RateLimitedError,
+    Redactor,
+    RenderCancelled,
+)
+from studio.providers.keys import find_key, no_keychain, store_key_in_file
+from studio.providers.modelslab import ModelsLabProvider
+from studio.providers.offline import OfflineProvider
+from studio.providers.registry import (
+    ProviderConfigError,
+    build_providers,
+    default_provider,
+    format_provider_status,
+    provider_status,
+)
+from studio.providers.remote import parse_retry_after
+from tests.fakes.fixtures import SECRET_KEY
+
+# ---------------------------------------------------------------- keys
+
+
+def test_env_key_wins_over_keychain_and_file(tmp_path: Path) -> None:
+    store_key_in_file(tmp_path, "fal", "from-file")
+    env = {"STUDIO_FAL_API_KEY": "from-env"}
+    assert find_key("fal", env, tmp_path, key_in_file=True,
+                    keychain=lambda _p: "from-keychain") == "from-env"
+    assert find_key("fal", {}, tmp_path, key_in_file=True,
+                    keychain=lambda _p: "from-keychain") == "from-keychain"
+    assert find_key("fal", {}, tmp_path, key_in_file=True, keychain=no_keychain) == "from-file"
+
+
+def test_key_file_only_when_the_user_chose_it(tmp_path: Path) -> None:
+    path = store_key_in_file(tmp_path, "replicate", "r8_secret")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert find_key("replicate", {}, tmp_path, keychain=no_keychain) is None
+    assert find_key("replicate", {}, tmp_path, key_in_file=True,
+                    keychain=no_keychain) == "r8_secret"
+
+
+def test_key_file_readable_by_others_is_ignored(tmp_path: Path) -> None:
+    path = store_key_in_file(tmp_path, "replicate", "r8_secret")
+    path.chmod(0o644)
+    assert find_key("replicate", {}, tmp_path, key_in_file=True, keychain=no_keychain) is None
+
+
+def test_keychain_failure_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+    from keyring.errors import NoKeyringError
+
+    from studio.providers.keys import read_keychain
+
+    def broken(service: str, user: str) -> str:
+        assert service == "character-sheet-studio" and user == "modelslab"
+        raise NoKeyringError("no backend")
+
+    monkeypatch.setattr(keyring, "get_password", broken)
+    assert read_keychain("modelslab") is None
+
+
+# ---------------------------------------------------------------- registry
+
+
+def build(env: dict[str, str], settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    return build_providers(env, settings or Settings(), keychain=no_keychain)
+
+
+def test_all_six_providers_offline_default_without_keys() -> None:
+    providers = build({})
+    assert set(providers) == set(PROVIDER_IDS)
+    assert [p.id for p in providers.values() if p.configured] == ["offline"]
+    assert isinstance(default_provider(providers, "modelslab"), OfflineProvider)
+
+
+def test_env_overrides_settings() -> None:
+    settings = Settings().with_provider("modelslab", ProviderSettings(
+        base_url="https://gateway.example", concurrency=3, final_model="fluxgram",
+        price_per_image=0.01))
+    env = {"STUDIO_MODELSLAB_API_KEY": "k", "STUDIO_MODELSLAB_BASE_URL": "http://127.0.0.1:9",
+           "STUDIO_MODELSLAB_CONCURRENCY": "7"}
+    provider = build(env, settings)["modelslab"]
+    assert isinstance(provider, ModelsLabProvider)
+    assert provider.configured and provider.base_url == "http://127.0.0.1:9"
+    assert provider.concurrency == 7
+    assert provider.models().final == "fluxgram"
+    assert provider.price_per_image == 0.01
+    assert default_provider(build(env, settings), "modelslab") is not None
+    from_settings = build({}, settings)["modelslab"]
+    assert isinstance(from_settings, ModelsLabProvider)
+    assert from_settings.base_url == "https://gateway.example" and from_settings.concurrency == 3
+
+
+def test_defaults() -> None:
+    providers = build({})
+    assert providers["modelslab"].concurrency == 5 and providers["fal"].concurrency == 2
+    assert providers["modelslab"].models().preview == "flux-schnell"
+    assert providers["modelslab"].models().final == "fluxgram-v1"
+    assert providers["replicate"].base_url == "https://api.replicate.com"
+
+
+@pytest.mark.parametrize("value", ["zero", "0", "-2"])
+def test_bad_concurrency_is_a_clear_error(value: str) -> None:
+    with pytest.raises(ProviderConfigError, match="STUDIO_FAL_CONCURRENCY"):
+        build({"STUDIO_FAL_CONCURRENCY": value})
+
+
+def test_modelslab_endpoints_from_env() -> None:
+    provider = build({"STUDIO_MODELSLAB_ENDPOINTS": "fluxgram-v1=realtime, my-model=images"})[
+        "modelslab"]
+    assert isinstance(provider, ModelsLabProvider)
+    assert provider.profile("fluxgram-v1").endpoint == "realtime"
+    assert provider.profile("my-model").endpoint == "images"
+    with pytest.raises(ProviderConfigError):
+        build({"STUDIO_MODELSLAB_ENDPOINTS": "x=somewhere"})
+
+
+def test_status_rows_and_text_name_all_six_without_keys() -> None:
+    providers = build({"STUDIO_REPLICATE_API_KEY": SECRET_KEY})
+    rows = provider_status(providers)
+    assert [r.id for r in rows] == list(PROVIDER_IDS)
+    assert {r.id: r.configured for r in rows}["replicate"] is True
+    text = format_provider_status(rows)
+    assert SECRET_KEY not in text
+    assert "modelslab  ModelsLab: not configured (set STUDIO_MODELSLAB_API_KEY" in text
+    assert "replicate  Replicate: configured" in text
+    assert "- fluxgram-v1: steps 1-50 (default 30), guidance 1-20, negative prompt" in text
+    assert "aspect ratios 1:1 16:9" in text
+    assert "offline  the offline placeholder: ready" in text
+
+
+# ---------------------------------------------------------------- errors and values
+
+
+ALL_ERRORS = [AuthenticationError, OutOfCreditsError, RateLimitedError, InvalidRequestError,
+              ContentFilteredError, ProviderFailedError, BadResponseError, ProviderTimeout,
+              RenderCancelled]
+
+
+@pytest.mark.parametrize("cls", ALL_ERRORS)
+def test_every_error_is_a_sentence_naming_provider_scene_and_advice(cls: type) -> None:
+    error = cls("fal", f"something went wrong with {SECRET_KEY}")
+    assert isinstance(error, ProviderError) and error.provider == "fal"
+    error.redacted(Redactor([SECRET_KEY]))
+    message = error.user_message("Rooftop")
+    assert "fal" in message and "“Rooftop”" in message and message.endswith(".")
+    assert SECRET_KEY not in message + str(error) + repr(error) + str(error.args)
+    assert error.kind != ""
+
+
+def test_redactor_handles_nested_data() -> None:
+    redactor = Redactor([SECRET_KEY, None, ""])
+    data = {"key": SECRET_KEY, "list": [f"Bearer {SECRET_KEY}"], SECRET_KEY: 1, "n": 2}
+    clean = redactor.data(data)
+    assert SECRET_KEY not in json.dumps(clean) and clean["n"] == 2
+    assert SECRET_KEY not in repr(redactor)
+
+
+def test_retry_after_forms() -> None:
+    now = time.time()
+    assert parse_retry_after("30", now) == 30
+    assert parse_retry_after("1.5", now) == 1.5
+    date = email.utils.formatdate(now + 60, usegmt=True)
+    assert 55 < (parse_retry_after(date, now) or 0) <= 60
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_submission_round_trip() -> None:
+    submission = Submission(
+        provider="fal", model="fal-ai/flux/schnell", request_id="r1", submitted_at=1.0,
+        submit_seconds=0.2, request_body={"prompt": "p", "nested": {"a": [1, 2]}},
+        notes=("n",), seed=3, width=512, height=768, poll_url="https://q/s", outputs=("u",),
+        info={"phase": "queued", "position": 2},
+    )
+    text = submission.to_json()
+    assert json.loads(text)["format"] == 1
+    assert Submission.from_json(text) == submission
+    with pytest.raises(ValueError, match="unknown submission format"):
+        Submission.from_dict({**json.loads(text), "format": 99})
+
+
+def test_timings_total() -> None:
+    assert Timings(1, 2, 3, 4).total == 10
