@@ -98,7 +98,7 @@ def verify_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> VerifiedIma
                     "(a decompression bomb?)"
                 )
             img.load()
-    except Image.DecompressionBombError as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected("the image claims far more pixels than a render has "
                             "(a decompression bomb?)") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

@@ -9,14 +9,13 @@ again: :meth:`RemoteProvider.follow` only polls and downloads.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import ipaddress
 import json
 import logging
 import random
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -37,6 +36,7 @@ from studio.providers.base import (
     ProviderEvent,
     Queued,
     Submission,
+    Submitted,
     SystemClock,
     Timings,
 )
@@ -66,7 +66,8 @@ from studio.providers.images import (
 
 log = logging.getLogger("studio.providers")
 
-MAX_JSON_BYTES = 48 * 1024 * 1024  # sync answers may inline a data: URI image
+MAX_JSON_BYTES = 48 * 1024 * 1024
+MAX_REDIRECTS = 5  # sync answers may inline a data: URI image
 _IMAGE_CONTENT_TYPES = ("image/", "application/octet-stream", "binary/octet-stream", "text/plain")
 
 
@@ -279,8 +280,6 @@ class RemoteProvider(Provider):
     async def generate(
         self, request: GenerationRequest, on_event: EventCallback | None = None
     ) -> GenerationResult:
-        from studio.providers.base import Submitted
-
         emit = on_event or _ignore
         async with self._slots:
             try:
@@ -705,10 +704,7 @@ class RemoteProvider(Provider):
         except ImageRejected as exc:
             raise BadResponseError(self.id, str(exc)) from None
         url = httpx.URL(ref)
-        if url.scheme != "https" and not self._plain_http_allowed(url.host):
-            raise BadResponseError(
-                self.id, f"refused to download the image over plain http from {url.host}"
-            )
+        self._check_download_url(url)
         attempt = 0
         while True:
             attempt += 1
@@ -729,47 +725,58 @@ class RemoteProvider(Provider):
                     ) from None
                 await self._backoff(attempt, None, type(exc).__name__)
 
-    async def _stream_image(self, url: httpx.URL) -> bytes:
-        host = url.host
-        # Base64 text bodies are 4/3 the size of the image they carry.
-        cap = MAX_IMAGE_BYTES * 4 // 3 + 1024
-        async with self._open_stream(url) as response:
-            status = response.status_code
-            if status >= 500 or status == 429:
-                raise _Retryable(
-                    ProviderFailedError(self.id, f"the image server {host} answered HTTP {status}"),
-                    parse_retry_after(response.headers.get("retry-after"), self.clock.wall()),
-                )
-            if status in (404, 410):
-                raise BadResponseError(
-                    self.id, f"the image link on {host} is gone (HTTP {status}); it may have "
-                    "expired", status_code=status,
-                )
-            if status != 200:
-                raise BadResponseError(
-                    self.id, f"the image link on {host} answered HTTP {status}",
-                    status_code=status,
-                )
-            ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype and not ctype.startswith(_IMAGE_CONTENT_TYPES):
-                raise BadResponseError(
-                    self.id, f"the image link on {host} returned {ctype}, not an image"
-                )
-            length = as_int(response.headers.get("content-length"))
-            if length is not None and length > cap:
-                raise BadResponseError(self.id, "the image is larger than 32 MB")
-            data = bytearray()
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) > cap:
-                    raise BadResponseError(self.id, "the image is larger than 32 MB")
-            return bytes(data)
+    def _check_download_url(self, url: httpx.URL) -> None:
+        if url.scheme not in ("https", "http") or (
+            url.scheme == "http" and not self._plain_http_allowed(url.host)
+        ):
+            raise BadResponseError(
+                self.id, f"refused to download the image over plain {url.scheme} from {url.host}"
+            )
 
-    @contextlib.asynccontextmanager
-    async def _open_stream(self, url: httpx.URL) -> AsyncIterator[httpx.Response]:
-        # No auth headers: image hosts never need the key and must never see it.
-        async with self.client.stream("GET", url) as response:
-            yield response
+    async def _stream_image(self, url: httpx.URL) -> bytes:
+        # CDNs and signed storage links redirect; every hop is checked like the first.
+        for _hop in range(MAX_REDIRECTS + 1):
+            async with self.client.stream("GET", url) as response:  # never with the key
+                location = response.headers.get("location")
+                if response.status_code in (301, 302, 303, 307, 308) and location:
+                    url = url.join(location)
+                    self._check_download_url(url)
+                    continue
+                return await self._read_image(url.host, response)
+        raise BadResponseError(self.id, "the image link redirects too many times")
+
+    async def _read_image(self, host: str, response: httpx.Response) -> bytes:
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise _Retryable(
+                ProviderFailedError(self.id, f"the image server {host} answered HTTP {status}"),
+                parse_retry_after(response.headers.get("retry-after"), self.clock.wall()),
+            )
+        if status in (404, 410):
+            raise BadResponseError(
+                self.id, f"the image link on {host} is gone (HTTP {status}); it may have "
+                "expired", status_code=status,
+            )
+        if status != 200:
+            raise BadResponseError(
+                self.id, f"the image link on {host} answered HTTP {status}", status_code=status,
+            )
+        ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype and not ctype.startswith(_IMAGE_CONTENT_TYPES):
+            raise BadResponseError(
+                self.id, f"the image link on {host} returned {ctype}, not an image"
+            )
+        # Base64 text (ModelsLab's base64 output links) is 4/3 the size of the image it carries.
+        cap = MAX_IMAGE_BYTES * 4 // 3 + 1024 if ctype.startswith("text/") else MAX_IMAGE_BYTES
+        length = as_int(response.headers.get("content-length"))
+        if length is not None and length > cap:
+            raise BadResponseError(self.id, "the image is larger than 32 MB")
+        data = bytearray()
+        async for chunk in response.aiter_bytes():
+            data += chunk
+            if len(data) > cap:
+                raise BadResponseError(self.id, "the image is larger than 32 MB")
+        return bytes(data)
 
 
 _INVALID_WORDS = ("must be", "is required", "invalid", "not found", "not supported",

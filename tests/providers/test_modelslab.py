@@ -6,6 +6,7 @@ import asyncio
 import base64
 import email.utils
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -502,3 +503,49 @@ async def test_price_gives_cost(modelslab_server, make_provider):
     result = await make_provider(modelslab_server, price_per_image=0.002).generate(
         sample_request())
     assert result.cost == 0.002
+
+
+async def test_download_follows_checked_redirects(modelslab_server, make_provider, events):
+    url = modelslab_server.add_image("real.png", png_bytes(12, 12))
+    modelslab_server.script("GET", "/files/signed.png", Reply(302, body=b"",
+                                                              headers={"Location": url}))
+    script_output(modelslab_server, "{base}/files/signed.png")
+    result = await make_provider(modelslab_server).generate(sample_request())
+    assert result.width == 12
+
+    modelslab_server.script("GET", "/files/signed.png", Reply(
+        302, body=b"", headers={"Location": "http://cdn.example.com/a.png"}))
+    script_output(modelslab_server, "{base}/files/signed.png")
+    error = await fail_with(make_provider(modelslab_server), events, BadResponseError)
+    assert "plain http" in str(error)
+
+
+async def test_redirect_loop(modelslab_server, make_provider, events):
+    modelslab_server.route("GET", "/files/loop.png", lambda req, m: Reply(
+        302, body=b"", headers={"Location": "{base}/files/loop.png"}))
+    script_output(modelslab_server, "{base}/files/loop.png")
+    error = await fail_with(make_provider(modelslab_server), events, BadResponseError)
+    assert "redirects too many times" in str(error)
+
+
+async def test_fake_starts_from_the_command_line(api_key):
+    """The documented entry point for benchmarks: python -m tests.fakes.modelslab."""
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.fakes.modelslab", "--port", "0", "--delay", "0",
+        "--key", api_key, stdout=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert proc.stdout is not None
+        base_url = (await proc.stdout.readline()).decode().strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        provider = ModelsLabProvider(api_key=api_key, base_url=base_url)
+        try:
+            result = await provider.generate(sample_request())
+        finally:
+            await provider.aclose()
+        assert result.format == "png"
+    finally:
+        proc.terminate()
+        await proc.wait()
