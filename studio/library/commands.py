@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LibraryError, LibraryVersionError
+from .errors import LibraryError
 from .library import Library
 from .models import RenderFilter, RenderRecord
 
@@ -36,40 +36,13 @@ def open_library(data_dir: Path) -> Library | CommandOutput:
     output explaining why it cannot be opened (exit 1)."""
     try:
         return Library.open(data_dir, if_busy="read-only")
-    except LibraryVersionError as exc:
-        return CommandOutput(str(exc), {"error": str(exc)}, EXIT_PROBLEMS)
-    except LibraryError as exc:
+    except LibraryError as exc:  # a newer library, a damaged file, an unusable folder
         return CommandOutput(str(exc), {"error": str(exc)}, EXIT_PROBLEMS)
 
 
 def render_data(render: RenderRecord) -> dict[str, Any]:
     """One render as JSON data (the shape of ``--json`` output)."""
-    return {
-        "id": render.id,
-        "project_id": render.project_id,
-        "stage": render.stage.value,
-        "status": render.status.value,
-        "provider": render.provider,
-        "model": render.model,
-        "prompt": render.prompt,
-        "negative": render.negative,
-        "width": render.width,
-        "height": render.height,
-        "steps": render.steps,
-        "guidance": render.guidance,
-        "seed": render.seed,
-        "seed_requested": render.seed_requested,
-        "seed_returned": render.seed_returned,
-        "scene": render.scene_name,
-        "character": render.character_name,
-        "approval": render.approval.value,
-        "star": render.star,
-        "tags": list(render.tags),
-        "cost": render.cost,
-        "error": render.error,
-        "image": None if render.image_path is None else str(render.image_path),
-        "created": render.created.isoformat(),
-    }
+    return render.as_dict()
 
 
 def _line(render: RenderRecord) -> str:

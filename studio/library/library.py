@@ -184,6 +184,7 @@ class Library:
         db_path = data_dir / paths.DATABASE_NAME
         notice = ""
         lock: WriterLock | None = None
+        folder_writable = True
         if not read_only:
             try:
                 data_dir.mkdir(parents=True, exist_ok=True)
@@ -205,9 +206,10 @@ class Library:
                     raise
                 if not db_path.is_file():
                     raise error from exc
+                folder_writable = False
                 notice = (
-                    f"The library in {data_dir} cannot be written ({error}); it is open for "
-                    "viewing only."
+                    f"The library in {data_dir} is open for viewing only: the folder cannot be "
+                    f"written ({exc.strerror or exc}); make it writable to save renders there."
                 )
         if lock is None and not db_path.is_file():
             raise LibraryStorageError(
@@ -215,7 +217,7 @@ class Library:
                 "unavailable",
             )
         try:
-            conn = cls._connect(db_path, writable=lock is not None)
+            conn = cls._connect(db_path, writable=lock is not None, folder_writable=folder_writable)
             cls._prepare(conn, db_path, writable=lock is not None)
         except BaseException:
             if lock is not None:
@@ -238,20 +240,18 @@ class Library:
         return library
 
     @staticmethod
-    def _connect(db_path: Path, *, writable: bool) -> sqlite3.Connection:
+    def _connect(db_path: Path, *, writable: bool, folder_writable: bool) -> sqlite3.Connection:
+        if writable:
+            target, uri = str(db_path), False
+        else:
+            # In a folder nobody may write, SQLite cannot make the WAL index it needs to read,
+            # so it is told the file cannot change (true while the folder stays read-only).
+            query = "mode=ro" if folder_writable else "mode=ro&immutable=1"
+            target, uri = f"{db_path.resolve().as_uri()}?{query}", True
         try:
-            if writable:
-                conn = sqlite3.connect(
-                    db_path, isolation_level=None, check_same_thread=False, timeout=10.0
-                )
-            else:
-                conn = sqlite3.connect(
-                    f"{db_path.resolve().as_uri()}?mode=ro",
-                    uri=True,
-                    isolation_level=None,
-                    check_same_thread=False,
-                    timeout=10.0,
-                )
+            conn = sqlite3.connect(
+                target, uri=uri, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
         except sqlite3.Error as exc:
             error = storage_error_from_sqlite(exc, f"open {db_path}")
             raise (error or LibraryStorageError(f"Could not open {db_path}: {exc}")) from exc
@@ -265,6 +265,9 @@ class Library:
             try:
                 version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             except sqlite3.DatabaseError as exc:
+                error = storage_error_from_sqlite(exc, f"open the library {db_path}")
+                if error is not None and error.reason != "damaged":
+                    raise error from exc
                 raise LibraryStorageError(
                     f"{db_path} is not a studio library or is damaged ({exc}); move it aside "
                     "to start a new library, or restore it from a backup.",

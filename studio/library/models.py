@@ -16,6 +16,8 @@ from typing import Any
 
 from studio.core.request import GenerationRequest, Stage
 
+from .metadata import ImageParameters
+
 __all__ = [
     "AnchorSpec",
     "AnchorVersion",
@@ -279,6 +281,60 @@ class RenderRecord:
     def seed(self) -> int | None:
         """The seed that made the image: the provider's answer when it gave one."""
         return self.seed_returned if self.seed_returned is not None else self.seed_requested
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able data (for ``--json`` output and export sidecars); never a key."""
+        return {
+            "id": self.id,
+            "project_id": self.project_id,
+            "stage": self.stage.value,
+            "status": self.status.value,
+            "provider": self.provider,
+            "model": self.model,
+            "request_id": self.request_id,
+            "prompt": self.prompt,
+            "negative": self.negative,
+            "width": self.width,
+            "height": self.height,
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "seed": self.seed,
+            "seed_requested": self.seed_requested,
+            "seed_returned": self.seed_returned,
+            "timings": dict(self.timings),
+            "cost": self.cost,
+            "error": self.error,
+            "parent_id": self.parent_id,
+            "approval": self.approval.value,
+            "star": self.star,
+            "tags": list(self.tags),
+            "sheet_id": self.sheet_id,
+            "scene_id": self.scene_id,
+            "scene": self.scene_name,
+            "character_id": self.character_id,
+            "character": self.character_name,
+            "anchor_version_id": self.anchor_version_id,
+            "notes": self.notes,
+            "image_hash": self.image_hash,
+            "image": None if self.image_path is None else str(self.image_path),
+            "created": self.created.isoformat(),
+            "trashed": None if self.trashed is None else self.trashed.isoformat(),
+            "source": self.source,
+        }
+
+    def parameters(self) -> ImageParameters:
+        """The settings as the ``parameters`` text carries them (``metadata.format_parameters``)."""
+        return ImageParameters(
+            prompt=self.prompt,
+            negative=self.negative,
+            steps=self.steps or None,
+            guidance=self.guidance or None,
+            seed=self.seed,
+            width=self.width,
+            height=self.height,
+            model=self.model,
+            provider=self.provider,
+        )
 
 
 @dataclass(frozen=True, slots=True)

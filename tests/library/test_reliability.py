@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -106,6 +107,33 @@ def test_a_read_only_data_folder_opens_for_viewing(data_dir: Path) -> None:
     finally:
         for path in [data_dir, *data_dir.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        return False
+    return subprocess.run([chattr, "-R", flag, str(path)], capture_output=True).returncode == 0
+
+
+def test_an_immutable_data_folder_opens_for_viewing_even_for_root(data_dir: Path) -> None:
+    """Root ignores permissions, but not the immutable attribute: a truly read-only folder."""
+    with Library.open(data_dir) as lib:
+        project = lib.ensure_project("Emma")
+        render = lib.record_render(draft(project.id), png_bytes(1))
+    before = {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
+    if not _chattr("+i", data_dir):
+        pytest.skip("this file system or user cannot make a folder immutable")
+    try:
+        with Library.open(data_dir) as lib:
+            assert lib.read_only and "viewing only" in lib.notice
+            assert lib.render(render.id).prompt == render.prompt
+            assert lib.check().integrity_ok
+            with pytest.raises(LibraryStorageError, match="viewing only"):
+                lib.record_render(draft(project.id), png_bytes(2))
+    finally:
+        _chattr("-i", data_dir)
+    assert {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()} == before
 
 
 def test_a_second_instance_opens_for_viewing_with_a_message(data_dir: Path) -> None:
