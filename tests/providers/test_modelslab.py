@@ -30,6 +30,8 @@ from tests.fakes.server import Reply, bomb_png, png_bytes
 
 pytestmark = pytest.mark.asyncio
 
+ROOT = Path(__file__).resolve().parents[2]
+
 SUBMIT = "/api/v6/realtime/text2img"  # flux-schnell's endpoint
 FINAL_SUBMIT = "/api/v6/images/text2img"
 
@@ -535,7 +537,7 @@ async def test_fake_starts_from_the_command_line(api_key):
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.fakes.modelslab", "--port", "0", "--delay", "0",
         "--key", api_key, stdout=asyncio.subprocess.PIPE,
-        cwd=Path(__file__).resolve().parents[2])
+        cwd=ROOT)
     try:
         assert proc.stdout is not None
         base_url = (await proc.stdout.readline()).decode().strip()
