@@ -1,1 +1,80 @@
-"""Orchestration: the render queue, per-provider concurrency, cancel, resume, previews to finals."""
+"""Render orchestration: the two-stage preview→final flow, a crash-safe queue, cost and budget.
+
+* :mod:`~studio.render.plan`: sheet → library records (:func:`bind_sheet`), provider choice
+  (:func:`choose_provider`), the jobs of a stage (:func:`plan_previews`, :func:`plan_finals`),
+  out-of-date cells.
+* :mod:`~studio.render.queue`: :class:`RenderQueue` (add, resume, cancel, cancel_all, retry,
+  wait, events).
+* :mod:`~studio.render.events`: the immutable events listeners receive.
+* :mod:`~studio.render.budget`: batch estimate and the budget cap.
+
+No Qt here: the window subscribes to the same events the command line prints.
+"""
+
+from studio.render.budget import BatchEstimate, BudgetExceeded, check_budget, settings_prices
+from studio.render.events import (
+    BatchPlanned,
+    JobCancelled,
+    JobDone,
+    JobDownloading,
+    JobEvent,
+    JobFailed,
+    JobProcessing,
+    JobQueued,
+    JobRef,
+    JobStatus,
+    JobSubmitted,
+    Progress,
+    RenderEvent,
+    RenderListener,
+)
+from studio.render.plan import (
+    JobSpec,
+    MissingKeyError,
+    OutOfDateCell,
+    ProviderChoice,
+    RenderInputError,
+    RenderPlan,
+    SheetBinding,
+    bind_sheet,
+    choose_provider,
+    out_of_date_cells,
+    plan_finals,
+    plan_previews,
+)
+from studio.render.queue import JobView, RenderQueue
+
+__all__ = [
+    "BatchEstimate",
+    "BatchPlanned",
+    "BudgetExceeded",
+    "JobCancelled",
+    "JobDone",
+    "JobDownloading",
+    "JobEvent",
+    "JobFailed",
+    "JobProcessing",
+    "JobQueued",
+    "JobRef",
+    "JobSpec",
+    "JobStatus",
+    "JobSubmitted",
+    "JobView",
+    "MissingKeyError",
+    "OutOfDateCell",
+    "Progress",
+    "ProviderChoice",
+    "RenderEvent",
+    "RenderInputError",
+    "RenderListener",
+    "RenderPlan",
+    "RenderQueue",
+    "SheetBinding",
+    "bind_sheet",
+    "check_budget",
+    "choose_provider",
+    "out_of_date_cells",
+    "plan_finals",
+    "plan_previews",
+    "settings_prices",
+]

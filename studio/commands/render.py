@@ -1,0 +1,444 @@
+"""`studio render` and `studio resume`: the render queue driven from a terminal.
+
+Progress goes to stderr, one line per step of each job; the summary (or, with ``--json``, one
+JSON object, DESIGN.md) to stdout. Exit codes: 0 every image rendered, 1 some failed or were
+cancelled (the rest are kept), 2 bad input (nothing sent).
+
+Importing this module stays cheap: the render layer, the providers and the library are imported
+inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from studio.core.settings import Settings
+    from studio.library import Library
+    from studio.providers.base import Provider
+    from studio.render.events import RenderEvent
+    from studio.render.queue import JobView, RenderQueue
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+RENDER_HELP = """\
+Which provider renders: --provider when given (exit 2, nothing sent, if it has no API key);
+else the sheet's provider for the stage when its key is configured; else the offline
+placeholder, with a note on stderr (offline is the default where no key is configured).
+
+Finals reuse each scene's preview (the latest approved one, else the latest): the same anchor
+version, prompt and seed, with the final stage's model, steps, guidance and negative prompt, linked
+to that preview. A scene with no preview is finalized from the sheet.
+
+Before sending, the number of requests and (where a price per image is set) the cost are printed;
+a budget cap (--budget-cap, or budget_cap in settings) refuses a batch that would pass it.
+
+Exit codes: 0 all rendered, 1 some failed or were cancelled (the rest are kept), 2 bad input or
+a missing key (nothing sent). Interrupted renders are finished by `studio resume`.
+"""
+
+
+class _Stderr:
+    """Progress lines on stderr (looked up at call time, so tests capturing it see them)."""
+
+    def __call__(self, text: str) -> None:
+        print(f"studio: {text}", file=sys.stderr, flush=True)
+
+
+say = _Stderr()
+
+
+def _command_error(message: str, code: int = EXIT_BAD_INPUT) -> Exception:
+    from studio.cli import CommandError
+
+    return CommandError(message, code)
+
+
+# --------------------------------------------------------------------------- composition
+
+
+def _settings(environ: Mapping[str, str]) -> tuple[Settings, Path]:
+    from studio.core.settings import SettingsError, load_settings
+    from studio.paths import config_dir
+
+    config = config_dir(environ)
+    try:
+        return load_settings(config), config
+    except SettingsError as exc:
+        raise _command_error(str(exc)) from None
+
+
+def _data_dir(environ: Mapping[str, str], settings: Settings) -> Path:
+    """``STUDIO_DATA_DIR``, else the settings' data_dir, else the platform's data dir."""
+    from studio.paths import data_dir
+
+    if not environ.get("STUDIO_DATA_DIR") and settings.data_dir:
+        return Path(settings.data_dir).expanduser()
+    return data_dir(environ)
+
+
+def _providers(environ: Mapping[str, str], settings: Settings,
+               config: Path) -> dict[str, Provider]:
+    from studio.providers.registry import ProviderConfigError, build_providers
+
+    try:
+        return build_providers(environ, settings, config)
+    except ProviderConfigError as exc:
+        raise _command_error(str(exc)) from None
+
+
+def _open_library(path: Path) -> Library:
+    from studio.library import Library, LibraryError
+
+    try:
+        return Library.open(path, if_busy="wait", wait_seconds=10.0)
+    except LibraryError as exc:
+        raise _command_error(f"{exc} Nothing was sent.") from None
+
+
+async def _close_providers(providers: Mapping[str, Provider]) -> None:
+    for provider in providers.values():
+        await provider.aclose()
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _progress_printer() -> Any:
+    from studio.render.events import (
+        BatchPlanned,
+        JobCancelled,
+        JobDone,
+        JobDownloading,
+        JobFailed,
+        JobProcessing,
+        JobSubmitted,
+        Progress,
+    )
+
+    state: dict[str, Any] = {"progress": None, "processing": set(), "finished": 0}
+
+    def counts() -> str:
+        # Progress follows the job event it counts, so count finished jobs here.
+        state["finished"] += 1
+        progress = state["progress"]
+        return "" if progress is None else f" [{state['finished']}/{progress.total}]"
+
+    def on_event(event: RenderEvent) -> None:
+        if isinstance(event, Progress):
+            state["progress"] = event
+            return
+        if isinstance(event, BatchPlanned):
+            return
+        who = f"{event.job.scene} · {event.job.stage.value}"
+        if isinstance(event, JobSubmitted):
+            verb = "following again" if event.resumed else "sent"
+            say(f"{who} · {verb} ({event.job.provider} job {event.request_id})")
+        elif isinstance(event, JobProcessing):
+            if event.job.job_id in state["processing"]:
+                return
+            state["processing"].add(event.job.job_id)
+            eta = f", about {max(1, round(event.eta))} s" if event.eta else ""
+            where = f", position {event.position + 1} in line" if event.position is not None \
+                else ""
+            say(f"{who} · processing{eta}{where}")
+        elif isinstance(event, JobDownloading):
+            say(f"{who} · downloading")
+        elif isinstance(event, JobDone):
+            for note in event.notes:
+                say(f"{who} · note: {note}")
+            say(f"{who} · done in {event.seconds:.1f} s{counts()}")
+        elif isinstance(event, JobFailed):
+            say(f"{who} · failed{counts()}: {event.message}")
+        elif isinstance(event, JobCancelled):
+            say(f"{who} · cancelled{counts()}: {event.message}")
+
+    return on_event
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^\w]+", "-", name.strip().lower()).strip("-_")
+    return slug or "scene"
+
+
+def copy_to_out(views: Sequence[JobView], out_dir: Path) -> dict[int, Path]:
+    """Copy each finished image to ``out_dir`` as ``<scene>.<stage><ext>``; job id → file."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _command_error(f"{out_dir}: cannot create the folder ({exc.strerror}).",
+                             EXIT_FAILED) from None
+    used: set[str] = set()
+    copied: dict[int, Path] = {}
+    for view in views:
+        render = view.render
+        if render is None or render.image_path is None:
+            continue
+        base = f"{_slug(view.ref.scene)}.{view.ref.stage.value}"
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base}-{n}"
+        used.add(name)
+        target = out_dir / f"{name}{render.image_path.suffix}"
+        try:
+            shutil.copyfile(render.image_path, target)
+        except OSError as exc:
+            say(f"could not copy {view.ref.scene} to {target} ({exc.strerror}); it is kept in "
+                "the library")
+            continue
+        copied[view.ref.job_id] = target
+    return copied
+
+
+def _status_word(view: JobView) -> str:
+    from studio.render.events import JobStatus
+
+    if view.status is JobStatus.DONE:
+        return "ok"
+    if view.status is JobStatus.CANCELLED:
+        return "cancelled"
+    return "failed"
+
+
+def _results(views: Sequence[JobView], copied: Mapping[int, Path]) -> list[dict[str, Any]]:
+    results = []
+    for view in views:
+        render = view.render
+        image = copied.get(view.ref.job_id) or (render.image_path if render else None)
+        ok = _status_word(view) == "ok"
+        results.append({
+            "scene": view.ref.scene,
+            "stage": view.ref.stage.value,
+            "status": _status_word(view),
+            "seed": render.seed if render is not None and ok else view.ref.seed,
+            "provider": view.ref.provider,
+            "model": view.ref.model,
+            "image": str(image) if image is not None and ok else None,
+            "seconds": None if view.seconds is None else round(view.seconds, 3),
+            "error": None if ok else (view.error or None),
+            "job": view.ref.job_id,
+            "render": None if render is None else render.id,
+            "parent": view.ref.parent_render_id,
+        })
+    return results
+
+
+def _print_summary(stage: str | None, wall: float, results: list[dict[str, Any]],
+                   as_json: bool, out: TextIO, extra: Mapping[str, Any] | None = None) -> None:
+    if as_json:
+        data: dict[str, Any] = {"stage": stage, "wall_seconds": round(wall, 3),
+                                "results": results}
+        data.update(extra or {})
+        print(json.dumps(data, ensure_ascii=False), file=out)
+        return
+    for r in results:
+        where = r["image"] or r["error"] or ""
+        secs = f"{r['seconds']:.1f} s" if r["seconds"] is not None else "-"
+        print(f"{r['status']:<9} {r['scene']} ({r['stage']}, {r['provider']}/{r['model']}, "
+              f"seed {r['seed']}, {secs}): {where}", file=out)
+    ok = sum(1 for r in results if r["status"] == "ok")
+    print(f"{ok} of {len(results)} rendered in {wall:.1f} s", file=out)
+
+
+def _exit_code(views: Sequence[JobView]) -> int:
+    return EXIT_OK if all(_status_word(v) == "ok" for v in views) else EXIT_FAILED
+
+
+async def _drive(queue: RenderQueue, start: Any) -> None:
+    """Run ``start`` (add or resume) then wait; on interruption leave jobs for resume."""
+    try:
+        await start()
+        await queue.wait()
+    finally:
+        await queue.aclose()
+
+
+# --------------------------------------------------------------------------- render
+
+
+def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    import asyncio
+
+    from studio.core.presets import load_catalog
+    from studio.core.request import Stage
+    from studio.core.sheet import load_sheet
+    from studio.paths import user_presets_file
+    from studio.render.budget import settings_prices
+    from studio.render.plan import (
+        RenderInputError,
+        all_notes,
+        bind_sheet,
+        choose_provider,
+        plan_finals,
+        plan_previews,
+    )
+    from studio.render.queue import RenderQueue
+
+    started = time.monotonic()
+    stage = Stage(args.stage)
+    if args.approved and stage is not Stage.FINAL:
+        raise RenderInputError("--approved only applies to --stage final.")
+    catalog = load_catalog(user_file=user_presets_file(environ))
+    sheet_path = Path(args.sheet)
+    sheet = load_sheet(sheet_path, catalog)
+    if not sheet.scenes:
+        raise RenderInputError(f"{sheet_path}: the sheet has no scenes to render; add a "
+                               "[[scenes]] table.")
+    settings, config = _settings(environ)
+    providers = _providers(environ, settings, config)
+    profile = sheet.profile(stage)
+    choice = choose_provider(providers, stage, profile.provider, profile.model,
+                             provider_id=args.provider, model=args.model)
+    library = _open_library(_data_dir(environ, settings))
+    try:
+        binding = bind_sheet(library, sheet, sheet_path)
+        if stage is Stage.PREVIEW:
+            plan = plan_previews(library, binding, sheet, catalog, choice, args.scene)
+        else:
+            plan = plan_finals(library, binding, sheet, catalog, choice, args.scene,
+                               approved_only=args.approved)
+        for note in all_notes(plan):
+            say(note)
+        cap = args.budget_cap if args.budget_cap is not None else settings.budget_cap
+        queue = RenderQueue(library, providers, price=settings_prices(settings, providers),
+                            budget_cap=cap)
+        batch = queue.estimate(plan.jobs)
+        say(f"{stage.value}s of {len(plan.jobs)} scene(s) on "
+            f"{_provider_label(choice.provider.id)} ({choice.model}): {batch.sentence()}")
+        queue.subscribe(_progress_printer())
+
+        async def run() -> None:
+            try:
+                await _drive(queue, lambda: queue.add(plan.jobs))
+            finally:
+                await _close_providers(providers)
+
+        try:
+            asyncio.run(run())
+        except KeyboardInterrupt:
+            _left_for_resume(queue.jobs())
+            raise
+        views = queue.jobs()
+        copied = copy_to_out(views, Path(args.out)) if args.out else {}
+        extra = {"out_of_date": [
+            {"scene": c.scene, "stage": c.stage.value, "reasons": list(c.reasons)}
+            for c in plan.out_of_date]}
+        _print_summary(stage.value, time.monotonic() - started, _results(views, copied),
+                       args.json, out, extra)
+        return _exit_code(views)
+    finally:
+        library.close()
+
+
+def _provider_label(provider_id: str) -> str:
+    from studio.providers.errors import provider_name
+
+    return provider_name(provider_id)
+
+
+def _left_for_resume(views: Sequence[JobView]) -> None:
+    left = sum(1 for v in views if not v.status.finished)
+    if left:
+        say(f"{left} job(s) left unfinished; run `studio resume` to finish them without "
+            "sending them again.")
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def cmd_resume(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    import asyncio
+
+    from studio.render.budget import settings_prices
+    from studio.render.queue import RenderQueue
+
+    started = time.monotonic()
+    settings, config = _settings(environ)
+    providers = _providers(environ, settings, config)
+    library = _open_library(_data_dir(environ, settings))
+    try:
+        queue = RenderQueue(library, providers, price=settings_prices(settings, providers))
+        queue.subscribe(_progress_printer())
+
+        async def run() -> None:
+            try:
+                await _drive(queue, queue.resume)
+            finally:
+                await _close_providers(providers)
+
+        try:
+            asyncio.run(run())
+        except KeyboardInterrupt:
+            _left_for_resume(queue.jobs())
+            raise
+        views = queue.jobs()
+        if not views:
+            say("nothing to resume: every job in the library has finished.")
+        stages = {v.ref.stage.value for v in views}
+        stage = stages.pop() if len(stages) == 1 else ("mixed" if stages else None)
+        _print_summary(stage, time.monotonic() - started, _results(views, {}), args.json, out)
+        return _exit_code(views)
+    finally:
+        library.close()
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def _budget(value: str) -> float:
+    try:
+        amount = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an amount: {value!r}") from None
+    if amount < 0:
+        raise argparse.ArgumentTypeError("the budget cap cannot be negative")
+    return amount
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "render", help="render a sheet's previews or finals into the library",
+        description="Render the scenes of SHEET at one stage, store every image and its "
+        "settings in the library, and copy the images to --out.",
+        epilog=RENDER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sheet", metavar="SHEET", help="a *.sheet.toml file")
+    p.add_argument("--stage", required=True, choices=("preview", "final"),
+                   help="preview (fast drafts) or final (from each scene's preview)")
+    p.add_argument("--scene", action="append", metavar="NAME",
+                   help="only this scene (repeat for more); default: every scene")
+    p.add_argument("--approved", action="store_true",
+                   help="with --stage final: only scenes whose preview is approved")
+    p.add_argument("--provider", metavar="ID",
+                   help="render with this provider instead of the sheet's (modelslab, "
+                   "replicate, fal, imageapi, onemin, offline)")
+    p.add_argument("--model", metavar="ID", help="render with this model instead of the "
+                   "stage's")
+    p.add_argument("--out", metavar="DIR", help="also copy the images here, named "
+                   "<scene>.<stage>.png")
+    p.add_argument("--budget-cap", type=_budget, metavar="AMOUNT",
+                   help="refuse the batch if its estimated cost passes AMOUNT (default: the "
+                   "budget cap in settings)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser(
+        "resume", help="finish jobs left unfinished (a crash, a closed window) without sending "
+        "them twice",
+        description="Finish every job the library holds unfinished: a job the provider had "
+        "accepted is polled and downloaded, never sent again; a job never accepted is sent once.")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_resume)

@@ -1,0 +1,334 @@
+"""From a sheet to the jobs of one stage: previews for the whole sheet, finals from previews.
+
+The library learns of the sheet first (:func:`bind_sheet`: project, character with its anchor
+version, sheet, scenes), so every render is stamped with the anchor version and scene text it was
+made from and cells can be reported out of date later.
+
+A final reuses its preview's anchor version, prompt and seed, takes the final stage's model,
+steps, guidance and negative prompt, and is linked to the preview (``parent_id``). A scene with
+no preview yet is finalized straight from the sheet, and said so.
+
+Everything here is blocking (library reads and writes): the window calls it from a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.core.errors import StudioInputError
+from studio.core.presets import PresetCatalog
+from studio.core.prompt import build_request
+from studio.core.request import GenerationRequest, Stage
+from studio.core.settings import PROVIDER_IDS
+from studio.core.sheet import Scene, Sheet
+from studio.library import (
+    AnchorSpec,
+    AnchorVersion,
+    Approval,
+    CharacterRecord,
+    Library,
+    ProjectRecord,
+    RenderDraft,
+    RenderFilter,
+    RenderRecord,
+    RenderStatus,
+    SceneRecord,
+    SceneSpec,
+    SheetRecord,
+)
+from studio.providers.base import Provider
+from studio.providers.errors import InvalidRequestError, provider_name
+from studio.providers.keys import env_name
+
+SHEET_SUFFIX = ".sheet.toml"
+
+
+class RenderInputError(StudioInputError):
+    """The render cannot start as asked (unknown scene or provider, no key, over budget).
+
+    Nothing has been sent. The message is a sentence saying what to do.
+    """
+
+
+class MissingKeyError(RenderInputError):
+    """The provider the user named has no API key configured."""
+
+
+# --------------------------------------------------------------------------- the sheet
+
+
+@dataclass(frozen=True, slots=True)
+class SheetBinding:
+    """What the library holds for a sheet file: the records renders are linked to."""
+
+    project: ProjectRecord
+    character: CharacterRecord
+    anchor: AnchorVersion
+    sheet: SheetRecord
+    scenes: Mapping[str, SceneRecord]
+
+
+def project_name(sheet: Sheet) -> str:
+    """The library project a sheet's renders go to: its title, else its character's name."""
+    return sheet.title.strip() or sheet.character.name.strip()
+
+
+def sheet_name(path: Path) -> str:
+    """The sheet's name in the library: its file name without ``.sheet.toml``."""
+    name = path.name
+    return name[: -len(SHEET_SUFFIX)] if name.endswith(SHEET_SUFFIX) else path.stem
+
+
+def bind_sheet(library: Library, sheet: Sheet, path: Path) -> SheetBinding:
+    """Record the sheet (project, character, anchor version, sheet, scenes) and return it.
+
+    Saving an anchor that differs from the latest one makes a new anchor version, which marks
+    the cells rendered with the old one out of date.
+    """
+    ch = sheet.character
+    project = library.ensure_project(project_name(sheet))
+    character = library.ensure_character(project.id, ch.name)
+    anchor = library.save_anchor(character.id, AnchorSpec(
+        anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed, negative=ch.negative or "",
+    ))
+    record = library.save_sheet(project.id, sheet_name(path), str(path.resolve()), character.id)
+    scenes = library.sync_scenes(record.id, [
+        SceneSpec(name=sc.name, setting=sc.setting, lighting=sc.lighting, lens=sc.lens,
+                  framing=sc.framing, notes=sc.notes)
+        for sc in sheet.scenes
+    ])
+    return SheetBinding(project, character, anchor, record, {s.name: s for s in scenes})
+
+
+# --------------------------------------------------------------------------- choosing a provider
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderChoice:
+    """The provider and model a stage renders with; ``note`` explains a fallback."""
+
+    provider: Provider
+    model: str
+    note: str = ""
+
+
+def choose_provider(
+    providers: Mapping[str, Provider],
+    stage: Stage,
+    sheet_provider: str,
+    sheet_model: str,
+    *,
+    provider_id: str | None = None,
+    model: str | None = None,
+) -> ProviderChoice:
+    """The provider for a stage, by these rules:
+
+    * ``provider_id`` (the user named one): that provider; no key → :class:`MissingKeyError`.
+    * else the sheet's provider for the stage, when it has a key;
+    * else the offline placeholder, with a note saying why (DESIGN: offline is the default
+      where no key is configured).
+
+    The model is ``model`` when given; else the sheet's model when the sheet's provider is the
+    one used; else the chosen provider's default model for the stage.
+    """
+    note = ""
+    if provider_id is not None:
+        chosen = providers.get(provider_id)
+        if chosen is None:
+            known = ", ".join(p for p in PROVIDER_IDS if p in providers)
+            raise RenderInputError(f"There is no provider \"{provider_id}\"; use one of: {known}.")
+        if not chosen.configured:
+            raise MissingKeyError(
+                f"{provider_name(provider_id)} has no API key configured, so nothing was sent; "
+                f"set {env_name(provider_id, 'API_KEY')} or add the key in Settings → Providers "
+                "(or render with --provider offline)."
+            )
+    else:
+        wanted = providers.get(sheet_provider)
+        if wanted is not None and wanted.configured:
+            chosen = wanted
+        else:
+            chosen = providers["offline"]
+            if sheet_provider != "offline":
+                why = ("is not a provider the studio knows" if wanted is None
+                       else f"has no API key ({env_name(sheet_provider, 'API_KEY')} is not set "
+                       "and none is in Settings)")
+                note = (f"The sheet's {stage.value} provider {provider_name(sheet_provider)} "
+                        f"{why}; rendering offline placeholder cards instead. Name a provider "
+                        "with --provider to render for real.")
+    if model:
+        chosen_model = model
+    elif chosen.id == sheet_provider:
+        chosen_model = sheet_model
+    else:
+        chosen_model = chosen.models().for_stage(stage)
+    return ProviderChoice(chosen, chosen_model, note)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """One image to render: the request sent and the record it becomes.
+
+    ``request`` is sent as is (the provider adapts it); ``draft`` holds the adapted values, so the
+    library records what was really asked for.
+    """
+
+    scene: str
+    stage: Stage
+    provider: str
+    request: GenerationRequest
+    draft: RenderDraft
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfDateCell:
+    """A cell whose latest render was made with an older anchor version or other scene text."""
+
+    scene: str
+    stage: Stage
+    render_id: int
+    reasons: tuple[str, ...]  # "anchor", "scene"
+
+    def sentence(self) -> str:
+        why = " and ".join({"anchor": "the character's anchor", "scene": "the scene's text"}
+                           .get(r, r) for r in self.reasons)
+        return (f"The {self.stage.value} of “{self.scene}” is out of date: {why} changed since "
+                "it was rendered.")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderPlan:
+    """The jobs of one stage of a sheet, and what the user should know before sending them."""
+
+    stage: Stage
+    jobs: tuple[JobSpec, ...]
+    notes: tuple[str, ...] = ()
+    out_of_date: tuple[OutOfDateCell, ...] = ()
+
+
+def out_of_date_cells(library: Library, binding: SheetBinding) -> tuple[OutOfDateCell, ...]:
+    """Every cell of the sheet whose latest render is out of date, in sheet order."""
+    return tuple(
+        OutOfDateCell(cell.scene.name, cell.stage, cell.render.id, cell.out_of_date)
+        for cell in library.sheet_cells(binding.sheet.id) if cell.is_out_of_date
+    )
+
+
+def _selected(sheet: Sheet, names: Sequence[str] | None) -> list[Scene]:
+    if not names:
+        return list(sheet.scenes)
+    known = {s.name for s in sheet.scenes}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        listed = ", ".join(f"“{s.name}”" for s in sheet.scenes) or "none"
+        raise RenderInputError(
+            f"The sheet has no scene named “{unknown[0]}”; its scenes are: {listed}.")
+    wanted = set(names)
+    return [s for s in sheet.scenes if s.name in wanted]
+
+
+def _job(
+    choice: ProviderChoice,
+    request: GenerationRequest,
+    binding: SheetBinding,
+    scene: Scene,
+    *,
+    anchor_version_id: int,
+    parent: RenderRecord | None = None,
+) -> JobSpec:
+    request = request.with_changes(model=choice.model)
+    try:
+        adapted, notes = choice.provider.prepare(request)
+    except InvalidRequestError as exc:  # refused before anything is sent
+        raise RenderInputError(exc.user_message(scene.name)) from None
+    draft = RenderDraft.from_request(
+        adapted,
+        project_id=binding.project.id,
+        provider=choice.provider.id,
+        sheet_id=binding.sheet.id,
+        scene_id=binding.scenes[scene.name].id,
+        anchor_version_id=anchor_version_id,
+        parent_id=None if parent is None else parent.id,
+        scene_text_hash=None if parent is None else parent.scene_text_hash,
+    )
+    return JobSpec(scene.name, request.stage, choice.provider.id, request, draft, notes)
+
+
+def plan_previews(
+    library: Library,
+    binding: SheetBinding,
+    sheet: Sheet,
+    catalog: PresetCatalog,
+    choice: ProviderChoice,
+    scenes: Sequence[str] | None = None,
+) -> RenderPlan:
+    """Previews of the named scenes (all when none are named), in sheet order."""
+    jobs = tuple(
+        _job(choice, build_request(sheet, sc, Stage.PREVIEW, catalog), binding, sc,
+             anchor_version_id=binding.anchor.id)
+        for sc in _selected(sheet, scenes)
+    )
+    notes = (choice.note,) if choice.note else ()
+    return RenderPlan(Stage.PREVIEW, jobs, notes, out_of_date_cells(library, binding))
+
+
+def preview_for(library: Library, binding: SheetBinding, scene: str) -> RenderRecord | None:
+    """The preview a final of ``scene`` is made from: the latest approved one, else the latest."""
+    scene_id = binding.scenes[scene].id
+    for approval in (Approval.APPROVED, None):
+        page = library.list_renders(RenderFilter(
+            sheet_id=binding.sheet.id, scene_id=scene_id, stage=Stage.PREVIEW,
+            status=RenderStatus.OK, approval=approval), limit=1)
+        if page.items:
+            return page.items[0]
+    return None
+
+
+def plan_finals(
+    library: Library,
+    binding: SheetBinding,
+    sheet: Sheet,
+    catalog: PresetCatalog,
+    choice: ProviderChoice,
+    scenes: Sequence[str] | None = None,
+    *,
+    approved_only: bool = False,
+) -> RenderPlan:
+    """Finals of the named scenes (all when none are named; only those with an approved preview
+    when ``approved_only``), each from its preview."""
+    jobs: list[JobSpec] = []
+    notes: list[str] = [choice.note] if choice.note else []
+    for sc in _selected(sheet, scenes):
+        base = build_request(sheet, sc, Stage.FINAL, catalog)
+        preview = preview_for(library, binding, sc.name)
+        if approved_only and (preview is None or preview.approval is not Approval.APPROVED):
+            continue
+        if preview is None:
+            notes.append(f"“{sc.name}” has no preview yet; its final is rendered straight from "
+                         "the sheet.")
+            jobs.append(_job(choice, base, binding, sc, anchor_version_id=binding.anchor.id))
+            continue
+        request = base.with_changes(prompt=preview.prompt, seed=preview.seed)
+        anchor_id = preview.anchor_version_id or binding.anchor.id
+        jobs.append(_job(choice, request, binding, sc, anchor_version_id=anchor_id,
+                         parent=preview))
+    if approved_only and not jobs:
+        raise RenderInputError("No scene of the sheet has an approved preview; approve previews "
+                               "first, or finalize named scenes with --scene.")
+    return RenderPlan(Stage.FINAL, tuple(jobs), tuple(notes), out_of_date_cells(library, binding))
+
+
+def all_notes(plan: RenderPlan) -> Iterable[str]:
+    """The plan's notes, then one line per adapted request and out-of-date cell."""
+    yield from plan.notes
+    for job in plan.jobs:
+        for note in job.notes:
+            yield f"“{job.scene}”: {note}"
+    for cell in plan.out_of_date:
+        yield cell.sentence()

@@ -1,0 +1,242 @@
+"""The render queue against the loopback ModelsLab fake and the offline provider: events,
+library records at each step, concurrency, failure of one scene, cancel one / all, retry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from studio.core.presets import PresetCatalog
+from studio.core.sheet import Sheet
+from studio.library import JobState, Library, RenderStatus
+from studio.providers.base import Provider
+from studio.render import (
+    BatchPlanned,
+    BudgetExceeded,
+    JobCancelled,
+    JobDone,
+    JobFailed,
+    JobProcessing,
+    JobQueued,
+    JobStatus,
+    JobSubmitted,
+    Progress,
+    RenderQueue,
+)
+from tests.render.conftest import Recorder, preview_plan
+from tests.render.fakes import ScriptedModelsLab
+
+pytestmark = pytest.mark.asyncio
+
+Queues = Callable[..., RenderQueue]
+Providers = Callable[..., dict[str, Provider]]
+
+
+def sequence_of(recorder: Recorder, job_id: int) -> list[str]:
+    names = [type(e).__name__ for e in recorder.events
+             if getattr(e, "job", None) is not None and e.job.job_id == job_id]  # type: ignore
+    return [n for i, n in enumerate(names) if i == 0 or names[i - 1] != n]
+
+
+async def test_a_sheet_of_previews_is_recorded_at_every_step(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    provs = providers()
+    binding, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    states_at_submit: list[JobState] = []
+
+    def check_recorded(event: object) -> None:
+        # The job is in the library (with its request id) by the time the event arrives.
+        if isinstance(event, JobSubmitted):
+            states_at_submit.append(library.job(event.job.job_id).state)
+
+    queue.subscribe(check_recorded)
+    refs = await queue.add(plan.jobs)
+    progress = await queue.wait()
+
+    assert progress == Progress(total=4, queued=0, active=0, done=4, failed=0, cancelled=0)
+    assert isinstance(recorder.events[0], BatchPlanned) and recorder.events[0].requests == 4
+    assert states_at_submit == [JobState.SUBMITTED] * 4
+    for ref in refs:
+        assert sequence_of(recorder, ref.job_id) == [
+            "JobQueued", "JobSubmitted", "JobProcessing", "JobDownloading", "JobDone"]
+        job = library.job(ref.job_id)
+        assert job.state is JobState.DONE and job.provider_request_id
+        render = library.render(job.render_id)  # type: ignore[arg-type]
+        assert render.status is RenderStatus.OK and render.image_path is not None
+        assert render.image_path.is_file()
+        assert render.anchor_version_id == binding.anchor.id
+        assert render.scene_id == binding.scenes[ref.scene].id
+    seeds = {r.scene: r.seed for r in refs}
+    assert seeds == {"Rooftop": 77, "Library": 77, "Harbour": 9001, "Studio": 77}
+    assert ml_server.submits() == 4
+    # One fetch per job is enough when the fake is ready at the first poll.
+    assert ml_server.fetches() == 4
+    assert library.unfinished_jobs() == []
+
+
+async def test_the_concurrency_limit_holds_and_one_failure_leaves_the_rest(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    ml_server.fail["harbour"] = "GPU out of memory"
+    ml_server.hold.update({"rooftop", "library"})
+    provs = providers(concurrency=2)
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    await queue.add(plan.jobs)
+    await recorder.until(lambda: len({e.job.job_id for e in recorder.of(JobProcessing)}) == 2)
+    # Two slots, both taken by the held jobs: the other two have not been sent.
+    assert ml_server.submits() == 2
+    assert queue.progress().queued == 2
+    ml_server.release()
+    await queue.wait()
+
+    failed = recorder.of(JobFailed)
+    assert [f.job.scene for f in failed] == ["Harbour"]
+    assert failed[0].kind == "provider_failed" and "Harbour" in failed[0].message
+    assert "GPU out of memory" in failed[0].message and not failed[0].kept_for_resume
+    assert failed[0].render is not None and failed[0].render.status is RenderStatus.FAILED
+    assert sorted(d.job.scene for d in recorder.of(JobDone)) == ["Library", "Rooftop", "Studio"]
+    assert queue.progress() == Progress(4, 0, 0, 3, 1, 0)
+    assert library.job(failed[0].job.job_id).state is JobState.FAILED
+
+    # Retry the failed scene once the provider behaves: a new job, linked to the old one.
+    del ml_server.fail["harbour"]
+    ref = await queue.retry(failed[0].job.job_id)
+    await queue.wait()
+    assert ref.job_id != failed[0].job.job_id
+    assert [q.retry_of for q in recorder.of(JobQueued) if q.job.job_id == ref.job_id] == [
+        failed[0].job.job_id]
+    assert queue.job(ref.job_id).status is JobStatus.DONE
+    assert library.job(ref.job_id).state is JobState.DONE
+
+
+async def test_cancel_one_job_the_others_finish(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    ml_server.hold.add("library")
+    provs = providers()
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+
+    def cancel_library(event: object) -> None:
+        if isinstance(event, JobProcessing) and event.job.scene == "Library":
+            queue.cancel(event.job.job_id)
+
+    recorder.hooks.append(cancel_library)
+    await queue.add(plan.jobs)
+    await queue.wait()
+
+    (cancelled,) = recorder.of(JobCancelled)
+    assert cancelled.job.scene == "Library"
+    # ModelsLab cannot stop a v6 job: it may still be billed, and the record says so.
+    assert cancelled.may_be_billed and "billed" in cancelled.message
+    job = library.job(cancelled.job.job_id)
+    assert job.state is JobState.CANCELLED and "billed" in job.error
+    assert sorted(d.job.scene for d in recorder.of(JobDone)) == ["Harbour", "Rooftop", "Studio"]
+    assert queue.progress() == Progress(4, 0, 0, 3, 0, 1)
+    assert ml_server.submits() == 4
+
+
+async def test_cancel_all_stops_running_and_waiting_jobs(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    ml_server.hold.update({"rooftop", "library", "harbour", "studio"})
+    provs = providers(concurrency=2)
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    await queue.add(plan.jobs)
+    await recorder.until(lambda: len(recorder.of(JobProcessing)) >= 2)
+    assert queue.cancel_all() == 4
+    await queue.wait()
+
+    cancelled = {c.job.scene: c for c in recorder.of(JobCancelled)}
+    assert set(cancelled) == {"Rooftop", "Library", "Harbour", "Studio"}
+    # The two running had been sent (may be billed); the two waiting never were.
+    assert sorted(c.may_be_billed for c in cancelled.values()) == [False, False, True, True]
+    assert ml_server.submits() == 2
+    assert recorder.of(JobDone) == []
+    assert queue.progress() == Progress(4, 0, 0, 0, 0, 4)
+    assert library.unfinished_jobs() == []
+    assert all(library.job(c.job.job_id).state is JobState.CANCELLED for c in cancelled.values())
+
+
+async def test_cancel_all_before_anything_ran(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    queues: Queues, recorder: Recorder,
+) -> None:
+    from studio.providers.offline import OfflineProvider
+
+    provs: dict[str, Provider] = {"offline": OfflineProvider()}
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    refs = await queue.add(plan.jobs)
+    assert queue.cancel_all() == len(refs) == 4
+    await queue.wait()
+    assert [c.may_be_billed for c in recorder.of(JobCancelled)] == [False] * 4
+    assert recorder.of(JobSubmitted) == []
+    assert library.unfinished_jobs() == []
+
+
+async def test_offline_fallback_and_budget_cap(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    queues: Queues, recorder: Recorder,
+) -> None:
+    from studio.core.settings import ProviderSettings, Settings
+    from studio.providers.modelslab import ModelsLabProvider
+    from studio.providers.offline import OfflineProvider
+    from studio.render import settings_prices
+
+    provs: dict[str, Provider] = {"modelslab": ModelsLabProvider(api_key=None),
+                                  "offline": OfflineProvider()}
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    assert "no API key" in plan.notes[0] and "offline" in plan.notes[0]
+    assert {job.provider for job in plan.jobs} == {"offline"}
+
+    settings = Settings(providers={"offline": ProviderSettings(price_per_image=0.25)})
+    queue = queues(library, provs, price=settings_prices(settings, provs), budget_cap=0.5)
+    queue.subscribe(recorder)
+    with pytest.raises(BudgetExceeded, match=r"would cost 1\.00"):
+        await queue.add(plan.jobs)
+    assert recorder.of(BatchPlanned)[0].cost == 1.0
+    assert library.unfinished_jobs() == [] and queue.jobs() == ()
+
+    await queue.add(plan.jobs, budget_cap=1.0)
+    await queue.wait()
+    done = recorder.of(JobDone)
+    assert len(done) == 4 and {d.render.provider for d in done} == {"offline"}
+    assert {d.render.cost for d in done} == {0.0}
+
+
+async def test_resume_submits_a_job_never_accepted_exactly_once(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    from studio.render.serial import request_to_dict
+
+    provs = providers()
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    # A crash right after recording: the job is in the library, nothing was sent.
+    for spec in plan.jobs[:2]:
+        library.create_job(spec.draft, request_to_dict(spec.request))
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    refs = await queue.resume()
+    await queue.wait()
+    assert [r.scene for r in refs] == ["Rooftop", "Library"]
+    assert ml_server.submits() == 2
+    assert len(recorder.of(JobDone)) == 2 and library.unfinished_jobs() == []
+    # Nothing left: a second resume does nothing.
+    assert await queues(library, provs).resume() == ()
