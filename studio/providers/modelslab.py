@@ -166,6 +166,9 @@ class ModelsLabProvider(RemoteProvider):
     async def _poll(self, submission: Submission) -> JobState:
         url = submission.poll_url or self.url(f"/api/v6/images/fetch/{submission.request_id}")
         response, raw = await self.request("POST", url, json_body={"key": self._require_key()})
+        if response.status_code == 429 or response.status_code >= 500:
+            # Busy or broken right now, not a verdict on the job: the follow loop asks again.
+            raise self.http_error(response, raw)
         return self.state(self._answer(response, raw), response.status_code)
 
     def _answer(self, response: Any, raw: bytes) -> dict[str, Any]:

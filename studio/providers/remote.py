@@ -355,6 +355,8 @@ class RemoteProvider(Provider):
         self, submission: Submission, on_event: EventCallback | None
     ) -> GenerationResult:
         emit = on_event or _ignore
+        if submission.provider != self.id:
+            raise ValueError(f"a {submission.provider} job cannot be followed on {self.id}")
         try:
             return await self._follow_inner(submission, emit)
         except ProviderError as exc:
@@ -413,7 +415,8 @@ class RemoteProvider(Provider):
             try:
                 state = await self._poll(submission)
                 failures = 0
-            except (BadResponseError, ProviderFailedError, ProviderTimeout) as exc:
+            except (BadResponseError, ProviderFailedError, ProviderTimeout,
+                    RateLimitedError) as exc:
                 # The job is accepted and may well finish: a garbled or failed status check is
                 # worth a few more tries before the render is given up.
                 failures += 1
@@ -530,8 +533,10 @@ class RemoteProvider(Provider):
                 continue
             except httpx.TransportError as exc:
                 if submit or attempt >= attempts:
+                    extra = "; the job may still have been accepted" if submit else ""
                     raise ProviderFailedError(
-                        self.id, f"the connection broke during {what} ({self._exc_text(exc)})"
+                        self.id,
+                        f"the connection broke during {what} ({self._exc_text(exc)}){extra}",
                     ) from None
                 await self._backoff(attempt, None, type(exc).__name__)
                 continue

@@ -16,7 +16,7 @@ from studio.providers.errors import (
 )
 from studio.providers.fal import LORA, SCHNELL
 from tests.fakes.fal import FakeFal
-from tests.fakes.fixtures import assert_no_key
+from tests.fakes.fixtures import SECRET_KEY, assert_no_key
 from tests.fakes.sample import sample_request
 from tests.fakes.server import Reply
 
@@ -35,6 +35,7 @@ async def fail_with(provider, events, error_type, **kw):  # type: ignore[no-unty
     with pytest.raises(error_type) as info:
         await provider.generate(request(**kw), events)
     assert events.names[-1] == "Failed"
+    assert_no_key(SECRET_KEY, info.value, *events.items)
     return info.value
 
 

@@ -17,7 +17,7 @@ from studio.providers.errors import (
     RateLimitedError,
 )
 from studio.providers.onemin import SCHNELL_LORA
-from tests.fakes.fixtures import assert_no_key
+from tests.fakes.fixtures import SECRET_KEY, assert_no_key
 from tests.fakes.imageapi import FakeImageApi
 from tests.fakes.onemin import FakeOneMin
 from tests.fakes.sample import sample_request
@@ -30,6 +30,7 @@ async def fail_with(provider, events, error_type, request):  # type: ignore[no-u
     with pytest.raises(error_type) as info:
         await provider.generate(request, events)
     assert events.names[-1] == "Failed"
+    assert_no_key(SECRET_KEY, info.value, *events.items)
     return info.value
 
 

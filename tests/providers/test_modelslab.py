@@ -23,7 +23,7 @@ from studio.providers.errors import (
 )
 from studio.providers.modelslab import ModelsLabProvider
 from studio.providers.remote import RetryPolicy
-from tests.fakes.fixtures import assert_no_key
+from tests.fakes.fixtures import SECRET_KEY, assert_no_key
 from tests.fakes.modelslab import FakeModelsLab
 from tests.fakes.sample import sample_request
 from tests.fakes.server import Reply, bomb_png, png_bytes
@@ -45,6 +45,7 @@ async def fail_with(provider, events, error_type):  # type: ignore[no-untyped-de
         await provider.generate(sample_request(), events)
     assert events.names[-1] == "Failed"
     assert events.items[-1].error is info.value
+    assert_no_key(SECRET_KEY, info.value, *events.items)
     return info.value
 
 
@@ -551,3 +552,19 @@ async def test_fake_starts_from_the_command_line(api_key):
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_rate_limited_polls_do_not_lose_the_job(modelslab_server, make_provider, events):
+    busy = Reply(429, {"status": "error", "message": "Too many requests", "retry_after": 1})
+    modelslab_server.script("POST", fetch_path(1000), *[busy] * 4)
+    result = await make_provider(modelslab_server).generate(sample_request(), events)
+    assert result.format == "png"
+    assert modelslab_server.submits() == 1 and modelslab_server.fetches() == 5
+
+
+async def test_a_job_is_followed_only_by_its_provider(modelslab_server, make_provider):
+    from studio.providers.offline import OfflineProvider
+
+    submission = await OfflineProvider().submit(sample_request())
+    with pytest.raises(ValueError, match="offline job cannot be followed on modelslab"):
+        await make_provider(modelslab_server).follow(submission)
