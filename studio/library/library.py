@@ -44,10 +44,10 @@ from .lock import LockHeld, WriterLock
 from .metadata import (
     ImageParameters,
     MetadataError,
-    PngMetadata,
     embed_png_metadata,
     format_parameters,
     parse_parameters,
+    read_exif_parameters,
     read_png_metadata,
 )
 from .models import (
@@ -607,6 +607,17 @@ class Library:
             )
         return self._sheet(row)
 
+    def sheet_for_file(self, path: str) -> SheetRecord | None:
+        """The sheet saved with this file path (the most recent if several projects have it).
+
+        Store and look up the same form of the path (``str(Path(...).resolve())``).
+        """
+        with self._read("find the sheet") as conn:
+            row = conn.execute(
+                "SELECT * FROM sheets WHERE path = ? ORDER BY id DESC LIMIT 1", (path,)
+            ).fetchone()
+        return None if row is None else self._sheet(row)
+
     def sheet(self, sheet_id: int) -> SheetRecord:
         with self._read("read a sheet") as conn:
             row = self._one(
@@ -1057,24 +1068,30 @@ class Library:
                 ctx = self._context(conn, draft)
             data, fmt = self._prepare_image(image, draft, result, ctx, source, parameters)
             # The file is durable before any record points at it.
-            digest, relative = self._images.store(data, fmt)
-            with self._transaction("save the render") as conn:
-                render_id = self._insert_render(
-                    conn,
-                    draft,
-                    result,
-                    ctx,
-                    status=RenderStatus.OK,
-                    error="",
-                    image=(digest, relative, fmt, len(data)),
-                    source=source,
-                )
-                if job_id is not None:
-                    conn.execute(
-                        "UPDATE jobs SET state = 'done', render_id = ?, error = '', updated = ? "
-                        "WHERE id = ?",
-                        (render_id, self._now(), job_id),
+            digest, relative, created = self._images.store(data, fmt)
+            try:
+                with self._transaction("save the render") as conn:
+                    render_id = self._insert_render(
+                        conn,
+                        draft,
+                        result,
+                        ctx,
+                        status=RenderStatus.OK,
+                        error="",
+                        image=(digest, relative, fmt, len(data)),
+                        source=source,
                     )
+                    if job_id is not None:
+                        conn.execute(
+                            "UPDATE jobs SET state = 'done', render_id = ?, error = '', "
+                            "updated = ? WHERE id = ?",
+                            (render_id, self._now(), job_id),
+                        )
+            except BaseException:
+                # Not recorded, and the caller is told so: don't leave the file on a full disk.
+                if created:
+                    self._images.remove(relative)
+                raise
             return self.render(render_id)
 
     def record_render(
@@ -1288,7 +1305,10 @@ class Library:
                 return self.render(job.render_id)
             if job.state.finished:
                 raise LibraryError(f"Job {job_id} is already {job.state.value}.")
-            return self._store_and_record(job.draft, image, result or RenderResult(), job_id=job_id)
+            result = result or RenderResult()
+            if not result.request_id:
+                result = dataclasses.replace(result, request_id=job.provider_request_id)
+            return self._store_and_record(job.draft, image, result, job_id=job_id)
 
     def fail_job(self, job_id: int, error: str, result: RenderResult | None = None) -> RenderRecord:
         """Mark the job failed and keep a failed render with its settings and the reason."""
@@ -1372,9 +1392,12 @@ class Library:
         original_parameters: str | None = None
         if fmt == "PNG":
             meta = read_png_metadata(data)
-            suggestion = _suggestion_from_png(meta, width, height)
+            suggestion = _suggestion(meta.studio, meta.parameters, width, height)
             # Another tool's settings text is kept verbatim (sampler, hashes and all).
             original_parameters = meta.parameters
+        elif fmt in ("JPEG", "WEBP"):
+            # Kept as they are (EXIF included); only the suggestion is read from them.
+            suggestion = _suggestion(None, read_exif_parameters(data), width, height)
         draft = RenderDraft(
             project_id=project_id,
             stage=stage,
@@ -1524,8 +1547,9 @@ class Library:
         return marked, restored
 
 
-def _suggestion_from_png(meta: PngMetadata, width: int, height: int) -> SceneSuggestion:
-    studio = meta.studio
+def _suggestion(
+    studio: Mapping[str, Any] | None, parameters: str | None, width: int, height: int
+) -> SceneSuggestion:
     if studio is not None and isinstance(studio.get("prompt"), str):
 
         def num(key: str) -> Any:
@@ -1547,8 +1571,8 @@ def _suggestion_from_png(meta: PngMetadata, width: int, height: int) -> SceneSug
             provider=str(studio.get("provider") or ""),
             source="studio",
         )
-    if meta.parameters:
-        params = parse_parameters(meta.parameters)
+    if parameters:
+        params = parse_parameters(parameters)
         return SceneSuggestion(
             prompt=params.prompt,
             negative=params.negative,

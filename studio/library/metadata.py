@@ -261,3 +261,30 @@ def read_png_metadata(source: bytes | Path) -> PngMetadata:
         if isinstance(decoded, dict):
             studio = decoded
     return PngMetadata(parameters=text.get(PARAMETERS_KEY), studio=studio, text=text)
+
+
+_EXIF_IFD = 0x8769
+_USER_COMMENT = 0x9286
+
+
+def _oddities(text: str) -> int:
+    return sum(1 for c in text if c == "\ufffd" or (not c.isprintable() and c not in "\n\t"))
+
+
+def read_exif_parameters(data: bytes) -> str | None:
+    """The settings text JPEG and WebP tools (AUTOMATIC1111 among them) keep in the EXIF
+    ``UserComment``, or None."""
+    with Image.open(io.BytesIO(data)) as image:
+        value = image.getexif().get_ifd(_EXIF_IFD).get(_USER_COMMENT)
+    if isinstance(value, str):
+        return value.strip("\0").strip() or None
+    if not isinstance(value, bytes) or len(value) <= 8:
+        return None
+    prefix, body = value[:8], value[8:]
+    if prefix == b"UNICODE\0":
+        # The EXIF standard leaves the byte order to the writer; most write big-endian.
+        candidates = (body.decode("utf-16-be", "replace"), body.decode("utf-16-le", "replace"))
+        text = min(candidates, key=_oddities)
+    else:
+        text = body.decode("utf-8" if prefix != b"ASCII\0\0\0" else "ascii", errors="replace")
+    return text.strip("\0").strip() or None

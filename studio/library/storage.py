@@ -90,13 +90,16 @@ class ImageStore:
     def path(self, relative: str) -> Path:
         return self.images_dir / relative
 
-    def store(self, data: bytes, fmt: str) -> tuple[str, str]:
-        """Write ``data`` unless an identical file is already there; (hash, relative path)."""
+    def store(self, data: bytes, fmt: str) -> tuple[str, str, bool]:
+        """Write ``data`` unless an identical file is already there.
+
+        Returns (hash, path relative to ``images/``, whether this call created the file).
+        """
         digest = content_hash(data)
         relative = self.relative_path(digest, fmt)
         final = self.path(relative)
         if final.is_file() and final.stat().st_size == len(data):
-            return digest, relative
+            return digest, relative, False
         tmp = self.tmp_dir / f"{digest[:16]}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -111,7 +114,7 @@ class ImageStore:
             if error is not None:
                 raise error from exc
             raise LibraryError(f"Could not save the image: {exc}") from exc
-        return digest, relative
+        return digest, relative, True
 
     def remove(self, relative: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -124,3 +124,27 @@ def test_an_unreadable_file_is_a_clear_error(library: Library, tmp_path: Path) -
     project = library.ensure_project("Imports")
     with pytest.raises(ImageImportError, match="Could not read"):
         library.import_image(tmp_path / "missing.png", project.id)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
+def test_settings_in_the_exif_comment_of_a_jpeg_or_webp_are_read(
+    library: Library, fmt: str
+) -> None:
+    exif = Image.Exif()
+    text = "a cat on a windowsill, 猫\nNegative prompt: dog\nSteps: 20, CFG scale: 6.5, Seed: 5"
+    exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + text.encode("utf-16-be")
+    buffer = io.BytesIO()
+    Image.new("RGB", (24, 16), (9, 9, 9)).save(buffer, fmt, exif=exif)
+    project = library.ensure_project("Imports")
+    result = library.import_image(buffer.getvalue(), project.id)
+    s = result.suggestion
+    assert (s.prompt, s.negative, s.steps, s.guidance, s.seed) == (
+        "a cat on a windowsill, 猫",
+        "dog",
+        20,
+        6.5,
+        5,
+    )
+    assert s.source == "parameters" and (s.width, s.height) == (24, 16)
+    assert result.render.image_path is not None
+    assert result.render.image_path.read_bytes() == buffer.getvalue()

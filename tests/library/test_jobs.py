@@ -37,6 +37,7 @@ def test_a_job_survives_a_restart_and_completes_once(data_dir: Path) -> None:
         assert pending.draft == draft(project.id, stage=Stage.FINAL, tags=("t",))
         assert (pending.provider, pending.model, pending.attempts) == ("offline", "flux-schnell", 1)
         render = lib.complete_job(job.id, png_bytes(1), RenderResult(seed_returned=42))
+        assert render.request_id == "pred-123"  # taken from the job when the result has none
         assert lib.complete_job(job.id, png_bytes(2)) == render  # a second completion is a no-op
         done = lib.job(job.id)
         assert done.state is JobState.DONE and done.render_id == render.id

@@ -77,7 +77,10 @@ def test_scenes_follow_the_sheet_file_and_keep_their_ids(library: Library) -> No
     )
     assert [s.name for s in again] == ["Beach", "Cafe"]
     assert again[0].id == first[1].id and again[0].position == 0 and again[0].notes == "windy"
+    assert library.sheet_for_file("/sheets/emma.sheet.toml") == sheet
     assert library.save_sheet(project.id, "emma", "/moved.sheet.toml").id == sheet.id
+    assert library.sheet_for_file("/sheets/emma.sheet.toml") is None
+    assert [s.id for s in library.sheets(project.id)] == [sheet.id]
     with pytest.raises(ValueError, match="same name"):
         library.sync_scenes(sheet.id, [SceneSpec("A"), SceneSpec("A")])
 
