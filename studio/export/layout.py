@@ -1,0 +1,452 @@
+"""Page layout of character sheets and storyboards, as lists of drawing operations in points.
+
+Laying out is separate from drawing: ``sheet_pages`` and ``storyboard_pages`` turn a
+``SheetDocument`` into ``Page`` values (text runs, boxes and images at positions in points,
+1/72 inch), and the PNG and PDF writers only carry the operations out. So the PNG, the PDF and
+the preview in the Export dialog show the same page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from studio.core.request import Stage
+from studio.export.images import UnreadableImageError, image_size
+from studio.export.model import ExportCell, SheetDocument, SheetOptions, StoryboardOptions
+from studio.export.text import TextMeasure
+
+Color = tuple[int, int, int]
+
+INK: Color = (28, 28, 34)
+MUTED: Color = (105, 105, 116)
+RULE: Color = (200, 200, 208)
+BOX: Color = (238, 238, 242)
+FRAME: Color = (186, 186, 196)
+PREVIEW: Color = (204, 102, 0)
+STALE: Color = (178, 34, 34)
+WHITE: Color = (255, 255, 255)
+
+
+@dataclass(frozen=True, slots=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+
+@dataclass(frozen=True, slots=True)
+class TextOp:
+    """One line of text; ``y`` is its baseline."""
+
+    x: float
+    y: float
+    text: str
+    size: float
+    bold: bool = False
+    color: Color = INK
+
+
+@dataclass(frozen=True, slots=True)
+class BoxOp:
+    rect: Rect
+    fill: Color | None = None
+    stroke: Color | None = None
+    stroke_width: float = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOp:
+    """An image drawn into ``rect`` (already fitted to its aspect ratio)."""
+
+    rect: Rect
+    image: bytes
+    label: str
+
+
+Op = TextOp | BoxOp | ImageOp
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    width: float
+    height: float
+    ops: tuple[Op, ...]
+
+    @property
+    def image_count(self) -> int:
+        return sum(1 for op in self.ops if isinstance(op, ImageOp))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def margin_for(width: float, height: float) -> float:
+    return max(24.0, min(48.0, min(width, height) * 0.06))
+
+
+def fit(rect: Rect, size: tuple[int, int], *, bottom: bool = False) -> Rect:
+    """The largest rectangle of ``size``'s aspect ratio in ``rect``, centred (or centred
+    horizontally and sitting on the bottom edge)."""
+    iw, ih = size
+    if iw <= 0 or ih <= 0:
+        return rect
+    scale = min(rect.w / iw, rect.h / ih)
+    w, h = iw * scale, ih * scale
+    y = rect.bottom - h if bottom else rect.y + (rect.h - h) / 2
+    return Rect(rect.x + (rect.w - w) / 2, y, w, h)
+
+
+def _aspect(cell: ExportCell) -> float | None:
+    """Height over width of the cell's image, or None when it has none (or it is unreadable)."""
+    if cell.image is None:
+        return None
+    try:
+        w, h = image_size(cell.image)
+    except UnreadableImageError:
+        return None
+    return h / w if w else None
+
+
+class _Writer:
+    """Collects the operations of one page while the layout walks down it."""
+
+    def __init__(self, measure: TextMeasure, width: float, height: float) -> None:
+        self.m = measure
+        self.width = width
+        self.height = height
+        self.ops: list[Op] = []
+
+    def line(self, x: float, top: float, text: str, size: float, *, bold: bool = False,
+             color: Color = INK, max_width: float | None = None) -> float:
+        """Draw one line whose top is ``top``; returns the next line's top."""
+        if max_width is not None:
+            text = self.m.elide(text, size, max_width, bold)
+        lh = self.m.line_height(size)
+        baseline = top + (lh - self.m.ascent(size, bold) - self.m.descent(size, bold)) / 2
+        baseline += self.m.ascent(size, bold)
+        if text:
+            self.ops.append(TextOp(x, baseline, text, size, bold, color))
+        return top + lh
+
+    def right_line(self, right: float, top: float, text: str, size: float, *,
+                   color: Color = MUTED) -> None:
+        self.line(right - self.m.width(text, size), top, text, size, color=color)
+
+    def paragraph(self, x: float, top: float, text: str, size: float, width: float, *,
+                  bold: bool = False, color: Color = INK, max_lines: int = 0) -> float:
+        for line in self.m.wrap(text, size, width, bold=bold, max_lines=max_lines):
+            top = self.line(x, top, line, size, bold=bold, color=color)
+        return top
+
+    def rule(self, x: float, y: float, w: float) -> None:
+        self.ops.append(BoxOp(Rect(x, y, w, 0.8), fill=RULE))
+
+    def page(self) -> Page:
+        return Page(self.width, self.height, tuple(self.ops))
+
+
+def _badge(w: _Writer, image: Rect, text: str, color: Color) -> None:
+    size = max(5.5, min(8.0, image.w / 18))
+    pad = size * 0.45
+    tw = w.m.width(text, size, True)
+    lh = w.m.line_height(size)
+    box = Rect(image.x + pad, image.y + pad, min(tw + 2 * pad, image.w - 2 * pad), lh + pad * 0.4)
+    w.ops.append(BoxOp(box, fill=color))
+    w.line(box.x + pad, box.y + pad * 0.2, text, size, bold=True, color=WHITE,
+           max_width=box.w - 2 * pad)
+
+
+def _status(cell: ExportCell) -> tuple[str, Color] | None:
+    if cell.image is None:
+        return None
+    if cell.out_of_date:
+        why = " and ".join({"anchor": "anchor changed", "scene": "scene changed"}.get(r, r)
+                           for r in cell.out_of_date)
+        prefix = "Preview, out of date" if cell.is_preview_stand_in else "Out of date"
+        return f"{prefix}: {why}", STALE
+    if cell.is_preview_stand_in:
+        return "Preview: no final yet", PREVIEW
+    return None
+
+
+def _draw_image(w: _Writer, box: Rect, cell: ExportCell, *, panel: bool) -> None:
+    """The cell's image fitted in ``box``, or a placeholder box. A storyboard ``panel`` has a
+    framed light ground; a sheet cell's image sits on the caption below it."""
+    size: tuple[int, int] | None = None
+    if cell.image is not None:
+        try:
+            size = image_size(cell.image)
+        except UnreadableImageError:
+            size = None
+    if panel or size is None:
+        w.ops.append(BoxOp(box, fill=BOX))
+    if cell.image is None or size is None:
+        text = "Not rendered yet" if cell.image is None else "Image could not be read"
+        fs = max(6.0, min(10.0, box.w / 16))
+        tw = min(w.m.width(text, fs), box.w - 8)
+        w.line(box.x + (box.w - tw) / 2, box.y + box.h / 2 - w.m.line_height(fs) / 2, text, fs,
+               color=MUTED, max_width=box.w - 8)
+        w.ops.append(BoxOp(box, stroke=FRAME))
+        return
+    placed = fit(box, size, bottom=not panel)
+    w.ops.append(ImageOp(placed, cell.image, cell.scene))
+    if panel:
+        w.ops.append(BoxOp(box, stroke=FRAME))
+    if cell.is_preview_stand_in:
+        _badge(w, placed, "PREVIEW", PREVIEW)
+    elif cell.out_of_date:
+        _badge(w, placed, "OUT OF DATE", STALE)
+
+
+def _footer(w: _Writer, doc: SheetDocument, kind: str, margin: float, number: int,
+            total: int | None) -> None:
+    size = 7.0
+    top = w.height - margin * 0.75 - w.m.line_height(size) / 2
+    heading = doc.display_title if kind == "character sheet" else f"{doc.display_title} — {kind}"
+    left = " · ".join(p for p in (heading, doc.producer, doc.exported) if p)
+    width = w.width - 2 * margin
+    page_text = f"Page {number} of {total}" if total else ""
+    w.line(margin, top, left, size, color=MUTED,
+           max_width=width - w.m.width(page_text, size) - 12)
+    if page_text:
+        w.right_line(w.width - margin, top, page_text, size)
+
+
+def _header_facts(doc: SheetDocument) -> str:
+    facts = [f"Character: {doc.character}", f"Seed {doc.seed}"]
+    if doc.anchor_version is not None:
+        facts.append(f"Anchor version {doc.anchor_version}")
+    finals = sum(1 for c in doc.cells if c.image is not None and c.stage is Stage.FINAL)
+    previews = sum(1 for c in doc.cells if c.is_preview_stand_in)
+    counted = f"{len(doc.cells)} scenes: {finals} final"
+    if previews:
+        counted += f", {previews} preview"
+    facts.append(counted)
+    return "   ·   ".join(facts)
+
+
+# ----------------------------------------------------------------------------- character sheet
+
+
+def _caption_lines(cell: ExportCell) -> list[tuple[str, bool, Color]]:
+    """(text, bold, colour) of each caption line after the scene name."""
+    lines: list[tuple[str, bool, Color]] = []
+    lines.append((f"Lighting: {cell.lighting or '—'}", False, MUTED))
+    lines.append((f"Lens: {cell.lens or '—'}", False, MUTED))
+    bits = [f"Seed {cell.seed}" if cell.seed is not None else "Seed —"]
+    if cell.model:
+        bits.append(cell.model)
+    if cell.provider:
+        bits.append(cell.provider)
+    lines.append((" · ".join(bits), False, MUTED))
+    status = _status(cell)
+    if status is not None:
+        lines.append((status[0], True, status[1]))
+    return lines
+
+
+def _page_count(image_h: float, caption_hs: Sequence[float], gap: float, first_top: float,
+                cont_top: float, bottom: float) -> int:
+    pages, top, on_page = 1, first_top, 0
+    for caption_h in caption_hs:
+        if on_page and top + image_h + caption_h > bottom:
+            pages, top, on_page = pages + 1, cont_top, 0
+        top += image_h + caption_h + gap
+        on_page += 1
+    return pages
+
+
+def sheet_pages(doc: SheetDocument, options: SheetOptions, measure: TextMeasure, *,
+                continuous: bool = False) -> list[Page]:
+    """The character sheet on pages of ``options``' size; ``continuous`` makes one page as
+    tall as the content (the PNG)."""
+    page_w, page_h = options.page_points
+    margin = margin_for(page_w, page_h)
+    content_w = page_w - 2 * margin
+    footer_h = margin * 0.5 + measure.line_height(7.0)
+    cols = options.columns
+    gap_x = max(8.0, min(16.0, content_w * 0.025))
+    gap_y = gap_x * 1.2
+    cell_w = (content_w - gap_x * (cols - 1)) / cols
+    name_size = max(6.5, min(11.0, cell_w / 20))
+    detail_size = max(5.5, name_size - 1.5)
+
+    pages: list[_Writer] = []
+
+    def new_page(first: bool) -> tuple[_Writer, float]:
+        w = _Writer(measure, page_w, page_h)
+        pages.append(w)
+        top = margin
+        if first:
+            top = w.paragraph(margin, top, doc.display_title, 20.0, content_w, bold=True,
+                              max_lines=2)
+            top = w.line(margin, top + 2, _header_facts(doc), 9.5, color=MUTED,
+                         max_width=content_w)
+            top = w.line(margin, top + 6, "ANCHOR", 7.0, bold=True, color=MUTED)
+            top = w.paragraph(margin, top, doc.anchor, 9.5, content_w, max_lines=6)
+        else:
+            top = w.line(margin, top, f"{doc.display_title} (continued)", 11.0, bold=True,
+                         max_width=content_w)
+        w.rule(margin, top + 5, content_w)
+        return w, top + 5 + 12
+
+    writer, top = new_page(True)
+    first_top = top
+    bottom_limit = page_h - margin - footer_h
+    rows = [doc.cells[i : i + cols] for i in range(0, len(doc.cells), cols)]
+    if not rows:
+        writer.line(margin, top, "This sheet has no scenes yet.", 10.0, color=MUTED)
+    name_lines = [measure.wrap(c.scene, name_size, cell_w, bold=True, max_lines=2)
+                  for c in doc.cells]
+    caption_lines = [_caption_lines(c) for c in doc.cells]
+    caption_hs = [
+        max(len(name_lines[j]) for j in range(r * cols, r * cols + len(row)))
+        * measure.line_height(name_size)
+        + max(len(caption_lines[j]) for j in range(r * cols, r * cols + len(row)))
+        * measure.line_height(detail_size)
+        + 4
+        for r, row in enumerate(rows)
+    ]
+    # One image box for the whole grid, as tall as the tallest image needs (within reason),
+    # so the sheet reads as a contact sheet.
+    aspects = [a for a in (_aspect(c) for c in doc.cells) if a is not None]
+    image_h = cell_w * max(0.5, min(1.6, max(aspects) if aspects else 4 / 3))
+    if not continuous and rows:
+        # Never let one row be taller than a page; then shrink the images (down to 55 %)
+        # when that saves pages, e.g. puts a four-scene grid on one page.
+        image_h = max(36.0, min(image_h, bottom_limit - first_top - max(caption_hs)))
+        cont_top = margin + measure.line_height(11.0) + 5 + 12
+        natural = image_h
+        best = (_page_count(natural, caption_hs, gap_y, first_top, cont_top, bottom_limit),
+                natural)
+        for step in range(1, 10):
+            candidate = natural * (1 - 0.05 * step)
+            count = _page_count(candidate, caption_hs, gap_y, first_top, cont_top,
+                                bottom_limit)
+            if count < best[0]:
+                best = (count, candidate)
+        image_h = best[1]
+    on_page = 0
+    for r, row in enumerate(rows):
+        caption_h = caption_hs[r]
+        if not continuous and on_page and top + image_h + caption_h > bottom_limit:
+            writer, top = new_page(False)
+            on_page = 0
+        on_page += 1
+        for i, cell in enumerate(row):
+            j = r * cols + i
+            x = margin + i * (cell_w + gap_x)
+            _draw_image(writer, Rect(x, top, cell_w, image_h), cell, panel=False)
+            y = top + image_h + 4
+            for line in name_lines[j]:
+                y = writer.line(x, y, line, name_size, bold=True)
+            for text, bold, color in caption_lines[j]:
+                y = writer.line(x, y, text, detail_size, bold=bold, color=color,
+                                max_width=cell_w)
+        top += image_h + caption_h + gap_y
+    if continuous:
+        height = top - gap_y + 10 + footer_h + margin
+        for w in pages:
+            w.height = max(height, 0.0)
+        _footer(pages[0], doc, "character sheet", margin, 1, None)
+        return [pages[0].page()]
+    for number, w in enumerate(pages, start=1):
+        _footer(w, doc, "character sheet", margin, number, len(pages))
+    return [w.page() for w in pages]
+
+
+# ----------------------------------------------------------------------------- storyboard
+
+
+def storyboard_grid(panels: int, landscape: bool) -> tuple[int, int]:
+    """(columns, rows) for a number of panels per page."""
+    wide = {1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2), 6: (3, 2), 8: (4, 2), 9: (3, 3)}
+    tall = {1: (1, 1), 2: (1, 2), 3: (1, 3), 4: (2, 2), 6: (2, 3), 8: (2, 4), 9: (3, 3)}
+    return (wide if landscape else tall)[panels]
+
+
+def _panel_text(w: _Writer, x: float, top: float, width: float, bottom: float, number: int,
+                cell: ExportCell, size: float) -> None:
+    small = max(5.5, size - 1.5)
+    top = w.paragraph(x, top, f"{number}. {cell.scene}", size, width, bold=True, max_lines=2)
+    details = " · ".join(p for p in (cell.lighting, cell.lens, cell.framing) if p)
+    if details:
+        top = w.paragraph(x, top, details, small, width, color=MUTED, max_lines=2)
+    bits = [f"Seed {cell.seed}" if cell.seed is not None else "Seed —"]
+    bits += [p for p in (cell.model, cell.provider) if p]
+    top = w.line(x, top, " · ".join(bits), small, color=MUTED, max_width=width)
+    status = _status(cell)
+    if status is not None:
+        top = w.line(x, top, status[0], small, bold=True, color=status[1], max_width=width)
+    if cell.notes:
+        room = int((bottom - top - 3) // w.m.line_height(size - 0.5))
+        if room > 0:
+            w.paragraph(x, top + 3, cell.notes, size - 0.5, width, max_lines=room)
+
+
+def storyboard_pages(doc: SheetDocument, options: StoryboardOptions,
+                     measure: TextMeasure) -> list[Page]:
+    """Scenes in sheet order, ``options.panels_per_page`` panels a page, with captions and
+    the scenes' notes."""
+    page_w, page_h = options.page_points
+    margin = margin_for(page_w, page_h)
+    content_w = page_w - 2 * margin
+    footer_h = margin * 0.5 + measure.line_height(7.0)
+    cols, rows = storyboard_grid(options.panels_per_page, options.landscape)
+    per_page = cols * rows
+    chunks: Sequence[tuple[ExportCell, ...]] = [
+        doc.cells[i : i + per_page] for i in range(0, len(doc.cells), per_page)
+    ] or [()]
+    pages: list[_Writer] = []
+    for page_index, chunk in enumerate(chunks):
+        w = _Writer(measure, page_w, page_h)
+        pages.append(w)
+        top = w.line(margin, margin, f"{doc.display_title} — storyboard", 13.0, bold=True,
+                     max_width=content_w * 0.62)
+        facts = f"{doc.character} · seed {doc.seed}"
+        if doc.anchor_version is not None:
+            facts += f" · anchor v{doc.anchor_version}"
+        w.right_line(page_w - margin, margin + 3, facts, 8.5)
+        w.rule(margin, top + 3, content_w)
+        grid_top = top + 3 + 10
+        grid_h = page_h - margin - footer_h - grid_top
+        gap = max(10.0, min(18.0, content_w * 0.025))
+        cell_w = (content_w - gap * (cols - 1)) / cols
+        cell_h = (grid_h - gap * (rows - 1)) / rows
+        size = max(7.0, min(11.0, min(cell_w, cell_h * 1.4) / 26))
+        if not chunk:
+            w.line(margin, grid_top, "This sheet has no scenes yet.", 10.0, color=MUTED)
+        for i, cell in enumerate(chunk):
+            number = page_index * per_page + i + 1
+            cx = margin + (i % cols) * (cell_w + gap)
+            cy = grid_top + (i // cols) * (cell_h + gap)
+            aspect = _aspect(cell) or 0.75
+            side_by_side = cell_w / cell_h > 1.7
+            if side_by_side:
+                image_w = min(cell_h / aspect, cell_w * 0.62)
+                box = Rect(cx, cy, image_w, cell_h)
+                _draw_image(w, box, cell, panel=True)
+                text_x = cx + image_w + gap
+                _panel_text(w, text_x, cy, cx + cell_w - text_x, cy + cell_h, number, cell,
+                            size)
+            else:
+                text_h = measure.line_height(size) * 2 + measure.line_height(size - 1.5) * 3
+                notes_h = measure.line_height(size - 0.5) * (3 if cell.notes else 0)
+                image_h = max(cell_h * 0.35, cell_h - text_h - notes_h - 6)
+                box = Rect(cx, cy, cell_w, image_h)
+                _draw_image(w, box, cell, panel=True)
+                _panel_text(w, cx, cy + image_h + 4, cell_w, cy + cell_h, number, cell, size)
+    for number, w in enumerate(pages, start=1):
+        _footer(w, doc, "storyboard", margin, number, len(pages))
+    return [w.page() for w in pages]
+
