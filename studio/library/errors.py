@@ -60,6 +60,7 @@ _ERRNO_REASONS = {
     errno.EACCES: "permission",
     errno.EPERM: "permission",
     errno.EIO: "io",
+    errno.ENOLCK: "unavailable",
 }
 
 _REASON_ADVICE = {

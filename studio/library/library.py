@@ -185,7 +185,9 @@ class Library:
         notice = ""
         lock: WriterLock | None = None
         folder_writable = True
-        if not read_only:
+        if read_only:
+            notice = f"The library in {data_dir} is open for viewing only."
+        else:
             try:
                 data_dir.mkdir(parents=True, exist_ok=True)
                 lock = WriterLock.acquire(
@@ -334,6 +336,10 @@ class Library:
         self._closed = True
         self.thumbnails.close()
         with self._lock:
+            if self._writer_lock is not None:
+                # Keeps the query planner's statistics current as the library grows; cheap.
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA optimize")
             self._conn.close()
         if self._writer_lock is not None:
             self._writer_lock.release()

@@ -254,3 +254,16 @@ def test_killing_the_writer_at_random_points_never_loses_a_finished_render(
         # A job killed before its render was committed is still there to resume.
         assert all(j.render_id is None for j in lib.unfinished_jobs())
     assert finished == len(done) > 40  # ids are never reused for a different render
+
+
+def test_opening_for_viewing_only_on_request(data_dir: Path) -> None:
+    with pytest.raises(LibraryStorageError, match="no library"):
+        Library.open(data_dir, read_only=True)
+    Library.open(data_dir).close()
+    with Library.open(data_dir, read_only=True) as viewer:
+        assert viewer.read_only and "viewing only" in viewer.notice
+        with pytest.raises(LibraryReadOnlyError, match="Could not create the project"):
+            viewer.ensure_project("Emma")
+        # A viewer does not keep a writer out.
+        with Library.open(data_dir, if_busy="fail") as writer:
+            assert not writer.read_only
