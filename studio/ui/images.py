@@ -1,0 +1,83 @@
+"""Decoded, scaled images for cards and thumbnails, loaded on worker threads.
+
+``ImageCache.get`` never blocks: it answers with what is cached (or None) and, when needed,
+starts a decode on the background pool; ``loaded`` fires on the GUI thread when it is ready.
+QImage (unlike QPixmap) may be built off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QImageReader
+
+from studio.ui.tasks import Background
+
+
+def decode_scaled(path: Path, max_side: int) -> QImage:
+    """Read ``path`` and scale it to fit ``max_side`` (worker thread)."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if max_side > 0 and size.isValid() and max(size.width(), size.height()) > max_side:
+        scaled = size.scaled(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio)
+        reader.setScaledSize(scaled)
+    image = reader.read()
+    if image.isNull():
+        raise OSError(f"{path.name} cannot be read as an image ({reader.errorString()})")
+    return image
+
+
+class ImageCache(QObject):
+    """A bounded cache of scaled images keyed by (path, size)."""
+
+    loaded = Signal(str)  # the path, as text
+    failedToLoad = Signal(str, str)
+
+    def __init__(self, background: Background, parent: QObject | None = None,
+                 capacity: int = 600) -> None:
+        super().__init__(parent)
+        self._bg = background
+        self._capacity = capacity
+        self._images: OrderedDict[tuple[str, int], QImage] = OrderedDict()
+        self._loading: set[tuple[str, int]] = set()
+        self._broken: set[tuple[str, int]] = set()
+
+    @property
+    def loading(self) -> int:
+        return len(self._loading)
+
+    def get(self, path: Path | None, max_side: int) -> QImage | None:
+        if path is None:
+            return None
+        key = (str(path), max_side)
+        image = self._images.get(key)
+        if image is not None:
+            self._images.move_to_end(key)
+            return image
+        if key not in self._loading and key not in self._broken:
+            self._loading.add(key)
+            self._bg.run(partial(decode_scaled, path, max_side),
+                         partial(self._store, key), partial(self._fail, key),
+                         what=f"Reading {path.name}")
+        return None
+
+    def _store(self, key: tuple[str, int], image: QImage) -> None:
+        self._loading.discard(key)
+        self._images[key] = image
+        while len(self._images) > self._capacity:
+            self._images.popitem(last=False)
+        self.loaded.emit(key[0])
+
+    def _fail(self, key: tuple[str, int], exc: BaseException) -> None:
+        self._loading.discard(key)
+        self._broken.add(key)
+        self.failedToLoad.emit(key[0], str(exc))
+
+    def forget(self, path: Path) -> None:
+        for key in [k for k in self._images if k[0] == str(path)]:
+            del self._images[key]
+        self._broken = {k for k in self._broken if k[0] != str(path)}

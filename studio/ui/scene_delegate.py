@@ -1,0 +1,409 @@
+"""Paints a scene card (name, setting, preset chips, the preview and the final side by side with
+their states, the card's buttons) and turns clicks on it into actions.
+
+One delegate paints every card, so a sheet of hundreds of scenes costs no widgets per card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.request import Stage
+from studio.core.sheet import Scene
+from studio.ui import theme
+from studio.ui.cells import Approval, Cell, Slot, SlotStatus
+from studio.ui.images import ImageCache
+from studio.ui.scene_model import Role
+
+CARD_W = 356
+CARD_H = 318
+MARGIN = 10
+GAP = 10
+THUMB_SIDE = 320  # decode size for card images (sharp at 2x on the 180 px slot)
+
+BUTTONS = ("preview", "finalize", "retry", "cancel", "approve", "reject")
+BUTTON_TEXT = {"preview": "Preview", "finalize": "Finalize", "retry": "Retry",
+               "cancel": "Cancel", "approve": "✓", "reject": "✗"}
+BUTTON_TIP = {
+    "preview": "Render a quick preview of this scene",
+    "finalize": "Render the photoreal final of this scene (one click)",
+    "retry": "Render again what failed or was cancelled",
+    "cancel": "Stop this scene's renders; the others go on",
+    "approve": "Approve this scene (Finalize approved renders it)",
+    "reject": "Reject this scene",
+}
+CHIPS = (("lighting", PresetKind.LIGHTING), ("lens", PresetKind.LENS),
+         ("framing", PresetKind.FRAMING))
+_PROGRESS = {SlotStatus.QUEUED: 0.08, SlotStatus.SENT: 0.2, SlotStatus.PROCESSING: 0.55,
+             SlotStatus.DOWNLOADING: 0.9}
+
+
+@dataclass(frozen=True)
+class CardLayout:
+    """Where each part of a card is, for painting and hit-testing."""
+
+    card: QRect
+    name: QRect
+    star: QRect
+    setting: QRect
+    chips: dict[str, QRect]
+    slots: dict[Stage, QRect]
+    states: dict[Stage, QRect]
+    buttons: dict[str, QRect]
+
+    def hit(self, pos: QPoint) -> str | None:
+        if self.star.contains(pos):
+            return "star"
+        for name, rect in self.buttons.items():
+            if rect.contains(pos):
+                return f"button:{name}"
+        for name, rect in self.chips.items():
+            if rect.contains(pos):
+                return f"chip:{name}"
+        for stage, rect in self.slots.items():
+            if rect.contains(pos):
+                return f"slot:{stage.value}"
+        return None
+
+
+def card_layout(rect: QRect) -> CardLayout:
+    r = rect.adjusted(3, 3, -3, -3)
+    x0, y = r.left() + MARGIN, r.top() + MARGIN
+    width = r.width() - 2 * MARGIN
+    star = QRect(r.right() - MARGIN - 24, y - 1, 24, 24)
+    name = QRect(x0, y, width - 30, 22)
+    y += 24
+    setting = QRect(x0, y, width, 18)
+    y += 22
+    chip_w = (width - 2 * 6) // 3
+    chips = {key: QRect(x0 + i * (chip_w + 6), y, chip_w, 22) for i, (key, _) in enumerate(CHIPS)}
+    y += 30
+    side = (width - GAP) // 2
+    bottom_reserved = 18 + 6 + 28 + MARGIN
+    slot_h = max(60, r.bottom() - y - bottom_reserved)
+    slots = {Stage.PREVIEW: QRect(x0, y, side, slot_h),
+             Stage.FINAL: QRect(x0 + side + GAP, y, side, slot_h)}
+    y += slot_h + 2
+    states = {Stage.PREVIEW: QRect(x0, y, side, 18),
+              Stage.FINAL: QRect(x0 + side + GAP, y, side, 18)}
+    y += 22
+    small, big = 30, (width - 2 * 30 - 5 * 5) // 4
+    buttons: dict[str, QRect] = {}
+    x = x0
+    for key in BUTTONS:
+        w = small if key in ("approve", "reject") else big
+        if key == "approve":
+            x += 5 + (width - (4 * big + 2 * small + 5 * 5))  # push the verdicts to the right
+        buttons[key] = QRect(x, y, w, 28)
+        x += w + 5
+    return CardLayout(r, name, star, setting, chips, slots, states, buttons)
+
+
+def card_actions(cell: Cell) -> dict[str, tuple[bool, bool]]:
+    """Each button's (enabled, checked) for a cell."""
+    p, f = cell.preview.status, cell.final.status
+    failed = {SlotStatus.FAILED, SlotStatus.CANCELLED}
+    done = cell.has_image or SlotStatus.DONE in (p, f)
+    return {
+        "preview": (not p.active, False),
+        "finalize": (not f.active, False),
+        "retry": (p in failed or f in failed, False),
+        "cancel": (p.active or f.active, False),
+        "approve": (done, cell.approval is Approval.APPROVED),
+        "reject": (done, cell.approval is Approval.REJECTED),
+    }
+
+
+class SceneCardDelegate(QStyledItemDelegate):
+    """Paints cards; ``actionRequested(scene, action)`` and ``chipRequested(scene, kind, pos)``
+    report clicks (actions: the button names, ``star``, ``open:preview``, ``open:final``)."""
+
+    actionRequested = Signal(str, str)
+    chipRequested = Signal(str, str, QPoint)
+
+    def __init__(self, catalog: PresetCatalog, images: ImageCache,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._catalog = catalog
+        self._images = images
+        self._hover_pos: QPoint | None = None
+
+    def set_hover_pos(self, pos: QPoint | None) -> None:
+        self._hover_pos = pos
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+                 ) -> QSize:
+        return QSize(CARD_W, CARD_H)
+
+    # ------------------------------------------------------------------ painting
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        scene: Scene | None = index.data(Role.SCENE)
+        cell: Cell | None = index.data(Role.CELL)
+        if scene is None or cell is None:
+            return
+        pal: QPalette = option.palette
+        rect: QRect = option.rect
+        state = option.state
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        hovered = bool(state & QStyle.StateFlag.State_MouseOver)
+        lay = card_layout(rect)
+        hover = lay.hit(self._hover_pos) if hovered and self._hover_pos is not None else None
+
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        # card
+        border = pal.color(QPalette.ColorRole.Mid)
+        if cell.approval is Approval.APPROVED:
+            border = theme.APPROVED
+        elif cell.approval is Approval.REJECTED:
+            border = theme.REJECTED
+        if selected:
+            border = pal.color(QPalette.ColorRole.Highlight)
+        painter.setPen(QPen(border, 2 if selected or cell.approval is not Approval.NONE else 1))
+        painter.setBrush(theme.card_background(pal, selected, hovered))
+        painter.drawRoundedRect(lay.card, 8, 8)
+
+        text = pal.color(QPalette.ColorRole.Text)
+        dim = theme.blend(text, pal.color(QPalette.ColorRole.Base), 0.45)
+        base_font = QFont(option.font)
+        # name and star
+        font = QFont(base_font)
+        font.setBold(True)
+        font.setPointSizeF(base_font.pointSizeF() * 1.15)
+        painter.setFont(font)
+        painter.setPen(text)
+        fm = QFontMetrics(font)
+        painter.drawText(lay.name, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                         fm.elidedText(scene.name, Qt.TextElideMode.ElideRight, lay.name.width()))
+        star_font = QFont(base_font)
+        star_font.setPointSizeF(base_font.pointSizeF() * 1.4)
+        painter.setFont(star_font)
+        painter.setPen(theme.STAR if cell.star else (text if hover == "star" else dim))
+        painter.drawText(lay.star, Qt.AlignmentFlag.AlignCenter, "★" if cell.star else "☆")
+        # setting
+        painter.setFont(base_font)
+        painter.setPen(dim)
+        fm = QFontMetrics(base_font)
+        setting = scene.setting + (f" · seed {scene.seed}" if scene.seed is not None else "")
+        painter.drawText(lay.setting, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                         fm.elidedText(setting, Qt.TextElideMode.ElideRight, lay.setting.width()))
+        # chips
+        small = QFont(base_font)
+        small.setPointSizeF(base_font.pointSizeF() * 0.88)
+        painter.setFont(small)
+        sfm = QFontMetrics(small)
+        for key, kind in CHIPS:
+            r = lay.chips[key]
+            value = getattr(scene, key)
+            label = self._catalog.label_for(kind, value) if value else f"No {key}"
+            on = hover == f"chip:{key}"
+            painter.setPen(QPen(theme.blend(border, text, 0.2) if on else
+                                pal.color(QPalette.ColorRole.Mid), 1))
+            painter.setBrush(theme.blend(pal.color(QPalette.ColorRole.Base),
+                                         pal.color(QPalette.ColorRole.Highlight),
+                                         0.22 if on else 0.1))
+            painter.drawRoundedRect(r, 11, 11)
+            painter.setPen(text)
+            painter.drawText(r.adjusted(8, 0, -14, 0),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                             sfm.elidedText(label, Qt.TextElideMode.ElideRight, r.width() - 22))
+            painter.setPen(dim)
+            painter.drawText(r.adjusted(0, 0, -6, 0),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "▾")
+        # the two slots
+        stale = {Stage.PREVIEW: bool(index.data(Role.PREVIEW_STALE)),
+                 Stage.FINAL: bool(index.data(Role.FINAL_STALE))}
+        for stage in (Stage.PREVIEW, Stage.FINAL):
+            self._paint_slot(painter, pal, lay, stage, cell.slot(stage), stale[stage], small,
+                             hover == f"slot:{stage.value}")
+        # buttons
+        actions = card_actions(cell)
+        for key in BUTTONS:
+            enabled, checked = actions[key]
+            self._paint_button(painter, pal, lay.buttons[key], BUTTON_TEXT[key], enabled,
+                               checked, hover == f"button:{key}", key, base_font)
+        painter.restore()
+
+    def _paint_slot(self, painter: QPainter, pal: QPalette, lay: CardLayout, stage: Stage,
+                    slot: Slot, stale: bool, small: QFont, hovered: bool) -> None:
+        r = lay.slots[stage]
+        text = pal.color(QPalette.ColorRole.Text)
+        window = pal.color(QPalette.ColorRole.Window)
+        dark_bg = theme.blend(window, QColor("black"), 0.25 if theme.is_dark(pal) else 0.06)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(dark_bg)
+        painter.drawRoundedRect(r, 6, 6)
+        image = self._images.get(slot.image, THUMB_SIDE) if slot.image is not None else None
+        if image is not None:
+            target = QSize(image.width(), image.height()).scaled(
+                r.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            tr = QRect(0, 0, target.width(), target.height())
+            tr.moveCenter(r.center())
+            painter.drawImage(tr, image)
+            if stale:
+                painter.fillRect(tr, QColor(0, 0, 0, 70))
+        elif slot.status is SlotStatus.FAILED:
+            painter.setBrush(theme.blend(dark_bg, theme.status_colour(slot.status), 0.18))
+            painter.drawRoundedRect(r, 6, 6)
+            painter.setFont(small)
+            painter.setPen(text)
+            painter.drawText(r.adjusted(10, 26, -10, -10),
+                             Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
+                             | Qt.TextFlag.TextWordWrap,
+                             slot.message or "The render failed.")
+        else:
+            painter.setFont(small)
+            painter.setPen(QPen(theme.blend(text, dark_bg, 0.6), 1, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(r.adjusted(4, 4, -4, -4), 6, 6)
+            painter.setPen(theme.blend(text, dark_bg, 0.4))
+            if slot.status.active:
+                msg = slot.describe()
+            elif slot.status is SlotStatus.CANCELLED:
+                msg = "Cancelled"
+            else:
+                msg = "No preview yet" if stage is Stage.PREVIEW else "No final yet"
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, msg)
+        if hovered and image is not None:
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(r.adjusted(1, 1, -1, -1), 6, 6)
+        # stage pill
+        painter.setFont(small)
+        fm = QFontMetrics(small)
+        caption = "PREVIEW" if stage is Stage.PREVIEW else "FINAL"
+        pill = QRect(r.left() + 6, r.top() + 6, fm.horizontalAdvance(caption) + 12, fm.height() + 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.drawRoundedRect(pill, 4, 4)
+        painter.setPen(QColor("white"))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, caption)
+        # progress bar for work in flight
+        if slot.status.active:
+            bar = QRect(r.left() + 6, r.bottom() - 8, r.width() - 12, 4)
+            painter.setBrush(QColor(128, 128, 128, 90))
+            painter.drawRoundedRect(bar, 2, 2)
+            done = QRect(bar)
+            done.setWidth(max(4, int(bar.width() * _PROGRESS.get(slot.status, 0.0))))
+            painter.setBrush(theme.status_colour(slot.status, palette=pal))
+            painter.drawRoundedRect(done, 2, 2)
+        # state line
+        sr = lay.states[stage]
+        colour = theme.status_colour(slot.status, stale, pal)
+        painter.setBrush(colour)
+        dot = QRect(sr.left() + 1, sr.center().y() - 4, 8, 8)
+        painter.drawEllipse(dot)
+        painter.setPen(text)
+        line = slot.describe(stale)
+        if slot.status is SlotStatus.DONE and slot.model:
+            line += f" · {slot.model}"
+        painter.drawText(sr.adjusted(14, 0, 0, 0),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                         fm.elidedText(line, Qt.TextElideMode.ElideRight, sr.width() - 14))
+
+    def _paint_button(self, painter: QPainter, pal: QPalette, r: QRect, label: str,
+                      enabled: bool, checked: bool, hovered: bool, key: str,
+                      font: QFont) -> None:
+        text = pal.color(QPalette.ColorRole.ButtonText)
+        button = pal.color(QPalette.ColorRole.Button)
+        if key == "finalize" and enabled:
+            button = theme.blend(button, pal.color(QPalette.ColorRole.Highlight), 0.35)
+        if checked:
+            button = theme.APPROVED if key == "approve" else theme.REJECTED
+            text = QColor("white")
+        elif hovered and enabled:
+            button = theme.blend(button, pal.color(QPalette.ColorRole.Highlight), 0.25)
+        if not enabled:
+            text = theme.blend(text, button, 0.6)
+        painter.setPen(QPen(theme.blend(button, QColor("black"), 0.2), 1))
+        painter.setBrush(button)
+        painter.drawRoundedRect(r, 5, 5)
+        painter.setFont(font)
+        painter.setPen(text)
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, label)
+
+    # ------------------------------------------------------------------ clicks
+    def editorEvent(self, event: QEvent, model: object, option: QStyleOptionViewItem,
+                    index: QModelIndex | QPersistentModelIndex) -> bool:
+        if event.type() not in (QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick):
+            return False
+        assert isinstance(event, QMouseEvent)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return False
+        scene: Scene | None = index.data(Role.SCENE)
+        cell: Cell | None = index.data(Role.CELL)
+        if scene is None or cell is None:
+            return False
+        lay = card_layout(option.rect)
+        pos = event.position().toPoint()
+        hit = lay.hit(pos)
+        if hit is None:
+            return False
+        kind, _, what = hit.partition(":")
+        if event.type() == QEvent.Type.MouseButtonDblClick:
+            if kind == "slot":
+                self.actionRequested.emit(scene.name, f"open:{what}")
+                return True
+            return kind in ("button", "chip", "star")
+        if kind == "star":
+            self.actionRequested.emit(scene.name, "star")
+            return True
+        if kind == "button":
+            if card_actions(cell)[what][0]:
+                self.actionRequested.emit(scene.name, what)
+            return True
+        if kind == "chip":
+            widget = option.widget
+            rect = lay.chips[what]
+            at = widget.mapToGlobal(rect.bottomLeft()) if widget is not None else rect.bottomLeft()
+            self.chipRequested.emit(scene.name, what, at)
+            return True
+        return False
+
+    def helpEvent(self, event: object, view: object, option: QStyleOptionViewItem,
+                  index: QModelIndex | QPersistentModelIndex) -> bool:
+        from PySide6.QtGui import QHelpEvent
+        from PySide6.QtWidgets import QToolTip
+
+        if not isinstance(event, QHelpEvent):
+            return False
+        scene: Scene | None = index.data(Role.SCENE)
+        cell: Cell | None = index.data(Role.CELL)
+        if scene is None or cell is None:
+            return False
+        hit = card_layout(option.rect).hit(event.pos())
+        tip = None
+        if hit and hit.startswith("button:"):
+            tip = BUTTON_TIP[hit.split(":", 1)[1]]
+        elif hit and hit.startswith("chip:"):
+            key = hit.split(":", 1)[1]
+            kind = dict(CHIPS)[key]
+            preset = self._catalog.get(kind, getattr(scene, key))
+            tip = (f"{preset.label}\n{preset.tooltip}" if preset else
+                   f"{key.title()}: {getattr(scene, key) or 'none'}") + "\n\nClick to change."
+        elif hit and hit.startswith("slot:"):
+            slot = cell.slot(Stage(hit.split(":", 1)[1]))
+            tip = slot.message or slot.describe()
+            if slot.image is not None:
+                tip += "\nDouble-click to compare the preview and the final."
+        elif hit == "star":
+            tip = "Star this scene"
+        if tip:
+            QToolTip.showText(event.globalPos(), tip, option.widget)
+            return True
+        return super().helpEvent(event, view, option, index)  # type: ignore[arg-type]

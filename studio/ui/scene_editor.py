@@ -1,0 +1,235 @@
+"""The scene panel: every field of the selected scene, with preset pickers (the catalog's labels,
+their effect as a tooltip) and the exact prompt it will send, coloured by part."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QRegularExpression, QSignalBlocker, Qt
+from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QScrollArea,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.presets import PresetKind
+from studio.core.prompt import prompt_parts, stage_negative
+from studio.core.request import Stage
+from studio.core.sheet import Scene
+from studio.ui.document import SheetDocument
+from studio.ui.widgets import section_label
+
+PART_COLOURS = {"anchor": "#2f6fd6", "skin": "#8e44ad", "setting": "#2e7d32",
+                "pattern": "#00838f", "lighting": "#c77700", "lens": "#6d4c41",
+                "quality": "#7b1fa2"}
+
+
+class PresetCombo(QComboBox):
+    """Picks a preset by its label; a value not in the catalog shows as free text."""
+
+    def __init__(self, document: SheetDocument, kind: PresetKind, allow_none: bool,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.setObjectName(f"sceneCombo-{kind.value}")
+        if allow_none:
+            self.addItem("None", "")
+        for preset in document.catalog.of_kind(kind):
+            self.addItem(preset.label, preset.id)
+            self.setItemData(self.count() - 1, preset.tooltip, Qt.ItemDataRole.ToolTipRole)
+        self._fixed = self.count()
+
+    def set_value(self, value: str) -> None:
+        with QSignalBlocker(self):
+            while self.count() > self._fixed:
+                self.removeItem(self.count() - 1)
+            i = self.findData(value)
+            if i < 0:
+                self.addItem(f"Free text: {value}", value)
+                i = self.count() - 1
+            self.setCurrentIndex(i)
+            self.setToolTip(self.itemData(i, Qt.ItemDataRole.ToolTipRole) or "")
+
+    def value(self) -> str:
+        return str(self.currentData() or "")
+
+
+class SceneEditor(QWidget):
+    """Edits the scene named :attr:`scene_name`; every change is one undoable step."""
+
+    def __init__(self, document: SheetDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sceneEditor")
+        self._doc = document
+        self.scene_name: str | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer.addWidget(scroll)
+        body = QWidget(scroll)
+        scroll.setWidget(body)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(10, 6, 10, 10)
+        self.empty_label = QLabel("Select a scene card to edit it.", body)
+        self.empty_label.setWordWrap(True)
+        layout.addWidget(self.empty_label)
+
+        self.form_box = QWidget(body)
+        form = QFormLayout(self.form_box)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.name_edit = QLineEdit(self.form_box)
+        self.name_edit.setObjectName("sceneName")
+        self.name_edit.editingFinished.connect(self._name_done)
+        form.addRow("Name", self.name_edit)
+        self.setting_edit = QPlainTextEdit(self.form_box)
+        self.setting_edit.setObjectName("sceneSetting")
+        self.setting_edit.setFixedHeight(64)
+        self.setting_edit.setTabChangesFocus(True)
+        self.setting_edit.setPlaceholderText("Where and how: coffee shop window, seated, ...")
+        self.setting_edit.textChanged.connect(self._setting_typed)
+        form.addRow("Setting", self.setting_edit)
+        self.pattern_combo = PresetCombo(document, PresetKind.PATTERN, True, self.form_box)
+        self.pattern_combo.activated.connect(lambda _i: self._set("pattern", self.pattern_combo))
+        form.addRow("Pattern", self.pattern_combo)
+        self.lighting_combo = PresetCombo(document, PresetKind.LIGHTING, True, self.form_box)
+        self.lighting_combo.activated.connect(
+            lambda _i: self._set("lighting", self.lighting_combo))
+        form.addRow("Lighting", self.lighting_combo)
+        self.lens_combo = PresetCombo(document, PresetKind.LENS, True, self.form_box)
+        self.lens_combo.activated.connect(lambda _i: self._set("lens", self.lens_combo))
+        form.addRow("Lens", self.lens_combo)
+        self.framing_combo = PresetCombo(document, PresetKind.FRAMING, False, self.form_box)
+        self.framing_combo.activated.connect(lambda _i: self._set("framing", self.framing_combo))
+        form.addRow("Framing", self.framing_combo)
+        seed_row = QHBoxLayout()
+        self.seed_override = QCheckBox("Own seed", self.form_box)
+        self.seed_override.setObjectName("sceneSeedOverride")
+        self.seed_override.setToolTip("Off: the scene uses the sheet's locked seed")
+        self.seed_override.toggled.connect(self._seed_toggled)
+        self.seed_edit = QLineEdit(self.form_box)
+        self.seed_edit.setObjectName("sceneSeed")
+        self.seed_edit.setValidator(QRegularExpressionValidator(
+            QRegularExpression(r"^\d{0,10}$"), self.seed_edit))
+        self.seed_edit.textEdited.connect(self._seed_typed)
+        seed_row.addWidget(self.seed_override)
+        seed_row.addWidget(self.seed_edit, 1)
+        form.addRow("Seed", seed_row)
+        self.notes_edit = QPlainTextEdit(self.form_box)
+        self.notes_edit.setObjectName("sceneNotes")
+        self.notes_edit.setFixedHeight(54)
+        self.notes_edit.setTabChangesFocus(True)
+        self.notes_edit.textChanged.connect(self._notes_typed)
+        form.addRow("Notes", self.notes_edit)
+        layout.addWidget(self.form_box)
+
+        layout.addWidget(section_label("Prompt sent", body))
+        self.prompt_view = QTextBrowser(body)
+        self.prompt_view.setObjectName("promptPreview")
+        self.prompt_view.setMinimumHeight(120)
+        self.prompt_view.setOpenLinks(False)
+        layout.addWidget(self.prompt_view, 1)
+        self._refreshing = False
+        document.changed.connect(self.refresh)
+        self.refresh()
+
+    def show_scene(self, name: str | None) -> None:
+        self.scene_name = name
+        self.refresh()
+
+    def _scene(self) -> Scene | None:
+        return self._doc.sheet.scene(self.scene_name) if self.scene_name else None
+
+    def refresh(self) -> None:
+        scene = self._scene()
+        if scene is None and self.scene_name is not None and self._doc.sheet.scenes:
+            self.scene_name = None
+        self.empty_label.setVisible(scene is None)
+        self.form_box.setVisible(scene is not None)
+        self.prompt_view.setVisible(scene is not None)
+        if scene is None:
+            return
+        self._refreshing = True
+        try:
+            if not self.name_edit.hasFocus():
+                with QSignalBlocker(self.name_edit):
+                    self.name_edit.setText(scene.name)
+            for edit, text in ((self.setting_edit, scene.setting), (self.notes_edit, scene.notes)):
+                if edit.toPlainText() != text:
+                    with QSignalBlocker(edit):
+                        edit.setPlainText(text)
+            self.pattern_combo.set_value(scene.pattern)
+            self.lighting_combo.set_value(scene.lighting)
+            self.lens_combo.set_value(scene.lens)
+            self.framing_combo.set_value(scene.framing)
+            with QSignalBlocker(self.seed_override):
+                self.seed_override.setChecked(scene.seed is not None)
+            self.seed_edit.setEnabled(scene.seed is not None)
+            shown = str(scene.seed if scene.seed is not None else self._doc.sheet.character.seed)
+            if self.seed_edit.text() != shown:
+                self.seed_edit.setText(shown)
+            self.prompt_view.setHtml(self.prompt_html(scene))
+        finally:
+            self._refreshing = False
+
+    def prompt_html(self, scene: Scene) -> str:
+        sheet, catalog = self._doc.sheet, self._doc.catalog
+        parts = prompt_parts(sheet, scene, catalog)
+        spans = ", ".join(
+            f'<span style="color:{PART_COLOURS.get(p.role, "#444")}" title="{p.role}">'
+            f"{html.escape(p.text.strip().strip(','))}</span>" for p in parts)
+        legend = " ".join(f'<span style="color:{PART_COLOURS[r]}">■ {r}</span>'
+                          for r in dict.fromkeys(p.role for p in parts))
+        negative = stage_negative(sheet, Stage.FINAL, catalog)
+        return (f"<p>{spans}</p><p style='font-size:small'>{legend}</p>"
+                f"<p style='font-size:small'><b>Negative (finals):</b> "
+                f"{html.escape(negative) or '<i>none</i>'}</p>")
+
+    # ------------------------------------------------------------------ edits
+    def _name_done(self) -> None:
+        scene = self._scene()
+        if scene is None:
+            return
+        new = self.name_edit.text().strip()
+        if new and new != scene.name:
+            self.scene_name = self._doc.update_scene(scene.name, f"Rename \"{scene.name}\"",
+                                                     merge=False, name=new)
+        self.name_edit.setText(self.scene_name or "")
+
+    def _setting_typed(self) -> None:
+        if not self._refreshing and self.scene_name:
+            self._doc.update_scene(self.scene_name, "Edit the setting",
+                                   setting=self.setting_edit.toPlainText())
+
+    def _notes_typed(self) -> None:
+        if not self._refreshing and self.scene_name:
+            self._doc.update_scene(self.scene_name, "Edit the notes",
+                                   notes=self.notes_edit.toPlainText())
+
+    def _set(self, key: str, combo: PresetCombo) -> None:
+        if self.scene_name:
+            self._doc.update_scene(self.scene_name, f"Set the {key}", merge=False,
+                                   **{key: combo.value()})
+
+    def _seed_toggled(self, on: bool) -> None:
+        if self.scene_name:
+            seed = int(self.seed_edit.text() or self._doc.sheet.character.seed) if on else None
+            self._doc.update_scene(self.scene_name, "Give the scene its own seed" if on else
+                                   "Use the sheet's seed", merge=False, seed=seed)
+
+    def _seed_typed(self, text: str) -> None:
+        if self.scene_name and text.strip() and self.seed_override.isChecked():
+            self._doc.update_scene(self.scene_name, "Change the scene's seed",
+                                   seed=min(int(text), 4_294_967_295))

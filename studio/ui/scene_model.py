@@ -1,0 +1,237 @@
+"""The scene grid's model: one row per scene of the open sheet, with its render cell.
+
+Rows follow ``SheetDocument.sheet.scenes``; the render state of each scene (a ``Cell``) is kept
+here, keyed by scene name, and follows a scene through renames and moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from studio.core.prompt import scene_fingerprint
+from studio.core.request import Stage
+from studio.core.sheet import Scene
+from studio.ui.cells import Cell, Slot, SlotStatus
+from studio.ui.document import SheetDocument
+
+ROW_MIME = "application/x-studio-scene-rows"
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class Role(IntEnum):
+    SCENE = Qt.ItemDataRole.UserRole + 1
+    CELL = Qt.ItemDataRole.UserRole + 2
+    PREVIEW_STALE = Qt.ItemDataRole.UserRole + 3
+    FINAL_STALE = Qt.ItemDataRole.UserRole + 4
+    FINGERPRINT = Qt.ItemDataRole.UserRole + 5
+
+
+class SceneListModel(QAbstractListModel):
+    """Scenes of the document in order. ``cellsChanged`` fires when any render state moves."""
+
+    cellsChanged = Signal()
+
+    def __init__(self, document: SheetDocument, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._doc = document
+        self._scenes: list[Scene] = list(document.sheet.scenes)
+        self._cells: dict[str, Cell] = {}
+        self._fingerprints: list[str] = []
+        self._refresh_fingerprints()
+        document.changed.connect(self._on_document_changed)
+
+    @property
+    def document(self) -> SheetDocument:
+        return self._doc
+
+    # ------------------------------------------------------------------ sync with the sheet
+    def _refresh_fingerprints(self) -> None:
+        sheet, catalog = self._doc.sheet, self._doc.catalog
+        self._fingerprints = [scene_fingerprint(sheet, s, catalog) for s in self._scenes]
+
+    def _on_document_changed(self) -> None:
+        new = list(self._doc.sheet.scenes)
+        old_names = [s.name for s in self._scenes]
+        new_names = [s.name for s in new]
+        if new_names == old_names:
+            self._scenes = new
+            self._refresh_fingerprints()
+            if new:
+                self.dataChanged.emit(self.index(0), self.index(len(new) - 1))
+            return
+        if len(new_names) == len(old_names):
+            renamed = [(a, b) for a, b in zip(old_names, new_names, strict=True) if a != b]
+            if len(renamed) == 1 and renamed[0][1] not in old_names:
+                old, name = renamed[0]
+                if old in self._cells:
+                    self._cells[name] = self._cells.pop(old)
+                self._scenes = new
+                self._refresh_fingerprints()
+                self.dataChanged.emit(self.index(0), self.index(len(new) - 1))
+                return
+        self.beginResetModel()
+        self._scenes = new
+        self._refresh_fingerprints()
+        self.endResetModel()
+
+    def reset_cells(self) -> None:
+        self._cells.clear()
+        if self._scenes:
+            self.dataChanged.emit(self.index(0), self.index(len(self._scenes) - 1))
+        self.cellsChanged.emit()
+
+    # ------------------------------------------------------------------ render state
+    def cell(self, name: str) -> Cell:
+        return self._cells.get(name, Cell())
+
+    def set_cell(self, name: str, cell: Cell) -> None:
+        self._cells[name] = cell
+        row = self.row_of(name)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+        self.cellsChanged.emit()
+
+    def set_slot(self, name: str, stage: Stage, slot: Slot) -> None:
+        self.set_cell(name, self.cell(name).with_slot(stage, slot))
+
+    def update_slot(self, name: str, stage: Stage, **changes: Any) -> None:
+        self.set_slot(name, stage, replace(self.cell(name).slot(stage), **changes))
+
+    def fingerprint(self, name: str) -> str:
+        row = self.row_of(name)
+        return self._fingerprints[row] if row is not None else ""
+
+    def is_stale(self, name: str, stage: Stage) -> bool:
+        slot = self.cell(name).slot(stage)
+        if slot.status is not SlotStatus.DONE:
+            return False
+        return slot.anchor_stale or (bool(slot.fingerprint)
+                                     and slot.fingerprint != self.fingerprint(name))
+
+    def counts(self) -> dict[SlotStatus, int]:
+        """How many slots of the sheet's scenes are in each state (both stages)."""
+        out = dict.fromkeys(SlotStatus, 0)
+        for scene in self._scenes:
+            cell = self.cell(scene.name)
+            out[cell.preview.status] += 1
+            out[cell.final.status] += 1
+        return out
+
+    def refresh_images(self, path: str) -> None:
+        """Repaint the rows showing ``path`` (its decoded image has arrived)."""
+        for row, scene in enumerate(self._scenes):
+            cell = self._cells.get(scene.name)
+            if cell is None:
+                continue
+            if path in (str(cell.preview.image), str(cell.final.image)):
+                index = self.index(row)
+                self.dataChanged.emit(index, index)
+
+    # ------------------------------------------------------------------ lookups
+    def row_of(self, name: str) -> int | None:
+        for row, scene in enumerate(self._scenes):
+            if scene.name == name:
+                return row
+        return None
+
+    def scene_at(self, row: int) -> Scene:
+        return self._scenes[row]
+
+    def names(self) -> list[str]:
+        return [s.name for s in self._scenes]
+
+    # ------------------------------------------------------------------ Qt model API
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._scenes)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._scenes):
+            return None
+        scene = self._scenes[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return scene.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{scene.name}\n{scene.setting}" + (f"\n\n{scene.notes}" if scene.notes else "")
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            cell = self.cell(scene.name)
+            return (f"{scene.name}: preview {cell.preview.status.label}, "
+                    f"final {cell.final.status.label}")
+        if role == Role.SCENE:
+            return scene
+        if role == Role.CELL:
+            return self.cell(scene.name)
+        if role == Role.PREVIEW_STALE:
+            return self.is_stale(scene.name, Stage.PREVIEW)
+        if role == Role.FINAL_STALE:
+            return self.is_stale(scene.name, Stage.FINAL)
+        if role == Role.FINGERPRINT:
+            return self._fingerprints[index.row()]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if not index.isValid():
+            return Qt.ItemFlag.ItemIsDropEnabled
+        return base | Qt.ItemFlag.ItemIsDragEnabled
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [ROW_MIME]
+
+    def mimeData(self, indexes: Any) -> QMimeData:
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        mime = QMimeData()
+        mime.setData(ROW_MIME, QByteArray(",".join(map(str, rows)).encode()))
+        return mime
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                        parent: Index) -> bool:
+        return data.hasFormat(ROW_MIME)
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                     parent: Index) -> bool:
+        if not data.hasFormat(ROW_MIME):
+            return False
+        raw = bytes(data.data(ROW_MIME).data()).decode()
+        rows = [int(r) for r in raw.split(",") if r]
+        if row < 0:
+            row = parent.row() if parent.isValid() else len(self._scenes)
+        if len(rows) == 1:
+            self.moveRows(QModelIndex(), rows[0], 1, QModelIndex(), row)
+        # The move is done; False keeps the view from removing the source rows itself.
+        return False
+
+    def moveRows(self, source_parent: Index, source_row: int, count: int,
+                 destination_parent: Index, destination_child: int) -> bool:
+        if count != 1 or destination_child in (source_row, source_row + 1):
+            return False
+        if not 0 <= source_row < len(self._scenes):
+            return False
+        destination_child = max(0, min(destination_child, len(self._scenes)))
+        if not self.beginMoveRows(QModelIndex(), source_row, source_row, QModelIndex(),
+                                  destination_child):
+            return False
+        scene = self._scenes.pop(source_row)
+        self._scenes.insert(destination_child - 1 if destination_child > source_row
+                            else destination_child, scene)
+        self._refresh_fingerprints()
+        self.endMoveRows()
+        # The document follows; its change then matches our order and only repaints.
+        self._doc.move_scene(source_row, destination_child)
+        return True

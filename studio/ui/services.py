@@ -1,0 +1,94 @@
+"""What the window is given by the composition root (``studio/app.py``): paths, the catalog,
+settings, the dialogs it may open, and the render and library services once they exist.
+
+Tests build one of these with fakes; nothing in ``studio/ui`` reaches for a global.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from studio.core.presets import PresetCatalog
+from studio.core.resources import resources_dir
+from studio.core.settings import Settings
+from studio.core.sheet import SHEET_SUFFIX
+
+SaveChoice = Literal["save", "discard", "cancel"]
+SHEET_FILTER = f"Character sheets (*{SHEET_SUFFIX});;All files (*)"
+
+
+class Dialogs(Protocol):
+    """The modal questions the window asks; tests answer them with a fake."""
+
+    def open_sheet_path(self, parent: QWidget, start: Path | None) -> Path | None: ...
+
+    def save_sheet_path(self, parent: QWidget, suggested: Path) -> Path | None: ...
+
+    def ask_save_changes(self, parent: QWidget, name: str) -> SaveChoice: ...
+
+    def confirm(self, parent: QWidget, title: str, text: str) -> bool: ...
+
+
+class QtDialogs:
+    """The real dialogs."""
+
+    def open_sheet_path(self, parent: QWidget, start: Path | None) -> Path | None:
+        name, _ = QFileDialog.getOpenFileName(parent, "Open a character sheet",
+                                              str(start or Path.home()), SHEET_FILTER)
+        return Path(name) if name else None
+
+    def save_sheet_path(self, parent: QWidget, suggested: Path) -> Path | None:
+        name, _ = QFileDialog.getSaveFileName(parent, "Save the character sheet",
+                                              str(suggested), SHEET_FILTER)
+        if not name:
+            return None
+        path = Path(name)
+        if not path.name.endswith(SHEET_SUFFIX):
+            path = path.with_name(path.name.removesuffix(".toml") + SHEET_SUFFIX)
+        return path
+
+    def ask_save_changes(self, parent: QWidget, name: str) -> SaveChoice:
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
+                          f"Save the changes to {name} before closing it?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, parent)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return "save"
+        if answer == QMessageBox.StandardButton.Discard:
+            return "discard"
+        return "cancel"
+
+    def confirm(self, parent: QWidget, title: str, text: str) -> bool:
+        answer = QMessageBox.question(parent, title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+
+@dataclass
+class StudioServices:
+    environ: Mapping[str, str]
+    catalog: PresetCatalog
+    config_dir: Path
+    data_dir: Path
+    settings: Settings = field(default_factory=Settings)
+    dialogs: Dialogs = field(default_factory=QtDialogs)
+    #: Whether a remote provider has a key (else renders are offline placeholders).
+    key_configured: Callable[[], bool] = lambda: False
+    #: The render and library services (wired by the composition root when available).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def example_sheet_path() -> Path | None:
+    """The example sheet shipped with the studio (Emma), from a wheel or a checkout."""
+    candidates = []
+    with contextlib.suppress(FileNotFoundError):
+        candidates.append(resources_dir() / "examples" / "emma.sheet.toml")
+    candidates.append(Path(__file__).resolve().parents[2] / "examples" / "emma.sheet.toml")
+    return next((p for p in candidates if p.is_file()), None)

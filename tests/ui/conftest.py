@@ -1,0 +1,119 @@
+"""Fixtures for the window's tests: a qasync loop that runs on the qtbot's event processing,
+services built on tmp_path, and hand-written fakes for the dialogs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtWidgets import QWidget
+
+from studio.core.presets import load_catalog
+from studio.ui.services import SaveChoice, StudioServices
+
+ARTIFACTS = Path(os.environ.get("STUDIO_TEST_ARTIFACTS",
+                                Path(__file__).resolve().parents[2] / "test-artifacts"))
+
+
+class FakeDialogs:
+    """Answers the window's questions from queues the test fills."""
+
+    def __init__(self) -> None:
+        self.open_paths: list[Path | None] = []
+        self.save_paths: list[Path | None] = []
+        self.save_answers: list[SaveChoice] = []
+        self.confirms: list[bool] = []
+        self.asked: list[str] = []
+
+    def open_sheet_path(self, parent: QWidget, start: Path | None) -> Path | None:
+        self.asked.append("open")
+        return self.open_paths.pop(0) if self.open_paths else None
+
+    def save_sheet_path(self, parent: QWidget, suggested: Path) -> Path | None:
+        self.asked.append(f"save:{suggested.name}")
+        return self.save_paths.pop(0) if self.save_paths else None
+
+    def ask_save_changes(self, parent: QWidget, name: str) -> SaveChoice:
+        self.asked.append(f"changes:{name}")
+        return self.save_answers.pop(0) if self.save_answers else "discard"
+
+    def confirm(self, parent: QWidget, title: str, text: str) -> bool:
+        self.asked.append(f"confirm:{title}")
+        return self.confirms.pop(0) if self.confirms else True
+
+
+@pytest.fixture
+def studio_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:  # type: ignore[no-untyped-def]
+    """An asyncio loop driven by Qt's event processing (qtbot.waitUntil/waitSignal run it)."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    try:
+        yield loop
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        # Not loop.stop(): it calls QApplication.exit(), after which every nested Qt event loop
+        # (qtbot.wait) returns at once for the rest of the session.
+        qapp.aboutToQuit.disconnect(loop._after_run_forever)
+        loop._QEventLoop__is_running = False
+        asyncio.events._set_running_loop(None)
+        loop.close()
+        assert not pending, f"tasks left running: {pending}"
+
+
+@pytest.fixture
+def dialogs() -> FakeDialogs:
+    return FakeDialogs()
+
+
+@pytest.fixture
+def services(tmp_path: Path, dialogs: FakeDialogs) -> StudioServices:
+    return StudioServices(
+        environ=dict(os.environ),
+        catalog=load_catalog(),
+        config_dir=tmp_path / "config",
+        data_dir=tmp_path / "data",
+        dialogs=dialogs,
+    )
+
+
+@pytest.fixture
+def make_window(qtbot, services: StudioServices, studio_loop):  # type: ignore[no-untyped-def]
+    """Builds the real window as the app does; closes it (and waits for its work) after."""
+    from studio.app import create_window
+
+    windows = []
+
+    def make(args: list[str] | None = None, svc: StudioServices | None = None):  # type: ignore[no-untyped-def]
+        window = create_window(args or [], svc or services, studio_loop)
+        qtbot.addWidget(window)
+        window.resize(1440, 900)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        if window.isVisible() or not window._closing:
+            window.force_close()
+
+
+def save_shot(widget: QWidget, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    widget.grab().save(str(path))
+    return path
+
+
+@pytest.fixture
+def shot() -> Callable[[QWidget, str], Path]:
+    return save_shot

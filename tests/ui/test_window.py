@@ -1,0 +1,231 @@
+"""The window as an artist meets it: first start, the character panel, the scene grid, files,
+undo/redo and the state restored on the next start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt
+
+from studio.core.request import Stage
+from studio.core.sheet import load_sheet
+from studio.ui.cells import Approval, Slot, SlotStatus
+from studio.ui.scene_delegate import card_layout
+
+
+def click_card(qtbot, window, name: str, part: str) -> None:  # type: ignore[no-untyped-def]
+    """Click a named part of a card ("button:finalize", "chip:lighting", "star")."""
+    grid = window.grid
+    rect = grid.card_rect(name)
+    lay = card_layout(rect)
+    kind, _, what = part.partition(":")
+    target = {"button": lambda: lay.buttons[what], "chip": lambda: lay.chips[what],
+              "star": lambda: lay.star, "slot": lambda: lay.slots[Stage(what)]}[kind]()
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=target.center())
+
+
+def test_first_start_opens_the_example_with_the_no_key_banner(make_window, shot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    assert window.document.sheet.character.name == "Emma"
+    assert window.model.rowCount() == 4
+    assert window.document.path is None  # saving asks where; the shipped file stays untouched
+    assert window.banner.isVisible()
+    assert "Add a key" in window.banner.button.text()
+    assert "offline placeholder" in window.banner.text
+    assert window.windowTitle().startswith("Emma — ")
+    shot(window, "main-window-first-start.png")
+
+
+def test_typing_in_the_anchor_fields_composes_the_anchor_and_runs_the_checks(  # type: ignore[no-untyped-def]
+        make_window, qtbot) -> None:
+    window = make_window()
+    panel = window.character_panel
+    window.new_sheet()
+    name = panel.name_edit
+    name.selectAll()
+    qtbot.keyClicks(name, "Maya")
+    assert window.document.sheet.character.name == "Maya"
+    qtbot.keyClicks(panel.field_edits["hair"], "short silver bob")
+    assert window.document.sheet.character.anchor.startswith("Maya, 30-year-old woman")
+    assert "short silver bob hair" in panel.anchor_edit.toPlainText()
+    # a hand edit that drops the name: a finding with a one-click fix, live
+    panel.anchor_edit.setPlainText("30-year-old woman, silver hair")
+    qtbot.waitUntil(lambda: not panel.checks.pending)
+    ids = [f.id for f in panel.checks.findings]
+    assert "name-missing" in ids
+    fix = next(b for b in panel.checks.fix_buttons if b.objectName() == "fix-name-missing")
+    qtbot.mouseClick(fix, Qt.MouseButton.LeftButton)
+    assert window.document.sheet.character.anchor.startswith("Maya, ")
+    qtbot.waitUntil(lambda: "name-missing" not in [f.id for f in panel.checks.findings])
+
+
+def test_seed_lock_and_reroll(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    panel = window.character_panel
+    assert panel.lock_button.isChecked()
+    assert not panel.reroll_button.isEnabled()
+    assert panel.seed_edit.isReadOnly()
+    qtbot.mouseClick(panel.lock_button, Qt.MouseButton.LeftButton)
+    assert panel.reroll_button.isEnabled()
+    before = window.document.sheet.character.seed
+    qtbot.mouseClick(panel.reroll_button, Qt.MouseButton.LeftButton)
+    assert window.document.sheet.character.seed != before
+    assert panel.seed_edit.text() == str(window.document.sheet.character.seed)
+    window.actions_by_name["undo"].trigger()
+    assert window.document.sheet.character.seed == before
+
+
+def test_negative_presets_and_skin_toggles(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    panel = window.character_panel
+    labels = [a.text() for a in panel.negative_menu.actions() if a.text()]
+    assert any("Recommended" in t for t in labels)
+    extended = next(a for a in panel.negative_menu.actions() if a.text().startswith("Extended"))
+    extended.trigger()
+    assert window.document.sheet.character.negative
+    assert panel.negative_edit.toPlainText() == window.document.sheet.character.negative
+    toggle = panel.toggles[(next(iter(panel.toggles))[0], "freckles-variation")]
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    assert "freckles-variation" in window.document.sheet.character.skin
+
+
+def test_scene_grid_add_duplicate_reorder_delete_and_undo(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    names = window.model.names()
+    window.actions_by_name["add_scene"].trigger()
+    assert window.model.rowCount() == 5
+    added = window.grid.current_name()
+    assert added == window.model.names()[-1]
+    window.grid.select_name(names[0])
+    window.actions_by_name["duplicate_scene"].trigger()
+    assert window.model.names()[1] == f"{names[0]} (copy)"
+    # drag-reorder goes through moveRows
+    from PySide6.QtCore import QModelIndex
+
+    assert window.model.moveRows(QModelIndex(), 0, 1, QModelIndex(), window.model.rowCount())
+    assert window.model.names()[-1] == names[0]
+    assert window.document.scene_names() == window.model.names()
+    window.grid.select_name(names[0])
+    window.actions_by_name["delete_scene"].trigger()
+    assert names[0] not in window.model.names()
+    undo = window.actions_by_name["undo"]
+    for _ in range(4):
+        undo.trigger()
+    assert window.model.names() == names
+    window.actions_by_name["redo"].trigger()
+    assert window.model.rowCount() == 5
+
+
+def test_card_chips_pick_presets_by_label(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    name = window.model.names()[0]
+    menu = window.grid.chip_menu(name, "lighting")
+    assert menu is not None
+    golden = next(a for a in menu.actions() if a.data() == "golden-hour")
+    assert "Effect:" in golden.toolTip()
+    golden.trigger()
+    assert window.document.sheet.scene(name).lighting == "golden-hour"
+    assert window.scene_editor.lighting_combo.value() == "golden-hour"
+    menu.deleteLater()
+
+
+def test_scene_editor_edits_the_selected_scene(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    name = window.model.names()[1]
+    window.grid.select_name(name)
+    editor = window.scene_editor
+    assert editor.scene_name == name
+    editor.setting_edit.setPlainText("rainy bus stop at night")
+    assert window.document.sheet.scene(name).setting == "rainy bus stop at night"
+    assert "rainy bus stop at night" in editor.prompt_view.toPlainText()
+    editor.name_edit.setText("Bus stop")
+    editor.name_edit.editingFinished.emit()
+    assert "Bus stop" in window.model.names()
+    assert window.grid.current_name() == "Bus stop"
+
+
+def test_card_buttons_reach_the_window(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    name = window.model.names()[0]
+    window.model.set_slot(name, Stage.PREVIEW, Slot(SlotStatus.DONE, model="flux-schnell"))
+    with qtbot.waitSignal(window.delegate.actionRequested) as sig:
+        click_card(qtbot, window, name, "button:approve")
+    assert sig.args == [name, "approve"]
+    assert window.model.cell(name).approval is Approval.APPROVED
+    click_card(qtbot, window, name, "star")
+    assert window.model.cell(name).star
+
+
+def test_a_changed_scene_marks_its_render_out_of_date(make_window) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    name = window.model.names()[0]
+    window.model.set_slot(name, Stage.PREVIEW, Slot(SlotStatus.DONE,
+                                                    fingerprint=window.model.fingerprint(name)))
+    assert not window.model.is_stale(name, Stage.PREVIEW)
+    window.document.update_scene(name, setting="on a rooftop at dusk")
+    assert window.model.is_stale(name, Stage.PREVIEW)
+
+
+def test_save_open_recent_and_restart(make_window, dialogs, tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    target = tmp_path / "emma.sheet.toml"
+    dialogs.save_paths.append(target)
+    window.document.set_name("Emmy")
+    assert window.isWindowModified()
+    window.actions_by_name["save"].trigger()
+    assert target.is_file()
+    assert not window.isWindowModified()
+    assert load_sheet(target, window.services.catalog).character.name == "Emmy"
+    recent = [a.data() for a in window.recent_menu.actions() if a.data()]
+    assert recent == [str(target.resolve())]
+    window.resize(1200, 820)
+    window.force_close()
+    again = make_window()
+    assert again.document.path == target.resolve()
+    assert again.document.sheet.character.name == "Emmy"
+    assert again.state.geometry() is not None
+
+
+def test_closing_with_changes_asks_and_can_cancel(make_window, dialogs) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    window.document.set_name("Changed")
+    dialogs.save_answers.append("cancel")
+    window.close()
+    assert window.isVisible()
+    assert dialogs.asked[-1].startswith("changes:")
+    dialogs.save_answers.append("discard")
+    window.close()
+    assert not window.isVisible()
+
+
+def test_a_broken_sheet_is_reported_in_a_sentence(make_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    bad = tmp_path / "bad.sheet.toml"
+    bad.write_text("format = 1\n[character]\nname = 'A'\n", encoding="utf-8")
+    assert not window.open_path(bad)
+    assert "cannot be opened" in window.messages.text
+    assert "seed" in window.messages.text
+    assert window.document.sheet.character.name == "Emma"
+
+
+def test_shortcuts_exist_for_the_main_actions(make_window) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    for name in ("open", "save", "undo", "redo", "preview_all", "finalize_selected",
+                 "cancel_all", "add_scene", "duplicate_scene", "delete_scene"):
+        assert not window.actions_by_name[name].shortcut().isEmpty(), name
+
+
+def test_a_hundred_scenes_render_without_a_widget_per_card(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QWidget
+
+    from studio.core.sheet import Scene
+
+    window = make_window()
+    widgets_before = len(window.grid.findChildren(QWidget))
+    scenes = tuple(Scene(name=f"Scene {i}", setting="street", lighting="golden-hour")
+                   for i in range(100))
+    window.load_sheet(window.document.sheet.with_scenes(scenes), None)
+    assert window.model.rowCount() == 100
+    window.grid.scrollToBottom()
+    qtbot.waitUntil(lambda: window.grid.indexAt(QPoint(10, 10)).row() > 50)
+    assert len(window.grid.findChildren(QWidget)) == widgets_before
