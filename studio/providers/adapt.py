@@ -7,6 +7,8 @@ a size turned into the nearest aspect ratio, steps clamped) or refused with
 
 from __future__ import annotations
 
+import math
+
 from studio.core.capabilities import ModelCapabilities
 from studio.core.request import GenerationRequest
 from studio.providers.errors import InvalidRequestError, provider_name
@@ -19,8 +21,6 @@ def _round_to(value: int, multiple: int) -> int:
 def nearest_aspect_ratio(width: int, height: int, caps: ModelCapabilities) -> str:
     """The name of the declared aspect ratio closest to width:height (compared as log-ratios,
     so 2:1 and 1:2 are equally far from 1:1)."""
-    import math
-
     wanted = math.log(width / height)
     return min(
         caps.aspect_ratios,

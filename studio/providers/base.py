@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 
 from studio.core.capabilities import ModelCapabilities
 from studio.core.request import GenerationRequest, Stage
+from studio.providers.adapt import adapt
 from studio.providers.errors import ProviderError
 
 SUBMISSION_FORMAT = 1
@@ -229,19 +230,32 @@ class Provider(ABC):
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, tuple[str, ...]]:
         """The request as it will be sent, and notes on what was changed; raises
         :class:`~studio.providers.errors.InvalidRequestError` when it cannot be honoured."""
-        from studio.providers.adapt import adapt
-
         return adapt(request, self.capabilities(request.model))
 
-    @abstractmethod
-    async def submit(self, request: GenerationRequest) -> Submission:
-        """Check, adapt and send the request once. Raises a ProviderError on refusal."""
+    def _slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """One of the provider's concurrency slots (none by default)."""
+        return contextlib.nullcontext()
 
     @abstractmethod
+    async def _submit(self, request: GenerationRequest) -> Submission: ...
+
+    @abstractmethod
+    async def _follow(
+        self, submission: Submission, on_event: EventCallback | None
+    ) -> GenerationResult: ...
+
+    async def submit(self, request: GenerationRequest) -> Submission:
+        """Check, adapt and send the request once. Raises a ProviderError on refusal."""
+        async with self._slot():
+            return await self._submit(request)
+
     async def follow(
         self, submission: Submission, on_event: EventCallback | None = None
     ) -> GenerationResult:
-        """Wait for the job to finish and download its image. Never submits again."""
+        """Wait for the job to finish and download its image. Never submits again; works
+        from a Submission restored in another process. Emits progress, then Done or Failed."""
+        async with self._slot():
+            return await self._follow(submission, on_event)
 
     async def cancel(self, submission: Submission) -> bool:
         """Ask the provider to stop the job; False when it has no way to (the job may still
@@ -256,13 +270,14 @@ class Provider(ABC):
         Emits :class:`Submitted` first (persist it), then progress, then Done or Failed.
         """
         emit = on_event or _ignore
-        try:
-            submission = await self.submit(request)
-        except ProviderError as exc:
-            emit(Failed(exc))
-            raise
-        emit(Submitted(submission))
-        return await self.follow(submission, on_event)
+        async with self._slot():
+            try:
+                submission = await self._submit(request)
+            except ProviderError as exc:
+                emit(Failed(exc))
+                raise
+            emit(Submitted(submission))
+            return await self._follow(submission, on_event)
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release network resources."""

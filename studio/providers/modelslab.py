@@ -10,7 +10,7 @@ may be a list or an object. A ``processing`` answer is polled at its ``fetch_res
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from studio.core.capabilities import ModelCapabilities
@@ -100,8 +100,6 @@ class ModelsLabProvider(RemoteProvider):
             base = DEFAULT_MODELS["flux-schnell"].capabilities
         else:
             base = DEFAULT_MODELS["fluxgram-v1"].capabilities
-        from dataclasses import replace
-
         return ModelsLabModel(model, "images", replace(base, model=model, label=model))
 
     def capabilities(self, model: str) -> ModelCapabilities:

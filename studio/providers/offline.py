@@ -9,6 +9,7 @@ be taken for a real render.
 from __future__ import annotations
 
 import asyncio
+import colorsys
 import hashlib
 import io
 import random
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from studio.core.capabilities import ModelCapabilities
-from studio.core.request import GenerationRequest
+from studio.core.request import GenerationRequest, SceneContext, Stage
 from studio.providers.base import (
     Done,
     Downloading,
@@ -53,8 +54,6 @@ _LIGHT_PALETTES: tuple[tuple[str, float, float], ...] = (
 
 
 def _palette(seed: int, lighting: str) -> list[tuple[int, int, int]]:
-    import colorsys
-
     rng = random.Random(seed)
     text = lighting.lower()
     hue, light = next(((h, lt) for word, h, lt in _LIGHT_PALETTES if word in text),
@@ -155,7 +154,7 @@ class OfflineProvider(Provider):
         # Any model id is drawn as the placeholder; the card says which scene it stands for.
         return super().prepare(request.with_changes(model=PLACEHOLDER))
 
-    async def submit(self, request: GenerationRequest) -> Submission:
+    async def _submit(self, request: GenerationRequest) -> Submission:
         adapted, notes = self.prepare(request)
         seed = placeholder_seed(adapted)
         body: dict[str, Any] = {
@@ -170,8 +169,8 @@ class OfflineProvider(Provider):
             seed=seed, width=adapted.width, height=adapted.height,
         )
 
-    async def follow(
-        self, submission: Submission, on_event: EventCallback | None = None
+    async def _follow(
+        self, submission: Submission, on_event: EventCallback | None
     ) -> GenerationResult:
         emit = on_event or (lambda _e: None)
         started = time.monotonic()
@@ -200,8 +199,6 @@ class OfflineProvider(Provider):
 
 
 def _request_from_body(body: Mapping[str, Any]) -> GenerationRequest:
-    from studio.core.request import SceneContext, Stage
-
     return GenerationRequest(
         prompt=str(body["prompt"]), width=int(body["width"]), height=int(body["height"]),
         steps=1, guidance=0.0, model=PLACEHOLDER, negative=str(body.get("negative", "")),

@@ -36,13 +36,13 @@ from studio.providers.base import (
     ProviderEvent,
     Queued,
     Submission,
-    Submitted,
     SystemClock,
     Timings,
 )
 from studio.providers.errors import (
     AuthenticationError,
     BadResponseError,
+    ContentFilteredError,
     InvalidRequestError,
     OutOfCreditsError,
     ProviderError,
@@ -50,6 +50,7 @@ from studio.providers.errors import (
     ProviderTimeout,
     RateLimitedError,
     Redactor,
+    RenderCancelled,
     provider_name,
 )
 from studio.providers.images import (
@@ -267,28 +268,8 @@ class RemoteProvider(Provider):
     def concurrency(self) -> int:
         return self._concurrency
 
-    async def submit(self, request: GenerationRequest) -> Submission:
-        async with self._slots:
-            return await self._submit(request)
-
-    async def follow(
-        self, submission: Submission, on_event: EventCallback | None = None
-    ) -> GenerationResult:
-        async with self._slots:
-            return await self._follow(submission, on_event)
-
-    async def generate(
-        self, request: GenerationRequest, on_event: EventCallback | None = None
-    ) -> GenerationResult:
-        emit = on_event or _ignore
-        async with self._slots:
-            try:
-                submission = await self._submit(request)
-            except ProviderError as exc:
-                emit(Failed(exc))
-                raise
-            emit(Submitted(submission))
-            return await self._follow(submission, on_event)
+    def _slot(self) -> asyncio.Semaphore:
+        return self._slots
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -389,8 +370,6 @@ class RemoteProvider(Provider):
             elif state.phase == "failed":
                 raise state.error or ProviderFailedError(self.id, "the job failed")
             elif state.phase == "cancelled":
-                from studio.providers.errors import RenderCancelled
-
                 raise state.error or RenderCancelled(self.id, "the job was cancelled")
             elif state.phase == "done":
                 if state.outputs:
@@ -647,8 +626,6 @@ class RemoteProvider(Provider):
                 or "unauthenticated" in lower or "auth token" in lower:
             return AuthenticationError(pid, message, status_code=status)
         if "nsfw" in lower or "safety" in lower or "content policy" in lower:
-            from studio.providers.errors import ContentFilteredError
-
             return ContentFilteredError(pid, message, status_code=status)
         if status in (400, 404, 413, 422) or (status is None and _looks_invalid(lower)):
             return InvalidRequestError(pid, message, status_code=status)

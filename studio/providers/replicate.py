@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from studio.core.capabilities import ModelCapabilities
@@ -67,8 +68,6 @@ class ReplicateProvider(RemoteProvider):
         return tuple(MODELS)
 
     def capabilities(self, model: str) -> ModelCapabilities:
-        from dataclasses import replace
-
         return MODELS.get(model) or replace(MODELS[SCHNELL], model=model, label=model)
 
     def _headers(self) -> dict[str, str]:
