@@ -74,7 +74,7 @@ from .models import (
     SheetRecord,
 )
 from .schema import MIGRATIONS, SCHEMA_VERSION
-from .storage import FileWriter, ImageStore, content_hash, sniff_format
+from .storage import FileWriter, ImageStore, content_hash, fsync_dir, sniff_format
 from .thumbnails import ThumbnailCache
 
 BusyPolicy = Literal["read-only", "wait", "fail"]
@@ -219,6 +219,14 @@ class Library:
                 "unavailable",
             )
         try:
+            if lock is not None and db_path.is_file():
+                # Read the version without write access, so a library from a newer studio is
+                # refused before anything could touch it.
+                probe = cls._connect(db_path, writable=False, folder_writable=True)
+                try:
+                    cls._prepare(probe, db_path, writable=False, probe=True)
+                finally:
+                    probe.close()
             conn = cls._connect(db_path, writable=lock is not None, folder_writable=folder_writable)
             cls._prepare(conn, db_path, writable=lock is not None)
         except BaseException:
@@ -261,7 +269,9 @@ class Library:
         return conn
 
     @staticmethod
-    def _prepare(conn: sqlite3.Connection, db_path: Path, *, writable: bool) -> None:
+    def _prepare(
+        conn: sqlite3.Connection, db_path: Path, *, writable: bool, probe: bool = False
+    ) -> None:
         """Check the version before changing anything, then set up and migrate."""
         try:
             try:
@@ -281,6 +291,8 @@ class Library:
                     f"studio (library format {version}; this version reads up to "
                     f"{SCHEMA_VERSION}). Update the studio; the library has not been changed."
                 )
+            if probe:
+                return
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA busy_timeout = 10000")
             if not writable:
@@ -296,8 +308,13 @@ class Library:
             if version and version < SCHEMA_VERSION:
                 backup = db_path.with_name(f"{db_path.stem}.v{version}.backup{db_path.suffix}")
                 if not backup.exists():
-                    with contextlib.closing(sqlite3.connect(backup)) as target:
+                    # Written aside and renamed, so a crash never leaves half a backup.
+                    partial = backup.with_name(backup.name + ".partial")
+                    partial.unlink(missing_ok=True)
+                    with contextlib.closing(sqlite3.connect(partial)) as target:
                         conn.backup(target)
+                    partial.replace(backup)
+                    fsync_dir(backup.parent)
             for number, statements in enumerate(MIGRATIONS, start=1):
                 if number <= version:
                     continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -77,6 +77,7 @@ _line = st.text(
 _multiline = st.lists(_line, min_size=1, max_size=3).map("\n".join)
 
 
+@settings(deadline=None)  # a loaded CI machine is slow, not wrong
 @given(
     prompt=_multiline,
     negative=_multiline,

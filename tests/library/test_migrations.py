@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import random
 import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +98,56 @@ def test_a_file_that_is_not_a_library_gives_a_clear_error(data_dir: Path) -> Non
     (data_dir / "library.sqlite3").write_bytes(b"this is a text file, not a database" * 100)
     with pytest.raises(Exception, match="not a studio library or is damaged"):
         Library.open(data_dir)
+
+
+MIGRATE_ONCE = """
+import sys
+from pathlib import Path
+from studio.library import Library
+print("opening", flush=True)
+Library.open(Path(sys.argv[1])).close()
+print("opened", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_killing_a_migration_leaves_version_1_or_the_current_one(data_dir: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    rng = random.Random(4)
+    data_dir.mkdir()
+    for _ in range(10):
+        shutil.copy(V1, data_dir / "library.sqlite3")
+        for extra in data_dir.glob("library.*-*"):
+            extra.unlink()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_ONCE, str(data_dir)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "opening"
+        # A random kill point inside the open (the migration takes a few milliseconds).
+        deadline = time.perf_counter() + rng.uniform(0, 0.02)
+        while time.perf_counter() < deadline:
+            pass
+        proc.kill()
+        proc.stdout.read()
+        proc.wait(timeout=60)
+        proc.stdout.close()
+        conn = sqlite3.connect(data_dir / "library.sqlite3")
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert conn.execute("PRAGMA user_version").fetchone()[0] in (1, SCHEMA_VERSION)
+        finally:
+            conn.close()
+        with Library.open(data_dir) as lib:
+            assert [r.id for r in lib.search("golden").items] == [1]
+        backup = data_dir / "library.v1.backup.sqlite3"
+        if backup.exists():
+            check = sqlite3.connect(backup)
+            try:
+                assert check.execute("PRAGMA user_version").fetchone()[0] == 1
+            finally:
+                check.close()
