@@ -1,12 +1,19 @@
 """The ``studio library list|search|check`` commands, as functions the CLI adapts.
 
-Each takes an open ``Library`` and its arguments and returns a ``CommandOutput``: the text for
-a terminal, the JSON-able data for ``--json``, and the exit code. Printing is the CLI's job.
+Each ``library_*`` function takes an open ``Library`` and its arguments and returns a
+``CommandOutput``: the text for a terminal, the JSON-able data for ``--json``, and the exit code.
+The ``*_command`` functions do the same from a data dir, opening (for viewing only if another
+instance is writing) and closing the library. Printing is the CLI's job::
+
+    out = list_command(default_data_dir(environ), project=args.project)
+    print(out.render(as_json=args.json), file=stdout)
+    return out.exit_code
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,3 +164,34 @@ def library_check(library: Library, *, repair: bool = True) -> CommandOutput:
         "ok": sound,
     }
     return CommandOutput("\n".join(lines), data, EXIT_OK if sound else EXIT_PROBLEMS)
+
+
+def _with_library(data_dir: Path, action: Callable[[Library], CommandOutput]) -> CommandOutput:
+    opened = open_library(data_dir)
+    if isinstance(opened, CommandOutput):
+        return opened
+    try:
+        return action(opened)
+    except LibraryError as exc:
+        return CommandOutput(str(exc), {"error": str(exc)}, EXIT_PROBLEMS)
+    finally:
+        opened.close()
+
+
+def list_command(data_dir: Path, *, project: str | None = None, limit: int = 20) -> CommandOutput:
+    """``studio library list``: open the library in ``data_dir``, list, close."""
+    return _with_library(data_dir, lambda lib: library_list(lib, project=project, limit=limit))
+
+
+def search_command(
+    data_dir: Path, text: str, *, project: str | None = None, limit: int = 50
+) -> CommandOutput:
+    """``studio library search TEXT``."""
+    return _with_library(
+        data_dir, lambda lib: library_search(lib, text, project=project, limit=limit)
+    )
+
+
+def check_command(data_dir: Path, *, repair: bool = True) -> CommandOutput:
+    """``studio library check``."""
+    return _with_library(data_dir, lambda lib: library_check(lib, repair=repair))

@@ -9,10 +9,13 @@ from pathlib import Path
 from studio.library import Library, default_data_dir
 from studio.library.commands import (
     CommandOutput,
+    check_command,
     library_check,
     library_list,
     library_search,
+    list_command,
     open_library,
+    search_command,
 )
 
 from .conftest import draft, png_bytes
@@ -75,3 +78,18 @@ def test_the_data_dir_follows_the_environment(tmp_path: Path) -> None:
     assert default.name == "character-sheet-studio"
     assert default_data_dir({"STUDIO_DATA_DIR": "  "}) == default
     assert default_data_dir(os.environ) == tmp_path / "data"  # the suite's isolation fixture
+
+
+def test_the_data_dir_commands_open_and_close_the_library(data_dir: Path) -> None:
+    with Library.open(data_dir) as lib:
+        project = lib.ensure_project("Emma")
+        lib.record_render(draft(project.id, prompt="woman on a beach"), png_bytes(1))
+        # While this instance writes, the commands still work, for viewing.
+        assert "Emma (1 renders)" in list_command(data_dir).text
+        out = check_command(data_dir)
+        assert out.exit_code == 0 and "Nothing was repaired" in out.text
+    found = search_command(data_dir, "beach")
+    assert len(found.data["results"]) == 1 and found.exit_code == 0
+    assert check_command(data_dir).data["ok"] is True
+    # Nothing is left open: a writer can take the library at once.
+    Library.open(data_dir, if_busy="fail").close()
