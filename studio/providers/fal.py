@@ -58,7 +58,7 @@ class FalProvider(RemoteProvider):
     def model_ids(self) -> tuple[str, ...]:
         return tuple(MODELS)
 
-    def capabilities(self, model: str) -> ModelCapabilities:
+    def model_capabilities(self, model: str) -> ModelCapabilities:
         known = MODELS.get(model)
         if known is not None:
             return known

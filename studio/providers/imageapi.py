@@ -56,7 +56,7 @@ class ImageApiProvider(RemoteProvider):
     def model_ids(self) -> tuple[str, ...]:
         return tuple(MODELS)
 
-    def capabilities(self, model: str) -> ModelCapabilities:
+    def model_capabilities(self, model: str) -> ModelCapabilities:
         return MODELS.get(model) or replace(MODELS[SCHNELL], model=model, label=model)
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:

@@ -102,7 +102,7 @@ class ModelsLabProvider(RemoteProvider):
             base = DEFAULT_MODELS["fluxgram-v1"].capabilities
         return ModelsLabModel(model, "images", replace(base, model=model, label=model))
 
-    def capabilities(self, model: str) -> ModelCapabilities:
+    def model_capabilities(self, model: str) -> ModelCapabilities:
         return self.profile(model).capabilities
 
     # ------------------------------------------------------------ wire format

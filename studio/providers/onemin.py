@@ -56,7 +56,7 @@ class OneMinProvider(RemoteProvider):
     def model_ids(self) -> tuple[str, ...]:
         return tuple(MODELS)
 
-    def capabilities(self, model: str) -> ModelCapabilities:
+    def model_capabilities(self, model: str) -> ModelCapabilities:
         return MODELS.get(model) or replace(MODELS[SCHNELL_LORA], model=model, label=model)
 
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, tuple[str, ...]]:

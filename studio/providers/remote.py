@@ -16,7 +16,7 @@ import logging
 import random
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -241,7 +241,14 @@ class RemoteProvider(Provider):
     def model_ids(self) -> tuple[str, ...]: ...
 
     @abstractmethod
-    def capabilities(self, model: str) -> ModelCapabilities: ...
+    def model_capabilities(self, model: str) -> ModelCapabilities:
+        """The built-in profile of ``model`` (unknown ids get a conservative one)."""
+
+    def capabilities(self, model: str) -> ModelCapabilities:
+        caps = self.model_capabilities(model)
+        if self.price_per_image is not None:
+            caps = replace(caps, price_per_image=self.price_per_image)
+        return caps
 
     @abstractmethod
     async def _submit_http(self, request: GenerationRequest) -> tuple[SubmitAnswer, dict[str, Any]]:
@@ -412,8 +419,7 @@ class RemoteProvider(Provider):
             queue, processing = 0.0, ready - start
         else:
             queue, processing = processing_since - start, ready - processing_since
-        caps = self.capabilities(submission.model)
-        price = self.price_per_image if self.price_per_image is not None else caps.price_per_image
+        price = self.capabilities(submission.model).price_per_image
         result = GenerationResult(
             provider=self.id,
             model=submission.model,

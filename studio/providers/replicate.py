@@ -67,7 +67,7 @@ class ReplicateProvider(RemoteProvider):
     def model_ids(self) -> tuple[str, ...]:
         return tuple(MODELS)
 
-    def capabilities(self, model: str) -> ModelCapabilities:
+    def model_capabilities(self, model: str) -> ModelCapabilities:
         return MODELS.get(model) or replace(MODELS[SCHNELL], model=model, label=model)
 
     def _headers(self) -> dict[str, str]:

@@ -503,8 +503,9 @@ async def test_missing_key_refuses_before_sending(modelslab_server, make_provide
 
 async def test_price_gives_cost(modelslab_server, make_provider):
     modelslab_server.instant = True
-    result = await make_provider(modelslab_server, price_per_image=0.002).generate(
-        sample_request())
+    provider = make_provider(modelslab_server, price_per_image=0.002)
+    assert provider.capabilities("fluxgram-v1").price_per_image == 0.002
+    result = await provider.generate(sample_request())
     assert result.cost == 0.002
 
 
