@@ -36,12 +36,11 @@ def read_keychain(provider_id: str) -> str | None:
     """The key stored in the OS keychain under service ``character-sheet-studio``."""
     try:
         import keyring
-        from keyring.errors import KeyringError
     except ImportError:
         return None
     try:
         value = keyring.get_password(KEYRING_SERVICE, provider_id)
-    except (KeyringError, RuntimeError, OSError) as exc:
+    except Exception as exc:  # backends raise their own types (D-Bus, locked keychains)
         # No usable backend (headless CI, locked keychain): no key, not a crash.
         log.info("the system keychain cannot be read (%s)", type(exc).__name__)
         return None
