@@ -283,6 +283,7 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         all_notes,
         bind_sheet,
         choose_provider,
+        out_of_date_cells,
         plan_finals,
         plan_previews,
     )
@@ -334,9 +335,13 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
             raise
         views = queue.jobs()
         copied = copy_to_out(views, Path(args.out)) if args.out else {}
+        # What is still out of date once this batch is in (e.g. finals older than the anchor).
+        stale = out_of_date_cells(library, binding)
+        for cell in stale:
+            say(cell.sentence())
         extra = {"out_of_date": [
             {"scene": c.scene, "stage": c.stage.value, "reasons": list(c.reasons)}
-            for c in plan.out_of_date]}
+            for c in stale]}
         _print_summary(stage.value, time.monotonic() - started, _results(views, copied),
                        args.json, out, extra)
         return _exit_code(views)

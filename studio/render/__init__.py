@@ -42,12 +42,13 @@ from studio.render.plan import (
     plan_finals,
     plan_previews,
 )
-from studio.render.queue import JobView, RenderQueue
+from studio.render.queue import EventStream, JobView, RenderQueue
 
 __all__ = [
     "BatchEstimate",
     "BatchPlanned",
     "BudgetExceeded",
+    "EventStream",
     "JobCancelled",
     "JobDone",
     "JobDownloading",

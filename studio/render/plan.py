@@ -204,7 +204,11 @@ class OutOfDateCell:
 
 @dataclass(frozen=True, slots=True)
 class RenderPlan:
-    """The jobs of one stage of a sheet, and what the user should know before sending them."""
+    """The jobs of one stage of a sheet, and what the user should know before sending them.
+
+    ``out_of_date`` lists the cells out of date when the plan was made; the finals planned from
+    an out-of-date preview are named in ``notes`` (they keep the preview's anchor and prompt).
+    """
 
     stage: Stage
     jobs: tuple[JobSpec, ...]
@@ -304,6 +308,8 @@ def plan_finals(
     when ``approved_only``), each from its preview."""
     jobs: list[JobSpec] = []
     notes: list[str] = [choice.note] if choice.note else []
+    stale = out_of_date_cells(library, binding)
+    stale_previews = {c.render_id: c for c in stale if c.stage is Stage.PREVIEW}
     for sc in _selected(sheet, scenes):
         base = build_request(sheet, sc, Stage.FINAL, catalog)
         preview = preview_for(library, binding, sc.name)
@@ -314,6 +320,10 @@ def plan_finals(
                          "the sheet.")
             jobs.append(_job(choice, base, binding, sc, anchor_version_id=binding.anchor.id))
             continue
+        if preview.id in stale_previews:
+            notes.append(f"{stale_previews[preview.id].sentence()} Its final keeps the "
+                         "preview's anchor version and prompt; render the preview again to "
+                         "pick up the change.")
         request = base.with_changes(prompt=preview.prompt, seed=preview.seed)
         anchor_id = preview.anchor_version_id or binding.anchor.id
         jobs.append(_job(choice, request, binding, sc, anchor_version_id=anchor_id,
@@ -321,14 +331,12 @@ def plan_finals(
     if approved_only and not jobs:
         raise RenderInputError("No scene of the sheet has an approved preview; approve previews "
                                "first, or finalize named scenes with --scene.")
-    return RenderPlan(Stage.FINAL, tuple(jobs), tuple(notes), out_of_date_cells(library, binding))
+    return RenderPlan(Stage.FINAL, tuple(jobs), tuple(notes), stale)
 
 
 def all_notes(plan: RenderPlan) -> Iterable[str]:
-    """The plan's notes, then one line per adapted request and out-of-date cell."""
+    """The plan's notes, then one line per request the provider will adapt."""
     yield from plan.notes
     for job in plan.jobs:
         for note in job.notes:
             yield f"“{job.scene}”: {note}"
-    for cell in plan.out_of_date:
-        yield cell.sentence()

@@ -93,6 +93,36 @@ class JobView:
     kept_for_resume: bool = False
 
 
+class EventStream(AsyncIterator[RenderEvent]):
+    """The queue's events as an async iterator; buffered, so nothing is missed between reads."""
+
+    def __init__(self, registry: list[EventStream]) -> None:
+        self._registry = registry
+        self._items: asyncio.Queue[RenderEvent | None] = asyncio.Queue()
+        self._ended = False
+
+    def put(self, event: RenderEvent | None) -> None:
+        self._items.put_nowait(event)
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> RenderEvent:
+        if self._ended:
+            raise StopAsyncIteration
+        event = await self._items.get()
+        if event is None:
+            self.close()
+            raise StopAsyncIteration
+        return event
+
+    def close(self) -> None:
+        """Stop receiving events; iteration ends."""
+        self._ended = True
+        with contextlib.suppress(ValueError):
+            self._registry.remove(self)
+
+
 @dataclass(eq=False)
 class _Job:
     ref: JobRef
@@ -147,7 +177,7 @@ class RenderQueue:
         self._jobs: dict[int, _Job] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._listeners: list[RenderListener] = []
-        self._streams: list[asyncio.Queue[RenderEvent | None]] = []
+        self._streams: list[EventStream] = []
         self._closed = False
 
     # ------------------------------------------------------------------ listening
@@ -162,16 +192,12 @@ class RenderQueue:
 
         return unsubscribe
 
-    async def events(self) -> AsyncIterator[RenderEvent]:
-        """Every event from now on, until :meth:`aclose`."""
-        stream: asyncio.Queue[RenderEvent | None] = asyncio.Queue()
+    def events(self) -> EventStream:
+        """Every event from the moment of this call until :meth:`aclose` (or until the stream
+        is closed): ``async for event in queue.events(): ...``."""
+        stream = EventStream(self._streams)
         self._streams.append(stream)
-        try:
-            while (event := await stream.get()) is not None:
-                yield event
-        finally:
-            with contextlib.suppress(ValueError):
-                self._streams.remove(stream)
+        return stream
 
     def _emit(self, event: RenderEvent) -> None:
         for listener in list(self._listeners):
@@ -184,7 +210,7 @@ class RenderQueue:
                     "exception": exc,
                 })
         for stream in self._streams:
-            stream.put_nowait(event)
+            stream.put(event)
 
     def _change(self, job: _Job, event: JobEvent) -> None:
         job.status = event.status
@@ -380,8 +406,8 @@ class RenderQueue:
             waiting.append(task)
         if waiting:
             await asyncio.wait(waiting)
-        for stream in self._streams:
-            stream.put_nowait(None)
+        for stream in list(self._streams):
+            stream.put(None)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -121,12 +121,22 @@ def test_a_final_keeps_its_previews_anchor_and_stale_cells_are_reported(
     code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "final",
                                "--scene", "Rooftop", "--json")
     assert code == 0, err
-    assert "out of date" in err and "anchor" in err
-    assert data["out_of_date"] == [{"scene": "Rooftop", "stage": "preview",
+    final_id = data["results"][0]["render"]
+    assert "The preview of “Rooftop” is out of date: the character's anchor changed" in err
+    assert "keeps the preview's anchor version" in err
+    assert data["out_of_date"] == [
+        {"scene": "Rooftop", "stage": stage, "reasons": ["anchor"]}
+        for stage in ("preview", "final")]
+    # A new preview picks up the anchor; the final made from the old one stays out of date.
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
+                               "--scene", "Rooftop", "--json")
+    assert code == 0, err
+    assert data["out_of_date"] == [{"scene": "Rooftop", "stage": "final",
                                     "reasons": ["anchor"]}]
+    assert "The final of “Rooftop” is out of date" in err
     with open_library(env) as lib:
         preview = lib.render(preview_id)
-        final = lib.render(data["results"][0]["render"])
+        final = lib.render(final_id)
         assert final.parent_id == preview.id
         assert final.anchor_version_id == preview.anchor_version_id
         assert "short copper hair" in final.prompt

@@ -68,12 +68,12 @@ def ml_server(api_key: str) -> Iterator[ScriptedModelsLab]:
 async def providers(
     ml_server: ScriptedModelsLab, api_key: str
 ) -> AsyncIterator[Callable[..., dict[str, Provider]]]:
-    """``providers(concurrency=4)``: ModelsLab on the fake (real clock) and offline."""
+    """``providers(concurrency=4, **kw)``: ModelsLab on the fake (real clock) and offline."""
     made: list[Provider] = []
 
-    def make(concurrency: int = 4) -> dict[str, Provider]:
+    def make(concurrency: int = 4, **kw: Any) -> dict[str, Provider]:
         ml = ModelsLabProvider(api_key=api_key, base_url=ml_server.base_url,
-                               concurrency=concurrency, timeout=httpx.Timeout(10.0))
+                               concurrency=concurrency, timeout=httpx.Timeout(10.0), **kw)
         made.append(ml)
         return {"modelslab": ml, "offline": OfflineProvider()}
 

@@ -240,3 +240,139 @@ async def test_resume_submits_a_job_never_accepted_exactly_once(
     assert len(recorder.of(JobDone)) == 2 and library.unfinished_jobs() == []
     # Nothing left: a second resume does nothing.
     assert await queues(library, provs).resume() == ()
+
+
+async def test_the_async_iterator_carries_the_same_events(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    queues: Queues, recorder: Recorder,
+) -> None:
+    import asyncio
+
+    from studio.providers.offline import OfflineProvider
+
+    provs: dict[str, Provider] = {"offline": OfflineProvider()}
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    seen: list[object] = []
+    stream = queue.events()
+
+    async def consume() -> None:
+        async for event in stream:
+            seen.append(event)
+            if isinstance(event, Progress) and event.total and event.idle:
+                stream.close()
+
+    consumer = asyncio.create_task(consume())
+    await queue.add(plan.jobs)
+    await queue.wait()
+    await asyncio.wait_for(consumer, 30)
+    assert seen == recorder.events
+    assert [type(e).__name__ for e in seen if not isinstance(e, Progress)].count("JobDone") == 4
+
+
+async def test_a_closed_window_leaves_jobs_that_a_new_queue_resumes_without_resending(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    ml_server.hold.update({"rooftop", "library", "harbour", "studio"})
+    provs = providers()
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    await queue.add(plan.jobs)
+    await recorder.until(lambda: len(recorder.of(JobProcessing)) == 4)
+    await queue.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await queue.add(plan.jobs)
+    pending = library.unfinished_jobs()
+    assert len(pending) == 4 and all(j.provider_request_id for j in pending)
+    assert recorder.of(JobCancelled) == [] and recorder.of(JobFailed) == []
+
+    ml_server.release()
+    again = Recorder()
+    second = queues(library, provs)
+    second.subscribe(again)
+    refs = await second.resume()
+    await second.wait()
+    assert sorted(r.scene for r in refs) == ["Harbour", "Library", "Rooftop", "Studio"]
+    assert all(s.resumed for s in again.of(JobSubmitted))
+    assert len(again.of(JobDone)) == 4
+    assert ml_server.submits() == 4
+    assert library.unfinished_jobs() == []
+
+
+async def test_a_timeout_keeps_the_job_and_retry_polls_it_again(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    ml_server.hold.add("studio")
+    provs = providers(deadline=0.5)
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    await queue.add(plan.jobs)
+    await queue.wait()
+    (failed,) = recorder.of(JobFailed)
+    assert failed.job.scene == "Studio" and failed.kind == "timeout"
+    assert failed.kept_for_resume and "studio resume" in failed.message
+    assert [j.id for j in library.unfinished_jobs()] == [failed.job.job_id]
+
+    ml_server.release()
+    ref = await queue.retry(failed.job.job_id)
+    await queue.wait()
+    assert ref.job_id == failed.job.job_id
+    assert queue.job(ref.job_id).status is JobStatus.DONE
+    assert ml_server.submits() == 4
+    assert library.unfinished_jobs() == []
+
+
+async def test_a_job_whose_provider_lost_its_key_stays_for_a_later_resume(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder,
+) -> None:
+    from studio.providers.modelslab import ModelsLabProvider
+    from studio.render.serial import request_to_dict
+
+    provs = providers()
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    library.create_job(plan.jobs[0].draft, request_to_dict(plan.jobs[0].request))
+    keyless: dict[str, Provider] = {**provs, "modelslab": ModelsLabProvider(api_key=None)}
+    queue = queues(library, keyless)
+    queue.subscribe(recorder)
+    assert await queue.resume() == ()
+    (failed,) = recorder.of(JobFailed)
+    assert failed.kind == "not_configured" and failed.kept_for_resume
+    assert "STUDIO_MODELSLAB_API_KEY" in failed.message
+    assert len(library.unfinished_jobs()) == 1
+
+
+async def test_a_broken_listener_is_reported_and_the_batch_goes_on(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    queues: Queues, recorder: Recorder,
+) -> None:
+    import asyncio
+
+    from studio.providers.offline import OfflineProvider
+
+    reported: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        provs: dict[str, Provider] = {"offline": OfflineProvider()}
+        _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+        queue = queues(library, provs)
+
+        def broken(event: object) -> None:
+            if isinstance(event, JobDone):
+                raise RuntimeError("listener bug")
+
+        queue.subscribe(broken)
+        queue.subscribe(recorder)
+        await queue.add(plan.jobs)
+        await queue.wait()
+    finally:
+        loop.set_exception_handler(None)
+    assert len(recorder.of(JobDone)) == 4
+    assert len(reported) == 4
+    assert all(isinstance(c["exception"], RuntimeError) for c in reported)
