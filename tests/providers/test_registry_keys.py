@@ -201,3 +201,32 @@ def test_submission_round_trip() -> None:
 
 def test_timings_total() -> None:
     assert Timings(1, 2, 3, 4).total == 10
+
+
+@pytest.mark.asyncio
+async def test_built_provider_reaches_a_fake_through_the_given_transport(
+    modelslab_server, fast_clock
+) -> None:
+    import httpx
+
+    from tests.fakes.sample import sample_request
+
+    class CountingTransport(httpx.AsyncHTTPTransport):
+        calls = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            CountingTransport.calls += 1
+            return await super().handle_async_request(request)
+
+    env = {"STUDIO_MODELSLAB_API_KEY": SECRET_KEY,
+           "STUDIO_MODELSLAB_BASE_URL": modelslab_server.base_url}
+    providers = build_providers(env, Settings(), http_transport=CountingTransport(),
+                                clock=fast_clock, keychain=no_keychain)
+    try:
+        result = await default_provider(providers, "modelslab").generate(sample_request())
+    finally:
+        for provider in providers.values():
+            await provider.aclose()
+    assert result.provider == "modelslab"
+    assert CountingTransport.calls == 3  # submit, fetch, image
+    assert fast_clock.sleeps == [0.05]
