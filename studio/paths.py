@@ -8,19 +8,19 @@ from pathlib import Path
 from studio import APP_NAME
 
 
-def data_dir(environ: Mapping[str, str]) -> Path:
-    """The library folder: ``STUDIO_DATA_DIR`` or the platform's user data dir."""
-    override = environ.get("STUDIO_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
+def data_dir(environ: Mapping[str, str], configured: str | None = None) -> Path:
+    """The library folder: ``STUDIO_DATA_DIR``, else the location chosen in Settings, else the
+    platform's user data dir."""
+    from studio.library.paths import DATA_DIR_ENV, default_data_dir
 
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    if not environ.get(DATA_DIR_ENV, "").strip() and configured:
+        return Path(configured).expanduser()
+    return default_data_dir(environ)
 
 
 def config_dir(environ: Mapping[str, str]) -> Path:
     """The settings folder: ``STUDIO_CONFIG_DIR`` or the platform's user config dir."""
-    override = environ.get("STUDIO_CONFIG_DIR")
+    override = environ.get("STUDIO_CONFIG_DIR", "").strip()
     if override:
         return Path(override).expanduser()
     import platformdirs

@@ -1,0 +1,69 @@
+"""`studio library list|search|check`: the project library from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+
+def _data_dir(environ: Mapping[str, str]) -> Path:
+    from studio.core.settings import SettingsError, load_settings
+    from studio.paths import config_dir, data_dir
+
+    try:
+        configured = load_settings(config_dir(environ)).data_dir
+    except SettingsError:
+        configured = None  # a broken settings file must not hide the library
+    return data_dir(environ, configured)
+
+
+def cmd_list(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.library.commands import list_command
+
+    result = list_command(_data_dir(environ), project=args.project, limit=args.limit)
+    print(result.render(as_json=args.json), file=out)
+    return result.exit_code
+
+
+def cmd_search(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.library.commands import search_command
+
+    result = search_command(_data_dir(environ), " ".join(args.text), project=args.project,
+                            limit=args.limit)
+    print(result.render(as_json=args.json), file=out)
+    return result.exit_code
+
+
+def cmd_check(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.library.commands import check_command
+
+    result = check_command(_data_dir(environ), repair=not args.no_repair)
+    print(result.render(as_json=args.json), file=out)
+    return result.exit_code
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    lib = sub.add_parser("library", help="list, search and check the project library")
+    groups = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+
+    p = groups.add_parser("list", help="projects and their latest renders")
+    p.add_argument("--project", help="only this project")
+    p.add_argument("--limit", type=int, default=20, help="renders per project (default 20)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_list)
+
+    p = groups.add_parser("search", help="full-text search over prompts, scenes, characters, "
+                          "notes and tags")
+    p.add_argument("text", nargs="+", metavar="TEXT")
+    p.add_argument("--project", help="only this project")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_search)
+
+    p = groups.add_parser("check", help="integrity check: database, missing, orphan and "
+                          "damaged files; repairs what is safe")
+    p.add_argument("--no-repair", action="store_true", help="only report")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_check)

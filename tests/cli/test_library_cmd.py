@@ -1,0 +1,68 @@
+"""`studio library list|search|check` over a library holding a real render."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from studio.cli import main
+from studio.core.presets import load_catalog
+from studio.core.prompt import build_request
+from studio.core.request import Stage
+from studio.core.sheet import load_sheet
+from studio.library import Library, RenderDraft
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 48), (120, 90, 60)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def stocked_library(example_sheet_path: Path) -> Path:
+    data = Path(os.environ["STUDIO_DATA_DIR"])
+    catalog = load_catalog()
+    sheet = load_sheet(example_sheet_path, catalog)
+    request = build_request(sheet, sheet.scenes[1], Stage.PREVIEW, catalog)
+    with Library.open(data) as lib:
+        project = lib.ensure_project("Emma")
+        lib.record_render(RenderDraft.from_request(request, project_id=project.id,
+                                                   provider="offline"), _png())
+    return data
+
+
+def test_list_json_shows_the_project_and_render(stocked_library: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["library", "list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    text = json.dumps(data)
+    assert "Emma" in text and "Coffee-shop window" in text
+
+
+def test_search_finds_by_prompt_words(stocked_library: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["library", "search", "coffee", "shop"]) == 0
+    assert "Coffee-shop window" in capsys.readouterr().out
+    assert main(["library", "search", "zebra"]) == 0
+    assert "Nothing in the library matches" in capsys.readouterr().out
+
+
+def test_check_reports_a_sound_library(stocked_library: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["library", "check", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
+def test_check_finds_a_deleted_image(stocked_library: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    for image in (stocked_library / "images").rglob("*.png"):
+        image.unlink()
+    assert main(["library", "check", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["missing_files"]
