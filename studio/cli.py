@@ -36,8 +36,10 @@ def _catalog(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
 
 
 def _capability_lookup(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
-    """Provider limits for lint (wired once the provider registry describes them)."""
-    return None
+    """Provider limits for lint: the same capabilities the providers check requests against."""
+    from studio.commands.providers import capability_lookup
+
+    return capability_lookup(environ)
 
 
 def cmd_lint(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:

@@ -1,0 +1,53 @@
+"""`studio providers`: each provider, whether it is configured, its models and limits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import TextIO
+
+
+def load_providers(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
+    """The composition root's provider set for headless commands."""
+    from studio.core.settings import load_settings
+    from studio.paths import config_dir
+    from studio.providers.registry import build_providers
+
+    config = config_dir(environ)
+    return build_providers(environ, load_settings(config), config)
+
+
+def capability_lookup(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
+    """``(provider, model) -> ModelCapabilities | None`` for the prompt checks."""
+    providers = load_providers(environ)
+
+    def lookup(provider_id: str, model: str):  # type: ignore[no-untyped-def]
+        provider = providers.get(provider_id)
+        return None if provider is None else provider.capabilities(model)
+
+    return lookup
+
+
+def cmd_providers(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.providers.registry import format_provider_status, provider_status
+
+    rows = provider_status(load_providers(environ))
+    if args.json:
+        data = []
+        for row in rows:
+            item = asdict(row)
+            item["models"] = [asdict(m) for m in row.models]
+            data.append(item)
+        print(json.dumps({"providers": data}, indent=2), file=out)
+    else:
+        print(format_provider_status(rows), file=out)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("providers", help="list providers, whether each is configured, its "
+                       "models and limits")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_providers)
