@@ -483,6 +483,10 @@ class RenderQueue:
             await self._provider_failed(job, provider, exc)
         except LibraryStorageError as exc:
             self._fail(job, "storage", _storage_sentence(job, exc), retryable=True, kept=True)
+        except LibraryError as exc:  # the library refused the image itself (not a disk fault)
+            message = (f"The image {provider_name(job.ref.provider)} sent for “{job.ref.scene}” "
+                       f"could not be kept: {exc} Retry the scene.")
+            await self._record_failure(job, "bad_response", message, retryable=True)
         except Exception as exc:  # our bug: say so on the job, never lose it silently
             log.exception("render job %s failed unexpectedly", job.ref.job_id)
             message = (f"Rendering “{job.ref.scene}” stopped on an internal error "

@@ -306,3 +306,29 @@ def test_a_killed_render_is_finished_by_resume_without_resubmitting(
         for r in data["results"]:
             job = lib.job(r["job"])
             assert job.state is JobState.DONE and job.attempts == 1
+
+
+def test_finalize_only_the_approved_scenes(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], sheet_path: Path,
+    server: ScriptedModelsLab,
+) -> None:
+    from studio.library import Approval
+
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
+                               "--json")
+    assert code == 0, err
+    first = {r["scene"]: r["render"] for r in data["results"]}
+    # A second take of the harbour; the user approves the first one.
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
+                               "--scene", "Harbour", "--json")
+    assert code == 0, err
+    with open_library(env) as lib:
+        lib.set_approval([first["Harbour"], first["Studio"]], Approval.APPROVED)
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "final",
+                               "--approved", "--json")
+    assert code == 0, err
+    assert {r["scene"]: r["parent"] for r in data["results"]} == {
+        "Harbour": first["Harbour"], "Studio": first["Studio"]}
+    code, _, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
+                            "--approved")
+    assert code == 2 and "--approved only applies to --stage final" in err

@@ -376,3 +376,39 @@ async def test_a_broken_listener_is_reported_and_the_batch_goes_on(
     assert len(recorder.of(JobDone)) == 4
     assert len(reported) == 4
     assert all(isinstance(c["exception"], RuntimeError) for c in reported)
+
+
+async def test_a_full_disk_keeps_the_job_and_resume_downloads_it_again(
+    tmp_path: Path, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    import errno
+
+    from studio.library.storage import DurableFileWriter
+
+    class FullDisk:
+        def write_new(self, path: Path, data: bytes) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    data_dir = tmp_path / "full"
+    provs = providers()
+    with Library.open(data_dir, file_writer=FullDisk()) as library:
+        _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+        queue = queues(library, provs)
+        queue.subscribe(recorder)
+        await queue.add(plan.jobs[:2])
+        await queue.wait()
+        failed = recorder.of(JobFailed)
+        assert [f.kind for f in failed] == ["storage", "storage"]
+        assert all(f.kept_for_resume and "studio resume" in f.message for f in failed)
+        assert len(library.unfinished_jobs()) == 2
+        await queue.aclose()
+
+    with Library.open(data_dir, file_writer=DurableFileWriter()) as library:
+        again = Recorder()
+        second = queues(library, provs)
+        second.subscribe(again)
+        await second.resume()
+        await second.wait()
+        assert len(again.of(JobDone)) == 2 and library.unfinished_jobs() == []
+    assert ml_server.submits() == 2
