@@ -47,6 +47,46 @@ def _any_key(environ: Mapping[str, str]) -> bool:
                for pid in PROVIDER_IDS if pid != "offline")
 
 
+def attach_rendering(window: MainWindow, services: StudioServices) -> bool:
+    """Open the library and the providers and give the window its render controller.
+
+    The controller owns them from here and closes them when the window closes. On failure
+    the window still opens, for editing, with a sentence saying why it cannot render.
+    """
+    from studio.library import Library, LibraryError
+    from studio.providers.registry import ProviderConfigError, build_providers
+    from studio.ui.render_controller import RenderController
+
+    settings = services.settings
+    data = services.data_dir
+    if not services.environ.get("STUDIO_DATA_DIR") and settings.data_dir:
+        data = Path(settings.data_dir).expanduser()
+    try:
+        providers = build_providers(services.environ, settings, services.config_dir,
+                                    **services.extras.get("provider_options", {}))
+    except ProviderConfigError as exc:
+        window.show_message(f"{exc}. Renders are off until it is fixed.", "error")
+        return False
+    try:
+        library = Library.open(data, if_busy="read-only")
+    except LibraryError as exc:
+        window.show_message(f"{exc} Renders are off until it is fixed.", "error")
+        return False
+    if library.notice:
+        window.show_message(library.notice, "warning")
+    services.key_configured = lambda: any(
+        p.configured for pid, p in providers.items() if pid != "offline")
+    controller = RenderController(
+        window.model, library, providers, settings, window.tasks, data / "unsaved",
+        confirm=lambda title, text: services.dialogs.confirm(window, title, text),
+        parent=window)
+    window.library = library
+    window.attach_renderer(controller)
+    window.refresh_banner()
+    window.tasks.start(controller.resume(), "Resuming unfinished renders")
+    return True
+
+
 def create_window(args: Sequence[str], services: StudioServices,
                   loop: asyncio.AbstractEventLoop | None = None) -> MainWindow:
     """The main window with the sheet named in ``args``, the last sheet, or (first start) the
@@ -54,12 +94,18 @@ def create_window(args: Sequence[str], services: StudioServices,
     from studio.ui.main_window import MainWindow
 
     window = MainWindow(services, loop)
+    first_start = not window.state.started_before
+    opened_example = False
     if args:
         window.open_path(Path(args[0]))
     else:
         last = window.state.last_sheet()
         if not (last is not None and last.is_file() and window.open_path(last)):
-            window.open_example()
+            opened_example = window.open_example()
+    if services.extras.get("render", True) and attach_rendering(window, services) and (
+            first_start and opened_example and not services.key_configured()):
+        # First start with no key: the example renders at once, offline, so the grid is alive.
+        window.preview_all()
     return window
 
 
@@ -68,6 +114,9 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from studio import APP_DISPLAY_NAME, APP_NAME
+    from studio.ui.qtfix import make_singletons_immortal
+
+    make_singletons_immortal()  # before any Qt call (see studio.ui.qtfix)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

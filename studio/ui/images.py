@@ -77,6 +77,9 @@ class ImageCache(QObject):
         self._broken.add(key)
         self.failedToLoad.emit(key[0], str(exc))
 
+    def clear(self) -> None:
+        self._images.clear()
+
     def forget(self, path: Path) -> None:
         for key in [k for k in self._images if k[0] == str(path)]:
             del self._images[key]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
     """One window, one open sheet."""
 
     sheetOpened = Signal(object)  # the Path, or None for an unsaved sheet
+    sheetSaved = Signal(object)  # the Path
 
     def __init__(self, services: StudioServices, loop: asyncio.AbstractEventLoop | None = None,
                  parent: QWidget | None = None) -> None:
@@ -65,6 +66,10 @@ class MainWindow(QMainWindow):
         self.document = SheetDocument(new_character_sheet(services.catalog), services.catalog,
                                       parent=self, display_name="Untitled sheet")
         self.renderer: Any = None  # the render controller, attached by attach_renderer()
+        self.library: Any = None  # the library, when the composition root could open it
+        self.unsaved_key: str | None = None
+        self._shutdown: Any = None
+        self.closed_down = False
         self.actions_by_name: dict[str, QAction] = {}
         self._closing = False
 
@@ -158,15 +163,17 @@ class MainWindow(QMainWindow):
         a("save", "&Save", self.save, std.Save, "Save the sheet file")
         a("save_as", "Save &as…", self.save_as, std.SaveAs, "Save the sheet under a new name")
         a("quit", "&Quit", self.close, std.Quit)
-        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(QKeySequence(std.Undo))
-        undo.setObjectName("action-undo")
-        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcut(QKeySequence(std.Redo))
-        redo.setObjectName("action-redo")
-        for name, action in (("undo", undo), ("redo", redo)):
-            self.addAction(action)
-            self.actions_by_name[name] = action
+        stack = self.document.undo_stack
+        undo = a("undo", "&Undo", stack.undo, std.Undo)
+        redo = a("redo", "&Redo", stack.redo, std.Redo)
+        undo.setEnabled(False)
+        redo.setEnabled(False)
+        stack.canUndoChanged.connect(undo.setEnabled)
+        stack.canRedoChanged.connect(redo.setEnabled)
+        stack.undoTextChanged.connect(
+            lambda text: undo.setToolTip(f"Undo {text}" if text else "Nothing to undo"))
+        stack.redoTextChanged.connect(
+            lambda text: redo.setToolTip(f"Redo {text}" if text else "Nothing to redo"))
         a("add_scene", "&Add scene", self.add_scene, "Ctrl+Shift+N", "Add a scene to the sheet")
         a("duplicate_scene", "&Duplicate scene", self.duplicate_scene, "Ctrl+D",
           "Duplicate the selected scene")
@@ -362,8 +369,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 8000)
 
     # ------------------------------------------------------------------ files
-    def load_sheet(self, sheet: Sheet, path: Path | None, display_name: str | None = None
-                   ) -> None:
+    def load_sheet(self, sheet: Sheet, path: Path | None, display_name: str | None = None,
+                   unsaved_key: str | None = None) -> None:
+        self.unsaved_key = unsaved_key if path is None else None
+        if path is None and unsaved_key is None:
+            import time
+
+            self.unsaved_key = f"untitled-{time.strftime('%Y%m%d-%H%M%S')}"
         self.document.reset(sheet, path, display_name)
         self.model.reset_cells()
         if path is not None:
@@ -399,7 +411,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"The example sheet cannot be read: {exc}", "error")
             return False
         # Opened as a new, unsaved sheet: saving asks where, never over the shipped file.
-        self.load_sheet(sheet, None, "emma.sheet.toml (example)")
+        self.load_sheet(sheet, None, "emma.sheet.toml (example)", unsaved_key="emma-example")
         return True
 
     def open_dialog(self) -> None:
@@ -436,7 +448,7 @@ class MainWindow(QMainWindow):
         self.state.set_last_sheet(saved.resolve())
         self._refresh_recent_menu()
         self.statusBar().showMessage(f"Saved {saved.name}", 5000)
-        self.sheetOpened.emit(saved)
+        self.sheetSaved.emit(saved)
         return True
 
     def _settle_changes(self) -> bool:
@@ -492,8 +504,40 @@ class MainWindow(QMainWindow):
     def attach_renderer(self, renderer: Any) -> None:
         """Connect the render controller (cards' buttons and the toolbar drive it)."""
         self.renderer = renderer
+        renderer.message.connect(self.show_message)
+        renderer.batchPlanned.connect(
+            lambda text: self.statusBar().showMessage(f"Sent: {text}", 8000))
+        self.sheetOpened.connect(lambda path: renderer.sheet_changed(path, self.unsaved_key))
+        self.document.changed.connect(self._update_cost)
+        renderer.sheet_changed(self.document.path, self.unsaved_key)
         self._update_actions()
         self._update_progress()
+        self._update_cost()
+
+    def _update_cost(self) -> None:
+        """The cost of the toolbar's batches, shown before anything is sent."""
+        if self.renderer is None:
+            self.cost_label.setText("")
+            return
+        from studio.core.request import Stage
+
+        count = len(self.document.sheet.scenes)
+        parts, tips = [], []
+        for stage, label in ((Stage.PREVIEW, "Previews"), (Stage.FINAL, "Finals")):
+            batch = self.renderer.estimate(stage, count)
+            where = self.renderer.provider_label(stage)
+            if batch.cost is None:
+                cost = "cost unknown"
+            elif batch.cost == 0:
+                cost = "free"
+            else:
+                cost = f"≈ {batch.cost:.2f}"
+            parts.append(f"{label}: {cost}")
+            tips.append(f"{label} of all {count} scenes on {where}: {batch.sentence()}")
+        self.cost_label.setText("  ·  ".join(parts) + "   ")
+        self.cost_label.setToolTip("\n".join(tips))
+        self.actions_by_name["preview_all"].setToolTip(tips[0])
+        self.actions_by_name["finalize_all"].setToolTip(tips[1])
 
     def _render(self, method: str, names: list[str]) -> None:
         if self.renderer is None or not names:
@@ -585,14 +629,30 @@ class MainWindow(QMainWindow):
         if not self._closing and not self._settle_changes():
             event.ignore()
             return
+        if not self._closing or self._shutdown is None:
+            self.state.save_window(self.saveGeometry(), self.saveState())
+            self.state.mark_started()
         self._closing = True
-        self.state.save_window(self.saveGeometry(), self.saveState())
-        self.state.mark_started()
-        if self.renderer is not None and hasattr(self.renderer, "close"):
-            self.renderer.close()
+        if self.renderer is not None and not self.closed_down:
+            # Jobs in flight stay in the library for the next start; the providers and the
+            # library are closed before the window goes.
+            event.ignore()
+            if self._shutdown is None:
+                self._shutdown = self.tasks.start(self._shut_down(), "Closing the studio")
+            return
+        self.closed_down = True
         self.tasks.close()
         self.background.close()
+        self.images.clear()
         super().closeEvent(event)
+
+    async def _shut_down(self) -> None:
+        try:
+            await self.tasks.drain(keep=asyncio.current_task())
+            await self.renderer.aclose()
+        finally:
+            self.closed_down = True
+            QTimer.singleShot(0, self.close)
 
     def force_close(self) -> None:
         """Close without asking about unsaved changes (tests, session end)."""

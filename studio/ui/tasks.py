@@ -69,9 +69,9 @@ class TaskOwner(QObject):
         for task in list(self._tasks):
             task.cancel()
 
-    async def drain(self) -> None:
-        """Cancel every task and wait until they have all ended."""
-        tasks = list(self._tasks)
+    async def drain(self, keep: asyncio.Task[Any] | None = None) -> None:
+        """Cancel every task (but ``keep``, the caller's) and wait until they have ended."""
+        tasks = [t for t in self._tasks if t is not keep]
         for task in tasks:
             task.cancel()
         if tasks:

@@ -94,7 +94,7 @@ def make_window(qtbot, services: StudioServices, studio_loop):  # type: ignore[n
 
     def make(args: list[str] | None = None, svc: StudioServices | None = None):  # type: ignore[no-untyped-def]
         window = create_window(args or [], svc or services, studio_loop)
-        qtbot.addWidget(window)
+        # Not qtbot.addWidget: pytest-qt would delete it before this fixture closes it down.
         window.resize(1440, 900)
         window.show()
         qtbot.waitExposed(window)
@@ -103,8 +103,15 @@ def make_window(qtbot, services: StudioServices, studio_loop):  # type: ignore[n
 
     yield make
     for window in windows:
-        if window.isVisible() or not window._closing:
-            window.force_close()
+        close_window(qtbot, window)
+        window.deleteLater()
+
+
+def close_window(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """Close as the user would and wait until the providers and the library are closed."""
+    if not window.closed_down:
+        window.force_close()
+        qtbot.waitUntil(lambda: window.closed_down and not window.isVisible(), timeout=20000)
 
 
 def save_shot(widget: QWidget, name: str) -> Path:

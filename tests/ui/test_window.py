@@ -11,6 +11,7 @@ from studio.core.request import Stage
 from studio.core.sheet import load_sheet
 from studio.ui.cells import Approval, Slot, SlotStatus
 from studio.ui.scene_delegate import card_layout
+from tests.ui.conftest import close_window
 
 
 def click_card(qtbot, window, name: str, part: str) -> None:  # type: ignore[no-untyped-def]
@@ -179,14 +180,14 @@ def test_save_open_recent_and_restart(make_window, dialogs, tmp_path: Path, qtbo
     recent = [a.data() for a in window.recent_menu.actions() if a.data()]
     assert recent == [str(target.resolve())]
     window.resize(1200, 820)
-    window.force_close()
+    close_window(qtbot, window)
     again = make_window()
     assert again.document.path == target.resolve()
     assert again.document.sheet.character.name == "Emmy"
     assert again.state.geometry() is not None
 
 
-def test_closing_with_changes_asks_and_can_cancel(make_window, dialogs) -> None:  # type: ignore[no-untyped-def]
+def test_closing_with_changes_asks_and_can_cancel(make_window, dialogs, qtbot) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
     window.document.set_name("Changed")
     dialogs.save_answers.append("cancel")
@@ -195,7 +196,7 @@ def test_closing_with_changes_asks_and_can_cancel(make_window, dialogs) -> None:
     assert dialogs.asked[-1].startswith("changes:")
     dialogs.save_answers.append("discard")
     window.close()
-    assert not window.isVisible()
+    qtbot.waitUntil(lambda: not window.isVisible())
 
 
 def test_a_broken_sheet_is_reported_in_a_sentence(make_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -229,3 +230,18 @@ def test_a_hundred_scenes_render_without_a_widget_per_card(make_window, qtbot) -
     window.grid.scrollToBottom()
     qtbot.waitUntil(lambda: window.grid.indexAt(QPoint(10, 10)).row() > 50)
     assert len(window.grid.findChildren(QWidget)) == widgets_before
+
+
+def test_first_start_renders_the_example_offline_at_once(make_window, qtbot, shot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.status is SlotStatus.DONE
+                                for n in model.names()), timeout=30000)
+    for name in model.names():
+        slot = model.cell(name).preview
+        assert slot.provider == "offline"
+        assert slot.image is not None and slot.image.is_file()
+    qtbot.waitUntil(lambda: window.images.loading == 0)
+    assert "4 done" in window.progress_label.text()
+    assert "free" in window.cost_label.text()
+    shot(window, "main-window-offline-previews.png")

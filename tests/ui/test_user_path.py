@@ -1,0 +1,179 @@
+"""The user's path through the real window, against the offline provider and the loopback
+ModelsLab fake: a character, four scenes from presets, previews, a one-click final, approval,
+a failing scene that says why while the others finish, and a restart that finds it all again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from studio.core.request import Stage
+from studio.core.sheet import load_sheet
+from studio.ui.cells import Approval, SlotStatus
+from tests.fakes.fixtures import SECRET_KEY, FakeClock
+from tests.render.fakes import ScriptedModelsLab
+from tests.ui.conftest import close_window
+from tests.ui.test_window import click_card
+
+SCENES = (
+    # name, setting, lighting, lens, framing
+    ("Rooftop", "rooftop at dusk, city lights behind", "golden-hour", "canon-ef-85", "portrait"),
+    ("Library", "old library aisle, dusty shelves", "overcast-window", "sigma-35", "portrait"),
+    ("Harbour", "harbour pier in the rain", "natural-window", "sigma-35", "landscape"),
+    ("Market", "street market at noon, crowd", "natural", "iphone-15-pro", "full-body"),
+)
+
+
+def build_character_sheet(window, qtbot, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """New sheet → a named character with fields → four scenes with presets → saved."""
+    window.actions_by_name["new"].trigger()
+    panel = window.character_panel
+    panel.name_edit.selectAll()
+    qtbot.keyClicks(panel.name_edit, "Mara")
+    qtbot.keyClicks(panel.field_edits["age"], "8")  # "30" → "308"? no: the field starts empty
+    panel.field_edits["age"].setText("")
+    for key, text in (("age", "28"), ("hair", "short copper hair"), ("eyes", "green"),
+                      ("features", "freckles")):
+        edit = panel.field_edits[key]
+        edit.selectAll()
+        qtbot.keyClicks(edit, text)
+    assert window.document.sheet.character.anchor.startswith("Mara, 28-year-old woman")
+    window.grid.select_name("Headshot")
+    window.actions_by_name["delete_scene"].trigger()
+    editor = window.scene_editor
+    for name, setting, lighting, lens, framing in SCENES:
+        window.actions_by_name["add_scene"].trigger()
+        editor.name_edit.setText(name)
+        editor.name_edit.editingFinished.emit()
+        editor.setting_edit.setPlainText(setting)
+        for combo, value in ((editor.lighting_combo, lighting), (editor.lens_combo, lens),
+                             (editor.framing_combo, framing)):
+            combo.setCurrentIndex(combo.findData(value))
+            combo.activated.emit(combo.currentIndex())
+    assert window.model.names() == [s[0] for s in SCENES]
+    window.services.dialogs.save_paths.append(path)
+    window.actions_by_name["save"].trigger()
+    assert path.is_file()
+
+
+def wait_stage(qtbot, window, stage: Stage, names=None, timeout=60000):  # type: ignore[no-untyped-def]
+    model = window.model
+    names = names or model.names()
+
+    def finished() -> bool:
+        return all(not model.cell(n).slot(stage).status.active
+                   and model.cell(n).slot(stage).status is not SlotStatus.EMPTY for n in names)
+
+    qtbot.waitUntil(finished, timeout=timeout)
+
+
+def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    wait_stage(qtbot, window, Stage.PREVIEW)  # first start renders the example; let it finish
+    sheet_path = tmp_path / "mara.sheet.toml"
+    build_character_sheet(window, qtbot, sheet_path)
+    assert load_sheet(sheet_path, window.services.catalog).scenes[2].lighting == "natural-window"
+
+    # Preview all: every card reaches done, with the counts in the toolbar
+    assert "Previews: free" in window.cost_label.text()
+    window.actions_by_name["preview_all"].trigger()
+    wait_stage(qtbot, window, Stage.PREVIEW)
+    model = window.model
+    for name in model.names():
+        assert model.cell(name).preview.status is SlotStatus.DONE, name
+    assert window.progress_label.text().startswith("4 done")
+
+    # Finalize one with one click, then approve it
+    click_card(qtbot, window, "Library", "button:finalize")
+    wait_stage(qtbot, window, Stage.FINAL, ["Library"])
+    cell = model.cell("Library")
+    assert cell.final.status is SlotStatus.DONE
+    assert cell.final.image is not None and cell.final.image.is_file()
+    click_card(qtbot, window, "Library", "button:approve")
+    assert model.cell("Library").approval is Approval.APPROVED
+    qtbot.waitUntil(lambda: not window.tasks.busy)
+    final_id = model.cell("Library").final.render_id
+    assert window.library.render(final_id).approval.value == "approved"
+    assert window.library.render(final_id).parent_id == cell.preview.render_id
+    qtbot.waitUntil(lambda: window.images.loading == 0)
+    shot(window, "main-window-user-path.png")
+
+    # Restart: the sheet, its previews, the final and the approval are all back
+    close_window(qtbot, window)
+    again = make_window()
+    assert again.document.path == sheet_path.resolve()
+    qtbot.waitUntil(lambda: all(again.model.cell(n).preview.status is SlotStatus.DONE
+                                for n in again.model.names()))
+    restored = again.model.cell("Library")
+    assert restored.final.render_id == final_id
+    assert restored.approval is Approval.APPROVED
+    assert not again.model.is_stale("Library", Stage.FINAL)
+    # editing a scene marks its renders out of date
+    again.document.update_scene("Library", setting="old library aisle, candle light")
+    assert again.model.is_stale("Library", Stage.PREVIEW)
+
+
+@pytest.fixture
+def modelslab(api_key_env) -> ScriptedModelsLab:  # type: ignore[no-untyped-def]
+    return api_key_env
+
+
+@pytest.fixture
+def api_key_env(services) -> ScriptedModelsLab:  # type: ignore[no-untyped-def]
+    server = ScriptedModelsLab(SECRET_KEY)
+    server.start()
+    env = dict(services.environ)
+    env["STUDIO_MODELSLAB_API_KEY"] = SECRET_KEY
+    env["STUDIO_MODELSLAB_BASE_URL"] = server.base_url
+    services.environ = env
+    services.extras["provider_options"] = {"clock": FakeClock()}
+    yield server
+    server.stop()
+
+
+def test_a_failing_scene_shows_its_reason_and_the_others_finish(  # type: ignore[no-untyped-def]
+        make_window, modelslab, qtbot, tmp_path: Path, shot, caplog) -> None:
+    modelslab.fail["harbour"] = "NSFW content detected in the prompt"
+    window = make_window()
+    assert not window.banner.isVisible()  # a key is configured
+    sheet_path = tmp_path / "mara.sheet.toml"
+    build_character_sheet(window, qtbot, sheet_path)
+    window.actions_by_name["preview_all"].trigger()
+    wait_stage(qtbot, window, Stage.PREVIEW)
+    model = window.model
+    harbour = model.cell("Harbour").preview
+    assert harbour.status is SlotStatus.FAILED
+    assert "Harbour" in harbour.message and "ModelsLab" in harbour.message
+    for name in ("Rooftop", "Library", "Market"):
+        assert model.cell(name).preview.status is SlotStatus.DONE, name
+        assert model.cell(name).preview.provider == "modelslab"
+    assert "1 failed" in window.progress_label.text()
+    qtbot.waitUntil(lambda: window.images.loading == 0)
+    shot(window, "main-window-failed-scene.png")
+    # retry after the provider recovers
+    del modelslab.fail["harbour"]
+    click_card(qtbot, window, "Harbour", "button:retry")
+    qtbot.waitUntil(lambda: model.cell("Harbour").preview.status is SlotStatus.DONE)
+    # the key is nowhere in the window
+    assert SECRET_KEY not in window.windowTitle()
+    assert SECRET_KEY not in harbour.message
+    assert SECRET_KEY not in caplog.text
+
+
+def test_cancel_one_scene_while_the_others_go_on(  # type: ignore[no-untyped-def]
+        make_window, modelslab, qtbot, tmp_path: Path) -> None:
+    window = make_window()
+    build_character_sheet(window, qtbot, tmp_path / "mara.sheet.toml")
+    modelslab.hold.add("rooftop")
+    window.actions_by_name["preview_all"].trigger()
+    model = window.model
+    qtbot.waitUntil(lambda: model.cell("Rooftop").preview.status is SlotStatus.PROCESSING)
+    assert window.actions_by_name["cancel_all"].isEnabled()
+    click_card(qtbot, window, "Rooftop", "button:cancel")
+    wait_stage(qtbot, window, Stage.PREVIEW)
+    assert model.cell("Rooftop").preview.status is SlotStatus.CANCELLED
+    for name in ("Library", "Harbour", "Market"):
+        assert model.cell(name).preview.status is SlotStatus.DONE
+    qt_ok = Qt.MouseButton.LeftButton  # noqa: F841 - keep the import used by helpers
