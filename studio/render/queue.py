@@ -395,16 +395,20 @@ class RenderQueue:
         """Stop following jobs without cancelling them: they stay unfinished in the library and
         :meth:`resume` picks them up. Cancellations already asked for are finished first."""
         self._closed = True
-        waiting: list[asyncio.Task[None]] = []
-        for job in self._jobs.values():
-            task = job.task
-            if task is None or task.done():
-                continue
-            job.detach = True
-            if not job.cancel_requested and job.phase not in ("submitting", "storing"):
-                task.cancel()
-            waiting.append(task)
-        if waiting:
+        while True:
+            waiting: list[asyncio.Task[None]] = []
+            for job in self._jobs.values():
+                task = job.task
+                if task is None or task.done():
+                    continue
+                if not job.detach:
+                    job.detach = True
+                    if not job.cancel_requested and job.phase not in ("submitting", "storing"):
+                        task.cancel()
+                waiting.append(task)
+            if not waiting:
+                break
+            # A cancellation may hand over to a follow-up task; loop until none is left.
             await asyncio.wait(waiting)
         for stream in list(self._streams):
             stream.put(None)

@@ -412,3 +412,20 @@ async def test_a_full_disk_keeps_the_job_and_resume_downloads_it_again(
         await second.wait()
         assert len(again.of(JobDone)) == 2 and library.unfinished_jobs() == []
     assert ml_server.submits() == 2
+
+
+async def test_closing_right_after_cancel_all_finishes_the_cancellations(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    queues: Queues, recorder: Recorder,
+) -> None:
+    from studio.providers.offline import OfflineProvider
+
+    provs: dict[str, Provider] = {"offline": OfflineProvider()}
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    await queue.add(plan.jobs)
+    queue.cancel_all()
+    await queue.aclose()
+    assert len(recorder.of(JobCancelled)) == 4
+    assert library.unfinished_jobs() == []
