@@ -27,11 +27,15 @@ from PySide6.QtWidgets import (
 from studio import APP_DISPLAY_NAME
 from studio.core.errors import StudioInputError
 from studio.core.presets import PresetKind
+from studio.core.request import Stage
 from studio.core.sheet import SHEET_SUFFIX, Sheet, load_sheet
 from studio.ui.cells import Approval, SlotStatus
 from studio.ui.character_panel import CharacterPanel
+from studio.ui.compare import CompareView
+from studio.ui.consistency import ConsistencyView
 from studio.ui.document import SheetDocument, new_character_sheet
 from studio.ui.images import ImageCache
+from studio.ui.inspector import Inspector
 from studio.ui.scene_delegate import SceneCardDelegate
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import SceneGridView
@@ -39,7 +43,7 @@ from studio.ui.scene_model import SceneListModel
 from studio.ui.services import StudioServices, example_sheet_path
 from studio.ui.tasks import Background, TaskOwner
 from studio.ui.ui_state import WindowState
-from studio.ui.widgets import MessageBar
+from studio.ui.widgets import MessageBar, bring_to_front
 
 log = logging.getLogger("studio.ui")
 
@@ -99,6 +103,15 @@ class MainWindow(QMainWindow):
         self.scene_editor = SceneEditor(self.document, self)
         self.scene_dock = self._dock("Scene", "sceneDock", self.scene_editor,
                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.inspector = Inspector(self.document, self)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.scene_dock, self.inspector_dock)
+        self.scene_dock.raise_()
+        self.inspector.stageChanged.connect(lambda _s: self.refresh_inspector())
+        self.model.cellsChanged.connect(self._cells_changed)
+        self.compare: CompareView | None = None
+        self.consistency: ConsistencyView | None = None
         self.grid.selectionNamesChanged.connect(self._selection_changed)
         self.grid.sceneActivated.connect(self._scene_activated)
 
@@ -200,6 +213,10 @@ class MainWindow(QMainWindow):
         a("star", "&Star", self._star_selected, "S", "Star or unstar the selected scenes")
         a("settings", "&Settings…", self.open_settings, std.Preferences,
           "Provider keys, models, concurrency and prices")
+        a("compare", "&Compare preview and final", self.compare_selected, "Ctrl+K",
+          "The selected scene's preview and final at full size, side by side or with a slider")
+        a("consistency", "C&onsistency grid", self.open_consistency, "Ctrl+G",
+          "Every final of the sheet in one grid")
         for name in ("approve", "reject", "star"):
             # Single letters belong to the grid, not to text fields.
             self.actions_by_name[name].setShortcutContext(
@@ -249,8 +266,12 @@ class MainWindow(QMainWindow):
             render.addAction(acts[name])
 
         view = bar.addMenu("&View")
+        view.addAction(acts["compare"])
+        view.addAction(acts["consistency"])
+        view.addSeparator()
         view.addAction(self.character_dock.toggleViewAction())
         view.addAction(self.scene_dock.toggleViewAction())
+        view.addAction(self.inspector_dock.toggleViewAction())
         self.view_menu = view
 
     def _build_toolbar(self) -> None:
@@ -351,6 +372,41 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, names: list[str]) -> None:
         self.scene_editor.show_scene(self.grid.current_name() or (names[0] if names else None))
         self._update_actions()
+        self.refresh_inspector()
+
+    def _cells_changed(self) -> None:
+        name = self.grid.current_name()
+        shown = self.inspector.record
+        if name is None:
+            return
+        cell = self.model.cell(name)
+        ids = {cell.preview.render_id, cell.final.render_id}
+        if shown is None or shown.id not in ids or self.inspector.scene_name != name:
+            self.refresh_inspector()
+
+    def refresh_inspector(self) -> None:
+        """Show the selected scene's render (the inspector's stage, else the other)."""
+        name = self.grid.current_name()
+        if name is None or self.renderer is None:
+            self.inspector.show_render(name, None)
+            return
+        cell = self.model.cell(name)
+        stage = self.inspector.stage
+        other = Stage.FINAL if stage is Stage.PREVIEW else Stage.PREVIEW
+        render_id = cell.slot(stage).render_id or cell.slot(other).render_id
+        if render_id is None:
+            self.inspector.show_render(name, None)
+            return
+        if self.inspector.record is not None and self.inspector.record.id == render_id \
+                and self.inspector.scene_name == name:
+            return
+
+        async def fetch(rid: int = render_id, scene: str = name) -> None:
+            record = await self.renderer.render_record(rid)
+            if self.grid.current_name() == scene:
+                self.inspector.show_render(scene, record)
+
+        self.tasks.start(fetch(), "Reading the render's settings")
 
     def _scene_activated(self, name: str) -> None:
         self.scene_dock.show()
@@ -619,10 +675,36 @@ class MainWindow(QMainWindow):
         else:
             self.show_message("Settings are not available in this build yet.", "info")
 
-    def open_compare(self, name: str) -> None:
-        opener = self.services.extras.get("open_compare")
-        if opener is not None:
-            opener(self, name)
+    def compare_selected(self) -> None:
+        name = self.grid.current_name()
+        if name:
+            self.open_compare(name)
+
+    def open_compare(self, name: str) -> CompareView | None:
+        cell = self.model.cell(name)
+        preview, final = cell.preview.image, cell.final.image
+        if preview is None and final is None:
+            self.show_message(f"\u201c{name}\u201d has no render to compare yet: preview it "
+                              "first.", "info")
+            return None
+        if self.compare is None:
+            self.compare = CompareView(self.background, self)
+            self.compare.setWindowFlag(Qt.WindowType.Window)
+        info = []
+        for label, slot in (("Preview", cell.preview), ("Final", cell.final)):
+            if slot.image is not None:
+                info.append(f"{label}: {slot.provider} · {slot.model}")
+        self.compare.show_pair(name, preview, final, "   ·   ".join(info))
+        bring_to_front(self.compare)
+        return self.compare
+
+    def open_consistency(self) -> ConsistencyView:
+        if self.consistency is None:
+            self.consistency = ConsistencyView(self.model, self.images, self)
+            self.consistency.setWindowFlag(Qt.WindowType.Window)
+        self.consistency.refresh()
+        bring_to_front(self.consistency)
+        return self.consistency
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -641,6 +723,9 @@ class MainWindow(QMainWindow):
                 self._shutdown = self.tasks.start(self._shut_down(), "Closing the studio")
             return
         self.closed_down = True
+        for extra in (self.compare, self.consistency):
+            if extra is not None:
+                extra.close()
         self.tasks.close()
         self.background.close()
         self.images.clear()

@@ -147,6 +147,16 @@ class MessageBar(QFrame):
         self.closed.emit()
 
 
+def bring_to_front(widget: QWidget) -> None:
+    """Show a tool window and raise it (where the platform can; offscreen cannot)."""
+    from PySide6.QtGui import QGuiApplication
+
+    widget.show()
+    if QGuiApplication.platformName() != "offscreen":
+        widget.raise_()
+        widget.activateWindow()
+
+
 def section_label(text: str, parent: QWidget | None = None) -> QLabel:
     label = QLabel(text, parent)
     font = label.font()

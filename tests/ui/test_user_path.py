@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from studio.core.request import Stage
 from studio.core.sheet import load_sheet
 from studio.ui.cells import Approval, SlotStatus
+from studio.ui.scene_delegate import card_layout
 from tests.fakes.fixtures import SECRET_KEY, FakeClock
 from tests.render.fakes import ScriptedModelsLab
 from tests.ui.conftest import close_window
@@ -32,8 +33,6 @@ def build_character_sheet(window, qtbot, path: Path) -> None:  # type: ignore[no
     panel = window.character_panel
     panel.name_edit.selectAll()
     qtbot.keyClicks(panel.name_edit, "Mara")
-    qtbot.keyClicks(panel.field_edits["age"], "8")  # "30" → "308"? no: the field starts empty
-    panel.field_edits["age"].setText("")
     for key, text in (("age", "28"), ("hair", "short copper hair"), ("eyes", "green"),
                       ("features", "freckles")):
         edit = panel.field_edits[key]
@@ -99,6 +98,52 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     assert window.library.render(final_id).parent_id == cell.preview.render_id
     qtbot.waitUntil(lambda: window.images.loading == 0)
     shot(window, "main-window-user-path.png")
+
+    # Both in the compare view: side by side with synchronised zoom and pan, and a slider
+    window.grid.select_name("Library")
+    with qtbot.waitSignal(window.delegate.actionRequested):
+        qtbot.mouseDClick(window.grid.viewport(), Qt.MouseButton.LeftButton,
+                          pos=card_layout(window.grid.card_rect("Library")).slots[Stage.FINAL]
+                          .center())
+    compare = window.compare
+    assert compare is not None
+    qtbot.waitUntil(lambda: compare.left.has_image() and compare.right.has_image())
+    compare.left.set_zoom(2.0)
+    assert compare.right.zoom == pytest.approx(2.0)
+    compare.left.horizontalScrollBar().setValue(compare.left.horizontalScrollBar().value() + 40)
+    centres = [v.mapToScene(v.viewport().rect().center()) for v in (compare.left, compare.right)]
+    assert abs(centres[0].x() - centres[1].x()) <= 1.5
+    assert abs(centres[0].y() - centres[1].y()) <= 1.5
+    compare.fit()
+    shot(compare, "compare-side-by-side.png")
+    compare.set_mode(1)
+    compare.slider.split = 0.4
+    qtbot.waitUntil(lambda: compare.slider.left is not None and compare.slider.right is not None)
+    shot(compare, "compare-slider.png")
+    compare.close()
+
+    # The inspector shows exactly what was sent for the final
+    window.inspector_dock.raise_()
+    qtbot.waitUntil(lambda: window.inspector.record is not None
+                    and window.inspector.record.id in (final_id, cell.preview.render_id))
+    window.inspector.stage_group.button(1).click()
+    qtbot.waitUntil(lambda: window.inspector.record is not None
+                    and window.inspector.record.id == final_id)
+    assert "Mara" in window.inspector.prompt.toPlainText()
+    assert window.inspector.values["provider"].text() == "offline"
+    window.inspector.copy()
+    from PySide6.QtGui import QGuiApplication
+
+    assert "Steps: " in QGuiApplication.clipboard().text()
+    shot(window, "main-window-inspector.png")
+
+    # The consistency grid holds every final (previews where there is none)
+    grid = window.open_consistency()
+    assert str(model.cell("Library").final.image) in grid.paths()
+    assert len(grid.paths()) == 4
+    qtbot.waitUntil(lambda: window.images.loading == 0)
+    shot(grid, "consistency-grid.png")
+    grid.close()
 
     # Restart: the sheet, its previews, the final and the approval are all back
     close_window(qtbot, window)
@@ -176,4 +221,3 @@ def test_cancel_one_scene_while_the_others_go_on(  # type: ignore[no-untyped-def
     assert model.cell("Rooftop").preview.status is SlotStatus.CANCELLED
     for name in ("Library", "Harbour", "Market"):
         assert model.cell(name).preview.status is SlotStatus.DONE
-    qt_ok = Qt.MouseButton.LeftButton  # noqa: F841 - keep the import used by helpers
