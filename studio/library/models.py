@@ -73,13 +73,18 @@ class JobState(StrEnum):
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
-def scene_text_hash(setting: str, lighting: str, lens: str, framing: str) -> str:
+def scene_text_hash(setting: str, lighting: str, lens: str, framing: str,
+                    pattern: str = "", seed: int | None = None) -> str:
     """A short hash of the scene text that shapes the prompt; notes and order do not count.
 
     A render stores the hash its scene had; a different current hash marks the cell out of date.
+    A scene's pattern and its own seed take part only when set, so scenes without them keep
+    the hashes earlier versions stored.
     """
-    text = "\x1f".join((setting.strip(), lighting.strip(), lens.strip(), framing.strip()))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    parts = [setting.strip(), lighting.strip(), lens.strip(), framing.strip()]
+    if pattern.strip() or seed is not None:
+        parts += [pattern.strip(), "" if seed is None else str(seed)]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +146,13 @@ class SceneSpec:
     lens: str = ""
     framing: str = ""
     notes: str = ""
+    pattern: str = ""
+    seed: int | None = None  # the scene's own seed; None when it uses the sheet's
 
     @property
     def text_hash(self) -> str:
-        return scene_text_hash(self.setting, self.lighting, self.lens, self.framing)
+        return scene_text_hash(self.setting, self.lighting, self.lens, self.framing,
+                               self.pattern, self.seed)
 
 
 @dataclass(frozen=True, slots=True)

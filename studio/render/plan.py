@@ -96,7 +96,7 @@ def bind_sheet(library: Library, sheet: Sheet, path: Path) -> SheetBinding:
     record = library.save_sheet(project.id, sheet_name(path), str(path.resolve()), character.id)
     scenes = library.sync_scenes(record.id, [
         SceneSpec(name=sc.name, setting=sc.setting, lighting=sc.lighting, lens=sc.lens,
-                  framing=sc.framing, notes=sc.notes)
+                  framing=sc.framing, notes=sc.notes, pattern=sc.pattern, seed=sc.seed)
         for sc in sheet.scenes
     ])
     return SheetBinding(project, character, anchor, record, {s.name: s for s in scenes})

@@ -332,3 +332,29 @@ def test_finalize_only_the_approved_scenes(
     code, _, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
                             "--approved")
     assert code == 2 and "--approved only applies to --stage final" in err
+
+
+def test_a_scene_seed_or_pattern_change_marks_its_cells_out_of_date(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], sheet_path: Path,
+) -> None:
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
+                               "--scene", "Rooftop", "--json")
+    assert code == 0, err
+    preview_id = data["results"][0]["render"]
+    rooftop = 'framing = "portrait"\n'
+    assert SHEET.count(rooftop) >= 1
+    # Only the Rooftop scene gets its own seed; notes alone would not count.
+    edited = SHEET.replace('name = "Rooftop"\n', 'name = "Rooftop"\nseed = 9\n', 1)
+    sheet_path.write_text(edited, "utf-8")
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "final",
+                               "--scene", "Library", "--json")
+    assert code == 0, err
+    assert {"scene": "Rooftop", "stage": "preview", "reasons": ["scene"]} in data["out_of_date"]
+    with open_library(env) as lib:
+        assert lib.out_of_date(lib.render(preview_id)) == ("scene",)
+    edited = edited.replace('name = "Rooftop"\n', 'name = "Rooftop"\npattern = "editorial"\n', 1)
+    sheet_path.write_text(edited.replace("seed = 9\n", "", 1), "utf-8")
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "final",
+                               "--scene", "Library", "--json")
+    assert code == 0, err
+    assert {"scene": "Rooftop", "stage": "preview", "reasons": ["scene"]} in data["out_of_date"]
