@@ -7,6 +7,7 @@ and passes the dict down. ``STUDIO_<ID>_API_KEY``, ``STUDIO_<ID>_BASE_URL`` and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +89,8 @@ def build_providers(
     for pid, cls in REMOTE_CLASSES.items():
         ps = settings.provider(pid)
         kwargs: dict[str, Any] = {
-            "api_key": find_key(pid, environ, config_dir, key_in_file=ps.key_in_file,
-                                keychain=keychain),
+            "api_key": functools.partial(find_key, pid, environ, config_dir,
+                                         key_in_file=ps.key_in_file, keychain=keychain),
             "base_url": environ.get(env_name(pid, "BASE_URL"), "").strip() or ps.base_url,
             "concurrency": _env_int(environ, env_name(pid, "CONCURRENCY")) or ps.concurrency,
             "price_per_image": ps.price_per_image,

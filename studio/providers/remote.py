@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import ipaddress
 import json
 import logging
 import random
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
@@ -199,7 +200,7 @@ class RemoteProvider(Provider):
     def __init__(
         self,
         *,
-        api_key: str | None,
+        api_key: str | Callable[[], str | None] | None,
         base_url: str | None = None,
         concurrency: int | None = None,
         price_per_image: float | None = None,
@@ -212,7 +213,9 @@ class RemoteProvider(Provider):
         deadline: float = 600.0,
         rng: random.Random | None = None,
     ) -> None:
-        self._key = api_key or None
+        # A callable is asked once, on first use: looking a key up in the OS keychain costs
+        # tens of milliseconds, which providers a command never uses should not pay.
+        self._key_source = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self._base_host = httpx.URL(self.base_url).host
         self._concurrency = max(1, concurrency or self.default_concurrency)
@@ -229,7 +232,6 @@ class RemoteProvider(Provider):
         self.deadline = deadline
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
-        self.redactor = Redactor([self._key])
         self._log = logging.getLogger(f"studio.providers.{self.id}")
 
     # ------------------------------------------------------------ subclass hooks
@@ -266,6 +268,15 @@ class RemoteProvider(Provider):
             preview=self._preview_model or default.preview,
             final=self._final_model or default.final,
         )
+
+    @functools.cached_property
+    def _key(self) -> str | None:
+        source = self._key_source
+        return (source() if callable(source) else source) or None
+
+    @functools.cached_property
+    def redactor(self) -> Redactor:
+        return Redactor([self._key])
 
     @property
     def configured(self) -> bool:

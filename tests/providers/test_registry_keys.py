@@ -230,3 +230,19 @@ async def test_built_provider_reaches_a_fake_through_the_given_transport(
     assert result.provider == "modelslab"
     assert CountingTransport.calls == 3  # submit, fetch, image
     assert fast_clock.sleeps == [0.05]
+
+
+def test_the_keychain_is_asked_only_for_providers_in_use() -> None:
+    asked: list[str] = []
+
+    def keychain(provider_id: str) -> str | None:
+        asked.append(provider_id)
+        return "from-keychain" if provider_id == "fal" else None
+
+    providers = build_providers({"STUDIO_MODELSLAB_API_KEY": "k"}, Settings(),
+                                keychain=keychain)
+    assert asked == []
+    assert providers["modelslab"].configured and asked == []  # the environment answers
+    assert providers["fal"].configured and asked == ["fal"]
+    assert providers["fal"].configured and asked == ["fal"]  # asked once
+    assert not providers["replicate"].configured and asked == ["fal", "replicate"]
