@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -36,6 +36,7 @@ from studio.ui.consistency import ConsistencyView
 from studio.ui.document import SheetDocument, new_character_sheet
 from studio.ui.images import ImageCache
 from studio.ui.inspector import Inspector
+from studio.ui.library_browser import LibraryBrowser, image_paths
 from studio.ui.scene_delegate import SceneCardDelegate
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import SceneGridView
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
 
     sheetOpened = Signal(object)  # the Path, or None for an unsaved sheet
     sheetSaved = Signal(object)  # the Path
+    imported = Signal(list)  # library RenderRecords of imported images
 
     def __init__(self, services: StudioServices, loop: asyncio.AbstractEventLoop | None = None,
                  parent: QWidget | None = None) -> None:
@@ -112,6 +114,10 @@ class MainWindow(QMainWindow):
         self.model.cellsChanged.connect(self._cells_changed)
         self.compare: CompareView | None = None
         self.consistency: ConsistencyView | None = None
+        self.library_browser: LibraryBrowser | None = None
+        self._message_action: Callable[[], Any] | None = None
+        self.messages.actionTriggered.connect(self._run_message_action)
+        self.setAcceptDrops(True)
         self.grid.selectionNamesChanged.connect(self._selection_changed)
         self.grid.sceneActivated.connect(self._scene_activated)
 
@@ -217,6 +223,10 @@ class MainWindow(QMainWindow):
           "The selected scene's preview and final at full size, side by side or with a slider")
         a("consistency", "C&onsistency grid", self.open_consistency, "Ctrl+G",
           "Every final of the sheet in one grid")
+        a("library", "&Library", self.open_library, "Ctrl+L",
+          "Every project and render: search, filter, star, approve, trash, open a sheet")
+        a("import", "&Import images…", self.import_dialog, "Ctrl+I",
+          "Import PNG, JPEG or WebP images made by other tools (their settings are read)")
         for name in ("approve", "reject", "star"):
             # Single letters belong to the grid, not to text fields.
             self.actions_by_name[name].setShortcutContext(
@@ -237,6 +247,7 @@ class MainWindow(QMainWindow):
         for name in ("save", "save_as"):
             file_menu.addAction(acts[name])
         file_menu.addSeparator()
+        file_menu.addAction(acts["import"])
         file_menu.addAction(acts["settings"])
         file_menu.addSeparator()
         file_menu.addAction(acts["quit"])
@@ -266,6 +277,7 @@ class MainWindow(QMainWindow):
             render.addAction(acts[name])
 
         view = bar.addMenu("&View")
+        view.addAction(acts["library"])
         view.addAction(acts["compare"])
         view.addAction(acts["consistency"])
         view.addSeparator()
@@ -289,6 +301,9 @@ class MainWindow(QMainWindow):
         bar.addAction(acts["add_scene"])
         bar.addSeparator()
         for name in ("preview_all", "finalize_approved", "finalize_all", "cancel_all"):
+            bar.addAction(acts[name])
+        bar.addSeparator()
+        for name in ("library", "settings"):
             bar.addAction(acts[name])
         spacer = QWidget(bar)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -420,9 +435,17 @@ class MainWindow(QMainWindow):
         else:
             self.banner.show_message(NO_KEY_TEXT, "info", "Add a key…", closable=True)
 
-    def show_message(self, text: str, level: str = "info") -> None:
-        self.messages.show_message(text, level)
+    def show_message(self, text: str, level: str = "info", action: str = "",
+                     on_action: Callable[[], Any] | None = None) -> None:
+        self._message_action = on_action
+        self.messages.show_message(text, level, action if on_action else "")
         self.statusBar().showMessage(text, 8000)
+
+    def _run_message_action(self) -> None:
+        action, self._message_action = self._message_action, None
+        self.messages.dismiss()
+        if action is not None:
+            action()
 
     # ------------------------------------------------------------------ files
     def load_sheet(self, sheet: Sheet, path: Path | None, display_name: str | None = None,
@@ -698,6 +721,108 @@ class MainWindow(QMainWindow):
         bring_to_front(self.compare)
         return self.compare
 
+    def open_library(self) -> LibraryBrowser | None:
+        if self.library is None:
+            self.show_message("The library is not open, so there is nothing to browse.", "error")
+            return None
+        if self.library_browser is None:
+            browser = LibraryBrowser(self.library, self.background, self)
+            browser.setWindowFlag(Qt.WindowType.Window)
+            browser.openSheetRequested.connect(self.open_path)
+            browser.importRequested.connect(self.import_images)
+            self.library_browser = browser
+        else:
+            self.library_browser.reload_projects()
+            self.library_browser.apply_filter()
+        bring_to_front(self.library_browser)
+        return self.library_browser
+
+    # ------------------------------------------------------------------ importing images
+    def import_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        names, _ = QFileDialog.getOpenFileNames(self, "Import images", str(Path.home()),
+                                                "Images (*.png *.jpg *.jpeg *.webp)")
+        if names:
+            self.import_images([Path(n) for n in names])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if image_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = image_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.import_images(paths)
+        else:
+            super().dropEvent(event)
+
+    def import_images(self, paths: list[Path]) -> None:
+        """Import images from other tools into this sheet's project; offer the first one's
+        settings as a new scene."""
+        library = self.library
+        if library is None:
+            self.show_message("The library is not open, so images cannot be imported.", "error")
+            return
+        from studio.render.plan import project_name
+
+        project = project_name(self.document.sheet) or "Imported"
+
+        def work() -> list[Any]:
+            project_id = library.ensure_project(project).id
+            results, errors = [], []
+            for path in paths:
+                try:
+                    results.append(library.import_image(path, project_id))
+                except Exception as exc:  # a sentence per file; the others go on
+                    errors.append(str(exc))
+            return [results, errors]
+
+        def done(outcome: list[Any]) -> None:
+            results, errors = outcome
+            if errors:
+                self.show_message(" ".join(errors), "error")
+            if not results:
+                return
+            first = results[0]
+            found = first.suggestion
+            what = (f"its settings (seed {found.seed}, {found.width}x{found.height})"
+                    if found.prompt else "no settings in it")
+            text = (f"Imported {len(results)} image(s) into “{project}”; "
+                    f"{paths[0].name} has {what}.")
+            if found.prompt:
+                self.show_message(text, "ok", "Add as a scene",
+                                  lambda: self.add_scene_from_import(paths[0].stem, found))
+            else:
+                self.show_message(text, "ok")
+            if self.library_browser is not None:
+                self.library_browser.reload_projects()
+                self.library_browser.apply_filter()
+            self.imported.emit([r.render for r in results])
+
+        self.background.run(work, done, what="Importing images")
+
+    def add_scene_from_import(self, name: str, found: Any) -> str:
+        from studio.core.sheet import Scene
+
+        doc = self.document
+        anchor = doc.sheet.character.anchor.strip()
+        setting = found.prompt.replace(anchor, "").strip(" ,") if anchor else found.prompt
+        framing = "portrait"
+        if found.width and found.height:
+            w, h = found.width - found.width % 8, found.height - found.height % 8
+            framing = next((p.id for p in doc.catalog.of_kind(PresetKind.FRAMING)
+                            if (p.width, p.height) == (w, h)), f"{w}x{h}")
+        seed = found.seed if found.seed is not None and found.seed != doc.sheet.character.seed \
+            else None
+        scene = doc.add_scene(Scene(name=name, setting=setting or found.prompt, framing=framing,
+                                    seed=seed))
+        self.grid.select_name(scene.name)
+        return scene.name
+
     def open_consistency(self) -> ConsistencyView:
         if self.consistency is None:
             self.consistency = ConsistencyView(self.model, self.images, self)
@@ -723,7 +848,7 @@ class MainWindow(QMainWindow):
                 self._shutdown = self.tasks.start(self._shut_down(), "Closing the studio")
             return
         self.closed_down = True
-        for extra in (self.compare, self.consistency):
+        for extra in (self.compare, self.consistency, self.library_browser):
             if extra is not None:
                 extra.close()
         self.tasks.close()

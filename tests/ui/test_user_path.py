@@ -145,6 +145,22 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     shot(grid, "consistency-grid.png")
     grid.close()
 
+    # Find them in the library by search
+    browser = window.open_library()
+    assert browser is not None
+    browser.search.setText("dusty shelves")
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 2)
+    found = {r.stage for r in browser.model.renders()}
+    assert found == {Stage.PREVIEW, Stage.FINAL}
+    browser.stage.setCurrentIndex(browser.stage.findData(Stage.FINAL))
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 1)
+    assert browser.model.render_at(0).id == final_id
+    browser.search.clear()
+    browser.stage.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() >= 9)
+    shot(browser, "library-browser.png")
+    browser.close()
+
     # Restart: the sheet, its previews, the final and the approval are all back
     close_window(qtbot, window)
     again = make_window()
@@ -155,6 +171,10 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     assert restored.final.render_id == final_id
     assert restored.approval is Approval.APPROVED
     assert not again.model.is_stale("Library", Stage.FINAL)
+    browser = again.open_library()
+    browser.search.setText("harbour pier")
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 1)
+    browser.close()
     # editing a scene marks its renders out of date
     again.document.update_scene("Library", setting="old library aisle, candle light")
     assert again.model.is_stale("Library", Stage.PREVIEW)
