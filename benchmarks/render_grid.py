@@ -28,15 +28,6 @@ from tests.fakes.modelslab import FakeModelsLab  # noqa: E402
 KEY = "bench-key"
 
 
-def _roomy_backlog() -> None:
-    """Let the fake accept every connection at once: socketserver's default listen backlog of 5
-    drops the SYNs of a 12-wide burst, and the kernel retries them only after a second, which
-    would measure the fake, not the studio."""
-    from http.server import ThreadingHTTPServer
-
-    ThreadingHTTPServer.request_queue_size = 128
-
-
 def sheet_text(scenes: int) -> str:
     lines = [
         "format = 1", "[character]", 'name = "Emma"',
@@ -51,7 +42,6 @@ def sheet_text(scenes: int) -> str:
 
 
 def run_case(scenes: int, concurrency: int, delay: float) -> dict[str, object]:
-    _roomy_backlog()
     server = FakeModelsLab(KEY, eta=delay, delay=delay)
     server.start()
     try:

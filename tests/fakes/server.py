@@ -90,6 +90,12 @@ def bomb_png(side: int = 20_000) -> bytes:
         b"IEND", b"")
 
 
+class _LoopbackServer(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of a dozen connections (a 12-wide
+    # render) would see SYNs dropped and retried by the kernel a second later.
+    request_queue_size = 128
+
+
 class FakeServer:
     """Base of the fake APIs. Use as a context manager or call start()/stop()."""
 
@@ -103,14 +109,14 @@ class FakeServer:
         self._scripts: dict[tuple[str, str], deque[Reply]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _LoopbackServer | None = None
         self._thread: threading.Thread | None = None
         self.route("GET", r"/files/(?P<name>[^/?]+)", self._serve_file)
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> FakeServer:
-        server = ThreadingHTTPServer(("127.0.0.1", self._port()), self._handler_class())
+        server = _LoopbackServer(("127.0.0.1", self._port()), self._handler_class())
         server.daemon_threads = False
         server.block_on_close = True
         self._server = server
