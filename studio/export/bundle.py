@@ -387,10 +387,12 @@ class Bundle:
         target: Path,
         *,
         overwrite: bool = False,
+        kinds: Sequence[str] | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> list[Path]:
-        """Write every checked entry under ``target`` (created if needed); returns the paths.
+        """Write every checked entry (of ``kinds``: manifest, settings, sheet, image, document;
+        None: all) under ``target``, created if needed; returns the paths written.
 
         Nothing is written outside ``target``; an existing file is refused unless ``overwrite``.
         """
@@ -399,6 +401,8 @@ class Bundle:
         root = target.resolve()
         plan: list[tuple[BundleEntry, Path]] = []
         for entry in self.entries.values():
+            if kinds is not None and entry.kind not in kinds:
+                continue
             dest = root.joinpath(*entry.path.parts)
             if not dest.parent.resolve().is_relative_to(root):
                 raise BundleError(f"The bundle is refused: \"{entry.name}\" would be written "

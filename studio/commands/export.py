@@ -1,0 +1,240 @@
+"""`studio export` and `studio import-bundle`: character sheets, storyboards and bundles from
+the library's latest renders, and bundles recreated in this library.
+
+Progress goes to stderr; the path written to stdout. Exit codes: 0 written, 1 the export failed
+(e.g. the disk is full: nothing is left under the final name), 2 bad input (an unreadable sheet,
+a sheet with no renders yet, a refused bundle).
+
+Importing this module stays cheap: the export layer, the library and Qt are imported inside the
+handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from studio.export.model import ExportProgress
+    from studio.library import Library
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+PAGE_SIZES = ("a4", "a3", "a5", "letter", "legal", "tabloid")
+
+EXPORT_HELP = """\
+Formats:
+  png   the character sheet as one image (title, anchor, seed, the grid of finals with captions;
+        a scene without a final shows its preview, marked), with the settings in its metadata
+  pdf   the character sheet on pages (--layout sheet), or the storyboard (--layout storyboard:
+        scenes in order, --panels per page, captions and notes); images at full resolution
+  zip   a bundle: the original images, the sheet file, settings.json and settings.csv with every
+        image's settings, the sheet PNG and PDF and the storyboard PDF
+
+The sheet must have renders in the library (studio render SHEET --stage preview); exit 2 if it
+has none. Exit codes: 0 written, 1 the export failed (nothing left under FILE), 2 bad input.
+"""
+
+
+def _command_error(message: str, code: int = EXIT_BAD_INPUT) -> Exception:
+    from studio.cli import CommandError
+
+    return CommandError(message, code)
+
+
+def _data_dir(environ: Mapping[str, str]) -> Path:
+    """``STUDIO_DATA_DIR``, else the settings' data_dir, else the platform's data dir (as
+    `studio render` does)."""
+    from studio.core.settings import SettingsError, load_settings
+    from studio.paths import config_dir, data_dir
+
+    if not environ.get("STUDIO_DATA_DIR"):
+        try:
+            settings = load_settings(config_dir(environ))
+        except SettingsError as exc:
+            raise _command_error(str(exc)) from None
+        if settings.data_dir:
+            return Path(settings.data_dir).expanduser()
+    return data_dir(environ)
+
+
+def _progress(label: str) -> Any:
+    """Prints a step on stderr when it changes, with a percentage."""
+    last: list[str] = []
+
+    def report(p: ExportProgress) -> None:
+        if last and last[-1] == p.step:
+            return
+        last.append(p.step)
+        percent = 100 * p.done // max(p.total, 1)
+        print(f"studio: {label}: {p.step} ({percent}%)", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _open_library(environ: Mapping[str, str], *, writable: bool,
+                  missing: str = "") -> Library:
+    """The library; ``missing`` is the message (exit 2) when there is none yet."""
+    from studio.library import Library, LibraryError
+    from studio.library.paths import DATABASE_NAME
+
+    folder = _data_dir(environ)
+    if missing and not (folder / DATABASE_NAME).is_file():
+        raise _command_error(missing)
+    try:
+        if writable:
+            return Library.open(folder, if_busy="wait", wait_seconds=10.0)
+        return Library.open(folder, if_busy="read-only")
+    except LibraryError as exc:
+        raise _command_error(str(exc), EXIT_FAILED) from None
+
+
+def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.core.presets import load_catalog
+    from studio.core.sheet import load_sheet
+    from studio.export.gather import NoRendersError, gather_sheet
+    from studio.export.model import (
+        ExportCancelledError,
+        ExportError,
+        PageSize,
+        SheetOptions,
+        StoryboardOptions,
+    )
+    from studio.export.run import ExportFormat, ExportRequest, Layout, run_export
+    from studio.paths import user_presets_file
+
+    catalog = load_catalog(user_file=user_presets_file(environ))
+    sheet_path = Path(args.sheet)
+    sheet = load_sheet(sheet_path, catalog)
+    fmt = ExportFormat(args.format)
+    layout = Layout(args.layout)
+    if fmt is ExportFormat.PNG and layout is Layout.STORYBOARD:
+        raise _command_error("The storyboard is a PDF; use --format pdf --layout storyboard.")
+    target = Path(args.out)
+    if target.is_dir():
+        raise _command_error(f"{target} is a folder; give the file to write, e.g. "
+                             f"{target / ('sheet.' + fmt.value)}")
+    if not target.parent.is_dir():
+        raise _command_error(f"The folder {target.parent} does not exist; create it first.")
+    try:
+        request = ExportRequest(
+            format=fmt, out=target, layout=layout,
+            sheet=SheetOptions(page=PageSize(args.page), landscape=args.landscape,
+                               columns=args.columns, dpi=args.dpi),
+            storyboard=StoryboardOptions(page=PageSize(args.page),
+                                         landscape=args.landscape or not args.portrait,
+                                         panels_per_page=args.panels),
+            all_renders=args.all_renders,
+        )
+    except ValueError as exc:
+        raise _command_error(f"{exc}.") from None
+    library = _open_library(
+        environ, writable=False,
+        missing=f"{sheet_path} has no renders in the library yet; render it first, e.g. "
+        f"studio render {sheet_path} --stage preview (then --stage final).")
+    qt: list[object] = []  # the offscreen application, kept alive while PDFs are written
+    try:
+        export = gather_sheet(library, sheet, sheet_path, catalog)
+        if fmt is not ExportFormat.PNG:
+            from studio.export.pdf import gui_application
+
+            qt.append(gui_application())
+        written = run_export(export, request, library=library, progress=_progress("export"))
+    except NoRendersError as exc:
+        raise _command_error(str(exc)) from None
+    except ExportCancelledError as exc:
+        raise _command_error(str(exc), EXIT_FAILED) from None
+    except ExportError as exc:
+        raise _command_error(str(exc), EXIT_FAILED) from None
+    finally:
+        library.close()
+    what = {ExportFormat.PNG: "character sheet PNG", ExportFormat.ZIP: "bundle",
+            ExportFormat.PDF: f"{layout.value} PDF"}[fmt]
+    shown = sum(1 for c in export.document.cells if c.image)
+    print(f"Wrote the {what} of {sheet_path} ({shown} of {len(sheet.scenes)} scenes rendered) "
+          f"to {written}", file=out)
+    return EXIT_OK
+
+
+def cmd_import_bundle(args: argparse.Namespace, environ: Mapping[str, str],
+                      out: TextIO) -> int:
+    from studio.core.presets import load_catalog
+    from studio.export.bundle import Bundle, BundleError
+    from studio.export.importer import import_bundle
+    from studio.export.model import ExportError
+    from studio.library import LibraryError
+    from studio.paths import user_presets_file
+
+    catalog = load_catalog(user_file=user_presets_file(environ))
+    target = Path(args.to)
+    if target.exists() and not target.is_dir():
+        raise _command_error(f"{target} is a file; --to takes a folder.")
+    try:
+        Bundle(Path(args.bundle)).close()  # refuse a hostile bundle before touching anything
+    except BundleError as exc:
+        raise _command_error(f"{exc} Nothing was imported.") from None
+    library = _open_library(environ, writable=True)
+    if library.read_only:
+        library.close()
+        raise _command_error(f"{library.notice} Try again when it is free.", EXIT_FAILED)
+    try:
+        result = import_bundle(library, Path(args.bundle), target, catalog,
+                               progress=_progress("import"))
+    except BundleError as exc:
+        raise _command_error(f"{exc} Nothing was imported.") from None
+    except (ExportError, LibraryError) as exc:
+        raise _command_error(str(exc), EXIT_FAILED) from None
+    finally:
+        library.close()
+    print(f"Imported {len(result.renders)} images into the project \"{result.project.name}\"; "
+          f"the sheet is {result.sheet_path}", file=out)
+    return EXIT_OK
+
+
+def _columns(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 6:
+        raise argparse.ArgumentTypeError("columns must be 1 to 6")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "export", help="export a sheet as a PNG, a PDF (sheet or storyboard) or a ZIP bundle",
+        description="Export SHEET from the library's latest renders of it: the final of each "
+        "scene, else its preview (marked).",
+        epilog=EXPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sheet", metavar="SHEET", help="a *.sheet.toml file")
+    p.add_argument("--format", required=True, choices=("png", "pdf", "zip"))
+    p.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    p.add_argument("--layout", choices=("sheet", "storyboard"), default="sheet",
+                   help="for --format pdf: the character sheet (default) or the storyboard")
+    p.add_argument("--page", choices=PAGE_SIZES, default="a4", help="paper size (default a4)")
+    p.add_argument("--landscape", action="store_true", help="landscape pages (the storyboard's "
+                   "default)")
+    p.add_argument("--portrait", action="store_true", help="portrait storyboard pages")
+    p.add_argument("--columns", type=_columns, default=2, metavar="N",
+                   help="character sheet columns, 1 to 6 (default 2)")
+    p.add_argument("--panels", type=int, default=2, choices=(1, 2, 3, 4, 6, 8, 9),
+                   metavar="N", help="storyboard panels per page: 1, 2, 3, 4, 6, 8 or 9 "
+                   "(default 2)")
+    p.add_argument("--dpi", type=int, default=200, metavar="DPI",
+                   help="the PNG's resolution, 72 to 600 (default 200)")
+    p.add_argument("--all-renders", action="store_true",
+                   help="for --format zip: every kept render of the sheet, not only those on it")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "import-bundle", help="recreate an exported bundle's project in this library",
+        description="Check BUNDLE (a .zip from studio export), unpack its sheet file, settings "
+        "and documents into --to, and store its images with their settings in the library. A "
+        "bundle with unsafe names or sizes is refused and nothing is written.")
+    p.add_argument("bundle", metavar="BUNDLE", help="a .zip made by studio export")
+    p.add_argument("--to", required=True, metavar="FOLDER",
+                   help="the folder for the sheet file (created; must not hold its files)")
+    p.set_defaults(func=cmd_import_bundle)

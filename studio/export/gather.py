@@ -1,0 +1,248 @@
+"""From the library to an export: a sheet file's latest renders as a ``SheetDocument``, and the
+images and settings records a bundle holds.
+
+The sheet file decides the scenes and their order; the library supplies, for each scene, its
+latest final (else its latest preview, marked as standing in) and whether that render is out of
+date against the sheet as it is now (a changed anchor or scene text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from studio import APP_DISPLAY_NAME, __version__
+from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.request import Stage
+from studio.core.sheet import SHEET_SUFFIX, Scene, Sheet
+from studio.export.bundle import BundleImage, slug
+from studio.export.model import ExportCell, ExportError, SheetDocument
+from studio.export.ports import LibraryReader
+from studio.library.models import (
+    AnchorVersion,
+    RenderFilter,
+    RenderRecord,
+    RenderStatus,
+    SheetCell,
+    SheetRecord,
+    scene_text_hash,
+)
+
+PRODUCER = f"{APP_DISPLAY_NAME} {__version__}"
+_EXTENSIONS = {b"\x89PNG": "png", b"\xff\xd8\xff": "jpg", b"RIFF": "webp"}
+
+
+class NoRendersError(ExportError):
+    """The sheet has nothing in the library to export yet."""
+
+
+def sheet_name(path: Path) -> str:
+    """The sheet's name in the library: its file name without ``.sheet.toml``."""
+    name = path.name
+    return name[: -len(SHEET_SUFFIX)] if name.endswith(SHEET_SUFFIX) else path.stem
+
+
+def project_name(sheet: Sheet) -> str:
+    """The library project a sheet's renders go to: its title, else its character's name."""
+    return sheet.title.strip() or sheet.character.name.strip()
+
+
+def _no_renders(path: Path) -> NoRendersError:
+    return NoRendersError(
+        f"{path} has no renders in the library yet; render it first, e.g. "
+        f"studio render {path} --stage preview (then --stage final)."
+    )
+
+
+def find_sheet_record(library: LibraryReader, sheet: Sheet, path: Path) -> SheetRecord | None:
+    """The library's record of the sheet file: by its path, else by project and file name."""
+    record = library.sheet_for_file(str(Path(path).resolve()))
+    if record is not None:
+        return record
+    project = library.project_by_name(project_name(sheet))
+    if project is None:
+        return None
+    name = sheet_name(Path(path))
+    return next((s for s in library.sheets(project.id) if s.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class SheetExport:
+    """What exporting a sheet needs: the document to lay out and the renders behind it."""
+
+    document: SheetDocument
+    sheet: Sheet
+    sheet_path: Path
+    record: SheetRecord
+    #: The render shown in each cell, and for a final also the preview it came from.
+    renders: tuple[RenderRecord, ...]
+    anchors: dict[int, AnchorVersion]
+
+
+def _current_anchor(versions: Sequence[AnchorVersion], sheet: Sheet) -> AnchorVersion | None:
+    matching = [v for v in versions
+                if v.anchor == sheet.character.anchor and v.seed in (None, sheet.character.seed)]
+    return matching[-1] if matching else None
+
+
+def _staleness(cell: SheetCell, scene: Scene, current: AnchorVersion | None) -> tuple[str, ...]:
+    reasons = list(cell.out_of_date)
+    render = cell.render
+    # No current version: the sheet's anchor was edited and never rendered since.
+    if (render.anchor_version_id is not None
+            and (current is None or render.anchor_version_id != current.id)
+            and "anchor" not in reasons):
+        reasons.append("anchor")
+    now = scene_text_hash(scene.setting, scene.lighting, scene.lens, scene.framing)
+    if (render.scene_text_hash is not None and render.scene_text_hash != now
+            and "scene" not in reasons):
+        reasons.append("scene")
+    return tuple(reasons)
+
+
+def _read_image(render: RenderRecord) -> bytes:
+    if render.image_path is None:
+        return b""
+    try:
+        return render.image_path.read_bytes()
+    except OSError:
+        return b""  # drawn as "Image could not be read"; `studio library check` explains
+
+
+def gather_sheet(
+    library: LibraryReader,
+    sheet: Sheet,
+    sheet_path: Path,
+    catalog: PresetCatalog,
+    *,
+    exported: str | None = None,
+) -> SheetExport:
+    """The sheet's latest renders as an export; ``NoRendersError`` when it has none (library
+    errors come out as the library raises them)."""
+    sheet_path = Path(sheet_path)
+    record = find_sheet_record(library, sheet, sheet_path)
+    if record is None:
+        raise _no_renders(sheet_path)
+    cells = library.sheet_cells(record.id)
+    versions = (library.anchor_versions(record.character_id)
+                if record.character_id is not None else [])
+    if not cells:
+        raise _no_renders(sheet_path)
+    by_scene: dict[str, dict[Stage, SheetCell]] = {}
+    for cell in cells:
+        by_scene.setdefault(cell.scene.name, {})[cell.stage] = cell
+    current = _current_anchor(versions, sheet)
+    shown: list[ExportCell] = []
+    renders: list[RenderRecord] = []
+    for scene in sheet.scenes:
+        stages = by_scene.get(scene.name, {})
+        chosen = stages.get(Stage.FINAL) or stages.get(Stage.PREVIEW)
+        lighting = catalog.label_for(PresetKind.LIGHTING, scene.lighting)
+        lens = catalog.label_for(PresetKind.LENS, scene.lens)
+        framing = catalog.label_for(PresetKind.FRAMING, scene.framing)
+        if chosen is None:
+            shown.append(ExportCell(scene=scene.name, lighting=lighting, lens=lens,
+                                    framing=framing, notes=scene.notes))
+            continue
+        render = chosen.render
+        renders.append(render)
+        preview = stages.get(Stage.PREVIEW)
+        if chosen.stage is Stage.FINAL and preview is not None:
+            renders.append(preview.render)
+        shown.append(ExportCell(
+            scene=scene.name, lighting=lighting, lens=lens, framing=framing, notes=scene.notes,
+            seed=render.seed, model=render.model, provider=render.provider,
+            image=_read_image(render), stage=render.stage,
+            out_of_date=_staleness(chosen, scene, current), render_id=render.id,
+        ))
+    document = SheetDocument(
+        title=sheet.title, character=sheet.character.name, anchor=sheet.character.anchor,
+        seed=sheet.character.seed, cells=tuple(shown),
+        anchor_version=None if current is None else current.version,
+        exported=exported if exported is not None else datetime.now(UTC).date().isoformat(),
+        producer=PRODUCER,
+    )
+    return SheetExport(document, sheet, sheet_path, record, tuple(renders),
+                       {v.id: v for v in versions})
+
+
+def all_sheet_renders(library: LibraryReader, record: SheetRecord) -> list[RenderRecord]:
+    """Every kept (not trashed) successful render of the sheet, oldest first."""
+    found: list[RenderRecord] = []
+    offset: int | None = 0
+    where = RenderFilter(sheet_id=record.id, status=RenderStatus.OK)
+    while offset is not None:
+        page = library.list_renders(where, limit=500, offset=offset)
+        found.extend(page.items)
+        offset = page.next_offset
+    return sorted(found, key=lambda r: (r.created, r.id))
+
+
+def render_settings(render: RenderRecord, export: SheetExport) -> dict[str, Any]:
+    """A render's settings for the bundle: the library record minus local paths (and never a
+    key: the library keeps none, and the bundle scrubs any key-like name anyway)."""
+    anchor = export.anchors.get(render.anchor_version_id or -1)
+    scene = export.sheet.scene(render.scene_name)
+    return {
+        "render_id": render.id,
+        "scene": render.scene_name,
+        "stage": render.stage.value,
+        "character": render.character_name,
+        "provider": render.provider,
+        "model": render.model,
+        "prompt": render.prompt,
+        "negative": render.negative,
+        "seed": render.seed,
+        "seed_requested": render.seed_requested,
+        "seed_returned": render.seed_returned,
+        "width": render.width,
+        "height": render.height,
+        "steps": render.steps,
+        "guidance": render.guidance,
+        "anchor": None if anchor is None else anchor.anchor,
+        "anchor_version": None if anchor is None else anchor.version,
+        "lighting": "" if scene is None else scene.lighting,
+        "lens": "" if scene is None else scene.lens,
+        "framing": "" if scene is None else scene.framing,
+        "scene_text_hash": render.scene_text_hash,
+        "parent_id": render.parent_id,
+        "approval": render.approval.value,
+        "star": render.star,
+        "tags": list(render.tags),
+        "notes": render.notes,
+        "cost": render.cost,
+        "timings": dict(render.timings),
+        "request_id": render.request_id,
+        "source": render.source,
+        "image_sha256": render.image_hash,
+        "created": render.created.isoformat(),
+    }
+
+
+def _extension(data: bytes) -> str:
+    for magic, ext in _EXTENSIONS.items():
+        if data.startswith(magic):
+            return ext
+    return "png"
+
+
+def bundle_images(export: SheetExport, renders: Sequence[RenderRecord]) -> list[BundleImage]:
+    """The renders as bundle images named ``NN-scene-stage-ID.ext`` in sheet order."""
+    order = {scene.name: i for i, scene in enumerate(export.sheet.scenes)}
+    stage_order = {Stage.PREVIEW: 0, Stage.FINAL: 1}
+    unique = {r.id: r for r in renders}.values()
+    ranked = sorted(unique, key=lambda r: (order.get(r.scene_name, len(order)),
+                                           stage_order[r.stage], r.created, r.id))
+    out: list[BundleImage] = []
+    for render in ranked:
+        data = _read_image(render)
+        if not data:
+            continue
+        number = order.get(render.scene_name, len(order)) + 1
+        name = (f"{number:02d}-{slug(render.scene_name or 'scene')}-{render.stage.value}-"
+                f"{render.id}.{_extension(data)}")
+        out.append(BundleImage(name, data, render_settings(render, export)))
+    return out
