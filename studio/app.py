@@ -10,7 +10,7 @@ import asyncio
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -53,6 +53,7 @@ def attach_rendering(window: MainWindow, services: StudioServices) -> bool:
     The controller owns them from here and closes them when the window closes. On failure
     the window still opens, for editing, with a sentence saying why it cannot render.
     """
+    from studio.core.settings import Settings
     from studio.library import Library, LibraryError
     from studio.providers.registry import ProviderConfigError, build_providers
     from studio.ui.render_controller import RenderController
@@ -61,9 +62,13 @@ def attach_rendering(window: MainWindow, services: StudioServices) -> bool:
     data = services.data_dir
     if not services.environ.get("STUDIO_DATA_DIR") and settings.data_dir:
         data = Path(settings.data_dir).expanduser()
+    def build(chosen: Settings) -> dict[str, Any]:
+        return build_providers(services.environ, chosen, services.config_dir,
+                               **services.extras.get("provider_options", {}))
+
+    services.extras["build_providers"] = build
     try:
-        providers = build_providers(services.environ, settings, services.config_dir,
-                                    **services.extras.get("provider_options", {}))
+        providers = build(settings)
     except ProviderConfigError as exc:
         window.show_message(f"{exc}. Renders are off until it is fixed.", "error")
         return False

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -42,6 +42,9 @@ from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import SceneGridView
 from studio.ui.scene_model import SceneListModel
 from studio.ui.services import StudioServices, example_sheet_path
+
+if TYPE_CHECKING:
+    from studio.ui.settings_dialog import SettingsDialog
 from studio.ui.tasks import Background, TaskOwner
 from studio.ui.ui_state import WindowState
 from studio.ui.widgets import MessageBar, bring_to_front
@@ -115,6 +118,7 @@ class MainWindow(QMainWindow):
         self.compare: CompareView | None = None
         self.consistency: ConsistencyView | None = None
         self.library_browser: LibraryBrowser | None = None
+        self.settings_dialog: Any = None
         self._message_action: Callable[[], Any] | None = None
         self.messages.actionTriggered.connect(self._run_message_action)
         self.setAcceptDrops(True)
@@ -691,12 +695,44 @@ class MainWindow(QMainWindow):
             self.set_star(names, not all(self.model.cell(n).star for n in names))
 
     # ------------------------------------------------------------------ other windows
-    def open_settings(self) -> None:
-        opener = self.services.extras.get("open_settings")
-        if opener is not None:
-            opener(self)
-        else:
-            self.show_message("Settings are not available in this build yet.", "info")
+    def open_settings(self) -> SettingsDialog:
+        from studio.ui.settings_dialog import SettingsDialog, SystemKeyStore
+
+        providers = self.renderer.providers if self.renderer is not None else {}
+        keys = self.services.extras.get("keys") or SystemKeyStore()
+        dialog = SettingsDialog(self.services.settings, self.services.config_dir,
+                                self.services.environ, providers, keys, self.tasks.start, self)
+        dialog.saved.connect(self.apply_settings)
+        if self.settings_dialog is not None:
+            self.settings_dialog.deleteLater()
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def apply_settings(self, settings: Any) -> None:
+        """Saved settings take effect: new providers for the next batch."""
+        self.services.settings = settings
+        build = self.services.extras.get("build_providers")
+        if self.renderer is None or build is None:
+            return
+        try:
+            providers = build(settings)
+        except ValueError as exc:
+            self.show_message(f"The settings were saved but cannot be used: {exc}", "error")
+            return
+
+        async def swap() -> None:
+            if await self.renderer.reconfigure(providers, settings):
+                self.services.key_configured = lambda: any(
+                    p.configured for pid, p in providers.items() if pid != "offline")
+                self.refresh_banner()
+                self._update_cost()
+                self.show_message("Settings saved; the next batch uses them.", "ok")
+            else:
+                self.show_message("Settings saved; they apply once the renders in progress "
+                                  "have finished (save them again then).", "warning")
+
+        self.tasks.start(swap(), "Applying the settings")
 
     def compare_selected(self) -> None:
         name = self.grid.current_name()

@@ -308,6 +308,34 @@ class RenderController(QObject):
         cell: Cell = model.cell(ref.scene).with_slot(ref.stage, new)
         model.set_cell(ref.scene, cell)
 
+    @property
+    def busy(self) -> bool:
+        return any(not v.status.finished for v in self.queue.jobs())
+
+    async def reconfigure(self, providers: Mapping[str, Provider], settings: Settings) -> bool:
+        """Use new providers and settings (after Settings were saved). Only while nothing
+        renders; False (and nothing changed) otherwise."""
+        if self.busy or self._closed:
+            for provider in providers.values():
+                await provider.aclose()
+            return False
+        old = self.providers
+        self._unsubscribe()
+        await self.queue.aclose()
+        for provider in old.values():
+            try:
+                await provider.aclose()
+            except Exception:
+                log.exception("closing %s failed", provider.id)
+        self.providers = providers
+        self.settings = settings
+        self._price = settings_prices(settings, providers)
+        self.queue = RenderQueue(self.library, providers, price=self._price,
+                                 budget_cap=settings.budget_cap)
+        self._unsubscribe = self.queue.subscribe(self._on_event)
+        self._jobs.clear()
+        return True
+
     # ------------------------------------------------------------------ lookups
     async def render_record(self, render_id: int) -> RenderRecord:
         return await asyncio.to_thread(self.library.render, render_id)

@@ -1,0 +1,118 @@
+"""Settings: keys go to the keychain (or, by explicit choice with a warning, a private file)
+and never to a log, a message, settings.toml or the window title; saved settings take effect."""
+
+from __future__ import annotations
+
+import logging
+import stat
+
+from studio.providers.keys import key_file
+from tests.fakes.fixtures import SECRET_KEY
+from tests.fakes.modelslab import FakeModelsLab
+from tests.ui.conftest import save_shot
+
+
+class FakeKeyStore:
+    def __init__(self, available: bool = True) -> None:
+        self.keys: dict[str, str] = {}
+        self._available = available
+
+    def available(self) -> bool:
+        return self._available
+
+    def describe(self) -> str:
+        return "FakeKeyStore"
+
+    def has(self, provider_id: str) -> bool:
+        return provider_id in self.keys
+
+    def save(self, provider_id: str, key: str) -> None:
+        self.keys[provider_id] = key
+
+    def delete(self, provider_id: str) -> None:
+        self.keys.pop(provider_id, None)
+
+
+def _everything_visible(window, dialog) -> str:  # type: ignore[no-untyped-def]
+    texts = [window.windowTitle(), window.messages.text, window.banner.text,
+             window.statusBar().currentMessage(), dialog.message.text(), dialog.windowTitle()]
+    texts += [p.test_result.text() for p in dialog.pages.values()]
+    return "\n".join(texts)
+
+
+def test_without_a_keychain_a_key_is_kept_only_by_explicit_choice(  # type: ignore[no-untyped-def]
+        make_window, services, qtbot, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    services.extras["keys"] = FakeKeyStore(available=False)
+    window = make_window()
+    assert window.banner.isVisible()
+    dialog = window.open_settings()
+    page = dialog.pages["modelslab"]
+    assert page.warning.isVisibleTo(dialog) and "no keychain" in page.warning.text()
+    page.key.setText(SECRET_KEY)
+    assert not dialog.save()
+    assert "no keychain" in dialog.message.text()
+    assert not key_file(services.config_dir).exists()
+    page.in_file.setChecked(True)
+    page.price.setText("0.002")
+    save_shot(dialog, "settings-dialog.png")
+    assert dialog.save()
+    path = key_file(services.config_dir)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert SECRET_KEY in path.read_text(encoding="utf-8")
+    settings_text = (services.config_dir / "settings.toml").read_text(encoding="utf-8")
+    assert SECRET_KEY not in settings_text
+    assert "key_in_file = true" in settings_text
+    # the new settings take effect: ModelsLab has a key now, so the banner goes
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=10000)
+    assert window.renderer.providers["modelslab"].configured
+    assert "≈" in window.cost_label.text()  # a price is known now
+    assert SECRET_KEY not in _everything_visible(window, dialog)
+    assert SECRET_KEY not in caplog.text
+
+
+def test_a_keychain_holds_the_key_and_settings_toml_never_does(  # type: ignore[no-untyped-def]
+        make_window, services, qtbot, caplog) -> None:
+    store = FakeKeyStore()
+    services.extras["keys"] = store
+    window = make_window()
+    dialog = window.open_settings()
+    page = dialog.pages["fal"]
+    assert not page.in_file.isVisibleTo(dialog)
+    page.key.setText(SECRET_KEY)
+    page.concurrency.setValue(3)
+    assert dialog.save()
+    assert store.keys == {"fal": SECRET_KEY}
+    text = (services.config_dir / "settings.toml").read_text(encoding="utf-8")
+    assert SECRET_KEY not in text and "concurrency = 3" in text
+    assert not key_file(services.config_dir).exists()
+    assert SECRET_KEY not in _everything_visible(window, dialog)
+    assert SECRET_KEY not in caplog.text
+    # removing it
+    again = window.open_settings()
+    assert "keychain" in again.pages["fal"].key.placeholderText()
+    again.pages["fal"].remove.setChecked(True)
+    assert again.save()
+    assert store.keys == {}
+
+
+def test_connection_test_reaches_the_server_without_showing_the_key(  # type: ignore[no-untyped-def]
+        make_window, services, qtbot, caplog) -> None:
+    server = FakeModelsLab(SECRET_KEY)
+    server.start()
+    try:
+        services.extras["keys"] = FakeKeyStore()
+        window = make_window()
+        dialog = window.open_settings()
+        page = dialog.pages["modelslab"]
+        page.key.setText(SECRET_KEY)
+        page.base_url.setText(server.base_url)
+        page.test_button.click()
+        qtbot.waitUntil(lambda: page.test_button.isEnabled()
+                        and page.test_result.text() not in ("", "Testing…"), timeout=20000)
+        assert "answered" in page.test_result.text()
+        assert SECRET_KEY not in _everything_visible(window, dialog)
+        assert SECRET_KEY not in caplog.text
+        dialog.reject()
+    finally:
+        server.stop()
