@@ -1,0 +1,94 @@
+"""The packaged app: built with PyInstaller from packaging/studio.spec, then run as a user would,
+far from the checkout: --version, the presets, lint, a headless render of the example sheet with
+the offline provider, and a PDF export of it (Qt inside the frozen app)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+from studio import __version__
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_NAME = "character-sheet-studio"
+APP_ID = "org.charactersheetstudio.Studio"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("PyInstaller", reason="add pyinstaller to the test extra to build the app")
+    out = tmp_path_factory.mktemp("pyinstaller")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "packaging" / "build.py"), "--dist", str(out / "dist"),
+         "--work", str(out / "work")],
+        capture_output=True, text=True, timeout=1500, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"PyInstaller build: {report}")
+    folder = Path(report["app"])
+    assert folder == out / "dist" / APP_NAME
+    return folder
+
+
+def executable(folder: Path, name: str) -> Path:
+    return folder / (f"{name}.exe" if os.name == "nt" else name)
+
+
+@pytest.mark.slow
+def test_the_packaged_app_runs_headless(app: Path, tmp_path: Path) -> None:
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    sheet = work / "emma.sheet.toml"
+    shutil.copy(ROOT / "examples" / "emma.sheet.toml", sheet)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "QT_QPA_PLATFORM", "VIRTUAL_ENV")}
+    env["STUDIO_DATA_DIR"] = str(tmp_path / "library")
+
+    def studio(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(executable(app, "studio")), *args], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    version = studio("--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"studio {__version__}"
+
+    presets = studio("presets", "--kind", "lens")
+    assert presets.returncode == 0 and "canon-ef-85" in presets.stdout, presets.stderr
+    lint = studio("lint", str(sheet))
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+    render = studio("render", str(sheet), "--stage", "preview", "--provider", "offline",
+                    "--json")
+    assert render.returncode == 0, render.stderr
+    summary = json.loads(render.stdout)
+    assert [r["status"] for r in summary["results"]] == ["ok"] * 4
+    assert all(Path(r["image"]).read_bytes()[:4] == b"\x89PNG" for r in summary["results"])
+
+    export = studio("export", str(sheet), "--format", "pdf", "--out", str(work / "emma.pdf"))
+    assert export.returncode == 0, export.stderr
+    pdf = pdfium.PdfDocument(work / "emma.pdf")
+    try:
+        assert len(pdf) == 1
+        assert "Golden-hour street" in pdf[0].get_textpage().get_text_range()
+    finally:
+        pdf.close()
+
+
+@pytest.mark.slow
+def test_the_packaged_folder_carries_resources_and_desktop_files(app: Path) -> None:
+    assert executable(app, APP_NAME).is_file()
+    presets = list(app.rglob("presets.toml"))
+    assert len(presets) == 1 and presets[0].parent.name == "resources"
+    if sys.platform.startswith("linux"):
+        share = app / "share"
+        assert (share / "applications" / f"{APP_ID}.desktop").is_file()
+        assert (share / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
+        assert (share / "icons" / "hicolor" / "256x256" / "apps" / f"{APP_ID}.png").is_file()
+        assert (share / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
