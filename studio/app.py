@@ -87,6 +87,7 @@ def attach_rendering(window: MainWindow, services: StudioServices) -> bool:
         parent=window)
     window.library = library
     window.attach_renderer(controller)
+    controller.warm_up()
     window.refresh_banner()
     window.tasks.start(controller.resume(), "Resuming unfinished renders")
     return True
@@ -133,8 +134,10 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     services = build_services(environ)
     window = create_window(args, services, loop)
     window.show()
+    # The window closes itself once its renders are parked and the library is closed; the
+    # loop then ends here rather than by Qt quitting under it.
+    app.setQuitOnLastWindowClosed(False)
     closed = asyncio.Event()
-    app.aboutToQuit.connect(closed.set)
     app.lastWindowClosed.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())

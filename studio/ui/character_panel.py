@@ -4,7 +4,6 @@ presets, skin-detail and quality toggles, and the live prompt checks with one-cl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRegularExpression, QSignalBlocker, Qt, QTimer, Signal
@@ -178,7 +177,6 @@ class CharacterPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("characterPanel")
         self._doc = document
-        self._history_source: Callable[[], list[AnchorHistoryEntry]] | None = None
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -303,6 +301,12 @@ class CharacterPanel(QWidget):
         for kind, title in ((PresetKind.SKIN, "Skin detail"), (PresetKind.QUALITY, "Quality")):
             layout.addWidget(section_label(title, body))
             box = QWidget(body)
+            box.setObjectName(f"toggles-{kind.value}")
+            box.setStyleSheet("QToolButton { padding: 3px 8px; border: 1px solid palette(mid); "
+                              "border-radius: 10px; background: palette(button); } "
+                              "QToolButton:checked { background: palette(highlight); "
+                              "color: palette(highlighted-text); "
+                              "border-color: palette(highlight); }")
             flow = FlowLayout(box, spacing=4)
             for preset in document.catalog.of_kind(kind):
                 button = QToolButton(box)
@@ -412,12 +416,8 @@ class CharacterPanel(QWidget):
             "Use the default negative prompt", negative=None))
 
     # ------------------------------------------------------------------ history
-    def set_history_source(self, source: Callable[[], list[AnchorHistoryEntry]] | None) -> None:
-        self._history_source = source
-        self.refresh_history()
-
-    def refresh_history(self) -> None:
-        entries = self._history_source() if self._history_source else []
+    def set_history(self, entries: list[AnchorHistoryEntry]) -> None:
+        """The saved versions of this character's anchor, newest first."""
         self.history_box.setVisible(bool(entries))
         with QSignalBlocker(self.history_combo):
             self.history_combo.clear()

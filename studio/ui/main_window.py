@@ -590,12 +590,25 @@ class MainWindow(QMainWindow):
         renderer.message.connect(self.show_message)
         renderer.batchPlanned.connect(
             lambda text: self.statusBar().showMessage(f"Sent: {text}", 8000))
+        renderer.batchPlanned.connect(lambda _text: self.refresh_history())
+        self.sheetOpened.connect(lambda _path: self.refresh_history())
         self.sheetOpened.connect(lambda path: renderer.sheet_changed(path, self.unsaved_key))
         self.document.changed.connect(self._update_cost)
         renderer.sheet_changed(self.document.path, self.unsaved_key)
         self._update_actions()
         self._update_progress()
         self._update_cost()
+        self.refresh_history()
+
+    def refresh_history(self) -> None:
+        """Reload the anchor's version history from the library."""
+        if self.renderer is None:
+            return
+
+        async def load() -> None:
+            self.character_panel.set_history(await self.renderer.anchor_history())
+
+        self.tasks.start(load(), "Reading the anchor's history")
 
     def _update_cost(self) -> None:
         """The cost of the toolbar's batches, shown before anything is sent."""

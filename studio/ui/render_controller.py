@@ -10,6 +10,7 @@ thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -46,8 +47,9 @@ from studio.render import (
     plan_previews,
     settings_prices,
 )
-from studio.render.plan import all_notes
+from studio.render.plan import all_notes, project_name
 from studio.ui.cells import Approval, Cell, Slot, SlotStatus
+from studio.ui.character_panel import AnchorHistoryEntry
 from studio.ui.scene_model import SceneListModel
 from studio.ui.tasks import TaskOwner
 
@@ -89,6 +91,24 @@ class RenderController(QObject):
         self.unsaved_path: Path | None = None
         self.last_progress: Progress | None = None
         self._closed = False
+        self._warm: asyncio.Task[Any] | None = None
+
+    def warm_up(self) -> None:
+        """Do the first-use work of the network stack (module imports, TLS set-up) on a
+        worker thread now, so the first batch does not stall the window."""
+        providers = [p for pid, p in self.providers.items() if pid != "offline" and p.configured]
+
+        def work() -> None:
+            import importlib
+
+            for name in ("httpx", "httpcore", "h11", "sniffio", "anyio",
+                         "anyio._backends._asyncio", "httpcore._async.http11"):
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(name)
+            for provider in providers:
+                getattr(provider, "client", None)  # builds the HTTP client and its TLS context
+
+        self._warm = self._tasks.start(asyncio.to_thread(work), "Preparing the network")
 
     # ------------------------------------------------------------------ the sheet
     @property
@@ -189,6 +209,8 @@ class RenderController(QObject):
                  and not self.model.cell(n).slot(stage).status.active]
         if not names or self._closed:
             return
+        if self._warm is not None and not self._warm.done():
+            await asyncio.wait([self._warm])
         doc = self.document
         sheet: Sheet = doc.sheet
         catalog = doc.catalog
@@ -334,7 +356,30 @@ class RenderController(QObject):
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
         self._jobs.clear()
+        self.warm_up()
         return True
+
+    async def anchor_history(self) -> list[AnchorHistoryEntry]:
+        """The saved versions of the character's anchor (newest first): one is stamped on
+        every render, so older cells can be told apart."""
+        sheet = self.document.sheet
+        library = self.library
+
+        def read() -> list[Any]:
+            project = library.project_by_name(project_name(sheet))
+            if project is None:
+                return []
+            for character in library.characters(project.id):
+                if character.name == sheet.character.name:
+                    return list(library.anchor_versions(character.id))
+            return []
+
+        versions = await asyncio.to_thread(read)
+        versions.sort(key=lambda v: v.version, reverse=True)
+        return [AnchorHistoryEntry(
+            label=f"v{v.version} · {v.created.astimezone():%Y-%m-%d %H:%M}"
+            + (" (current)" if v.anchor == sheet.character.anchor else ""),
+            anchor=v.anchor, seed=v.seed, negative=v.negative or None) for v in versions]
 
     # ------------------------------------------------------------------ lookups
     async def render_record(self, render_id: int) -> RenderRecord:

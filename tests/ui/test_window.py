@@ -245,3 +245,57 @@ def test_first_start_renders_the_example_offline_at_once(make_window, qtbot, sho
     assert "4 done" in window.progress_label.text()
     assert "free" in window.cost_label.text()
     shot(window, "main-window-offline-previews.png")
+
+
+def test_the_anchor_history_lists_versions_and_restores_one(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    model, panel = window.model, window.character_panel
+
+    def all_previews_done() -> bool:
+        return all(model.cell(n).preview.status is SlotStatus.DONE for n in model.names())
+
+    qtbot.waitUntil(all_previews_done, timeout=30000)
+    qtbot.waitUntil(lambda: panel.history_combo.count() == 1)
+    first = window.document.sheet.character.anchor
+    panel.anchor_edit.setPlainText(first + ", small scar over the left eyebrow")
+    for name in model.names():  # the anchor changed: every cell is out of date
+        assert model.is_stale(name, Stage.PREVIEW)
+    window.actions_by_name["preview_all"].trigger()
+    qtbot.waitUntil(lambda: all(not model.is_stale(n, Stage.PREVIEW) for n in model.names())
+                    and all_previews_done(), timeout=30000)
+    qtbot.waitUntil(lambda: panel.history_combo.count() == 2)
+    assert "(current)" in panel.history_combo.itemText(0)
+    panel.history_combo.setCurrentIndex(1)
+    panel.history_restore.click()
+    assert window.document.sheet.character.anchor == first
+
+
+def test_a_dark_system_palette_gives_a_dark_window(make_window, qtbot, qapp, shot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor, QPalette
+
+    from studio.ui import theme
+
+    before = qapp.palette()
+    dark = QPalette()
+    for role, colour in ((QPalette.ColorRole.Window, "#2b2b2b"),
+                         (QPalette.ColorRole.WindowText, "#e6e6e6"),
+                         (QPalette.ColorRole.Base, "#1f1f1f"),
+                         (QPalette.ColorRole.Text, "#e6e6e6"),
+                         (QPalette.ColorRole.Button, "#3a3a3a"),
+                         (QPalette.ColorRole.ButtonText, "#e6e6e6"),
+                         (QPalette.ColorRole.Mid, "#555555"),
+                         (QPalette.ColorRole.Highlight, "#3d7bd9")):
+        dark.setColor(role, QColor(colour))
+    qapp.setPalette(dark)
+    try:
+        window = make_window()
+        assert theme.is_dark()
+        model = window.model
+        qtbot.waitUntil(lambda: all(model.cell(n).preview.status is SlotStatus.DONE
+                                    for n in model.names()), timeout=30000)
+        qtbot.waitUntil(lambda: window.images.loading == 0)
+        image = window.grid.viewport().grab().toImage()
+        assert image.pixelColor(image.width() - 5, image.height() - 5).lightness() < 80
+        shot(window, "main-window-dark.png")
+    finally:
+        qapp.setPalette(before)
