@@ -228,7 +228,10 @@ class RenderController(QObject):
             self.message.emit(str(exc), "error")
             return
         batch = self.queue.estimate(plan.jobs)
-        if batch.cost is not None and batch.cost > 0 and not self._confirm(
+        cap = self.queue.budget_cap
+        over_cap = cap is not None and (batch.cost is None or batch.cost > cap + 1e-9)
+        # Over the cap the queue refuses with its own sentence; no point asking first.
+        if not over_cap and batch.cost is not None and batch.cost > 0 and not self._confirm(
                 "Send this batch?",
                 f"{stage.value.title()}s of {len(plan.jobs)} scene(s) on "
                 f"{provider_name(choice.provider.id)} ({choice.model}): {batch.sentence()}."):

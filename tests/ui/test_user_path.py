@@ -241,3 +241,31 @@ def test_cancel_one_scene_while_the_others_go_on(  # type: ignore[no-untyped-def
     assert model.cell("Rooftop").preview.status is SlotStatus.CANCELLED
     for name in ("Library", "Harbour", "Market"):
         assert model.cell(name).preview.status is SlotStatus.DONE
+
+
+def test_the_cost_is_shown_and_confirmed_before_sending_and_a_budget_cap_refuses(  # type: ignore[no-untyped-def]
+        make_window, modelslab, services, dialogs, qtbot, tmp_path: Path) -> None:
+    from studio.core.settings import ProviderSettings, Settings
+
+    services.settings = Settings(providers={"modelslab": ProviderSettings(price_per_image=0.25)},
+                                 budget_cap=0.6)
+    window = make_window()
+    build_character_sheet(window, qtbot, tmp_path / "mara.sheet.toml")
+    assert "Previews: ≈ 1.00" in window.cost_label.text()
+    # four previews cost 1.00, over the 0.60 cap: refused, nothing sent, nothing asked
+    window.actions_by_name["preview_all"].trigger()
+    qtbot.waitUntil(lambda: "budget cap" in window.messages.text)
+    assert "nothing was sent" in window.messages.text
+    assert modelslab.submits() == 0
+    assert not any(a.startswith("confirm:") for a in dialogs.asked)
+    # two fit; the user is asked first, and saying no sends nothing
+    window.grid.select_name("Rooftop")
+    dialogs.confirms.append(False)
+    window.actions_by_name["preview_selected"].trigger()
+    qtbot.waitUntil(lambda: any(a.startswith("confirm:") for a in dialogs.asked))
+    assert modelslab.submits() == 0
+    dialogs.confirms.append(True)
+    window.actions_by_name["preview_selected"].trigger()
+    qtbot.waitUntil(lambda: window.model.cell("Rooftop").preview.status is SlotStatus.DONE)
+    assert modelslab.submits() == 1
+    assert window.model.cell("Rooftop").preview.cost in (None, 0.25)
