@@ -431,7 +431,7 @@ def storyboard_pages(doc: SheetDocument, options: StoryboardOptions,
             cx = margin + (i % cols) * (cell_w + gap)
             cy = grid_top + (i // cols) * (cell_h + gap)
             aspect = _aspect(cell) or 0.75
-            side_by_side = cell_w / cell_h > 1.7
+            side_by_side = cell_w / cell_h > 1.4
             if side_by_side:
                 image_w = min(cell_h / aspect, cell_w * 0.62)
                 box = Rect(cx, cy, image_w, cell_h)
