@@ -120,9 +120,6 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from studio import APP_DISPLAY_NAME, APP_NAME
-    from studio.ui.qtfix import make_singletons_immortal
-
-    make_singletons_immortal()  # before any Qt call (see studio.ui.qtfix)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

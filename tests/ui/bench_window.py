@@ -44,8 +44,6 @@ def _env(tmp: Path) -> dict[str, str]:
 
 _STARTUP = """
 import asyncio, os, sys
-from studio.ui.qtfix import make_singletons_immortal
-make_singletons_immortal()
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
 app.setStyle("Fusion")
@@ -106,9 +104,6 @@ def gui_block_ms(tmp: Path, scenes: int) -> dict[str, Any]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from studio.ui.qtfix import make_singletons_immortal
-
-    make_singletons_immortal()
     from studio.app import build_services, create_window
     from studio.ui.cells import SlotStatus
     from tests.fakes.modelslab import FakeModelsLab
@@ -185,8 +180,6 @@ def gui_block_ms(tmp: Path, scenes: int) -> dict[str, Any]:
 
 _MEMORY = """
 import asyncio, io, json, os, sys, time
-from studio.ui.qtfix import make_singletons_immortal
-make_singletons_immortal()
 from PIL import Image
 from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QApplication
