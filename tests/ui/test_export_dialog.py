@@ -27,7 +27,7 @@ from studio.export.ports import LibraryReader
 from studio.export.run import ExportRequest
 from studio.library.models import SheetRecord
 from studio.ui.export_dialog import CHOICES, ExportDialog
-from tests.export.conftest import document
+from tests.export.sheets import document
 
 ROOT = Path(__file__).resolve().parents[2]
 
