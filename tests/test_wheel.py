@@ -39,7 +39,8 @@ def test_wheel_installs_and_finds_its_resources(tmp_path: Path) -> None:
 
     where = subprocess.run([str(bindir / "python"), "-c",
                             "from studio.core.resources import resources_dir; "
-                            "print(resources_dir())"],
+                            "print(resources_dir()); "
+                            "assert (resources_dir() / 'examples' / 'emma.sheet.toml').is_file()"],
                            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
     assert where.returncode == 0, where.stderr
     assert str(env_dir) in where.stdout, "resources must come from the installed wheel"

@@ -1,7 +1,7 @@
 """The window's performance figures, printed as one JSON object (issue: the studio window).
 
-    python -m tests.ui.bench_window            # all three
-    python -m tests.ui.bench_window --quick    # fewer scenes and renders (a smoke run)
+    python benchmarks/ui_window.py            # all three
+    python benchmarks/ui_window.py --quick    # fewer scenes and renders (a smoke run)
 
 * ``startup_seconds``: from starting the interpreter to the window shown (first start: the
   example sheet, the library opened, the providers built). Target < 1.5 s.
@@ -10,7 +10,7 @@
 * ``library_rss_mb``: resident memory with 500 renders in the library browser, every page
   loaded and every thumbnail shown. Target < 400 MB.
 
-Not collected by pytest (the file name does not start with ``test_``).
+Run from the repository root.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 KEY = "bench-key-0123456789"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _env(tmp: Path) -> dict[str, str]:
