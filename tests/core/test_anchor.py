@@ -26,3 +26,12 @@ def test_name_in_anchor_is_a_whole_word_match() -> None:
     assert name_in_anchor("Emma", "portrait of emma in the rain")
     assert not name_in_anchor("Emma", "Emmanuel, 30-year-old man")
     assert not name_in_anchor("", "anything")
+
+
+def test_the_example_anchor_is_what_its_fields_compose(example_sheet_path) -> None:  # type: ignore[no-untyped-def]
+    from studio.core.presets import load_catalog
+    from studio.core.sheet import load_sheet
+
+    sheet = load_sheet(example_sheet_path, load_catalog())
+    # The window shows "edited by hand" when these differ; the example must open clean.
+    assert compose_anchor(sheet.character.name, sheet.character.fields) == sheet.character.anchor
