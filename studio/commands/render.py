@@ -303,7 +303,8 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     providers = _providers(environ, settings, config)
     profile = sheet.profile(stage)
     choice = choose_provider(providers, stage, profile.provider, profile.model,
-                             provider_id=args.provider, model=args.model)
+                             provider_id=args.provider, model=args.model,
+                             default_provider_id=settings.stage_provider(stage))
     library = _open_library(_data_dir(environ, settings))
     try:
         binding = bind_sheet(library, sheet, sheet_path)

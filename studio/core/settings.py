@@ -14,6 +14,8 @@ from typing import Any
 
 import tomli_w
 
+from studio.core.request import Stage
+
 SETTINGS_SCHEMA_VERSION = 1
 SETTINGS_FILE_NAME = "settings.toml"
 PROVIDER_IDS = ("modelslab", "replicate", "fal", "imageapi", "onemin", "offline")
@@ -44,6 +46,10 @@ class Settings:
     final_provider: str | None = None
     budget_cap: float | None = None
     data_dir: str | None = None
+
+    def stage_provider(self, stage: Stage) -> str | None:
+        """The provider the user chose as the default for a stage, if any."""
+        return self.preview_provider if stage is Stage.PREVIEW else self.final_provider
 
     def provider(self, provider_id: str) -> ProviderSettings:
         return self.providers.get(provider_id, ProviderSettings())

@@ -122,11 +122,13 @@ def choose_provider(
     *,
     provider_id: str | None = None,
     model: str | None = None,
+    default_provider_id: str | None = None,
 ) -> ProviderChoice:
     """The provider for a stage, by these rules:
 
     * ``provider_id`` (the user named one): that provider; no key → :class:`MissingKeyError`.
     * else the sheet's provider for the stage, when it has a key;
+    * else ``default_provider_id`` (the stage's default in Settings), when it has a key;
     * else the offline placeholder, with a note saying why (DESIGN: offline is the default
       where no key is configured).
 
@@ -147,17 +149,25 @@ def choose_provider(
             )
     else:
         wanted = providers.get(sheet_provider)
+        fallback = providers.get(default_provider_id or "")
         if wanted is not None and wanted.configured:
             chosen = wanted
         else:
-            chosen = providers["offline"]
-            if sheet_provider != "offline":
-                why = ("is not a provider the studio knows" if wanted is None
-                       else f"has no API key ({env_name(sheet_provider, 'API_KEY')} is not set "
-                       "and none is in Settings)")
+            why = ("is not a provider the studio knows" if wanted is None
+                   else f"has no API key ({env_name(sheet_provider, 'API_KEY')} is not set "
+                   "and none is in Settings)")
+            if fallback is not None and fallback.configured:
+                chosen = fallback
                 note = (f"The sheet's {stage.value} provider {provider_name(sheet_provider)} "
-                        f"{why}; rendering offline placeholder cards instead. Name a provider "
-                        "with --provider to render for real.")
+                        f"{why}; rendering with your default {stage.value} provider "
+                        f"{provider_name(fallback.id)} from Settings.")
+            else:
+                chosen = providers["offline"]
+                if sheet_provider != "offline":
+                    note = (f"The sheet's {stage.value} provider "
+                            f"{provider_name(sheet_provider)} {why}; rendering offline "
+                            "placeholder cards instead. Name a provider with --provider to "
+                            "render for real.")
     if model:
         chosen_model = model
     elif chosen.id == sheet_provider:

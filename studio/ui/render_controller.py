@@ -170,7 +170,8 @@ class RenderController(QObject):
         """What rendering ``count`` scenes at ``stage`` would cost, before anything is sent."""
         sheet = self.document.sheet
         profile = sheet.profile(stage)
-        choice = choose_provider(self.providers, stage, profile.provider, profile.model)
+        choice = choose_provider(self.providers, stage, profile.provider, profile.model,
+                                 default_provider_id=self.settings.stage_provider(stage))
         each = self._price(choice.provider.id, choice.model)
         if each is None:
             return BatchEstimate(count, None, (choice.provider.id,))
@@ -179,7 +180,8 @@ class RenderController(QObject):
     def provider_label(self, stage: Stage) -> str:
         sheet = self.document.sheet
         profile = sheet.profile(stage)
-        choice = choose_provider(self.providers, stage, profile.provider, profile.model)
+        choice = choose_provider(self.providers, stage, profile.provider, profile.model,
+                                 default_provider_id=self.settings.stage_provider(stage))
         return f"{provider_name(choice.provider.id)} · {choice.model}"
 
     # ------------------------------------------------------------------ actions
@@ -217,7 +219,8 @@ class RenderController(QObject):
         path = self.library_path()
         profile = sheet.profile(stage)
         try:
-            choice = choose_provider(self.providers, stage, profile.provider, profile.model)
+            choice = choose_provider(self.providers, stage, profile.provider, profile.model,
+                                     default_provider_id=self.settings.stage_provider(stage))
             if doc.path is None:
                 await asyncio.to_thread(_keep_unsaved, sheet, path)
             binding = await asyncio.to_thread(bind_sheet, self.library, sheet, path)
