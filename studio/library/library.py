@@ -630,6 +630,28 @@ class Library:
             )
         return self._sheet(row)
 
+    def move_sheet(self, sheet_id: int, name: str, path: str) -> SheetRecord:
+        """Give a sheet a new name and file ("Save as"): its scenes and renders go with it.
+
+        When the project already has a sheet of that name (an older file saved there before),
+        that record gives way: its name is freed by suffixing its id, its renders are kept.
+        """
+        with self._transaction(f"move the sheet to {name!r}") as conn:
+            row = self._one(conn, "SELECT * FROM sheets WHERE id = ?", (sheet_id,),
+                            f"sheet {sheet_id}")
+            clash = conn.execute(
+                "SELECT id FROM sheets WHERE project_id = ? AND name = ? AND id != ?",
+                (row["project_id"], name, sheet_id),
+            ).fetchone()
+            if clash is not None:
+                conn.execute("UPDATE sheets SET name = name || ' (' || id || ')', path = '' "
+                             "WHERE id = ?", (clash["id"],))
+            conn.execute("UPDATE sheets SET name = ?, path = ? WHERE id = ?",
+                         (name, path, sheet_id))
+            row = self._one(conn, "SELECT * FROM sheets WHERE id = ?", (sheet_id,),
+                            f"sheet {sheet_id}")
+        return self._sheet(row)
+
     def sheet_for_file(self, path: str) -> SheetRecord | None:
         """The sheet saved with this file path (the most recent if several projects have it).
 

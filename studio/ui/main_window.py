@@ -522,11 +522,15 @@ class MainWindow(QMainWindow):
         return self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:
+        previous = self.renderer.library_path() if self.renderer is not None else None
         try:
             saved = self.document.save(path)
         except StudioInputError as exc:
             self.show_message(str(exc), "error")
             return False
+        if self.renderer is not None and previous is not None:
+            self.renderer.sheet_saved_as(previous, saved)
+        self.unsaved_key = None
         self.state.add_recent(saved)
         self.state.set_last_sheet(saved.resolve())
         self._refresh_recent_menu()

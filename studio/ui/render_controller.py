@@ -47,7 +47,7 @@ from studio.render import (
     plan_previews,
     settings_prices,
 )
-from studio.render.plan import all_notes, project_name
+from studio.render.plan import all_notes, project_name, sheet_name
 from studio.ui.cells import Approval, Cell, Slot, SlotStatus
 from studio.ui.character_panel import AnchorHistoryEntry
 from studio.ui.scene_model import SceneListModel
@@ -125,6 +125,21 @@ class RenderController(QObject):
             name = slug(doc.display_name.removesuffix(" (example)").removesuffix(SHEET_SUFFIX))
             self.unsaved_path = self._unsaved_dir / f"{name}{SHEET_SUFFIX}"
         return self.unsaved_path
+
+    def sheet_saved_as(self, previous: Path, path: Path) -> None:
+        """The sheet was saved under a new file: its renders follow it in the library, so the
+        cells come back after a restart (an unsaved sheet's renders included)."""
+        new = Path(path).resolve()
+        if previous == new:
+            return
+
+        def move() -> None:
+            record = self.library.sheet_for_file(str(previous))
+            if record is not None:
+                self.library.move_sheet(record.id, sheet_name(new), str(new))
+
+        self.unsaved_path = None
+        self._tasks.start(asyncio.to_thread(move), "Linking the renders to the saved sheet")
 
     def sheet_changed(self, path: Path | None, unsaved_key: str | None = None) -> None:
         """A sheet was opened (or saved under a new name): show what the library has of it."""

@@ -415,3 +415,16 @@ def test_pillow_reads_the_stored_png(library: Library) -> None:
     with Image.open(io.BytesIO(render.image_path.read_bytes())) as image:
         image.load()
         assert image.size == (16, 12)
+
+
+def test_move_sheet_keeps_its_scenes_and_renders(library: Library) -> None:
+    project = library.ensure_project("Moves")
+    old = library.save_sheet(project.id, "untitled", "/data/unsaved/untitled.sheet.toml")
+    library.sync_scenes(old.id, [SceneSpec(name="A", setting="park")])
+    older = library.save_sheet(project.id, "emma", "/old/emma.sheet.toml")
+    moved = library.move_sheet(old.id, "emma", "/home/u/emma.sheet.toml")
+    assert (moved.id, moved.name, moved.path) == (old.id, "emma", "/home/u/emma.sheet.toml")
+    assert library.sheet_for_file("/home/u/emma.sheet.toml") == moved
+    assert library.sheet_for_file("/data/unsaved/untitled.sheet.toml") is None
+    assert [s.name for s in library.scenes(moved.id)] == ["A"]
+    assert library.sheet(older.id).name == f"emma ({older.id})"

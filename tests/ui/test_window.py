@@ -299,3 +299,24 @@ def test_a_dark_system_palette_gives_a_dark_window(make_window, qtbot, qapp, sho
         shot(window, "main-window-dark.png")
     finally:
         qapp.setPalette(before)
+
+
+def test_renders_of_an_unsaved_sheet_follow_it_when_saved(make_window, dialogs,  # type: ignore[no-untyped-def]
+                                                          tmp_path: Path, qtbot) -> None:
+    window = make_window()  # first start: the unsaved example renders offline
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.status is SlotStatus.DONE
+                                for n in model.names()), timeout=30000)
+    rendered = {n: model.cell(n).preview.render_id for n in model.names()}
+    target = tmp_path / "my-emma.sheet.toml"
+    dialogs.save_paths.append(target)
+    window.actions_by_name["save"].trigger()
+    assert target.is_file()
+    qtbot.waitUntil(lambda: window.library.sheet_for_file(str(target.resolve())) is not None,
+                    timeout=10000)
+    close_window(qtbot, window)
+    again = make_window()
+    assert again.document.path == target.resolve()
+    qtbot.waitUntil(lambda: all(again.model.cell(n).preview.status is SlotStatus.DONE
+                                for n in again.model.names()), timeout=10000)
+    assert {n: again.model.cell(n).preview.render_id for n in again.model.names()} == rendered
