@@ -122,6 +122,15 @@ def _family(data: bytes) -> str:
         return family
 
 
+def prepare_fonts() -> None:
+    """Register the export font with Qt now. Call it on the GUI thread before exporting PDFs
+    from a worker, so Qt's font database is only ever changed from the GUI thread."""
+    _require_gui()
+    fonts = find_fonts()
+    _family(fonts.regular)
+    _family(fonts.bold)
+
+
 class _QtFonts:
     def __init__(self, files: FontFiles) -> None:
         self._regular = _family(files.regular)

@@ -327,6 +327,9 @@ class ExportDialog(QDialog):
     # ------------------------------------------------------------------ loading
 
     def _on_loaded(self, export: SheetExport) -> None:
+        from studio.export.pdf import prepare_fonts
+
+        prepare_fonts()  # the font database changes on the GUI thread only
         self._export = export
         shown = sum(1 for c in export.document.cells if c.image is not None)
         total = len(export.document.cells)

@@ -25,7 +25,7 @@ from studio.export.model import (
     SheetOptions,
     StoryboardOptions,
 )
-from studio.export.pdf import write_sheet_pdf, write_storyboard_pdf
+from studio.export.pdf import prepare_fonts, write_sheet_pdf, write_storyboard_pdf
 
 pytestmark = pytest.mark.usefixtures("qapp")  # QPdfWriter needs a QGuiApplication
 
@@ -147,7 +147,8 @@ def test_storyboard_pages_hold_panels_in_sheet_order_with_notes(
 
 def test_a_pdf_can_be_written_from_a_worker_thread(
         emma_doc: SheetDocument, out_dir: Path) -> None:
-    """The window exports off the GUI thread."""
+    """The window exports off the GUI thread (having registered the font on it)."""
+    prepare_fonts()
     errors: list[BaseException] = []
 
     def work() -> None:
