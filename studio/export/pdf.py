@@ -13,15 +13,12 @@ as RGB pixels.
 
 from __future__ import annotations
 
-import ctypes
 import json
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import PySide6
 from PySide6.QtCore import QByteArray, QCoreApplication, QMarginsF, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
@@ -51,26 +48,6 @@ from studio.export.model import (
     StoryboardOptions,
 )
 from studio.export.text import FontFiles, find_fonts, measure_for
-
-
-def _shield_none_from_pyside_6_12_0() -> None:
-    """PySide6 6.12.0 on Python < 3.12 returns ``None`` from every void method without taking
-    a reference to it, so each call (``painter.setPen``, ``font.setBold``...) drops one
-    reference that was never taken; after some thousands the interpreter aborts with
-    "deallocating None" (at the latest when it exits). Python 3.12+ has an immortal ``None``
-    and 6.11 does not have the bug. Until the dependency pin excludes 6.12.0, give ``None``
-    references enough for any session; nothing ever gives them back, so it can never reach
-    zero. A no-op everywhere else."""
-    if sys.version_info >= (3, 12) or PySide6.__version__ != "6.12.0":
-        return
-    if sys.implementation.name != "cpython":
-        return
-    refcount = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt leads every PyObject
-    if refcount.value < 1 << 40:
-        refcount.value += 1 << 40
-
-
-_shield_none_from_pyside_6_12_0()
 
 #: Device resolution of the PDF's coordinate space (text and images are resolution-free).
 PDF_RESOLUTION = 1200
