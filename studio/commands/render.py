@@ -276,12 +276,12 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from studio.core.presets import load_catalog
     from studio.core.request import Stage
     from studio.core.sheet import load_sheet
+    from studio.library.binding import bind_sheet
     from studio.paths import user_presets_file
     from studio.render.budget import settings_prices
     from studio.render.plan import (
         RenderInputError,
         all_notes,
-        bind_sheet,
         choose_provider,
         out_of_date_cells,
         plan_finals,

@@ -17,10 +17,11 @@ from typing import Any
 from studio import APP_DISPLAY_NAME, __version__
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import Stage
-from studio.core.sheet import SHEET_SUFFIX, Scene, Sheet
+from studio.core.sheet import Scene, Sheet
 from studio.export.bundle import BundleImage, slug
 from studio.export.model import ExportCell, ExportError, SheetDocument
 from studio.export.ports import LibraryReader
+from studio.library.binding import project_name, scene_spec, sheet_name
 from studio.library.models import (
     AnchorVersion,
     RenderFilter,
@@ -28,7 +29,6 @@ from studio.library.models import (
     RenderStatus,
     SheetCell,
     SheetRecord,
-    scene_text_hash,
 )
 
 PRODUCER = f"{APP_DISPLAY_NAME} {__version__}"
@@ -37,17 +37,6 @@ _EXTENSIONS = {b"\x89PNG": "png", b"\xff\xd8\xff": "jpg", b"RIFF": "webp"}
 
 class NoRendersError(ExportError):
     """The sheet has nothing in the library to export yet."""
-
-
-def sheet_name(path: Path) -> str:
-    """The sheet's name in the library: its file name without ``.sheet.toml``."""
-    name = path.name
-    return name[: -len(SHEET_SUFFIX)] if name.endswith(SHEET_SUFFIX) else path.stem
-
-
-def project_name(sheet: Sheet) -> str:
-    """The library project a sheet's renders go to: its title, else its character's name."""
-    return sheet.title.strip() or sheet.character.name.strip()
 
 
 def _no_renders(path: Path) -> NoRendersError:
@@ -96,7 +85,7 @@ def _staleness(cell: SheetCell, scene: Scene, current: AnchorVersion | None) -> 
             and (current is None or render.anchor_version_id != current.id)
             and "anchor" not in reasons):
         reasons.append("anchor")
-    now = scene_text_hash(scene.setting, scene.lighting, scene.lens, scene.framing)
+    now = scene_spec(scene).text_hash
     if (render.scene_text_hash is not None and render.scene_text_hash != now
             and "scene" not in reasons):
         reasons.append("scene")

@@ -19,9 +19,9 @@ from studio.core.presets import PresetCatalog
 from studio.core.request import Stage
 from studio.core.sheet import Sheet, parse_sheet
 from studio.export.bundle import Bundle, BundleError, BundleLimits
-from studio.export.gather import project_name, sheet_name
 from studio.export.model import CancelToken, ProgressCallback, Steps
 from studio.export.ports import LibraryWriter
+from studio.library.binding import project_name, scene_spec, sheet_name
 from studio.library.models import (
     AnchorSpec,
     AnchorVersion,
@@ -30,7 +30,6 @@ from studio.library.models import (
     RenderDraft,
     RenderRecord,
     RenderResult,
-    SceneSpec,
     SheetRecord,
 )
 
@@ -89,11 +88,7 @@ def _bind(library: LibraryWriter, sheet: Sheet, sheet_path: Path,
         anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed, negative=ch.negative or ""))
     record = library.save_sheet(project.id, sheet_name(sheet_path), str(sheet_path.resolve()),
                                 character.id)
-    scenes = library.sync_scenes(record.id, [
-        SceneSpec(name=sc.name, setting=sc.setting, lighting=sc.lighting, lens=sc.lens,
-                  framing=sc.framing, notes=sc.notes)
-        for sc in sheet.scenes
-    ])
+    scenes = library.sync_scenes(record.id, [scene_spec(sc) for sc in sheet.scenes])
     return project, record, {s.name: s.id for s in scenes}, anchors
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from studio.core.sheet import dump_sheet
 from studio.export.bundle import slug, write_bundle
-from studio.export.gather import SheetExport, all_sheet_renders, bundle_images, sheet_name
+from studio.export.gather import SheetExport, all_sheet_renders, bundle_images
 from studio.export.model import (
     CancelToken,
     ExportProgress,
@@ -24,6 +24,7 @@ from studio.export.model import (
     StoryboardOptions,
 )
 from studio.export.ports import LibraryReader
+from studio.library.binding import sheet_name
 
 
 class ExportFormat(StrEnum):

@@ -11,6 +11,8 @@
 No Qt here: the window subscribes to the same events the command line prints.
 """
 
+# Where a sheet's renders are recorded is the library's rule; re-exported for callers of render.
+from studio.library.binding import SheetBinding, bind_sheet
 from studio.render.budget import BatchEstimate, BudgetExceeded, check_budget, settings_prices
 from studio.render.events import (
     BatchPlanned,
@@ -35,8 +37,6 @@ from studio.render.plan import (
     ProviderChoice,
     RenderInputError,
     RenderPlan,
-    SheetBinding,
-    bind_sheet,
     choose_provider,
     out_of_date_cells,
     plan_finals,

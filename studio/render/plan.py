@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from studio.core.errors import StudioInputError
 from studio.core.presets import PresetCatalog
@@ -24,20 +23,14 @@ from studio.core.request import GenerationRequest, Stage
 from studio.core.settings import PROVIDER_IDS
 from studio.core.sheet import Scene, Sheet
 from studio.library import (
-    AnchorSpec,
-    AnchorVersion,
     Approval,
-    CharacterRecord,
     Library,
-    ProjectRecord,
     RenderDraft,
     RenderFilter,
     RenderRecord,
     RenderStatus,
-    SceneRecord,
-    SceneSpec,
-    SheetRecord,
 )
+from studio.library.binding import SheetBinding
 from studio.providers.base import Provider
 from studio.providers.errors import InvalidRequestError, provider_name
 from studio.providers.keys import env_name
@@ -57,49 +50,6 @@ class MissingKeyError(RenderInputError):
 
 
 # --------------------------------------------------------------------------- the sheet
-
-
-@dataclass(frozen=True, slots=True)
-class SheetBinding:
-    """What the library holds for a sheet file: the records renders are linked to."""
-
-    project: ProjectRecord
-    character: CharacterRecord
-    anchor: AnchorVersion
-    sheet: SheetRecord
-    scenes: Mapping[str, SceneRecord]
-
-
-def project_name(sheet: Sheet) -> str:
-    """The library project a sheet's renders go to: its title, else its character's name."""
-    return sheet.title.strip() or sheet.character.name.strip()
-
-
-def sheet_name(path: Path) -> str:
-    """The sheet's name in the library: its file name without ``.sheet.toml``."""
-    name = path.name
-    return name[: -len(SHEET_SUFFIX)] if name.endswith(SHEET_SUFFIX) else path.stem
-
-
-def bind_sheet(library: Library, sheet: Sheet, path: Path) -> SheetBinding:
-    """Record the sheet (project, character, anchor version, sheet, scenes) and return it.
-
-    Saving an anchor that differs from the latest one makes a new anchor version, which marks
-    the cells rendered with the old one out of date.
-    """
-    ch = sheet.character
-    project = library.ensure_project(project_name(sheet))
-    character = library.ensure_character(project.id, ch.name)
-    anchor = library.save_anchor(character.id, AnchorSpec(
-        anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed, negative=ch.negative or "",
-    ))
-    record = library.save_sheet(project.id, sheet_name(path), str(path.resolve()), character.id)
-    scenes = library.sync_scenes(record.id, [
-        SceneSpec(name=sc.name, setting=sc.setting, lighting=sc.lighting, lens=sc.lens,
-                  framing=sc.framing, notes=sc.notes, pattern=sc.pattern, seed=sc.seed)
-        for sc in sheet.scenes
-    ])
-    return SheetBinding(project, character, anchor, record, {s.name: s for s in scenes})
 
 
 # --------------------------------------------------------------------------- choosing a provider

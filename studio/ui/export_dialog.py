@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.export.bundle import slug
-from studio.export.gather import SheetExport, sheet_name
+from studio.export.gather import SheetExport
 from studio.export.model import (
     PANELS_PER_PAGE,
     CancelToken,
@@ -52,6 +52,7 @@ from studio.export.model import (
 )
 from studio.export.ports import LibraryReader
 from studio.export.run import ExportFormat, ExportRequest, Layout, run_export
+from studio.library.binding import sheet_name
 from studio.ui.tasks import Background
 
 PREVIEW_WIDTH = 380

@@ -820,7 +820,7 @@ class MainWindow(QMainWindow):
         if library is None:
             self.show_message("The library is not open, so images cannot be imported.", "error")
             return
-        from studio.render.plan import project_name
+        from studio.library.binding import project_name
 
         project = project_name(self.document.sheet) or "Imported"
 

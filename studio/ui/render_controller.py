@@ -25,6 +25,7 @@ from studio.core.settings import Settings
 from studio.core.sheet import SHEET_SUFFIX, Sheet, save_sheet
 from studio.library import Approval as LibraryApproval
 from studio.library import Library, LibraryError, RenderRecord
+from studio.library.binding import project_name, sheet_name
 from studio.providers.base import Provider
 from studio.providers.errors import provider_name
 from studio.render import (
@@ -47,7 +48,7 @@ from studio.render import (
     plan_previews,
     settings_prices,
 )
-from studio.render.plan import all_notes, project_name, sheet_name
+from studio.render.plan import all_notes
 from studio.ui.cells import Approval, Cell, Slot, SlotStatus
 from studio.ui.character_panel import AnchorHistoryEntry
 from studio.ui.scene_model import SceneListModel
