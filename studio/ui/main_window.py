@@ -231,6 +231,8 @@ class MainWindow(QMainWindow):
           "Every project and render: search, filter, star, approve, trash, open a sheet")
         a("import", "&Import images…", self.import_dialog, "Ctrl+I",
           "Import PNG, JPEG or WebP images made by other tools (their settings are read)")
+        a("export", "&Export…", self.export_dialog, "Ctrl+E",
+          "The sheet as a character sheet (PNG/PDF), a storyboard PDF or a ZIP bundle")
         for name in ("approve", "reject", "star"):
             # Single letters belong to the grid, not to text fields.
             self.actions_by_name[name].setShortcutContext(
@@ -252,6 +254,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(acts[name])
         file_menu.addSeparator()
         file_menu.addAction(acts["import"])
+        file_menu.addAction(acts["export"])
         file_menu.addAction(acts["settings"])
         file_menu.addSeparator()
         file_menu.addAction(acts["quit"])
@@ -791,6 +794,26 @@ class MainWindow(QMainWindow):
         return self.library_browser
 
     # ------------------------------------------------------------------ importing images
+    def export_dialog(self) -> Any:
+        """Export the sheet's latest renders; the dialog reads and writes off the GUI thread."""
+        if self.library is None or self.renderer is None:
+            self.show_message("Exports need the library, which is not open; see the message "
+                              "above.", "error")
+            return None
+        from studio.export.gather import gather_sheet
+        from studio.ui.export_dialog import ExportDialog
+
+        library, catalog = self.library, self.services.catalog
+        sheet, path = self.document.sheet, self.renderer.library_path()
+        start = self.document.path.parent if self.document.path else Path.home()
+        dialog = ExportDialog(lambda: gather_sheet(library, sheet, path, catalog),
+                              library=library, start_dir=start, parent=self)
+        dialog.exported.connect(
+            lambda out: self.statusBar().showMessage(f"Exported {out}", 8000))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def import_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 

@@ -320,3 +320,17 @@ def test_renders_of_an_unsaved_sheet_follow_it_when_saved(make_window, dialogs, 
     qtbot.waitUntil(lambda: all(again.model.cell(n).preview.status is SlotStatus.DONE
                                 for n in again.model.names()), timeout=10000)
     assert {n: again.model.cell(n).preview.render_id for n in again.model.names()} == rendered
+
+
+def test_file_export_opens_the_dialog_on_the_sheets_renders(make_window, qtbot, shot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.status is SlotStatus.DONE
+                                for n in model.names()), timeout=30000)
+    assert window.actions_by_name["export"].shortcut().toString() == "Ctrl+E"
+    dialog = window.export_dialog()
+    with qtbot.waitSignal(dialog.preview_ready, timeout=30000):
+        pass
+    assert dialog.status.text() == "4 of 4 scenes have a render to export."
+    shot(dialog, "export-dialog-from-window.png")
+    dialog.done(0)
