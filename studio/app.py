@@ -123,6 +123,9 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    from studio.ui.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector(app)  # Qt objects in garbage die on the GUI thread
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_DISPLAY_NAME)
     app.setStyle("Fusion")
@@ -138,6 +141,7 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     app.lastWindowClosed.connect(closed.set)
     with loop:
         loop.run_until_complete(closed.wait())
+    collector.stop()
     return 0
 
 

@@ -258,20 +258,31 @@ def _exit_code(views: Sequence[JobView]) -> int:
     return EXIT_OK if all(_status_word(v) == "ok" for v in views) else EXIT_FAILED
 
 
-async def _drive(queue: RenderQueue, start: Any) -> None:
+async def _drive(queue: RenderQueue, start: Any, providers: Mapping[str, Provider]) -> None:
     """Run ``start`` (add or resume) then wait; on interruption leave jobs for resume."""
     try:
         await start()
         await queue.wait()
     finally:
         await queue.aclose()
+        await _close_providers(providers)
+
+
+def _run_batch(queue: RenderQueue, start: Any, providers: Mapping[str, Provider]) -> None:
+    """Drive the queue to the end; on Ctrl-C say how many jobs `studio resume` will finish."""
+    import asyncio
+
+    try:
+        asyncio.run(_drive(queue, start, providers))
+    except KeyboardInterrupt:
+        _left_for_resume(queue.jobs())
+        raise
 
 
 # --------------------------------------------------------------------------- render
 
 
 def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
-    import asyncio
 
     from studio.core.presets import load_catalog
     from studio.core.request import Stage
@@ -323,17 +334,7 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
             f"{_provider_label(choice.provider.id)} ({choice.model}): {batch.sentence()}")
         queue.subscribe(_progress_printer())
 
-        async def run() -> None:
-            try:
-                await _drive(queue, lambda: queue.add(plan.jobs))
-            finally:
-                await _close_providers(providers)
-
-        try:
-            asyncio.run(run())
-        except KeyboardInterrupt:
-            _left_for_resume(queue.jobs())
-            raise
+        _run_batch(queue, lambda: queue.add(plan.jobs), providers)
         views = queue.jobs()
         copied = copy_to_out(views, Path(args.out)) if args.out else {}
         # What is still out of date once this batch is in (e.g. finals older than the anchor).
@@ -367,7 +368,6 @@ def _left_for_resume(views: Sequence[JobView]) -> None:
 
 
 def cmd_resume(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
-    import asyncio
 
     from studio.render.budget import settings_prices
     from studio.render.queue import RenderQueue
@@ -380,17 +380,7 @@ def cmd_resume(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         queue = RenderQueue(library, providers, price=settings_prices(settings, providers))
         queue.subscribe(_progress_printer())
 
-        async def run() -> None:
-            try:
-                await _drive(queue, queue.resume)
-            finally:
-                await _close_providers(providers)
-
-        try:
-            asyncio.run(run())
-        except KeyboardInterrupt:
-            _left_for_resume(queue.jobs())
-            raise
+        _run_batch(queue, queue.resume, providers)
         views = queue.jobs()
         if not views:
             say("nothing to resume: every job in the library has finished.")

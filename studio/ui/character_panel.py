@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -30,7 +29,7 @@ from studio.core.presets import PresetKind
 from studio.core.request import Stage
 from studio.ui import icons
 from studio.ui.document import SheetDocument
-from studio.ui.widgets import FlowLayout, section_label
+from studio.ui.widgets import FlowLayout, scrolling_column, section_label
 
 FIELD_LABELS = (
     ("age", "Age", "30"),
@@ -178,16 +177,7 @@ class CharacterPanel(QWidget):
         self.setObjectName("characterPanel")
         self._doc = document
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        outer.addWidget(scroll)
-        body = QWidget(scroll)
-        scroll.setWidget(body)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(10, 6, 10, 10)
+        body, layout = scrolling_column(self)
         layout.setSpacing(4)
 
         # name

@@ -14,13 +14,11 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +29,7 @@ from studio.core.request import SEED_MAX, Stage
 from studio.core.sheet import Scene, frame_size
 from studio.library import RenderRecord
 from studio.ui.document import SheetDocument
-from studio.ui.widgets import section_label
+from studio.ui.widgets import scrolling_column, section_label
 
 FIELDS = ("provider", "model", "request", "seed", "size", "steps", "guidance", "time", "cost",
           "created", "status")
@@ -72,16 +70,7 @@ class Inspector(QWidget):
         self.record: RenderRecord | None = None
         self.scene_name: str | None = None
         self.stage = Stage.PREVIEW
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        outer.addWidget(scroll)
-        body = QWidget(scroll)
-        scroll.setWidget(body)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(10, 6, 10, 10)
+        body, layout = scrolling_column(self)
         row = QHBoxLayout()
         self.stage_group = QButtonGroup(self)
         for i, stage in enumerate(Stage):

@@ -11,14 +11,11 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QScrollArea,
     QTextBrowser,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -27,7 +24,7 @@ from studio.core.prompt import prompt_parts, stage_negative
 from studio.core.request import Stage
 from studio.core.sheet import Scene
 from studio.ui.document import SheetDocument
-from studio.ui.widgets import section_label
+from studio.ui.widgets import scrolling_column, section_label
 
 PART_COLOURS = {"anchor": "#2f6fd6", "skin": "#8e44ad", "setting": "#2e7d32",
                 "pattern": "#00838f", "lighting": "#c77700", "lens": "#6d4c41",
@@ -72,16 +69,7 @@ class SceneEditor(QWidget):
         self.setObjectName("sceneEditor")
         self._doc = document
         self.scene_name: str | None = None
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        outer.addWidget(scroll)
-        body = QWidget(scroll)
-        scroll.setWidget(body)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(10, 6, 10, 10)
+        body, layout = scrolling_column(self)
         self.empty_label = QLabel("Select a scene card to edit it.", body)
         self.empty_label.setWordWrap(True)
         layout.addWidget(self.empty_label)

@@ -13,8 +13,10 @@ from PySide6.QtWidgets import (
     QLayout,
     QLayoutItem,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QToolButton,
+    QVBoxLayout,
     QWidget,
     QWidgetItem,
 )
@@ -164,3 +166,19 @@ def section_label(text: str, parent: QWidget | None = None) -> QLabel:
     label.setFont(font)
     label.setContentsMargins(0, 8, 0, 2)
     return label
+
+
+def scrolling_column(panel: QWidget) -> tuple[QWidget, QVBoxLayout]:
+    """Give a dock panel a frameless vertical scroll area; returns the body widget inside it
+    and the column layout to fill."""
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    scroll = QScrollArea(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    outer.addWidget(scroll)
+    body = QWidget(scroll)
+    scroll.setWidget(body)
+    layout = QVBoxLayout(body)
+    layout.setContentsMargins(10, 6, 10, 10)
+    return body, layout

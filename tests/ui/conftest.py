@@ -124,3 +124,15 @@ def save_shot(widget: QWidget, name: str) -> Path:
 @pytest.fixture
 def shot() -> Callable[[QWidget, str], Path]:
     return save_shot
+
+
+@pytest.fixture(scope="package", autouse=True)
+def gui_thread_collector(qapp):  # type: ignore[no-untyped-def]
+    """As in the app: cyclic garbage (windows and dialogs of earlier tests included) is
+    collected on the GUI thread, never by a worker that happens to allocate."""
+    from studio.ui.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector(qapp)
+    yield collector
+    collector.stop()
+    collector.deleteLater()

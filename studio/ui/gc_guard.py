@@ -1,0 +1,54 @@
+"""Collect Python's cyclic garbage on the GUI thread only.
+
+The cyclic garbage collector runs in whichever thread happens to allocate when a threshold is
+crossed. When that is a worker thread (a thumbnail, a library write) and the garbage holds a Qt
+object (a dialog kept in a reference cycle by a connected lambda), Qt destroys the object off
+its thread: "Timers cannot be stopped from another thread" at best, a crash at worst. While the
+window runs, automatic collection is therefore off and a timer on the GUI thread collects with
+the interpreter's own thresholds.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QObject, QTimer
+
+
+class GuiThreadCollector(QObject):
+    """Owns the switch: created on the GUI thread, it turns automatic collection off until
+    :meth:`stop` (or its parent's destruction)."""
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 500) -> None:
+        super().__init__(parent)
+        self._restore = gc.isenabled()
+        self._thresholds = gc.get_threshold()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.check)
+        self._timer.start()
+        self.destroyed.connect(_enable_if(self._restore))
+
+    def check(self) -> int:
+        """Collect the oldest generation whose count passed its threshold; objects found."""
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > self._thresholds[generation]:
+                return gc.collect(generation)
+        return 0
+
+    def stop(self) -> None:
+        """Collect everything left here, on this thread, then give collection back."""
+        self._timer.stop()
+        gc.collect()
+        if self._restore:
+            gc.enable()
+
+
+def _enable_if(restore: bool):  # type: ignore[no-untyped-def]
+    def enable(*_args: object) -> None:
+        if restore:
+            gc.enable()
+
+    return enable
