@@ -556,15 +556,9 @@ class RemoteProvider(Provider):
         )
         response = await self.client.send(request, stream=True)
         try:
-            length = as_int(response.headers.get("content-length"))
-            if length is not None and length > MAX_JSON_BYTES:
-                raise BadResponseError(self.id, "the answer is far too large")
-            chunks = bytearray()
-            async for chunk in response.aiter_bytes():
-                chunks += chunk
-                if len(chunks) > MAX_JSON_BYTES:
-                    raise BadResponseError(self.id, "the answer is far too large")
-            return response, bytes(chunks)
+            body = await self._read_capped(response, MAX_JSON_BYTES,
+                                           "the answer is far too large")
+            return response, body
         finally:
             await response.aclose()
 
@@ -767,14 +761,18 @@ class RemoteProvider(Provider):
             )
         # Base64 text (ModelsLab's base64 output links) is 4/3 the size of the image it carries.
         cap = MAX_IMAGE_BYTES * 4 // 3 + 1024 if ctype.startswith("text/") else MAX_IMAGE_BYTES
+        return await self._read_capped(response, cap, "the image is larger than 32 MB")
+
+    async def _read_capped(self, response: httpx.Response, cap: int, too_large: str) -> bytes:
+        """The streamed body, refused as soon as it (or its announced length) passes ``cap``."""
         length = as_int(response.headers.get("content-length"))
         if length is not None and length > cap:
-            raise BadResponseError(self.id, "the image is larger than 32 MB")
+            raise BadResponseError(self.id, too_large)
         data = bytearray()
         async for chunk in response.aiter_bytes():
             data += chunk
             if len(data) > cap:
-                raise BadResponseError(self.id, "the image is larger than 32 MB")
+                raise BadResponseError(self.id, too_large)
         return bytes(data)
 
 
