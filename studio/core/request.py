@@ -40,7 +40,8 @@ class SceneContext:
 
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
-    """One image to generate. Providers adapt it to their capabilities before sending."""
+    """What one render asks: the image to generate and who renders it. Providers adapt it to
+    their capabilities before sending; the library keeps it as sent."""
 
     prompt: str
     width: int
@@ -51,6 +52,8 @@ class GenerationRequest:
     negative: str = ""
     seed: int | None = None
     stage: Stage = Stage.PREVIEW
+    #: The provider that renders it (empty until one is chosen).
+    provider: str = ""
     images: int = 1
     loras: tuple[LoraWeight, ...] = ()
     extras: Mapping[str, Any] = field(default_factory=dict)

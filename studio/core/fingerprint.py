@@ -1,0 +1,180 @@
+"""The one staleness rule: a render is out of date when what its cell would send now differs from
+what was sent for it.
+
+:func:`fingerprint` reduces everything that shapes a request of one scene at one stage to a
+digest per *part* (anchor, skin, quality, setting, pattern, lighting, lens, framing, seed,
+negative, model, steps, guidance, reference); every render stores the fingerprint it was made
+with, and :func:`staleness` names the parts that changed since. The grid's cards, ``studio
+status``, ``studio render``, exports and the library all ask these two functions, so they can
+never disagree.
+
+Parts hash the *resolved* text (a preset's words, not its id; the framing's pixel size), so an
+edited preset marks the cells it changes. The stage parts (negative, model, steps, guidance) are
+the sheet's own settings for the stage: rendering through a fallback provider does not make a
+cell out of date, changing the sheet does. A final is made from its preview's prompt and seed,
+so it carries the preview's prompt parts (:meth:`Fingerprint.for_final`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from studio.core.presets import PresetCatalog
+from studio.core.prompt import prompt_parts, stage_negative
+from studio.core.request import Stage
+from studio.core.sheet import Scene, Sheet, frame_size
+
+#: Every reason a cell can be out of date, in the order they are reported (DESIGN.md contract).
+REASONS = ("anchor", "skin", "quality", "setting", "pattern", "lighting", "lens", "framing",
+           "seed", "negative", "model", "steps", "guidance", "reference")
+#: The parts a stage's own settings decide; the rest come from the composed prompt and seed.
+STAGE_PARTS = frozenset({"negative", "model", "steps", "guidance"})
+PROMPT_PARTS = tuple(r for r in REASONS if r not in STAGE_PARTS)
+
+_DIGEST_LENGTH = 16
+
+
+def part_digest(text: str) -> str:
+    """The short digest a fingerprint keeps of one part's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_DIGEST_LENGTH]
+
+
+_EMPTY = part_digest("")
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A digest per part of what a cell sends. A part absent from ``parts`` counts as empty, so
+    fingerprints stored before a part existed still compare equal where it is unused."""
+
+    parts: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_texts(cls, texts: Mapping[str, str]) -> Fingerprint:
+        return cls({name: part_digest(texts.get(name, "")) for name in REASONS})
+
+    def part(self, name: str) -> str:
+        return self.parts.get(name, _EMPTY)
+
+    @property
+    def digest(self) -> str:
+        """One digest of every part (equal fingerprints, equal digests)."""
+        joined = "\x1f".join(f"{name}={self.part(name)}" for name in REASONS)
+        return part_digest(joined)
+
+    def for_final(self, preview: Fingerprint | None) -> Fingerprint:
+        """This final-stage fingerprint with the prompt parts of the preview a final is made
+        from (a final keeps its preview's prompt and seed)."""
+        if preview is None:
+            return self
+        return Fingerprint({name: (self.part(name) if name in STAGE_PARTS
+                                   else preview.part(name)) for name in REASONS})
+
+
+def fingerprint_texts(sheet: Sheet, scene: Scene, stage: Stage,
+                      catalog: PresetCatalog) -> dict[str, str]:
+    """The resolved text of every part for ``scene`` at ``stage`` (what the digests are of)."""
+    grouped: dict[str, list[str]] = {}
+    for part in prompt_parts(sheet, scene, catalog):
+        grouped.setdefault(part.role, []).append(part.text.strip())
+    texts = {role: "\x1f".join(items) for role, items in grouped.items()}
+    size = frame_size(scene.framing, catalog) or (1024, 1024)
+    profile = sheet.profile(stage)
+    texts.update({
+        "framing": f"{size[0]}x{size[1]}",
+        "seed": str(sheet.seed_for(scene)),
+        "negative": stage_negative(sheet, stage, catalog),
+        "model": profile.model,
+        "steps": str(profile.steps),
+        "guidance": repr(float(profile.guidance)),
+    })
+    return {name: texts.get(name, "") for name in REASONS}
+
+
+def fingerprint(sheet: Sheet, scene: Scene, stage: Stage, catalog: PresetCatalog) -> Fingerprint:
+    """What ``scene`` of ``sheet`` sends at ``stage`` now, as a fingerprint."""
+    return Fingerprint.of_texts(fingerprint_texts(sheet, scene, stage, catalog))
+
+
+def staleness(stored: Fingerprint | None, current: Fingerprint) -> tuple[str, ...]:
+    """The parts that changed between the fingerprint a render was made with and the cell's
+    current one, in :data:`REASONS` order; () when it is up to date (or was made before
+    fingerprints were kept and nothing could be learned of it)."""
+    if stored is None:
+        return ()
+    return tuple(name for name in REASONS if stored.part(name) != current.part(name))
+
+
+def describe_reasons(reasons: Iterable[str]) -> str:
+    """The reasons in words: "the anchor and the lighting"."""
+    words = [_WORDS.get(r, r) for r in reasons]
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+_WORDS = {
+    "anchor": "the character's anchor", "skin": "the skin details",
+    "quality": "the quality markers", "setting": "the setting", "pattern": "the pattern",
+    "lighting": "the lighting", "lens": "the lens", "framing": "the framing",
+    "seed": "the seed", "negative": "the negative prompt", "model": "the model",
+    "steps": "the steps", "guidance": "the guidance", "reference": "the reference images",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderEvidence:
+    """What a render made before fingerprints were kept still proves about what it sent."""
+
+    prompt: str
+    negative: str
+    model: str
+    steps: int
+    guidance: float
+    seed: int | None
+    width: int
+    height: int
+    anchor: str | None  # the text of the anchor version it was stamped with
+    same_provider: bool  # rendered by the sheet's own provider (its model is the sheet's)
+
+
+def adopt_legacy(evidence: RenderEvidence, texts: Mapping[str, str],
+                 preset_texts: Mapping[str, Iterable[str]] | None = None) -> Fingerprint:
+    """A fingerprint for a render made before fingerprints were kept, from what it recorded.
+
+    Exact where the record says (anchor text, size, seed, negative, steps, guidance, the model
+    when the sheet's own provider rendered it). For the prompt's other parts, the current text
+    counts as unchanged when the stored prompt contains it and contains no other preset of that
+    kind (``preset_texts``: every preset's words, per part), so a preset added, swapped or
+    removed since is seen. A part that cannot be shown unchanged is marked changed, so the cell
+    reads out of date for that reason rather than current by default.
+    """
+    unknown = "\x00unknown"
+    known: dict[str, str] = {}
+    others = preset_texts or {}
+    for name in ("skin", "quality", "setting", "pattern", "lighting", "lens"):
+        current = texts.get(name, "")
+        items = [t for t in current.split("\x1f") if t]
+        extra = [t for t in others.get(name, ()) if t and t not in items and t in evidence.prompt
+                 and not any(t in item for item in items)]
+        same = all(t in evidence.prompt for t in items) and not extra
+        known[name] = current if same else unknown
+    known["anchor"] = evidence.anchor if evidence.anchor is not None else (
+        texts.get("anchor", "") if texts.get("anchor", "") in evidence.prompt else unknown)
+    known["framing"] = f"{evidence.width}x{evidence.height}"
+    known["seed"] = "" if evidence.seed is None else str(evidence.seed)
+    # The record holds the request as the provider adapted it (a negative dropped, steps
+    # clamped, another provider's model): the stage parts are exact only when the sheet's own
+    # provider rendered it and kept them.
+    exact = evidence.same_provider
+    known["negative"] = evidence.negative if exact and evidence.negative else texts.get(
+        "negative", "")
+    known["model"] = evidence.model if exact else texts.get("model", "")
+    known["steps"] = str(evidence.steps) if exact else texts.get("steps", "")
+    known["guidance"] = repr(float(evidence.guidance)) if exact else texts.get("guidance", "")
+    known["reference"] = ""
+    return Fingerprint.of_texts(known)
