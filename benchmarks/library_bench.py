@@ -25,8 +25,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from studio.core.request import Stage
-from studio.library import Library, RenderDraft, RenderFilter, RenderResult
+from studio.core.request import GenerationRequest, SceneContext, Stage
+from studio.library import Library, Outcome, RenderDraft, RenderFilter
 
 TARGETS_MS = {"open": 100.0, "first_page": 100.0, "search": 100.0, "insert": 20.0}
 
@@ -59,19 +59,16 @@ def _draft(project_id: int, n: int, rng: random.Random) -> RenderDraft:
         f"{rng.choice(LIGHT)}, {rng.choice(LENS)}, render {n}"
     )
     return RenderDraft(
+        request=GenerationRequest(
+            prompt=prompt, negative="cartoon, anime, lowres", width=1024, height=1024,
+            steps=4, guidance=3.5, model="flux-schnell", seed=n,
+            stage=Stage.PREVIEW if n % 3 else Stage.FINAL,
+            provider=rng.choice(["modelslab", "fal", "replicate", "offline"]),
+            context=SceneContext(scene=rng.choice(["Headshot", "Beach", "Cafe", "Street",
+                                                   "Forest"]),
+                                 character=f"Character {project_id}"),
+        ),
         project_id=project_id,
-        stage=Stage.PREVIEW if n % 3 else Stage.FINAL,
-        provider=rng.choice(["modelslab", "fal", "replicate", "offline"]),
-        model="flux-schnell",
-        prompt=prompt,
-        negative="cartoon, anime, lowres",
-        width=1024,
-        height=1024,
-        steps=4,
-        guidance=3.5,
-        seed_requested=n,
-        scene_name=rng.choice(["Headshot", "Beach", "Cafe", "Street", "Forest"]),
-        character_name=f"Character {project_id}",
     )
 
 
@@ -81,12 +78,12 @@ def build(data_dir: Path, renders: int, projects: int) -> float:
     rng = random.Random(1)
     images = [_png(i) for i in range(16)]  # each stored file still differs: its metadata does
     with Library.open(data_dir) as lib:
-        ids = [lib.ensure_project(f"Project {p:02d}").id for p in range(projects)]
+        ids = [lib.projects.ensure(f"Project {p:02d}").id for p in range(projects)]
         for n in range(renders):
-            lib.record_render(
+            lib.renders.record(
                 _draft(ids[n % projects], n, rng),
                 images[n % len(images)],
-                RenderResult(seed_returned=n, request_id=f"req-{n}"),
+                Outcome(seed_returned=n, request_id=f"req-{n}"),
             )
     return time.perf_counter() - started
 
@@ -109,22 +106,22 @@ def measure(data_dir: Path, runs: int) -> dict[str, float]:
     Library.open(data_dir).close()  # warm the OS file cache as a running app would have it
     results["open"] = _median_ms(runs, open_close)
     with Library.open(data_dir) as lib:
-        projects = lib.projects()
+        projects = lib.projects.all()
 
         def first_page(i: int) -> None:
-            page = lib.list_renders(RenderFilter(project_id=projects[i % len(projects)].id))
+            page = lib.renders.page(RenderFilter(project_id=projects[i % len(projects)].id))
             assert page.items and page.items[0].thumbnail_path is not None
 
         results["first_page"] = _median_ms(runs, first_page)
         words = ["golden", "beach", "neon street", "braided", "telephoto", "Headshot"]
 
         def search(i: int) -> None:
-            lib.search(words[i % len(words)], limit=200)
+            lib.renders.search(words[i % len(words)], limit=200)
 
         results["search"] = _median_ms(runs, search)
         results["search_in_project"] = _median_ms(
             runs,
-            lambda i: lib.search(
+            lambda i: lib.renders.search(
                 words[i % len(words)], RenderFilter(project_id=projects[i % len(projects)].id)
             ),
         )
@@ -133,7 +130,7 @@ def measure(data_dir: Path, runs: int) -> dict[str, float]:
             (_draft(projects[0].id, 1_000_000 + i, rng), _png(1000 + i)) for i in range(runs * 3)
         ]
         results["insert"] = _median_ms(
-            runs * 3, lambda i: lib.record_render(prepared[i][0], prepared[i][1])
+            runs * 3, lambda i: lib.renders.record(prepared[i][0], prepared[i][1])
         )
     return results
 
@@ -151,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (data_dir / "library.sqlite3").exists():
             build_seconds = build(data_dir, args.renders, args.projects)
         with Library.open(data_dir) as lib:
-            total = sum(p.render_count for p in lib.projects())
+            total = sum(p.render_count for p in lib.projects.all())
         figures = measure(data_dir, args.runs)
     report = {
         "renders": total,

@@ -105,7 +105,7 @@ def gui_block_ms(tmp: Path, scenes: int) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
 
     from studio.app import build_services, create_window
-    from studio.ui.cells import SlotStatus
+    from studio.core.lifecycle import JobState
     from tests.fakes.modelslab import FakeModelsLab
 
     env = _env(tmp / "render")
@@ -146,7 +146,7 @@ def gui_block_ms(tmp: Path, scenes: int) -> dict[str, Any]:
         finished = asyncio.Event()
 
         def check(*_: object) -> None:
-            if all(model.cell(n).preview.status in (SlotStatus.DONE, SlotStatus.FAILED)
+            if all(model.cell(n).preview.state in (JobState.DONE, JobState.FAILED)
                    for n in model.names()) and not window.images.loading:
                 finished.set()
 
@@ -168,7 +168,7 @@ def gui_block_ms(tmp: Path, scenes: int) -> dict[str, Any]:
         server.stop()
         loop.close()  # joins the loop's worker threads
     done = sum(1 for n in window.model.names()
-               if window.model.cell(n).preview.status is SlotStatus.DONE)
+               if window.model.cell(n).preview.state is JobState.DONE)
     worst = max(gaps) * 1000 - 5 if gaps else 0.0
     return {"gui_block_ms_max": round(max(0.0, worst), 1),
             "gui_block_ms_p99": round(sorted(gaps)[int(len(gaps) * 0.99)] * 1000 - 5, 1)
@@ -188,13 +188,13 @@ from studio.ui.library_browser import LibraryBrowser
 from studio.ui.tasks import Background
 count = int(sys.argv[1])
 library = Library.open(__import__("pathlib").Path(os.environ["STUDIO_DATA_DIR"]))
-project = library.ensure_project("Bench").id
-if not library.list_renders(limit=1).items:
+project = library.projects.ensure("Bench").id
+if not library.renders.page(limit=1).items:
     for i in range(count):
         img = Image.new("RGB", (768, 768), ((i * 37) % 256, (i * 91) % 256, (i * 13) % 256))
         img.putpixel((i % 768, i // 768), (255, 255, 255))
         buf = io.BytesIO(); img.save(buf, "PNG", compress_level=1)
-        library.import_image(buf.getvalue(), project, name=f"render {i}")
+        library.maintenance.import_image(buf.getvalue(), project, name=f"render {i}")
 app = QApplication(sys.argv[:1])
 bg = Background(threads=4)
 browser = LibraryBrowser(library, bg)

@@ -1,7 +1,8 @@
 """GUI start-up: the QApplication on a qasync event loop, and the main window.
 
-The composition root of the window: it reads settings, builds the catalog and the services and
-hands them to :class:`~studio.ui.main_window.MainWindow`. Nothing below reaches for a global.
+The window's side of the composition root (``studio.runtime``): it builds the services from the
+runtime and hands them to :class:`~studio.ui.main_window.MainWindow`. Nothing below reaches for
+a global.
 """
 
 from __future__ import annotations
@@ -18,33 +19,20 @@ if TYPE_CHECKING:
 
 
 def build_services(environ: Mapping[str, str]) -> StudioServices:
-    from studio.core.presets import load_catalog
-    from studio.core.settings import SettingsError, load_settings
-    from studio.paths import config_dir, data_dir, user_presets_file
+    from studio.runtime import Runtime, provider_envs
     from studio.ui.services import StudioServices
 
-    cfg = config_dir(environ)
-    try:
-        settings = load_settings(cfg)
-    except SettingsError:
-        from studio.core.settings import Settings
-
-        settings = Settings()
+    runtime = Runtime(environ)
+    settings, _problem = runtime.settings_or_defaults()
     return StudioServices(
         environ=environ,
-        catalog=load_catalog(user_file=user_presets_file(environ)),
-        config_dir=cfg,
-        data_dir=data_dir(environ),
+        catalog=runtime.catalog,
+        config_dir=runtime.config_dir,
+        data_dir=runtime.data_dir,
         settings=settings,
-        key_configured=lambda: _any_key(environ),
+        provider_envs=provider_envs(environ),
+        key_configured=runtime.any_key_in_environment,
     )
-
-
-def _any_key(environ: Mapping[str, str]) -> bool:
-    from studio.core.settings import PROVIDER_IDS
-
-    return any(environ.get(f"STUDIO_{pid.upper()}_API_KEY", "").strip()
-               for pid in PROVIDER_IDS if pid != "offline")
 
 
 def attach_rendering(window: MainWindow, services: StudioServices) -> bool:
@@ -55,22 +43,22 @@ def attach_rendering(window: MainWindow, services: StudioServices) -> bool:
     """
     from studio.core.settings import Settings
     from studio.library import Library, LibraryError
-    from studio.providers.registry import ProviderConfigError, build_providers
+    from studio.runtime import Runtime, RuntimeConfigError
     from studio.ui.render_controller import RenderController
 
     settings = services.settings
-    data = services.data_dir
-    if not services.environ.get("STUDIO_DATA_DIR") and settings.data_dir:
-        data = Path(settings.data_dir).expanduser()
+    runtime = Runtime(services.environ).with_settings(settings)
+    data = runtime.data_dir
+
     def build(chosen: Settings) -> dict[str, Any]:
-        return build_providers(services.environ, chosen, services.config_dir,
-                               **services.extras.get("provider_options", {}))
+        return runtime.with_settings(chosen).providers(
+            **services.extras.get("provider_options", {}))
 
     services.extras["build_providers"] = build
     try:
         providers = build(settings)
-    except ProviderConfigError as exc:
-        window.show_message(f"{exc}. Renders are off until it is fixed.", "error")
+    except RuntimeConfigError as exc:
+        window.show_message(f"{exc} Renders are off until it is fixed.", "error")
         return False
     try:
         library = Library.open(data, if_busy="read-only")

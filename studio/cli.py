@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from studio import APP_DISPLAY_NAME, __version__
+from studio.runtime import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "CommandError", "main"]
 
 
 class CommandError(Exception):
@@ -29,10 +28,9 @@ class CommandError(Exception):
 
 
 def _catalog(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
-    from studio.core.presets import load_catalog
-    from studio.paths import user_presets_file
+    from studio.runtime import Runtime
 
-    return load_catalog(user_file=user_presets_file(environ))
+    return Runtime(environ).catalog
 
 
 def _capability_lookup(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
@@ -153,4 +151,4 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return exc.code
     except KeyboardInterrupt:
         print("studio: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from studio.export.model import ExportProgress
     from studio.library import Library
+    from studio.runtime import Runtime
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -47,20 +48,15 @@ def _command_error(message: str, code: int = EXIT_BAD_INPUT) -> Exception:
     return CommandError(message, code)
 
 
-def _data_dir(environ: Mapping[str, str]) -> Path:
-    """``STUDIO_DATA_DIR``, else the settings' data_dir, else the platform's data dir (as
-    `studio render` does)."""
-    from studio.core.settings import SettingsError, load_settings
-    from studio.paths import config_dir, data_dir
+def _runtime(environ: Mapping[str, str]) -> Runtime:
+    from studio.runtime import Runtime, RuntimeConfigError
 
-    if not environ.get("STUDIO_DATA_DIR"):
-        try:
-            settings = load_settings(config_dir(environ))
-        except SettingsError as exc:
-            raise _command_error(str(exc)) from None
-        if settings.data_dir:
-            return Path(settings.data_dir).expanduser()
-    return data_dir(environ)
+    runtime = Runtime(environ)
+    try:
+        runtime.settings  # noqa: B018 - a broken settings file is reported before any work
+    except RuntimeConfigError as exc:
+        raise _command_error(str(exc)) from None
+    return runtime
 
 
 def _progress(label: str) -> Any:
@@ -83,7 +79,7 @@ def _open_library(environ: Mapping[str, str], *, writable: bool,
     from studio.library import Library, LibraryError
     from studio.library.paths import DATABASE_NAME
 
-    folder = _data_dir(environ)
+    folder = _runtime(environ).data_dir
     if missing and not (folder / DATABASE_NAME).is_file():
         raise _command_error(missing)
     try:
@@ -95,7 +91,6 @@ def _open_library(environ: Mapping[str, str], *, writable: bool,
 
 
 def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
-    from studio.core.presets import load_catalog
     from studio.core.sheet import load_sheet
     from studio.export.gather import NoRendersError, gather_sheet
     from studio.export.model import (
@@ -106,9 +101,8 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         StoryboardOptions,
     )
     from studio.export.run import ExportFormat, ExportRequest, Layout, run_export
-    from studio.paths import user_presets_file
 
-    catalog = load_catalog(user_file=user_presets_file(environ))
+    catalog = _runtime(environ).catalog
     sheet_path = Path(args.sheet)
     sheet = load_sheet(sheet_path, catalog)
     fmt = ExportFormat(args.format)
@@ -163,14 +157,12 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
 
 def cmd_import_bundle(args: argparse.Namespace, environ: Mapping[str, str],
                       out: TextIO) -> int:
-    from studio.core.presets import load_catalog
     from studio.export.bundle import Bundle, BundleError
     from studio.export.importer import import_bundle
     from studio.export.model import ExportError
     from studio.library import LibraryError
-    from studio.paths import user_presets_file
 
-    catalog = load_catalog(user_file=user_presets_file(environ))
+    catalog = _runtime(environ).catalog
     target = Path(args.to)
     if target.exists() and not target.is_dir():
         raise _command_error(f"{target} is a file; --to takes a folder.")

@@ -9,14 +9,11 @@ from typing import TextIO
 
 
 def _data_dir(environ: Mapping[str, str]) -> Path:
-    from studio.core.settings import SettingsError, load_settings
-    from studio.paths import config_dir, data_dir
+    from studio.runtime import Runtime
 
-    try:
-        configured = load_settings(config_dir(environ)).data_dir
-    except SettingsError:
-        configured = None  # a broken settings file must not hide the library
-    return data_dir(environ, configured)
+    runtime = Runtime(environ)
+    runtime.settings_or_defaults()  # a broken settings file must not hide the library
+    return runtime.data_dir
 
 
 def cmd_list(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:

@@ -11,12 +11,13 @@ from typing import TextIO
 
 def load_providers(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
     """The composition root's provider set for headless commands."""
-    from studio.core.settings import load_settings
-    from studio.paths import config_dir
-    from studio.providers.registry import build_providers
+    from studio.cli import CommandError
+    from studio.runtime import Runtime, RuntimeConfigError
 
-    config = config_dir(environ)
-    return build_providers(environ, load_settings(config), config)
+    try:
+        return Runtime(environ).providers()
+    except RuntimeConfigError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def capability_lookup(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from studio.core.settings import Settings
     from studio.library import Library
     from studio.providers.base import Provider
     from studio.render.events import RenderEvent
     from studio.render.queue import JobView, RenderQueue
+    from studio.runtime import Runtime
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -67,41 +67,22 @@ def _command_error(message: str, code: int = EXIT_BAD_INPUT) -> Exception:
 # --------------------------------------------------------------------------- composition
 
 
-def _settings(environ: Mapping[str, str]) -> tuple[Settings, Path]:
-    from studio.core.settings import SettingsError, load_settings
-    from studio.paths import config_dir
+def _runtime(environ: Mapping[str, str]) -> tuple[Runtime, dict[str, Provider]]:
+    """The composition root and its providers; a bad setting is a sentence (exit 2)."""
+    from studio.runtime import Runtime, RuntimeConfigError
 
-    config = config_dir(environ)
+    runtime = Runtime(environ)
     try:
-        return load_settings(config), config
-    except SettingsError as exc:
+        return runtime, runtime.providers()
+    except RuntimeConfigError as exc:
         raise _command_error(str(exc)) from None
 
 
-def _data_dir(environ: Mapping[str, str], settings: Settings) -> Path:
-    """``STUDIO_DATA_DIR``, else the settings' data_dir, else the platform's data dir."""
-    from studio.paths import data_dir
-
-    if not environ.get("STUDIO_DATA_DIR") and settings.data_dir:
-        return Path(settings.data_dir).expanduser()
-    return data_dir(environ)
-
-
-def _providers(environ: Mapping[str, str], settings: Settings,
-               config: Path) -> dict[str, Provider]:
-    from studio.providers.registry import ProviderConfigError, build_providers
+def _open_library(runtime: Runtime) -> Library:
+    from studio.library import LibraryError
 
     try:
-        return build_providers(environ, settings, config)
-    except ProviderConfigError as exc:
-        raise _command_error(str(exc)) from None
-
-
-def _open_library(path: Path) -> Library:
-    from studio.library import Library, LibraryError
-
-    try:
-        return Library.open(path, if_busy="wait", wait_seconds=10.0)
+        return runtime.open_library()
     except LibraryError as exc:
         raise _command_error(f"{exc} Nothing was sent.") from None
 
@@ -205,13 +186,8 @@ def copy_to_out(views: Sequence[JobView], out_dir: Path) -> dict[int, Path]:
 
 
 def _status_word(view: JobView) -> str:
-    from studio.render.events import JobStatus
-
-    if view.status is JobStatus.DONE:
-        return "ok"
-    if view.status is JobStatus.CANCELLED:
-        return "cancelled"
-    return "failed"
+    """The result's status as ``render --json`` reports it (DESIGN.md)."""
+    return view.state.result_word
 
 
 def _results(views: Sequence[JobView], copied: Mapping[int, Path]) -> list[dict[str, Any]]:
@@ -284,11 +260,9 @@ def _run_batch(queue: RenderQueue, start: Any, providers: Mapping[str, Provider]
 
 def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
 
-    from studio.core.presets import load_catalog
     from studio.core.request import Stage
     from studio.core.sheet import load_sheet
     from studio.library.binding import bind_sheet
-    from studio.paths import user_presets_file
     from studio.render.budget import settings_prices
     from studio.render.plan import (
         RenderInputError,
@@ -304,21 +278,21 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     stage = Stage(args.stage)
     if args.approved and stage is not Stage.FINAL:
         raise RenderInputError("--approved only applies to --stage final.")
-    catalog = load_catalog(user_file=user_presets_file(environ))
+    runtime, providers = _runtime(environ)
+    catalog = runtime.catalog
+    settings = runtime.settings
     sheet_path = Path(args.sheet)
     sheet = load_sheet(sheet_path, catalog)
     if not sheet.scenes:
         raise RenderInputError(f"{sheet_path}: the sheet has no scenes to render; add a "
                                "[[scenes]] table.")
-    settings, config = _settings(environ)
-    providers = _providers(environ, settings, config)
     profile = sheet.profile(stage)
     choice = choose_provider(providers, stage, profile.provider, profile.model,
                              provider_id=args.provider, model=args.model,
                              default_provider_id=settings.stage_provider(stage))
-    library = _open_library(_data_dir(environ, settings))
+    library = _open_library(runtime)
     try:
-        binding = bind_sheet(library, sheet, sheet_path)
+        binding = bind_sheet(library, sheet, sheet_path, catalog)
         if stage is Stage.PREVIEW:
             plan = plan_previews(library, binding, sheet, catalog, choice, args.scene)
         else:
@@ -358,7 +332,7 @@ def _provider_label(provider_id: str) -> str:
 
 
 def _left_for_resume(views: Sequence[JobView]) -> None:
-    left = sum(1 for v in views if not v.status.finished)
+    left = sum(1 for v in views if not v.state.finished)
     if left:
         say(f"{left} job(s) left unfinished; run `studio resume` to finish them without "
             "sending them again.")
@@ -373,11 +347,11 @@ def cmd_resume(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from studio.render.queue import RenderQueue
 
     started = time.monotonic()
-    settings, config = _settings(environ)
-    providers = _providers(environ, settings, config)
-    library = _open_library(_data_dir(environ, settings))
+    runtime, providers = _runtime(environ)
+    library = _open_library(runtime)
     try:
-        queue = RenderQueue(library, providers, price=settings_prices(settings, providers))
+        queue = RenderQueue(library, providers,
+                            price=settings_prices(runtime.settings, providers))
         queue.subscribe(_progress_printer())
 
         _run_batch(queue, queue.resume, providers)

@@ -85,10 +85,3 @@ def build_requests(
     wanted = None if not scene_names else set(scene_names)
     return [build_request(sheet, sc, stage, catalog) for sc in sheet.scenes
             if wanted is None or sc.name in wanted]
-
-
-def scene_fingerprint(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> str:
-    """A text that changes whenever what the scene would send changes (out-of-date detection)."""
-    req = build_request(sheet, scene, Stage.PREVIEW, catalog)
-    return "|".join([scene.setting, scene.lighting, scene.lens, scene.framing, scene.pattern,
-                     str(req.seed), req.prompt])

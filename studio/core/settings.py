@@ -21,8 +21,27 @@ SETTINGS_FILE_NAME = "settings.toml"
 PROVIDER_IDS = ("modelslab", "replicate", "fal", "imageapi", "onemin", "offline")
 
 
+def env_name(provider_id: str, what: str) -> str:
+    """The name of a provider's environment variable: ``STUDIO_<ID>_<WHAT>``."""
+    return f"STUDIO_{provider_id.upper()}_{what}"
+
+
 class SettingsError(ValueError):
     """The settings file cannot be read; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEnv:
+    """What the environment says about one provider (None where it says nothing); read by the
+    composition root (``studio.runtime``) from ``STUDIO_<ID>_*`` variables."""
+
+    api_key: str | None = None
+    base_url: str | None = None
+    concurrency: int | None = None
+    #: Seconds for one whole HTTP exchange.
+    timeout: float | None = None
+    #: Any other ``STUDIO_<ID>_<NAME>`` variable, by NAME.
+    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 images and settings records a bundle holds.
 
 The sheet file decides the scenes and their order; the library supplies, for each scene, its
-latest final (else its latest preview, marked as standing in) and whether that render is out of
-date against the sheet as it is now (a changed anchor or scene text).
+latest final (else its latest preview, marked as standing in), and the one staleness rule says
+whether that render is out of date against the sheet file as it is now.
 """
 
 from __future__ import annotations
@@ -12,24 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio import APP_DISPLAY_NAME, __version__
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import Stage
-from studio.core.sheet import Scene, Sheet
+from studio.core.sheet import Sheet
 from studio.export.bundle import BundleImage, slug
 from studio.export.model import ExportCell, ExportError, SheetDocument
-from studio.export.ports import LibraryReader
-from studio.library.binding import project_name, scene_spec, sheet_name
-from studio.library.models import (
-    AnchorVersion,
-    RenderFilter,
-    RenderRecord,
-    RenderStatus,
-    SheetCell,
-    SheetRecord,
-)
+from studio.library.binding import find_sheet_record, render_staleness
+from studio.library.models import AnchorVersion, RenderFilter, RenderRecord, SheetCell, SheetRecord
+from studio.library.renders import render_data
+
+if TYPE_CHECKING:
+    from studio.library import Library
 
 PRODUCER = f"{APP_DISPLAY_NAME} {__version__}"
 _EXTENSIONS = {b"\x89PNG": "png", b"\xff\xd8\xff": "jpg", b"RIFF": "webp"}
@@ -44,18 +40,6 @@ def _no_renders(path: Path) -> NoRendersError:
         f"{path} has no renders in the library yet; render it first, e.g. "
         f"studio render {path} --stage preview (then --stage final)."
     )
-
-
-def find_sheet_record(library: LibraryReader, sheet: Sheet, path: Path) -> SheetRecord | None:
-    """The library's record of the sheet file: by its path, else by project and file name."""
-    record = library.sheet_for_file(str(Path(path).resolve()))
-    if record is not None:
-        return record
-    project = library.project_by_name(project_name(sheet))
-    if project is None:
-        return None
-    name = sheet_name(Path(path))
-    return next((s for s in library.sheets(project.id) if s.name == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +61,6 @@ def _current_anchor(versions: Sequence[AnchorVersion], sheet: Sheet) -> AnchorVe
     return matching[-1] if matching else None
 
 
-def _staleness(cell: SheetCell, scene: Scene, current: AnchorVersion | None) -> tuple[str, ...]:
-    reasons = list(cell.out_of_date)
-    render = cell.render
-    # No current version: the sheet's anchor was edited and never rendered since.
-    if (render.anchor_version_id is not None
-            and (current is None or render.anchor_version_id != current.id)
-            and "anchor" not in reasons):
-        reasons.append("anchor")
-    now = scene_spec(scene).text_hash
-    if (render.scene_text_hash is not None and render.scene_text_hash != now
-            and "scene" not in reasons):
-        reasons.append("scene")
-    return tuple(reasons)
-
-
 def _read_image(render: RenderRecord) -> bytes:
     if render.image_path is None:
         return b""
@@ -102,7 +71,7 @@ def _read_image(render: RenderRecord) -> bytes:
 
 
 def gather_sheet(
-    library: LibraryReader,
+    library: Library,
     sheet: Sheet,
     sheet_path: Path,
     catalog: PresetCatalog,
@@ -115,8 +84,8 @@ def gather_sheet(
     record = find_sheet_record(library, sheet, sheet_path)
     if record is None:
         raise _no_renders(sheet_path)
-    cells = library.sheet_cells(record.id)
-    versions = (library.anchor_versions(record.character_id)
+    cells = library.renders.cells(record.id)
+    versions = (library.characters.anchor_versions(record.character_id)
                 if record.character_id is not None else [])
     if not cells:
         raise _no_renders(sheet_path)
@@ -145,7 +114,8 @@ def gather_sheet(
             scene=scene.name, lighting=lighting, lens=lens, framing=framing, notes=scene.notes,
             seed=render.seed, model=render.model, provider=render.provider,
             image=_read_image(render), stage=render.stage,
-            out_of_date=_staleness(chosen, scene, current), render_id=render.id,
+            out_of_date=render_staleness(library, sheet, scene, render, catalog),
+            render_id=render.id,
         ))
     document = SheetDocument(
         title=sheet.title, character=sheet.character.name, anchor=sheet.character.anchor,
@@ -158,56 +128,39 @@ def gather_sheet(
                        {v.id: v for v in versions})
 
 
-def all_sheet_renders(library: LibraryReader, record: SheetRecord) -> list[RenderRecord]:
+def all_sheet_renders(library: Library, record: SheetRecord) -> list[RenderRecord]:
     """Every kept (not trashed) successful render of the sheet, oldest first."""
     found: list[RenderRecord] = []
     offset: int | None = 0
-    where = RenderFilter(sheet_id=record.id, status=RenderStatus.OK)
+    where = RenderFilter(sheet_id=record.id, usable=True)
     while offset is not None:
-        page = library.list_renders(where, limit=500, offset=offset)
+        page = library.renders.page(where, limit=500, offset=offset)
         found.extend(page.items)
         offset = page.next_offset
     return sorted(found, key=lambda r: (r.created, r.id))
 
 
+#: Fields of a render's record that only make sense inside the library it came from.
+_LOCAL_FIELDS = ("id", "project_id", "sheet_id", "scene_id", "character_id",
+                 "anchor_version_id", "image", "image_hash", "trashed")
+
+
 def render_settings(render: RenderRecord, export: SheetExport) -> dict[str, Any]:
-    """A render's settings for the bundle: the library record minus local paths (and never a
-    key: the library keeps none, and the bundle scrubs any key-like name anyway)."""
+    """A render's settings for the bundle: its library record (``render_data``) minus local
+    ids and paths, with the anchor text and the scene's presets beside it (and never a key: the
+    library keeps none, and the bundle scrubs any key-like name anyway)."""
     anchor = export.anchors.get(render.anchor_version_id or -1)
     scene = export.sheet.scene(render.scene_name)
+    data = {k: v for k, v in render_data(render).items() if k not in _LOCAL_FIELDS}
     return {
         "render_id": render.id,
-        "scene": render.scene_name,
-        "stage": render.stage.value,
-        "character": render.character_name,
-        "provider": render.provider,
-        "model": render.model,
-        "prompt": render.prompt,
-        "negative": render.negative,
-        "seed": render.seed,
-        "seed_requested": render.seed_requested,
-        "seed_returned": render.seed_returned,
-        "width": render.width,
-        "height": render.height,
-        "steps": render.steps,
-        "guidance": render.guidance,
+        **data,
         "anchor": None if anchor is None else anchor.anchor,
         "anchor_version": None if anchor is None else anchor.version,
         "lighting": "" if scene is None else scene.lighting,
         "lens": "" if scene is None else scene.lens,
         "framing": "" if scene is None else scene.framing,
-        "scene_text_hash": render.scene_text_hash,
-        "parent_id": render.parent_id,
-        "approval": render.approval.value,
-        "star": render.star,
-        "tags": list(render.tags),
-        "notes": render.notes,
-        "cost": render.cost,
-        "timings": dict(render.timings),
-        "request_id": render.request_id,
-        "source": render.source,
         "image_sha256": render.image_hash,
-        "created": render.created.isoformat(),
     }
 
 

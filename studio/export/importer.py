@@ -12,26 +12,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from studio.core import codec
 from studio.core.errors import StudioInputError
+from studio.core.fingerprint import Fingerprint
+from studio.core.lifecycle import Approval, Outcome, Timings
 from studio.core.presets import PresetCatalog
-from studio.core.request import Stage
+from studio.core.request import GenerationRequest, SceneContext, Stage
 from studio.core.sheet import Sheet, parse_sheet
 from studio.export.bundle import Bundle, BundleError, BundleLimits
 from studio.export.model import CancelToken, ProgressCallback, Steps
-from studio.export.ports import LibraryWriter
 from studio.library.binding import project_name, scene_spec, sheet_name
 from studio.library.models import (
     AnchorSpec,
     AnchorVersion,
-    Approval,
     ProjectRecord,
     RenderDraft,
     RenderRecord,
-    RenderResult,
     SheetRecord,
 )
+
+if TYPE_CHECKING:
+    from studio.library import Library
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,31 +72,40 @@ def _stage(row: Mapping[str, Any]) -> Stage:
         return Stage.FINAL
 
 
-def _bind(library: LibraryWriter, sheet: Sheet, sheet_path: Path,
+def _decoded(cls: type[Any], value: Any) -> Any:
+    """A value the bundle's settings hold in the codec's form, or None when it does not fit."""
+    try:
+        return None if value is None else codec.from_data(cls, value)
+    except codec.CodecError:
+        return None
+
+
+def _bind(library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
           rows: Sequence[Mapping[str, Any]]) -> tuple[ProjectRecord, SheetRecord,
                                                     dict[str, int], dict[str, AnchorVersion]]:
     """Record the sheet as `studio render` does, with the anchors the images were made with
     saved first (oldest version first) so the sheet's own anchor is the latest."""
     ch = sheet.character
-    project = library.ensure_project(project_name(sheet))
-    character = library.ensure_character(project.id, ch.name)
+    project = library.projects.ensure(project_name(sheet))
+    character = library.characters.ensure(project.id, ch.name)
     anchors: dict[str, AnchorVersion] = {}
     older = sorted({(_int(r, "anchor_version") or 0, _str(r, "anchor")) for r in rows
                     if _str(r, "anchor") and _str(r, "anchor") != ch.anchor})
     for _, text in older:
         if text not in anchors:
-            anchors[text] = library.save_anchor(character.id, AnchorSpec(anchor=text,
+            anchors[text] = library.characters.save_anchor(character.id, AnchorSpec(anchor=text,
                                                                          seed=ch.seed))
-    anchors[ch.anchor] = library.save_anchor(character.id, AnchorSpec(
+    anchors[ch.anchor] = library.characters.save_anchor(character.id, AnchorSpec(
         anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed, negative=ch.negative or ""))
-    record = library.save_sheet(project.id, sheet_name(sheet_path), str(sheet_path.resolve()),
+    record = library.sheets.save(project.id, sheet_name(sheet_path), str(sheet_path.resolve()),
                                 character.id)
-    scenes = library.sync_scenes(record.id, [scene_spec(sc) for sc in sheet.scenes])
+    scenes = library.sheets.sync_scenes(record.id, [scene_spec(sheet, sc, catalog)
+                                                    for sc in sheet.scenes])
     return project, record, {s.name: s.id for s in scenes}, anchors
 
 
 def import_bundle(
-    library: LibraryWriter,
+    library: Library,
     bundle_path: Path,
     target: Path,
     catalog: PresetCatalog,
@@ -123,7 +135,8 @@ def import_bundle(
         sheet_path = Path(target) / bundle.sheet_file
         steps.step("Recording the sheet")
         try:
-            project, record, scene_ids, anchors = _bind(library, sheet, sheet_path, rows)
+            project, record, scene_ids, anchors = _bind(library, sheet, sheet_path, catalog,
+                                                        rows)
         except ValueError as exc:  # e.g. a character with an empty name
             raise BundleError(f"The bundle's sheet cannot be recorded: {exc}") from None
         # Previews before finals, oldest first, so a final's preview is stored before it.
@@ -137,7 +150,8 @@ def import_bundle(
             data = bundle.read(entry.name)
             row = by_file.get(entry.name)
             if row is None:
-                made.append(library.import_image(data, project.id, name=entry.path.stem).render)
+                made.append(library.maintenance.import_image(data, project.id,
+                                                             name=entry.path.stem).render)
                 continue
             render = _store(library, project.id, record, sheet, scene_ids, anchors, ids, row,
                             data)
@@ -149,7 +163,7 @@ def import_bundle(
     return ImportedBundle(sheet_path, project, record, tuple(made), tuple(unpacked))
 
 
-def _store(library: LibraryWriter, project_id: int, record: SheetRecord, sheet: Sheet,
+def _store(library: Library, project_id: int, record: SheetRecord, sheet: Sheet,
            scene_ids: Mapping[str, int], anchors: Mapping[str, AnchorVersion],
            ids: Mapping[int, int], row: Mapping[str, Any], data: bytes) -> RenderRecord:
     scene = _str(row, "scene")
@@ -157,45 +171,39 @@ def _store(library: LibraryWriter, project_id: int, record: SheetRecord, sheet: 
     parent = _int(row, "parent_id")
     tags = row.get("tags")
     draft = RenderDraft(
+        request=GenerationRequest(
+            prompt=_str(row, "prompt"), negative=_str(row, "negative"),
+            width=_int(row, "width") or 0, height=_int(row, "height") or 0,
+            steps=_int(row, "steps") or 0, guidance=_float(row, "guidance") or 0.0,
+            model=_str(row, "model"), seed=_int(row, "seed_requested"), stage=_stage(row),
+            provider=_str(row, "provider") or "import",
+            context=SceneContext(scene=scene,
+                                 character=_str(row, "character") or sheet.character.name),
+        ),
         project_id=project_id,
-        stage=_stage(row),
-        provider=_str(row, "provider") or "import",
-        model=_str(row, "model"),
-        prompt=_str(row, "prompt"),
-        negative=_str(row, "negative"),
-        width=_int(row, "width") or 0,
-        height=_int(row, "height") or 0,
-        steps=_int(row, "steps") or 0,
-        guidance=_float(row, "guidance") or 0.0,
-        seed_requested=_int(row, "seed_requested"),
         sheet_id=record.id if scene in scene_ids else None,
         scene_id=scene_ids.get(scene),
         anchor_version_id=None if anchor is None else anchor.id,
         parent_id=None if parent is None else ids.get(parent),
-        scene_name=scene,
-        character_name=_str(row, "character") or sheet.character.name,
-        scene_text_hash=_str(row, "scene_text_hash") or None,
+        fingerprint=_decoded(Fingerprint, row.get("fingerprint")),
         notes=_str(row, "notes"),
         tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
     )
-    timings = row.get("timings")
-    result = RenderResult(
-        seed_returned=_int(row, "seed_returned"),
+    outcome = Outcome(
         request_id=_str(row, "request_id"),
-        timings={str(k): float(v) for k, v in timings.items()
-                 if isinstance(v, int | float) and not isinstance(v, bool)}
-        if isinstance(timings, dict) else {},
+        seed_returned=_int(row, "seed_returned"),
+        timings=_decoded(Timings, row.get("timings")) or Timings(),
         cost=_float(row, "cost"),
     )
-    render = library.record_render(draft, data, result)
+    render = library.renders.record(draft, data, outcome)
     try:
         approval = Approval(_str(row, "approval") or "none")
     except ValueError:
         approval = Approval.NONE
     if approval is not Approval.NONE:
-        library.set_approval([render.id], approval)
+        library.renders.set_approval([render.id], approval)
     if row.get("star") is True:
-        library.set_star([render.id], True)
+        library.renders.set_star([render.id], True)
     if approval is not Approval.NONE or row.get("star") is True:
-        render = library.render(render.id)
+        render = library.renders.get(render.id)
     return render

@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio.core.sheet import dump_sheet
 from studio.export.bundle import slug, write_bundle
@@ -23,8 +24,10 @@ from studio.export.model import (
     SheetOptions,
     StoryboardOptions,
 )
-from studio.export.ports import LibraryReader
 from studio.library.binding import sheet_name
+
+if TYPE_CHECKING:
+    from studio.library import Library
 
 
 class ExportFormat(StrEnum):
@@ -78,7 +81,7 @@ def run_export(
     export: SheetExport,
     request: ExportRequest,
     *,
-    library: LibraryReader | None = None,
+    library: Library | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:

@@ -1,9 +1,11 @@
 """The local project library: SQLite (WAL) records plus content-addressed image files.
 
-Public API: ``Library`` and the records in ``models``; errors in ``errors``; PNG metadata in
-``metadata``; ``default_data_dir`` in ``paths``; CLI helpers in ``commands``.
+Public API: ``Library`` (with one object per aggregate) and the records in ``models``; what
+changed after each write in ``changes``; errors in ``errors``; PNG metadata in ``metadata``;
+CLI helpers in ``commands``.
 """
 
+from .changes import LibraryChange
 from .errors import (
     ImageImportError,
     LibraryBusyError,
@@ -21,24 +23,23 @@ from .models import (
     CharacterRecord,
     CheckReport,
     EmptiedTrash,
+    ImageHealth,
     ImportResult,
     JobRecord,
     JobState,
+    Outcome,
     ProjectRecord,
     RenderDraft,
     RenderFilter,
     RenderPage,
     RenderRecord,
-    RenderResult,
-    RenderStatus,
     SceneRecord,
     SceneSpec,
     SceneSuggestion,
     SheetCell,
     SheetRecord,
-    scene_text_hash,
+    Timings,
 )
-from .paths import default_data_dir
 from .schema import SCHEMA_VERSION
 
 __all__ = [
@@ -50,29 +51,29 @@ __all__ = [
     "CharacterRecord",
     "CheckReport",
     "EmptiedTrash",
+    "ImageHealth",
     "ImageImportError",
     "ImportResult",
     "JobRecord",
     "JobState",
     "Library",
     "LibraryBusyError",
+    "LibraryChange",
     "LibraryError",
     "LibraryReadOnlyError",
     "LibraryStorageError",
     "LibraryVersionError",
+    "Outcome",
     "ProjectRecord",
     "RecordNotFoundError",
     "RenderDraft",
     "RenderFilter",
     "RenderPage",
     "RenderRecord",
-    "RenderResult",
-    "RenderStatus",
     "SceneRecord",
     "SceneSpec",
     "SceneSuggestion",
     "SheetCell",
     "SheetRecord",
-    "default_data_dir",
-    "scene_text_hash",
+    "Timings",
 ]

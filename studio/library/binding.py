@@ -1,5 +1,6 @@
 """How a sheet file maps onto library records: its project, character, anchor version, sheet
-and scenes. Render, export and bundle import share these rules so they find the same records."""
+and scenes, with what each scene sends now at each stage (its fingerprints). Render, export,
+status and bundle import share these rules so they find the same records."""
 
 from __future__ import annotations
 
@@ -7,6 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.fingerprint import (
+    Fingerprint,
+    RenderEvidence,
+    adopt_legacy,
+    fingerprint,
+    fingerprint_texts,
+    staleness,
+)
+from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.request import Stage
 from studio.core.sheet import SHEET_SUFFIX, Scene, Sheet
 from studio.library.library import Library
 from studio.library.models import (
@@ -14,6 +25,7 @@ from studio.library.models import (
     AnchorVersion,
     CharacterRecord,
     ProjectRecord,
+    RenderRecord,
     SceneRecord,
     SceneSpec,
     SheetRecord,
@@ -42,25 +54,81 @@ def sheet_name(path: Path) -> str:
     return name[: -len(SHEET_SUFFIX)] if name.endswith(SHEET_SUFFIX) else path.stem
 
 
-def scene_spec(scene: Scene) -> SceneSpec:
-    """A sheet's scene as the library records it (its text hash decides out-of-date cells)."""
+def scene_spec(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> SceneSpec:
+    """A sheet's scene as the library records it, with what it sends now at each stage."""
     return SceneSpec(name=scene.name, setting=scene.setting, lighting=scene.lighting,
                      lens=scene.lens, framing=scene.framing, notes=scene.notes,
-                     pattern=scene.pattern, seed=scene.seed)
+                     fingerprints={stage: fingerprint(sheet, scene, stage, catalog)
+                                   for stage in Stage})
 
 
-def bind_sheet(library: Library, sheet: Sheet, path: Path) -> SheetBinding:
+def bind_sheet(library: Library, sheet: Sheet, path: Path,
+               catalog: PresetCatalog) -> SheetBinding:
     """Record the sheet (project, character, anchor version, sheet, scenes) and return it.
 
-    Saving an anchor that differs from the latest one makes a new anchor version, which marks
-    the cells rendered with the old one out of date.
+    Saving an anchor that differs from the latest one makes a new anchor version (the anchor's
+    history). Renders of the sheet made before fingerprints were kept are given the one their
+    records prove (``studio.core.fingerprint.adopt_legacy``), once.
     """
     ch = sheet.character
-    project = library.ensure_project(project_name(sheet))
-    character = library.ensure_character(project.id, ch.name)
-    anchor = library.save_anchor(character.id, AnchorSpec(
+    project = library.projects.ensure(project_name(sheet))
+    character = library.characters.ensure(project.id, ch.name)
+    anchor = library.characters.save_anchor(character.id, AnchorSpec(
         anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed, negative=ch.negative or "",
     ))
-    record = library.save_sheet(project.id, sheet_name(path), str(path.resolve()), character.id)
-    scenes = library.sync_scenes(record.id, [scene_spec(sc) for sc in sheet.scenes])
-    return SheetBinding(project, character, anchor, record, {s.name: s for s in scenes})
+    record = library.sheets.save(project.id, sheet_name(path), str(path.resolve()),
+                                 character.id)
+    scenes = library.sheets.sync_scenes(record.id, [scene_spec(sheet, sc, catalog)
+                                                    for sc in sheet.scenes])
+    binding = SheetBinding(project, character, anchor, record, {s.name: s for s in scenes})
+    legacy = library.renders.unfingerprinted(record.id)
+    names = {s.id: s.name for s in scenes}
+    learned = {}
+    for render in legacy:
+        scene = sheet.scene(names.get(render.scene_id or -1, ""))
+        if scene is not None:
+            learned[render.id] = legacy_fingerprint(library, sheet, scene, render, catalog)
+    if learned:
+        library.renders.set_fingerprints(learned)
+    return binding
+
+
+def legacy_fingerprint(library: Library, sheet: Sheet, scene: Scene, render: RenderRecord,
+                       catalog: PresetCatalog) -> Fingerprint:
+    """What a render made before fingerprints were kept provably sent (see ``adopt_legacy``)."""
+    anchor = None
+    if render.anchor_version_id is not None:
+        anchor = library.characters.anchor_version(render.anchor_version_id).anchor
+    evidence = RenderEvidence(
+        prompt=render.prompt, negative=render.negative, model=render.model,
+        steps=render.steps, guidance=render.guidance, seed=render.seed_requested,
+        width=render.width, height=render.height, anchor=anchor,
+        same_provider=render.provider == sheet.profile(render.stage).provider)
+    presets = {kind.value: [p.text for p in catalog.of_kind(kind)]
+               for kind in (PresetKind.SKIN, PresetKind.QUALITY, PresetKind.LIGHTING,
+                            PresetKind.LENS, PresetKind.PATTERN)}
+    return adopt_legacy(evidence, fingerprint_texts(sheet, scene, render.stage, catalog),
+                        presets)
+
+
+def render_staleness(library: Library, sheet: Sheet, scene: Scene, render: RenderRecord,
+                     catalog: PresetCatalog) -> tuple[str, ...]:
+    """Why ``render`` of ``scene`` is out of date against ``sheet`` as it is now (the file or
+    the window's unsaved document): the one staleness rule, for a render made before
+    fingerprints were kept too (what its record proves, as ``bind_sheet`` would store it)."""
+    made_with = render.fingerprint
+    if made_with is None:
+        made_with = legacy_fingerprint(library, sheet, scene, render, catalog)
+    return staleness(made_with, fingerprint(sheet, scene, render.stage, catalog))
+
+
+def find_sheet_record(library: Library, sheet: Sheet, path: Path) -> SheetRecord | None:
+    """The library's record of the sheet file: by its path, else by project and file name."""
+    record = library.sheets.for_file(str(Path(path).resolve()))
+    if record is not None:
+        return record
+    project = library.projects.by_name(project_name(sheet))
+    if project is None:
+        return None
+    name = sheet_name(Path(path))
+    return next((s for s in library.sheets.of_project(project.id) if s.name == name), None)

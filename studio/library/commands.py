@@ -21,6 +21,7 @@ from typing import Any
 from .errors import LibraryError
 from .library import Library
 from .models import RenderFilter, RenderRecord
+from .renders import render_data
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -47,11 +48,6 @@ def open_library(data_dir: Path) -> Library | CommandOutput:
         return CommandOutput(str(exc), {"error": str(exc)}, EXIT_PROBLEMS)
 
 
-def render_data(render: RenderRecord) -> dict[str, Any]:
-    """One render as JSON data (the shape of ``--json`` output)."""
-    return render.as_dict()
-
-
 def _line(render: RenderRecord) -> str:
     star = "*" if render.star else " "
     prompt = " ".join(render.prompt.split())
@@ -60,14 +56,14 @@ def _line(render: RenderRecord) -> str:
     scene = render.scene_name or "-"
     return (
         f"  {star}#{render.id:<6} {render.created:%Y-%m-%d %H:%M} {render.stage.value:<7} "
-        f"{render.status.value:<7} {render.provider}/{render.model} seed={render.seed} "
+        f"{render.status_word:<7} {render.provider}/{render.model} seed={render.seed} "
         f"[{scene}] {prompt}"
     )
 
 
 def library_list(library: Library, *, project: str | None = None, limit: int = 20) -> CommandOutput:
     """Projects and their latest renders (``limit`` per project)."""
-    projects = library.projects()
+    projects = library.projects.all()
     if project is not None:
         projects = [p for p in projects if p.name == project]
         if not projects:
@@ -78,7 +74,7 @@ def library_list(library: Library, *, project: str | None = None, limit: int = 2
         lines.append(library.notice)
     data_projects: list[dict[str, Any]] = []
     for record in projects:
-        page = library.list_renders(RenderFilter(project_id=record.id), limit=limit)
+        page = library.renders.page(RenderFilter(project_id=record.id), limit=limit)
         lines.append(f"{record.name} ({record.render_count} renders)")
         lines.extend(_line(r) for r in page.items)
         data_projects.append(
@@ -100,12 +96,12 @@ def library_search(
     """Renders whose prompt, scene, character, notes or tags match ``text``, newest first."""
     where = RenderFilter()
     if project is not None:
-        record = library.project_by_name(project)
+        record = library.projects.by_name(project)
         if record is None:
             message = f"There is no project called {project!r} in the library."
             return CommandOutput(message, {"error": message}, EXIT_BAD_INPUT)
         where = RenderFilter(project_id=record.id)
-    page = library.search(text, where, limit=limit)
+    page = library.renders.search(text, where, limit=limit)
     lines = [_line(r) for r in page.items] or [f"Nothing in the library matches {text!r}."]
     return CommandOutput(
         "\n".join(lines),
@@ -118,7 +114,7 @@ def library_check(library: Library, *, repair: bool = True) -> CommandOutput:
 
     Exit 0 when the library is sound (after repair), 1 when problems remain.
     """
-    report = library.check(repair=repair)
+    report = library.maintenance.check(repair=repair)
     lines = [f"Library: {library.data_dir}"]
     if library.notice and repair:
         lines.append(f"{library.notice} Nothing was repaired.")

@@ -1,12 +1,13 @@
 """The library's records: plain frozen dataclasses, no SQL and no Qt.
 
-Callers build ``RenderDraft`` / ``RenderResult`` / ``AnchorSpec`` / ``SceneSpec`` values and get
-``*Record`` values back. Times are timezone-aware UTC ``datetime``s.
+Callers build ``RenderDraft`` / ``AnchorSpec`` / ``SceneSpec`` values and get ``*Record`` values
+back. What a render asked for is core's ``GenerationRequest``, what the provider answered core's
+``Outcome``, where a job stands core's ``JobState``: the library keeps them, it does not restate
+them. Times are timezone-aware UTC ``datetime``s.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from studio.core.fingerprint import Fingerprint
+from studio.core.lifecycle import Approval, JobState, Outcome, Timings
 from studio.core.request import GenerationRequest, Stage
 
 from .metadata import ImageParameters
@@ -25,66 +28,34 @@ __all__ = [
     "CharacterRecord",
     "CheckReport",
     "EmptiedTrash",
+    "ImageHealth",
     "ImportResult",
     "JobRecord",
     "JobState",
+    "Outcome",
     "ProjectRecord",
     "RenderDraft",
     "RenderFilter",
     "RenderPage",
     "RenderRecord",
-    "RenderResult",
-    "RenderStatus",
     "SceneRecord",
     "SceneSpec",
     "SceneSuggestion",
     "SheetCell",
     "SheetRecord",
     "Stage",
-    "scene_text_hash",
+    "Timings",
 ]
 
 
-class Approval(StrEnum):
-    NONE = "none"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+class ImageHealth(StrEnum):
+    """Whether a done render's image file is as it was stored (``check`` decides)."""
 
-
-class RenderStatus(StrEnum):
     OK = "ok"
-    FAILED = "failed"
     #: ``check`` found the image file gone; the record and its settings are kept.
     MISSING = "missing"
     #: ``check`` found the image file's bytes do not match their hash.
     DAMAGED = "damaged"
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    SUBMITTED = "submitted"
-    PROCESSING = "processing"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
-
-
-def scene_text_hash(setting: str, lighting: str, lens: str, framing: str,
-                    pattern: str = "", seed: int | None = None) -> str:
-    """A short hash of the scene text that shapes the prompt; notes and order do not count.
-
-    A render stores the hash its scene had; a different current hash marks the cell out of date.
-    A scene's pattern and its own seed take part only when set, so scenes without them keep
-    the hashes earlier versions stored.
-    """
-    parts = [setting.strip(), lighting.strip(), lens.strip(), framing.strip()]
-    if pattern.strip() or seed is not None:
-        parts += [pattern.strip(), "" if seed is None else str(seed)]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +109,11 @@ class SheetRecord:
 
 @dataclass(frozen=True, slots=True)
 class SceneSpec:
-    """One scene of a sheet as the sheet file has it; scenes are matched by name."""
+    """One scene of a sheet as the sheet file has it; scenes are matched by name.
+
+    ``fingerprints`` holds what the scene sends now at each stage, so the library can tell which
+    renders are out of date without the sheet at hand.
+    """
 
     name: str
     setting: str = ""
@@ -146,13 +121,7 @@ class SceneSpec:
     lens: str = ""
     framing: str = ""
     notes: str = ""
-    pattern: str = ""
-    seed: int | None = None  # the scene's own seed; None when it uses the sheet's
-
-    @property
-    def text_hash(self) -> str:
-        return scene_text_hash(self.setting, self.lighting, self.lens, self.framing,
-                               self.pattern, self.seed)
+    fingerprints: Mapping[Stage, Fingerprint] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,102 +135,74 @@ class SceneRecord:
     lens: str
     framing: str
     notes: str
-    text_hash: str
+    fingerprints: Mapping[Stage, Fingerprint] = field(default_factory=dict)
+
+    def fingerprint(self, stage: Stage) -> Fingerprint | None:
+        """What the scene sent at ``stage`` when its sheet was last recorded."""
+        return self.fingerprints.get(stage)
+
+
+class _Asked:
+    """What was asked, read from the ``request`` a draft or a record holds."""
+
+    __slots__ = ()
+    request: GenerationRequest
+
+    @property
+    def stage(self) -> Stage:
+        return self.request.stage
+
+    @property
+    def provider(self) -> str:
+        return self.request.provider
+
+    @property
+    def model(self) -> str:
+        return self.request.model
+
+    @property
+    def prompt(self) -> str:
+        return self.request.prompt
+
+    @property
+    def scene_name(self) -> str:
+        return self.request.context.scene
+
+    @property
+    def character_name(self) -> str:
+        return self.request.context.character
 
 
 @dataclass(frozen=True, slots=True)
-class RenderDraft:
-    """Everything known about a render before the provider answers."""
+class RenderDraft(_Asked):
+    """A render before the provider answers: the request as it is sent (after the provider
+    adapted it; ``request.provider`` renders it) and the records it belongs to."""
 
+    request: GenerationRequest
     project_id: int
-    stage: Stage
-    provider: str
-    model: str
-    prompt: str
-    width: int
-    height: int
-    steps: int
-    guidance: float
-    negative: str = ""
-    seed_requested: int | None = None
     sheet_id: int | None = None
     scene_id: int | None = None
     anchor_version_id: int | None = None
     #: The preview a final was made from.
     parent_id: int | None = None
-    #: Names as the user saw them (kept even if the scene or character is later removed).
-    scene_name: str = ""
-    character_name: str = ""
-    #: The scene's text hash when rendered; None takes the scene's current hash.
-    scene_text_hash: str | None = None
+    #: What the sheet asked when the render was planned (the staleness rule compares it).
+    fingerprint: Fingerprint | None = None
     notes: str = ""
     tags: tuple[str, ...] = ()
 
-    @classmethod
-    def from_request(
-        cls,
-        request: GenerationRequest,
-        *,
-        project_id: int,
-        provider: str,
-        sheet_id: int | None = None,
-        scene_id: int | None = None,
-        anchor_version_id: int | None = None,
-        parent_id: int | None = None,
-        scene_text_hash: str | None = None,
-    ) -> RenderDraft:
-        return cls(
-            project_id=project_id,
-            stage=request.stage,
-            provider=provider,
-            model=request.model,
-            prompt=request.prompt,
-            negative=request.negative,
-            width=request.width,
-            height=request.height,
-            steps=request.steps,
-            guidance=request.guidance,
-            seed_requested=request.seed,
-            sheet_id=sheet_id,
-            scene_id=scene_id,
-            anchor_version_id=anchor_version_id,
-            parent_id=parent_id,
-            scene_name=request.context.scene,
-            character_name=request.context.character,
-            scene_text_hash=scene_text_hash,
-        )
 
 
 @dataclass(frozen=True, slots=True)
-class RenderResult:
-    """What the provider answered, besides the image bytes."""
+class RenderRecord(_Asked):
+    """A render the library keeps: what was asked, what the provider answered, and the user's
+    verdict on it. ``state`` is ``done`` or ``failed``."""
 
-    seed_returned: int | None = None
-    request_id: str = ""
-    #: Seconds per phase, e.g. {"queue": 1.2, "generate": 3.4, "download": 0.3}.
-    timings: Mapping[str, float] = field(default_factory=dict)
-    cost: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RenderRecord:
     id: int
     project_id: int
-    stage: Stage
-    provider: str
-    model: str
-    request_id: str
-    prompt: str
-    negative: str
-    width: int
-    height: int
-    steps: int
-    guidance: float
-    seed_requested: int | None
-    seed_returned: int | None
-    timings: Mapping[str, float]
-    cost: float | None
-    status: RenderStatus
+    request: GenerationRequest
+    outcome: Outcome
+    state: JobState
+    health: ImageHealth
     error: str
     parent_id: int | None
     approval: Approval
@@ -271,64 +212,74 @@ class RenderRecord:
     scene_id: int | None
     character_id: int | None
     anchor_version_id: int | None
-    scene_name: str
-    character_name: str
-    scene_text_hash: str | None
+    fingerprint: Fingerprint | None
     notes: str
     #: sha256 of the stored file's bytes (metadata chunks included); None for a failed render.
     image_hash: str | None
     image_path: Path | None
-    #: Where the 256 px thumbnail is cached; it may not exist yet (``Library.thumbnail``).
+    #: Where the 256 px thumbnail is cached; it may not exist yet (``library.files``).
     thumbnail_path: Path | None
     created: datetime
     trashed: datetime | None
     #: "studio" for renders the studio made, "import" for images from other tools.
     source: str
 
+    # What was asked, as the request has it.
+    @property
+    def negative(self) -> str:
+        return self.request.negative
+
+    @property
+    def width(self) -> int:
+        return self.request.width
+
+    @property
+    def height(self) -> int:
+        return self.request.height
+
+    @property
+    def steps(self) -> int:
+        return self.request.steps
+
+    @property
+    def guidance(self) -> float:
+        return self.request.guidance
+
+    @property
+    def seed_requested(self) -> int | None:
+        return self.request.seed
+
+    # What the provider answered.
+    @property
+    def seed_returned(self) -> int | None:
+        return self.outcome.seed_returned
+
+    @property
+    def request_id(self) -> str:
+        return self.outcome.request_id
+
+    @property
+    def cost(self) -> float | None:
+        return self.outcome.cost
+
+    @property
+    def timings(self) -> Timings:
+        return self.outcome.timings
+
     @property
     def seed(self) -> int | None:
         """The seed that made the image: the provider's answer when it gave one."""
         return self.seed_returned if self.seed_returned is not None else self.seed_requested
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able data (for ``--json`` output and export sidecars); never a key."""
-        return {
-            "id": self.id,
-            "project_id": self.project_id,
-            "stage": self.stage.value,
-            "status": self.status.value,
-            "provider": self.provider,
-            "model": self.model,
-            "request_id": self.request_id,
-            "prompt": self.prompt,
-            "negative": self.negative,
-            "width": self.width,
-            "height": self.height,
-            "steps": self.steps,
-            "guidance": self.guidance,
-            "seed": self.seed,
-            "seed_requested": self.seed_requested,
-            "seed_returned": self.seed_returned,
-            "timings": dict(self.timings),
-            "cost": self.cost,
-            "error": self.error,
-            "parent_id": self.parent_id,
-            "approval": self.approval.value,
-            "star": self.star,
-            "tags": list(self.tags),
-            "sheet_id": self.sheet_id,
-            "scene_id": self.scene_id,
-            "scene": self.scene_name,
-            "character_id": self.character_id,
-            "character": self.character_name,
-            "anchor_version_id": self.anchor_version_id,
-            "notes": self.notes,
-            "image_hash": self.image_hash,
-            "image": None if self.image_path is None else str(self.image_path),
-            "created": self.created.isoformat(),
-            "trashed": None if self.trashed is None else self.trashed.isoformat(),
-            "source": self.source,
-        }
+    @property
+    def usable(self) -> bool:
+        """Done, with its image where it was stored."""
+        return self.state is JobState.DONE and self.health is ImageHealth.OK
+
+    @property
+    def status_word(self) -> str:
+        """One word for lists: ``ok``, ``failed``, ``missing`` or ``damaged``."""
+        return "failed" if self.state is JobState.FAILED else self.health.value
 
     def parameters(self) -> ImageParameters:
         """The settings as the ``parameters`` text carries them (``metadata.format_parameters``)."""
@@ -351,8 +302,6 @@ class JobRecord:
 
     id: int
     draft: RenderDraft
-    #: The provider-neutral request as JSON data (the render layer's serialisation).
-    request: Mapping[str, Any]
     state: JobState
     provider_request_id: str
     poll_url: str
@@ -363,6 +312,10 @@ class JobRecord:
     render_id: int | None
     created: datetime
     updated: datetime
+
+    @property
+    def request(self) -> GenerationRequest:
+        return self.draft.request
 
     @property
     def provider(self) -> str:
@@ -386,7 +339,9 @@ class RenderFilter:
     provider: str | None = None
     approval: Approval | None = None
     starred: bool | None = None
-    status: RenderStatus | None = None
+    state: JobState | None = None
+    #: Done renders whose image file is as stored (``check`` marks the others).
+    usable: bool | None = None
     tag: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -403,12 +358,12 @@ class RenderPage:
 
 @dataclass(frozen=True, slots=True)
 class SheetCell:
-    """The latest successful render of one scene at one stage, and whether it is out of date."""
+    """The latest successful render of one scene at one stage, and why it is out of date
+    against the scene as the library last recorded it (``studio.core.fingerprint`` reasons)."""
 
     scene: SceneRecord
     stage: Stage
     render: RenderRecord
-    #: "anchor" (rendered with an older anchor version) and/or "scene" (scene text changed).
     out_of_date: tuple[str, ...]
 
     @property

@@ -161,5 +161,36 @@ _V2: Sequence[str] = (
     "CREATE TABLE deleted_images (path TEXT PRIMARY KEY)",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2)
+# Version 3: the one staleness rule and the one job lifecycle. Each render keeps the fingerprint
+# of what it was made with, each scene what it sends now; jobs take every state of the lifecycle
+# (a CHECK constraint cannot be altered in place, so the table is rebuilt).
+_V3: Sequence[str] = (
+    "ALTER TABLE renders ADD COLUMN fingerprint TEXT",
+    "ALTER TABLE scenes ADD COLUMN fingerprints TEXT NOT NULL DEFAULT '{}'",
+    """CREATE TABLE jobs_v3 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        draft TEXT NOT NULL,
+        request TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+            ('queued', 'sending', 'submitted', 'processing', 'downloading', 'done', 'failed',
+             'cancelled', 'uncertain')),
+        provider_request_id TEXT NOT NULL DEFAULT '',
+        poll_url TEXT NOT NULL DEFAULT '',
+        submission TEXT NOT NULL DEFAULT '{}',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '',
+        render_id INTEGER REFERENCES renders(id) ON DELETE SET NULL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    )""",
+    "INSERT INTO jobs_v3 SELECT * FROM jobs",
+    "DROP TABLE jobs",
+    "ALTER TABLE jobs_v3 RENAME TO jobs",
+    "CREATE INDEX jobs_unfinished ON jobs (state) WHERE state NOT IN "
+    "('done', 'failed', 'cancelled')",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)

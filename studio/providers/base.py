@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from studio.core.capabilities import ModelCapabilities
+from studio.core.lifecycle import Timings
 from studio.core.request import GenerationRequest, Stage
 from studio.providers.adapt import adapt
 from studio.providers.errors import ProviderError
@@ -135,20 +136,6 @@ class Submission:
     @classmethod
     def from_json(cls, text: str) -> Submission:
         return cls.from_dict(json.loads(text))
-
-
-@dataclass(frozen=True, slots=True)
-class Timings:
-    """Seconds spent in each phase (0 where the provider gave no way to tell them apart)."""
-
-    submit: float = 0.0
-    queue: float = 0.0
-    processing: float = 0.0
-    download: float = 0.0
-
-    @property
-    def total(self) -> float:
-        return self.submit + self.queue + self.processing + self.download
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,13 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
+
+from studio.core.settings import env_name
+
+__all__ = ["KEYRING_SERVICE", "Keychain", "env_name", "find_key", "key_file", "no_keychain",
+           "read_keychain", "store_key_in_file"]
 
 KEYRING_SERVICE = "character-sheet-studio"
 KEY_FILE_NAME = "keys"
@@ -21,11 +26,6 @@ Keychain = Callable[[str], "str | None"]
 def no_keychain(provider_id: str) -> str | None:
     """A keychain that holds nothing (tests, CI)."""
     return None
-
-
-def env_name(provider_id: str, what: str) -> str:
-    """``STUDIO_<ID>_<WHAT>``, e.g. ``STUDIO_MODELSLAB_API_KEY``."""
-    return f"STUDIO_{provider_id.upper()}_{what}"
 
 
 def key_file(config_dir: Path) -> Path:
@@ -66,19 +66,19 @@ def _from_file(config_dir: Path, provider_id: str) -> str | None:
 
 def find_key(
     provider_id: str,
-    environ: Mapping[str, str],
+    env_key: str | None,
     config_dir: Path | None = None,
     *,
     key_in_file: bool = False,
     keychain: Keychain | None = None,
 ) -> str | None:
-    """The API key for ``provider_id``, or None when none is configured.
+    """The API key for ``provider_id``: ``env_key`` (its ``STUDIO_<ID>_API_KEY``), else the OS
+    keychain, else the key file the user chose; None when none is configured.
 
     ``keychain`` reads the OS keychain (default: keyring); tests pass a fake or ``no_keychain``.
     """
-    value = environ.get(env_name(provider_id, "API_KEY"), "").strip()
-    if value:
-        return value
+    if env_key:
+        return env_key
     value = (keychain or read_keychain)(provider_id) or ""
     if value:
         return value

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from studio.core.capabilities import ModelCapabilities
+from studio.core.lifecycle import Timings
 from studio.core.request import GenerationRequest, SceneContext, Stage
 from studio.providers.base import (
     Done,
@@ -30,7 +31,6 @@ from studio.providers.base import (
     Processing,
     Provider,
     Submission,
-    Timings,
 )
 from studio.providers.errors import BadResponseError
 

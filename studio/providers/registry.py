@@ -1,8 +1,9 @@
 """Building the providers from the environment and settings, and describing them.
 
-The composition root (``studio/cli.py``, ``studio/app.py``) calls :func:`build_providers` once
-and passes the dict down. ``STUDIO_<ID>_API_KEY``, ``STUDIO_<ID>_BASE_URL`` and
-``STUDIO_<ID>_CONCURRENCY`` win over settings; settings win over the built-in defaults.
+The composition root (``studio.runtime``) reads each provider's environment and calls
+:func:`build_providers` once; the dict is passed down. What the environment says
+(``STUDIO_<ID>_API_KEY``, ``_BASE_URL``, ``_CONCURRENCY``) wins over settings; settings win over
+the built-in defaults.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 
 from studio.core.capabilities import ModelCapabilities
-from studio.core.settings import PROVIDER_IDS, Settings
+from studio.core.settings import PROVIDER_IDS, ProviderEnv, Settings
 from studio.providers.base import Clock, Provider
 from studio.providers.errors import provider_name
 from studio.providers.fal import FalProvider
@@ -43,24 +44,11 @@ class ProviderConfigError(ValueError):
     """An environment variable has a value the studio cannot use; the message says which."""
 
 
-def _env_int(environ: Mapping[str, str], name: str) -> int | None:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ProviderConfigError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise ProviderConfigError(f"{name} must be at least 1, not {value}")
-    return value
-
-
-def _modelslab_endpoints(environ: Mapping[str, str]) -> dict[str, Endpoint]:
+def _modelslab_endpoints(env: ProviderEnv) -> dict[str, Endpoint]:
     """``STUDIO_MODELSLAB_ENDPOINTS="fluxgram-v1=images,flux-schnell=realtime"``."""
     name = env_name("modelslab", "ENDPOINTS")
     out: dict[str, Endpoint] = {}
-    for item in environ.get(name, "").split(","):
+    for item in env.extra.get("ENDPOINTS", "").split(","):
         model, sep, endpoint = item.strip().partition("=")
         if not item.strip():
             continue
@@ -73,7 +61,7 @@ def _modelslab_endpoints(environ: Mapping[str, str]) -> dict[str, Endpoint]:
 
 
 def build_providers(
-    environ: Mapping[str, str],
+    envs: Mapping[str, ProviderEnv],
     settings: Settings,
     config_dir: Path | None = None,
     http_transport: httpx.AsyncBaseTransport | None = None,
@@ -88,11 +76,12 @@ def build_providers(
     providers: dict[str, Provider] = {}
     for pid, cls in REMOTE_CLASSES.items():
         ps = settings.provider(pid)
+        env = envs.get(pid) or ProviderEnv()
         kwargs: dict[str, Any] = {
-            "api_key": functools.partial(find_key, pid, environ, config_dir,
+            "api_key": functools.partial(find_key, pid, env.api_key, config_dir,
                                          key_in_file=ps.key_in_file, keychain=keychain),
-            "base_url": environ.get(env_name(pid, "BASE_URL"), "").strip() or ps.base_url,
-            "concurrency": _env_int(environ, env_name(pid, "CONCURRENCY")) or ps.concurrency,
+            "base_url": env.base_url or ps.base_url,
+            "concurrency": env.concurrency or ps.concurrency,
             "price_per_image": ps.price_per_image,
             "preview_model": ps.preview_model,
             "final_model": ps.final_model,
@@ -104,7 +93,7 @@ def build_providers(
         if deadline is not None:
             kwargs["deadline"] = deadline
         if cls is ModelsLabProvider:
-            kwargs["endpoints"] = _modelslab_endpoints(environ)
+            kwargs["endpoints"] = _modelslab_endpoints(env)
         providers[pid] = cls(**kwargs)
     providers["offline"] = OfflineProvider()
     return providers

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from studio.core.capabilities import ModelCapabilities
+from studio.core.lifecycle import Timings
 from studio.core.request import GenerationRequest
 from studio.providers.base import (
     Clock,
@@ -38,7 +39,6 @@ from studio.providers.base import (
     Queued,
     Submission,
     SystemClock,
-    Timings,
 )
 from studio.providers.errors import (
     AuthenticationError,

@@ -9,26 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
+from studio.core.lifecycle import JobState
 from studio.core.request import Stage
 from studio.library.models import RenderRecord
-
-
-class JobStatus(StrEnum):
-    """Where a job stands, in the words the queue view shows."""
-
-    QUEUED = "queued"  # recorded, waiting for a free slot of its provider
-    SUBMITTED = "submitted"  # the provider accepted it
-    PROCESSING = "processing"  # in the provider's queue or being generated
-    DOWNLOADING = "downloading"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +47,7 @@ class JobQueued:
     job: JobRef
     #: The failed or cancelled job this one retries.
     retry_of: int | None = None
-    status = JobStatus.QUEUED
+    state = JobState.QUEUED
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +56,7 @@ class JobSubmitted:
     request_id: str
     #: True when a job already accepted before a restart is being followed again (not resent).
     resumed: bool = False
-    status = JobStatus.SUBMITTED
+    state = JobState.SUBMITTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +67,14 @@ class JobProcessing:
     job: JobRef
     eta: float | None = None
     position: int | None = None
-    status = JobStatus.PROCESSING
+    state = JobState.PROCESSING
 
 
 @dataclass(frozen=True, slots=True)
 class JobDownloading:
     job: JobRef
     source: str = ""
-    status = JobStatus.DOWNLOADING
+    state = JobState.DOWNLOADING
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +85,7 @@ class JobDone:
     render: RenderRecord
     seconds: float
     notes: tuple[str, ...] = ()
-    status = JobStatus.DONE
+    state = JobState.DONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +104,7 @@ class JobFailed:
     retryable: bool
     render: RenderRecord | None = None
     kept_for_resume: bool = False
-    status = JobStatus.FAILED
+    state = JobState.FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +115,7 @@ class JobCancelled:
     job: JobRef
     may_be_billed: bool
     message: str
-    status = JobStatus.CANCELLED
+    state = JobState.CANCELLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,18 +128,39 @@ class Progress:
     done: int
     failed: int
     cancelled: int
+    uncertain: int = 0
 
     @property
     def finished(self) -> int:
-        return self.done + self.failed + self.cancelled
+        return self.done + self.failed + self.cancelled + self.uncertain
 
     @property
     def idle(self) -> bool:
         return self.finished == self.total
 
 
+@dataclass(frozen=True, slots=True)
+class JobSending:
+    """The request is leaving for the provider (journaled first: a crash from here on is never
+    followed by a silent second send)."""
+
+    job: JobRef
+    state = JobState.SENDING
+
+
+@dataclass(frozen=True, slots=True)
+class JobUncertain:
+    """The job may have been accepted (and billed) by the provider without the studio learning
+    its id; it is not sent again unless the user asks (``message`` says so)."""
+
+    job: JobRef
+    message: str
+    state = JobState.UNCERTAIN
+
+
 JobEvent = (
-    JobQueued | JobSubmitted | JobProcessing | JobDownloading | JobDone | JobFailed | JobCancelled
+    JobQueued | JobSending | JobSubmitted | JobProcessing | JobDownloading | JobDone | JobFailed
+    | JobCancelled | JobUncertain
 )
 RenderEvent = BatchPlanned | JobEvent | Progress
 RenderListener = Callable[[RenderEvent], None]

@@ -1,12 +1,14 @@
 """From a sheet to the jobs of one stage: previews for the whole sheet, finals from previews.
 
 The library learns of the sheet first (:func:`bind_sheet`: project, character with its anchor
-version, sheet, scenes), so every render is stamped with the anchor version and scene text it was
-made from and cells can be reported out of date later.
+version, sheet, scenes and what each sends now), and every render is stamped with the
+fingerprint of what it was made from, so cells can be reported out of date later by the one rule
+(``studio.core.fingerprint``).
 
-A final reuses its preview's anchor version, prompt and seed, takes the final stage's model,
-steps, guidance and negative prompt, and is linked to the preview (``parent_id``). A scene with
-no preview yet is finalized straight from the sheet, and said so.
+A final reuses its preview's anchor version, prompt and seed (and so the prompt parts of its
+fingerprint), takes the final stage's model, steps, guidance and negative prompt, and is linked to
+the preview (``parent_id``). A scene with no preview yet is finalized straight from the sheet, and
+said so; so is a final made from an out-of-date preview.
 
 Everything here is blocking (library reads and writes): the window calls it from a worker thread.
 """
@@ -17,23 +19,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from studio.core.errors import StudioInputError
+from studio.core.fingerprint import (
+    STAGE_PARTS,
+    Fingerprint,
+    describe_reasons,
+    fingerprint,
+    staleness,
+)
+from studio.core.lifecycle import Approval
 from studio.core.presets import PresetCatalog
 from studio.core.prompt import build_request
 from studio.core.request import GenerationRequest, Stage
-from studio.core.settings import PROVIDER_IDS
+from studio.core.settings import PROVIDER_IDS, env_name
 from studio.core.sheet import Scene, Sheet
-from studio.library import (
-    Approval,
-    Library,
-    RenderDraft,
-    RenderFilter,
-    RenderRecord,
-    RenderStatus,
-)
+from studio.library import Library, RenderDraft, RenderFilter, RenderRecord
 from studio.library.binding import SheetBinding
 from studio.providers.base import Provider
 from studio.providers.errors import InvalidRequestError, provider_name
-from studio.providers.keys import env_name
 
 SHEET_SUFFIX = ".sheet.toml"
 
@@ -132,34 +134,42 @@ def choose_provider(
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
-    """One image to render: the request sent and the record it becomes.
+    """One image to render: its draft holds the request as the provider adapted it (what is
+    sent, and what the library records) and the records it belongs to; ``notes`` say what the
+    adaptation changed."""
 
-    ``request`` is sent as is (the provider adapts it); ``draft`` holds the adapted values, so the
-    library records what was really asked for.
-    """
-
-    scene: str
-    stage: Stage
-    provider: str
-    request: GenerationRequest
     draft: RenderDraft
     notes: tuple[str, ...] = ()
+
+    @property
+    def scene(self) -> str:
+        return self.draft.scene_name
+
+    @property
+    def stage(self) -> Stage:
+        return self.draft.stage
+
+    @property
+    def provider(self) -> str:
+        return self.draft.provider
+
+    @property
+    def request(self) -> GenerationRequest:
+        return self.draft.request
 
 
 @dataclass(frozen=True, slots=True)
 class OutOfDateCell:
-    """A cell whose latest render was made with an older anchor version or other scene text."""
+    """A cell whose latest render was made from something other than what it sends now."""
 
     scene: str
     stage: Stage
     render_id: int
-    reasons: tuple[str, ...]  # "anchor", "scene"
+    reasons: tuple[str, ...]  # studio.core.fingerprint.REASONS
 
     def sentence(self) -> str:
-        why = " and ".join({"anchor": "the character's anchor", "scene": "the scene's text"}
-                           .get(r, r) for r in self.reasons)
-        return (f"The {self.stage.value} of “{self.scene}” is out of date: {why} changed since "
-                "it was rendered.")
+        return (f"The {self.stage.value} of “{self.scene}” is out of date: "
+                f"{describe_reasons(self.reasons)} changed since it was rendered.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +187,11 @@ class RenderPlan:
 
 
 def out_of_date_cells(library: Library, binding: SheetBinding) -> tuple[OutOfDateCell, ...]:
-    """Every cell of the sheet whose latest render is out of date, in sheet order."""
+    """Every cell of the sheet whose latest render is out of date, in sheet order (the library
+    holds what each scene sends now since the sheet was bound)."""
     return tuple(
         OutOfDateCell(cell.scene.name, cell.stage, cell.render.id, cell.out_of_date)
-        for cell in library.sheet_cells(binding.sheet.id) if cell.is_out_of_date
+        for cell in library.renders.cells(binding.sheet.id) if cell.is_out_of_date
     )
 
 
@@ -202,26 +213,26 @@ def _job(
     request: GenerationRequest,
     binding: SheetBinding,
     scene: Scene,
+    made_from: Fingerprint,
     *,
     anchor_version_id: int,
     parent: RenderRecord | None = None,
 ) -> JobSpec:
-    request = request.with_changes(model=choice.model)
+    request = request.with_changes(model=choice.model, provider=choice.provider.id)
     try:
         adapted, notes = choice.provider.prepare(request)
     except InvalidRequestError as exc:  # refused before anything is sent
         raise RenderInputError(exc.user_message(scene.name)) from None
-    draft = RenderDraft.from_request(
-        adapted,
+    draft = RenderDraft(
+        request=adapted,
         project_id=binding.project.id,
-        provider=choice.provider.id,
         sheet_id=binding.sheet.id,
         scene_id=binding.scenes[scene.name].id,
         anchor_version_id=anchor_version_id,
         parent_id=None if parent is None else parent.id,
-        scene_text_hash=None if parent is None else parent.scene_text_hash,
+        fingerprint=made_from,
     )
-    return JobSpec(scene.name, request.stage, choice.provider.id, request, draft, notes)
+    return JobSpec(draft, notes)
 
 
 def plan_previews(
@@ -235,7 +246,7 @@ def plan_previews(
     """Previews of the named scenes (all when none are named), in sheet order."""
     jobs = tuple(
         _job(choice, build_request(sheet, sc, Stage.PREVIEW, catalog), binding, sc,
-             anchor_version_id=binding.anchor.id)
+             fingerprint(sheet, sc, Stage.PREVIEW, catalog), anchor_version_id=binding.anchor.id)
         for sc in _selected(sheet, scenes)
     )
     notes = (choice.note,) if choice.note else ()
@@ -246,9 +257,9 @@ def preview_for(library: Library, binding: SheetBinding, scene: str) -> RenderRe
     """The preview a final of ``scene`` is made from: the latest approved one, else the latest."""
     scene_id = binding.scenes[scene].id
     for approval in (Approval.APPROVED, None):
-        page = library.list_renders(RenderFilter(
+        page = library.renders.page(RenderFilter(
             sheet_id=binding.sheet.id, scene_id=scene_id, stage=Stage.PREVIEW,
-            status=RenderStatus.OK, approval=approval), limit=1)
+            usable=True, approval=approval), limit=1)
         if page.items:
             return page.items[0]
     return None
@@ -269,25 +280,32 @@ def plan_finals(
     jobs: list[JobSpec] = []
     notes: list[str] = [choice.note] if choice.note else []
     stale = out_of_date_cells(library, binding)
-    stale_previews = {c.render_id: c for c in stale if c.stage is Stage.PREVIEW}
     for sc in _selected(sheet, scenes):
         base = build_request(sheet, sc, Stage.FINAL, catalog)
+        now = fingerprint(sheet, sc, Stage.FINAL, catalog)
         preview = preview_for(library, binding, sc.name)
         if approved_only and (preview is None or preview.approval is not Approval.APPROVED):
             continue
         if preview is None:
             notes.append(f"“{sc.name}” has no preview yet; its final is rendered straight from "
                          "the sheet.")
-            jobs.append(_job(choice, base, binding, sc, anchor_version_id=binding.anchor.id))
+            jobs.append(_job(choice, base, binding, sc, now,
+                             anchor_version_id=binding.anchor.id))
             continue
-        if preview.id in stale_previews:
-            notes.append(f"{stale_previews[preview.id].sentence()} Its final keeps the "
-                         "preview's anchor version and prompt; render the preview again to "
-                         "pick up the change.")
+        # What a final inherits from its preview is its prompt and seed, not its stage's own
+        # settings: only those parts carry over.
+        inherited = tuple(r for r in staleness(preview.fingerprint,
+                                               fingerprint(sheet, sc, Stage.PREVIEW, catalog))
+                          if r not in STAGE_PARTS)
+        if inherited:
+            cell = OutOfDateCell(sc.name, Stage.PREVIEW, preview.id, inherited)
+            notes.append(f"{cell.sentence()} Its final keeps the preview's prompt and seed, so "
+                         "it is out of date too; render the preview again to pick up the "
+                         "change.")
         request = base.with_changes(prompt=preview.prompt, seed=preview.seed)
         anchor_id = preview.anchor_version_id or binding.anchor.id
-        jobs.append(_job(choice, request, binding, sc, anchor_version_id=anchor_id,
-                         parent=preview))
+        jobs.append(_job(choice, request, binding, sc, now.for_final(preview.fingerprint),
+                         anchor_version_id=anchor_id, parent=preview))
     if approved_only and not jobs:
         raise RenderInputError("No scene of the sheet has an approved preview; approve previews "
                                "first, or finalize named scenes with --scene.")

@@ -25,15 +25,15 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from studio.core.lifecycle import JobState, Outcome
 from studio.core.request import GenerationRequest
+from studio.core.settings import env_name
 from studio.library import (
     JobRecord,
-    JobState,
     Library,
     LibraryError,
     LibraryStorageError,
     RenderRecord,
-    RenderResult,
 )
 from studio.providers.base import (
     Downloading,
@@ -50,7 +50,6 @@ from studio.providers.errors import (
     RenderCancelled,
     provider_name,
 )
-from studio.providers.keys import env_name
 from studio.render.budget import BatchEstimate, PriceLookup, check_budget, estimate
 from studio.render.events import (
     BatchPlanned,
@@ -62,14 +61,12 @@ from studio.render.events import (
     JobProcessing,
     JobQueued,
     JobRef,
-    JobStatus,
     JobSubmitted,
     Progress,
     RenderEvent,
     RenderListener,
 )
 from studio.render.plan import JobSpec, RenderInputError
-from studio.render.serial import request_from_dict, request_to_dict
 
 log = logging.getLogger("studio.render")
 
@@ -84,7 +81,7 @@ class JobView:
     """A job as the queue last saw it (for summaries and for a window opened mid-batch)."""
 
     ref: JobRef
-    status: JobStatus
+    state: JobState
     render: RenderRecord | None = None
     error: str = ""
     kind: str = ""
@@ -128,7 +125,7 @@ class _Job:
     ref: JobRef
     request: GenerationRequest | None = None  # to submit; None when following a submission
     submission: Submission | None = None
-    status: JobStatus = JobStatus.QUEUED
+    state: JobState = JobState.QUEUED
     #: waiting (for a slot) | submitting | following | storing | finished
     phase: str = "waiting"
     task: asyncio.Task[None] | None = None
@@ -148,7 +145,7 @@ class _Job:
     last_progress_event: JobEvent | None = field(default=None, repr=False)
 
     def view(self) -> JobView:
-        return JobView(self.ref, self.status, self.render, self.error, self.kind, self.seconds,
+        return JobView(self.ref, self.state, self.render, self.error, self.kind, self.seconds,
                        self.may_be_billed, self.kept_for_resume)
 
 
@@ -175,6 +172,8 @@ class RenderQueue:
         self.budget_cap = budget_cap
         self._clock = clock
         self._jobs: dict[int, _Job] = {}
+        #: How many jobs are in each state (kept as they move, so progress is O(1)).
+        self._counts: dict[JobState, int] = dict.fromkeys(JobState, 0)
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._listeners: list[RenderListener] = []
         self._streams: list[EventStream] = []
@@ -213,21 +212,21 @@ class RenderQueue:
             stream.put(event)
 
     def _change(self, job: _Job, event: JobEvent) -> None:
-        job.status = event.status
+        self._counts[job.state] -= 1
+        job.state = event.state
+        self._counts[job.state] += 1
         self._emit(event)
         self._emit(self.progress())
 
     # ------------------------------------------------------------------ reading state
 
     def progress(self) -> Progress:
-        counts = dict.fromkeys(JobStatus, 0)
-        for job in self._jobs.values():
-            counts[job.status] += 1
-        active = (counts[JobStatus.SUBMITTED] + counts[JobStatus.PROCESSING]
-                  + counts[JobStatus.DOWNLOADING])
-        return Progress(total=len(self._jobs), queued=counts[JobStatus.QUEUED], active=active,
-                        done=counts[JobStatus.DONE], failed=counts[JobStatus.FAILED],
-                        cancelled=counts[JobStatus.CANCELLED])
+        counts = self._counts
+        active = sum(counts[s] for s in JobState if s.active and s is not JobState.QUEUED)
+        return Progress(total=len(self._jobs), queued=counts[JobState.QUEUED], active=active,
+                        done=counts[JobState.DONE], failed=counts[JobState.FAILED],
+                        cancelled=counts[JobState.CANCELLED],
+                        uncertain=counts[JobState.UNCERTAIN])
 
     def jobs(self) -> tuple[JobView, ...]:
         """Every job this queue has held, in the order they were added."""
@@ -267,16 +266,12 @@ class RenderQueue:
         self._emit(BatchPlanned(batch.requests, batch.cost, batch.unpriced, cap))
         check_budget(batch, cap)
 
-        def record() -> list[JobRecord]:
-            return [self._library.create_job(spec.draft, request_to_dict(spec.request))
-                    for spec in jobs]
-
-        records = await asyncio.to_thread(record)
+        records = await asyncio.to_thread(self._library.jobs.create_many,
+                                          [spec.draft for spec in jobs])
         refs = []
         for spec, rec in zip(jobs, records, strict=True):
-            job = _Job(ref=_ref(rec), request=spec.request, notes=spec.notes)
+            job = self._hold(_Job(ref=_ref(rec), request=rec.request, notes=spec.notes))
             refs.append(job.ref)
-            self._jobs[job.ref.job_id] = job
             self._change(job, JobQueued(job.ref))
         for ref in refs:
             self._start(self._jobs[ref.job_id])
@@ -290,15 +285,14 @@ class RenderQueue:
         failed and left unfinished for a later resume.
         """
         self._check_open()
-        records = await asyncio.to_thread(self._library.unfinished_jobs)
+        records = await asyncio.to_thread(self._library.jobs.unfinished)
         started: list[_Job] = []
         to_submit: list[JobRecord] = []
         for rec in records:
             known = self._jobs.get(rec.id)
-            if known is not None and not known.status.finished:
+            if known is not None and not known.state.finished:
                 continue  # running in this queue already
-            job = _Job(ref=_ref(rec), resumed=True)
-            self._jobs[rec.id] = job
+            job = self._hold(_Job(ref=_ref(rec), resumed=True))
             self._change(job, JobQueued(job.ref))
             provider = self._providers.get(rec.provider)
             if provider is None or not provider.configured:
@@ -309,7 +303,7 @@ class RenderQueue:
                 if rec.provider_request_id:
                     job.submission = Submission.from_dict(rec.submission)
                 else:
-                    job.request = request_from_dict(rec.request)
+                    job.request = rec.request
                     to_submit.append(rec)
             except (ValueError, TypeError, KeyError) as exc:
                 message = (f"The unfinished job for scene “{job.ref.scene}” cannot be resumed: "
@@ -336,27 +330,26 @@ class RenderQueue:
         """
         self._check_open()
         old = self._get(job_id)
-        if old.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-            raise ValueError(f"job {job_id} is {old.status.value}; only failed or cancelled jobs "
+        if old.state not in (JobState.FAILED, JobState.CANCELLED):
+            raise ValueError(f"job {job_id} is {old.state.value}; only failed or cancelled jobs "
                              "can be retried")
         provider = self._providers.get(old.ref.provider)
         if provider is None or not provider.configured:
             raise RenderInputError(_not_configured(old.ref.provider))
         if old.kept_for_resume:
-            rec = await asyncio.to_thread(self._library.job, job_id)
+            rec = await asyncio.to_thread(self._library.jobs.get, job_id)
             fresh = _Job(ref=old.ref, resumed=True)
             if rec.provider_request_id:
                 fresh.submission = Submission.from_dict(rec.submission)
             else:
-                fresh.request = request_from_dict(rec.request)
-            self._jobs[job_id] = fresh
+                fresh.request = rec.request
+            self._hold(fresh)
             self._change(fresh, JobQueued(fresh.ref))
             self._start(fresh)
             return fresh.ref
-        rec = await asyncio.to_thread(self._library.job, job_id)
-        new = await asyncio.to_thread(self._library.create_job, rec.draft, rec.request)
-        job = _Job(ref=_ref(new), request=request_from_dict(new.request), notes=old.notes)
-        self._jobs[job.ref.job_id] = job
+        rec = await asyncio.to_thread(self._library.jobs.get, job_id)
+        new = await asyncio.to_thread(self._library.jobs.create, rec.draft)
+        job = self._hold(_Job(ref=_ref(new), request=new.request, notes=old.notes))
         self._change(job, JobQueued(job.ref, retry_of=job_id))
         self._start(job)
         return job.ref
@@ -367,7 +360,7 @@ class RenderQueue:
         """Cancel one job; the others go on. False when it has already finished (or is being
         stored). The outcome arrives as :class:`JobCancelled`."""
         job = self._get(job_id)
-        if job.status.finished or job.cancel_requested or job.phase in ("storing", "finished"):
+        if job.state.finished or job.cancel_requested or job.phase in ("storing", "finished"):
             return False
         job.cancel_requested = True
         # A submit in flight is let finish, so the job can be recorded and stopped at the
@@ -413,6 +406,15 @@ class RenderQueue:
         for stream in list(self._streams):
             stream.put(None)
 
+    def _hold(self, job: _Job) -> _Job:
+        """Keep ``job`` (replacing an earlier run of the same id) and count it."""
+        previous = self._jobs.get(job.ref.job_id)
+        if previous is not None:
+            self._counts[previous.state] -= 1
+        self._jobs[job.ref.job_id] = job
+        self._counts[job.state] += 1
+        return job
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("the render queue is closed")
@@ -433,7 +435,7 @@ class RenderQueue:
     def _task_done(self, job: _Job, task: asyncio.Task[None]) -> None:
         if task.cancelled():
             # Cancelled before it ever ran: the runner could not record it, so do it here.
-            if job.cancel_requested and not job.status.finished:
+            if job.cancel_requested and not job.state.finished:
                 provider = self._providers[job.ref.provider]
                 job.task = task.get_loop().create_task(
                     self._finish_cancel(job, provider), name=f"cancel-job-{job.ref.job_id}")
@@ -505,7 +507,7 @@ class RenderQueue:
         submission = await provider.submit(job.request)
         job.submission = submission
         # Recorded before anything else happens, so a crash from here on resumes polling.
-        await self._db(self._library.mark_submitted, job.ref.job_id,
+        await self._db(self._library.jobs.mark_submitted, job.ref.job_id,
                        provider_request_id=submission.request_id,
                        poll_url=submission.poll_url or "", submission=submission.to_dict())
         self._change(job, JobSubmitted(job.ref, submission.request_id))
@@ -521,19 +523,17 @@ class RenderQueue:
         if update is None or update == job.last_progress_event:
             return
         job.last_progress_event = update
-        if isinstance(update, JobProcessing) and job.status is not JobStatus.PROCESSING \
+        if isinstance(update, JobProcessing) and job.state is not JobState.PROCESSING \
                 and job.pending_write is None:
             job.pending_write = asyncio.ensure_future(self._db(
-                self._library.update_job_state, job.ref.job_id, JobState.PROCESSING))
+                self._library.jobs.set_state, job.ref.job_id, JobState.PROCESSING))
         self._change(job, update)
 
     async def _store(self, job: _Job, result: GenerationResult) -> None:
         await self._settle_writes(job)
-        timings = {"submit": result.timings.submit, "queue": result.timings.queue,
-                   "generate": result.timings.processing, "download": result.timings.download}
-        outcome = RenderResult(seed_returned=result.seed, request_id=result.request_id,
-                               timings=timings, cost=result.cost)
-        render = await self._db(self._library.complete_job, job.ref.job_id, result.image, outcome)
+        outcome = Outcome(request_id=result.request_id, seed_returned=result.seed,
+                          timings=result.timings, cost=result.cost)
+        render = await self._db(self._library.jobs.complete, job.ref.job_id, result.image, outcome)
         job.render = render
         job.seconds = self._clock() - (job.started or self._clock())
         notes = tuple(dict.fromkeys((*job.notes, *result.notes)))
@@ -545,7 +545,7 @@ class RenderQueue:
             return
         if isinstance(exc, RenderCancelled):
             await self._settle_writes(job)
-            await self._db(self._library.cancel_job, job.ref.job_id)
+            await self._db(self._library.jobs.cancel, job.ref.job_id)
             message = f"{provider_name(job.ref.provider)} cancelled the job for “{job.ref.scene}”."
             self._cancelled(job, may_be_billed=False, message=message)
             return
@@ -565,8 +565,8 @@ class RenderQueue:
         rid = request_id or (job.submission.request_id if job.submission else "")
         render: RenderRecord | None = None
         try:
-            render = await self._db(self._library.fail_job, job.ref.job_id, message,
-                                    RenderResult(request_id=rid))
+            render = await self._db(self._library.jobs.fail, job.ref.job_id, message,
+                                    Outcome(request_id=rid))
         except LibraryError as exc:
             log.warning("could not record the failure of job %s: %s", job.ref.job_id, exc)
         self._fail(job, kind, message, retryable=retryable, render=render)
@@ -593,11 +593,11 @@ class RenderQueue:
         await self._settle_writes(job)
         try:
             if may_be_billed:
-                current = JobState.PROCESSING if job.status is JobStatus.PROCESSING \
+                current = JobState.PROCESSING if job.state is JobState.PROCESSING \
                     else JobState.SUBMITTED
-                await self._db(self._library.update_job_state, job.ref.job_id, current,
+                await self._db(self._library.jobs.set_state, job.ref.job_id, current,
                                error=message)
-            await self._db(self._library.cancel_job, job.ref.job_id)
+            await self._db(self._library.jobs.cancel, job.ref.job_id)
         except LibraryError as exc:
             log.warning("could not record the cancellation of job %s: %s", job.ref.job_id, exc)
         self._cancelled(job, may_be_billed=may_be_billed, message=message)
@@ -610,7 +610,7 @@ class RenderQueue:
 def _ref(rec: JobRecord) -> JobRef:
     d = rec.draft
     return JobRef(job_id=rec.id, scene=d.scene_name, stage=d.stage, provider=d.provider,
-                  model=d.model, seed=d.seed_requested, parent_render_id=d.parent_id)
+                  model=d.model, seed=d.request.seed, parent_render_id=d.parent_id)
 
 
 def _provider_prices(providers: Mapping[str, Provider]) -> PriceLookup:

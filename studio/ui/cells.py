@@ -1,85 +1,64 @@
 """What a scene card shows about its renders: one slot for the preview, one for the final.
 
-Plain frozen values (no Qt) so the render controller, the model and tests share them.
+Plain frozen values (no Qt) so the render controller, the model and tests share them. A slot's
+state is the one job lifecycle of ``studio.core.lifecycle`` (None: nothing rendered yet), and
+whether it is out of date is the one staleness rule applied to the fingerprint its render was
+made with.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
 
+from studio.core.fingerprint import Fingerprint
+from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 
-
-class SlotStatus(StrEnum):
-    EMPTY = "empty"
-    QUEUED = "queued"
-    SENT = "sent"
-    PROCESSING = "processing"
-    DOWNLOADING = "downloading"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def active(self) -> bool:
-        return self in (SlotStatus.QUEUED, SlotStatus.SENT, SlotStatus.PROCESSING,
-                        SlotStatus.DOWNLOADING)
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
+NOT_RENDERED = "Not rendered"
 
 
-_LABELS = {
-    SlotStatus.EMPTY: "Not rendered",
-    SlotStatus.QUEUED: "Queued",
-    SlotStatus.SENT: "Sent",
-    SlotStatus.PROCESSING: "Processing",
-    SlotStatus.DOWNLOADING: "Downloading",
-    SlotStatus.DONE: "Done",
-    SlotStatus.FAILED: "Failed",
-    SlotStatus.CANCELLED: "Cancelled",
-}
-
-
-class Approval(StrEnum):
-    NONE = "none"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+def state_label(state: JobState | None) -> str:
+    return NOT_RENDERED if state is None else state.label
 
 
 @dataclass(frozen=True, slots=True)
 class Slot:
     """One stage of one scene: its state and, once done, its image.
 
-    ``fingerprint`` is the scene's prompt fingerprint when the image was asked for; a different
-    current fingerprint marks the slot out of date.
+    ``made_with`` is the fingerprint of what its render was made from; the staleness rule
+    compares it with what the scene sends now.
     """
 
-    status: SlotStatus = SlotStatus.EMPTY
+    state: JobState | None = None
     image: Path | None = None
     render_id: int | None = None
     message: str = ""  # the failure reason, or a note
     eta: float | None = None
     position: int | None = None
-    fingerprint: str = ""
-    anchor_stale: bool = False
+    made_with: Fingerprint | None = None
     provider: str = ""
     model: str = ""
     cost: float | None = None
 
+    @property
+    def active(self) -> bool:
+        return self.state is not None and self.state.active
+
+    @property
+    def done(self) -> bool:
+        return self.state is JobState.DONE
+
     def describe(self, out_of_date: bool = False) -> str:
         """The short state line a card shows under the image."""
-        s = self.status
-        if s is SlotStatus.PROCESSING and self.eta is not None and self.eta > 0:
+        s = self.state
+        if s is JobState.PROCESSING and self.eta is not None and self.eta > 0:
             return f"Processing · about {self.eta:.0f} s"
-        if s is SlotStatus.QUEUED and self.position is not None:
+        if s is JobState.QUEUED and self.position is not None:
             return f"Queued · #{self.position + 1}"
-        if s is SlotStatus.DONE and out_of_date:
+        if s is JobState.DONE and out_of_date:
             return "Out of date"
-        return s.label
+        return state_label(s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +78,12 @@ class Cell:
 
     @property
     def active(self) -> bool:
-        return self.preview.status.active or self.final.status.active
+        return self.preview.active or self.final.active
 
     @property
     def has_failure(self) -> bool:
-        return SlotStatus.FAILED in (self.preview.status, self.final.status) or (
-            SlotStatus.CANCELLED in (self.preview.status, self.final.status))
+        return bool({JobState.FAILED, JobState.CANCELLED}
+                    & {self.preview.state, self.final.state})
 
     @property
     def has_image(self) -> bool:

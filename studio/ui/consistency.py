@@ -9,7 +9,6 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from studio.ui.cells import SlotStatus
 from studio.ui.images import ImageCache
 from studio.ui.scene_model import SceneListModel
 
@@ -48,9 +47,9 @@ class ConsistencyView(QWidget):
         for name in self._model.names():
             cell = self._model.cell(name)
             slot, label = cell.final, name
-            if slot.status is not SlotStatus.DONE or slot.image is None:
+            if not slot.done or slot.image is None:
                 slot, label = cell.preview, f"{name} (preview)"
-                if slot.status is not SlotStatus.DONE or slot.image is None:
+                if not slot.done or slot.image is None:
                     continue
                 previews += 1
             else:

@@ -50,8 +50,8 @@ from studio.export.model import (
     SheetOptions,
     StoryboardOptions,
 )
-from studio.export.ports import LibraryReader
 from studio.export.run import ExportFormat, ExportRequest, Layout, run_export
+from studio.library import Library
 from studio.library.binding import sheet_name
 from studio.ui.tasks import Background
 
@@ -80,7 +80,7 @@ CHOICES: tuple[Choice, ...] = (
 
 class Exporter(Protocol):
     def __call__(self, export: SheetExport, request: ExportRequest, *,
-                 library: LibraryReader | None = None, progress: ProgressCallback | None = None,
+                 library: Library | None = None, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> Path: ...
 
 
@@ -118,7 +118,7 @@ class ExportDialog(QDialog):
         self,
         load: Callable[[], SheetExport],
         *,
-        library: LibraryReader | None = None,
+        library: Library | None = None,
         start_dir: Path | None = None,
         choose_path: SavePathChooser = choose_save_path,
         exporter: Exporter = run_export,

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import codec
 from studio.core.presets import PresetKind
 from studio.core.prompt import prompt_parts
 from studio.core.request import SEED_MAX, Stage
@@ -153,8 +154,8 @@ class Inspector(QWidget):
         seed = "—" if render.seed_requested is None else str(render.seed_requested)
         if render.seed_returned is not None and render.seed_returned != render.seed_requested:
             seed += f" → {render.seed_returned} (returned)"
-        timings = render.timings or {}
-        total = sum(timings.values())
+        timings = codec.to_data(render.timings)
+        total = render.timings.total
         detail = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if v)
         values = {
             "provider": render.provider,
@@ -167,7 +168,7 @@ class Inspector(QWidget):
             "time": f"{total:.1f} s" + (f" ({detail})" if detail else ""),
             "cost": "unknown" if render.cost is None else f"{render.cost:.4f}",
             "created": render.created.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-            "status": render.status.value + (f": {render.error}" if render.error else ""),
+            "status": render.status_word + (f": {render.error}" if render.error else ""),
         }
         for key, text in values.items():
             self.values[key].setText(text)

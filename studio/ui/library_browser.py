@@ -49,7 +49,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 def _thumbnail(library: Library, render: RenderRecord) -> QImage:
     """The render's library thumbnail, made if needed, read as an image (worker thread)."""
-    path = library.thumbnail(render).result(timeout=60)
+    path = library.files.thumbnail(render).result(timeout=60)
     return decode_scaled(Path(path), THUMB)
 
 
@@ -91,7 +91,7 @@ class RenderListModel(QAbstractListModel):
     def _load(self, offset: int) -> None:
         self._loading = True
         generation, where = self._generation, self._filter
-        self._bg.run(partial(self._library.list_renders, where, limit=PAGE, offset=offset),
+        self._bg.run(partial(self._library.renders.page, where, limit=PAGE, offset=offset),
                      partial(self._page, generation), partial(self._failed, generation),
                      what="Searching the library")
 
@@ -295,7 +295,7 @@ class LibraryBrowser(QWidget):
         return self._timer.isActive() or self.model.loading
 
     def reload_projects(self) -> None:
-        self._bg.run(self.library.projects, self._projects_loaded, what="Listing the projects")
+        self._bg.run(self.library.projects.all, self._projects_loaded, what="Listing the projects")
 
     def _projects_loaded(self, projects: list[Any]) -> None:
         current = self.projects.currentItem()
@@ -372,15 +372,16 @@ class LibraryBrowser(QWidget):
     def _star(self) -> None:
         chosen = self.selected()
         star = not all(r.star for r in chosen)
-        self._write(partial(_call, self.library.set_star, star=star), chosen, {"star": star})
+        self._write(partial(_call, self.library.renders.set_star, star=star), chosen,
+                    {"star": star})
 
     def _verdict(self, approval: Approval) -> None:
-        self._write(partial(_call, self.library.set_approval, approval=approval),
+        self._write(partial(_call, self.library.renders.set_approval, approval=approval),
                     self.selected(), {"approval": approval})
 
     def _trash(self, to_trash: bool) -> None:
         chosen = self.selected()
-        fn = self.library.trash if to_trash else self.library.restore
+        fn = self.library.renders.trash if to_trash else self.library.renders.restore
         self._bg.run(partial(fn, [r.id for r in chosen]), lambda _r: self.apply_filter(),
                      what="Moving renders")
 
@@ -389,7 +390,7 @@ class LibraryBrowser(QWidget):
         if len(chosen) != 1 or chosen[0].sheet_id is None:
             return
         sheet_id = chosen[0].sheet_id
-        self._bg.run(partial(self.library.sheet, sheet_id),
+        self._bg.run(partial(self.library.sheets.get, sheet_id),
                      lambda record: self.openSheetRequested.emit(Path(record.path)),
                      what="Finding the sheet")
 

@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
 
 from studio import APP_DISPLAY_NAME
 from studio.core.errors import StudioInputError
+from studio.core.lifecycle import Approval, JobState
 from studio.core.presets import PresetKind
 from studio.core.request import Stage
 from studio.core.sheet import SHEET_SUFFIX, Sheet, load_sheet
-from studio.ui.cells import Approval, SlotStatus
 from studio.ui.character_panel import CharacterPanel
 from studio.ui.compare import CompareView
 from studio.ui.consistency import ConsistencyView
@@ -368,14 +368,14 @@ class MainWindow(QMainWindow):
 
     def _active_count(self) -> int:
         counts = self.model.counts()
-        return sum(n for s, n in counts.items() if s.active)
+        return sum(n for s, n in counts.items() if s is not None and s.active)
 
     def _update_progress(self) -> None:
         counts = self.model.counts()
-        active = sum(n for s, n in counts.items() if s.active)
-        done = counts[SlotStatus.DONE]
-        failed = counts[SlotStatus.FAILED]
-        total_run = active + done + failed + counts[SlotStatus.CANCELLED]
+        active = self._active_count()
+        done = counts[JobState.DONE]
+        failed = counts[JobState.FAILED]
+        total_run = active + done + failed + counts[JobState.CANCELLED]
         if total_run == 0:
             self.progress_label.setText(f"{len(self.document.sheet.scenes)} scenes")
             self.progress_bar.hide()
@@ -721,7 +721,8 @@ class MainWindow(QMainWindow):
         providers = self.renderer.providers if self.renderer is not None else {}
         keys = self.services.extras.get("keys") or SystemKeyStore()
         dialog = SettingsDialog(self.services.settings, self.services.config_dir,
-                                self.services.environ, providers, keys, self.tasks.start, self)
+                                self.services.provider_envs, providers, keys, self.tasks.start,
+                                self)
         dialog.saved.connect(self.apply_settings)
         if self.settings_dialog is not None:
             self.settings_dialog.deleteLater()
@@ -848,11 +849,11 @@ class MainWindow(QMainWindow):
         project = project_name(self.document.sheet) or "Imported"
 
         def work() -> list[Any]:
-            project_id = library.ensure_project(project).id
+            project_id = library.projects.ensure(project).id
             results, errors = [], []
             for path in paths:
                 try:
-                    results.append(library.import_image(path, project_id))
+                    results.append(library.maintenance.import_image(path, project_id))
                 except Exception as exc:  # a sentence per file; the others go on
                     errors.append(str(exc))
             return [results, errors]

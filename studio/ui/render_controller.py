@@ -20,12 +20,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 from studio.core.settings import Settings
 from studio.core.sheet import SHEET_SUFFIX, Sheet, save_sheet
-from studio.library import Approval as LibraryApproval
 from studio.library import Library, LibraryError, RenderRecord
-from studio.library.binding import project_name, sheet_name
+from studio.library.binding import legacy_fingerprint, project_name, sheet_name
 from studio.providers.base import Provider
 from studio.providers.errors import provider_name
 from studio.render import (
@@ -37,7 +37,9 @@ from studio.render import (
     JobFailed,
     JobProcessing,
     JobQueued,
+    JobSending,
     JobSubmitted,
+    JobUncertain,
     Progress,
     RenderEvent,
     RenderInputError,
@@ -49,7 +51,7 @@ from studio.render import (
     settings_prices,
 )
 from studio.render.plan import all_notes
-from studio.ui.cells import Approval, Cell, Slot, SlotStatus
+from studio.ui.cells import Cell, Slot
 from studio.ui.character_panel import AnchorHistoryEntry
 from studio.ui.scene_model import SceneListModel
 from studio.ui.tasks import TaskOwner
@@ -88,7 +90,6 @@ class RenderController(QObject):
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
         self._jobs: dict[tuple[str, Stage], int] = {}
-        self._fingerprints: dict[tuple[str, Stage], str] = {}
         self.unsaved_path: Path | None = None
         self.last_progress: Progress | None = None
         self._closed = False
@@ -135,9 +136,9 @@ class RenderController(QObject):
             return
 
         def move() -> None:
-            record = self.library.sheet_for_file(str(previous))
+            record = self.library.sheets.for_file(str(previous))
             if record is not None:
-                self.library.move_sheet(record.id, sheet_name(new), str(new))
+                self.library.sheets.move(record.id, sheet_name(new), str(new))
 
         self.unsaved_path = None
         self._tasks.start(asyncio.to_thread(move), "Linking the renders to the saved sheet")
@@ -145,7 +146,6 @@ class RenderController(QObject):
     def sheet_changed(self, path: Path | None, unsaved_key: str | None = None) -> None:
         """A sheet was opened (or saved under a new name): show what the library has of it."""
         self._jobs.clear()
-        self._fingerprints.clear()
         if path is None:
             self.unsaved_path = (self._unsaved_dir / f"{slug(unsaved_key)}{SHEET_SUFFIX}"
                                  if unsaved_key else None)
@@ -154,30 +154,40 @@ class RenderController(QObject):
     async def _load_cells(self) -> None:
         path = self.library_path()
         sheet = self.document.sheet
-        record = await asyncio.to_thread(self.library.sheet_for_file, str(path))
-        if record is None or self._closed:
+        catalog = self.document.catalog
+
+        def read() -> list[tuple[str, Stage, RenderRecord, Any]]:
+            record = self.library.sheets.for_file(str(path))
+            if record is None:
+                return []
+            out = []
+            for cell in self.library.renders.cells(record.id):
+                scene, render = sheet.scene(cell.scene.name), cell.render
+                made_with = render.fingerprint
+                if made_with is None and scene is not None:
+                    # Made before fingerprints were kept: what its record proves.
+                    made_with = legacy_fingerprint(self.library, sheet, scene, render, catalog)
+                out.append((cell.scene.name, cell.stage, render, made_with))
+            return out
+
+        if self._closed:
             return
-        cells = await asyncio.to_thread(self.library.sheet_cells, record.id)
+        cells = await asyncio.to_thread(read)
         if self.document.sheet is not sheet and self.library_path() != path:
             return  # another sheet was opened meanwhile
         model = self.model
-        for cell in cells:
-            name = cell.scene.name
+        for name, stage, render, made_with in cells:
             if model.row_of(name) is None:
                 continue
-            render = cell.render
-            fingerprint = model.fingerprint(name)
-            if "scene" in cell.out_of_date:
-                fingerprint = f"library:{render.scene_text_hash}"
-            slot = Slot(SlotStatus.DONE, image=render.image_path, render_id=render.id,
-                        fingerprint=fingerprint, anchor_stale="anchor" in cell.out_of_date,
-                        provider=render.provider, model=render.model, cost=render.cost)
+            slot = Slot(JobState.DONE, image=render.image_path, render_id=render.id,
+                        made_with=made_with, provider=render.provider, model=render.model,
+                        cost=render.cost)
             current = model.cell(name)
-            if current.slot(cell.stage).status.active:
+            if current.slot(stage).active:
                 continue
-            updated = current.with_slot(cell.stage, slot)
-            if render.approval is not LibraryApproval.NONE or cell.stage is Stage.FINAL:
-                updated = replace(updated, approval=Approval(render.approval.value))
+            updated = current.with_slot(stage, slot)
+            if render.approval is not Approval.NONE or stage is Stage.FINAL:
+                updated = replace(updated, approval=render.approval)
             updated = replace(updated, star=updated.star or render.star)
             model.set_cell(name, updated)
 
@@ -215,7 +225,7 @@ class RenderController(QObject):
         for name in names:
             for stage in Stage:
                 job_id = self._jobs.get((name, stage))
-                if job_id is not None and self.model.cell(name).slot(stage).status.active:
+                if job_id is not None and self.model.cell(name).slot(stage).active:
                     asked += self.queue.cancel(job_id)
         return asked
 
@@ -224,7 +234,7 @@ class RenderController(QObject):
 
     async def _render(self, stage: Stage, names: list[str]) -> None:
         names = [n for n in names if self.model.row_of(n) is not None
-                 and not self.model.cell(n).slot(stage).status.active]
+                 and not self.model.cell(n).slot(stage).active]
         if not names or self._closed:
             return
         if self._warm is not None and not self._warm.done():
@@ -239,7 +249,7 @@ class RenderController(QObject):
                                      default_provider_id=self.settings.stage_provider(stage))
             if doc.path is None:
                 await asyncio.to_thread(_keep_unsaved, sheet, path)
-            binding = await asyncio.to_thread(bind_sheet, self.library, sheet, path)
+            binding = await asyncio.to_thread(bind_sheet, self.library, sheet, path, catalog)
             planner = plan_previews if stage is Stage.PREVIEW else plan_finals
             plan = await asyncio.to_thread(planner, self.library, binding, sheet, catalog,
                                            choice, names)
@@ -259,9 +269,6 @@ class RenderController(QObject):
         notes = [n for n in all_notes(plan) if "out of date" not in n and n != choice.note]
         if notes:
             self.message.emit(" ".join(notes[:3]), "info")
-        for job in plan.jobs:
-            key = (job.scene, stage)
-            self._fingerprints[key] = self.model.fingerprint(job.scene)
         try:
             await self.queue.add(plan.jobs)
         except RenderInputError as exc:
@@ -273,13 +280,12 @@ class RenderController(QObject):
             cell = self.model.cell(name)
             for stage in Stage:
                 slot = cell.slot(stage)
-                if slot.status not in (SlotStatus.FAILED, SlotStatus.CANCELLED):
+                if slot.state not in (JobState.FAILED, JobState.CANCELLED):
                     continue
                 job_id = self._jobs.get((name, stage))
                 if job_id is None:
                     fresh[stage].append(name)
                     continue
-                self._fingerprints[(name, stage)] = self.model.fingerprint(name)
                 try:
                     await self.queue.retry(job_id)
                 except (RenderInputError, ValueError, KeyError) as exc:
@@ -292,14 +298,13 @@ class RenderController(QObject):
     def record_verdict(self, name: str, approval: Approval) -> None:
         ids = self._render_ids(name)
         if ids:
-            verdict = LibraryApproval(approval.value)
-            self._tasks.start(asyncio.to_thread(self.library.set_approval, ids, verdict),
+            self._tasks.start(asyncio.to_thread(self.library.renders.set_approval, ids, approval),
                               "Saving the verdict")
 
     def record_star(self, name: str, star: bool) -> None:
         ids = self._render_ids(name)
         if ids:
-            self._tasks.start(asyncio.to_thread(self.library.set_star, ids, star),
+            self._tasks.start(asyncio.to_thread(self.library.renders.set_star, ids, star),
                               "Saving the star")
 
     def _render_ids(self, name: str) -> list[int]:
@@ -329,24 +334,20 @@ class RenderController(QObject):
         slot = model.cell(ref.scene).slot(ref.stage)
         base = replace(slot, provider=ref.provider, model=ref.model, eta=None, position=None)
         if isinstance(event, JobQueued):
-            new = replace(base, status=SlotStatus.QUEUED, message="",
-                          fingerprint=self._fingerprints.get(key) or model.fingerprint(ref.scene))
-        elif isinstance(event, JobSubmitted):
-            new = replace(base, status=SlotStatus.SENT)
+            new = replace(base, state=JobState.QUEUED, message="")
+        elif isinstance(event, JobSending | JobSubmitted | JobDownloading):
+            new = replace(base, state=event.state)
         elif isinstance(event, JobProcessing):
-            new = replace(base, status=SlotStatus.PROCESSING, eta=event.eta,
+            new = replace(base, state=JobState.PROCESSING, eta=event.eta,
                           position=event.position)
-        elif isinstance(event, JobDownloading):
-            new = replace(base, status=SlotStatus.DOWNLOADING)
         elif isinstance(event, JobDone):
             render = event.render
-            new = replace(base, status=SlotStatus.DONE, image=render.image_path,
-                          render_id=render.id, cost=render.cost, anchor_stale=False, message="")
+            new = replace(base, state=JobState.DONE, image=render.image_path,
+                          render_id=render.id, cost=render.cost, made_with=render.fingerprint,
+                          message="")
             self.renderStored.emit(render)
-        elif isinstance(event, JobFailed):
-            new = replace(base, status=SlotStatus.FAILED, message=event.message)
-        elif isinstance(event, JobCancelled):
-            new = replace(base, status=SlotStatus.CANCELLED, message=event.message)
+        elif isinstance(event, JobFailed | JobCancelled | JobUncertain):
+            new = replace(base, state=event.state, message=event.message)
         else:  # pragma: no cover - every event kind is handled above
             return
         cell: Cell = model.cell(ref.scene).with_slot(ref.stage, new)
@@ -354,7 +355,7 @@ class RenderController(QObject):
 
     @property
     def busy(self) -> bool:
-        return any(not v.status.finished for v in self.queue.jobs())
+        return any(not v.state.finished for v in self.queue.jobs())
 
     async def reconfigure(self, providers: Mapping[str, Provider], settings: Settings) -> bool:
         """Use new providers and settings (after Settings were saved). Only while nothing
@@ -388,12 +389,12 @@ class RenderController(QObject):
         library = self.library
 
         def read() -> list[Any]:
-            project = library.project_by_name(project_name(sheet))
+            project = library.projects.by_name(project_name(sheet))
             if project is None:
                 return []
-            for character in library.characters(project.id):
+            for character in library.characters.of_project(project.id):
                 if character.name == sheet.character.name:
-                    return list(library.anchor_versions(character.id))
+                    return list(library.characters.anchor_versions(character.id))
             return []
 
         versions = await asyncio.to_thread(read)
@@ -405,7 +406,7 @@ class RenderController(QObject):
 
     # ------------------------------------------------------------------ lookups
     async def render_record(self, render_id: int) -> RenderRecord:
-        return await asyncio.to_thread(self.library.render, render_id)
+        return await asyncio.to_thread(self.library.renders.get, render_id)
 
     # ------------------------------------------------------------------ closing
     async def resume(self) -> None:

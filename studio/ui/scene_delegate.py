@@ -21,11 +21,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from studio.core.lifecycle import Approval, JobState
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import Stage
 from studio.core.sheet import Scene
 from studio.ui import theme
-from studio.ui.cells import Approval, Cell, Slot, SlotStatus
+from studio.ui.cells import Cell, Slot
 from studio.ui.images import ImageCache
 from studio.ui.scene_model import Role
 
@@ -48,8 +49,8 @@ BUTTON_TIP = {
 }
 CHIPS = (("lighting", PresetKind.LIGHTING), ("lens", PresetKind.LENS),
          ("framing", PresetKind.FRAMING))
-_PROGRESS = {SlotStatus.QUEUED: 0.08, SlotStatus.SENT: 0.2, SlotStatus.PROCESSING: 0.55,
-             SlotStatus.DOWNLOADING: 0.9}
+_PROGRESS = {JobState.QUEUED: 0.08, JobState.SENDING: 0.15, JobState.SUBMITTED: 0.2,
+             JobState.PROCESSING: 0.55, JobState.DOWNLOADING: 0.9}
 
 
 @dataclass(frozen=True)
@@ -115,13 +116,13 @@ def card_layout(rect: QRect) -> CardLayout:
 
 def card_actions(cell: Cell) -> dict[str, tuple[bool, bool]]:
     """Each button's (enabled, checked) for a cell."""
-    p, f = cell.preview.status, cell.final.status
-    failed = {SlotStatus.FAILED, SlotStatus.CANCELLED}
-    done = cell.has_image or SlotStatus.DONE in (p, f)
+    p, f = cell.preview, cell.final
+    failed = {JobState.FAILED, JobState.CANCELLED}
+    done = cell.has_image or p.done or f.done
     return {
         "preview": (not p.active, False),
         "finalize": (not f.active, False),
-        "retry": (p in failed or f in failed, False),
+        "retry": (p.state in failed or f.state in failed, False),
         "cancel": (p.active or f.active, False),
         "approve": (done, cell.approval is Approval.APPROVED),
         "reject": (done, cell.approval is Approval.REJECTED),
@@ -257,8 +258,8 @@ class SceneCardDelegate(QStyledItemDelegate):
             painter.drawImage(tr, image)
             if stale:
                 painter.fillRect(tr, QColor(0, 0, 0, 70))
-        elif slot.status is SlotStatus.FAILED:
-            painter.setBrush(theme.blend(dark_bg, theme.status_colour(slot.status), 0.18))
+        elif slot.state is JobState.FAILED:
+            painter.setBrush(theme.blend(dark_bg, theme.status_colour(slot.state), 0.18))
             painter.drawRoundedRect(r, 6, 6)
             painter.setFont(small)
             painter.setPen(text)
@@ -272,9 +273,9 @@ class SceneCardDelegate(QStyledItemDelegate):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(r.adjusted(4, 4, -4, -4), 6, 6)
             painter.setPen(theme.blend(text, dark_bg, 0.4))
-            if slot.status.active:
+            if slot.active:
                 msg = slot.describe()
-            elif slot.status is SlotStatus.CANCELLED:
+            elif slot.state is JobState.CANCELLED:
                 msg = "Cancelled"
             else:
                 msg = "No preview yet" if stage is Stage.PREVIEW else "No final yet"
@@ -294,23 +295,24 @@ class SceneCardDelegate(QStyledItemDelegate):
         painter.setPen(QColor("white"))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, caption)
         # progress bar for work in flight
-        if slot.status.active:
+        if slot.active:
             bar = QRect(r.left() + 6, r.bottom() - 8, r.width() - 12, 4)
             painter.setBrush(QColor(128, 128, 128, 90))
             painter.drawRoundedRect(bar, 2, 2)
             done = QRect(bar)
-            done.setWidth(max(4, int(bar.width() * _PROGRESS.get(slot.status, 0.0))))
-            painter.setBrush(theme.status_colour(slot.status, palette=pal))
+            share = _PROGRESS.get(slot.state or JobState.QUEUED, 0.0)
+            done.setWidth(max(4, int(bar.width() * share)))
+            painter.setBrush(theme.status_colour(slot.state, palette=pal))
             painter.drawRoundedRect(done, 2, 2)
         # state line
         sr = lay.states[stage]
-        colour = theme.status_colour(slot.status, stale, pal)
+        colour = theme.status_colour(slot.state, stale, pal)
         painter.setBrush(colour)
         dot = QRect(sr.left() + 1, sr.center().y() - 4, 8, 8)
         painter.drawEllipse(dot)
         painter.setPen(text)
         line = slot.describe(stale)
-        if slot.status is SlotStatus.DONE and slot.model:
+        if slot.done and slot.model:
             line += f" · {slot.model}"
         painter.drawText(sr.adjusted(14, 0, 0, 0),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,

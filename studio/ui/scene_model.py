@@ -20,10 +20,11 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from studio.core.prompt import scene_fingerprint
+from studio.core.fingerprint import Fingerprint, fingerprint, staleness
+from studio.core.lifecycle import JobState
 from studio.core.request import Stage
 from studio.core.sheet import Scene
-from studio.ui.cells import Cell, Slot, SlotStatus
+from studio.ui.cells import Cell, Slot, state_label
 from studio.ui.document import SheetDocument
 
 ROW_MIME = "application/x-studio-scene-rows"
@@ -49,7 +50,8 @@ class SceneListModel(QAbstractListModel):
         self._doc = document
         self._scenes: list[Scene] = list(document.sheet.scenes)
         self._cells: dict[str, Cell] = {}
-        self._fingerprints: list[str] = []
+        #: What each scene sends now, per stage (the staleness rule's "current").
+        self._fingerprints: list[dict[Stage, Fingerprint]] = []
         self._refresh_fingerprints()
         document.changed.connect(self._on_document_changed)
 
@@ -60,7 +62,8 @@ class SceneListModel(QAbstractListModel):
     # ------------------------------------------------------------------ sync with the sheet
     def _refresh_fingerprints(self) -> None:
         sheet, catalog = self._doc.sheet, self._doc.catalog
-        self._fingerprints = [scene_fingerprint(sheet, s, catalog) for s in self._scenes]
+        self._fingerprints = [{stage: fingerprint(sheet, s, stage, catalog) for stage in Stage}
+                              for s in self._scenes]
 
     def _on_document_changed(self) -> None:
         new = list(self._doc.sheet.scenes)
@@ -111,24 +114,31 @@ class SceneListModel(QAbstractListModel):
     def update_slot(self, name: str, stage: Stage, **changes: Any) -> None:
         self.set_slot(name, stage, replace(self.cell(name).slot(stage), **changes))
 
-    def fingerprint(self, name: str) -> str:
+    def fingerprint(self, name: str, stage: Stage) -> Fingerprint | None:
+        """What the scene sends now at ``stage``."""
         row = self.row_of(name)
-        return self._fingerprints[row] if row is not None else ""
+        return self._fingerprints[row][stage] if row is not None else None
+
+    def stale_reasons(self, name: str, stage: Stage) -> tuple[str, ...]:
+        """Why the cell's render is out of date (the one rule); () when it is current or not
+        done."""
+        slot = self.cell(name).slot(stage)
+        current = self.fingerprint(name, stage)
+        if not slot.done or current is None:
+            return ()
+        return staleness(slot.made_with, current)
 
     def is_stale(self, name: str, stage: Stage) -> bool:
-        slot = self.cell(name).slot(stage)
-        if slot.status is not SlotStatus.DONE:
-            return False
-        return slot.anchor_stale or (bool(slot.fingerprint)
-                                     and slot.fingerprint != self.fingerprint(name))
+        return bool(self.stale_reasons(name, stage))
 
-    def counts(self) -> dict[SlotStatus, int]:
-        """How many slots of the sheet's scenes are in each state (both stages)."""
-        out = dict.fromkeys(SlotStatus, 0)
+    def counts(self) -> dict[JobState | None, int]:
+        """How many slots of the sheet's scenes are in each state (both stages; None: not
+        rendered)."""
+        out: dict[JobState | None, int] = {None: 0, **dict.fromkeys(JobState, 0)}
         for scene in self._scenes:
             cell = self.cell(scene.name)
-            out[cell.preview.status] += 1
-            out[cell.final.status] += 1
+            out[cell.preview.state] += 1
+            out[cell.final.state] += 1
         return out
 
     def refresh_images(self, path: str) -> None:
@@ -168,8 +178,8 @@ class SceneListModel(QAbstractListModel):
             return f"{scene.name}\n{scene.setting}" + (f"\n\n{scene.notes}" if scene.notes else "")
         if role == Qt.ItemDataRole.AccessibleTextRole:
             cell = self.cell(scene.name)
-            return (f"{scene.name}: preview {cell.preview.status.label}, "
-                    f"final {cell.final.status.label}")
+            return (f"{scene.name}: preview {state_label(cell.preview.state)}, "
+                    f"final {state_label(cell.final.state)}")
         if role == Role.SCENE:
             return scene
         if role == Role.CELL:
@@ -179,7 +189,7 @@ class SceneListModel(QAbstractListModel):
         if role == Role.FINAL_STALE:
             return self.is_stale(scene.name, Stage.FINAL)
         if role == Role.FINGERPRINT:
-            return self._fingerprints[index.row()]
+            return self._fingerprints[index.row()][Stage.PREVIEW].digest
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

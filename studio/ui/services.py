@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from studio.core.presets import PresetCatalog
 from studio.core.resources import resources_dir
-from studio.core.settings import Settings
+from studio.core.settings import ProviderEnv, Settings
 from studio.core.sheet import SHEET_SUFFIX
 
 SaveChoice = Literal["save", "discard", "cancel"]
@@ -78,6 +78,8 @@ class StudioServices:
     config_dir: Path
     data_dir: Path
     settings: Settings = field(default_factory=Settings)
+    #: What the environment says of each provider (read by the composition root).
+    provider_envs: Mapping[str, ProviderEnv] = field(default_factory=dict)
     dialogs: Dialogs = field(default_factory=QtDialogs)
     #: Whether a remote provider has a key (else renders are offline placeholders).
     key_configured: Callable[[], bool] = lambda: False

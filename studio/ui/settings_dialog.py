@@ -36,7 +36,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.settings import PROVIDER_IDS, ProviderSettings, Settings, save_settings
+from studio.core.settings import (
+    PROVIDER_IDS,
+    ProviderEnv,
+    ProviderSettings,
+    Settings,
+    save_settings,
+)
 from studio.providers.errors import provider_name
 from studio.providers.keys import KEYRING_SERVICE, env_name, key_file, store_key_in_file
 
@@ -128,7 +134,7 @@ ConnectionTest = Callable[[str, str, str], "asyncio.Future[str] | Any"]
 class ProviderPage(QWidget):
     def __init__(self, provider_id: str, settings: ProviderSettings, models: tuple[str, ...],
                  default_url: str, key_state: str, keychain: bool, key_path: Path,
-                 environ: Mapping[str, str], parent: QWidget | None = None) -> None:
+                 key_in_environment: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.provider_id = provider_id
         self.setObjectName(f"providerPage-{provider_id}")
@@ -154,7 +160,7 @@ class ProviderPage(QWidget):
         row.addWidget(show)
         row.addWidget(self.remove)
         form.addRow("API key", row)
-        if environ.get(env_key, "").strip():
+        if key_in_environment:
             note = QLabel(f"{env_key} is set in the environment and is used instead.", self)
             note.setWordWrap(True)
             form.addRow("", note)
@@ -229,7 +235,8 @@ class SettingsDialog(QDialog):
 
     saved = Signal(object)
 
-    def __init__(self, settings: Settings, config_dir: Path, environ: Mapping[str, str],
+    def __init__(self, settings: Settings, config_dir: Path,
+                 provider_envs: Mapping[str, ProviderEnv],
                  providers: Mapping[str, Any], keys: KeyStore,
                  run: Callable[[Any, str], Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -237,7 +244,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.settings = settings
         self.config_dir = config_dir
-        self.environ = environ
+        self.provider_envs = provider_envs
         self.providers = providers
         self.keys = keys
         self._run = run
@@ -265,7 +272,9 @@ class SettingsDialog(QDialog):
             else:
                 state = "no key yet: paste it here"
             page = ProviderPage(pid, ps, models, default_url, state, keychain,
-                                key_file(config_dir), environ, self.stack)
+                                key_file(config_dir),
+                                (provider_envs.get(pid) or ProviderEnv()).api_key is not None,
+                                self.stack)
             page.test_button.clicked.connect(lambda _=False, p=page: self.test_connection(p))
             self.pages[pid] = page
             self.stack.addWidget(page)
@@ -380,7 +389,7 @@ class SettingsDialog(QDialog):
         async def test() -> None:
             try:
                 text = await check_connection(page.provider_id, key, settings, self.config_dir,
-                                              self.environ)
+                                              self.provider_envs)
             finally:
                 page.test_button.setEnabled(True)
             page.test_result.setText(text)
@@ -389,7 +398,7 @@ class SettingsDialog(QDialog):
 
 
 async def check_connection(provider_id: str, key: str, settings: Settings, config_dir: Path,
-                           environ: Mapping[str, str]) -> str:
+                           provider_envs: Mapping[str, ProviderEnv]) -> str:
     """A sentence saying whether the provider answers (and accepts the key, where it can tell).
 
     Uses the provider's own ``check_connection`` when it has one; else asks the server for its
@@ -399,10 +408,10 @@ async def check_connection(provider_id: str, key: str, settings: Settings, confi
 
     from studio.providers.registry import build_providers
 
-    env = dict(environ)
+    envs = dict(provider_envs)
     if key:
-        env[env_name(provider_id, "API_KEY")] = key
-    providers = build_providers(env, settings, config_dir)
+        envs[provider_id] = replace(envs.get(provider_id) or ProviderEnv(), api_key=key)
+    providers = build_providers(envs, settings, config_dir)
     provider = providers[provider_id]
     name = provider_name(provider_id)
     secret = key or ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from studio.ui.cells import SlotStatus
+from studio.core.lifecycle import JobState
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -13,22 +13,25 @@ def is_dark(palette: QPalette | None = None) -> bool:
     return pal.color(QPalette.ColorRole.Window).lightness() < 128
 
 
-def status_colour(status: SlotStatus, stale: bool = False,
+def status_colour(state: JobState | None, stale: bool = False,
                   palette: QPalette | None = None) -> QColor:
+    """The colour of a job state (None: nothing rendered)."""
     dark = is_dark(palette)
-    if status is SlotStatus.DONE and stale:
+    if state is JobState.DONE and stale:
         return QColor("#d9a400" if dark else "#9a6b00")
+    grey, blue = "#8a8f98", "#5b8def"
     colours = {
-        SlotStatus.EMPTY: "#8a8f98",
-        SlotStatus.QUEUED: "#8a8f98",
-        SlotStatus.SENT: "#5b8def",
-        SlotStatus.PROCESSING: "#5b8def" if dark else "#2f6fd6",
-        SlotStatus.DOWNLOADING: "#3aa6a0",
-        SlotStatus.DONE: "#4caf50" if dark else "#2e7d32",
-        SlotStatus.FAILED: "#ef5350" if dark else "#c62828",
-        SlotStatus.CANCELLED: "#8a8f98",
+        JobState.QUEUED: grey,
+        JobState.SENDING: blue,
+        JobState.SUBMITTED: blue,
+        JobState.PROCESSING: blue if dark else "#2f6fd6",
+        JobState.DOWNLOADING: "#3aa6a0",
+        JobState.DONE: "#4caf50" if dark else "#2e7d32",
+        JobState.FAILED: "#ef5350" if dark else "#c62828",
+        JobState.CANCELLED: grey,
+        JobState.UNCERTAIN: "#d9a400" if dark else "#9a6b00",
     }
-    return QColor(colours[status])
+    return QColor(grey if state is None else colours[state])
 
 
 def accent(palette: QPalette | None = None) -> QColor:

@@ -31,9 +31,9 @@ def stocked_library(example_sheet_path: Path) -> Path:
     sheet = load_sheet(example_sheet_path, catalog)
     request = build_request(sheet, sheet.scenes[1], Stage.PREVIEW, catalog)
     with Library.open(data) as lib:
-        project = lib.ensure_project("Emma")
-        lib.record_render(RenderDraft.from_request(request, project_id=project.id,
-                                                   provider="offline"), _png())
+        project = lib.projects.ensure("Emma")
+        lib.renders.record(RenderDraft(request.with_changes(provider="offline"),
+                                       project_id=project.id), _png())
     return data
 
 

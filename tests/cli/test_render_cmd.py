@@ -16,7 +16,7 @@ import pytest
 
 from studio.cli import main
 from studio.core.request import Stage
-from studio.library import JobState, Library, RenderFilter, RenderStatus
+from studio.library import JobState, Library, RenderFilter
 from tests.render.fakes import SHEET, ScriptedModelsLab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,8 +91,8 @@ def test_previews_then_finals_of_a_four_scene_sheet(
 
     with open_library(env) as lib:
         for name in results:
-            preview = lib.render(results[name]["render"])
-            final = lib.render(finals[name]["render"])
+            preview = lib.renders.get(results[name]["render"])
+            final = lib.renders.get(finals[name]["render"])
             assert final.parent_id == preview.id == finals[name]["parent"]
             assert final.stage is Stage.FINAL and preview.stage is Stage.PREVIEW
             assert final.seed == preview.seed == results[name]["seed"]
@@ -123,7 +123,7 @@ def test_a_final_keeps_its_previews_anchor_and_stale_cells_are_reported(
     assert code == 0, err
     final_id = data["results"][0]["render"]
     assert "The preview of “Rooftop” is out of date: the character's anchor changed" in err
-    assert "keeps the preview's anchor version" in err
+    assert "keeps the preview's prompt and seed, so it is out of date too" in err
     assert data["out_of_date"] == [
         {"scene": "Rooftop", "stage": stage, "reasons": ["anchor"]}
         for stage in ("preview", "final")]
@@ -135,12 +135,12 @@ def test_a_final_keeps_its_previews_anchor_and_stale_cells_are_reported(
                                     "reasons": ["anchor"]}]
     assert "The final of “Rooftop” is out of date" in err
     with open_library(env) as lib:
-        preview = lib.render(preview_id)
-        final = lib.render(final_id)
+        preview = lib.renders.get(preview_id)
+        final = lib.renders.get(final_id)
         assert final.parent_id == preview.id
         assert final.anchor_version_id == preview.anchor_version_id
         assert "short copper hair" in final.prompt
-        assert lib.out_of_date(final) == ("anchor",)
+        assert lib.renders.staleness(final) == ("anchor",)
 
 
 def test_one_scene_failing_while_the_others_finish(
@@ -160,9 +160,9 @@ def test_one_scene_failing_while_the_others_finish(
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "library.preview.png", "rooftop.preview.png", "studio.preview.png"]
     with open_library(env) as lib:
-        renders = lib.list_renders(RenderFilter(stage=Stage.PREVIEW)).items
-        assert sorted(r.status.value for r in renders) == ["failed", "ok", "ok", "ok"]
-        assert lib.unfinished_jobs() == []
+        renders = lib.renders.page(RenderFilter(stage=Stage.PREVIEW)).items
+        assert sorted(r.status_word for r in renders) == ["failed", "ok", "ok", "ok"]
+        assert lib.jobs.unfinished() == []
 
 
 def test_a_named_provider_without_a_key_exits_2_and_sends_nothing(
@@ -252,7 +252,7 @@ def test_a_batch_over_the_budget_cap_exits_2_and_sends_nothing(
     assert "would cost 1.20" in err and "budget cap of 1.00" in err
     assert server.submits() == 0
     with open_library(env) as lib:
-        assert lib.unfinished_jobs() == []
+        assert lib.jobs.unfinished() == []
     code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
                                "--budget-cap", "2", "--json")
     assert code == 0, err
@@ -286,7 +286,7 @@ def test_a_killed_render_is_finished_by_resume_without_resubmitting(
     assert proc.returncode == -signal.SIGKILL
     assert server.submits() == 4
     with open_library(env) as lib:
-        pending = lib.unfinished_jobs()
+        pending = lib.jobs.unfinished()
         assert len(pending) == 4 and all(j.provider_request_id for j in pending)
 
     server.release()
@@ -300,11 +300,11 @@ def test_a_killed_render_is_finished_by_resume_without_resubmitting(
     prompts = [b["prompt"] for b in server.submit_bodies()]
     assert len(set(prompts)) == 4
     with open_library(env) as lib:
-        assert lib.unfinished_jobs() == []
-        renders = lib.list_renders(RenderFilter(status=RenderStatus.OK)).items
+        assert lib.jobs.unfinished() == []
+        renders = lib.renders.page(RenderFilter(usable=True)).items
         assert len(renders) == 4
         for r in data["results"]:
-            job = lib.job(r["job"])
+            job = lib.jobs.get(r["job"])
             assert job.state is JobState.DONE and job.attempts == 1
 
 
@@ -323,7 +323,7 @@ def test_finalize_only_the_approved_scenes(
                                "--scene", "Harbour", "--json")
     assert code == 0, err
     with open_library(env) as lib:
-        lib.set_approval([first["Harbour"], first["Studio"]], Approval.APPROVED)
+        lib.renders.set_approval([first["Harbour"], first["Studio"]], Approval.APPROVED)
     code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "final",
                                "--approved", "--json")
     assert code == 0, err
@@ -349,12 +349,12 @@ def test_a_scene_seed_or_pattern_change_marks_its_cells_out_of_date(
     code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "final",
                                "--scene", "Library", "--json")
     assert code == 0, err
-    assert {"scene": "Rooftop", "stage": "preview", "reasons": ["scene"]} in data["out_of_date"]
+    assert {"scene": "Rooftop", "stage": "preview", "reasons": ["seed"]} in data["out_of_date"]
     with open_library(env) as lib:
-        assert lib.out_of_date(lib.render(preview_id)) == ("scene",)
+        assert lib.renders.staleness(lib.renders.get(preview_id)) == ("seed",)
     edited = edited.replace('name = "Rooftop"\n', 'name = "Rooftop"\npattern = "editorial"\n', 1)
     sheet_path.write_text(edited.replace("seed = 9\n", "", 1), "utf-8")
     code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "final",
                                "--scene", "Library", "--json")
     assert code == 0, err
-    assert {"scene": "Rooftop", "stage": "preview", "reasons": ["scene"]} in data["out_of_date"]
+    assert {"scene": "Rooftop", "stage": "preview", "reasons": ["pattern"]} in data["out_of_date"]

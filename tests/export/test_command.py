@@ -140,7 +140,7 @@ def test_pdf_exports_of_the_example_sheet(capsys: pytest.CaptureFixture[str],
 def library_renders(data_dir: str) -> dict[tuple[str, Stage], object]:
     library = Library.open(Path(data_dir))
     try:
-        items = library.list_renders(RenderFilter(), limit=100).items
+        items = library.renders.page(RenderFilter(), limit=100).items
         return {(r.scene_name, r.stage): r for r in items}
     finally:
         library.close()
@@ -167,7 +167,8 @@ def test_a_bundle_round_trips_into_another_library(
             assert "image" not in row and "image_path" not in row
             data = archive.read(row["file"])
             meta = read_png_metadata(data)  # the library's chunks, kept
-            assert meta.studio is not None and meta.studio["prompt"] == row["prompt"]
+            assert meta.studio is not None, row
+            assert meta.studio["request"]["prompt"] == row["prompt"], (meta.studio, row)
             assert parse_parameters(meta.parameters or "").seed == row["seed"]
         assert archive.read("emma.sheet.toml") == rendered.read_bytes()
         with pdfium.PdfDocument(archive.read("emma.storyboard.pdf")) as story:

@@ -58,7 +58,7 @@ def test_settings_of_the_wrong_types_are_tolerated(
     assert stray.scene_id is None and stray.stage is Stage.FINAL and stray.prompt == ""
     golden = by_scene["Golden-hour street"]
     assert golden.approval.value == "approved" and golden.star and golden.tags == ("hero",)
-    assert library.list_renders(RenderFilter(), limit=10).items  # all stored
+    assert library.renders.page(RenderFilter(), limit=10).items  # all stored
 
 
 def test_an_image_without_settings_is_imported_as_another_tool_s_image(
@@ -83,7 +83,7 @@ def test_a_bundle_with_a_broken_sheet_is_refused(
     with pytest.raises(BundleError, match="sheet file cannot be used"):
         import_bundle(library, bundle, out_dir / "target", catalog)
     assert not (out_dir / "target").exists()
-    assert library.projects() == []
+    assert library.projects.all() == []
 
 
 def test_a_damaged_settings_file_is_refused_before_anything_is_written(
@@ -110,4 +110,4 @@ def test_existing_files_in_the_target_are_never_overwritten(
     with pytest.raises(BundleError, match="already exists"):
         import_bundle(library, bundle, target, catalog)
     assert (target / "emma.sheet.toml").read_text(encoding="utf-8") == "mine"
-    assert library.projects() == []
+    assert library.projects.all() == []

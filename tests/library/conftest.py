@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from studio.core.request import Stage
+from studio.core.request import GenerationRequest, SceneContext, Stage
 from studio.library import Library, RenderDraft
 
 
@@ -31,9 +31,14 @@ def jpeg_bytes(seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
+_REQUEST_KEYS = {"stage", "provider", "model", "prompt", "negative", "width", "height", "steps",
+                 "guidance", "seed"}
+
+
 def draft(project_id: int, **changes: object) -> RenderDraft:
-    values: dict[str, object] = {
-        "project_id": project_id,
+    """A draft of a preview; ``changes`` name request fields (``seed_requested`` for the seed,
+    ``scene_name``/``character_name`` for its context) or the draft's own."""
+    request: dict[str, object] = {
         "stage": Stage.PREVIEW,
         "provider": "offline",
         "model": "flux-schnell",
@@ -43,10 +48,16 @@ def draft(project_id: int, **changes: object) -> RenderDraft:
         "height": 1024,
         "steps": 4,
         "guidance": 3.5,
-        "seed_requested": 42,
+        "seed": 42,
     }
-    values.update(changes)
-    return RenderDraft(**values)  # type: ignore[arg-type]
+    if "seed_requested" in changes:
+        changes["seed"] = changes.pop("seed_requested")
+    context = SceneContext(scene=str(changes.pop("scene_name", "")),
+                           character=str(changes.pop("character_name", "")))
+    request.update({k: v for k, v in changes.items() if k in _REQUEST_KEYS})
+    rest = {k: v for k, v in changes.items() if k not in _REQUEST_KEYS}
+    return RenderDraft(request=GenerationRequest(context=context, **request),  # type: ignore[arg-type]
+                       project_id=project_id, **rest)  # type: ignore[arg-type]
 
 
 class FakeClock:

@@ -16,15 +16,15 @@ from pathlib import Path
 
 from PIL import Image
 
-from studio.core.request import Stage
-from studio.library import Library, RenderDraft, RenderResult
+from studio.core.request import GenerationRequest, Stage
+from studio.library import Library, Outcome, RenderDraft
 
 
 def main() -> None:
     data_dir, seed = Path(sys.argv[1]), int(sys.argv[2])
     rng = random.Random(seed)
     library = Library.open(data_dir, if_busy="wait", wait_seconds=30)
-    project = library.ensure_project(f"project {rng.randrange(3)}")
+    project = library.projects.ensure(f"project {rng.randrange(3)}")
     mine: list[int] = []
     for n in range(10_000):
         image = Image.new("RGB", (64, 48), (rng.randrange(256), rng.randrange(256), n % 256))
@@ -32,30 +32,24 @@ def main() -> None:
         buffer = io.BytesIO()
         image.save(buffer, "PNG")
         draft = RenderDraft(
+            request=GenerationRequest(prompt=f"kill test {seed} {n}", width=64, height=48,
+                                      steps=4, guidance=3.5, model="flux-schnell", seed=n,
+                                      stage=Stage.PREVIEW, provider="offline"),
             project_id=project.id,
-            stage=Stage.PREVIEW,
-            provider="offline",
-            model="flux-schnell",
-            prompt=f"kill test {seed} {n}",
-            width=64,
-            height=48,
-            steps=4,
-            guidance=3.5,
-            seed_requested=n,
         )
         if n % 2:
-            job = library.create_job(draft, {"n": n})
-            library.mark_submitted(job.id, provider_request_id=f"r{n}")
-            render = library.complete_job(job.id, buffer.getvalue(), RenderResult(seed_returned=n))
+            job = library.jobs.create(draft)
+            library.jobs.mark_submitted(job.id, provider_request_id=f"r{n}")
+            render = library.jobs.complete(job.id, buffer.getvalue(), Outcome(seed_returned=n))
         else:
-            render = library.record_render(draft, buffer.getvalue())
+            render = library.renders.record(draft, buffer.getvalue())
         print(f"done {render.id}", flush=True)
         mine.append(render.id)
         if n % 5 == 4:
             victim = mine.pop(0)
             print(f"trashing {victim}", flush=True)
-            library.trash([victim])
-            library.empty_trash()
+            library.renders.trash([victim])
+            library.renders.empty_trash()
             print(f"gone {victim}", flush=True)
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from studio.library import Library, default_data_dir
+from studio.library import Library
 from studio.library.commands import (
     CommandOutput,
     check_command,
@@ -39,8 +38,8 @@ def test_on_a_fresh_install(data_dir: Path) -> None:
 
 def test_list_and_search(data_dir: Path) -> None:
     with _open(data_dir) as lib:
-        project = lib.ensure_project("Emma")
-        render = lib.record_render(draft(project.id, prompt="woman on a beach"), png_bytes(1))
+        project = lib.projects.ensure("Emma")
+        render = lib.renders.record(draft(project.id, prompt="woman on a beach"), png_bytes(1))
         out = library_list(lib)
         assert "Emma (1 renders)" in out.text and f"#{render.id}" in out.text
         data = json.loads(out.render(as_json=True))
@@ -55,8 +54,8 @@ def test_list_and_search(data_dir: Path) -> None:
 
 def test_check_reports_problems_with_exit_1(data_dir: Path) -> None:
     with _open(data_dir) as lib:
-        project = lib.ensure_project("Emma")
-        render = lib.record_render(draft(project.id), png_bytes(1))
+        project = lib.projects.ensure("Emma")
+        render = lib.renders.record(draft(project.id), png_bytes(1))
         assert render.image_path is not None
         render.image_path.unlink()
         out = library_check(lib)
@@ -72,18 +71,10 @@ def test_a_library_that_cannot_be_opened_is_a_message(data_dir: Path) -> None:
     assert "damaged" in out.text
 
 
-def test_the_data_dir_follows_the_environment(tmp_path: Path) -> None:
-    assert default_data_dir({"STUDIO_DATA_DIR": str(tmp_path / "x")}) == tmp_path / "x"
-    default = default_data_dir({})
-    assert default.name == "character-sheet-studio"
-    assert default_data_dir({"STUDIO_DATA_DIR": "  "}) == default
-    assert default_data_dir(os.environ) == tmp_path / "data"  # the suite's isolation fixture
-
-
 def test_the_data_dir_commands_open_and_close_the_library(data_dir: Path) -> None:
     with Library.open(data_dir) as lib:
-        project = lib.ensure_project("Emma")
-        lib.record_render(draft(project.id, prompt="woman on a beach"), png_bytes(1))
+        project = lib.projects.ensure("Emma")
+        lib.renders.record(draft(project.id, prompt="woman on a beach"), png_bytes(1))
         # While this instance writes, the commands still work, for viewing.
         assert "Emma (1 renders)" in list_command(data_dir).text
         out = check_command(data_dir)

@@ -28,10 +28,10 @@ def _png_with_text(**chunks: str) -> bytes:
 def test_an_automatic1111_png_becomes_a_render_and_a_scene_suggestion(
     library: Library, tmp_path: Path
 ) -> None:
-    project = library.ensure_project("Imports")
+    project = library.projects.ensure("Imports")
     source = tmp_path / "00012-3141592653.png"
     source.write_bytes(_png_with_text(parameters=A1111_TEXT))
-    result = library.import_image(source, project.id)
+    result = library.maintenance.import_image(source, project.id)
     assert result.suggestion == SceneSuggestion(
         prompt="photo of a woman, (freckles:1.2), red coat\nstanding in the rain",
         negative="cartoon, anime, lowres",
@@ -53,18 +53,18 @@ def test_an_automatic1111_png_becomes_a_render_and_a_scene_suggestion(
     # The other tool's settings text is kept verbatim; the studio adds its own record.
     assert meta.parameters == A1111_TEXT
     assert meta.studio is not None and meta.studio["source"] == "import"
-    assert library.search("freckles").items[0].id == render.id
+    assert library.renders.search("freckles").items[0].id == render.id
 
 
 def test_a_studio_png_imports_with_its_full_record(library: Library, data_dir: Path) -> None:
-    project = library.ensure_project("Emma")
-    original = library.record_render(
+    project = library.projects.ensure("Emma")
+    original = library.renders.record(
         draft(project.id, prompt="woman in a red coat", seed_requested=9, guidance=2.5),
         png_bytes(1),
     )
     assert original.image_path is not None
-    other = library.ensure_project("Elsewhere")
-    result = library.import_image(original.image_path.read_bytes(), other.id)
+    other = library.projects.ensure("Elsewhere")
+    result = library.maintenance.import_image(original.image_path.read_bytes(), other.id)
     s = result.suggestion
     assert s.source == "studio"
     assert (s.prompt, s.negative, s.seed, s.guidance, s.steps) == (
@@ -79,24 +79,24 @@ def test_a_studio_png_imports_with_its_full_record(library: Library, data_dir: P
 
 
 def test_an_image_without_metadata_still_imports(library: Library) -> None:
-    project = library.ensure_project("Imports")
-    plain = library.import_image(png_bytes(3), project.id, name="sketch")
+    project = library.projects.ensure("Imports")
+    plain = library.maintenance.import_image(png_bytes(3), project.id, name="sketch")
     assert plain.suggestion == SceneSuggestion(width=16, height=12)
     assert plain.render.prompt == "" and plain.render.scene_name == "sketch"
     assert plain.render.image_path is not None
     meta = read_png_metadata(plain.render.image_path)
     assert meta.parameters is not None and "Steps" not in meta.parameters
-    jpeg = library.import_image(jpeg_bytes(3), project.id)
+    jpeg = library.maintenance.import_image(jpeg_bytes(3), project.id)
     assert jpeg.render.image_path is not None and jpeg.render.image_path.suffix == ".jpg"
     odd = _png_with_text(parameters="Steps: banana, Seed: x, CFG scale: ?", studio="{not json")
-    assert library.import_image(odd, project.id).suggestion.seed is None
+    assert library.maintenance.import_image(odd, project.id).suggestion.seed is None
 
 
 def test_other_formats_are_stored_as_png(library: Library) -> None:
-    project = library.ensure_project("Imports")
+    project = library.projects.ensure("Imports")
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (1, 2, 3)).save(buffer, "BMP")
-    render = library.import_image(buffer.getvalue(), project.id).render
+    render = library.maintenance.import_image(buffer.getvalue(), project.id).render
     assert render.image_path is not None and render.image_path.suffix == ".png"
 
 
@@ -114,16 +114,16 @@ def test_other_formats_are_stored_as_png(library: Library) -> None:
 def test_what_is_not_a_whole_image_is_refused_clearly(
     library: Library, data: bytes, message: str
 ) -> None:
-    project = library.ensure_project("Imports")
+    project = library.projects.ensure("Imports")
     with pytest.raises(ImageImportError, match=message):
-        library.import_image(data, project.id)
-    assert library.list_renders().items == ()
+        library.maintenance.import_image(data, project.id)
+    assert library.renders.page().items == ()
 
 
 def test_an_unreadable_file_is_a_clear_error(library: Library, tmp_path: Path) -> None:
-    project = library.ensure_project("Imports")
+    project = library.projects.ensure("Imports")
     with pytest.raises(ImageImportError, match="Could not read"):
-        library.import_image(tmp_path / "missing.png", project.id)
+        library.maintenance.import_image(tmp_path / "missing.png", project.id)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
@@ -135,8 +135,8 @@ def test_settings_in_the_exif_comment_of_a_jpeg_or_webp_are_read(
     exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + text.encode("utf-16-be")
     buffer = io.BytesIO()
     Image.new("RGB", (24, 16), (9, 9, 9)).save(buffer, fmt, exif=exif)
-    project = library.ensure_project("Imports")
-    result = library.import_image(buffer.getvalue(), project.id)
+    project = library.projects.ensure("Imports")
+    result = library.maintenance.import_image(buffer.getvalue(), project.id)
     s = result.suggestion
     assert (s.prompt, s.negative, s.steps, s.guidance, s.seed) == (
         "a cat on a windowsill, 猫",

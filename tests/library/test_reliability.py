@@ -51,42 +51,42 @@ def test_a_full_disk_is_the_environments_fault_and_loses_nothing(
 ) -> None:
     writer = FailingWriter(code)
     with Library.open(data_dir, file_writer=writer) as lib:
-        project = lib.ensure_project("Emma")
-        kept = lib.record_render(draft(project.id), png_bytes(1))
+        project = lib.projects.ensure("Emma")
+        kept = lib.renders.record(draft(project.id), png_bytes(1))
         writer.failing = True
         with pytest.raises(LibraryStorageError) as caught:
-            lib.record_render(draft(project.id), png_bytes(2))
+            lib.renders.record(draft(project.id), png_bytes(2))
         assert caught.value.reason == reason
         assert "Could not save the image" in str(caught.value)
-        job = lib.create_job(draft(project.id), {})
+        job = lib.jobs.create(draft(project.id))
         with pytest.raises(LibraryStorageError):
-            lib.complete_job(job.id, png_bytes(3))
-        assert [j.id for j in lib.unfinished_jobs()] == [job.id]
-        assert [r.id for r in lib.list_renders().items] == [kept.id]
+            lib.jobs.complete(job.id, png_bytes(3))
+        assert [j.id for j in lib.jobs.unfinished()] == [job.id]
+        assert [r.id for r in lib.renders.page().items] == [kept.id]
         assert not list((data_dir / "tmp").iterdir())
         writer.failing = False
-        lib.complete_job(job.id, png_bytes(3))
-        assert lib.check().ok
+        lib.jobs.complete(job.id, png_bytes(3))
+        assert lib.maintenance.check().ok
 
 
 def test_a_full_database_is_the_environments_fault_and_loses_nothing(data_dir: Path) -> None:
     with Library.open(data_dir) as lib:
-        project = lib.ensure_project("Emma")
-        kept = lib.record_render(draft(project.id), png_bytes(1))
-        pages = lib._conn.execute("PRAGMA page_count").fetchone()[0]
+        project = lib.projects.ensure("Emma")
+        kept = lib.renders.record(draft(project.id), png_bytes(1))
+        pages = lib.db._conn.execute("PRAGMA page_count").fetchone()[0]
         # SQLite's own cap on the file size: the next page it needs fails like a full disk.
-        lib._conn.execute(f"PRAGMA max_page_count = {pages}")
+        lib.db._conn.execute(f"PRAGMA max_page_count = {pages}")
         with pytest.raises(LibraryStorageError) as caught:
             for n in range(200):
-                lib.record_render(draft(project.id, prompt="x" * 3000), png_bytes(100 + n))
+                lib.renders.record(draft(project.id, prompt="x" * 3000), png_bytes(100 + n))
         assert caught.value.reason == "full"
-        assert lib.render(kept.id).image_path is not None
-        lib._conn.execute("PRAGMA max_page_count = 1073741823")
+        assert lib.renders.get(kept.id).image_path is not None
+        lib.db._conn.execute("PRAGMA max_page_count = 1073741823")
     with Library.open(data_dir) as lib:
-        report = lib.check(repair=False)
+        report = lib.maintenance.check(repair=False)
         # The image of the render that could not be recorded was not left behind either.
         assert report.ok, report
-        assert lib.render(kept.id).prompt == kept.prompt
+        assert lib.renders.get(kept.id).prompt == kept.prompt
 
 
 @pytest.mark.skipif(
@@ -95,16 +95,16 @@ def test_a_full_database_is_the_environments_fault_and_loses_nothing(data_dir: P
 )
 def test_a_read_only_data_folder_opens_for_viewing(data_dir: Path) -> None:
     with Library.open(data_dir) as lib:
-        project = lib.ensure_project("Emma")
-        lib.record_render(draft(project.id), png_bytes(1))
+        project = lib.projects.ensure("Emma")
+        lib.renders.record(draft(project.id), png_bytes(1))
     for path in [data_dir, *data_dir.rglob("*")]:
         path.chmod(0o555 if path.is_dir() else 0o444)
     try:
         with Library.open(data_dir) as lib:
             assert lib.read_only and "viewing only" in lib.notice
-            assert len(lib.list_renders().items) == 1
+            assert len(lib.renders.page().items) == 1
             with pytest.raises(LibraryStorageError):
-                lib.ensure_project("Other")
+                lib.projects.ensure("Other")
     finally:
         for path in [data_dir, *data_dir.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -120,18 +120,18 @@ def _chattr(flag: str, path: Path) -> bool:
 def test_an_immutable_data_folder_opens_for_viewing_even_for_root(data_dir: Path) -> None:
     """Root ignores permissions, but not the immutable attribute: a truly read-only folder."""
     with Library.open(data_dir) as lib:
-        project = lib.ensure_project("Emma")
-        render = lib.record_render(draft(project.id), png_bytes(1))
+        project = lib.projects.ensure("Emma")
+        render = lib.renders.record(draft(project.id), png_bytes(1))
     before = {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
     if not _chattr("+i", data_dir):
         pytest.skip("this file system or user cannot make a folder immutable")
     try:
         with Library.open(data_dir) as lib:
             assert lib.read_only and "viewing only" in lib.notice
-            assert lib.render(render.id).prompt == render.prompt
-            assert lib.check().integrity_ok
+            assert lib.renders.get(render.id).prompt == render.prompt
+            assert lib.maintenance.check().integrity_ok
             with pytest.raises(LibraryStorageError, match="viewing only"):
-                lib.record_render(draft(project.id), png_bytes(2))
+                lib.renders.record(draft(project.id), png_bytes(2))
     finally:
         _chattr("-i", data_dir)
     assert {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()} == before
@@ -139,19 +139,19 @@ def test_an_immutable_data_folder_opens_for_viewing_even_for_root(data_dir: Path
 
 def test_a_second_instance_opens_for_viewing_with_a_message(data_dir: Path) -> None:
     with Library.open(data_dir) as first:
-        project = first.ensure_project("Emma")
-        render = first.record_render(draft(project.id), png_bytes(1))
+        project = first.projects.ensure("Emma")
+        render = first.renders.record(draft(project.id), png_bytes(1))
         with Library.open(data_dir) as second:
             assert second.read_only
             assert "in use by process" in second.notice and "viewing only" in second.notice
-            assert second.render(render.id) == render
+            assert second.renders.get(render.id) == render
             with pytest.raises(LibraryReadOnlyError, match="viewing only"):
-                second.record_render(draft(project.id), png_bytes(2))
+                second.renders.record(draft(project.id), png_bytes(2))
             with pytest.raises(LibraryReadOnlyError):
-                second.set_star([render.id], True)
+                second.renders.set_star([render.id], True)
             # The first keeps writing; the viewer sees the new render.
-            newer = first.record_render(draft(project.id), png_bytes(3))
-            assert second.render(newer.id).id == newer.id
+            newer = first.renders.record(draft(project.id), png_bytes(3))
+            assert second.renders.get(newer.id).id == newer.id
         with pytest.raises(LibraryBusyError, match="in use by"):
             Library.open(data_dir, if_busy="fail")
         with pytest.raises(LibraryBusyError):
@@ -238,8 +238,8 @@ def test_killing_the_writer_at_random_points_never_loses_a_finished_render(
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     conn.close()
     with Library.open(data_dir) as lib:
-        live = {r.id: r for r in lib.list_renders(limit=10_000).items}
-        trashed = {r.id for r in lib.list_renders(RenderFilter(trashed=True), limit=10_000).items}
+        live = {r.id: r for r in lib.renders.page(limit=10_000).items}
+        trashed = {r.id for r in lib.renders.page(RenderFilter(trashed=True), limit=10_000).items}
         # Every render reported done is still there, unless the writer had begun to delete it;
         # and one whose deletion was reported done is gone.
         assert done - trashing <= set(live)
@@ -248,11 +248,11 @@ def test_killing_the_writer_at_random_points_never_loses_a_finished_render(
         for render in live.values():
             assert render.image_path is not None and render.image_hash is not None
             assert content_hash(render.image_path.read_bytes()) == render.image_hash
-        report = lib.check()
+        report = lib.maintenance.check()
         assert report.integrity_ok and not report.missing_files and not report.hash_mismatches
-        assert lib.check().ok  # what the first check set aside or removed is gone
+        assert lib.maintenance.check().ok  # what the first check set aside or removed is gone
         # A job killed before its render was committed is still there to resume.
-        assert all(j.render_id is None for j in lib.unfinished_jobs())
+        assert all(j.render_id is None for j in lib.jobs.unfinished())
     assert finished == len(done) > 40  # ids are never reused for a different render
 
 
@@ -263,7 +263,7 @@ def test_opening_for_viewing_only_on_request(data_dir: Path) -> None:
     with Library.open(data_dir, read_only=True) as viewer:
         assert viewer.read_only and "viewing only" in viewer.notice
         with pytest.raises(LibraryReadOnlyError, match="Could not create the project"):
-            viewer.ensure_project("Emma")
+            viewer.projects.ensure("Emma")
         # A viewer does not keep a writer out.
         with Library.open(data_dir, if_busy="fail") as writer:
             assert not writer.read_only

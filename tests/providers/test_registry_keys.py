@@ -35,6 +35,7 @@ from studio.providers.registry import (
     provider_status,
 )
 from studio.providers.remote import parse_retry_after
+from studio.runtime import RuntimeConfigError, provider_env, provider_envs
 from tests.fakes.fixtures import SECRET_KEY
 
 # ---------------------------------------------------------------- keys
@@ -43,25 +44,25 @@ from tests.fakes.fixtures import SECRET_KEY
 def test_env_key_wins_over_keychain_and_file(tmp_path: Path) -> None:
     store_key_in_file(tmp_path, "fal", "from-file")
     env = {"STUDIO_FAL_API_KEY": "from-env"}
-    assert find_key("fal", env, tmp_path, key_in_file=True,
+    assert find_key("fal", provider_env(env, "fal").api_key, tmp_path, key_in_file=True,
                     keychain=lambda _p: "from-keychain") == "from-env"
-    assert find_key("fal", {}, tmp_path, key_in_file=True,
+    assert find_key("fal", None, tmp_path, key_in_file=True,
                     keychain=lambda _p: "from-keychain") == "from-keychain"
-    assert find_key("fal", {}, tmp_path, key_in_file=True, keychain=no_keychain) == "from-file"
+    assert find_key("fal", None, tmp_path, key_in_file=True, keychain=no_keychain) == "from-file"
 
 
 def test_key_file_only_when_the_user_chose_it(tmp_path: Path) -> None:
     path = store_key_in_file(tmp_path, "replicate", "r8_secret")
     assert path.stat().st_mode & 0o777 == 0o600
-    assert find_key("replicate", {}, tmp_path, keychain=no_keychain) is None
-    assert find_key("replicate", {}, tmp_path, key_in_file=True,
+    assert find_key("replicate", None, tmp_path, keychain=no_keychain) is None
+    assert find_key("replicate", None, tmp_path, key_in_file=True,
                     keychain=no_keychain) == "r8_secret"
 
 
 def test_key_file_readable_by_others_is_ignored(tmp_path: Path) -> None:
     path = store_key_in_file(tmp_path, "replicate", "r8_secret")
     path.chmod(0o644)
-    assert find_key("replicate", {}, tmp_path, key_in_file=True, keychain=no_keychain) is None
+    assert find_key("replicate", None, tmp_path, key_in_file=True, keychain=no_keychain) is None
 
 
 def test_keychain_failure_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,7 +83,7 @@ def test_keychain_failure_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def build(env: dict[str, str], settings: Settings | None = None):  # type: ignore[no-untyped-def]
-    return build_providers(env, settings or Settings(), keychain=no_keychain)
+    return build_providers(provider_envs(env), settings or Settings(), keychain=no_keychain)
 
 
 def test_all_six_providers_offline_default_without_keys() -> None:
@@ -120,7 +121,7 @@ def test_defaults() -> None:
 
 @pytest.mark.parametrize("value", ["zero", "0", "-2"])
 def test_bad_concurrency_is_a_clear_error(value: str) -> None:
-    with pytest.raises(ProviderConfigError, match="STUDIO_FAL_CONCURRENCY"):
+    with pytest.raises(RuntimeConfigError, match="STUDIO_FAL_CONCURRENCY"):
         build({"STUDIO_FAL_CONCURRENCY": value})
 
 
@@ -220,7 +221,8 @@ async def test_built_provider_reaches_a_fake_through_the_given_transport(
 
     env = {"STUDIO_MODELSLAB_API_KEY": SECRET_KEY,
            "STUDIO_MODELSLAB_BASE_URL": modelslab_server.base_url}
-    providers = build_providers(env, Settings(), http_transport=CountingTransport(),
+    providers = build_providers(provider_envs(env), Settings(),
+                                http_transport=CountingTransport(),
                                 clock=fast_clock, keychain=no_keychain)
     try:
         result = await default_provider(providers, "modelslab").generate(sample_request())
@@ -239,7 +241,7 @@ def test_the_keychain_is_asked_only_for_providers_in_use() -> None:
         asked.append(provider_id)
         return "from-keychain" if provider_id == "fal" else None
 
-    providers = build_providers({"STUDIO_MODELSLAB_API_KEY": "k"}, Settings(),
+    providers = build_providers(provider_envs({"STUDIO_MODELSLAB_API_KEY": "k"}), Settings(),
                                 keychain=keychain)
     assert asked == []
     assert providers["modelslab"].configured and asked == []  # the environment answers

@@ -119,7 +119,7 @@ def preview_plan(
     library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
     providers: dict[str, Provider], **kw: Any,
 ) -> tuple[SheetBinding, RenderPlan]:
-    binding = bind_sheet(library, sheet, sheet_path)
+    binding = bind_sheet(library, sheet, sheet_path, catalog)
     choice = choose_provider(providers, Stage.PREVIEW, sheet.preview.provider,
                              sheet.preview.model, **kw)
     return binding, plan_previews(library, binding, sheet, catalog, choice)

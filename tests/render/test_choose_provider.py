@@ -9,11 +9,12 @@ from studio.core.settings import Settings
 from studio.providers.keys import no_keychain
 from studio.providers.registry import build_providers
 from studio.render.plan import MissingKeyError, choose_provider
+from studio.runtime import provider_envs
 
 
 def providers(**keys: str):  # type: ignore[no-untyped-def]
     env = {f"STUDIO_{pid.upper()}_API_KEY": key for pid, key in keys.items()}
-    return build_providers(env, Settings(), keychain=no_keychain)
+    return build_providers(provider_envs(env), Settings(), keychain=no_keychain)
 
 
 def test_the_sheets_provider_when_it_has_a_key() -> None:

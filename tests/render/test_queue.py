@@ -10,7 +10,7 @@ import pytest
 
 from studio.core.presets import PresetCatalog
 from studio.core.sheet import Sheet
-from studio.library import JobState, Library, RenderStatus
+from studio.library import JobState, Library
 from studio.providers.base import Provider
 from studio.render import (
     BatchPlanned,
@@ -20,7 +20,6 @@ from studio.render import (
     JobFailed,
     JobProcessing,
     JobQueued,
-    JobStatus,
     JobSubmitted,
     Progress,
     RenderQueue,
@@ -53,7 +52,7 @@ async def test_a_sheet_of_previews_is_recorded_at_every_step(
     def check_recorded(event: object) -> None:
         # The job is in the library (with its request id) by the time the event arrives.
         if isinstance(event, JobSubmitted):
-            states_at_submit.append(library.job(event.job.job_id).state)
+            states_at_submit.append(library.jobs.get(event.job.job_id).state)
 
     queue.subscribe(check_recorded)
     refs = await queue.add(plan.jobs)
@@ -65,10 +64,10 @@ async def test_a_sheet_of_previews_is_recorded_at_every_step(
     for ref in refs:
         assert sequence_of(recorder, ref.job_id) == [
             "JobQueued", "JobSubmitted", "JobProcessing", "JobDownloading", "JobDone"]
-        job = library.job(ref.job_id)
+        job = library.jobs.get(ref.job_id)
         assert job.state is JobState.DONE and job.provider_request_id
-        render = library.render(job.render_id)  # type: ignore[arg-type]
-        assert render.status is RenderStatus.OK and render.image_path is not None
+        render = library.renders.get(job.render_id)  # type: ignore[arg-type]
+        assert render.usable and render.image_path is not None
         assert render.image_path.is_file()
         assert render.anchor_version_id == binding.anchor.id
         assert render.scene_id == binding.scenes[ref.scene].id
@@ -77,7 +76,7 @@ async def test_a_sheet_of_previews_is_recorded_at_every_step(
     assert ml_server.submits() == 4
     # One fetch per job is enough when the fake is ready at the first poll.
     assert ml_server.fetches() == 4
-    assert library.unfinished_jobs() == []
+    assert library.jobs.unfinished() == []
 
 
 async def test_the_concurrency_limit_holds_and_one_failure_leaves_the_rest(
@@ -102,10 +101,10 @@ async def test_the_concurrency_limit_holds_and_one_failure_leaves_the_rest(
     assert [f.job.scene for f in failed] == ["Harbour"]
     assert failed[0].kind == "provider_failed" and "Harbour" in failed[0].message
     assert "GPU out of memory" in failed[0].message and not failed[0].kept_for_resume
-    assert failed[0].render is not None and failed[0].render.status is RenderStatus.FAILED
+    assert failed[0].render is not None and failed[0].render.state is JobState.FAILED
     assert sorted(d.job.scene for d in recorder.of(JobDone)) == ["Library", "Rooftop", "Studio"]
     assert queue.progress() == Progress(4, 0, 0, 3, 1, 0)
-    assert library.job(failed[0].job.job_id).state is JobState.FAILED
+    assert library.jobs.get(failed[0].job.job_id).state is JobState.FAILED
 
     # Retry the failed scene once the provider behaves: a new job, linked to the old one.
     del ml_server.fail["harbour"]
@@ -114,8 +113,8 @@ async def test_the_concurrency_limit_holds_and_one_failure_leaves_the_rest(
     assert ref.job_id != failed[0].job.job_id
     assert [q.retry_of for q in recorder.of(JobQueued) if q.job.job_id == ref.job_id] == [
         failed[0].job.job_id]
-    assert queue.job(ref.job_id).status is JobStatus.DONE
-    assert library.job(ref.job_id).state is JobState.DONE
+    assert queue.job(ref.job_id).state is JobState.DONE
+    assert library.jobs.get(ref.job_id).state is JobState.DONE
 
 
 async def test_cancel_one_job_the_others_finish(
@@ -140,7 +139,7 @@ async def test_cancel_one_job_the_others_finish(
     assert cancelled.job.scene == "Library"
     # ModelsLab cannot stop a v6 job: it may still be billed, and the record says so.
     assert cancelled.may_be_billed and "billed" in cancelled.message
-    job = library.job(cancelled.job.job_id)
+    job = library.jobs.get(cancelled.job.job_id)
     assert job.state is JobState.CANCELLED and "billed" in job.error
     assert sorted(d.job.scene for d in recorder.of(JobDone)) == ["Harbour", "Rooftop", "Studio"]
     assert queue.progress() == Progress(4, 0, 0, 3, 0, 1)
@@ -168,8 +167,9 @@ async def test_cancel_all_stops_running_and_waiting_jobs(
     assert ml_server.submits() == 2
     assert recorder.of(JobDone) == []
     assert queue.progress() == Progress(4, 0, 0, 0, 0, 4)
-    assert library.unfinished_jobs() == []
-    assert all(library.job(c.job.job_id).state is JobState.CANCELLED for c in cancelled.values())
+    assert library.jobs.unfinished() == []
+    assert all(library.jobs.get(c.job.job_id).state is JobState.CANCELLED
+               for c in cancelled.values())
 
 
 async def test_cancel_all_before_anything_ran(
@@ -187,7 +187,7 @@ async def test_cancel_all_before_anything_ran(
     await queue.wait()
     assert [c.may_be_billed for c in recorder.of(JobCancelled)] == [False] * 4
     assert recorder.of(JobSubmitted) == []
-    assert library.unfinished_jobs() == []
+    assert library.jobs.unfinished() == []
 
 
 async def test_offline_fallback_and_budget_cap(
@@ -211,7 +211,7 @@ async def test_offline_fallback_and_budget_cap(
     with pytest.raises(BudgetExceeded, match=r"would cost 1\.00"):
         await queue.add(plan.jobs)
     assert recorder.of(BatchPlanned)[0].cost == 1.0
-    assert library.unfinished_jobs() == [] and queue.jobs() == ()
+    assert library.jobs.unfinished() == [] and queue.jobs() == ()
 
     await queue.add(plan.jobs, budget_cap=1.0)
     await queue.wait()
@@ -224,20 +224,18 @@ async def test_resume_submits_a_job_never_accepted_exactly_once(
     library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
     providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
 ) -> None:
-    from studio.render.serial import request_to_dict
-
     provs = providers()
     _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
     # A crash right after recording: the job is in the library, nothing was sent.
     for spec in plan.jobs[:2]:
-        library.create_job(spec.draft, request_to_dict(spec.request))
+        library.jobs.create(spec.draft)
     queue = queues(library, provs)
     queue.subscribe(recorder)
     refs = await queue.resume()
     await queue.wait()
     assert [r.scene for r in refs] == ["Rooftop", "Library"]
     assert ml_server.submits() == 2
-    assert len(recorder.of(JobDone)) == 2 and library.unfinished_jobs() == []
+    assert len(recorder.of(JobDone)) == 2 and library.jobs.unfinished() == []
     # Nothing left: a second resume does nothing.
     assert await queues(library, provs).resume() == ()
 
@@ -285,7 +283,7 @@ async def test_a_closed_window_leaves_jobs_that_a_new_queue_resumes_without_rese
     await queue.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await queue.add(plan.jobs)
-    pending = library.unfinished_jobs()
+    pending = library.jobs.unfinished()
     assert len(pending) == 4 and all(j.provider_request_id for j in pending)
     assert recorder.of(JobCancelled) == [] and recorder.of(JobFailed) == []
 
@@ -299,7 +297,7 @@ async def test_a_closed_window_leaves_jobs_that_a_new_queue_resumes_without_rese
     assert all(s.resumed for s in again.of(JobSubmitted))
     assert len(again.of(JobDone)) == 4
     assert ml_server.submits() == 4
-    assert library.unfinished_jobs() == []
+    assert library.jobs.unfinished() == []
 
 
 async def test_a_timeout_keeps_the_job_and_retry_polls_it_again(
@@ -316,15 +314,15 @@ async def test_a_timeout_keeps_the_job_and_retry_polls_it_again(
     (failed,) = recorder.of(JobFailed)
     assert failed.job.scene == "Studio" and failed.kind == "timeout"
     assert failed.kept_for_resume and "studio resume" in failed.message
-    assert [j.id for j in library.unfinished_jobs()] == [failed.job.job_id]
+    assert [j.id for j in library.jobs.unfinished()] == [failed.job.job_id]
 
     ml_server.release()
     ref = await queue.retry(failed.job.job_id)
     await queue.wait()
     assert ref.job_id == failed.job.job_id
-    assert queue.job(ref.job_id).status is JobStatus.DONE
+    assert queue.job(ref.job_id).state is JobState.DONE
     assert ml_server.submits() == 4
-    assert library.unfinished_jobs() == []
+    assert library.jobs.unfinished() == []
 
 
 async def test_a_job_whose_provider_lost_its_key_stays_for_a_later_resume(
@@ -332,11 +330,10 @@ async def test_a_job_whose_provider_lost_its_key_stays_for_a_later_resume(
     providers: Providers, queues: Queues, recorder: Recorder,
 ) -> None:
     from studio.providers.modelslab import ModelsLabProvider
-    from studio.render.serial import request_to_dict
 
     provs = providers()
     _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
-    library.create_job(plan.jobs[0].draft, request_to_dict(plan.jobs[0].request))
+    library.jobs.create(plan.jobs[0].draft)
     keyless: dict[str, Provider] = {**provs, "modelslab": ModelsLabProvider(api_key=None)}
     queue = queues(library, keyless)
     queue.subscribe(recorder)
@@ -344,7 +341,7 @@ async def test_a_job_whose_provider_lost_its_key_stays_for_a_later_resume(
     (failed,) = recorder.of(JobFailed)
     assert failed.kind == "not_configured" and failed.kept_for_resume
     assert "STUDIO_MODELSLAB_API_KEY" in failed.message
-    assert len(library.unfinished_jobs()) == 1
+    assert len(library.jobs.unfinished()) == 1
 
 
 async def test_a_broken_listener_is_reported_and_the_batch_goes_on(
@@ -401,7 +398,7 @@ async def test_a_full_disk_keeps_the_job_and_resume_downloads_it_again(
         failed = recorder.of(JobFailed)
         assert [f.kind for f in failed] == ["storage", "storage"]
         assert all(f.kept_for_resume and "studio resume" in f.message for f in failed)
-        assert len(library.unfinished_jobs()) == 2
+        assert len(library.jobs.unfinished()) == 2
         await queue.aclose()
 
     with Library.open(data_dir, file_writer=DurableFileWriter()) as library:
@@ -410,7 +407,7 @@ async def test_a_full_disk_keeps_the_job_and_resume_downloads_it_again(
         second.subscribe(again)
         await second.resume()
         await second.wait()
-        assert len(again.of(JobDone)) == 2 and library.unfinished_jobs() == []
+        assert len(again.of(JobDone)) == 2 and library.jobs.unfinished() == []
     assert ml_server.submits() == 2
 
 
@@ -428,4 +425,4 @@ async def test_closing_right_after_cancel_all_finishes_the_cancellations(
     queue.cancel_all()
     await queue.aclose()
     assert len(recorder.of(JobCancelled)) == 4
-    assert library.unfinished_jobs() == []
+    assert library.jobs.unfinished() == []

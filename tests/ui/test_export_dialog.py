@@ -23,8 +23,8 @@ from studio.export.model import (
     ExportProgress,
     ProgressCallback,
 )
-from studio.export.ports import LibraryReader
 from studio.export.run import ExportRequest
+from studio.library import Library
 from studio.library.models import SheetRecord
 from studio.ui.export_dialog import CHOICES, ExportDialog
 from tests.export.sheets import document
@@ -105,7 +105,7 @@ def test_an_export_writes_the_pdf_off_the_gui_thread_with_progress(
     seen: list[int] = []
 
     def exporter(export: SheetExport, request: ExportRequest, *,
-                 library: LibraryReader | None = None, progress: ProgressCallback | None = None,
+                 library: Library | None = None, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> Path:
         from studio.export.run import run_export
 
@@ -139,7 +139,7 @@ def test_cancel_stops_the_export_and_nothing_is_written(
     started = threading.Event()
 
     def slow_exporter(export: SheetExport, request: ExportRequest, *,
-                      library: LibraryReader | None = None,
+                      library: Library | None = None,
                       progress: ProgressCallback | None = None,
                       cancel: CancelToken | None = None) -> Path:
         assert progress is not None and isinstance(cancel, threading.Event)
@@ -196,7 +196,7 @@ def test_closing_while_exporting_cancels_and_waits(qtbot, make_dialog, emma_expo
     cancelled = threading.Event()
 
     def waiting_exporter(export: SheetExport, request: ExportRequest, *,
-                         library: LibraryReader | None = None,
+                         library: Library | None = None,
                          progress: ProgressCallback | None = None,
                          cancel: CancelToken | None = None) -> Path:
         assert isinstance(cancel, threading.Event)

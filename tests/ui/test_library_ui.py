@@ -11,9 +11,9 @@ from PIL.PngImagePlugin import PngInfo
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from studio.core.lifecycle import JobState
 from studio.core.request import Stage
 from studio.library import Approval
-from studio.ui.cells import SlotStatus
 
 
 def a1111_png(path: Path) -> Path:
@@ -54,7 +54,7 @@ def test_dropping_a_png_from_another_tool_imports_it_and_offers_a_scene(  # type
 def test_library_filters_verdicts_and_trash(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
     model = window.model
-    qtbot.waitUntil(lambda: all(model.cell(n).preview.status is SlotStatus.DONE
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                 for n in model.names()), timeout=30000)
     browser = window.open_library()
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 4)
@@ -66,9 +66,9 @@ def test_library_filters_verdicts_and_trash(make_window, qtbot) -> None:  # type
     target = browser.model.render_at(0)
     browser.select_render(target.id)
     browser.buttons["approve"].click()
-    qtbot.waitUntil(lambda: window.library.render(target.id).approval is Approval.APPROVED)
+    qtbot.waitUntil(lambda: window.library.renders.get(target.id).approval is Approval.APPROVED)
     browser.buttons["star"].click()
-    qtbot.waitUntil(lambda: window.library.render(target.id).star)
+    qtbot.waitUntil(lambda: window.library.renders.get(target.id).star)
     browser.starred.setChecked(True)
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 1)
     browser.select_render(target.id)
@@ -80,7 +80,7 @@ def test_library_filters_verdicts_and_trash(make_window, qtbot) -> None:  # type
     browser.select_render(target.id)
     browser.buttons["restore"].click()
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 0)
-    assert window.library.render(target.id).trashed is None
+    assert window.library.renders.get(target.id).trashed is None
     assert target.stage is Stage.PREVIEW
 
 
@@ -90,8 +90,8 @@ def test_opening_a_sheet_from_the_library(make_window, qtbot, tmp_path: Path) ->
     target = tmp_path / "emma.sheet.toml"
     window.services.dialogs.save_paths.append(target)
     window.actions_by_name["save"].trigger()
-    qtbot.waitUntil(lambda: all(not model.cell(n).preview.status.active
-                                and model.cell(n).preview.status is not SlotStatus.EMPTY
+    qtbot.waitUntil(lambda: all(not model.cell(n).preview.active
+                                and model.cell(n).preview.state is not None
                                 for n in model.names()), timeout=30000)
     window.actions_by_name["new"].trigger()
     browser = window.open_library()

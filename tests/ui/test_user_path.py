@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 from studio.core.sheet import load_sheet
-from studio.ui.cells import Approval, SlotStatus
 from studio.ui.scene_delegate import card_layout
 from tests.fakes.fixtures import SECRET_KEY, FakeClock
 from tests.render.fakes import ScriptedModelsLab
@@ -62,8 +62,8 @@ def wait_stage(qtbot, window, stage: Stage, names=None, timeout=60000):  # type:
     names = names or model.names()
 
     def finished() -> bool:
-        return all(not model.cell(n).slot(stage).status.active
-                   and model.cell(n).slot(stage).status is not SlotStatus.EMPTY for n in names)
+        return all(not model.cell(n).slot(stage).active
+                   and model.cell(n).slot(stage).state is not None for n in names)
 
     qtbot.waitUntil(finished, timeout=timeout)
 
@@ -81,21 +81,21 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     wait_stage(qtbot, window, Stage.PREVIEW)
     model = window.model
     for name in model.names():
-        assert model.cell(name).preview.status is SlotStatus.DONE, name
+        assert model.cell(name).preview.state is JobState.DONE, name
     assert window.progress_label.text().startswith("4 done")
 
     # Finalize one with one click, then approve it
     click_card(qtbot, window, "Library", "button:finalize")
     wait_stage(qtbot, window, Stage.FINAL, ["Library"])
     cell = model.cell("Library")
-    assert cell.final.status is SlotStatus.DONE
+    assert cell.final.state is JobState.DONE
     assert cell.final.image is not None and cell.final.image.is_file()
     click_card(qtbot, window, "Library", "button:approve")
     assert model.cell("Library").approval is Approval.APPROVED
     qtbot.waitUntil(lambda: not window.tasks.busy)
     final_id = model.cell("Library").final.render_id
-    assert window.library.render(final_id).approval.value == "approved"
-    assert window.library.render(final_id).parent_id == cell.preview.render_id
+    assert window.library.renders.get(final_id).approval.value == "approved"
+    assert window.library.renders.get(final_id).parent_id == cell.preview.render_id
     qtbot.waitUntil(lambda: window.images.loading == 0)
     shot(window, "main-window-user-path.png")
 
@@ -165,7 +165,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     close_window(qtbot, window)
     again = make_window()
     assert again.document.path == sheet_path.resolve()
-    qtbot.waitUntil(lambda: all(again.model.cell(n).preview.status is SlotStatus.DONE
+    qtbot.waitUntil(lambda: all(again.model.cell(n).preview.state is JobState.DONE
                                 for n in again.model.names()))
     restored = again.model.cell("Library")
     assert restored.final.render_id == final_id
@@ -209,10 +209,10 @@ def test_a_failing_scene_shows_its_reason_and_the_others_finish(  # type: ignore
     wait_stage(qtbot, window, Stage.PREVIEW)
     model = window.model
     harbour = model.cell("Harbour").preview
-    assert harbour.status is SlotStatus.FAILED
+    assert harbour.state is JobState.FAILED
     assert "Harbour" in harbour.message and "ModelsLab" in harbour.message
     for name in ("Rooftop", "Library", "Market"):
-        assert model.cell(name).preview.status is SlotStatus.DONE, name
+        assert model.cell(name).preview.state is JobState.DONE, name
         assert model.cell(name).preview.provider == "modelslab"
     assert "1 failed" in window.progress_label.text()
     qtbot.waitUntil(lambda: window.images.loading == 0)
@@ -220,7 +220,7 @@ def test_a_failing_scene_shows_its_reason_and_the_others_finish(  # type: ignore
     # retry after the provider recovers
     del modelslab.fail["harbour"]
     click_card(qtbot, window, "Harbour", "button:retry")
-    qtbot.waitUntil(lambda: model.cell("Harbour").preview.status is SlotStatus.DONE)
+    qtbot.waitUntil(lambda: model.cell("Harbour").preview.state is JobState.DONE)
     # the key is nowhere in the window
     assert SECRET_KEY not in window.windowTitle()
     assert SECRET_KEY not in harbour.message
@@ -234,13 +234,13 @@ def test_cancel_one_scene_while_the_others_go_on(  # type: ignore[no-untyped-def
     modelslab.hold.add("rooftop")
     window.actions_by_name["preview_all"].trigger()
     model = window.model
-    qtbot.waitUntil(lambda: model.cell("Rooftop").preview.status is SlotStatus.PROCESSING)
+    qtbot.waitUntil(lambda: model.cell("Rooftop").preview.state is JobState.PROCESSING)
     assert window.actions_by_name["cancel_all"].isEnabled()
     click_card(qtbot, window, "Rooftop", "button:cancel")
     wait_stage(qtbot, window, Stage.PREVIEW)
-    assert model.cell("Rooftop").preview.status is SlotStatus.CANCELLED
+    assert model.cell("Rooftop").preview.state is JobState.CANCELLED
     for name in ("Library", "Harbour", "Market"):
-        assert model.cell(name).preview.status is SlotStatus.DONE
+        assert model.cell(name).preview.state is JobState.DONE
 
 
 def test_the_cost_is_shown_and_confirmed_before_sending_and_a_budget_cap_refuses(  # type: ignore[no-untyped-def]
@@ -266,6 +266,6 @@ def test_the_cost_is_shown_and_confirmed_before_sending_and_a_budget_cap_refuses
     assert modelslab.submits() == 0
     dialogs.confirms.append(True)
     window.actions_by_name["preview_selected"].trigger()
-    qtbot.waitUntil(lambda: window.model.cell("Rooftop").preview.status is SlotStatus.DONE)
+    qtbot.waitUntil(lambda: window.model.cell("Rooftop").preview.state is JobState.DONE)
     assert modelslab.submits() == 1
     assert window.model.cell("Rooftop").preview.cost in (None, 0.25)

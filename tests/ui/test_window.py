@@ -7,9 +7,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
 
+from studio.core.lifecycle import Approval, JobState
+from studio.core.presets import PresetKind
 from studio.core.request import Stage
 from studio.core.sheet import load_sheet
-from studio.ui.cells import Approval, Slot, SlotStatus
+from studio.ui.cells import Slot
 from studio.ui.scene_delegate import card_layout
 from tests.ui.conftest import close_window
 
@@ -148,7 +150,7 @@ def test_scene_editor_edits_the_selected_scene(make_window, qtbot) -> None:  # t
 def test_card_buttons_reach_the_window(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
     name = window.model.names()[0]
-    window.model.set_slot(name, Stage.PREVIEW, Slot(SlotStatus.DONE, model="flux-schnell"))
+    window.model.set_slot(name, Stage.PREVIEW, Slot(JobState.DONE, model="flux-schnell"))
     with qtbot.waitSignal(window.delegate.actionRequested) as sig:
         click_card(qtbot, window, name, "button:approve")
     assert sig.args == [name, "approve"]
@@ -160,11 +162,13 @@ def test_card_buttons_reach_the_window(make_window, qtbot) -> None:  # type: ign
 def test_a_changed_scene_marks_its_render_out_of_date(make_window) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
     name = window.model.names()[0]
-    window.model.set_slot(name, Stage.PREVIEW, Slot(SlotStatus.DONE,
-                                                    fingerprint=window.model.fingerprint(name)))
+    made_with = window.model.fingerprint(name, Stage.PREVIEW)
+    window.model.set_slot(name, Stage.PREVIEW, Slot(JobState.DONE, made_with=made_with))
     assert not window.model.is_stale(name, Stage.PREVIEW)
     window.document.update_scene(name, setting="on a rooftop at dusk")
-    assert window.model.is_stale(name, Stage.PREVIEW)
+    assert window.model.stale_reasons(name, Stage.PREVIEW) == ("setting",)
+    window.document.toggle_preset(PresetKind.SKIN, "catchlights", True)
+    assert window.model.stale_reasons(name, Stage.PREVIEW) == ("skin", "setting")
 
 
 def test_save_open_recent_and_restart(make_window, dialogs, tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -235,7 +239,7 @@ def test_a_hundred_scenes_render_without_a_widget_per_card(make_window, qtbot) -
 def test_first_start_renders_the_example_offline_at_once(make_window, qtbot, shot) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
     model = window.model
-    qtbot.waitUntil(lambda: all(model.cell(n).preview.status is SlotStatus.DONE
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                 for n in model.names()), timeout=30000)
     for name in model.names():
         slot = model.cell(name).preview
@@ -252,7 +256,7 @@ def test_the_anchor_history_lists_versions_and_restores_one(make_window, qtbot) 
     model, panel = window.model, window.character_panel
 
     def all_previews_done() -> bool:
-        return all(model.cell(n).preview.status is SlotStatus.DONE for n in model.names())
+        return all(model.cell(n).preview.state is JobState.DONE for n in model.names())
 
     qtbot.waitUntil(all_previews_done, timeout=30000)
     qtbot.waitUntil(lambda: panel.history_combo.count() == 1)
@@ -291,7 +295,7 @@ def test_a_dark_system_palette_gives_a_dark_window(make_window, qtbot, qapp, sho
         window = make_window()
         assert theme.is_dark()
         model = window.model
-        qtbot.waitUntil(lambda: all(model.cell(n).preview.status is SlotStatus.DONE
+        qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                     for n in model.names()), timeout=30000)
         qtbot.waitUntil(lambda: window.images.loading == 0)
         image = window.grid.viewport().grab().toImage()
@@ -305,19 +309,19 @@ def test_renders_of_an_unsaved_sheet_follow_it_when_saved(make_window, dialogs, 
                                                           tmp_path: Path, qtbot) -> None:
     window = make_window()  # first start: the unsaved example renders offline
     model = window.model
-    qtbot.waitUntil(lambda: all(model.cell(n).preview.status is SlotStatus.DONE
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                 for n in model.names()), timeout=30000)
     rendered = {n: model.cell(n).preview.render_id for n in model.names()}
     target = tmp_path / "my-emma.sheet.toml"
     dialogs.save_paths.append(target)
     window.actions_by_name["save"].trigger()
     assert target.is_file()
-    qtbot.waitUntil(lambda: window.library.sheet_for_file(str(target.resolve())) is not None,
+    qtbot.waitUntil(lambda: window.library.sheets.for_file(str(target.resolve())) is not None,
                     timeout=10000)
     close_window(qtbot, window)
     again = make_window()
     assert again.document.path == target.resolve()
-    qtbot.waitUntil(lambda: all(again.model.cell(n).preview.status is SlotStatus.DONE
+    qtbot.waitUntil(lambda: all(again.model.cell(n).preview.state is JobState.DONE
                                 for n in again.model.names()), timeout=10000)
     assert {n: again.model.cell(n).preview.render_id for n in again.model.names()} == rendered
 
@@ -325,7 +329,7 @@ def test_renders_of_an_unsaved_sheet_follow_it_when_saved(make_window, dialogs, 
 def test_file_export_opens_the_dialog_on_the_sheets_renders(make_window, qtbot, shot) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
     model = window.model
-    qtbot.waitUntil(lambda: all(model.cell(n).preview.status is SlotStatus.DONE
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                 for n in model.names()), timeout=30000)
     assert window.actions_by_name["export"].shortcut().toString() == "Ctrl+E"
     dialog = window.export_dialog()

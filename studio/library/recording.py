@@ -1,0 +1,213 @@
+"""Storing one render: its image (with the settings written into the file) and its record.
+
+Durability order: the image file is written and fsynced under its content hash, *then* the
+record is committed (WAL, ``synchronous=FULL``). A crash in between leaves an unrecorded file
+that ``check`` sets aside, never a record pointing at a missing file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from studio.core import codec
+from studio.core.lifecycle import JobState, Outcome
+
+from .changes import ChangeCollector
+from .database import Database
+from .errors import ImageImportError
+from .files import Files
+from .metadata import ImageParameters, MetadataError, embed_png_metadata, format_parameters
+from .models import RenderDraft
+from .storage import sniff_format
+
+#: The ``studio`` PNG chunk's layout: 2 keeps the request, outcome and fingerprint as the codec
+#: writes them (1 had flat keys).
+STUDIO_CHUNK_FORMAT = 2
+
+
+def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Tags with runs of white space folded, empty ones and repeats dropped, order kept."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        clean = " ".join(tag.split())
+        if clean:
+            seen.setdefault(clean, None)
+    return tuple(seen)
+
+
+class Recorder:
+    """Writes renders for the aggregates that make them (renders, jobs, imports)."""
+
+    def __init__(self, db: Database, files: Files) -> None:
+        self._db = db
+        self._files = files
+
+    def context(self, conn: sqlite3.Connection, draft: RenderDraft) -> dict[str, Any]:
+        """Ids and names the record and the image's chunk need, checked to exist."""
+        one = self._db.one
+        ctx: dict[str, Any] = {"character_id": None}
+        ctx["project"] = one(conn, "SELECT name FROM projects WHERE id = ?",
+                             (draft.project_id,), "such project")["name"]
+        ctx["sheet"] = None
+        if draft.sheet_id is not None:
+            ctx["sheet"] = one(conn, "SELECT name FROM sheets WHERE id = ?", (draft.sheet_id,),
+                               "such sheet")["name"]
+        # Names as the user saw them, kept even if the scene or character is later removed.
+        ctx["scene_name"] = draft.scene_name
+        ctx["character_name"] = draft.character_name
+        if draft.scene_id is not None:
+            scene = one(conn, "SELECT name FROM scenes WHERE id = ?", (draft.scene_id,),
+                        "such scene")
+            ctx["scene_name"] = draft.scene_name or scene["name"]
+        ctx["anchor"] = None
+        if draft.anchor_version_id is not None:
+            anchor = one(conn, "SELECT a.*, c.name AS character_name FROM anchor_versions a "
+                         "JOIN characters c ON c.id = a.character_id WHERE a.id = ?",
+                         (draft.anchor_version_id,), "such anchor version")
+            ctx["character_id"] = anchor["character_id"]
+            ctx["character_name"] = draft.character_name or anchor["character_name"]
+            ctx["anchor"] = {"id": anchor["id"], "version": anchor["version"],
+                             "anchor": anchor["anchor"]}
+        if draft.parent_id is not None:
+            one(conn, "SELECT id FROM renders WHERE id = ?", (draft.parent_id,), "such preview")
+        return ctx
+
+    @staticmethod
+    def studio_chunk(draft: RenderDraft, outcome: Outcome, ctx: Mapping[str, Any],
+                     source: str) -> dict[str, Any]:
+        """The ``studio`` chunk: settings and context only, never a key or a URL."""
+        return {
+            "format": STUDIO_CHUNK_FORMAT,
+            "request": codec.to_data(draft.request),
+            "outcome": codec.to_data(outcome),
+            "fingerprint": codec.to_data(draft.fingerprint),
+            "project": ctx["project"],
+            "sheet": ctx["sheet"],
+            "scene_id": draft.scene_id,
+            "anchor_version": ctx["anchor"],
+            "parent_render_id": draft.parent_id,
+            "source": source,
+        }
+
+    def prepare_image(self, image: bytes, draft: RenderDraft, outcome: Outcome,
+                      ctx: Mapping[str, Any], source: str,
+                      parameters: str | None = None) -> tuple[bytes, str]:
+        fmt = sniff_format(image)
+        if not fmt:
+            raise ImageImportError(
+                "The image is not a PNG, JPEG, WebP or GIF file; it was not stored.")
+        if fmt != "PNG":
+            return image, fmt
+        if parameters is None:
+            request = draft.request
+            seed = outcome.seed_returned if outcome.seed_returned is not None else request.seed
+            known = source != "import"  # an import without settings has no steps or CFG
+            parameters = format_parameters(ImageParameters(
+                prompt=request.prompt, negative=request.negative,
+                steps=request.steps if known or request.steps else None,
+                guidance=request.guidance if known or request.guidance else None,
+                seed=seed, width=request.width, height=request.height,
+                model=request.model, provider=request.provider,
+            ))
+        try:
+            image = embed_png_metadata(image, parameters,
+                                       self.studio_chunk(draft, outcome, ctx, source))
+        except MetadataError as exc:
+            raise ImageImportError(f"The PNG image is damaged ({exc}); it was not stored.") from exc
+        return image, fmt
+
+    def insert(self, conn: sqlite3.Connection, changed: ChangeCollector, draft: RenderDraft,
+               outcome: Outcome, ctx: Mapping[str, Any], *, state: JobState, error: str,
+               image: tuple[str, str, str, int] | None, source: str) -> int:
+        """Insert the render record (and its image row); returns its id."""
+        now = self._db.now()
+        image_hash = None
+        if image is not None:
+            image_hash, relative, fmt, size = image
+            conn.execute(
+                "INSERT INTO images (hash, path, format, bytes, created) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (hash) DO NOTHING",
+                (image_hash, relative, fmt, size, now),
+            )
+            conn.execute("DELETE FROM deleted_images WHERE path = ?", (relative,))
+        request = draft.request
+        cursor = conn.execute(
+            "INSERT INTO renders (project_id, sheet_id, scene_id, character_id, "
+            "anchor_version_id, parent_id, stage, provider, model, request_id, prompt, negative, "
+            "width, height, steps, guidance, seed_requested, seed_returned, timings, cost, "
+            "status, error, tags, scene_name, character_name, fingerprint, notes, "
+            "image_hash, source, created) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?)",
+            (
+                draft.project_id, draft.sheet_id, draft.scene_id, ctx["character_id"],
+                draft.anchor_version_id, draft.parent_id, request.stage.value, request.provider,
+                request.model, outcome.request_id, request.prompt, request.negative,
+                request.width, request.height, request.steps, request.guidance, request.seed,
+                outcome.seed_returned, codec.dumps(outcome.timings), outcome.cost,
+                "ok" if state is JobState.DONE else "failed", error,
+                json.dumps(list(clean_tags(draft.tags))), ctx["scene_name"],
+                ctx["character_name"],
+                None if draft.fingerprint is None else codec.dumps(draft.fingerprint),
+                draft.notes, image_hash, source, now,
+            ),
+        )
+        render_id = cursor.lastrowid
+        assert render_id is not None
+        changed.note(renders=[render_id])
+        if draft.sheet_id is not None:
+            changed.note(sheets=[draft.sheet_id])
+        return render_id
+
+    def store(self, draft: RenderDraft, image: bytes, outcome: Outcome, *,
+              source: str = "studio", job_id: int | None = None,
+              parameters: str | None = None) -> int:
+        """Write the image, then the record (and finish ``job_id``); returns the render id."""
+        self._db.require_writable("save the render")
+        with self._db.lock:
+            with self._db.read("save the render") as conn:
+                ctx = self.context(conn, draft)
+            data, fmt = self.prepare_image(image, draft, outcome, ctx, source, parameters)
+            # The file is durable before any record points at it.
+            digest, relative, created = self._files.images.store(data, fmt)
+            try:
+                with self._db.transaction("save the render") as (conn, changed):
+                    render_id = self.insert(conn, changed, draft, outcome, ctx,
+                                            state=JobState.DONE, error="",
+                                            image=(digest, relative, fmt, len(data)),
+                                            source=source)
+                    if job_id is not None:
+                        conn.execute(
+                            "UPDATE jobs SET state = 'done', render_id = ?, error = '', "
+                            "updated = ? WHERE id = ?",
+                            (render_id, self._db.now(), job_id),
+                        )
+                        changed.note(jobs=[job_id])
+            except BaseException:
+                # Not recorded, and the caller is told so: don't leave the file on a full disk.
+                if created:
+                    self._files.images.remove(relative)
+                raise
+            return render_id
+
+    def store_failure(self, draft: RenderDraft, error: str, outcome: Outcome, *,
+                      job_id: int | None = None) -> int:
+        """Keep a failed render's settings and reason (no image); finish ``job_id`` failed."""
+        with self._db.lock:
+            with self._db.read("save the failed render") as conn:
+                ctx = self.context(conn, draft)
+            with self._db.transaction("save the failed render") as (conn, changed):
+                render_id = self.insert(conn, changed, draft, outcome, ctx,
+                                        state=JobState.FAILED, error=error, image=None,
+                                        source="studio")
+                if job_id is not None:
+                    conn.execute(
+                        "UPDATE jobs SET state = 'failed', error = ?, render_id = ?, "
+                        "updated = ? WHERE id = ?",
+                        (error, render_id, self._db.now(), job_id),
+                    )
+                    changed.note(jobs=[job_id])
+            return render_id

@@ -1,0 +1,192 @@
+"""The one composition root: where the studio's folders are, its settings, presets, providers and
+library come from. The CLI commands and the window both start here.
+
+This is the only module that reads ``STUDIO_*`` environment variables (DESIGN.md): the folders
+(``STUDIO_DATA_DIR``, ``STUDIO_CONFIG_DIR``, ``STUDIO_LOG_DIR``) and each provider's
+``STUDIO_<ID>_API_KEY``, ``_BASE_URL``, ``_CONCURRENCY`` and ``_TIMEOUT`` (plus the few
+provider-specific ones, passed on as they are). Everything below receives values, never the
+environment.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from studio import APP_NAME
+from studio.core.errors import StudioInputError
+from studio.core.settings import ProviderEnv, env_name
+
+if TYPE_CHECKING:
+    from studio.core.presets import PresetCatalog
+    from studio.core.settings import Settings
+    from studio.library import Library
+    from studio.providers.base import Provider
+
+# Exit codes of every command (DESIGN.md).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+DATA_DIR_ENV = "STUDIO_DATA_DIR"
+CONFIG_DIR_ENV = "STUDIO_CONFIG_DIR"
+LOG_DIR_ENV = "STUDIO_LOG_DIR"
+
+
+class RuntimeConfigError(StudioInputError):
+    """An environment variable or the settings file holds a value the studio cannot use; the
+    message is a sentence naming it."""
+
+
+def provider_envs(environ: Mapping[str, str]) -> dict[str, ProviderEnv]:
+    """:func:`provider_env` for every provider."""
+    from studio.core.settings import PROVIDER_IDS
+
+    return {pid: provider_env(environ, pid) for pid in PROVIDER_IDS}
+
+
+def _number(environ: Mapping[str, str], name: str, kind: type[int] | type[float]) -> Any:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise RuntimeConfigError(f"{name} must be {what}, not {raw!r}.") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise RuntimeConfigError(f"{name} must be more than 0, not {raw!r}.")
+    return value
+
+
+def provider_env(environ: Mapping[str, str], provider_id: str) -> ProviderEnv:
+    """What ``STUDIO_<ID>_*`` variables say about one provider."""
+    prefix = env_name(provider_id, "")
+    known = {"API_KEY", "BASE_URL", "CONCURRENCY", "TIMEOUT"}
+    return ProviderEnv(
+        api_key=environ.get(prefix + "API_KEY", "").strip() or None,
+        base_url=environ.get(prefix + "BASE_URL", "").strip() or None,
+        concurrency=_number(environ, prefix + "CONCURRENCY", int),
+        timeout=_number(environ, prefix + "TIMEOUT", float),
+        extra={name[len(prefix):]: value for name, value in environ.items()
+               if name.startswith(prefix) and name[len(prefix):] not in known},
+    )
+
+
+class Runtime:
+    """The studio's environment, resolved once per command or window."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    # ------------------------------------------------------------------ folders
+
+    def _folder(self, env: str, platform_dir: str) -> Path:
+        override = self.environ.get(env, "").strip()
+        if override:
+            return Path(override).expanduser()
+        import platformdirs
+
+        return Path(getattr(platformdirs, platform_dir)(APP_NAME, appauthor=False))
+
+    @functools.cached_property
+    def config_dir(self) -> Path:
+        """Settings, user presets and templates: ``STUDIO_CONFIG_DIR`` or the platform's."""
+        return self._folder(CONFIG_DIR_ENV, "user_config_dir")
+
+    @functools.cached_property
+    def log_dir(self) -> Path:
+        """Log files: ``STUDIO_LOG_DIR`` or the platform's user log dir."""
+        return self._folder(LOG_DIR_ENV, "user_log_dir")
+
+    @property
+    def data_dir(self) -> Path:
+        """The library: ``STUDIO_DATA_DIR``, else the folder chosen in Settings, else the
+        platform's user data dir."""
+        if not self.environ.get(DATA_DIR_ENV, "").strip() and self.settings.data_dir:
+            return Path(self.settings.data_dir).expanduser()
+        return self._folder(DATA_DIR_ENV, "user_data_dir")
+
+    def with_settings(self, settings: Settings) -> Runtime:
+        """The same environment with other settings (the window after Settings is saved)."""
+        other = Runtime(self.environ)
+        other.__dict__["settings"] = settings
+        return other
+
+    # ------------------------------------------------------------------ settings and presets
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """``settings.toml`` from the config folder; ``RuntimeConfigError`` when unreadable."""
+        from studio.core.settings import SettingsError, load_settings
+
+        try:
+            return load_settings(self.config_dir)
+        except SettingsError as exc:
+            raise RuntimeConfigError(str(exc)) from None
+
+    def settings_or_defaults(self) -> tuple[Settings, str]:
+        """The settings, or the defaults with the sentence saying why the file was not used
+        (the window opens anyway)."""
+        from studio.core.settings import Settings
+
+        try:
+            return self.settings, ""
+        except RuntimeConfigError as exc:
+            self.__dict__["settings"] = Settings()
+            return self.settings, f"{exc} The default settings are used until it is fixed."
+
+    @property
+    def presets_file(self) -> Path:
+        return self.config_dir / "presets.toml"
+
+    @functools.cached_property
+    def catalog(self) -> PresetCatalog:
+        """The presets catalog with the user's presets merged over the built-in ones."""
+        from studio.core.presets import load_catalog
+
+        return load_catalog(user_file=self.presets_file)
+
+    # ------------------------------------------------------------------ providers
+
+    def provider_env(self, provider_id: str) -> ProviderEnv:
+        return provider_env(self.environ, provider_id)
+
+    def any_key_in_environment(self) -> bool:
+        """Whether a remote provider's key is set in the environment (no keychain asked)."""
+        from studio.core.settings import PROVIDER_IDS
+
+        return any(self.provider_env(pid).api_key for pid in PROVIDER_IDS if pid != "offline")
+
+    def providers(self, **options: Any) -> dict[str, Provider]:
+        """Every provider, keyed by id, configured or not (``Provider.configured`` tells);
+        ``options`` go to :func:`studio.providers.registry.build_providers` (tests: transports,
+        clocks, keychains)."""
+        from studio.providers.registry import ProviderConfigError, build_providers
+
+        try:
+            return build_providers(provider_envs(self.environ), self.settings, self.config_dir,
+                                   **options)
+        except ProviderConfigError as exc:
+            raise RuntimeConfigError(str(exc)) from None
+
+    # ------------------------------------------------------------------ the library
+
+    def library_exists(self) -> bool:
+        from studio.library.paths import DATABASE_NAME
+
+        return (self.data_dir / DATABASE_NAME).is_file()
+
+    def open_library(self, *, purpose: Literal["write", "read"] = "write",
+                     if_busy: Literal["read-only", "wait", "fail"] = "wait",
+                     wait_seconds: float = 10.0) -> Library:
+        """The library in :attr:`data_dir`. ``purpose="read"`` opens it for viewing only and
+        never creates one (the caller checks :meth:`library_exists` first)."""
+        from studio.library import Library
+
+        if purpose == "read":
+            return Library.open(self.data_dir, read_only=True)
+        return Library.open(self.data_dir, if_busy=if_busy, wait_seconds=wait_seconds)
