@@ -14,9 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from studio.core.parameters import ImageParameters
 from studio.core.request import GenerationRequest, Stage
-
-from .metadata import ImageParameters
 
 __all__ = [
     "AnchorSpec",
