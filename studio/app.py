@@ -103,9 +103,30 @@ def create_window(args: Sequence[str], services: StudioServices,
     return window
 
 
+EXIT_BAD_ENVIRONMENT = 2
+
+
+def _cannot_open(sentence: str) -> int:
+    print(f"studio: {sentence}", file=sys.stderr, flush=True)
+    return EXIT_BAD_ENVIRONMENT
+
+
 def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
+    from studio.display_check import qt_import_blocker, window_blocker
+
+    # Before Qt: without a display or its system libraries it aborts the process (exit 134)
+    # with a message that names no package.
+    blocker = window_blocker(environ)
+    if blocker is not None:
+        return _cannot_open(blocker)
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError as exc:
+        sentence = qt_import_blocker(exc)
+        if sentence is None:
+            raise
+        return _cannot_open(sentence)
     import qasync
-    from PySide6.QtWidgets import QApplication
 
     from studio import APP_DISPLAY_NAME, APP_NAME
 

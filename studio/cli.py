@@ -7,6 +7,7 @@ so `studio --version` and `studio lint` start fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -14,7 +15,13 @@ from pathlib import Path
 from typing import TextIO
 
 from studio import APP_DISPLAY_NAME, __version__
-from studio.runtime import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from studio.runtime import (
+    EXIT_BAD_INPUT,
+    EXIT_CLOSED_PIPE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+)
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "CommandError", "main"]
 
@@ -43,6 +50,7 @@ def _capability_lookup(environ: Mapping[str, str]):  # type: ignore[no-untyped-d
 def cmd_lint(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
     from studio.core.checks import has_errors, lint_sheet
     from studio.core.sheet import load_sheet
+    from studio.core.text import for_terminal
 
     catalog = _catalog(environ)
     lookup = _capability_lookup(environ)
@@ -51,16 +59,18 @@ def cmd_lint(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) 
         sheet = load_sheet(Path(name), catalog)
         findings = lint_sheet(sheet, catalog, lookup)
         for finding in findings:
-            print(f"{name}: {finding.line()}", file=out)
+            print(for_terminal(f"{name}: {finding.line()}"), file=out)
         if has_errors(findings):
             code = EXIT_FAILED
         if not findings:
-            print(f"{name}: no problems found ({len(sheet.scenes)} scenes)", file=out)
+            print(for_terminal(f"{name}: no problems found ({len(sheet.scenes)} scenes)"),
+                  file=out)
     return code
 
 
 def cmd_presets(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
     from studio.core.presets import PresetKind
+    from studio.core.text import for_terminal
 
     catalog = _catalog(environ)
     kinds = list(PresetKind)
@@ -76,11 +86,13 @@ def cmd_presets(args: argparse.Namespace, environ: Mapping[str, str], out: TextI
         for p in catalog.of_kind(kind):
             extra = f" ({p.width}x{p.height})" if p.width and "x" not in p.label else ""
             mark = " *user*" if p.source == "user" else ""
-            print(f"  {p.id:<22} {p.label}{extra}{mark}", file=out)
+            # A user's presets file is user text like any other.
+            print(for_terminal(f"  {p.id:<22} {p.label}{extra}{mark}"), file=out)
             if p.text:
-                print(f"      prompt: {p.text}", file=out)
+                print(for_terminal(f"      prompt: {p.text}"), file=out)
             if p.effect:
-                print(f"      effect: {p.effect}; best for: {p.best_use}", file=out)
+                print(for_terminal(f"      effect: {p.effect}; best for: {p.best_use}"),
+                      file=out)
         print(file=out)
     return EXIT_OK
 
@@ -142,13 +154,40 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from studio.core.errors import StudioInputError
 
     try:
-        return int(func(args, environ, sys.stdout))
+        code = int(func(args, environ, sys.stdout))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except StudioInputError as exc:
-        print(f"studio: {exc}", file=sys.stderr)
+        _say(str(exc))
         return EXIT_BAD_INPUT
     except CommandError as exc:
-        print(f"studio: {exc}", file=sys.stderr)
+        _say(str(exc))
         return exc.code
     except KeyboardInterrupt:
-        print("studio: interrupted", file=sys.stderr)
+        _say("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_CLOSED_PIPE
+
+
+def _say(sentence: str) -> None:
+    """One error sentence on stderr; the text in it may come from a file, so escaped."""
+    from studio.core.text import for_terminal
+
+    # Nobody may be reading stderr either; the exit code still tells.
+    with contextlib.suppress(BrokenPipeError):
+        print(f"studio: {for_terminal(sentence)}", file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the interpreter's final flush of what is still
+    buffered does not fail a second time, noisily, on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a descriptor (captured)
+        sys.stdout = Path(os.devnull).open("w", encoding="utf-8")  # noqa: SIM115

@@ -30,6 +30,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+#: The reader of stdout went away (``studio ... | head -1``): the shell's code for a command
+#: ended by SIGPIPE, so a pipeline under ``pipefail`` still sees that output was cut short.
+EXIT_CLOSED_PIPE = 141
 
 DATA_DIR_ENV = "STUDIO_DATA_DIR"
 CONFIG_DIR_ENV = "STUDIO_CONFIG_DIR"

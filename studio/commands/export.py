@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from studio.core.text import for_terminal
+
 if TYPE_CHECKING:
     from studio.export.model import ExportProgress
     from studio.library import Library
@@ -68,7 +70,8 @@ def _progress(label: str) -> Any:
             return
         last.append(p.step)
         percent = 100 * p.done // max(p.total, 1)
-        print(f"studio: {label}: {p.step} ({percent}%)", file=sys.stderr, flush=True)
+        print(for_terminal(f"studio: {label}: {p.step} ({percent}%)"), file=sys.stderr,
+              flush=True)
 
     return report
 
@@ -150,8 +153,8 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     what = {ExportFormat.PNG: "character sheet PNG", ExportFormat.ZIP: "bundle",
             ExportFormat.PDF: f"{layout.value} PDF"}[fmt]
     shown = sum(1 for c in export.document.cells if c.image)
-    print(f"Wrote the {what} of {sheet_path} ({shown} of {len(sheet.scenes)} scenes rendered) "
-          f"to {written}", file=out)
+    print(for_terminal(f"Wrote the {what} of {sheet_path} ({shown} of {len(sheet.scenes)} "
+                       f"scenes rendered) to {written}"), file=out)
     return EXIT_OK
 
 
@@ -183,8 +186,9 @@ def cmd_import_bundle(args: argparse.Namespace, environ: Mapping[str, str],
         raise _command_error(str(exc), EXIT_FAILED) from None
     finally:
         library.close()
-    print(f"Imported {len(result.renders)} images into the project \"{result.project.name}\"; "
-          f"the sheet is {result.sheet_path}", file=out)
+    # The project name comes from the bundle: anyone's text.
+    print(for_terminal(f"Imported {len(result.renders)} images into the project "
+                       f"\"{result.project.name}\"; the sheet is {result.sheet_path}"), file=out)
     return EXIT_OK
 
 

@@ -16,11 +16,19 @@ def _data_dir(environ: Mapping[str, str]) -> Path:
     return runtime.data_dir
 
 
+def _shown(text: str) -> str:
+    """Library output holds names, prompts and notes from sheets and bundles: escape their
+    control characters; the line breaks are the output's own."""
+    from studio.core.text import for_terminal
+
+    return for_terminal(text, keep_lines=True)
+
+
 def cmd_list(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
     from studio.library.commands import list_command
 
     result = list_command(_data_dir(environ), project=args.project, limit=args.limit)
-    print(result.render(as_json=args.json), file=out)
+    print(_shown(result.render(as_json=args.json)), file=out)
     return result.exit_code
 
 
@@ -29,7 +37,7 @@ def cmd_search(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
 
     result = search_command(_data_dir(environ), " ".join(args.text), project=args.project,
                             limit=args.limit)
-    print(result.render(as_json=args.json), file=out)
+    print(_shown(result.render(as_json=args.json)), file=out)
     return result.exit_code
 
 
@@ -37,7 +45,7 @@ def cmd_check(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO)
     from studio.library.commands import check_command
 
     result = check_command(_data_dir(environ), repair=not args.no_repair)
-    print(result.render(as_json=args.json), file=out)
+    print(_shown(result.render(as_json=args.json)), file=out)
     return result.exit_code
 
 

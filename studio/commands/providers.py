@@ -32,6 +32,7 @@ def capability_lookup(environ: Mapping[str, str]):  # type: ignore[no-untyped-de
 
 
 def cmd_providers(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.core.text import for_terminal
     from studio.providers.registry import format_provider_status, provider_status
 
     rows = provider_status(load_providers(environ))
@@ -43,7 +44,8 @@ def cmd_providers(args: argparse.Namespace, environ: Mapping[str, str], out: Tex
             data.append(item)
         print(json.dumps({"providers": data}, indent=2), file=out)
     else:
-        print(format_provider_status(rows), file=out)
+        # Base URLs and model names come from the environment and settings files.
+        print(for_terminal(format_provider_status(rows), keep_lines=True), file=out)
     return 0
 
 

@@ -11,6 +11,7 @@ inside the handlers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import shutil
@@ -49,10 +50,17 @@ a missing key (nothing sent). Interrupted renders are finished by `studio resume
 
 
 class _Stderr:
-    """Progress lines on stderr (looked up at call time, so tests capturing it see them)."""
+    """Progress lines on stderr (looked up at call time, so tests capturing it see them).
+
+    Scene names and provider messages are user or server text: escaped before printing. A
+    reader that went away (``2>&1 | head``) ends the progress lines, not the renders.
+    """
 
     def __call__(self, text: str) -> None:
-        print(f"studio: {text}", file=sys.stderr, flush=True)
+        from studio.core.text import for_terminal
+
+        with contextlib.suppress(BrokenPipeError):
+            print(f"studio: {for_terminal(text)}", file=sys.stderr, flush=True)
 
 
 say = _Stderr()
@@ -221,11 +229,13 @@ def _print_summary(stage: str | None, wall: float, results: list[dict[str, Any]]
         data.update(extra or {})
         print(json.dumps(data, ensure_ascii=False), file=out)
         return
+    from studio.core.text import for_terminal
+
     for r in results:
         where = r["image"] or r["error"] or ""
         secs = f"{r['seconds']:.1f} s" if r["seconds"] is not None else "-"
-        print(f"{r['status']:<9} {r['scene']} ({r['stage']}, {r['provider']}/{r['model']}, "
-              f"seed {r['seed']}, {secs}): {where}", file=out)
+        print(for_terminal(f"{r['status']:<9} {r['scene']} ({r['stage']}, {r['provider']}/"
+                           f"{r['model']}, seed {r['seed']}, {secs}): {where}"), file=out)
     ok = sum(1 for r in results if r["status"] == "ok")
     print(f"{ok} of {len(results)} rendered in {wall:.1f} s", file=out)
 

@@ -18,11 +18,14 @@ from typing import Any
 
 import tomli_w
 
+from studio.core import limits
 from studio.core.anchor import FIELD_NAMES, AnchorFields, compose_anchor
 from studio.core.errors import SheetError
+from studio.core.prescan import scan_toml
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import SEED_MAX, SEED_MIN, Stage
 from studio.core.stages import StageProfile, default_profile
+from studio.core.text import shorten
 
 SHEET_FORMAT = 1
 SHEET_SUFFIX = ".sheet.toml"
@@ -127,7 +130,7 @@ class _Reader:
 
     def get(self, tbl: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *,
             key: str, table: str = "", index: int | None = None, required: bool = False,
-            hint: str = "") -> Any:
+            hint: str = "", scene: str | None = None) -> Any:
         if name not in tbl:
             if required:
                 raise self.fail("is missing", key=key, table=table, index=index,
@@ -140,11 +143,25 @@ class _Reader:
             wanted = " or ".join(_TYPE_WORDS.get(k, k.__name__) for k in kinds)
             raise self.fail(f"must be {wanted}, not {_describe(value)}", key=key, table=table,
                             index=index, field_name=name, hint=hint)
+        if isinstance(value, str):
+            self.check_length(value, _text_limit(key), key=key, table=table, index=index,
+                              name=name, scene=scene)
         return value
+
+    def check_length(self, value: str, limit: int, *, key: str, table: str,
+                     index: int | None, name: str, scene: str | None = None) -> None:
+        """Refuse text over ``limit`` characters here, not later at a provider."""
+        if len(value) <= limit:
+            return
+        of_scene = f"of the scene \"{shorten(scene, 40)}\" " if scene else ""
+        raise self.fail(f"{of_scene}is {len(value):,} characters long, over the limit of "
+                        f"{limit:,}", key=key, table=table, index=index, field_name=name,
+                        hint="shorten it: a phrase or a few sentences is what the models read")
 
     def seed(self, value: int, *, key: str, table: str, index: int | None = None) -> int:
         if not SEED_MIN <= value <= SEED_MAX:
-            raise self.fail(f"is {value}, outside {SEED_MIN}..{SEED_MAX}", key=key, table=table,
+            raise self.fail(f"is {shorten(str(value), 20)}, outside {SEED_MIN}..{SEED_MAX}",
+                            key=key, table=table,
                             index=index, field_name="seed",
                             hint="write a whole number from 0 to 4294967295")
         return value
@@ -157,18 +174,25 @@ class _Reader:
         hint = f"did you mean \"{near}\"?" if near else (
             f"use one of: {', '.join(self.catalog.ids(kind))}")
         hint += " (free text with spaces is also accepted)"
-        raise self.fail(f"names an unknown {kind.value} preset \"{value}\"", key=key,
+        raise self.fail(f"names an unknown {kind.value} preset \"{shorten(value)}\"", key=key,
                         table=table, index=index, field_name=name, hint=hint)
 
     def preset_list(self, tbl: Mapping[str, Any], name: str, kind: PresetKind) -> tuple[str, ...]:
         raw = self.get(tbl, name, list, key=f"character.{name}", table="character")
         if raw is None:
             return ()
+        if len(raw) > limits.SHEET_LIST_MAX_ITEMS:
+            raise self.fail(f"lists {len(raw):,} values, over the limit of "
+                            f"{limits.SHEET_LIST_MAX_ITEMS}", key=f"character.{name}",
+                            table="character", field_name=name,
+                            hint="keep the few presets that matter")
         out = []
         for item in raw:
             if not isinstance(item, str):
                 raise self.fail(f"must list text values, not {_describe(item)}",
                                 key=f"character.{name}", table="character", field_name=name)
+            self.check_length(item, limits.SHEET_LIST_ITEM_MAX, key=f"character.{name}",
+                              table="character", index=None, name=name)
             out.append(self.preset_value(kind, item, key=f"character.{name}",
                                          table="character", index=None, name=name))
         return tuple(out)
@@ -183,7 +207,16 @@ class _Reader:
             raise self.fail("must be a table", key=name, hint=f"write [{name}] on its own line")
         _no_unknown(self, tbl, {"provider", "model", "steps", "guidance", "negative"}, name, name)
         steps = self.get(tbl, "steps", int, key=f"{name}.steps", table=name)
+        if steps is not None and not limits.STEPS_MIN <= steps <= limits.STEPS_MAX:
+            raise self.fail(f"is {shorten(str(steps), 20)}, outside {limits.STEPS_MIN}.."
+                            f"{limits.STEPS_MAX:,}", key=f"{name}.steps", table=name,
+                            field_name="steps", hint="write the model's step count, e.g. 4")
         guidance = self.get(tbl, "guidance", (int, float), key=f"{name}.guidance", table=name)
+        if guidance is not None and not limits.in_range(
+                float(guidance), limits.GUIDANCE_MIN, limits.GUIDANCE_MAX):
+            raise self.fail(f"is {shorten(str(guidance), 20)}, outside {limits.GUIDANCE_MIN:g}.."
+                            f"{limits.GUIDANCE_MAX:g}", key=f"{name}.guidance", table=name,
+                            field_name="guidance", hint="write a number such as 3.5")
         return StageProfile(
             stage=stage,
             provider=self.get(tbl, "provider", str, key=f"{name}.provider", table=name)
@@ -245,6 +278,10 @@ class _Reader:
         if not isinstance(raw, list):
             raise self.fail("must be an array of tables", key="scenes",
                             hint="write each scene as a [[scenes]] table")
+        if len(raw) > limits.SHEET_SCENES_MAX:
+            raise self.fail(f"holds {len(raw):,} scenes, over the limit of "
+                            f"{limits.SHEET_SCENES_MAX:,}", key="scenes",
+                            hint="split the scenes over several sheets")
         out: list[Scene] = []
         names: set[str] = set()
         for i, tbl in enumerate(raw):
@@ -256,8 +293,11 @@ class _Reader:
 
             def text(name: str, *, required: bool = False, hint: str = "",
                      _tbl: dict[str, Any] = tbl, _key: str = key, _i: int = i) -> str:
+                scene = _tbl.get("name")
                 value = self.get(_tbl, name, str, key=f"{_key}.{name}", table="scenes",
-                                 index=_i, required=required, hint=hint)
+                                 index=_i, required=required, hint=hint,
+                                 scene=scene if isinstance(scene, str) and name != "name"
+                                 else None)
                 return "" if value is None else str(value)
 
             name = text("name", required=True, hint="add name = \"Headshot\"")
@@ -265,7 +305,7 @@ class _Reader:
                 raise self.fail("is empty", key=f"{key}.name", table="scenes", index=i,
                                 field_name="name", hint="give the scene a name")
             if name in names:
-                raise self.fail(f"repeats the scene name \"{name}\"", key=f"{key}.name",
+                raise self.fail(f"repeats the scene name \"{shorten(name)}\"", key=f"{key}.name",
                                 table="scenes", index=i, field_name="name",
                                 hint="scene names must be unique within a sheet")
             names.add(name)
@@ -280,14 +320,16 @@ class _Reader:
                                         key=f"{key}.pattern", table="scenes", index=i,
                                         name="pattern")
             if pattern and self.catalog.get(PresetKind.PATTERN, pattern) is None:
-                raise self.fail(f"names an unknown pattern \"{pattern}\"", key=f"{key}.pattern",
+                raise self.fail(f"names an unknown pattern \"{shorten(pattern)}\"",
+                                key=f"{key}.pattern",
                                 table="scenes", index=i, field_name="pattern",
                                 hint="use one of: "
                                 + ", ".join(self.catalog.ids(PresetKind.PATTERN)))
             framing = text("framing") or "portrait"
             if frame_size(framing, self.catalog) is None:
                 ids = ", ".join(self.catalog.ids(PresetKind.FRAMING))
-                raise self.fail(f"\"{framing}\" is neither a framing preset nor WIDTHxHEIGHT",
+                raise self.fail(f"\"{shorten(framing)}\" is neither a framing preset nor "
+                                "WIDTHxHEIGHT",
                                 key=f"{key}.framing", table="scenes", index=i,
                                 field_name="framing", hint=f"use one of {ids}, or e.g. 768x1024")
             seed = self.get(tbl, "seed", int, key=f"{key}.seed", table="scenes", index=i)
@@ -306,11 +348,12 @@ class _Reader:
             raise self.fail(f"must be a whole number, not {_describe(fmt)}", key="format",
                             field_name="format", hint=f"write format = {SHEET_FORMAT}")
         if fmt > SHEET_FORMAT:
-            raise self.fail(f"is {fmt}, newer than this studio reads ({SHEET_FORMAT})",
+            raise self.fail(f"is {shorten(str(fmt), 20)}, newer than this studio reads "
+                            f"({SHEET_FORMAT})",
                             key="format", field_name="format",
                             hint="update Character Sheet Studio to open this sheet")
         if fmt < 1:
-            raise self.fail(f"is {fmt}", key="format", field_name="format",
+            raise self.fail(f"is {shorten(str(fmt), 20)}", key="format", field_name="format",
                             hint=f"write format = {SHEET_FORMAT}")
         _no_unknown(self, data, {"format", "title", "character", "preview", "final", "scenes"},
                     "", "")
@@ -318,6 +361,8 @@ class _Reader:
         if not isinstance(title, str):
             raise self.fail(f"must be text, not {_describe(title)}", key="title",
                             field_name="title")
+        self.check_length(title, _text_limit("title"), key="title", table="", index=None,
+                          name="title")
         return Sheet(
             character=self.character(data),
             scenes=self.scenes(data),
@@ -333,13 +378,21 @@ _TYPE_WORDS: dict[type, str] = {
 }
 
 
+def _text_limit(key: str) -> int:
+    """The most characters the text value at ``key`` may hold (``core.limits``)."""
+    if key.startswith("character.fields."):
+        return limits.SHEET_ANCHOR_FIELD_MAX
+    name = key.rpartition(".")[2]
+    return limits.SHEET_TEXT_MAX.get(name, min(limits.SHEET_TEXT_MAX.values()))
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (true/false)"
     if isinstance(value, str):
-        return f"the text \"{value}\""
+        return f"the text \"{shorten(value)}\""
     if isinstance(value, int | float):
-        return f"the number {value}"
+        return f"the number {shorten(str(value), 30)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -351,15 +404,39 @@ def _no_unknown(reader: _Reader, tbl: Mapping[str, Any], allowed: set[str], pref
                 table: str, index: int | None = None) -> None:
     for key in tbl:
         if key not in allowed:
-            near = difflib.get_close_matches(key, sorted(allowed), n=1)
+            near = (difflib.get_close_matches(key, sorted(allowed), n=1)
+                    if len(key) <= limits.SHEET_KEY_MAX_CHARS else [])
             hint = f"did you mean \"{near[0]}\"?" if near else (
                 "known keys: " + ", ".join(sorted(allowed)))
-            full = f"{prefix}.{key}" if prefix else key
+            shown = shorten(key, 40)
+            full = f"{prefix}.{shown}" if prefix else shown
             raise reader.fail("is not a key of the sheet format", key=full, table=table,
                               index=index, field_name=key, hint=hint)
 
 
+def _check_structure(text: str, path: str) -> None:
+    """Refuse text too large or nested too deep for the TOML reader, before it runs."""
+    if len(text) > limits.SHEET_FILE_MAX_BYTES:
+        raise SheetError(path, f"is {limits.bytes_words(len(text))} of text, over the limit of "
+                         f"{limits.bytes_words(limits.SHEET_FILE_MAX_BYTES)}",
+                         hint="split its scenes over several sheets")
+    excess = scan_toml(text, max_nesting=limits.SHEET_NESTING_MAX,
+                       max_key_parts=limits.SHEET_KEY_PARTS_MAX)
+    if excess is None:
+        return
+    if excess.kind == "nesting":
+        most = limits.SHEET_NESTING_MAX
+        problem = f"nests arrays or tables more than {most} levels deep, past the limit of {most}"
+    else:
+        most = limits.SHEET_KEY_PARTS_MAX
+        problem = (f"has a dotted key or table name of more than {most} parts, past the limit "
+                   f"of {most}")
+    raise SheetError(path, problem, line=excess.line,
+                     hint="a sheet needs two levels at most: is it really a sheet file?")
+
+
 def parse_sheet(text: str, catalog: PresetCatalog, path: str = "<sheet>") -> Sheet:
+    _check_structure(text, path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -369,12 +446,31 @@ def parse_sheet(text: str, catalog: PresetCatalog, path: str = "<sheet>") -> She
         msg = str(exc)[: found.start()] if found else str(exc)
         raise SheetError(path, f"is not valid TOML ({msg})", line=line,
                          hint="check quotes, brackets and '=' on that line") from None
+    except ValueError as exc:
+        # int() refuses numbers of more than 4,300 digits inside the TOML reader.
+        raise SheetError(path, f"is not valid TOML ({shorten(str(exc), 80)})",
+                         hint="check the long numbers in it") from None
+    except RecursionError:
+        # The scan above bounds nesting; should the reader still recurse too deep (a caller
+        # already deep in its stack), it is the same refusal, never a traceback.
+        raise SheetError(path, "nests too deep to read",
+                         hint="a sheet needs two levels at most: is it really a sheet file?"
+                         ) from None
     return _Reader(text, path, catalog).sheet(data)
 
 
 def load_sheet(path: Path, catalog: PresetCatalog) -> Sheet:
+    limit = limits.SHEET_FILE_MAX_BYTES
     try:
-        raw = path.read_bytes()
+        # Read in steps until the end or just past the limit, never the whole of whatever the
+        # path names (a huge file, a device, a pipe), nor a buffer the size of the limit.
+        chunks: list[bytes] = []
+        total = 0
+        with path.open("rb") as fh:
+            while total <= limit and (chunk := fh.read(1 << 20)):
+                chunks.append(chunk)
+                total += len(chunk)
+        raw = b"".join(chunks)
     except FileNotFoundError:
         raise SheetError(str(path), "does not exist", hint="check the path") from None
     except IsADirectoryError:
@@ -382,6 +478,15 @@ def load_sheet(path: Path, catalog: PresetCatalog) -> Sheet:
                          hint=f"pass a *{SHEET_SUFFIX} file") from None
     except OSError as exc:
         raise SheetError(str(path), f"cannot be read ({exc.strerror})") from None
+    if len(raw) > limit:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        shown = f"{limits.bytes_words(size)}, " if size > limit else ""
+        raise SheetError(str(path), f"is {shown}over the limit of {limits.bytes_words(limit)} "
+                         "for a sheet file", hint="split its scenes over several sheets "
+                         f"(a sheet holds at most {limits.SHEET_SCENES_MAX:,} scenes)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any
 
+from studio.core import limits as core_limits
 from studio.export.files import atomic_path
 from studio.export.metadata import scrub, settings_csv, settings_json
 from studio.export.model import CancelToken, ExportError, ProgressCallback, Steps
@@ -60,12 +61,12 @@ class BundleError(ExportError):
 class BundleLimits:
     """What a bundle may hold before it is refused as unsafe."""
 
-    max_entries: int = 10_000
-    max_file_bytes: int = 512 * 1024 * 1024
-    max_total_bytes: int = 8 * 1024 * 1024 * 1024
+    max_entries: int = core_limits.BUNDLE_ENTRIES_MAX
+    max_file_bytes: int = core_limits.BUNDLE_ENTRY_MAX_BYTES
+    max_total_bytes: int = core_limits.BUNDLE_TOTAL_MAX_BYTES
     #: Uncompressed over compressed size, checked for entries over ``ratio_floor`` bytes.
-    max_ratio: float = 100.0
-    ratio_floor: int = 1024 * 1024
+    max_ratio: float = core_limits.BUNDLE_RATIO_MAX
+    ratio_floor: int = core_limits.BUNDLE_RATIO_FLOOR_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from studio.core.parameters import ImageParameters, format_parameters
 from studio.export.model import SheetDocument
-from studio.library.metadata import ImageParameters, format_parameters
 
 SHEET_RECORD_KIND = "character-sheet"
 _SECRET = re.compile(r"(api[_-]?key|secret|token|password|authori[sz]ation|credential|^key$)",

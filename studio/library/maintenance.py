@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.lifecycle import Outcome
+from studio.core.parameters import parse_parameters
 from studio.core.request import GenerationRequest, SceneContext, Stage
 
 from . import paths
 from .database import Database
 from .errors import ImageImportError, storage_error_from_os
 from .files import Files
-from .metadata import parse_parameters, read_exif_parameters, read_png_metadata
+from .metadata import read_exif_parameters, read_png_metadata
 from .models import CheckReport, ImageHealth, ImportResult, RenderDraft, SceneSuggestion
 from .recording import Recorder
 from .renders import Renders

@@ -1,14 +1,9 @@
-"""PNG generation metadata: the A1111-style ``parameters`` text and the studio's JSON record.
+"""PNG generation metadata: the ``parameters`` and ``studio`` chunks, read and written.
 
-Other tools (AUTOMATIC1111, InvokeAI, Krita AI Diffusion...) read the ``parameters`` text chunk
-laid out as::
-
-    <prompt, may span lines>
-    Negative prompt: <negative>
-    Steps: 4, CFG scale: 3.5, Seed: 42, Size: 1024x1024, Model: flux-schnell, Provider: modelslab
-
-The studio adds a second chunk, ``studio``, holding its full record as JSON. Neither ever holds
-an API key: both are built only from the fields named here.
+The ``parameters`` text itself (the A1111 layout other tools read) is the domain's:
+``studio.core.parameters`` formats and parses it. The studio adds a second chunk, ``studio``,
+holding its full record as JSON. Neither ever holds an API key: both are built only from the
+fields named here.
 
 ``embed_png_metadata`` splices the chunks into PNG bytes without re-encoding the pixels (the
 provider's image stays bit-exact and nothing is decoded); ``png_info`` gives the same chunks as
@@ -19,15 +14,17 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import struct
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, PngImagePlugin
+
+from studio.core import limits
+from studio.core.errors import StudioInputError
 
 PARAMETERS_KEY = "parameters"
 STUDIO_KEY = "studio"
@@ -35,31 +32,15 @@ STUDIO_RECORD_FORMAT = 1
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 _TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
-_NEGATIVE_PREFIX = "Negative prompt:"
-# AUTOMATIC1111's own pattern for one "Key: value" item of the settings line.
-_PARAM_RE = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
+
+__all__ = [
+    "PARAMETERS_KEY", "STUDIO_KEY", "MetadataError", "PngMetadata", "embed_png_metadata",
+    "png_info", "read_exif_parameters", "read_png_metadata", "studio_json",
+]
 
 
 class MetadataError(ValueError):
     """Bytes that should be a PNG are not one."""
-
-
-@dataclass(frozen=True, slots=True)
-class ImageParameters:
-    """The settings one image was generated with, as the ``parameters`` text carries them."""
-
-    prompt: str
-    negative: str = ""
-    steps: int | None = None
-    guidance: float | None = None
-    seed: int | None = None
-    width: int | None = None
-    height: int | None = None
-    model: str = ""
-    provider: str = ""
-    #: Other items of the settings line (sampler, hashes...), as text, in their order.
-    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,107 +49,6 @@ class PngMetadata:
     studio: Mapping[str, Any] | None
     #: Every text chunk of the file.
     text: Mapping[str, str]
-
-
-def _quote(value: str) -> str:
-    if "," not in value and "\n" not in value and ":" not in value and not value.startswith('"'):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            return value
-        if isinstance(decoded, str):
-            return decoded
-    return value
-
-
-def _number(value: float) -> str:
-    return f"{value:g}" if abs(value) < 1e15 else repr(value)
-
-
-def format_parameters(params: ImageParameters) -> str:
-    """The ``parameters`` text for ``params``: prompt, negative line, settings line."""
-    items: list[tuple[str, str]] = []
-    if params.steps is not None:
-        items.append(("Steps", str(params.steps)))
-    if params.guidance is not None:
-        items.append(("CFG scale", _number(params.guidance)))
-    if params.seed is not None:
-        items.append(("Seed", str(params.seed)))
-    if params.width is not None and params.height is not None:
-        items.append(("Size", f"{params.width}x{params.height}"))
-    if params.model:
-        items.append(("Model", params.model))
-    if params.provider:
-        items.append(("Provider", params.provider))
-    items.extend(params.extra.items())
-    lines = [params.prompt]
-    if params.negative:
-        lines.append(f"{_NEGATIVE_PREFIX} {params.negative}")
-    lines.append(", ".join(f"{key}: {_quote(value)}" for key, value in items))
-    return "\n".join(lines)
-
-
-def _int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value.strip())
-    except ValueError:
-        return None
-
-
-def _float(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value.strip())
-    except ValueError:
-        return None
-
-
-def parse_parameters(text: str) -> ImageParameters:
-    """Read a ``parameters`` text written by the studio or by AUTOMATIC1111-style tools.
-
-    Unknown items land in ``extra``; a text without a settings line is all prompt.
-    """
-    lines = text.replace("\r\n", "\n").split("\n")
-    settings: dict[str, str] = {}
-    if lines and len(_PARAM_RE.findall(lines[-1])) >= 3:
-        for key, value in _PARAM_RE.findall(lines.pop()):
-            settings[key.strip()] = _unquote(value.strip())
-    prompt_lines: list[str] = []
-    negative_lines: list[str] = []
-    in_negative = False
-    for line in lines:
-        if not in_negative and line.startswith(_NEGATIVE_PREFIX):
-            in_negative = True
-            line = line[len(_NEGATIVE_PREFIX) :].removeprefix(" ")
-        (negative_lines if in_negative else prompt_lines).append(line)
-    width = height = None
-    size = _SIZE_RE.match(settings.pop("Size", ""))
-    if size:
-        width, height = int(size.group(1)), int(size.group(2))
-    steps = _int(settings.pop("Steps", None))
-    guidance = _float(settings.pop("CFG scale", None))
-    seed = _int(settings.pop("Seed", None))
-    return ImageParameters(
-        prompt="\n".join(prompt_lines),
-        negative="\n".join(negative_lines),
-        steps=steps,
-        guidance=guidance,
-        seed=seed,
-        width=width,
-        height=height,
-        model=settings.pop("Model", ""),
-        provider=settings.pop("Provider", ""),
-        extra=settings,
-    )
 
 
 def studio_json(record: Mapping[str, Any]) -> str:
@@ -251,12 +131,15 @@ def read_png_metadata(source: bytes | Path) -> PngMetadata:
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     with Image.open(io.BytesIO(data)) as image:
         raw = getattr(image, "text", None) or image.info
-        text = {str(k): v for k, v in raw.items() if isinstance(v, str)}
+        # A text chunk over the limit is left unread, as if absent: no tool writes one.
+        text = {str(k): v for k, v in raw.items()
+                if isinstance(v, str) and len(v) <= limits.PNG_TEXT_CHUNK_MAX_BYTES}
     studio: Mapping[str, Any] | None = None
     if STUDIO_KEY in text:
         try:
-            decoded = json.loads(text[STUDIO_KEY])
-        except ValueError:
+            decoded = limits.read_json(text[STUDIO_KEY], "the studio chunk",
+                                       max_bytes=limits.PNG_TEXT_CHUNK_MAX_BYTES)
+        except StudioInputError:
             decoded = None
         if isinstance(decoded, dict):
             studio = decoded

@@ -17,9 +17,8 @@ from typing import Any
 
 from studio.core.fingerprint import Fingerprint
 from studio.core.lifecycle import Approval, JobState, Outcome, Timings
+from studio.core.parameters import ImageParameters
 from studio.core.request import GenerationRequest, Stage
-
-from .metadata import ImageParameters
 
 __all__ = [
     "AnchorSpec",

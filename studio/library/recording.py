@@ -14,12 +14,13 @@ from typing import Any
 
 from studio.core import codec
 from studio.core.lifecycle import JobState, Outcome
+from studio.core.parameters import ImageParameters, format_parameters
 
 from .changes import ChangeCollector
 from .database import Database
 from .errors import ImageImportError
 from .files import Files
-from .metadata import ImageParameters, MetadataError, embed_png_metadata, format_parameters
+from .metadata import MetadataError, embed_png_metadata
 from .models import RenderDraft
 from .storage import sniff_format
 

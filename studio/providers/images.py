@@ -13,8 +13,11 @@ import io
 import re
 from dataclasses import dataclass
 
-MAX_IMAGE_BYTES = 32 * 1024 * 1024
-MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # 8192 x 8192; real FLUX outputs are about 1-2 MP
+from studio.core import limits
+
+# The same caps as images imported into the library (core.limits).
+MAX_IMAGE_BYTES = limits.IMAGE_FILE_MAX_BYTES
+MAX_IMAGE_PIXELS = limits.IMAGE_PIXELS_MAX
 
 _BASE64_RE = re.compile(rb"^[A-Za-z0-9+/_\-\s]+={0,2}\s*$")
 

@@ -15,12 +15,13 @@ import pytest
 from PIL import Image
 
 from studio.cli import main
+from studio.core.parameters import parse_parameters
 from studio.core.presets import load_catalog
 from studio.core.request import Stage
 from studio.core.sheet import load_sheet
 from studio.export.gather import gather_sheet
 from studio.library import Library, RenderFilter
-from studio.library.metadata import parse_parameters, read_png_metadata
+from studio.library.metadata import read_png_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from studio.core.parameters import parse_parameters
 from studio.export.model import ExportCancelledError, ExportProgress, SheetDocument, SheetOptions
 from studio.export.png import sheet_png_bytes, write_sheet_png
-from studio.library.metadata import parse_parameters, read_png_metadata
+from studio.library.metadata import read_png_metadata
 
 
 def test_the_sheet_png_carries_the_anchor_seed_and_every_cell(

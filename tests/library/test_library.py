@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from studio.core.fingerprint import Fingerprint
+from studio.core.parameters import format_parameters, parse_parameters
 from studio.core.request import GenerationRequest, SceneContext, Stage
 from studio.library import (
     AnchorSpec,
@@ -24,7 +25,7 @@ from studio.library import (
     SceneSpec,
     Timings,
 )
-from studio.library.metadata import format_parameters, parse_parameters, read_png_metadata
+from studio.library.metadata import read_png_metadata
 from studio.library.renders import render_data
 
 from .conftest import FakeClock, draft, jpeg_bytes, png_bytes

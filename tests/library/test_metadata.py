@@ -9,15 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from studio.library.metadata import (
-    ImageParameters,
-    MetadataError,
-    embed_png_metadata,
-    format_parameters,
-    parse_parameters,
-    png_info,
-    read_png_metadata,
-)
+from studio.core.parameters import ImageParameters, format_parameters, parse_parameters
+from studio.library.metadata import MetadataError, embed_png_metadata, png_info, read_png_metadata
 
 from .conftest import jpeg_bytes, png_bytes
 
