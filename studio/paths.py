@@ -30,3 +30,13 @@ def config_dir(environ: Mapping[str, str]) -> Path:
 
 def user_presets_file(environ: Mapping[str, str]) -> Path:
     return config_dir(environ) / "presets.toml"
+
+
+def user_templates_file(environ: Mapping[str, str]) -> Path:
+    """The user's sheet templates file (``templates.toml`` beside ``presets.toml``)."""
+    return config_dir(environ) / "templates.toml"
+
+
+def user_templates_dir(environ: Mapping[str, str]) -> Path:
+    """A folder of the user's template files (``templates/*.toml``), one template set each."""
+    return config_dir(environ) / "templates"

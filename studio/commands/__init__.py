@@ -10,4 +10,5 @@ COMMAND_MODULES = (
     "studio.commands.render",
     "studio.commands.library",
     "studio.commands.export",
+    "studio.commands.templates",
 )
