@@ -220,3 +220,14 @@ def test_the_default_layout_follows_the_sheets_template(
     from dataclasses import replace
     # A template this studio does not know (made elsewhere): informational only.
     assert default_layout(replace(emma, template="someone-elses"), templates) is SheetLayout.SHEET
+
+
+def test_the_readmes_template_example_loads(tmp_path: Path, catalog: PresetCatalog) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Sheet templates"):]
+    example = section[section.index("```toml") + 7: section.index("```", section.index(
+        "```toml") + 7)]
+    user = tmp_path / "templates.toml"
+    user.write_text(example, encoding="utf-8")
+    night = load_templates(catalog, user_file=user).require("night-poses")
+    assert night.scenes()[0].setting == "leaning against a wall, dark alley, full body"
