@@ -108,3 +108,24 @@ def test_the_layout_can_be_chosen_and_the_sheets_own_is_the_default(
     with pdfium.PdfDocument(tmp_path / "portrait.pdf") as document:
         width, height = document[0].get_size()
     assert height > width
+
+
+def test_an_outfit_scene_is_rendered_with_its_own_outfit(
+        capsys: pytest.CaptureFixture[str], environ: dict[str, str], tmp_path: Path) -> None:
+    from studio.library import Library, RenderFilter
+
+    sheet_path = tmp_path / "mara.sheet.toml"
+    assert run(capsys, environ, "new", "--template", "outfits", "--name", "Mara", "--anchor",
+               ANCHOR, "--seed", "3", "--out", str(sheet_path))[0] == 0
+    assert run(capsys, environ, "render", str(sheet_path), "--stage", "preview",
+               "--provider", "offline")[0] == 0
+    library = Library.open(Path(environ["STUDIO_DATA_DIR"]))
+    try:
+        prompts = {r.scene_name: r.prompt
+                   for r in library.list_renders(RenderFilter(), limit=50).items}
+    finally:
+        library.close()
+    assert "wearing a green parka" in prompts["Default"]
+    assert "wearing a plain t-shirt, jeans and white sneakers" in prompts["Casual"]
+    assert "green parka" not in prompts["Casual"]
+    assert "green eyes, freckles" in prompts["Casual"]
