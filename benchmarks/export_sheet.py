@@ -22,15 +22,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from studio.core.request import GenerationRequest, SceneContext, Stage  # noqa: E402
+from studio.core.templates import SheetLayout  # noqa: E402
 from studio.export.bundle import Bundle, BundleImage, write_bundle  # noqa: E402
+from studio.export.images import palette  # noqa: E402
 from studio.export.model import (  # noqa: E402
     ExportCell,
     SheetDocument,
     SheetOptions,
     StoryboardOptions,
 )
-from studio.export.pdf import gui_application, write_sheet_pdf, write_storyboard_pdf  # noqa: E402
-from studio.export.png import sheet_png_bytes  # noqa: E402
+from studio.export.pdf import (  # noqa: E402
+    gui_application,
+    write_layout_pdf,
+    write_sheet_pdf,
+    write_storyboard_pdf,
+)
+from studio.export.png import layout_png_bytes, sheet_png_bytes  # noqa: E402
 from studio.providers.offline import draw_card  # noqa: E402
 
 LIGHTS = ("golden hour", "overcast window", "studio warm", "rembrandt", "neon night", "moonlight")
@@ -48,7 +55,8 @@ def document(scenes: int, size: int) -> SheetDocument:
             scene=f"Scene {i + 1}", lighting=LIGHTS[i % len(LIGHTS)].title(),
             lens="Sigma 35mm f/1.4", framing="Portrait", notes="A note about this panel. " * 3,
             seed=42 + i, model="fluxgram-v1", provider="offline",
-            image=draw_card(request, 42 + i), stage=Stage.FINAL, render_id=i + 1))
+            image=draw_card(request, 42 + i), stage=Stage.FINAL, render_id=i + 1,
+            group=("turnaround", "expressions", "poses")[min(2, i // 5)]))
     return SheetDocument(title="Benchmark sheet", character="Emma",
                          anchor="Emma, 30-year-old woman, dark brown wavy hair, brown eyes",
                          seed=42, cells=tuple(cells), anchor_version=1)
@@ -75,6 +83,15 @@ def run_case(scenes: int, size: int, folder: Path) -> dict[str, object]:
     story, seconds = timed(lambda: write_storyboard_pdf(doc, folder / "story.pdf",
                                                         StoryboardOptions(panels_per_page=4)))
     out["storyboard_pdf"] = {"seconds": seconds, "mb": mb(story)}
+    # The template layouts: the model sheet reads every final again for its palette.
+    for layout in (SheetLayout.TURNAROUND, SheetLayout.MODEL_SHEET):
+        path, seconds = timed(lambda layout=layout: write_layout_pdf(
+            doc, folder / f"{layout.value}.pdf", layout, SheetOptions(landscape=True)))
+        out[f"{layout.value}_pdf"] = {"seconds": seconds, "mb": mb(path)}
+    palette.cache_clear()
+    model_png, seconds = timed(lambda: layout_png_bytes(
+        doc, SheetLayout.MODEL_SHEET, SheetOptions(landscape=True, dpi=200)))
+    out["model-sheet_png"] = {"seconds": seconds, "mb": round(len(model_png) / 1e6, 2)}
     images = [BundleImage(f"{i + 1:02d}-scene-final-{i + 1}.png", c.image or b"",
                           {"scene": c.scene, "seed": c.seed}) for i, c in enumerate(doc.cells)]
     documents = {"sheet.sheet.png": png, "sheet.sheet.pdf": sheet_pdf.read_bytes(),

@@ -22,6 +22,7 @@ from studio.core.settings import ProviderEnv, env_name
 if TYPE_CHECKING:
     from studio.core.presets import PresetCatalog
     from studio.core.settings import Settings
+    from studio.core.templates import TemplateCatalog
     from studio.library import Library
     from studio.providers.base import Provider
 
@@ -152,6 +153,24 @@ class Runtime:
         from studio.core.presets import load_catalog
 
         return load_catalog(user_file=self.presets_file)
+
+    @property
+    def templates_file(self) -> Path:
+        """The user's sheet templates (``templates.toml`` beside ``presets.toml``)."""
+        return self.config_dir / "templates.toml"
+
+    @property
+    def templates_dir(self) -> Path:
+        """A folder of the user's template files (``templates/*.toml``)."""
+        return self.config_dir / "templates"
+
+    @functools.cached_property
+    def templates(self) -> TemplateCatalog:
+        """The sheet templates with the user's merged over the built-in ones."""
+        from studio.core.templates import load_templates
+
+        return load_templates(self.catalog, user_file=self.templates_file,
+                              user_dir=self.templates_dir)
 
     # ------------------------------------------------------------------ providers
 

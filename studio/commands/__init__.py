@@ -11,4 +11,5 @@ COMMAND_MODULES = (
     "studio.commands.library",
     "studio.commands.export",
     "studio.commands.status",
+    "studio.commands.templates",
 )

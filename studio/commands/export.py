@@ -32,12 +32,21 @@ PAGE_SIZES = ("a4", "a3", "a5", "letter", "legal", "tabloid")
 
 EXPORT_HELP = """\
 Formats:
-  png   the character sheet as one image (title, anchor, seed, the grid of finals with captions;
-        a scene without a final shows its preview, marked), with the settings in its metadata
-  pdf   the character sheet on pages (--layout sheet), or the storyboard (--layout storyboard:
-        scenes in order, --panels per page, captions and notes); images at full resolution
+  png   the layout as one image, as tall as its content, with the settings in its metadata
+  pdf   the layout on pages, images at full resolution
   zip   a bundle: the original images, the sheet file, settings.json and settings.csv with every
         image's settings, the sheet PNG and PDF and the storyboard PDF
+
+Layouts (--layout; the default is the one that fits the sheet's template: turnaround and head
+turn -> turnaround, expressions -> expressions, storyboard -> storyboard, else sheet):
+  sheet        the grid of scenes with captions (--columns, default 2)
+  turnaround   each template group as one row at one scale under head-height guide lines
+  expressions  a labelled grid of the faces (--columns, default 4)
+  model-sheet  the anchor, the turnaround row, the expressions (every group of the sheet) and a
+               colour palette strip taken from the finals
+  storyboard   the scenes in order as panels with shot labels and notes (--panels per page)
+Turnaround, model sheet and storyboard pages are landscape unless --portrait; the others
+portrait unless --landscape. A scene without a final shows its preview, marked under the image.
 
 The sheet must have renders in the library (studio render SHEET --stage preview); exit 2 if it
 has none. Exit codes: 0 written, 1 the export failed (nothing left under FILE), 2 bad input.
@@ -95,6 +104,7 @@ def _open_library(environ: Mapping[str, str], *, writable: bool,
 
 def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
     from studio.core.sheet import load_sheet
+    from studio.core.templates import default_layout
     from studio.export.gather import NoRendersError, gather_sheet
     from studio.export.model import (
         ExportCancelledError,
@@ -103,15 +113,17 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         SheetOptions,
         StoryboardOptions,
     )
+    from studio.export.pages import DEFAULT_COLUMNS, LANDSCAPE_LAYOUTS, LAYOUT_NAMES
     from studio.export.run import ExportFormat, ExportRequest, Layout, run_export
 
-    catalog = _runtime(environ).catalog
+    runtime = _runtime(environ)
+    catalog, templates = runtime.catalog, runtime.templates
     sheet_path = Path(args.sheet)
     sheet = load_sheet(sheet_path, catalog)
     fmt = ExportFormat(args.format)
-    layout = Layout(args.layout)
-    if fmt is ExportFormat.PNG and layout is Layout.STORYBOARD:
-        raise _command_error("The storyboard is a PDF; use --format pdf --layout storyboard.")
+    layout = Layout(args.layout) if args.layout else default_layout(sheet, templates)
+    landscape = args.landscape or (layout in LANDSCAPE_LAYOUTS and not args.portrait)
+    columns = args.columns or DEFAULT_COLUMNS.get(layout, 2)
     target = Path(args.out)
     if target.is_dir():
         raise _command_error(f"{target} is a folder; give the file to write, e.g. "
@@ -121,10 +133,9 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     try:
         request = ExportRequest(
             format=fmt, out=target, layout=layout,
-            sheet=SheetOptions(page=PageSize(args.page), landscape=args.landscape,
-                               columns=args.columns, dpi=args.dpi),
-            storyboard=StoryboardOptions(page=PageSize(args.page),
-                                         landscape=args.landscape or not args.portrait,
+            sheet=SheetOptions(page=PageSize(args.page), landscape=landscape,
+                               columns=columns, dpi=args.dpi),
+            storyboard=StoryboardOptions(page=PageSize(args.page), landscape=landscape,
                                          panels_per_page=args.panels),
             all_renders=args.all_renders,
         )
@@ -150,8 +161,8 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         raise _command_error(str(exc), EXIT_FAILED) from None
     finally:
         library.close()
-    what = {ExportFormat.PNG: "character sheet PNG", ExportFormat.ZIP: "bundle",
-            ExportFormat.PDF: f"{layout.value} PDF"}[fmt]
+    what = ("bundle" if fmt is ExportFormat.ZIP
+            else f"{LAYOUT_NAMES[layout]} {fmt.value.upper()}")
     shown = sum(1 for c in export.document.cells if c.image)
     print(for_terminal(f"Wrote the {what} of {sheet_path} ({shown} of {len(sheet.scenes)} "
                        f"scenes rendered) to {written}"), file=out)
@@ -208,14 +219,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("sheet", metavar="SHEET", help="a *.sheet.toml file")
     p.add_argument("--format", required=True, choices=("png", "pdf", "zip"))
     p.add_argument("--out", required=True, metavar="FILE", help="the file to write")
-    p.add_argument("--layout", choices=("sheet", "storyboard"), default="sheet",
-                   help="for --format pdf: the character sheet (default) or the storyboard")
+    p.add_argument("--layout", choices=("sheet", "turnaround", "expressions", "model-sheet",
+                                        "storyboard"),
+                   help="the page layout (default: the one that fits the sheet's template)")
     p.add_argument("--page", choices=PAGE_SIZES, default="a4", help="paper size (default a4)")
-    p.add_argument("--landscape", action="store_true", help="landscape pages (the storyboard's "
-                   "default)")
-    p.add_argument("--portrait", action="store_true", help="portrait storyboard pages")
-    p.add_argument("--columns", type=_columns, default=2, metavar="N",
-                   help="character sheet columns, 1 to 6 (default 2)")
+    p.add_argument("--landscape", action="store_true", help="landscape pages (the turnaround's, "
+                   "model sheet's and storyboard's default)")
+    p.add_argument("--portrait", action="store_true", help="portrait turnaround, model sheet "
+                   "and storyboard pages")
+    p.add_argument("--columns", type=_columns, metavar="N",
+                   help="grid columns, 1 to 6 (default 2 for the sheet, 4 for expressions)")
     p.add_argument("--panels", type=int, default=2, choices=(1, 2, 3, 4, 6, 8, 9),
                    metavar="N", help="storyboard panels per page: 1, 2, 3, 4, 6, 8 or 9 "
                    "(default 2)")

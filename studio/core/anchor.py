@@ -7,7 +7,7 @@ then edit the phrase freely.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 GENERIC_NAMES = frozenset(
     {"", "man", "woman", "girl", "boy", "person", "character", "hero", "heroine", "someone",
@@ -70,9 +70,39 @@ def compose_anchor(name: str, anchor_fields: AnchorFields) -> str:
     if f.features.strip():
         parts.append(f.features.strip())
     if f.outfit.strip():
-        outfit = f.outfit.strip()
-        parts.append(outfit if outfit.lower().startswith("wearing") else f"wearing {outfit}")
+        parts.append(_outfit_clause(f.outfit.strip()))
     return ", ".join(parts)
+
+
+def follows_fields(name: str, anchor: str, anchor_fields: AnchorFields) -> bool:
+    """Whether the anchor is what its fields compose (not edited by hand)."""
+    return not anchor_fields.is_empty() and anchor == compose_anchor(name, anchor_fields)
+
+
+def _outfit_clause(outfit: str) -> str:
+    return outfit if outfit.lower().startswith("wearing") else f"wearing {outfit}"
+
+
+def anchor_with_outfit(anchor: str, name: str, anchor_fields: AnchorFields, outfit: str) -> str:
+    """The anchor with ``outfit`` in place of the character's own outfit; nothing else changes.
+
+    An anchor composed from its fields is composed again with the outfit field swapped. An
+    anchor written by hand keeps its text up to its trailing outfit clause, the last
+    comma-separated part that starts with "wearing" and everything after it, which is replaced
+    by "wearing <outfit>"; an anchor with no such clause gets one appended. An empty outfit
+    leaves the anchor as it is.
+    """
+    outfit = outfit.strip().strip(",").strip()
+    if not outfit:
+        return anchor
+    if follows_fields(name, anchor, anchor_fields):
+        return compose_anchor(name, replace(anchor_fields, outfit=outfit))
+    parts = anchor.split(",")
+    starts = [i for i, part in enumerate(parts)
+              if part.strip().lower() == "wearing" or part.strip().lower().startswith("wearing ")]
+    kept = parts[: starts[-1]] if starts else parts
+    head = ",".join(kept).strip().rstrip(",").strip()
+    return f"{head}, {_outfit_clause(outfit)}" if head else _outfit_clause(outfit)
 
 
 def anchor_descriptors(anchor: str, name: str) -> list[str]:

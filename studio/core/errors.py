@@ -7,8 +7,9 @@ class StudioInputError(ValueError):
     """Bad input from a file or a user: reported as one clear message, never a traceback."""
 
 
-class SheetError(StudioInputError):
-    """A sheet file cannot be used. The message names the file, the key or line, and the fix."""
+class FileInputError(StudioInputError):
+    """A file the user wrote cannot be used. The message names the file, the key or line, and
+    the fix, in one sentence."""
 
     def __init__(
         self,
@@ -38,6 +39,14 @@ class SheetError(StudioInputError):
         if self.hint:
             text += f"; {self.hint}"
         return text
+
+
+class SheetError(FileInputError):
+    """A sheet file cannot be used."""
+
+
+class TemplateError(FileInputError):
+    """A sheet template (built-in or the user's) cannot be read, or names something unknown."""
 
 
 class PresetError(StudioInputError):

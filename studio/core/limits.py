@@ -40,6 +40,15 @@ SHEET_TEXT_MAX: dict[str, int] = {
     "notes": 10_000,
     "provider": 200,
     "model": 200,
+    "template": 200,
+    "group": 200,
+    "outfit": 1_000,
+    # template files
+    "id": 200,
+    "label": 200,
+    "layout": 200,
+    "description": 4_000,
+    "text": 4_000,
 }
 #: Each structured anchor field (age, hair, eyes...).
 SHEET_ANCHOR_FIELD_MAX = 1_000

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import GenerationRequest, SceneContext, Stage
-from studio.core.sheet import Scene, Sheet, frame_size
+from studio.core.sheet import Scene, Sheet, frame_size, scene_anchor
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,8 @@ class PromptPart:
 
 def prompt_parts(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> list[PromptPart]:
     ch = sheet.character
-    parts: list[PromptPart] = [PromptPart("anchor", ch.anchor.strip())]
+    # The scene's effective anchor: the character's, its outfit swapped for the scene's.
+    parts: list[PromptPart] = [PromptPart("anchor", scene_anchor(sheet, scene).strip())]
     parts += [PromptPart("skin", catalog.text_for(PresetKind.SKIN, s)) for s in ch.skin]
     parts.append(PromptPart("setting", scene.setting.strip()))
     if scene.pattern:

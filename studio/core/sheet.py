@@ -7,10 +7,8 @@ instead; writing gives back a file that reads as the same sheet.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,19 +17,17 @@ from typing import Any
 import tomli_w
 
 from studio.core import limits
-from studio.core.anchor import FIELD_NAMES, AnchorFields, compose_anchor
+from studio.core.anchor import FIELD_NAMES, AnchorFields, anchor_with_outfit, compose_anchor
 from studio.core.errors import SheetError
-from studio.core.prescan import scan_toml
 from studio.core.presets import PresetCatalog, PresetKind
-from studio.core.request import SEED_MAX, SEED_MIN, Stage
+from studio.core.request import Stage
 from studio.core.stages import StageProfile, default_profile
 from studio.core.text import shorten
+from studio.core.tomlfile import TomlReader, describe, parse_toml, read_toml_file, text_limit
 
 SHEET_FORMAT = 1
 SHEET_SUFFIX = ".sheet.toml"
 _SIZE_RE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
-# An id-shaped value ("soft-studio") must name a preset; anything with spaces is free text.
-_ID_SHAPE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +51,10 @@ class Scene:
     seed: int | None = None  # None: the sheet's locked seed
     pattern: str = ""
     notes: str = ""
+    #: The template the scene came from (its id), for sections in the grid and export layouts.
+    group: str = ""
+    #: Replaces only the outfit in the anchor for this scene (see ``scene_anchor``).
+    outfit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,8 @@ class Sheet:
     preview: StageProfile = field(default_factory=lambda: default_profile(Stage.PREVIEW))
     final: StageProfile = field(default_factory=lambda: default_profile(Stage.FINAL))
     title: str = ""
+    #: The id of the template the sheet was made from (informational; picks the export layout).
+    template: str = ""
 
     def profile(self, stage: Stage) -> StageProfile:
         return self.preview if stage is Stage.PREVIEW else self.final
@@ -76,6 +78,13 @@ class Sheet:
 
     def with_scenes(self, scenes: tuple[Scene, ...]) -> Sheet:
         return replace(self, scenes=scenes)
+
+
+def scene_anchor(sheet: Sheet, scene: Scene) -> str:
+    """The anchor a scene sends: the character's, with the scene's outfit (if any) in place of
+    the character's own (the rule is ``anchor_with_outfit``'s)."""
+    ch = sheet.character
+    return anchor_with_outfit(ch.anchor, ch.name, ch.fields, scene.outfit)
 
 
 def frame_size(framing: str, catalog: PresetCatalog) -> tuple[int, int] | None:
@@ -92,90 +101,11 @@ def frame_size(framing: str, catalog: PresetCatalog) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------- reading
 
 
-class _Reader:
+class _Reader(TomlReader):
     """Turns a parsed TOML document into a Sheet, raising SheetError at the first problem."""
 
-    def __init__(self, text: str, path: str, catalog: PresetCatalog) -> None:
-        self.lines = text.splitlines()
-        self.path = path
-        self.catalog = catalog
-
-    # Line numbers: TOML parsers do not keep them, so find the key's line in the text.
-    def _line_of(self, table: str, key: str | None, index: int | None = None) -> int | None:
-        header = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$") if table else None
-        any_header = re.compile(r"^\s*\[")
-        start, seen = (0 if header is None else None), -1
-        for i, line in enumerate(self.lines):
-            if header is not None and header.match(line):
-                seen += 1
-                if index is None or seen == index:
-                    start = i
-                    if key is None:
-                        return i + 1
-                    continue
-            if start is None:
-                continue
-            if i > start and any_header.match(line):
-                if header is None:
-                    break
-                return None
-            if key is not None and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
-                return i + 1
-        return None
-
-    def fail(self, problem: str, *, key: str, table: str = "", index: int | None = None,
-             hint: str = "", field_name: str | None = None) -> SheetError:
-        line = self._line_of(table, field_name, index) if table or field_name else None
-        return SheetError(self.path, problem, key=key, line=line, hint=hint)
-
-    def get(self, tbl: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *,
-            key: str, table: str = "", index: int | None = None, required: bool = False,
-            hint: str = "", scene: str | None = None) -> Any:
-        if name not in tbl:
-            if required:
-                raise self.fail("is missing", key=key, table=table, index=index,
-                                hint=hint or f"add {name} = ... to the table")
-            return None
-        value = tbl[name]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-        if not ok:
-            wanted = " or ".join(_TYPE_WORDS.get(k, k.__name__) for k in kinds)
-            raise self.fail(f"must be {wanted}, not {_describe(value)}", key=key, table=table,
-                            index=index, field_name=name, hint=hint)
-        if isinstance(value, str):
-            self.check_length(value, _text_limit(key), key=key, table=table, index=index,
-                              name=name, scene=scene)
-        return value
-
-    def check_length(self, value: str, limit: int, *, key: str, table: str,
-                     index: int | None, name: str, scene: str | None = None) -> None:
-        """Refuse text over ``limit`` characters here, not later at a provider."""
-        if len(value) <= limit:
-            return
-        of_scene = f"of the scene \"{shorten(scene, 40)}\" " if scene else ""
-        raise self.fail(f"{of_scene}is {len(value):,} characters long, over the limit of "
-                        f"{limit:,}", key=key, table=table, index=index, field_name=name,
-                        hint="shorten it: a phrase or a few sentences is what the models read")
-
-    def seed(self, value: int, *, key: str, table: str, index: int | None = None) -> int:
-        if not SEED_MIN <= value <= SEED_MAX:
-            raise self.fail(f"is {shorten(str(value), 20)}, outside {SEED_MIN}..{SEED_MAX}",
-                            key=key, table=table,
-                            index=index, field_name="seed",
-                            hint="write a whole number from 0 to 4294967295")
-        return value
-
-    def preset_value(self, kind: PresetKind, value: str, *, key: str, table: str,
-                     index: int | None, name: str) -> str:
-        if self.catalog.get(kind, value) is not None or not _ID_SHAPE.match(value):
-            return value
-        near = self.catalog.suggest(kind, value)
-        hint = f"did you mean \"{near}\"?" if near else (
-            f"use one of: {', '.join(self.catalog.ids(kind))}")
-        hint += " (free text with spaces is also accepted)"
-        raise self.fail(f"names an unknown {kind.value} preset \"{shorten(value)}\"", key=key,
-                        table=table, index=index, field_name=name, hint=hint)
+    error = SheetError
+    format_name = "the sheet format"
 
     def preset_list(self, tbl: Mapping[str, Any], name: str, kind: PresetKind) -> tuple[str, ...]:
         raw = self.get(tbl, name, list, key=f"character.{name}", table="character")
@@ -189,7 +119,7 @@ class _Reader:
         out = []
         for item in raw:
             if not isinstance(item, str):
-                raise self.fail(f"must list text values, not {_describe(item)}",
+                raise self.fail(f"must list text values, not {describe(item)}",
                                 key=f"character.{name}", table="character", field_name=name)
             self.check_length(item, limits.SHEET_LIST_ITEM_MAX, key=f"character.{name}",
                               table="character", index=None, name=name)
@@ -205,7 +135,7 @@ class _Reader:
         name = stage.value
         if not isinstance(tbl, dict):
             raise self.fail("must be a table", key=name, hint=f"write [{name}] on its own line")
-        _no_unknown(self, tbl, {"provider", "model", "steps", "guidance", "negative"}, name, name)
+        self.no_unknown(tbl, {"provider", "model", "steps", "guidance", "negative"}, name, name)
         steps = self.get(tbl, "steps", int, key=f"{name}.steps", table=name)
         if steps is not None and not limits.STEPS_MIN <= steps <= limits.STEPS_MAX:
             raise self.fail(f"is {shorten(str(steps), 20)}, outside {limits.STEPS_MIN}.."
@@ -235,7 +165,7 @@ class _Reader:
         if not isinstance(tbl, dict):
             raise self.fail("must be a table", key="character",
                             hint="write [character] on its own line")
-        _no_unknown(self, tbl, {"name", "anchor", "seed", "negative", "skin", "quality", "fields"},
+        self.no_unknown(tbl, {"name", "anchor", "seed", "negative", "skin", "quality", "fields"},
                     "character", "character")
         name = self.get(tbl, "name", str, key="character.name", table="character",
                         required=True, hint="add name = \"Emma\" (a specific first name)")
@@ -248,7 +178,7 @@ class _Reader:
             if not isinstance(raw_fields, dict):
                 raise self.fail("must be a table", key="character.fields",
                                 table="character.fields")
-            _no_unknown(self, raw_fields, set(FIELD_NAMES), "character.fields", "character.fields")
+            self.no_unknown(raw_fields, set(FIELD_NAMES), "character.fields", "character.fields")
             values = {}
             for fname in FIELD_NAMES:
                 v = self.get(raw_fields, fname, str, key=f"character.fields.{fname}",
@@ -288,8 +218,8 @@ class _Reader:
             key = f"scenes[{i + 1}]"
             if not isinstance(tbl, dict):
                 raise self.fail("must be a table", key=key, hint="write [[scenes]] before it")
-            _no_unknown(self, tbl, {"name", "setting", "lighting", "lens", "framing", "seed",
-                                    "pattern", "notes"}, key, "scenes", i)
+            self.no_unknown(tbl, {"name", "setting", "lighting", "lens", "framing", "seed",
+                                  "pattern", "notes", "group", "outfit"}, key, "scenes", i)
 
             def text(name: str, *, required: bool = False, hint: str = "",
                      _tbl: dict[str, Any] = tbl, _key: str = key, _i: int = i) -> str:
@@ -336,7 +266,8 @@ class _Reader:
             if seed is not None:
                 seed = self.seed(seed, key=f"{key}.seed", table="scenes", index=i)
             out.append(Scene(name=name, setting=setting, lighting=lighting, lens=lens,
-                             framing=framing, seed=seed, pattern=pattern, notes=text("notes")))
+                             framing=framing, seed=seed, pattern=pattern, notes=text("notes"),
+                             group=text("group"), outfit=text("outfit")))
         return tuple(out)
 
     def sheet(self, data: Mapping[str, Any]) -> Sheet:
@@ -345,7 +276,7 @@ class _Reader:
             raise SheetError(self.path, "is missing", key="format",
                              line=None, hint=f"add format = {SHEET_FORMAT} as the first line")
         if not isinstance(fmt, int) or isinstance(fmt, bool):
-            raise self.fail(f"must be a whole number, not {_describe(fmt)}", key="format",
+            raise self.fail(f"must be a whole number, not {describe(fmt)}", key="format",
                             field_name="format", hint=f"write format = {SHEET_FORMAT}")
         if fmt > SHEET_FORMAT:
             raise self.fail(f"is {shorten(str(fmt), 20)}, newer than this studio reads "
@@ -355,144 +286,34 @@ class _Reader:
         if fmt < 1:
             raise self.fail(f"is {shorten(str(fmt), 20)}", key="format", field_name="format",
                             hint=f"write format = {SHEET_FORMAT}")
-        _no_unknown(self, data, {"format", "title", "character", "preview", "final", "scenes"},
-                    "", "")
+        self.no_unknown(data, {"format", "title", "template", "character", "preview", "final",
+                               "scenes"}, "", "")
         title = data.get("title", "")
         if not isinstance(title, str):
-            raise self.fail(f"must be text, not {_describe(title)}", key="title",
+            raise self.fail(f"must be text, not {describe(title)}", key="title",
                             field_name="title")
-        self.check_length(title, _text_limit("title"), key="title", table="", index=None,
+        self.check_length(title, text_limit("title"), key="title", table="", index=None,
                           name="title")
+        # Informational: a sheet made from a template another studio has still opens.
+        template = self.get(data, "template", str, key="template",
+                            hint="write the id of the template, e.g. template = \"turnaround\"")
         return Sheet(
             character=self.character(data),
             scenes=self.scenes(data),
             preview=self.profile(data, Stage.PREVIEW),
             final=self.profile(data, Stage.FINAL),
             title=title,
+            template=template or "",
         )
 
 
-_TYPE_WORDS: dict[type, str] = {
-    str: "text in quotes", int: "a whole number", float: "a number", list: "a list [...]",
-    dict: "a table", bool: "true or false",
-}
-
-
-def _text_limit(key: str) -> int:
-    """The most characters the text value at ``key`` may hold (``core.limits``)."""
-    if key.startswith("character.fields."):
-        return limits.SHEET_ANCHOR_FIELD_MAX
-    name = key.rpartition(".")[2]
-    return limits.SHEET_TEXT_MAX.get(name, min(limits.SHEET_TEXT_MAX.values()))
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (true/false)"
-    if isinstance(value, str):
-        return f"the text \"{shorten(value)}\""
-    if isinstance(value, int | float):
-        return f"the number {shorten(str(value), 30)}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
-def _no_unknown(reader: _Reader, tbl: Mapping[str, Any], allowed: set[str], prefix: str,
-                table: str, index: int | None = None) -> None:
-    for key in tbl:
-        if key not in allowed:
-            near = (difflib.get_close_matches(key, sorted(allowed), n=1)
-                    if len(key) <= limits.SHEET_KEY_MAX_CHARS else [])
-            hint = f"did you mean \"{near[0]}\"?" if near else (
-                "known keys: " + ", ".join(sorted(allowed)))
-            shown = shorten(key, 40)
-            full = f"{prefix}.{shown}" if prefix else shown
-            raise reader.fail("is not a key of the sheet format", key=full, table=table,
-                              index=index, field_name=key, hint=hint)
-
-
-def _check_structure(text: str, path: str) -> None:
-    """Refuse text too large or nested too deep for the TOML reader, before it runs."""
-    if len(text) > limits.SHEET_FILE_MAX_BYTES:
-        raise SheetError(path, f"is {limits.bytes_words(len(text))} of text, over the limit of "
-                         f"{limits.bytes_words(limits.SHEET_FILE_MAX_BYTES)}",
-                         hint="split its scenes over several sheets")
-    excess = scan_toml(text, max_nesting=limits.SHEET_NESTING_MAX,
-                       max_key_parts=limits.SHEET_KEY_PARTS_MAX)
-    if excess is None:
-        return
-    if excess.kind == "nesting":
-        most = limits.SHEET_NESTING_MAX
-        problem = f"nests arrays or tables more than {most} levels deep, past the limit of {most}"
-    else:
-        most = limits.SHEET_KEY_PARTS_MAX
-        problem = (f"has a dotted key or table name of more than {most} parts, past the limit "
-                   f"of {most}")
-    raise SheetError(path, problem, line=excess.line,
-                     hint="a sheet needs two levels at most: is it really a sheet file?")
-
-
 def parse_sheet(text: str, catalog: PresetCatalog, path: str = "<sheet>") -> Sheet:
-    _check_structure(text, path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib puts the position in the text ("... (at line 2, column 11)") before 3.14.
-        found = re.search(r"\s*\(at line (\d+), column \d+\)", str(exc))
-        line = int(found.group(1)) if found else getattr(exc, "lineno", None)
-        msg = str(exc)[: found.start()] if found else str(exc)
-        raise SheetError(path, f"is not valid TOML ({msg})", line=line,
-                         hint="check quotes, brackets and '=' on that line") from None
-    except ValueError as exc:
-        # int() refuses numbers of more than 4,300 digits inside the TOML reader.
-        raise SheetError(path, f"is not valid TOML ({shorten(str(exc), 80)})",
-                         hint="check the long numbers in it") from None
-    except RecursionError:
-        # The scan above bounds nesting; should the reader still recurse too deep (a caller
-        # already deep in its stack), it is the same refusal, never a traceback.
-        raise SheetError(path, "nests too deep to read",
-                         hint="a sheet needs two levels at most: is it really a sheet file?"
-                         ) from None
+    data = parse_toml(text, path, SheetError)
     return _Reader(text, path, catalog).sheet(data)
 
 
 def load_sheet(path: Path, catalog: PresetCatalog) -> Sheet:
-    limit = limits.SHEET_FILE_MAX_BYTES
-    try:
-        # Read in steps until the end or just past the limit, never the whole of whatever the
-        # path names (a huge file, a device, a pipe), nor a buffer the size of the limit.
-        chunks: list[bytes] = []
-        total = 0
-        with path.open("rb") as fh:
-            while total <= limit and (chunk := fh.read(1 << 20)):
-                chunks.append(chunk)
-                total += len(chunk)
-        raw = b"".join(chunks)
-    except FileNotFoundError:
-        raise SheetError(str(path), "does not exist", hint="check the path") from None
-    except IsADirectoryError:
-        raise SheetError(str(path), "is a folder, not a sheet file",
-                         hint=f"pass a *{SHEET_SUFFIX} file") from None
-    except OSError as exc:
-        raise SheetError(str(path), f"cannot be read ({exc.strerror})") from None
-    if len(raw) > limit:
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
-        shown = f"{limits.bytes_words(size)}, " if size > limit else ""
-        raise SheetError(str(path), f"is {shown}over the limit of {limits.bytes_words(limit)} "
-                         "for a sheet file", hint="split its scenes over several sheets "
-                         f"(a sheet holds at most {limits.SHEET_SCENES_MAX:,} scenes)")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SheetError(str(path), "is not UTF-8 text",
-                         hint="save it as UTF-8 (is it really a sheet file?)") from None
-    return parse_sheet(text, catalog, str(path))
+    return parse_sheet(read_toml_file(path, SheetError, "sheet"), catalog, str(path))
 
 
 # --------------------------------------------------------------------------- writing
@@ -513,6 +334,8 @@ def sheet_to_dict(sheet: Sheet) -> dict[str, Any]:
     out: dict[str, Any] = {"format": SHEET_FORMAT}
     if sheet.title:
         out["title"] = sheet.title
+    if sheet.template:
+        out["template"] = sheet.template
     out["character"] = character
     for profile in (sheet.preview, sheet.final):
         tbl: dict[str, Any] = {"provider": profile.provider, "model": profile.model,
@@ -523,7 +346,7 @@ def sheet_to_dict(sheet: Sheet) -> dict[str, Any]:
     scenes = []
     for sc in sheet.scenes:
         s: dict[str, Any] = {"name": sc.name, "setting": sc.setting}
-        for key in ("lighting", "lens", "framing", "pattern", "notes"):
+        for key in ("lighting", "lens", "framing", "pattern", "notes", "group", "outfit"):
             value = getattr(sc, key)
             if value:
                 s[key] = value

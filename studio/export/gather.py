@@ -103,7 +103,8 @@ def gather_sheet(
         framing = catalog.label_for(PresetKind.FRAMING, scene.framing)
         if chosen is None:
             shown.append(ExportCell(scene=scene.name, lighting=lighting, lens=lens,
-                                    framing=framing, notes=scene.notes))
+                                    framing=framing, notes=scene.notes, group=scene.group,
+                                    outfit=scene.outfit))
             continue
         render = chosen.render
         renders.append(render)
@@ -115,14 +116,14 @@ def gather_sheet(
             seed=render.seed, model=render.model, provider=render.provider,
             image=_read_image(render), stage=render.stage,
             out_of_date=render_staleness(library, sheet, scene, render, catalog),
-            render_id=render.id,
+            render_id=render.id, group=scene.group, outfit=scene.outfit,
         ))
     document = SheetDocument(
         title=sheet.title, character=sheet.character.name, anchor=sheet.character.anchor,
         seed=sheet.character.seed, cells=tuple(shown),
         anchor_version=None if current is None else current.version,
         exported=exported if exported is not None else datetime.now(UTC).date().isoformat(),
-        producer=PRODUCER,
+        producer=PRODUCER, template=sheet.template,
     )
     return SheetExport(document, sheet, sheet_path, record, tuple(renders),
                        {v.id: v for v in versions})

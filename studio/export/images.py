@@ -1,10 +1,12 @@
-"""Reading the images an export places: their size, and their pixels as 8-bit RGB."""
+"""Reading the images an export places: their size, their pixels as 8-bit RGB, and the main
+colours of a set of them (a model sheet's palette strip)."""
 
 from __future__ import annotations
 
+import functools
 import io
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
 
 _BACKGROUND = (255, 255, 255)
 
@@ -48,3 +50,80 @@ def decode_rgb(data: bytes, size: tuple[int, int] | None = None) -> Image.Image:
         target = (max(1, size[0]), max(1, size[1]))
         image = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
     return image
+
+
+#: How close (RGB distance) a colour may be to a picture's backdrop and still count as the
+#: character's: the templates' plain grey seamless background would otherwise fill the palette.
+_BACKDROP_DISTANCE = 40
+_PALETTE_SIDE = 96
+_SAME_SHADE = 14
+
+
+def _backdrop(picture: Image.Image) -> tuple[int, int, int]:
+    """The median colour of the picture's outer ring of pixels: its backdrop."""
+    ring = Image.new("RGB", (2 * (picture.width + picture.height), 1))
+    top = picture.crop((0, 0, picture.width, 1))
+    bottom = picture.crop((0, picture.height - 1, picture.width, picture.height))
+    left = picture.crop((0, 0, 1, picture.height)).transpose(Image.Transpose.ROTATE_90)
+    right = picture.crop((picture.width - 1, 0, picture.width, picture.height)).transpose(
+        Image.Transpose.ROTATE_90)
+    x = 0
+    for strip in (top, bottom, left, right):
+        ring.paste(strip, (x, 0))
+        x += strip.width
+    red, green, blue = (int(v) for v in ImageStat.Stat(ring).median)
+    return red, green, blue
+
+
+@functools.lru_cache(maxsize=8)
+def palette(images: tuple[bytes, ...], count: int = 8) -> tuple[tuple[tuple[int, int, int],
+                                                                      float], ...]:
+    """The ``count`` main colours of the pictures with their share of the pixels, most
+    common first, leaving out each picture's backdrop (the colour of its edges). Unreadable
+    pictures are skipped; no pictures give no colours."""
+    thumbs: list[tuple[Image.Image, tuple[int, int, int]]] = []
+    for data in images:
+        try:
+            with Image.open(io.BytesIO(data)) as opened:
+                opened.draft("RGB", (_PALETTE_SIDE * 2, _PALETTE_SIDE * 2))
+                picture = ImageOps.exif_transpose(opened).convert("RGB")
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            continue
+        # One height for all, so the strip they are pasted into has no uncovered canvas.
+        width = max(1, round(picture.width * _PALETTE_SIDE / max(1, picture.height)))
+        picture = picture.resize((width, _PALETTE_SIDE), Image.Resampling.BILINEAR)
+        thumbs.append((picture, _backdrop(picture)))
+    if not thumbs:
+        return ()
+    sheet = Image.new("RGB", (sum(t.width for t, _ in thumbs), _PALETTE_SIDE))
+    x = 0
+    for thumb, _ in thumbs:
+        sheet.paste(thumb, (x, 0))
+        x += thumb.width
+    used = sheet.width * sheet.height
+    quantized = sheet.quantize(colors=count + 12, method=Image.Quantize.MEDIANCUT)
+    flat = quantized.getpalette() or []
+    backdrops = [b for _, b in thumbs]
+    found: list[tuple[tuple[int, int, int], float]] = []
+    for pixels, index in quantized.getcolors(count + 12) or []:
+        if not isinstance(index, int):
+            continue
+        rgb = (flat[3 * index], flat[3 * index + 1], flat[3 * index + 2])
+        if any(_distance(rgb, b) < _BACKDROP_DISTANCE for b in backdrops):
+            continue
+        found.append((rgb, pixels / used))
+    found.sort(key=lambda item: -item[1])
+    # Shades a reader cannot tell apart count as one colour (the commoner one).
+    merged: list[tuple[tuple[int, int, int], float]] = []
+    for rgb, share in found:
+        twin = next((i for i, (kept, _) in enumerate(merged)
+                     if _distance(rgb, kept) < _SAME_SHADE), None)
+        if twin is None:
+            merged.append((rgb, share))
+        else:
+            merged[twin] = (merged[twin][0], merged[twin][1] + share)
+    return tuple(merged[:count])
+
+
+def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    return float(sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5)

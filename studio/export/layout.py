@@ -62,6 +62,9 @@ class BoxOp:
     fill: Color | None = None
     stroke: Color | None = None
     stroke_width: float = 0.6
+    #: What the box is for, where a reader of the page needs to know: "guide" for the
+    #: head-height lines drawn across a turnaround's images on purpose, "tag" for a label box.
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,7 @@ def fit(rect: Rect, size: tuple[int, int], *, bottom: bool = False) -> Rect:
     return Rect(rect.x + (rect.w - w) / 2, y, w, h)
 
 
-def _aspect(cell: ExportCell) -> float | None:
+def image_aspect(cell: ExportCell) -> float | None:
     """Height over width of the cell's image, or None when it has none (or it is unreadable)."""
     if cell.image is None:
         return None
@@ -117,8 +120,9 @@ def _aspect(cell: ExportCell) -> float | None:
     return h / w if w else None
 
 
-class _Writer:
-    """Collects the operations of one page while the layout walks down it."""
+class PageWriter:
+    """Collects the operations of one page while the layout walks down it (shared by every
+    layout: the character sheet, storyboard and the template layouts)."""
 
     def __init__(self, measure: TextMeasure, width: float, height: float) -> None:
         self.m = measure
@@ -151,37 +155,62 @@ class _Writer:
     def rule(self, x: float, y: float, w: float) -> None:
         self.ops.append(BoxOp(Rect(x, y, w, 0.8), fill=RULE))
 
+    def tag(self, x: float, top: float, text: str, size: float, color: Color, *,
+            max_width: float | None = None) -> float:
+        """A filled label box with white bold text on the line whose top is ``top``; returns
+        its right edge."""
+        pad = size * 0.4
+        lh = self.m.line_height(size)
+        width = self.m.width(text, size, True) + 2 * pad
+        if max_width is not None:
+            width = min(width, max_width)
+        self.ops.append(BoxOp(Rect(x, top + lh * 0.04, width, lh * 0.92), fill=color,
+                              kind="tag"))
+        self.line(x + pad, top, text, size, bold=True, color=WHITE,
+                  max_width=max(0.0, width - 2 * pad))
+        return x + width
+
     def page(self) -> Page:
         return Page(self.width, self.height, tuple(self.ops))
 
 
-def _badge(w: _Writer, image: Rect, text: str, color: Color) -> None:
-    size = max(5.5, min(8.0, image.w / 18))
-    pad = size * 0.45
-    tw = w.m.width(text, size, True)
-    lh = w.m.line_height(size)
-    box = Rect(image.x + pad, image.y + pad, min(tw + 2 * pad, image.w - 2 * pad), lh + pad * 0.4)
-    w.ops.append(BoxOp(box, fill=color))
-    w.line(box.x + pad, box.y + pad * 0.2, text, size, bold=True, color=WHITE,
-           max_width=box.w - 2 * pad)
-
-
-def _status(cell: ExportCell) -> tuple[str, Color] | None:
+def cell_status(cell: ExportCell) -> tuple[str, str, Color] | None:
+    """(tag, explanation, colour) for a cell whose image is not a current final."""
     if cell.image is None:
         return None
     if cell.out_of_date:
         why = " and ".join({"anchor": "anchor changed", "scene": "scene changed"}.get(r, r)
                            for r in cell.out_of_date)
-        prefix = "Preview, out of date" if cell.is_preview_stand_in else "Out of date"
-        return f"{prefix}: {why}", STALE
+        if cell.is_preview_stand_in:
+            why += "; a preview, no final yet"
+        return "OUT OF DATE", why, STALE
     if cell.is_preview_stand_in:
-        return "Preview: no final yet", PREVIEW
+        return "PREVIEW", "no final yet", PREVIEW
     return None
 
 
-def _draw_image(w: _Writer, box: Rect, cell: ExportCell, *, panel: bool) -> None:
-    """The cell's image fitted in ``box``, or a placeholder box. A storyboard ``panel`` has a
-    framed light ground; a sheet cell's image sits on the caption below it."""
+def status_line(w: PageWriter, x: float, top: float, cell: ExportCell, size: float,
+                width: float) -> float:
+    """The cell's status as a coloured tag and its explanation on one caption line, below the
+    image (never on it); returns the next line's top (``top`` when there is nothing to say)."""
+    status = cell_status(cell)
+    if status is None:
+        return top
+    word, why, color = status
+    right = w.tag(x, top, word, size, color, max_width=width)
+    gap = size * 0.4
+    room = x + width - right - gap
+    # The explanation when it fits, cut when most of it does, else the tag alone says it.
+    if room > 0 and len(w.m.elide(why, size, room, True)) >= min(len(why), 10):
+        w.line(right + gap, top, why, size, bold=True, color=color, max_width=room)
+    return top + w.m.line_height(size)
+
+
+def draw_image(w: PageWriter, box: Rect, cell: ExportCell, *, panel: bool,
+               bottom: bool | None = None) -> Rect | None:
+    """The cell's image fitted in ``box`` (sitting on its bottom edge unless a ``panel``), or a
+    placeholder box; returns where the image went. A storyboard ``panel`` has a framed light
+    ground. Nothing is drawn over the image: status labels go in the caption."""
     size: tuple[int, int] | None = None
     if cell.image is not None:
         try:
@@ -197,22 +226,28 @@ def _draw_image(w: _Writer, box: Rect, cell: ExportCell, *, panel: bool) -> None
         w.line(box.x + (box.w - tw) / 2, box.y + box.h / 2 - w.m.line_height(fs) / 2, text, fs,
                color=MUTED, max_width=box.w - 8)
         w.ops.append(BoxOp(box, stroke=FRAME))
-        return
-    placed = fit(box, size, bottom=not panel)
+        return None
+    placed = fit(box, size, bottom=not panel if bottom is None else bottom)
     w.ops.append(ImageOp(placed, cell.image, cell.scene))
     if panel:
         w.ops.append(BoxOp(box, stroke=FRAME))
-    if cell.is_preview_stand_in:
-        _badge(w, placed, "PREVIEW", PREVIEW)
-    elif cell.out_of_date:
-        _badge(w, placed, "OUT OF DATE", STALE)
+    return placed
 
 
-def _footer(w: _Writer, doc: SheetDocument, kind: str, margin: float, number: int,
+def titled(doc: SheetDocument, kind: str) -> str:
+    """The sheet's title naming the kind of page, unless it is the character sheet or the
+    title already says it ("Mara: turnaround" stays as it is)."""
+    title = doc.display_title
+    if kind == "character sheet" or kind.split()[0].lower() in title.lower():
+        return title
+    return f"{title} — {kind}"
+
+
+def footer(w: PageWriter, doc: SheetDocument, kind: str, margin: float, number: int,
             total: int | None) -> None:
     size = 7.0
     top = w.height - margin * 0.75 - w.m.line_height(size) / 2
-    heading = doc.display_title if kind == "character sheet" else f"{doc.display_title} — {kind}"
+    heading = titled(doc, kind)
     left = " · ".join(p for p in (heading, doc.producer, doc.exported) if p)
     width = w.width - 2 * margin
     page_text = f"Page {number} of {total}" if total else ""
@@ -222,7 +257,7 @@ def _footer(w: _Writer, doc: SheetDocument, kind: str, margin: float, number: in
         w.right_line(w.width - margin, top, page_text, size)
 
 
-def _header_facts(doc: SheetDocument) -> str:
+def header_facts(doc: SheetDocument) -> str:
     facts = [f"Character: {doc.character}", f"Seed {doc.seed}"]
     if doc.anchor_version is not None:
         facts.append(f"Anchor version {doc.anchor_version}")
@@ -239,19 +274,19 @@ def _header_facts(doc: SheetDocument) -> str:
 
 
 def _caption_lines(cell: ExportCell) -> list[tuple[str, bool, Color]]:
-    """(text, bold, colour) of each caption line after the scene name."""
+    """(text, bold, colour) of each caption line after the scene name (the status tag line,
+    if any, comes after these)."""
     lines: list[tuple[str, bool, Color]] = []
     lines.append((f"Lighting: {cell.lighting or '—'}", False, MUTED))
     lines.append((f"Lens: {cell.lens or '—'}", False, MUTED))
+    if cell.outfit:
+        lines.append((f"Outfit: {cell.outfit}", False, MUTED))
     bits = [f"Seed {cell.seed}" if cell.seed is not None else "Seed —"]
     if cell.model:
         bits.append(cell.model)
     if cell.provider:
         bits.append(cell.provider)
     lines.append((" · ".join(bits), False, MUTED))
-    status = _status(cell)
-    if status is not None:
-        lines.append((status[0], True, status[1]))
     return lines
 
 
@@ -266,10 +301,32 @@ def _page_count(image_h: float, caption_hs: Sequence[float], gap: float, first_t
     return pages
 
 
+def shared_settings(doc: SheetDocument) -> str:
+    """"Lighting: … · Lens: … · Framing: …" for what every cell shares, else empty."""
+    bits = []
+    for word, values in (("Lighting", {c.lighting for c in doc.cells}),
+                         ("Lens", {c.lens for c in doc.cells}),
+                         ("Framing", {c.framing for c in doc.cells})):
+        if len(values) == 1 and next(iter(values)):
+            bits.append(f"{word}: {next(iter(values))}")
+    return "   ·   ".join(bits)
+
+
+@dataclass(frozen=True, slots=True)
+class GridStyle:
+    """What a grid layout shows: ``details`` adds each cell's lighting, lens and seed lines
+    under its name (the character sheet); without them the settings every cell shares are
+    named once in the header (the expression sheet)."""
+
+    kind: str = "character sheet"
+    details: bool = True
+
+
 def sheet_pages(doc: SheetDocument, options: SheetOptions, measure: TextMeasure, *,
-                continuous: bool = False) -> list[Page]:
+                continuous: bool = False, style: GridStyle | None = None) -> list[Page]:
     """The character sheet on pages of ``options``' size; ``continuous`` makes one page as
-    tall as the content (the PNG)."""
+    tall as the content (the PNG). ``style`` makes the same grid an expression sheet."""
+    style = style or GridStyle()
     page_w, page_h = options.page_points
     margin = margin_for(page_w, page_h)
     content_w = page_w - 2 * margin
@@ -280,18 +337,21 @@ def sheet_pages(doc: SheetDocument, options: SheetOptions, measure: TextMeasure,
     cell_w = (content_w - gap_x * (cols - 1)) / cols
     name_size = max(6.5, min(11.0, cell_w / 20))
     detail_size = max(5.5, name_size - 1.5)
+    shared = "" if style.details else shared_settings(doc)
 
-    pages: list[_Writer] = []
+    pages: list[PageWriter] = []
 
-    def new_page(first: bool) -> tuple[_Writer, float]:
-        w = _Writer(measure, page_w, page_h)
+    def new_page(first: bool) -> tuple[PageWriter, float]:
+        w = PageWriter(measure, page_w, page_h)
         pages.append(w)
         top = margin
         if first:
             top = w.paragraph(margin, top, doc.display_title, 20.0, content_w, bold=True,
                               max_lines=2)
-            top = w.line(margin, top + 2, _header_facts(doc), 9.5, color=MUTED,
+            top = w.line(margin, top + 2, header_facts(doc), 9.5, color=MUTED,
                          max_width=content_w)
+            if shared:
+                top = w.line(margin, top, shared, 9.5, color=MUTED, max_width=content_w)
             top = w.line(margin, top + 6, "ANCHOR", 7.0, bold=True, color=MUTED)
             top = w.paragraph(margin, top, doc.anchor, 9.5, content_w, max_lines=6)
         else:
@@ -308,18 +368,20 @@ def sheet_pages(doc: SheetDocument, options: SheetOptions, measure: TextMeasure,
         writer.line(margin, top, "This sheet has no scenes yet.", 10.0, color=MUTED)
     name_lines = [measure.wrap(c.scene, name_size, cell_w, bold=True, max_lines=2)
                   for c in doc.cells]
-    caption_lines = [_caption_lines(c) for c in doc.cells]
+    caption_lines = [_caption_lines(c) if style.details else [] for c in doc.cells]
+    tag_lines = [1 if cell_status(c) else 0 for c in doc.cells]
     caption_hs = [
         max(len(name_lines[j]) for j in range(r * cols, r * cols + len(row)))
         * measure.line_height(name_size)
-        + max(len(caption_lines[j]) for j in range(r * cols, r * cols + len(row)))
+        + max(len(caption_lines[j]) + tag_lines[j]
+              for j in range(r * cols, r * cols + len(row)))
         * measure.line_height(detail_size)
         + 4
         for r, row in enumerate(rows)
     ]
     # One image box for the whole grid, as tall as the tallest image needs (within reason),
     # so the sheet reads as a contact sheet.
-    aspects = [a for a in (_aspect(c) for c in doc.cells) if a is not None]
+    aspects = [a for a in (image_aspect(c) for c in doc.cells) if a is not None]
     image_h = cell_w * max(0.5, min(1.6, max(aspects) if aspects else 4 / 3))
     if not continuous and rows:
         # Never let one row be taller than a page; then shrink the images (down to 55 %)
@@ -346,22 +408,23 @@ def sheet_pages(doc: SheetDocument, options: SheetOptions, measure: TextMeasure,
         for i, cell in enumerate(row):
             j = r * cols + i
             x = margin + i * (cell_w + gap_x)
-            _draw_image(writer, Rect(x, top, cell_w, image_h), cell, panel=False)
+            draw_image(writer, Rect(x, top, cell_w, image_h), cell, panel=False)
             y = top + image_h + 4
             for line in name_lines[j]:
                 y = writer.line(x, y, line, name_size, bold=True)
             for text, bold, color in caption_lines[j]:
                 y = writer.line(x, y, text, detail_size, bold=bold, color=color,
                                 max_width=cell_w)
+            status_line(writer, x, y, cell, detail_size, cell_w)
         top += image_h + caption_h + gap_y
     if continuous:
         height = top - gap_y + 10 + footer_h + margin
         for w in pages:
             w.height = max(height, 0.0)
-        _footer(pages[0], doc, "character sheet", margin, 1, None)
+        footer(pages[0], doc, style.kind, margin, 1, None)
         return [pages[0].page()]
     for number, w in enumerate(pages, start=1):
-        _footer(w, doc, "character sheet", margin, number, len(pages))
+        footer(w, doc, style.kind, margin, number, len(pages))
     return [w.page() for w in pages]
 
 
@@ -375,43 +438,61 @@ def storyboard_grid(panels: int, landscape: bool) -> tuple[int, int]:
     return (wide if landscape else tall)[panels]
 
 
-def _panel_text(w: _Writer, x: float, top: float, width: float, bottom: float, number: int,
+def _panel_text(w: PageWriter, x: float, top: float, width: float, bottom: float, number: int,
                 cell: ExportCell, size: float) -> None:
+    """The panel's shot label (a dark "SHOT n" tag and the scene's name), its camera and
+    lighting, seed and model, status, and as much of its notes as fits."""
     small = max(5.5, size - 1.5)
-    top = w.paragraph(x, top, f"{number}. {cell.scene}", size, width, bold=True, max_lines=2)
-    details = " · ".join(p for p in (cell.lighting, cell.lens, cell.framing) if p)
+    right = w.tag(x, top, f"SHOT {number}", size, INK, max_width=width)
+    gap = size * 0.5
+    if right + gap + w.m.width(cell.scene, size, True) <= x + width:
+        w.line(right + gap, top, cell.scene, size, bold=True)
+        top += w.m.line_height(size)
+    else:  # a narrow panel: the name under its shot label, wrapped
+        top = w.paragraph(x, top + w.m.line_height(size), cell.scene, size, width, bold=True,
+                          max_lines=2)
+    details = " · ".join(p for p in (cell.framing, cell.lighting, cell.lens) if p)
     if details:
         top = w.paragraph(x, top, details, small, width, color=MUTED, max_lines=2)
     bits = [f"Seed {cell.seed}" if cell.seed is not None else "Seed —"]
     bits += [p for p in (cell.model, cell.provider) if p]
     top = w.line(x, top, " · ".join(bits), small, color=MUTED, max_width=width)
-    status = _status(cell)
-    if status is not None:
-        top = w.line(x, top, status[0], small, bold=True, color=status[1], max_width=width)
+    top = status_line(w, x, top, cell, small, width)
     if cell.notes:
         room = int((bottom - top - 3) // w.m.line_height(size - 0.5))
         if room > 0:
             w.paragraph(x, top + 3, cell.notes, size - 0.5, width, max_lines=room)
 
 
-def storyboard_pages(doc: SheetDocument, options: StoryboardOptions,
-                     measure: TextMeasure) -> list[Page]:
-    """Scenes in sheet order, ``options.panels_per_page`` panels a page, with captions and
-    the scenes' notes."""
+def storyboard_pages(doc: SheetDocument, options: StoryboardOptions, measure: TextMeasure, *,
+                     continuous: bool = False) -> list[Page]:
+    """Scenes in sheet order, ``options.panels_per_page`` panels a page, each with its shot
+    label, caption and notes; ``continuous`` puts every panel, at the size a page gives it,
+    on one page as tall as they need (the PNG)."""
     page_w, page_h = options.page_points
     margin = margin_for(page_w, page_h)
     content_w = page_w - 2 * margin
     footer_h = margin * 0.5 + measure.line_height(7.0)
     cols, rows = storyboard_grid(options.panels_per_page, options.landscape)
     per_page = cols * rows
+    header_h = measure.line_height(13.0) + 3 + 10
+    gap = max(10.0, min(18.0, content_w * 0.025))
+    cell_w = (content_w - gap * (cols - 1)) / cols
+    cell_h = (page_h - margin - footer_h - margin - header_h - gap * (rows - 1)) / rows
+    if continuous:
+        per_page = max(1, len(doc.cells))
+        used_rows = max(1, -(-len(doc.cells) // cols))
+        page_h = margin + header_h + used_rows * cell_h + (used_rows - 1) * gap + footer_h \
+            + margin
     chunks: Sequence[tuple[ExportCell, ...]] = [
         doc.cells[i : i + per_page] for i in range(0, len(doc.cells), per_page)
     ] or [()]
-    pages: list[_Writer] = []
+    size = max(7.0, min(11.0, min(cell_w, cell_h * 1.4) / 26))
+    pages: list[PageWriter] = []
     for page_index, chunk in enumerate(chunks):
-        w = _Writer(measure, page_w, page_h)
+        w = PageWriter(measure, page_w, page_h)
         pages.append(w)
-        top = w.line(margin, margin, f"{doc.display_title} — storyboard", 13.0, bold=True,
+        top = w.line(margin, margin, titled(doc, "storyboard"), 13.0, bold=True,
                      max_width=content_w * 0.62)
         facts = f"{doc.character} · seed {doc.seed}"
         if doc.anchor_version is not None:
@@ -419,23 +500,18 @@ def storyboard_pages(doc: SheetDocument, options: StoryboardOptions,
         w.right_line(page_w - margin, margin + 3, facts, 8.5)
         w.rule(margin, top + 3, content_w)
         grid_top = top + 3 + 10
-        grid_h = page_h - margin - footer_h - grid_top
-        gap = max(10.0, min(18.0, content_w * 0.025))
-        cell_w = (content_w - gap * (cols - 1)) / cols
-        cell_h = (grid_h - gap * (rows - 1)) / rows
-        size = max(7.0, min(11.0, min(cell_w, cell_h * 1.4) / 26))
         if not chunk:
             w.line(margin, grid_top, "This sheet has no scenes yet.", 10.0, color=MUTED)
         for i, cell in enumerate(chunk):
             number = page_index * per_page + i + 1
             cx = margin + (i % cols) * (cell_w + gap)
             cy = grid_top + (i // cols) * (cell_h + gap)
-            aspect = _aspect(cell) or 0.75
+            aspect = image_aspect(cell) or 0.75
             side_by_side = cell_w / cell_h > 1.4
             if side_by_side:
                 image_w = min(cell_h / aspect, cell_w * 0.62)
                 box = Rect(cx, cy, image_w, cell_h)
-                _draw_image(w, box, cell, panel=True)
+                draw_image(w, box, cell, panel=True)
                 text_x = cx + image_w + gap
                 _panel_text(w, text_x, cy, cx + cell_w - text_x, cy + cell_h, number, cell,
                             size)
@@ -444,9 +520,8 @@ def storyboard_pages(doc: SheetDocument, options: StoryboardOptions,
                 notes_h = measure.line_height(size - 0.5) * (3 if cell.notes else 0)
                 image_h = max(cell_h * 0.35, cell_h - text_h - notes_h - 6)
                 box = Rect(cx, cy, cell_w, image_h)
-                _draw_image(w, box, cell, panel=True)
+                draw_image(w, box, cell, panel=True)
                 _panel_text(w, cx, cy + image_h + 4, cell_w, cy + cell_h, number, cell, size)
     for number, w in enumerate(pages, start=1):
-        _footer(w, doc, "storyboard", margin, number, len(pages))
+        footer(w, doc, "storyboard", margin, number, None if continuous else len(pages))
     return [w.page() for w in pages]
-

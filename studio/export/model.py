@@ -22,6 +22,7 @@ __all__ = [
     "ExportCell",
     "ExportError",
     "ExportProgress",
+    "ExportReference",
     "PageSize",
     "ProgressCallback",
     "SheetDocument",
@@ -147,10 +148,23 @@ class ExportCell:
     out_of_date: tuple[str, ...] = ()
     render_id: int | None = None
     record: Mapping[str, Any] = field(default_factory=dict)
+    #: The template the scene came from (the sheet's ``group``), for the template layouts.
+    group: str = ""
+    #: The scene's own outfit (in place of the anchor's), shown in its caption.
+    outfit: str = ""
 
     @property
     def is_preview_stand_in(self) -> bool:
         return self.image is not None and self.stage is Stage.PREVIEW
+
+
+@dataclass(frozen=True, slots=True)
+class ExportReference:
+    """A reference image of the character (a face, the full body, an outfit) shown beside the
+    anchor on a model sheet; ``role`` is its caption."""
+
+    image: bytes
+    role: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +181,10 @@ class SheetDocument:
     exported: str = ""
     #: The application name and version for the footer and the files' metadata.
     producer: str = ""
+    #: The template the sheet was made from (its id), which picks the default layout.
+    template: str = ""
+    #: The character's reference images for the model sheet (none yet: optional).
+    references: tuple[ExportReference, ...] = ()
 
     @property
     def display_title(self) -> str:

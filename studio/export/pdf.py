@@ -33,9 +33,10 @@ from PySide6.QtGui import (
     QPen,
 )
 
+from studio.core.templates import SheetLayout
 from studio.export.files import atomic_path
 from studio.export.images import UnreadableImageError, decode_rgb
-from studio.export.layout import BoxOp, ImageOp, Page, TextOp, sheet_pages, storyboard_pages
+from studio.export.layout import BoxOp, ImageOp, Page, TextOp
 from studio.export.metadata import sheet_record
 from studio.export.model import (
     CancelToken,
@@ -47,6 +48,7 @@ from studio.export.model import (
     Steps,
     StoryboardOptions,
 )
+from studio.export.pages import layout_pages, layout_title, page_setup
 from studio.export.text import FontFiles, find_fonts, measure_for
 
 #: Device resolution of the PDF's coordinate space (text and images are resolution-free).
@@ -215,6 +217,30 @@ def write_pdf(
     return path
 
 
+def write_layout_pdf(
+    doc: SheetDocument,
+    path: Path,
+    layout: SheetLayout = SheetLayout.SHEET,
+    options: SheetOptions | None = None,
+    storyboard: StoryboardOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """The sheet in ``layout`` as a PDF, paginated, images at their full resolution; the
+    storyboard takes its paper and panels from ``storyboard``, every other layout from
+    ``options``."""
+    options = options or SheetOptions()
+    storyboard = storyboard or StoryboardOptions()
+    pages = layout_pages(doc, layout, options, storyboard, measure_for(find_fonts()))
+    page_size, landscape = page_setup(layout, options, storyboard)
+    settings = json.dumps(sheet_record(doc), indent=2, ensure_ascii=False).encode("utf-8")
+    return write_pdf(pages, path, page_size=page_size, landscape=landscape,
+                     title=layout_title(doc, layout), producer=doc.producer,
+                     attachments={"sheet-settings.json": settings},
+                     progress=progress, cancel=cancel)
+
+
 def write_sheet_pdf(
     doc: SheetDocument,
     path: Path,
@@ -224,13 +250,8 @@ def write_sheet_pdf(
     cancel: CancelToken | None = None,
 ) -> Path:
     """The character sheet as a PDF, paginated, images at their full resolution."""
-    options = options or SheetOptions()
-    pages = sheet_pages(doc, options, measure_for(find_fonts()))
-    settings = json.dumps(sheet_record(doc), indent=2, ensure_ascii=False).encode("utf-8")
-    return write_pdf(pages, path, page_size=options.page, landscape=options.landscape,
-                     title=doc.display_title, producer=doc.producer,
-                     attachments={"sheet-settings.json": settings},
-                     progress=progress, cancel=cancel)
+    return write_layout_pdf(doc, path, SheetLayout.SHEET, options, progress=progress,
+                            cancel=cancel)
 
 
 def write_storyboard_pdf(
@@ -241,11 +262,6 @@ def write_storyboard_pdf(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Path:
-    """The storyboard as a PDF: scenes in sheet order with captions and notes."""
-    options = options or StoryboardOptions()
-    pages = storyboard_pages(doc, options, measure_for(find_fonts()))
-    settings = json.dumps(sheet_record(doc), indent=2, ensure_ascii=False).encode("utf-8")
-    return write_pdf(pages, path, page_size=options.page, landscape=options.landscape,
-                     title=f"{doc.display_title} — storyboard", producer=doc.producer,
-                     attachments={"sheet-settings.json": settings},
-                     progress=progress, cancel=cancel)
+    """The storyboard as a PDF: scenes in sheet order with shot labels, captions and notes."""
+    return write_layout_pdf(doc, path, SheetLayout.STORYBOARD, storyboard=options,
+                            progress=progress, cancel=cancel)

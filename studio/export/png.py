@@ -13,9 +13,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from studio.core.templates import SheetLayout
 from studio.export.files import write_atomic
 from studio.export.images import UnreadableImageError, decode_rgb
-from studio.export.layout import BoxOp, ImageOp, Page, TextOp, sheet_pages
+from studio.export.layout import BoxOp, ImageOp, Page, TextOp
 from studio.export.metadata import sheet_parameters, sheet_record
 from studio.export.model import (
     CancelToken,
@@ -23,7 +24,9 @@ from studio.export.model import (
     SheetDocument,
     SheetOptions,
     Steps,
+    StoryboardOptions,
 )
+from studio.export.pages import LAYOUT_NAMES, layout_pages
 from studio.export.text import FontFiles, find_fonts, measure_for
 from studio.library.metadata import png_info
 
@@ -91,19 +94,23 @@ def render_page(
     return canvas
 
 
-def sheet_png_bytes(
+def layout_png_bytes(
     doc: SheetDocument,
+    layout: SheetLayout = SheetLayout.SHEET,
     options: SheetOptions | None = None,
+    storyboard: StoryboardOptions | None = None,
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> bytes:
-    """The character sheet as one PNG, as tall as its content, with metadata chunks."""
+    """The sheet in ``layout`` as one PNG, as tall as its content, with metadata chunks, at
+    ``options``' resolution (``storyboard`` sets the storyboard's panels and paper)."""
     options = options or SheetOptions()
     fonts = find_fonts()
-    (page,) = sheet_pages(doc, options, measure_for(fonts), continuous=True)
+    (page,) = layout_pages(doc, layout, options, storyboard or StoryboardOptions(),
+                           measure_for(fonts), continuous=True)
     steps = Steps(page.image_count + 2, progress, cancel)
-    steps.step("Laying out the sheet")
+    steps.step(f"Laying out the {LAYOUT_NAMES[layout]}")
     image = render_page(page, options.dpi, fonts=fonts,
                         on_image=lambda label: steps.step(f"Drawing {label}"))
     steps.step("Encoding the PNG")
@@ -115,6 +122,33 @@ def sheet_png_bytes(
     return buffer.getvalue()
 
 
+def sheet_png_bytes(
+    doc: SheetDocument,
+    options: SheetOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> bytes:
+    """The character sheet as one PNG, as tall as its content, with metadata chunks."""
+    return layout_png_bytes(doc, SheetLayout.SHEET, options, progress=progress, cancel=cancel)
+
+
+def write_layout_png(
+    doc: SheetDocument,
+    path: Path,
+    layout: SheetLayout = SheetLayout.SHEET,
+    options: SheetOptions | None = None,
+    storyboard: StoryboardOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Write the sheet in ``layout`` as a PNG to ``path`` (through a temporary name)."""
+    data = layout_png_bytes(doc, layout, options, storyboard, progress=progress, cancel=cancel)
+    write_atomic(Path(path), data)
+    return Path(path)
+
+
 def write_sheet_png(
     doc: SheetDocument,
     path: Path,
@@ -124,6 +158,5 @@ def write_sheet_png(
     cancel: CancelToken | None = None,
 ) -> Path:
     """Write the character sheet PNG to ``path`` (through a temporary name)."""
-    data = sheet_png_bytes(doc, options, progress=progress, cancel=cancel)
-    write_atomic(Path(path), data)
-    return Path(path)
+    return write_layout_png(doc, path, SheetLayout.SHEET, options, progress=progress,
+                            cancel=cancel)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.core.sheet import dump_sheet
+from studio.core.templates import SheetLayout
 from studio.export.bundle import slug, write_bundle
 from studio.export.gather import SheetExport, all_sheet_renders, bundle_images
 from studio.export.model import (
@@ -36,15 +37,14 @@ class ExportFormat(StrEnum):
     ZIP = "zip"
 
 
-class Layout(StrEnum):
-    SHEET = "sheet"
-    STORYBOARD = "storyboard"
+#: The layouts a sheet exports in (the vocabulary lives with the templates that name them).
+Layout = SheetLayout
 
 
 @dataclass(frozen=True, slots=True)
 class ExportRequest:
-    """What to write and where. ``layout`` picks the PDF (the PNG is always the sheet; a
-    bundle holds the sheet PNG and PDF and the storyboard PDF)."""
+    """What to write and where. ``layout`` picks the PNG's and the PDF's layout (a bundle
+    holds the sheet PNG and PDF and the storyboard PDF whatever it is)."""
 
     format: ExportFormat
     out: Path
@@ -87,19 +87,18 @@ def run_export(
 ) -> Path:
     """Write the export; returns the path written. ``library`` is needed for
     ``all_renders``."""
-    from studio.export.png import sheet_png_bytes, write_sheet_png
+    from studio.export.png import sheet_png_bytes, write_layout_png
 
     out = Path(request.out)
     doc = export.document
     if request.format is ExportFormat.PNG:
-        return write_sheet_png(doc, out, request.sheet, progress=progress, cancel=cancel)
-    from studio.export.pdf import write_sheet_pdf, write_storyboard_pdf
+        return write_layout_png(doc, out, request.layout, request.sheet, request.storyboard,
+                                progress=progress, cancel=cancel)
+    from studio.export.pdf import write_layout_pdf, write_sheet_pdf, write_storyboard_pdf
 
     if request.format is ExportFormat.PDF:
-        if request.layout is Layout.STORYBOARD:
-            return write_storyboard_pdf(doc, out, request.storyboard, progress=progress,
-                                        cancel=cancel)
-        return write_sheet_pdf(doc, out, request.sheet, progress=progress, cancel=cancel)
+        return write_layout_pdf(doc, out, request.layout, request.sheet, request.storyboard,
+                                progress=progress, cancel=cancel)
     phases = _Phases(4, progress)
     renders = list(export.renders)
     if request.all_renders and library is not None:

@@ -83,6 +83,8 @@ def sheets(draw: st.DrawFn) -> Sheet:
             seed=draw(st.none() | st.integers(0, SEED_MAX)),
             pattern=draw(st.sampled_from(["", *_CATALOG.ids(PresetKind.PATTERN)])),
             notes=draw(_text),
+            group=draw(st.sampled_from(["", "turnaround", "expressions", "my own group"])),
+            outfit=draw(_text),
         )
         for n in names
     )
@@ -104,7 +106,8 @@ def sheets(draw: st.DrawFn) -> Sheet:
         for stage in Stage
     ]
     return Sheet(character=character, scenes=scenes, preview=profiles[0], final=profiles[1],
-                 title=draw(_text))
+                 title=draw(_text), template=draw(st.sampled_from(["", "turnaround",
+                                                                   "someone-elses"])))
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
@@ -157,6 +160,15 @@ GOOD_HEAD = 'format = 1\n[character]\nname = "Emma"\nanchor = "Emma, woman"\nsee
         ('format = 1\n', r"'character' is missing; add a \[character\] table"),
         (GOOD_HEAD + '[final]\nsteps = 30.5\n',
          r":7: 'final\.steps' must be a whole number, not the number 30\.5"),
+        ('format = 1\ntemplate = 3\n' + GOOD_HEAD[11:],
+         r":2: 'template' must be text in quotes, not the number 3; write the id of the "
+         r"template"),
+        ('format = 1\ntempalte = "turnaround"\n' + GOOD_HEAD[11:],
+         r":2: 'tempalte' is not a key of the sheet format; did you mean \"template\"\?"),
+        (GOOD_HEAD + '[[scenes]]\nname = "A"\nsetting = "x"\noutfit = ["coat"]\n',
+         r":9: 'scenes\[1\]\.outfit' must be text in quotes, not a list"),
+        (GOOD_HEAD + '[[scenes]]\nname = "A"\nsetting = "x"\ngroup = 1\n',
+         r":9: 'scenes\[1\]\.group' must be text in quotes, not the number 1"),
     ],
 )
 def test_bad_files_get_one_message_naming_file_key_and_fix(
@@ -184,3 +196,18 @@ def test_free_text_presets_are_accepted(catalog: PresetCatalog) -> None:
                         'framing = "640x960"\n', catalog)
     assert sheet.scenes[0].lighting == "candlelight, warm flicker"
     assert sheet.scenes[0].lens == "fisheye"
+
+
+def test_template_group_and_outfit_are_read_and_written(catalog: PresetCatalog) -> None:
+    text = ('format = 1\ntemplate = "outfits"\n' + GOOD_HEAD[11:]
+            + '[[scenes]]\nname = "Casual"\nsetting = "full body"\ngroup = "outfits"\n'
+            'outfit = "jeans, white t-shirt"\n')
+    sheet = parse_sheet(text, catalog)
+    assert sheet.template == "outfits"
+    assert (sheet.scenes[0].group, sheet.scenes[0].outfit) == ("outfits", "jeans, white t-shirt")
+    written = dump_sheet(sheet)
+    assert 'template = "outfits"' in written and 'group = "outfits"' in written
+    # A sheet without them writes none of them (older studios keep reading it).
+    plain = parse_sheet(GOOD_HEAD + '[[scenes]]\nname = "A"\nsetting = "x"\n', catalog)
+    assert plain.template == "" and plain.scenes[0].group == plain.scenes[0].outfit == ""
+    assert "template" not in dump_sheet(plain) and "group" not in dump_sheet(plain)

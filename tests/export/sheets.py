@@ -51,9 +51,10 @@ def document(sheet: Sheet, catalog: PresetCatalog, stages: dict[int, Stage | Non
             stage=stage,
             out_of_date=("anchor",) if i in stale else (),
             render_id=100 + i if stage else None,
+            group=scene.group, outfit=scene.outfit,
         ))
     return SheetDocument(
         title=sheet.title, character=sheet.character.name, anchor=sheet.character.anchor,
         seed=sheet.character.seed, cells=tuple(cells), anchor_version=1,
-        exported=EXPORT_DATE, producer=PRODUCER,
+        exported=EXPORT_DATE, producer=PRODUCER, template=sheet.template,
     )

@@ -59,7 +59,7 @@ def test_the_example_sheet_fits_one_a4_page_with_its_header_and_every_scene(
     assert "Lens: Canon EF 85mm f/1.4" in lines
     assert "Seed 42 · fluxgram-v1 · offline" in lines
     assert "Seed 42 · flux-schnell · offline" in lines  # the preview stand-in
-    assert "Preview: no final yet" in lines and "PREVIEW" in lines
+    assert "no final yet" in lines and "PREVIEW" in lines
     assert page.image_count == 4
     assert "Page 1 of 1" in lines
 
@@ -98,8 +98,8 @@ def test_missing_and_out_of_date_cells_are_marked(
     (page,) = sheet_pages(emma_doc_mixed, SheetOptions(), measure)
     lines = texts(page)
     assert "Not rendered yet" in lines
-    assert "Out of date: anchor changed" in lines and "OUT OF DATE" in lines
-    assert "Preview: no final yet" in lines
+    assert "anchor changed" in lines and "OUT OF DATE" in lines
+    assert "no final yet" in lines
     assert page.image_count == 3
 
 
@@ -127,10 +127,12 @@ def test_storyboard_panels_follow_sheet_order_with_notes(
     pages = storyboard_pages(emma_doc, StoryboardOptions(panels_per_page=2), measure)
     assert len(pages) == 2
     first, second = texts(pages[0]), texts(pages[1])
-    assert "1. Studio headshot" in first and "2. Coffee-shop window" in first
-    assert "3. Golden-hour street" in second and "4. Rembrandt editorial" in second
+    assert "SHOT 1" in first and "Studio headshot" in first
+    assert "SHOT 2" in first and "Coffee-shop window" in first
+    assert "SHOT 3" in second and "Golden-hour street" in second
+    assert "SHOT 4" in second and "Rembrandt editorial" in second
     assert any("Quiet morning; she reads by the window." in t for t in first)
-    assert "Preview: no final yet" in second
+    assert "no final yet" in second
     assert [p.image_count for p in pages] == [2, 2]
     one = storyboard_pages(emma_doc, StoryboardOptions(panels_per_page=1), measure)
     assert len(one) == 4

@@ -88,7 +88,7 @@ def test_the_example_sheet_pdf_is_one_a4_page_with_captions_and_full_size_images
     assert "Anchor version 1" in text and "Seed 42" in text
     assert "Lighting: Golden hour backlight" in text
     assert "Lens: Medium format film, Hasselblad" in text
-    assert "Preview: no final yet" in text
+    assert "PREVIEW no final yet" in text
     assert "Seed 42 · flux-schnell · offline" in text
     sources = [image_size(c.image) for c in emma_doc.cells if c.image is not None]
     assert sorted(image_sizes(path)) == sorted(sources)  # the images at their own size
@@ -116,7 +116,7 @@ def test_sheet_pdf_page_size_orientation_and_columns(
     finally:
         pdf.close()
     (text,) = page_texts(path)
-    assert "Not rendered yet" in text and "Out of date: anchor changed" in text
+    assert "Not rendered yet" in text and "OUT OF DATE anchor changed" in text
     assert len(image_sizes(path)) == 3
     rasterise(path)
     tall = write_sheet_pdf(emma_doc_mixed, out_dir / "tall.pdf", SheetOptions(columns=1))
@@ -136,7 +136,7 @@ def test_storyboard_pages_hold_panels_in_sheet_order_with_notes(
     texts = page_texts(path)
     assert len(texts) == pages
     joined = "\n".join(texts)
-    positions = [joined.index(f"{i + 1}. {c.scene}") for i, c in enumerate(emma_doc.cells)]
+    positions = [joined.index(f"SHOT {i + 1} {c.scene}") for i, c in enumerate(emma_doc.cells)]
     assert positions == sorted(positions)
     assert "Reference headshot: the face every other panel is judged against." in joined
     assert "Dramatic cover shot" in joined
