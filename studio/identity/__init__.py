@@ -2,7 +2,8 @@
 
 Faces are found and described locally with dlib (no network), the character's identity is the
 mean descriptor of its best evidence, and each render's distance to it becomes a verdict.
-Importing this package loads neither dlib nor numpy; they load on the first analysis.
+Importing this package loads neither dlib nor numpy; they load on the first analysis. A window
+runs analyses through ``FaceAnalysisProcess`` (dlib holds Python's lock while it works).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .source import (
     mean_descriptor,
 )
 from .verdicts import DEFAULT_THRESHOLD, IdentityRules, Verdict, face_distance
+from .worker import FaceAnalysisProcess
 
 __all__ = [
     "ANALYSIS_VERSION",
@@ -31,6 +33,7 @@ __all__ = [
     "Descriptor",
     "DlibFaceAnalyser",
     "FaceAnalysis",
+    "FaceAnalysisProcess",
     "FaceBox",
     "IdentityImageError",
     "IdentityRules",

@@ -108,9 +108,11 @@ def test_a_missing_image_file_is_a_sentence(tmp_path: Path) -> None:
         scorer.analysis_of_file(tmp_path / "nowhere.png")
 
 
-def test_importing_identity_loads_neither_dlib_nor_numpy() -> None:
+def test_importing_identity_loads_nothing_heavy() -> None:
+    """dlib, numpy, Pillow and multiprocessing load on the first analysis, not at start-up."""
     code = ("import sys, studio.identity; "
-            "loaded = [m for m in ('dlib', '_dlib_pybind11', 'numpy') if m in sys.modules]; "
+            "heavy = ('dlib', '_dlib_pybind11', 'numpy', 'PIL', 'multiprocessing'); "
+            "loaded = [m for m in heavy if m in sys.modules]; "
             "print(loaded); sys.exit(1 if loaded else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

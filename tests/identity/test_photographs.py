@@ -50,7 +50,7 @@ VARIANTS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "mirror image": ImageOps.mirror,
     "head crop": lambda im: im.crop((120, 20, 330, 230)),
     "upper-body crop": lambda im: im.crop((60, 0, 460, 400)),
-    "off-centre crop": lambda im: im.crop((0, 0, 380, 512)),
+    "off-centre crop": lambda im: im.crop((40, 30, 420, 512)),
     "down to 256 px": lambda im: im.resize((256, 256), Image.Resampling.LANCZOS),
     "down to 160 px": lambda im: im.resize((160, 160), Image.Resampling.LANCZOS),
     "up to 1024 px": lambda im: im.resize((1024, 1024), Image.Resampling.BICUBIC),
