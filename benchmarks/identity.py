@@ -134,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         stall = longest_stall(lambda: [process.analyse(r) for r in renders])
         figures["sheet_seconds_in_child_process"] = round(time.perf_counter() - started, 2)
         figures["window_thread_longest_stall_ms"]["analysis_in_a_child_process"] = stall
+    # What the operating system alone costs the ticking thread over as long (other processes
+    # sharing the cores): the floor under both figures above.
+    seconds = figures["sheet_seconds_in_child_process"]
+    figures["window_thread_longest_stall_ms"]["nothing_running"] = longest_stall(
+        lambda: threading.Event().wait(seconds))
     print(json.dumps(figures, indent=2))
     return 0
 
