@@ -92,3 +92,40 @@ def test_the_packaged_folder_carries_resources_and_desktop_files(app: Path) -> N
         assert (share / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
         assert (share / "icons" / "hicolor" / "256x256" / "apps" / f"{APP_ID}.png").is_file()
         assert (share / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
+
+
+def _frozen_modules(app: Path) -> set[str]:
+    """The Python modules frozen into the app's archive."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    archive = CArchiveReader(str(executable(app, "studio")))
+    return set(archive.open_embedded_archive("PYZ.pyz").toc)
+
+
+@pytest.mark.slow
+def test_the_packaged_folder_carries_identity_scoring(app: Path) -> None:
+    """dlib, its native module and exactly the two model files identity scoring reads travel
+    with the app, and that native module reads those files."""
+    from studio.identity.faces import DESCRIPTOR_MODEL, LANDMARKS_MODEL, MODELS_PACKAGE
+
+    frozen = _frozen_modules(app)
+    for module in ("dlib", MODELS_PACKAGE, "numpy", "studio.identity.faces",
+                   "studio.identity.worker"):
+        assert module in frozen, module
+    natives = list(app.rglob("_dlib_pybind11*"))
+    assert len(natives) == 1, natives
+    models = {p.name: p for p in app.rglob("*.dat")}
+    assert set(models) == {LANDMARKS_MODEL, DESCRIPTOR_MODEL}
+    assert all(p.parent.parent.name == MODELS_PACKAGE for p in models.values())
+
+    # The packaged native module (not this environment's) loads the packaged models.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import _dlib_pybind11 as dlib; "
+        "assert dlib.__file__.startswith(sys.argv[1]), dlib.__file__; "
+        "dlib.get_frontal_face_detector(); dlib.shape_predictor(sys.argv[2]); "
+        "dlib.face_recognition_model_v1(sys.argv[3]); print('loaded')")
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(natives[0].parent),
+         str(models[LANDMARKS_MODEL]), str(models[DESCRIPTOR_MODEL])],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "loaded", proc.stdout + proc.stderr

@@ -1,0 +1,147 @@
+"""Identity scoring benchmark: the cost of scoring one 1024x1024 render, and what scoring a sheet
+does to the thread that runs the window.
+
+The render is scikit-image's astronaut portrait (shipped in its wheel) enlarged to 1024x1024 and
+saved as PNG, as the library stores renders. Every figure is measured on one core: the BLAS and
+OpenMP pools are limited to one thread and both process CPU time and wall time are reported.
+Target: under 150 ms per render; the window's thread never stalled over 16 ms.
+
+    python benchmarks/identity.py [--runs 15] [--sheet 12]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = "1"
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PIL import Image, ImageEnhance  # noqa: E402
+
+from studio.identity import (  # noqa: E402
+    DlibFaceAnalyser,
+    IdentityScorer,
+    identity_from_file,
+)
+from studio.identity.faces import DETECTION_SIDE, decode_image, pick_face  # noqa: E402
+from studio.identity.worker import FaceAnalysisProcess  # noqa: E402
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def timed(function: Callable[[], Any], runs: int) -> dict[str, float]:
+    """Median and max of CPU and wall milliseconds over ``runs`` calls (after one warm-up)."""
+    function()
+    cpu, wall = [], []
+    for _ in range(runs):
+        c0, w0 = time.process_time(), time.perf_counter()
+        function()
+        cpu.append((time.process_time() - c0) * 1000)
+        wall.append((time.perf_counter() - w0) * 1000)
+    return {"cpu_median_ms": round(statistics.median(cpu), 1), "cpu_max_ms": round(max(cpu), 1),
+            "wall_median_ms": round(statistics.median(wall), 1),
+            "wall_max_ms": round(max(wall), 1)}
+
+
+def longest_stall(work: Callable[[], None]) -> float:
+    """The longest the calling thread waited for Python's lock (ms) while ``work`` ran on a
+    worker thread, ticking every millisecond as an event loop would."""
+    worker = threading.Thread(target=work)
+    longest, last = 0.0, time.perf_counter()
+    worker.start()
+    while worker.is_alive():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+    worker.join()
+    return round(longest * 1000, 1)
+
+
+def sheet_renders(astronaut: Image.Image, count: int) -> list[bytes]:
+    """``count`` different 1024 px renders of the same face (so none is a cache hit)."""
+    renders = []
+    for i in range(count):
+        side = 420 + (i * 7) % 92
+        crop = astronaut.crop((i % 40, (i * 3) % 40, i % 40 + side, (i * 3) % 40 + side))
+        image = ImageEnhance.Brightness(crop).enhance(0.8 + 0.02 * (i % 20))
+        renders.append(png(image.resize((1024, 1024), Image.Resampling.BICUBIC)))
+    return renders
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--sheet", type=int, default=12, help="renders scored for the stall")
+    args = parser.parse_args(argv)
+
+    import skimage.data
+
+    astronaut = Image.fromarray(skimage.data.astronaut())
+    render = png(astronaut.resize((1024, 1024), Image.Resampling.BICUBIC))
+
+    analyser = DlibFaceAnalyser()
+    started = time.perf_counter()
+    analyser.load()
+    load_seconds = time.perf_counter() - started
+
+    identity = identity_from_file(analyser.analyse(png(astronaut)))
+    image = decode_image(render)
+    assert image is not None
+    face, _ = pick_face(analyser.find_faces(image))
+    assert face is not None
+
+    def score_once() -> None:
+        # A fresh scorer each time: no cache, the whole path from PNG bytes to a verdict.
+        IdentityScorer(analyser).score(render, identity)
+
+    figures: dict[str, Any] = {
+        "render": "1024x1024 PNG", "detection_side": DETECTION_SIDE, "runs": args.runs,
+        "threads": 1, "model_load_seconds": round(load_seconds, 2),
+        "score_one_render": timed(score_once, args.runs),
+        "decode_png": timed(lambda: decode_image(render), args.runs),
+        "detection": timed(lambda: analyser.find_faces(image), args.runs),
+        "descriptor": timed(lambda: analyser.describe(image, face), args.runs),
+    }
+
+    renders = sheet_renders(astronaut, args.sheet)
+    figures["sheet_renders"] = args.sheet
+    figures["window_thread_longest_stall_ms"] = {
+        "analysis_on_a_thread": longest_stall(lambda: [analyser.analyse(r) for r in renders]),
+    }
+    with FaceAnalysisProcess() as process:
+        started = time.perf_counter()
+        process.load()
+        figures["child_process_start_seconds"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        stall = longest_stall(lambda: [process.analyse(r) for r in renders])
+        figures["sheet_seconds_in_child_process"] = round(time.perf_counter() - started, 2)
+        figures["window_thread_longest_stall_ms"]["analysis_in_a_child_process"] = stall
+    # What the operating system alone costs the ticking thread over as long (other processes
+    # sharing the cores): the floor under both figures above.
+    seconds = figures["sheet_seconds_in_child_process"]
+    figures["window_thread_longest_stall_ms"]["nothing_running"] = longest_stall(
+        lambda: threading.Event().wait(seconds))
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
