@@ -3,8 +3,8 @@
 ``Library`` opens the database core (:mod:`~studio.library.database`) and hands it to one object
 per aggregate: ``projects``, ``characters`` (with their anchor versions), ``sheets`` (with their
 scenes), ``renders`` (reading, search, verdicts, trash), ``jobs`` (the journal), ``files``
-(images and thumbnails) and ``maintenance`` (import and check). ``changes`` announces what each
-committed write changed.
+(images and thumbnails), ``faces`` (the identity measure's cache) and ``maintenance`` (import
+and check). ``changes`` announces what each committed write changed.
 
 Opened on a data dir the caller resolves (``studio.runtime``). One ``Library`` may write at a
 time (``library.lock``); a second one opens for viewing only, or waits, and says so in
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .changes import Announcer
 from .database import BusyPolicy, Database
+from .faces import FaceAnalyses
 from .files import Files
 from .jobs import Jobs
 from .maintenance import Maintenance
@@ -46,6 +47,7 @@ class Library:
         self.renders = Renders(db, self.files, recorder)
         self.jobs = Jobs(db, self.renders, recorder)
         self.maintenance = Maintenance(db, self.files, self.renders, recorder)
+        self.faces = FaceAnalyses(db)
         if not db.read_only:
             self.files.prepare()
 

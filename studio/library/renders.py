@@ -361,7 +361,8 @@ class Renders:
                 removed = cursor.rowcount
                 unused = conn.execute(
                     "SELECT hash, path FROM images i WHERE NOT EXISTS "
-                    "(SELECT 1 FROM renders r WHERE r.image_hash = i.hash)"
+                    "(SELECT 1 FROM renders r WHERE r.image_hash = i.hash) AND NOT EXISTS "
+                    "(SELECT 1 FROM anchor_references a WHERE a.image_hash = i.hash)"
                 ).fetchall()
                 for row in unused:
                     conn.execute("INSERT OR IGNORE INTO deleted_images (path) VALUES (?)",

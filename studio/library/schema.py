@@ -192,5 +192,27 @@ _V3: Sequence[str] = (
     "('done', 'failed', 'cancelled')",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3)
+# Version 4: the character's reference images and the identity measure. A reference image is
+# stored once by content hash like any image, belongs to the anchor versions that list it (so
+# emptying the trash never deletes it), and every render records the references it was sent
+# with. Face analyses are cached by image hash (the measure's own JSON and version).
+_V4: Sequence[str] = (
+    """CREATE TABLE anchor_references (
+        anchor_version_id INTEGER NOT NULL REFERENCES anchor_versions(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        image_hash TEXT NOT NULL REFERENCES images(hash),
+        role TEXT NOT NULL,
+        PRIMARY KEY (anchor_version_id, position)
+    )""",
+    "CREATE INDEX anchor_references_by_image ON anchor_references (image_hash)",
+    "ALTER TABLE renders ADD COLUMN reference_images TEXT NOT NULL DEFAULT '[]'",
+    """CREATE TABLE face_analyses (
+        image_hash TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        analysis TEXT NOT NULL,
+        created REAL NOT NULL
+    )""",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)

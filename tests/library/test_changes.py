@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,16 @@ def test_listeners_hear_on_the_writing_thread_and_can_unsubscribe(library: Libra
     stop()
     library.projects.ensure("Ann")
     assert threads == ["writer"]
+
+
+def test_face_analyses_are_kept_by_image_hash(library: Library, data_dir: Path) -> None:
+    assert library.faces.get("ab" * 32) is None
+    library.faces.put("ab" * 32, 1, '{"faces": 1}')
+    library.faces.put("ab" * 32, 2, '{"faces": 0}')
+    stored = library.faces.get("ab" * 32)
+    assert stored is not None and (stored.version, stored.analysis) == (2, '{"faces": 0}')
+    library.close()
+    with Library.open(data_dir, read_only=True) as viewer:
+        viewer.faces.put("cd" * 32, 1, "{}")  # viewing only: nothing kept, no error
+        assert viewer.faces.get("cd" * 32) is None
+        assert viewer.faces.get("ab" * 32) is not None
