@@ -20,7 +20,8 @@ Each accepted prompt runs one *behaviour*, taken from :meth:`FakeComfyUI.plan` (
 ``die``           the whole server dies mid-run (listener closed, sockets dropped)
 
 :meth:`die` (``"close"`` or ``"hang"``: stop answering without closing), :meth:`forget` (a
-restart: queue and history lost) and ``die_after_jobs`` script the rest. Every request is
+restart: queue and history lost) and ``die_after_jobs`` (die as soon as that many images were
+fetched, with whatever else is queued) script the rest. Every request is
 recorded; :meth:`wait_until` blocks on a condition woken by every change (run it through
 ``asyncio.to_thread`` from async tests), never on a timer.
 """
@@ -181,6 +182,7 @@ class FakeComfyUI:
         self.completed: list[str] = []
         self.started: list[str] = []
         self.dead = False
+        self.views = 0
         self.hanging = False
         self._planned: deque[str] = deque()
         self._rules: list[tuple[str, str]] = []
@@ -328,6 +330,7 @@ class FakeComfyUI:
                     if isinstance(options, list) and options and isinstance(options[0], list) \
                             and name in options[0]:
                         options[0].remove(name)
+            self._notify()
         self._call(go)
 
     def wait_until(self, predicate: Callable[[FakeComfyUI], bool], timeout: float = 10) -> None:
@@ -528,7 +531,15 @@ class FakeComfyUI:
         data = self._files.get(key)
         if data is None:
             return web.Response(status=404, text="Not Found")
-        return web.Response(body=data, content_type="image/png")
+        response = web.Response(body=data, content_type="image/png")
+        if key[0] == "output":
+            self.views += 1
+        if self.die_after_jobs is not None and self.views >= self.die_after_jobs:
+            # The client has its image; then the server dies with whatever else it holds.
+            await response.prepare(request)
+            await response.write_eof()
+            self._spawn(self._die("close"))
+        return response
 
     async def _interrupt(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -632,9 +643,6 @@ class FakeComfyUI:
             finally:
                 self._running = None
                 self._notify()
-            if self.die_after_jobs is not None and len(self.completed) >= self.die_after_jobs:
-                self._spawn(self._die("close"))
-                return
 
     def _sorted_nodes(self, graph: dict[str, Any]) -> list[str]:
         return sorted(graph, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))

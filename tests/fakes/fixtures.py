@@ -177,6 +177,7 @@ async def make_comfyui() -> AsyncIterator[Callable[..., ComfyUIProvider]]:
         kw.setdefault("check_interval", 1.0)
         kw.setdefault("poll_interval", 0.1)
         kw.setdefault("move_after", 0.3)
+        kw.setdefault("gone_after", 60.0)
         kw.setdefault("deadline", 30.0)
         provider = ComfyUIProvider(**kw)
         made.append(provider)

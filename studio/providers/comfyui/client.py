@@ -13,6 +13,7 @@ timed out; ``sent`` says whether the request may have reached the server) and
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 from collections.abc import Mapping
@@ -37,11 +38,13 @@ log = logging.getLogger("studio.providers.comfyui")
 
 
 class ServerUnreachable(Exception):
-    """The server gave no answer. ``sent``: the request may have reached it."""
+    """The server gave no answer. ``sent``: the request may have reached it; ``refused``:
+    nothing listens at its address (its process has ended, or the tunnel to it is down)."""
 
-    def __init__(self, message: str, *, sent: bool) -> None:
+    def __init__(self, message: str, *, sent: bool, refused: bool = False) -> None:
         super().__init__(message)
         self.sent = sent
+        self.refused = refused
 
 
 class ServerAnswer(Exception):
@@ -117,7 +120,7 @@ class ComfyClient:
                                     sent=True) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ServerUnreachable(f"cannot connect to {self.label} ({_why(exc)})",
-                                    sent=False) from None
+                                    sent=False, refused=_refused(exc)) from None
         except httpx.TransportError as exc:
             raise ServerUnreachable(f"the connection to {self.label} broke ({_why(exc)})",
                                     sent=True) from None
@@ -228,11 +231,12 @@ class ComfyClient:
             socket = await _Direct(
                 self.socket_url(client_id), additional_headers=self._headers() or None,
                 open_timeout=limit, max_size=MAX_FRAME_BYTES, ping_interval=20,
-                ping_timeout=20, proxy=None, user_agent_header="character-sheet-studio",
+                ping_timeout=20, close_timeout=2, proxy=None,
+                user_agent_header="character-sheet-studio",
             )
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             raise ServerUnreachable(f"no WebSocket to {self.label} ({_why(exc)})",
-                                    sent=False) from None
+                                    sent=False, refused=_refused(exc)) from None
         try:
             # Ask for images with their prompt id (newer servers); older ones ignore it.
             await socket.send(json.dumps({"type": "feature_flags",
@@ -254,6 +258,19 @@ async def _read_capped(response: httpx.Response, cap: int) -> bytes:
         if len(data) > cap:
             raise ServerAnswer(f"the answer is larger than {cap // 2**20} MB")
     return bytes(data)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a failed connect means nothing listens there (not a timeout or a DNS error)."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # httpx and anyio wrap the OSError a few levels deep
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or (
+                isinstance(seen, OSError) and seen.errno == errno.ECONNREFUSED):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _mime(name: str) -> str:

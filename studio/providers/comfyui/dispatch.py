@@ -110,10 +110,7 @@ class Dispatcher:
 
     async def aclose(self) -> None:
         sockets, self._sockets = list(self._sockets.values()), {}
-        for socket in sockets:
-            await _close(socket)
-        if self._closing:
-            await asyncio.gather(*self._closing)
+        await asyncio.gather(*(_close(s) for s in sockets), *self._closing)
 
     # ------------------------------------------------------------ what servers have
 
@@ -135,7 +132,8 @@ class Dispatcher:
 
     def failed(self, server: Server, exc: Exception) -> None:
         was = server.state
-        server.failed(time.monotonic(), str(exc))
+        server.failed(time.monotonic(), str(exc),
+                      refused=isinstance(exc, ServerUnreachable) and exc.refused)
         server.checked_at = time.monotonic()
         if was != "down":
             log.warning("ComfyUI server %s stopped answering: %s", server.public_url, exc)
@@ -147,7 +145,15 @@ class Dispatcher:
         try:
             snapshot = await self.client(server).queue() if seconds is None else \
                 await asyncio.wait_for(self.client(server).queue(), seconds)
-        except (ServerUnreachable, ServerAnswer, TimeoutError) as exc:
+        except ServerAnswer as exc:
+            if exc.status in (401, 403):
+                # It is there; only the key is wrong, which the job itself will say.
+                server.answered()
+                server.last_error = str(exc)
+                return False
+            self.failed(server, exc)
+            return False
+        except (ServerUnreachable, TimeoutError) as exc:
             self.failed(server, exc if not isinstance(exc, TimeoutError)
                         else ServerUnreachable("no answer in time", sent=True))
             return False
@@ -170,14 +176,21 @@ class Dispatcher:
 
     # ------------------------------------------------------------ choosing
 
-    async def pick(self, exclude: Iterable[Server] = (), *, until: float,
+    async def pick(self, prompt_id: str, exclude: Iterable[Server] = (), *, until: float,
                    fail_when_none_answers: bool = True) -> Server:
-        """The server for the next prompt, waiting for a free slot; NoServer when none of the
-        servers (other than ``exclude``) answers, or ProviderTimeout past ``until``."""
+        """The server for ``prompt_id``, its slot taken at once (so jobs picking together
+        spread), waiting for a free slot; NoServer when none of the servers (other than
+        ``exclude``) answers, or ProviderTimeout past ``until``. Servers never heard from are
+        asked for their queue first, so work already queued there by others counts."""
         skip = list(exclude)
+        unheard = [s for s in self.farm.servers
+                   if s not in skip and s.state == "unknown" and s.checked_at is None]
+        if unheard:
+            await asyncio.gather(*(self.probe(s, SOCKET_OPEN_SECONDS) for s in unheard))
         while True:
             server = self.farm.choose(skip)
             if server is not None:
+                server.in_flight.add(prompt_id)
                 return server
             others = [s for s in self.farm.servers if s not in skip]
             now = time.monotonic()
@@ -186,6 +199,7 @@ class Dispatcher:
             if stale:
                 await asyncio.gather(*(self.probe(s, SOCKET_OPEN_SECONDS) for s in stale))
                 if (server := self.farm.choose(skip)) is not None:
+                    server.in_flight.add(prompt_id)
                     return server
             if fail_when_none_answers and all(s.state == "down" for s in others):
                 raise NoServer(self._why_none())
@@ -207,8 +221,18 @@ class Dispatcher:
 
     async def send(self, spec: JobSpec, server: Server, prompt_id: str,
                    client_id: str) -> Sent:
-        """Post the prompt to ``server`` once. NotAccepted when it certainly did not take it;
-        a ProviderError when it refused it or may have taken it without saying so."""
+        """Post the prompt to ``server`` (picked for it) once. NotAccepted when it certainly
+        did not take it; a ProviderError when it refused it or may have taken it without saying
+        so. Either way the slot taken by :meth:`pick` is given back."""
+        try:
+            return await self._send(spec, server, prompt_id, client_id)
+        except BaseException:
+            server.in_flight.discard(prompt_id)
+            self.notify()
+            raise
+
+    async def _send(self, spec: JobSpec, server: Server, prompt_id: str,
+                    client_id: str) -> Sent:
         client = self.client(server)
         try:
             catalogue = await self.catalogue_of(server)
@@ -238,6 +262,7 @@ class Dispatcher:
         accepted = data.get("prompt_id") if isinstance(data, dict) else None
         accepted = accepted if isinstance(accepted, str) and accepted else prompt_id
         server.answered()
+        server.in_flight.discard(prompt_id)
         server.in_flight.add(accepted)
         server.assigned += 1
         if socket is not None:

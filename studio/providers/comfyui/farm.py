@@ -12,17 +12,22 @@ Moving a job (the rule :func:`may_move` applies, nothing else resubmits):
   is **lost** (the server restarted, or someone cleared its queue): it is sent again, with the
   same prompt id, to the least busy server.
 * A job whose server *stops answering* moves only if it **never started**: the last word about
-  it was "pending" (seen waiting in ``/queue``, or just accepted over a live socket with no
-  execution message since) and the server has not answered for ``move_after`` seconds. A
-  restarted ComfyUI forgets its queue, so such a prompt would never run there.
-* A job that started, or whose state is unknown (the socket dropped, or a new process resumed
-  it), waits for its server: it may still finish there. When the server answers again its
+  it was "pending" (seen waiting in ``/queue``, or accepted while this process had its socket
+  open, with no execution message since) and the server has not answered for ``move_after``
+  seconds. A restarted ComfyUI forgets its queue, so such a prompt would never run there.
+* A server that is **gone** — nothing has listened at its address for ``gone_after`` seconds
+  (connections refused: its process ended) — has lost every prompt it held, started or not,
+  since ComfyUI keeps its queue and history in memory; they are all sent again, as when its
+  ``/history`` shows them lost.
+* Any other job (it started, or its state is unknown, on a server that times out, resets
+  connections or answers errors) waits for its server — after asking the other servers once
+  whether an earlier run moved it there: it may still finish where it is. When the server answers again its
   ``/history`` decides; if the whole job deadline passes first, the job ends as timed out and
   stays for ``studio resume``.
 
-So a prompt runs twice only when a server that stopped answering was merely cut off, not
-restarted, and still runs the pending prompt after it moved; the studio keeps the first result it
-receives.
+So a prompt runs twice only when a server that stopped answering was merely cut off (a
+network cut, or a tunnel or proxy down for longer than ``gone_after`` while ComfyUI runs on
+behind it) and still runs the prompt after it moved; the studio keeps the result it follows.
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ class Server:
     reported_ours: int = 0
     assigned: int = 0
     down_since: float | None = None
+    #: Since when every attempt found nothing listening (None when the last one did not).
+    refusing_since: float | None = None
     checked_at: float | None = None
     last_error: str = ""
     catalogue: Catalogue | None = None
@@ -119,13 +126,22 @@ class Server:
     def answered(self) -> None:
         self.state = "up"
         self.down_since = None
+        self.refusing_since = None
         self.last_error = ""
 
-    def failed(self, now: float, error: str) -> None:
+    def failed(self, now: float, error: str, *, refused: bool = False) -> None:
         if self.state != "down" or self.down_since is None:
             self.down_since = now
+        if not refused:
+            self.refusing_since = None
+        elif self.refusing_since is None:
+            self.refusing_since = now
         self.state = "down"
         self.last_error = error
+
+    def gone_for(self, now: float) -> float:
+        """Seconds during which nothing has listened at the server's address (0 otherwise)."""
+        return 0.0 if self.refusing_since is None else max(0.0, now - self.refusing_since)
 
     def silent_for(self, now: float) -> float:
         """Seconds since the server stopped answering (0 while it answers)."""
@@ -167,10 +183,14 @@ class Farm:
         return FarmStatus(tuple(server_status(s) for s in self.servers))
 
 
-def may_move(state: PromptState, server: Server, now: float, move_after: float) -> bool:
+def may_move(state: PromptState, server: Server, now: float, move_after: float,
+             gone_after: float) -> bool:
     """Whether a job on a server that stopped answering may be sent to another (see above)."""
-    return (state == "pending" and server.state == "down"
-            and server.silent_for(now) >= move_after)
+    if server.state != "down":
+        return False
+    if server.gone_for(now) >= gone_after:
+        return True
+    return state == "pending" and server.silent_for(now) >= move_after
 
 
 @dataclass(frozen=True, slots=True)

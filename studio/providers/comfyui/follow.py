@@ -75,6 +75,8 @@ class Tracked:
     frames: list[ImageFrame] = field(default_factory=list)
     websocket_nodes: frozenset[str] = frozenset()
     processing_since: float | None = None
+    #: Whether the other servers were asked for it since its server stopped answering.
+    searched: bool = False
     first_progress: float | None = None
     last_event: ProviderEvent | None = None
 
@@ -84,7 +86,7 @@ class _Finished:
     entry: HistoryEntry
 
 
-_Outcome = _Finished | Literal["lost", "unreachable"]
+_Outcome = _Finished | Literal["lost", "unreachable", "search"]
 
 
 @dataclass
@@ -94,6 +96,7 @@ class Follower:
     check_interval: float = 5.0
     poll_interval: float = 0.5
     move_after: float = 3.0
+    gone_after: float = 15.0
 
     async def run(self, job: Tracked, emit: EventCallback) -> GenerationResult:
         started = time.monotonic()
@@ -104,6 +107,11 @@ class Follower:
                 outcome = await self._watch(job, emit, until)
                 if isinstance(outcome, _Finished):
                     return await self._result(job, outcome.entry, emit, started)
+                if outcome == "search":
+                    # An earlier run may have moved it; never resend on a silent server's word.
+                    job.searched = True
+                    await self._found_elsewhere(job)
+                    continue
                 await self._move(job, outcome, until)
         finally:
             self.dispatcher.release(job.prompt_id)
@@ -144,8 +152,11 @@ class Follower:
                 if time.monotonic() >= check_at:
                     outcome = await self._check(job, emit)
                     if outcome == "unreachable":
-                        if may_move(job.state, server, time.monotonic(), self.move_after):
+                        if may_move(job.state, server, time.monotonic(), self.move_after,
+                                    self.gone_after):
                             return "unreachable"
+                        if not job.searched:
+                            return "search"
                         check_at = time.monotonic() + self.poll_interval
                     elif outcome is not None:
                         return outcome
@@ -164,8 +175,6 @@ class Follower:
                 except Exception:  # the socket closed or broke: reconnect, then look
                     await _close(socket)
                     socket = None
-                    if job.state == "pending":
-                        job.state = "unknown"  # it may start while we cannot see it
                     reconnect_at = time.monotonic()
                     continue
                 if self._on_frame(job, frame, emit):
@@ -257,10 +266,10 @@ class Follower:
         if await self._found_elsewhere(job):
             return
         old.in_flight.discard(job.prompt_id)
-        exclude = [old] if why == "unreachable" else []
         while True:
             try:
-                server = await self.dispatcher.pick(exclude, until=until,
+                # A silent server is skipped while it is down; back up, it may take it again.
+                server = await self.dispatcher.pick(job.prompt_id, until=until,
                                                     fail_when_none_answers=False)
                 sent = await self.dispatcher.send(job.spec, server, job.prompt_id,
                                                   job.client_id)

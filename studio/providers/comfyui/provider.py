@@ -88,6 +88,7 @@ class ComfyUIProvider(Provider):
         check_interval: float = 5.0,
         poll_interval: float = 0.5,
         move_after: float = 3.0,
+        gone_after: float = 15.0,
     ) -> None:
         self._key_source = api_key
         self.farm = Farm(list(base_urls), concurrency or self.default_concurrency)
@@ -102,7 +103,7 @@ class ComfyUIProvider(Provider):
         self.dispatcher = Dispatcher(self.farm, self._make_client, self.workflow_for,
                                      exchange_seconds)
         self.follower = Follower(self.dispatcher, deadline, check_interval, poll_interval,
-                                 move_after)
+                                 move_after, gone_after)
         self._located: dict[str, Server] = {}
 
     # ------------------------------------------------------------ configuration
@@ -227,7 +228,7 @@ class ComfyUIProvider(Provider):
         tried: list[Server] = []
         while True:
             try:
-                server = await self.dispatcher.pick(tried, until=until)
+                server = await self.dispatcher.pick(prompt_id, tried, until=until)
             except NoServer as exc:
                 raise ProviderFailedError(PROVIDER, str(exc)) from None
             try:
