@@ -138,7 +138,7 @@ def test_a_dev_class_choice_skips_kontext_fill_and_prefers_plain_dev() -> None:
     only_finetune = parse_object_info(object_info(["fluxgram.safetensors"]))
     assert choose_model_files("", "dev", only_finetune, "s").checkpoint == \
         "fluxgram.safetensors"
-    with pytest.raises(WorkflowError, match="lists no FLUX.1 schnell model"):
+    with pytest.raises(WorkflowError, match=r"lists no FLUX\.1 schnell model"):
         choose_model_files("", "schnell", only_finetune, "s")
 
 

@@ -21,9 +21,9 @@ Moving a job (the rule :func:`may_move` applies, nothing else resubmits):
   ``/history`` shows them lost.
 * Any other job (it started, or its state is unknown, on a server that times out, resets
   connections or answers errors) waits for its server — after asking the other servers once
-  whether an earlier run moved it there: it may still finish where it is. When the server answers again its
-  ``/history`` decides; if the whole job deadline passes first, the job ends as timed out and
-  stays for ``studio resume``.
+  whether an earlier run moved it there: it may still finish where it is. When the server
+  answers again its ``/history`` decides; if the whole job deadline passes first, the job ends
+  as timed out and stays for ``studio resume``.
 
 So a prompt runs twice only when a server that stopped answering was merely cut off (a
 network cut, or a tunnel or proxy down for longer than ``gone_after`` while ComfyUI runs on
