@@ -233,6 +233,7 @@ class ComfyClient:
                 open_timeout=limit, max_size=MAX_FRAME_BYTES, ping_interval=20,
                 ping_timeout=20, close_timeout=2, proxy=None,
                 user_agent_header="character-sheet-studio",
+                logger=_RedactingLog(logging.getLogger("websockets.client"), self._key),
             )
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             raise ServerUnreachable(f"no WebSocket to {self.label} ({_why(exc)})",
@@ -258,6 +259,21 @@ async def _read_capped(response: httpx.Response, cap: int) -> bytes:
         if len(data) > cap:
             raise ServerAnswer(f"the answer is larger than {cap // 2**20} MB")
     return bytes(data)
+
+
+class _RedactingLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The websockets library logs the handshake headers at debug level: never the key."""
+
+    def __init__(self, logger: logging.Logger, key: str | None) -> None:
+        super().__init__(logger, {})
+        self._key = key
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self._key and self.isEnabledFor(level):
+            args = tuple(str(a).replace(self._key, "[redacted]") if isinstance(a, str | bytes)
+                         else a for a in args)
+            msg = str(msg).replace(self._key, "[redacted]")
+        super().log(level, msg, *args, **kwargs)
 
 
 def _refused(exc: BaseException) -> bool:
