@@ -349,3 +349,18 @@ def test_the_move_rule() -> None:
     b.report_queue(5)  # 3 prompts of someone else's
     b.in_flight.clear()
     assert b.load == 3 and farm.choose() is a
+
+
+@pytest.mark.asyncio
+async def test_a_workflow_without_a_seed_slot_claims_no_seed(
+    comfyui_server: FakeComfyUI, make_comfyui: Make, tmp_path: Path,
+) -> None:
+    graph = user_graph()
+    graph["5"]["_meta"] = {"title": "KSampler studio:steps"}
+    provider = make_comfyui(comfyui_server, workflow_preview=write(tmp_path, graph))
+    events: list[Any] = []
+    result = await provider.generate(sample_request(model="workflow:mine.json", seed=5),
+                                     events.append)
+    assert result.seed is None and events[0].submission.seed is None
+    assert comfyui_server.prompt_bodies()[0]["prompt"]["5"]["inputs"]["seed"] == 0
+    assert any("no seed slot" in note for note in result.notes)

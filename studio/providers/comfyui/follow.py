@@ -191,7 +191,7 @@ class Follower:
                     (image.prompt_id == job.prompt_id and image.node_id in job.websocket_nodes)
                     or (image.prompt_id is None and job.websocket_nodes
                         and job.state == "started")):
-                job.frames.append(image)
+                job.frames[:] = [image]  # the last image is the result; keep no more
             return False
         message = parse_message(frame)
         if isinstance(message, Status):

@@ -104,7 +104,7 @@ class ComfyUIProvider(Provider):
                                      exchange_seconds)
         self.follower = Follower(self.dispatcher, deadline, check_interval, poll_interval,
                                  move_after, gone_after)
-        self._located: dict[str, Server] = {}
+        self._located: dict[str, Tracked] = {}
 
     # ------------------------------------------------------------ configuration
 
@@ -239,6 +239,8 @@ class ComfyUIProvider(Provider):
                          server.public_url, exc)
                 tried.append(server)
         log.info("ComfyUI server %s accepted prompt %s", sent.server.public_url, sent.prompt_id)
+        # A workflow without a seed slot keeps its own seed: then no seed is claimed.
+        seed = spec.seed if self.workflow_for(spec).has("seed") else None
         return Submission(
             provider=PROVIDER,
             model=spec.model,
@@ -247,7 +249,7 @@ class ComfyUIProvider(Provider):
             submit_seconds=time.monotonic() - started,
             request_body=self.redactor.data(sent.body),
             notes=(*notes, *sent.built.notes),
-            seed=spec.seed,
+            seed=seed,
             width=spec.width,
             height=spec.height,
             poll_url=f"{sent.server.public_url}/history/{sent.prompt_id}",
@@ -267,8 +269,8 @@ class ComfyUIProvider(Provider):
         if server is None:
             raise ProviderFailedError(
                 PROVIDER, f"the job was sent to the ComfyUI server {url or '(unknown)'}, which "
-                "is no longer in STUDIO_COMFYUI_BASE_URL; add it back and run `studio resume`, "
-                "or render the scene again", request_id=submission.request_id)
+                "is no longer in STUDIO_COMFYUI_BASE_URL; render the scene again (or put the "
+                "server back in the list before resuming)", request_id=submission.request_id)
         job = info.get("job")
         try:
             spec = JobSpec.from_dict(job) if isinstance(job, dict) else None
@@ -294,18 +296,16 @@ class ComfyUIProvider(Provider):
         emit = on_event or _ignore
         try:
             job = self._tracked(submission)
-            self._located[job.prompt_id] = job.server
-            try:
-                result = await self.follower.run(job, emit)
-            finally:
-                self._located.pop(submission.request_id, None)
+            self._located[submission.request_id] = job
+            result = await self.follower.run(job, emit)
+            self._located.pop(submission.request_id, None)
         except ProviderError as exc:
             error = self._error(exc)
             if error.request_id is None:
                 error.request_id = submission.request_id
             emit(Failed(error))
             raise error from None
-        result = replace(result, request_body=submission.request_body,
+        result = replace(result, seed=submission.seed, request_body=submission.request_body,
                          notes=submission.notes,
                          cost=self.capabilities(submission.model).price_per_image)
         emit(Done(result))
@@ -313,21 +313,23 @@ class ComfyUIProvider(Provider):
 
     async def cancel(self, submission: Submission) -> bool:
         """Interrupt the prompt if it runs and delete it from the queue if it waits."""
-        server = self._located.get(submission.request_id) or self.farm.find(
+        # Where the job is now: it may have moved since it was recorded.
+        tracked = self._located.pop(submission.request_id, None)
+        server = tracked.server if tracked is not None else self.farm.find(
             str(submission.info.get("server") or ""))
+        prompt_id = tracked.prompt_id if tracked is not None else submission.request_id
         if server is None:
             return False
         client = self.dispatcher.client(server)
-        self.dispatcher.cancelled.add(submission.request_id)
+        self.dispatcher.cancelled.add(prompt_id)
         try:
-            interrupted = await client.interrupt(submission.request_id)
-            deleted = await client.delete_queued([submission.request_id])
+            interrupted = await client.interrupt(prompt_id)
+            deleted = await client.delete_queued([prompt_id])
         except (ServerUnreachable, ServerAnswer) as exc:
-            log.info("could not cancel prompt %s on %s: %s", submission.request_id,
-                     server.public_url, exc)
+            log.info("could not cancel prompt %s on %s: %s", prompt_id, server.public_url, exc)
             return False
         finally:
-            self.dispatcher.release(submission.request_id)
+            self.dispatcher.release(prompt_id)
         return interrupted and deleted
 
     # ------------------------------------------------------------ farm state
