@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 
 from studio.core.lifecycle import JobState, Outcome
 from studio.core.request import GenerationRequest
-from studio.core.settings import env_name
 from studio.library import (
     JobRecord,
     Library,

@@ -73,7 +73,7 @@ def test_previews_render_on_one_comfyui_server(
     seeds = sorted(b["prompt"]["5"]["inputs"]["seed"] for b in server.prompt_bodies())
     assert seeds == sorted(r["seed"] for r in results.values())
     with Library.open(Path(environ["STUDIO_DATA_DIR"])) as lib:
-        assert lib.unfinished_jobs() == []
+        assert lib.jobs.unfinished() == []
 
     code, data, err = run(capsys, environ, "render", str(sheet_path), "--stage", "final",
                           "--provider", "comfyui", "--json")

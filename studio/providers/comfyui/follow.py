@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from studio.core.lifecycle import Timings
 from studio.providers.base import (
     Downloading,
     EventCallback,
@@ -25,7 +26,6 @@ from studio.providers.base import (
     Processing,
     ProviderEvent,
     Queued,
-    Timings,
 )
 from studio.providers.comfyui.client import ServerAnswer, ServerUnreachable
 from studio.providers.comfyui.dispatch import Dispatcher, NoServer, NotAccepted
