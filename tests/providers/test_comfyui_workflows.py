@@ -364,3 +364,11 @@ async def test_a_workflow_without_a_seed_slot_claims_no_seed(
     assert result.seed is None and events[0].submission.seed is None
     assert comfyui_server.prompt_bodies()[0]["prompt"]["5"]["inputs"]["seed"] == 0
     assert any("no seed slot" in note for note in result.notes)
+
+
+def test_hostile_nesting_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    deep = "[" * 200_000 + "]" * 200_000
+    assert parse_message(deep) is None
+    with pytest.raises(WorkflowError, match="nests far too deep"):
+        (tmp_path / "deep.json").write_text(deep, encoding="utf-8")
+        load_workflow(tmp_path / "deep.json")

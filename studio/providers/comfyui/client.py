@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from studio.core import limits
 from studio.providers.comfyui.discovery import (
     Catalogue,
     SystemInfo,
@@ -30,8 +31,9 @@ from studio.providers.comfyui.discovery import (
 )
 from studio.providers.comfyui.wire import ImageRef, QueueSnapshot, parse_queue
 
-MAX_JSON_BYTES = 64 * 1024 * 1024  # /object_info of a server with many custom nodes is large
-MAX_IMAGE_BYTES = 32 * 1024 * 1024
+# /object_info of a server with many custom nodes runs to tens of MB: more than other answers.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_IMAGE_BYTES = limits.IMAGE_FILE_MAX_BYTES
 MAX_FRAME_BYTES = 40 * 1024 * 1024  # one WebSocket message: an image sent by SaveImageWebsocket
 
 log = logging.getLogger("studio.providers.comfyui")
@@ -142,7 +144,7 @@ class ComfyClient:
             return status, None
         try:
             return status, json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             what = "a web page" if "html" in ctype or body.lstrip()[:1] == b"<" else \
                 "broken JSON"
             raise ServerAnswer(f"{self.label} sent {what} instead of a ComfyUI answer "

@@ -311,7 +311,7 @@ def parse_message(text: str | bytes) -> Message | None:
     """One text frame as a typed message; None for types we do not use or broken frames."""
     try:
         frame = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(frame, Mapping):
         return None
@@ -379,7 +379,7 @@ def parse_binary(frame: bytes) -> ImageFrame | None:
             return None
         try:
             meta = json.loads(frame[8:8 + length])
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(meta, Mapping):
             return None

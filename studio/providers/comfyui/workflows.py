@@ -140,6 +140,8 @@ def load_workflow(path: Path) -> Workflow:
         raise WorkflowError(f"{label} is larger than 4 MB; it is not a workflow")
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise WorkflowError(f"{label} nests far too deep to be a workflow") from None
     except ValueError as exc:
         raise WorkflowError(f"{label} is not valid JSON ({exc})") from None
     graph = parse_graph(data, label)
