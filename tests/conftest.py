@@ -28,7 +28,9 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Never touch the developer's real keychain.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     for name in list(os.environ):
-        if name.startswith("STUDIO_") and name.endswith(("_API_KEY", "_BASE_URL", "_CONCURRENCY")):
+        if name.startswith("STUDIO_") and name.endswith((
+                "_API_KEY", "_BASE_URL", "_CONCURRENCY", "_TIMEOUT", "_WORKFLOW_PREVIEW",
+                "_WORKFLOW_FINAL")):
             monkeypatch.delenv(name)
     return tmp_path
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import asdict
-from typing import TextIO
+from typing import Any, TextIO
 
 
 def load_providers(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
@@ -35,7 +36,9 @@ def cmd_providers(args: argparse.Namespace, environ: Mapping[str, str], out: Tex
     from studio.core.text import for_terminal
     from studio.providers.registry import format_provider_status, provider_status
 
-    rows = provider_status(load_providers(environ))
+    providers = load_providers(environ)
+    asyncio.run(_check_farms(providers))
+    rows = provider_status(providers)
     if args.json:
         data = []
         for row in rows:
@@ -47,6 +50,19 @@ def cmd_providers(args: argparse.Namespace, environ: Mapping[str, str], out: Tex
         # Base URLs and model names come from the environment and settings files.
         print(for_terminal(format_provider_status(rows), keep_lines=True), file=out)
     return 0
+
+
+async def _check_farms(providers: Mapping[str, Any]) -> None:
+    """Ask each configured ComfyUI server how it is (a few seconds at most), so the list shows
+    its state; other providers are not contacted."""
+    from studio.providers.comfyui import ComfyUIProvider
+
+    for provider in providers.values():
+        if isinstance(provider, ComfyUIProvider) and provider.configured:
+            try:
+                await provider.check_servers(seconds=3.0)
+            finally:
+                await provider.aclose()
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -18,7 +18,7 @@ from studio.core.request import Stage
 
 SETTINGS_SCHEMA_VERSION = 1
 SETTINGS_FILE_NAME = "settings.toml"
-PROVIDER_IDS = ("modelslab", "replicate", "fal", "imageapi", "onemin", "offline")
+PROVIDER_IDS = ("modelslab", "replicate", "fal", "imageapi", "onemin", "comfyui", "offline")
 
 
 def env_name(provider_id: str, what: str) -> str:

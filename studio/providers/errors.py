@@ -16,6 +16,7 @@ PROVIDER_NAMES: Mapping[str, str] = {
     "fal": "fal",
     "imageapi": "imageapi.org",
     "onemin": "1min.ai",
+    "comfyui": "ComfyUI",
     "offline": "the offline placeholder",
 }
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from studio.core.settings import env_name
 
-__all__ = ["KEYRING_SERVICE", "Keychain", "env_name", "find_key", "key_file", "no_keychain",
-           "read_keychain", "store_key_in_file"]
+__all__ = ["KEYRING_SERVICE", "Keychain", "env_name", "find_key", "key_file", "missing_setup",
+           "no_keychain", "read_keychain", "store_key_in_file"]
 
 KEYRING_SERVICE = "character-sheet-studio"
 KEY_FILE_NAME = "keys"
@@ -26,6 +26,18 @@ Keychain = Callable[[str], "str | None"]
 def no_keychain(provider_id: str) -> str | None:
     """A keychain that holds nothing (tests, CI)."""
     return None
+
+
+def missing_setup(provider_id: str) -> tuple[str, str]:
+    """What an unconfigured provider lacks and how to give it: ("has no API key configured",
+    "set STUDIO_FAL_API_KEY or add the key in Settings → Providers"). ComfyUI needs a server
+    address, not a key."""
+    if provider_id == "comfyui":
+        return ("has no server configured",
+                f"set {env_name(provider_id, 'BASE_URL')} to your ComfyUI server's address "
+                "(several separated by commas)")
+    return ("has no API key configured",
+            f"set {env_name(provider_id, 'API_KEY')} or add the key in Settings → Providers")
 
 
 def key_file(config_dir: Path) -> Path:

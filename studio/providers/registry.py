@@ -19,10 +19,12 @@ import httpx
 from studio.core.capabilities import ModelCapabilities
 from studio.core.settings import PROVIDER_IDS, ProviderEnv, Settings
 from studio.providers.base import Clock, Provider
+from studio.providers.comfyui.farm import FarmConfigError, parse_server_urls
+from studio.providers.comfyui.provider import ComfyUIProvider
 from studio.providers.errors import provider_name
 from studio.providers.fal import FalProvider
 from studio.providers.imageapi import ImageApiProvider
-from studio.providers.keys import Keychain, env_name, find_key
+from studio.providers.keys import Keychain, env_name, find_key, missing_setup
 from studio.providers.modelslab import Endpoint, ModelsLabProvider
 from studio.providers.offline import OfflineProvider
 from studio.providers.onemin import OneMinProvider
@@ -37,11 +39,53 @@ REMOTE_CLASSES: Mapping[str, type[RemoteProvider]] = {
     "onemin": OneMinProvider,
 }
 
-assert set(REMOTE_CLASSES) | {"offline"} == set(PROVIDER_IDS)
+assert set(REMOTE_CLASSES) | {"comfyui", "offline"} == set(PROVIDER_IDS)
 
 
 class ProviderConfigError(ValueError):
     """An environment variable has a value the studio cannot use; the message says which."""
+
+
+def _comfyui(
+    env: ProviderEnv,
+    settings: Settings,
+    config_dir: Path | None,
+    keychain: Keychain | None,
+    clock: Clock | None,
+    deadline: float | None,
+) -> ComfyUIProvider:
+    """``STUDIO_COMFYUI_BASE_URL`` (one URL or a comma-separated farm), the optional key for
+    an authenticating proxy, per-server concurrency, the exchange timeout and the workflow files
+    ``STUDIO_COMFYUI_WORKFLOW_PREVIEW`` / ``_FINAL``."""
+    ps = settings.provider("comfyui")
+    where = env_name("comfyui", "BASE_URL") if env.base_url else "Settings → Providers → ComfyUI"
+    try:
+        urls = parse_server_urls(env.base_url or ps.base_url or "", where)
+    except FarmConfigError as exc:
+        raise ProviderConfigError(str(exc)) from None
+    kwargs: dict[str, Any] = {}
+    if env.timeout is not None:
+        kwargs["exchange_seconds"] = env.timeout
+    if deadline is not None:
+        kwargs["deadline"] = deadline
+
+    def workflow(name: str) -> Path | None:
+        raw = env.extra.get(name, "").strip()
+        return Path(raw).expanduser() if raw else None
+
+    return ComfyUIProvider(
+        base_urls=urls,
+        api_key=functools.partial(find_key, "comfyui", env.api_key, config_dir,
+                                  key_in_file=ps.key_in_file, keychain=keychain),
+        concurrency=env.concurrency or ps.concurrency,
+        price_per_image=ps.price_per_image,
+        preview_model=ps.preview_model,
+        final_model=ps.final_model,
+        workflow_preview=workflow("WORKFLOW_PREVIEW"),
+        workflow_final=workflow("WORKFLOW_FINAL"),
+        clock=clock,
+        **kwargs,
+    )
 
 
 def _modelslab_endpoints(env: ProviderEnv) -> dict[str, Endpoint]:
@@ -95,6 +139,8 @@ def build_providers(
         if cls is ModelsLabProvider:
             kwargs["endpoints"] = _modelslab_endpoints(env)
         providers[pid] = cls(**kwargs)
+    providers["comfyui"] = _comfyui(envs.get("comfyui") or ProviderEnv(), settings, config_dir,
+                                    keychain, clock, deadline)
     providers["offline"] = OfflineProvider()
     return providers
 
@@ -119,6 +165,8 @@ class ProviderStatus:
     preview_model: str
     final_model: str
     models: tuple[ModelCapabilities, ...]
+    #: For a farm (ComfyUI): each server's state, from :meth:`FarmStatus.to_dict`.
+    servers: dict[str, Any] | None = None
 
 
 def capability_summary(caps: ModelCapabilities) -> str:
@@ -156,6 +204,8 @@ def provider_status(providers: Mapping[str, Provider]) -> list[ProviderStatus]:
             preview_model=choice.preview,
             final_model=choice.final,
             models=tuple(provider.capabilities(m) for m in ids),
+            servers=provider.farm_status().to_dict()
+            if isinstance(provider, ComfyUIProvider) and provider.configured else None,
         ))
     return rows
 
@@ -168,9 +218,13 @@ def format_provider_status(rows: list[ProviderStatus]) -> str:
             state = "ready (no key needed; the default when no key is configured)"
         elif row.configured:
             state = "configured"
+            if row.servers is not None:
+                state += f": {row.servers['summary']}"
         else:
-            state = f"not configured (set {env_name(row.id, 'API_KEY')} or add a key in Settings)"
+            state = f"not configured ({missing_setup(row.id)[1]})"
         out.append(f"{row.id}  {row.name}: {state}")
+        for server in (row.servers or {}).get("list", ()):
+            out.append(f"    server {server['line']}")
         out.append(f"    endpoint {row.base_url}, up to {row.concurrency} at once")
         out.append(f"    preview {row.preview_model}, final {row.final_model}")
         for caps in row.models:

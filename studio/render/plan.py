@@ -36,6 +36,7 @@ from studio.library import Library, RenderDraft, RenderFilter, RenderRecord
 from studio.library.binding import SheetBinding
 from studio.providers.base import Provider
 from studio.providers.errors import InvalidRequestError, provider_name
+from studio.providers.keys import missing_setup
 
 SHEET_SUFFIX = ".sheet.toml"
 
@@ -94,9 +95,9 @@ def choose_provider(
             known = ", ".join(p for p in PROVIDER_IDS if p in providers)
             raise RenderInputError(f"There is no provider \"{provider_id}\"; use one of: {known}.")
         if not chosen.configured:
+            lacks, fix = missing_setup(provider_id)
             raise MissingKeyError(
-                f"{provider_name(provider_id)} has no API key configured, so nothing was sent; "
-                f"set {env_name(provider_id, 'API_KEY')} or add the key in Settings → Providers "
+                f"{provider_name(provider_id)} {lacks}, so nothing was sent; {fix} "
                 "(or render with --provider offline)."
             )
     else:
@@ -106,6 +107,8 @@ def choose_provider(
             chosen = wanted
         else:
             why = ("is not a provider the studio knows" if wanted is None
+                   else f"has no server configured ({env_name(sheet_provider, 'BASE_URL')} "
+                   "is not set)" if sheet_provider == "comfyui"
                    else f"has no API key ({env_name(sheet_provider, 'API_KEY')} is not set "
                    "and none is in Settings)")
             if fallback is not None and fallback.configured:

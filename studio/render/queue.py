@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 
 from studio.core.lifecycle import JobState, Outcome
 from studio.core.request import GenerationRequest
-from studio.core.settings import env_name
 from studio.library import (
     JobRecord,
     Library,
@@ -50,6 +49,7 @@ from studio.providers.errors import (
     RenderCancelled,
     provider_name,
 )
+from studio.providers.keys import missing_setup
 from studio.render.budget import BatchEstimate, PriceLookup, check_budget, estimate
 from studio.render.events import (
     BatchPlanned,
@@ -624,9 +624,8 @@ def _provider_prices(providers: Mapping[str, Provider]) -> PriceLookup:
 def _not_configured(provider_id: str, *, resume: bool = False) -> str:
     name = provider_name(provider_id)
     then = "run `studio resume` again" if resume else "render again"
-    return (f"{name} has no API key configured, so nothing was sent; set "
-            f"{env_name(provider_id, 'API_KEY')} or add the key in Settings → Providers, then "
-            f"{then}.")
+    lacks, fix = missing_setup(provider_id)
+    return f"{name} {lacks}, so nothing was sent; {fix}, then {then}."
 
 
 def _storage_sentence(job: _Job, exc: LibraryStorageError) -> str:

@@ -10,6 +10,9 @@ Use them from a ``conftest.py`` with ``from tests.fakes.fixtures import *  # noq
 * ``make_provider(server, **kw)``: the matching provider pointed at a server, with the fast clock,
   a short read timeout and ``kw`` passed to the constructor; closed after the test.
 * ``events``: an :class:`EventLog` to pass as ``on_event``.
+* ``comfyui_server``: a started :class:`~tests.fakes.comfyui.FakeComfyUI` (HTTP and WebSocket);
+  ``comfyui_farm(n, **kw)`` starts ``n`` of them; ``make_comfyui(*servers, **kw)`` builds a
+  :class:`ComfyUIProvider` for them with short check intervals, closed after the test.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ import pytest
 import pytest_asyncio
 
 from studio.providers.base import ProviderEvent
+from studio.providers.comfyui import ComfyUIProvider
 from studio.providers.fal import FalProvider
 from studio.providers.imageapi import ImageApiProvider
 from studio.providers.modelslab import ModelsLabProvider
 from studio.providers.onemin import OneMinProvider
 from studio.providers.remote import RemoteProvider
 from studio.providers.replicate import ReplicateProvider
+from tests.fakes.comfyui import FakeComfyUI
 from tests.fakes.fal import FakeFal
 from tests.fakes.imageapi import FakeImageApi
 from tests.fakes.modelslab import FakeModelsLab
@@ -135,6 +140,52 @@ def imageapi_server(api_key: str) -> Iterator[FakeImageApi]:
 @pytest.fixture
 def onemin_server(api_key: str) -> Iterator[FakeOneMin]:
     yield from _serve(FakeOneMin(api_key))
+
+
+@pytest.fixture
+def comfyui_server() -> Iterator[FakeComfyUI]:
+    server = FakeComfyUI().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def comfyui_farm() -> Iterator[Callable[..., list[FakeComfyUI]]]:
+    started: list[FakeComfyUI] = []
+
+    def start(count: int, **kw: Any) -> list[FakeComfyUI]:
+        servers = [FakeComfyUI(**kw).start() for _ in range(count)]
+        started.extend(servers)
+        return servers
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest_asyncio.fixture
+async def make_comfyui() -> AsyncIterator[Callable[..., ComfyUIProvider]]:
+    made: list[ComfyUIProvider] = []
+
+    def make(*servers: FakeComfyUI, **kw: Any) -> ComfyUIProvider:
+        kw.setdefault("base_urls", [s.base_url for s in servers])
+        kw.setdefault("exchange_seconds", 5.0)
+        kw.setdefault("check_interval", 1.0)
+        kw.setdefault("poll_interval", 0.1)
+        kw.setdefault("move_after", 0.3)
+        kw.setdefault("gone_after", 60.0)
+        kw.setdefault("deadline", 30.0)
+        provider = ComfyUIProvider(**kw)
+        made.append(provider)
+        return provider
+
+    yield make
+    for provider in made:
+        await provider.aclose()
 
 
 @pytest_asyncio.fixture
