@@ -3,7 +3,9 @@ nothing a developer has configured leaks in and nothing a test does leaks out.""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,33 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def example_sheet_path() -> Path:
     return EXAMPLE_SHEET
+
+
+class _ErrorLog(logging.Handler):
+    """Keeps every record at ERROR or above that a test makes."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def logged_errors_fail_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """An error logged during a test fails it (qutebrowser's logfail): errors the studio logs are
+    either bugs or states a test must expect. A test that expects one takes ``caplog`` (and looks
+    at it) or is marked ``logs_errors``."""
+    handler = _ErrorLog()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    if (handler.records and "caplog" not in request.fixturenames
+            and request.node.get_closest_marker("logs_errors") is None):
+        lines = "\n".join(f"  {r.name}: {r.getMessage()}" for r in handler.records[:5])
+        pytest.fail(f"the test logged {len(handler.records)} error(s) it did not expect:\n{lines}",
+                    pytrace=False)

@@ -46,3 +46,38 @@ def test_core_imports_nothing_heavy() -> None:
             "print(bad); sys.exit(1 if bad else 0)")
     proc = _run([sys.executable, "-c", code])
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+QT_ABSENT = """
+import importlib.abc
+import sys
+
+
+class NoQt(importlib.abc.MetaPathFinder):
+    # Every Qt import fails, as on a machine without PySide6.
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("PySide6", "shiboken6", "qasync", "pytestqt"):
+            raise ImportError(f"{name} is not installed here")
+        return None
+
+
+sys.meta_path.insert(0, NoQt())
+import pytest
+
+# Without pytest-qt its ini options are unknown: keep strict markers, drop strict config.
+sys.exit(pytest.main(["-p", "no:pytest-qt", "-p", "no:cacheprovider", "-q", "-x",
+                      "-o", "addopts=", "--strict-markers",
+                      "-W", "ignore::pytest.PytestConfigWarning", *sys.argv[1:]]))
+"""
+
+@pytest.mark.slow
+def test_the_layers_below_the_window_run_without_qt() -> None:
+    """DESIGN.md: no Qt below the UI, proven by running those suites with Qt made unimportable,
+    not only by the import contracts."""
+    # The crash and benchmark subprocess tests of the library prove other things, slowly.
+    suites = ["tests/core", "tests/library", "tests/render", "tests/identity",
+              "--ignore=tests/library/test_reliability.py",
+              "--ignore=tests/library/test_benchmark.py"]
+    proc = subprocess.run([sys.executable, "-c", QT_ABSENT, *suites], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
