@@ -10,6 +10,7 @@ library from a worker thread. A write transaction collects what it changed and a
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -105,6 +106,8 @@ class Database:
         folder_writable = True
         if read_only:
             notice = f"The library in {data_dir} is open for viewing only."
+            # A folder nobody may write (read-only disk, immutable) cannot hold the WAL index.
+            folder_writable = os.access(data_dir, os.W_OK)
         else:
             try:
                 data_dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +134,13 @@ class Database:
                     f"The library in {data_dir} is open for viewing only: the folder cannot be "
                     f"written ({exc.strerror or exc}); make it writable to save renders there."
                 )
+        if lock is not None and db_path.is_file() and not os.access(db_path, os.W_OK):
+            # The folder may be written but the database file may not (read-only or immutable
+            # file): SQLite would open it and fail at the first write, so view it instead.
+            lock.release()
+            lock = None
+            notice = (f"The library in {data_dir} is open for viewing only: its database file "
+                      f"cannot be written; make {db_path.name} writable to save renders there.")
         if lock is None and not db_path.is_file():
             raise LibraryStorageError(
                 f"There is no library in {data_dir} yet and it cannot be created now.",
@@ -202,8 +212,10 @@ class Database:
             if not writable:
                 if version < SCHEMA_VERSION:
                     raise LibraryStorageError(
-                        f"The library in {db_path.parent} needs upgrading, which cannot happen "
-                        "while it is open for viewing only; close the other studio window.",
+                        f"The library in {db_path.parent} was made by an older studio and "
+                        "needs upgrading, which cannot happen while it is open for viewing "
+                        "only; close any other studio window, then open the studio or run "
+                        "`studio library check` once to upgrade it.",
                         "busy",
                     )
                 return
