@@ -477,3 +477,29 @@ def test_existing_files_are_refused_before_anything_is_written(
         import_bundle(library, good, target, catalog)
     assert sorted(p.name for p in target.iterdir()) == ["settings.csv"]
     assert library.projects.all() == []
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def test_the_command_refuses_a_bad_bundle_in_one_sentence_then_imports_the_good_one(
+        good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from studio.cli import main
+
+    data = Path(os.environ["STUDIO_DATA_DIR"])
+    bad = rewrite(good, tmp_path / "bad.zip", lambda n, d: d[:100] if n.startswith("images/05")
+                  else d)
+    target = tmp_path / "target"
+    for _ in range(2):
+        assert main(["import-bundle", str(bad), "--to", str(target)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and "Traceback" not in captured.err
+        last = captured.err.strip().splitlines()[-1]
+        assert last.startswith("studio: The bundle is refused: images/05-scene-preview-12.png "
+                               "is truncated or damaged (")
+        assert last.endswith("); nothing was imported.")
+        assert not target.exists() and not data.exists()
+    assert main(["import-bundle", str(good), "--to", str(target)]) == 0
+    assert capsys.readouterr().out.startswith("Imported 8 images into the project "
+                                              "\"Emma: character sheet\"")
+    assert sorted(p.name for p in target.iterdir()) == UNPACKED
