@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: What the studio reads, as Pillow names the formats.
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+#: What a library may already hold: older versions also imported GIF files as they were.
+STORED_FORMATS = (*IMAGE_FORMATS, "GIF")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +54,11 @@ def _pixels_words(count: int) -> str:
 
 
 @contextlib.contextmanager
-def open_image(source: Path | bytes, label: str) -> Iterator[Image.Image]:
-    """The image, opened lazily (header read, nothing decoded yet) and checked to be PNG, JPEG
-    or WebP within the pixel limit. Decoding it (``load``) may still fail: the caller reports
-    that as a damaged image (``damaged``)."""
+def open_image(source: Path | bytes, label: str,
+               formats: tuple[str, ...] = IMAGE_FORMATS) -> Iterator[Image.Image]:
+    """The image, opened lazily (header read, nothing decoded yet) and checked to be one of
+    ``formats`` (PNG, JPEG or WebP) within the pixel limit. Decoding it (``load``) may still
+    fail: the caller reports that as a damaged image (``damaged``)."""
     from PIL import Image, UnidentifiedImageError
 
     # A file that cannot be read (gone, no permission) raises its OSError as it is.
@@ -65,7 +68,7 @@ def open_image(source: Path | bytes, label: str) -> Iterator[Image.Image]:
         with warnings.catch_warnings():
             # The limit below is lower than Pillow's warning threshold: its warning is noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(stream, formats=IMAGE_FORMATS)
+            image = Image.open(stream, formats=formats)
     except UnidentifiedImageError as exc:
         raise ImageImportError(f"{label} is not an image the studio can read; choose a PNG, "
                                "JPEG or WebP file.") from exc

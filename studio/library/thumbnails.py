@@ -1,8 +1,9 @@
 """256 px thumbnails, made once on a worker thread and cached beside the images.
 
-Sources are opened like any imported image (:mod:`~studio.library.decoding`): only PNG, JPEG
-and WebP within the pixel limit, checked from the header, so an oversized image already in an
-older library fails its thumbnail with a sentence instead of being decoded.
+Sources are opened like any imported image (:mod:`~studio.library.decoding`): only the formats
+a library holds (PNG, JPEG, WebP, and GIF from older versions) within the pixel limit, checked
+from the header, so an oversized image already in an older library fails its thumbnail with a
+sentence instead of being decoded.
 
 ``ThumbnailCache`` owns its executor: ``close`` cancels what has not started and waits for the
 rest, so no thread outlives the library.
@@ -17,7 +18,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from .decoding import damaged, open_image
+from .decoding import STORED_FORMATS, damaged, open_image
 from .storage import fsync_dir
 
 THUMBNAIL_SIZE = 256
@@ -70,7 +71,7 @@ class ThumbnailCache:
             self._pending.pop(image_hash, None)
 
     def _make(self, source: Path, target: Path) -> Path:
-        with open_image(source, source.name) as image:
+        with open_image(source, source.name, STORED_FORMATS) as image:
             try:
                 image.draft("RGB", (self.size, self.size))
                 thumb = image.convert("RGBA" if "A" in image.getbands() else "RGB")

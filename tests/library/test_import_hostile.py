@@ -169,5 +169,9 @@ def test_thumbnails_refuse_what_import_refuses(tmp_path: Path,
         small = tmp_path / "small.png"
         small.write_bytes(_png((40, 40)))
         assert cache.ensure("01" * 32, small).result(timeout=60).is_file()
+        # A GIF an older version imported as it was still gets its thumbnail.
+        gif = tmp_path / "old.gif"
+        Image.new("RGB", (30, 20), (1, 2, 3)).save(gif, "GIF")
+        assert cache.ensure("02" * 32, gif).result(timeout=60).is_file()
     finally:
         cache.close()
