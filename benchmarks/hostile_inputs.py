@@ -4,13 +4,21 @@
   other shapes that made the old pattern backtrack);
 - loading the deep sheets (a 500-deep array, a 450-deep inline table, a 50,000-part dotted key
   in a 100 KB file) and a 20,000-scene sheet: wall time and peak memory, each in a fresh
-  process (peak RSS of that process, and the peak of Python allocations during the load).
+  process (peak RSS of that process, and the peak of Python allocations during the load);
+- importing a 169-megapixel PNG of half a megabyte (refused from its header) and making its
+  thumbnail;
+- bundles: a 100 MB ``settings.json`` (refused from the ZIP's header), the largest settings the
+  limits accept, and 1,200 entries each just under the ratio floor (refused as a whole).
+  Each in a fresh process, with its peak RSS and the RSS before the operation started.
 
 ``--before`` also measures what these inputs cost without the protections: AUTOMATIC1111's own
-item pattern (the reader's old core) on the shorter lines, and the plain TOML reader on the deep
-sheets under a 3 GB address-space cap. Prints one JSON object.
+item pattern (the reader's old core) on the shorter lines, the plain TOML reader on the deep
+sheets under a 3 GB address-space cap, Pillow decoding the 169-megapixel image and its
+thumbnail as the old import did, ``json.loads`` on the 100 MB settings, and the bundle's
+entries unpacked without the total ratio rule (as the old import did before recording).
+Prints one JSON object.
 
-    python benchmarks/hostile_inputs.py [--before]
+    python benchmarks/hostile_inputs.py [--before] [--only parameters|sheets|images|bundles]
 """
 
 from __future__ import annotations
@@ -123,31 +131,214 @@ def load_in_child(path: Path, mode: str) -> dict[str, object]:
     return dict(json.loads(proc.stdout))
 
 
+# Runs in a fresh interpreter: one image or bundle operation, its time and memory.
+_CHILD_FILES = """
+import json, resource, sys, time
+from pathlib import Path
+what, path, work, mode = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+def rss_mb(key):
+    lines = Path("/proc/self/status").read_text().splitlines()
+    return round(int([l for l in lines if l.startswith(key)][0].split()[1]) / 1024, 1)
+cap = 4 * 1024 ** 3  # a runaway reader fails here instead of taking the machine
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+from PIL import Image
+from studio.export.bundle import Bundle, BundleLimits
+from studio.library import Library
+from studio.library.thumbnails import ThumbnailCache
+result = {}
+def timed(key, action):
+    started = time.perf_counter()
+    try:
+        outcome = action()
+    except MemoryError:
+        outcome = "MemoryError (4 GB cap)"
+    except Exception as exc:
+        outcome = f"{type(exc).__name__}: {str(exc)[:220]}"
+    result[key] = {"seconds": round(time.perf_counter() - started, 3), "outcome": outcome}
+result["rss_before_mb"] = rss_mb("VmRSS:")
+if what == "image" and mode == "after":
+    library = Library.open(work / "library")
+    project = library.projects.ensure("Imports").id
+    timed("import", lambda: library.maintenance.import_image(path, project) and "imported")
+    cache = ThumbnailCache(work / "thumbs", work / "tmp", workers=1)
+    timed("thumbnail", lambda: cache.ensure("ab" * 32, path).result() and "made")
+    cache.close()
+    library.close()
+elif what == "image":
+    def old_import():
+        with Image.open(path) as image:  # every format Pillow knows, Pillow's own bomb limit
+            image.load()
+            return f"decoded {image.size[0]}x{image.size[1]}"
+    def old_thumbnail():
+        with Image.open(path) as image:
+            image.draft("RGB", (256, 256))
+            thumb = image.convert("RGB")
+        thumb.thumbnail((256, 256))
+        return "made"
+    timed("import", old_import)
+    timed("thumbnail", old_thumbnail)
+elif what == "settings" and mode == "after":
+    def settings():
+        with Bundle(path) as bundle:
+            return f"read {len(bundle.settings())} rows"
+    timed("settings", settings)
+elif what == "settings":
+    import json as plain, zipfile
+    def old_reader():
+        with zipfile.ZipFile(path) as archive:
+            rows = plain.loads(archive.read("settings.json").decode("utf-8"))
+        return f"read {len(rows)} rows"
+    timed("settings", old_reader)
+elif what == "ratio" and mode == "after":
+    timed("open", lambda: Bundle(path).close() or "opened")
+else:
+    def unpack():
+        # The old import's first step: every entry it writes, with no total ratio rule.
+        with Bundle(path, BundleLimits(max_ratio=float("inf"))) as bundle:
+            written = bundle.extract(work / "unpacked",
+                                     kinds=("sheet", "settings", "document", "manifest"))
+        total = sum(p.stat().st_size for p in written)
+        return f"wrote {len(written)} files, {total / 2**20:,.0f} MB"
+    timed("unpack", unpack)
+result["peak_rss_mb"] = rss_mb("VmHWM:")
+print(json.dumps(result))
+"""
+
+
+def files_in_child(what: str, path: Path, mode: str) -> dict[str, object]:
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="hostile-"))
+    try:
+        proc = subprocess.run([sys.executable, "-c", _CHILD_FILES, what, str(path), str(work),
+                               mode], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if proc.returncode != 0:
+        return {"outcome": f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"}
+    return {"reader": mode, **json.loads(proc.stdout)}
+
+
+def big_png(path: Path, side: int = 13_000) -> Path:
+    """A decodable RGB PNG of ``side`` x ``side`` black pixels, compressed as it is written
+    (169 megapixels in about 0.66 MB, without ever holding them in memory)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    packer = zlib.compressobj(9)
+    row = b"\0" * (1 + 3 * side)  # filter byte, then the row's pixels
+    data = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    return path
+
+
+def bundles(folder: Path) -> dict[str, Path]:
+    """The hostile bundles, each built from a small good bundle of eight images."""
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from studio.export.bundle import BundleImage, write_bundle
+
+    def png(n: int) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (48, 64), (n * 30 % 256, 90, 120)).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    def bundle(name: str, images: int, settings: bytes | None,
+               extra: dict[str, bytes] | None = None) -> Path:
+        shots = [BundleImage(f"{i + 1:03d}-scene-final-{i}.png", png(i), {"render_id": i})
+                 for i in range(images)]
+        path = write_bundle(folder / f"{name}.zip", sheet_file="emma.sheet.toml",
+                            sheet_text=(ROOT / "examples" / "emma.sheet.toml").read_text(),
+                            images=shots)
+        if settings is None and not extra:
+            return path
+        altered = folder / f"{name}.altered.zip"
+        with zipfile.ZipFile(path) as old, zipfile.ZipFile(altered, "w") as new:
+            for info in old.infolist():
+                data = old.read(info)
+                if info.filename == "settings.json" and settings is not None:
+                    # Stored, not deflated: so the ratio rule alone would let it through.
+                    info = zipfile.ZipInfo("settings.json")
+                    data = settings
+                new.writestr(info, data)
+            for entry, data in (extra or {}).items():
+                new.writestr(zipfile.ZipInfo(entry), data, compress_type=zipfile.ZIP_DEFLATED)
+        return altered
+
+    def dense(size: int) -> bytes:
+        # One row whose tags are empty objects: about 24 bytes of memory per byte of text.
+        count = (size - 60) // 3
+        return (b'[{"file": "images/001-scene-final-0.png", "tags": ['
+                + b"{}," * count + b"{}]}]")
+
+    per_image = 256 * 1024
+    return {
+        "settings-100MB": bundle("settings-100mb", 8, dense(100 * 2**20)),
+        "settings-at-limit-8-images": bundle("settings-8", 8, dense(9 * per_image - 64)),
+        "settings-at-limit-128-images": bundle("settings-128", 128, dense(32 * 2**20 - 64)),
+        "ratio-1200-entries": bundle("ratio", 8, None, {
+            f"d{i:04d}.pdf": b"\0" * (2**20 - 1) for i in range(1200)}),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", action="store_true",
-                        help="also measure the unprotected readers (slow: about a minute)")
+                        help="also measure the unprotected readers (slow: a few minutes)")
+    parser.add_argument("--only", choices=("parameters", "sheets", "images", "bundles"),
+                        help="measure one part only")
     args = parser.parse_args()
     import tempfile
 
-    out: dict[str, object] = {
-        "parameters": time_parser([10_000, 20_000, 40_000, 200_000], list(LINES), "studio"),
-    }
+    def wanted(part: str) -> bool:
+        return args.only in (None, part)
+
+    out: dict[str, object] = {}
+    if wanted("parameters"):
+        out["parameters"] = time_parser([10_000, 20_000, 40_000, 200_000], list(LINES),
+                                        "studio")
     with tempfile.TemporaryDirectory() as folder:
-        baseline = Path(folder) / "empty.sheet.toml"
-        baseline.write_text(HEAD, encoding="utf-8")
-        rows = [{"sheet": "minimal (baseline)", "bytes": len(HEAD),
-                 **load_in_child(baseline, "after")}]
-        for name, text in sheets().items():
-            path = Path(folder) / f"{name}.sheet.toml"
-            path.write_text(text, encoding="utf-8")
-            rows.append({"sheet": name, "bytes": path.stat().st_size,
-                         **load_in_child(path, "after")})
-            if args.before and name != "scenes-20000":
-                rows.append({"sheet": name, "reader": "tomllib without the scan",
-                             **load_in_child(path, "before")})
-        out["sheets"] = rows
-    if args.before:
+        if wanted("sheets"):
+            baseline = Path(folder) / "empty.sheet.toml"
+            baseline.write_text(HEAD, encoding="utf-8")
+            rows = [{"sheet": "minimal (baseline)", "bytes": len(HEAD),
+                     **load_in_child(baseline, "after")}]
+            for name, text in sheets().items():
+                path = Path(folder) / f"{name}.sheet.toml"
+                path.write_text(text, encoding="utf-8")
+                rows.append({"sheet": name, "bytes": path.stat().st_size,
+                             **load_in_child(path, "after")})
+                if args.before and name != "scenes-20000":
+                    rows.append({"sheet": name, "reader": "tomllib without the scan",
+                                 **load_in_child(path, "before")})
+            out["sheets"] = rows
+        modes = ["after", "before"] if args.before else ["after"]
+        if wanted("images"):
+            image = big_png(Path(folder) / "poster-169mp.png")
+            out["image_import"] = [{"image": "13000x13000 PNG",
+                                    "bytes": image.stat().st_size,
+                                    **files_in_child("image", image, mode)} for mode in modes]
+        if wanted("bundles"):
+            rows = []
+            for name, path in bundles(Path(folder)).items():
+                what = "ratio" if name.startswith("ratio") else "settings"
+                for mode in modes:
+                    if mode == "before" and "at-limit" in name:
+                        continue
+                    rows.append({"bundle": name, "bytes": path.stat().st_size,
+                                 **files_in_child(what, path, mode)})
+            out["bundles"] = rows
+    if args.before and wanted("parameters"):
         out["parameters_before"] = time_parser([10_000, 20_000, 40_000], ["word"], "a1111")
     print(json.dumps(out, indent=1))
 

@@ -206,9 +206,16 @@ class Runtime:
                      if_busy: Literal["read-only", "wait", "fail"] = "wait",
                      wait_seconds: float = 10.0) -> Library:
         """The library in :attr:`data_dir`. ``purpose="read"`` opens it for viewing only and
-        never creates one (the caller checks :meth:`library_exists` first)."""
-        from studio.library import Library
+        never creates one (the caller checks :meth:`library_exists` first). ``purpose="write"``
+        creates it if needed and never returns it for viewing only: a library that cannot be
+        written (a read-only folder or file) raises ``LibraryReadOnlyError`` saying so."""
+        from studio.library import Library, LibraryReadOnlyError
 
         if purpose == "read":
             return Library.open(self.data_dir, read_only=True)
-        return Library.open(self.data_dir, if_busy=if_busy, wait_seconds=wait_seconds)
+        library = Library.open(self.data_dir, if_busy=if_busy, wait_seconds=wait_seconds)
+        if library.read_only:
+            notice = library.notice
+            library.close()
+            raise LibraryReadOnlyError(notice)
+        return library

@@ -85,21 +85,17 @@ def _progress(label: str) -> Any:
     return report
 
 
-def _open_library(environ: Mapping[str, str], *, writable: bool,
-                  missing: str = "") -> Library:
-    """The library; ``missing`` is the message (exit 2) when there is none yet."""
-    from studio.library import Library, LibraryError
-    from studio.library.paths import DATABASE_NAME
+def _library_for_reading(runtime: Runtime, missing: str) -> Library:
+    """The library opened for viewing only: an export writes nothing in it, and never creates
+    one; ``missing`` is the message (exit 2) when there is none yet."""
+    from studio.library import LibraryError
 
-    folder = _runtime(environ).data_dir
-    if missing and not (folder / DATABASE_NAME).is_file():
+    if not runtime.library_exists():
         raise _command_error(missing)
     try:
-        if writable:
-            return Library.open(folder, if_busy="wait", wait_seconds=10.0)
-        return Library.open(folder, if_busy="read-only")
+        return runtime.open_library(purpose="read")
     except LibraryError as exc:
-        raise _command_error(str(exc), EXIT_FAILED) from None
+        raise _command_error(str(exc)) from None
 
 
 def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
@@ -141,9 +137,9 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         )
     except ValueError as exc:
         raise _command_error(f"{exc}.") from None
-    library = _open_library(
-        environ, writable=False,
-        missing=f"{sheet_path} has no renders in the library yet; render it first, e.g. "
+    library = _library_for_reading(
+        runtime,
+        f"{sheet_path} has no renders in the library yet; render it first, e.g. "
         f"studio render {sheet_path} --stage preview (then --stage final).")
     qt: list[object] = []  # the offscreen application, kept alive while PDFs are written
     try:
@@ -171,36 +167,44 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
 
 def cmd_import_bundle(args: argparse.Namespace, environ: Mapping[str, str],
                       out: TextIO) -> int:
-    from studio.export.bundle import Bundle, BundleError
-    from studio.export.importer import import_bundle
+    from studio.export.bundle import BundleError
+    from studio.export.importer import BundleImport
     from studio.export.model import ExportError
     from studio.library import LibraryError
 
-    catalog = _runtime(environ).catalog
+    runtime = _runtime(environ)
     target = Path(args.to)
     if target.exists() and not target.is_dir():
         raise _command_error(f"{target} is a file; --to takes a folder.")
     try:
-        Bundle(Path(args.bundle)).close()  # refuse a hostile bundle before touching anything
+        # The whole bundle is checked before the library is opened (or created).
+        job = BundleImport(Path(args.bundle), target, runtime.catalog,
+                           progress=_progress("import"))
     except BundleError as exc:
-        raise _command_error(f"{exc} Nothing was imported.") from None
-    library = _open_library(environ, writable=True)
-    if library.read_only:
-        library.close()
-        raise _command_error(f"{library.notice} Try again when it is free.", EXIT_FAILED)
-    try:
-        result = import_bundle(library, Path(args.bundle), target, catalog,
-                               progress=_progress("import"))
-    except BundleError as exc:
-        raise _command_error(f"{exc} Nothing was imported.") from None
-    except (ExportError, LibraryError) as exc:
-        raise _command_error(str(exc), EXIT_FAILED) from None
-    finally:
-        library.close()
+        raise _command_error(_nothing_imported(str(exc))) from None
+    with job:
+        try:
+            library = runtime.open_library(purpose="write")
+        except LibraryError as exc:
+            raise _command_error(_nothing_imported(str(exc))) from None
+        try:
+            result = job.into(library)
+        except BundleError as exc:
+            raise _command_error(_nothing_imported(str(exc))) from None
+        except (ExportError, LibraryError) as exc:
+            raise _command_error(_nothing_imported(str(exc)), EXIT_FAILED) from None
+        finally:
+            library.close()
     # The project name comes from the bundle: anyone's text.
     print(for_terminal(f"Imported {len(result.renders)} images into the project "
                        f"\"{result.project.name}\"; the sheet is {result.sheet_path}"), file=out)
     return EXIT_OK
+
+
+def _nothing_imported(message: str) -> str:
+    if "nothing was imported" in message.lower():
+        return message
+    return f"{message} Nothing was imported."
 
 
 def _columns(text: str) -> int:
@@ -241,8 +245,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "import-bundle", help="recreate an exported bundle's project in this library",
         description="Check BUNDLE (a .zip from studio export), unpack its sheet file, settings "
-        "and documents into --to, and store its images with their settings in the library. A "
-        "bundle with unsafe names or sizes is refused and nothing is written.")
+        "and documents into --to, and store its images with their settings in the library, all "
+        "or nothing: the whole bundle is checked first (names, sizes, settings, every image), "
+        "and an import that is refused or fails leaves nothing behind, so it can simply be run "
+        "again.")
     p.add_argument("bundle", metavar="BUNDLE", help="a .zip made by studio export")
     p.add_argument("--to", required=True, metavar="FOLDER",
                    help="the folder for the sheet file (created; must not hold its files)")

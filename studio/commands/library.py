@@ -1,11 +1,18 @@
-"""`studio library list|search|check`: the project library from the command line."""
+"""`studio library list|search|check`: the project library from the command line.
+
+Reading (``list``, ``search``, ``check --no-repair``) never creates a library nor changes one;
+``check`` with its repairs needs a library it may write and says so (exit 2) when it cannot.
+"""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from studio.library.commands import CommandOutput
 
 
 def _data_dir(environ: Mapping[str, str]) -> Path:
@@ -24,12 +31,22 @@ def _shown(text: str) -> str:
     return for_terminal(text, keep_lines=True)
 
 
+def _print(result: CommandOutput, as_json: bool, out: TextIO) -> int:
+    """The output on stdout; an error sentence goes to stderr like every command's, except
+    with ``--json``, whose one object on stdout carries it."""
+    if "error" in result.data and not as_json:
+        from studio.cli import CommandError
+
+        raise CommandError(result.text, result.exit_code or 1)
+    print(_shown(result.render(as_json=as_json)), file=out)
+    return result.exit_code
+
+
 def cmd_list(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
     from studio.library.commands import list_command
 
     result = list_command(_data_dir(environ), project=args.project, limit=args.limit)
-    print(_shown(result.render(as_json=args.json)), file=out)
-    return result.exit_code
+    return _print(result, args.json, out)
 
 
 def cmd_search(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
@@ -37,16 +54,14 @@ def cmd_search(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
 
     result = search_command(_data_dir(environ), " ".join(args.text), project=args.project,
                             limit=args.limit)
-    print(_shown(result.render(as_json=args.json)), file=out)
-    return result.exit_code
+    return _print(result, args.json, out)
 
 
 def cmd_check(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
     from studio.library.commands import check_command
 
     result = check_command(_data_dir(environ), repair=not args.no_repair)
-    print(_shown(result.render(as_json=args.json)), file=out)
-    return result.exit_code
+    return _print(result, args.json, out)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -84,9 +84,15 @@ BUNDLE_ENTRIES_MAX = 2 * SHEET_SCENES_MAX + 10_000
 #: Uncompressed bytes of one entry, and of all entries together.
 BUNDLE_ENTRY_MAX_BYTES = 512 * MIB
 BUNDLE_TOTAL_MAX_BYTES = 8 * 1024 * MIB
-#: Uncompressed over compressed size, checked for entries over the floor.
+#: Uncompressed over compressed size, checked for each entry over the floor and for all the
+#: entries together once their total is over it (many entries each just under the floor).
 BUNDLE_RATIO_MAX = 100.0
 BUNDLE_RATIO_FLOOR_BYTES = 1 * MIB
+#: Bytes of a bundle's ``settings.json`` for each image it holds (the studio writes about 2 KB
+#: a row; the longest prompts and notes stay far below this); never more than JSON_MAX_BYTES.
+BUNDLE_SETTINGS_BYTES_PER_IMAGE = 256 * 1024
+#: The most a bundle's settings may say one render cost (in dollars).
+COST_MAX = 1_000_000.0
 #: One JSON document read from a file (bundle manifest, settings rows, the ``studio`` chunk).
 JSON_MAX_BYTES = 32 * MIB
 #: Arrays and objects inside one another in such a document (records are two or three deep).
@@ -117,8 +123,19 @@ def check_file_size(source: str, size: int, limit: int, todo: str) -> None:
 
 
 def in_range(value: float, low: float, high: float) -> bool:
-    """True for a finite ``value`` within ``low..high`` (NaN and infinities are never in range)."""
+    """True for a finite ``value`` within ``low..high`` (NaN and infinities are never in range).
+    An int is compared as it is: one too large for a float is simply out of range."""
+    if isinstance(value, int):
+        return low <= value <= high
     return math.isfinite(value) and low <= value <= high
+
+
+def number_within(value: object, low: float, high: float) -> int | float | None:
+    """``value`` when it is a number (an int or a float, not a bool) within ``low..high``;
+    None for anything else: text, NaN, infinities, numbers out of range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value if in_range(value, low, high) else None
 
 
 def read_json(text: str, source: str, *, max_bytes: int = JSON_MAX_BYTES,

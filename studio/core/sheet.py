@@ -143,7 +143,7 @@ class _Reader(TomlReader):
                             field_name="steps", hint="write the model's step count, e.g. 4")
         guidance = self.get(tbl, "guidance", (int, float), key=f"{name}.guidance", table=name)
         if guidance is not None and not limits.in_range(
-                float(guidance), limits.GUIDANCE_MIN, limits.GUIDANCE_MAX):
+                guidance, limits.GUIDANCE_MIN, limits.GUIDANCE_MAX):
             raise self.fail(f"is {shorten(str(guidance), 20)}, outside {limits.GUIDANCE_MIN:g}.."
                             f"{limits.GUIDANCE_MAX:g}", key=f"{name}.guidance", table=name,
                             field_name="guidance", hint="write a number such as 3.5")

@@ -12,9 +12,12 @@ Layout of a bundle::
 
 A bundle comes from someone else, so reading one trusts nothing: every name is checked (no
 absolute paths, drive letters, ``..``, backslashes, links, duplicates or reserved device names),
-sizes and compression ratios are capped (zip bombs), encrypted entries are refused, and the
-bytes read are counted against the declared sizes. A bundle that breaks a rule is refused as a
-whole with a ``BundleError`` naming the entry and the rule, before anything is written.
+sizes and compression ratios are capped for each entry and for all of them together (zip bombs),
+encrypted entries are refused, each entry's declared size is checked against the limit for its
+kind (``core.limits``) before it is read, the bytes read are counted against the declared sizes,
+and the JSON files are read within the JSON limits (depth, 64-bit integers, no NaN). A bundle
+that breaks a rule is refused as a whole with a ``BundleError`` naming the entry and the rule,
+before anything is written.
 """
 
 from __future__ import annotations
@@ -64,9 +67,16 @@ class BundleLimits:
     max_entries: int = core_limits.BUNDLE_ENTRIES_MAX
     max_file_bytes: int = core_limits.BUNDLE_ENTRY_MAX_BYTES
     max_total_bytes: int = core_limits.BUNDLE_TOTAL_MAX_BYTES
-    #: Uncompressed over compressed size, checked for entries over ``ratio_floor`` bytes.
+    #: Uncompressed over compressed size, checked for each entry over ``ratio_floor`` bytes and
+    #: for the whole bundle once it unpacks to more than ``ratio_floor``.
     max_ratio: float = core_limits.BUNDLE_RATIO_MAX
     ratio_floor: int = core_limits.BUNDLE_RATIO_FLOOR_BYTES
+    #: The manifest and the settings (which also stay within ``settings_per_image`` bytes for
+    #: each image of the bundle).
+    max_json_bytes: int = core_limits.JSON_MAX_BYTES
+    settings_per_image: int = core_limits.BUNDLE_SETTINGS_BYTES_PER_IMAGE
+    max_sheet_bytes: int = core_limits.SHEET_FILE_MAX_BYTES
+    max_image_bytes: int = core_limits.IMAGE_FILE_MAX_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +287,7 @@ class Bundle:
                               f"than the {limits.max_entries} a bundle may hold.")
         entries: dict[str, BundleEntry] = {}
         folded: set[str] = set()
-        total = 0
+        total = packed = 0
         for info in infos:
             name = info.filename
             rel = check_entry_name(name)
@@ -300,9 +310,10 @@ class Bundle:
                                   f"{info.file_size} bytes, over the {limits.max_file_bytes} "
                                   "limit.")
             total += info.file_size
+            packed += info.compress_size
             if total > limits.max_total_bytes:
                 raise BundleError("The bundle is refused: it would unpack to more than "
-                                  f"{limits.max_total_bytes} bytes.")
+                                  f"{core_limits.bytes_words(limits.max_total_bytes)}.")
             if info.file_size > limits.ratio_floor and (
                 info.file_size > limits.max_ratio * max(info.compress_size, 1)
             ):
@@ -312,20 +323,54 @@ class Bundle:
             if kind is None:
                 continue  # not ours: never read nor written
             entries[str(rel)] = BundleEntry(str(rel), rel, kind, info.file_size)
+        # Many entries each just under the floor are caught together: a real bundle is mostly
+        # stored images, which do not shrink.
+        if total > limits.ratio_floor and total > limits.max_ratio * max(packed, 1):
+            raise BundleError(
+                f"The bundle is refused: its {len(infos)} entries would unpack to "
+                f"{core_limits.bytes_words(total)} from {core_limits.bytes_words(packed)}, "
+                f"more than {limits.max_ratio:g} times their packed size (a zip bomb?); it was "
+                "not made by the studio or was altered.")
         return entries
+
+    def declared_size(self, name: str, limit: int, what: str) -> None:
+        """Refuse the entry ``name`` from the size the ZIP declares for it, before reading."""
+        entry = self.entries.get(name)
+        if entry is not None and entry.size > limit:
+            raise BundleError(
+                f"The bundle is refused: its {name} is {core_limits.bytes_words(entry.size)}, "
+                f"over the limit of {core_limits.bytes_words(limit)} for {what}; it was not "
+                "made by the studio or was altered.")
+
+    def read_json(self, name: str, limit: int) -> object:
+        """One JSON entry, its size checked first and its text read within the JSON limits."""
+        from studio.core.errors import StudioInputError
+
+        self.declared_size(name, limit, "that file")
+        try:
+            text = self.read(name).decode("utf-8")
+        except UnicodeDecodeError:
+            raise BundleError(f"The bundle's {name} is not UTF-8 text; it was not made by the "
+                              "studio or was altered.") from None
+        try:
+            return core_limits.read_json(text, f"The bundle's {name}", max_bytes=limit)
+        except StudioInputError as exc:
+            message = str(exc)
+            raise BundleError(message if message.endswith((".", "?")) else f"{message}.") \
+                from None
 
     def _manifest(self) -> Mapping[str, Any]:
         if MANIFEST_NAME not in self.entries:
             raise BundleError(f"{self.path} has no {MANIFEST_NAME}; it is not a bundle exported "
                               "by the studio.")
-        try:
-            data = json.loads(self.read(MANIFEST_NAME).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise BundleError(f"The bundle's {MANIFEST_NAME} is damaged ({exc}).") from None
+        data = self.read_json(MANIFEST_NAME, self.limits.max_json_bytes)
         if not isinstance(data, dict) or data.get("kind") != BUNDLE_KIND:
             raise BundleError(f"{self.path} is not a Character Sheet Studio bundle.")
         fmt = data.get("format")
-        if not isinstance(fmt, int) or fmt > BUNDLE_FORMAT:
+        if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+            raise BundleError(f"The bundle's {MANIFEST_NAME} gives no format number the studio "
+                              "knows; it was not made by the studio or was altered.")
+        if fmt > BUNDLE_FORMAT:
             raise BundleError(f"The bundle is format {fmt}, newer than this studio reads "
                               f"({BUNDLE_FORMAT}); update the studio to import it.")
         return data
@@ -362,6 +407,7 @@ class Bundle:
         return b"".join(chunks)
 
     def sheet_text(self) -> str:
+        self.declared_size(self.sheet_file, self.limits.max_sheet_bytes, "a sheet file")
         try:
             return self.read(self.sheet_file).decode("utf-8")
         except UnicodeDecodeError:
@@ -371,10 +417,10 @@ class Bundle:
         """The settings records, each naming its image's entry in ``file``."""
         if SETTINGS_JSON_NAME not in self.entries:
             return []
-        try:
-            rows = json.loads(self.read(SETTINGS_JSON_NAME).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise BundleError(f"The bundle's {SETTINGS_JSON_NAME} is damaged ({exc}).") from None
+        # One row per image: a settings file far larger than its images need is refused from
+        # its declared size, before a byte of it is parsed.
+        budget = self.limits.settings_per_image * (len(self.images()) + 1)
+        rows = self.read_json(SETTINGS_JSON_NAME, min(self.limits.max_json_bytes, budget))
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise BundleError(f"The bundle's {SETTINGS_JSON_NAME} is not a list of records.")
         return rows
@@ -382,6 +428,11 @@ class Bundle:
     def images(self) -> list[BundleEntry]:
         return sorted((e for e in self.entries.values() if e.kind == "image"),
                       key=lambda e: e.name)
+
+    def image(self, entry: BundleEntry) -> bytes:
+        """One image's bytes, its declared size checked against the image limit first."""
+        self.declared_size(entry.name, self.limits.max_image_bytes, "one image")
+        return self.read(entry.name)
 
     def extract(
         self,

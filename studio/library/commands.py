@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LibraryError
+from .errors import LibraryBusyError, LibraryError
 from .library import Library
 from .models import RenderFilter, RenderRecord
+from .paths import DATABASE_NAME
 from .renders import render_data
 
 EXIT_OK = 0
@@ -46,6 +47,24 @@ def open_library(data_dir: Path) -> Library | CommandOutput:
         return Library.open(data_dir, if_busy="read-only")
     except LibraryError as exc:  # a newer library, a damaged file, an unusable folder
         return CommandOutput(str(exc), {"error": str(exc)}, EXIT_PROBLEMS)
+
+
+def library_exists(data_dir: Path) -> bool:
+    return (data_dir / DATABASE_NAME).is_file()
+
+
+def open_for_reading(data_dir: Path) -> Library | CommandOutput:
+    """The library opened for viewing only (it is never created nor changed), or the output
+    explaining why it cannot be opened (exit 1). The caller checks ``library_exists``."""
+    try:
+        return Library.open(data_dir, read_only=True)
+    except LibraryError as exc:
+        return CommandOutput(str(exc), {"error": str(exc)}, EXIT_PROBLEMS)
+
+
+def _no_library(data_dir: Path, data: dict[str, Any]) -> CommandOutput:
+    return CommandOutput(f"There is no library in {data_dir} yet: nothing has been rendered or "
+                         "imported there.", data)
 
 
 def _line(render: RenderRecord) -> str:
@@ -162,8 +181,8 @@ def library_check(library: Library, *, repair: bool = True) -> CommandOutput:
     return CommandOutput("\n".join(lines), data, EXIT_OK if sound else EXIT_PROBLEMS)
 
 
-def _with_library(data_dir: Path, action: Callable[[Library], CommandOutput]) -> CommandOutput:
-    opened = open_library(data_dir)
+def _with_library(opened: Library | CommandOutput,
+                  action: Callable[[Library], CommandOutput]) -> CommandOutput:
     if isinstance(opened, CommandOutput):
         return opened
     try:
@@ -175,19 +194,46 @@ def _with_library(data_dir: Path, action: Callable[[Library], CommandOutput]) ->
 
 
 def list_command(data_dir: Path, *, project: str | None = None, limit: int = 20) -> CommandOutput:
-    """``studio library list``: open the library in ``data_dir``, list, close."""
-    return _with_library(data_dir, lambda lib: library_list(lib, project=project, limit=limit))
+    """``studio library list``: open the library in ``data_dir`` for viewing, list, close. It
+    never creates a library."""
+    if not library_exists(data_dir):
+        return _no_library(data_dir, {"projects": []})
+    return _with_library(open_for_reading(data_dir),
+                         lambda lib: library_list(lib, project=project, limit=limit))
 
 
 def search_command(
     data_dir: Path, text: str, *, project: str | None = None, limit: int = 50
 ) -> CommandOutput:
-    """``studio library search TEXT``."""
+    """``studio library search TEXT``, for viewing only."""
+    if not library_exists(data_dir):
+        return _no_library(data_dir, {"query": text, "results": []})
     return _with_library(
-        data_dir, lambda lib: library_search(lib, text, project=project, limit=limit)
-    )
+        open_for_reading(data_dir),
+        lambda lib: library_search(lib, text, project=project, limit=limit))
 
 
 def check_command(data_dir: Path, *, repair: bool = True) -> CommandOutput:
-    """``studio library check``."""
-    return _with_library(data_dir, lambda lib: library_check(lib, repair=repair))
+    """``studio library check``: with ``repair`` the library is opened to be written (and
+    refused with exit 2 if it cannot be); without, for viewing only. Neither creates one."""
+    if not library_exists(data_dir):
+        return _no_library(data_dir, {"integrity": [], "missing_files": [],
+                                      "hash_mismatches": [], "orphan_files": [],
+                                      "repaired": False, "ok": True})
+    if not repair:
+        return _with_library(open_for_reading(data_dir),
+                             lambda lib: library_check(lib, repair=False))
+    try:
+        library = Library.open(data_dir, if_busy="fail")
+    except LibraryBusyError:
+        # Another window or command is writing: check for viewing; the report says that
+        # nothing was repaired.
+        return _with_library(open_library(data_dir), lambda lib: library_check(lib))
+    except LibraryError as exc:
+        return CommandOutput(str(exc), {"error": str(exc)}, EXIT_PROBLEMS)
+    if library.read_only:  # a read-only folder or file: it cannot be repaired at all
+        message = (f"{library.notice} Nothing was checked or repaired; add --no-repair to "
+                   "check it without repairing anything.")
+        library.close()
+        return CommandOutput(message, {"error": message}, EXIT_BAD_INPUT)
+    return _with_library(library, lambda lib: library_check(lib, repair=True))

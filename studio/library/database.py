@@ -10,6 +10,7 @@ library from a worker thread. A write transaction collects what it changed and a
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -46,6 +47,24 @@ def dt_opt(value: float | None) -> datetime | None:
     return None if value is None else dt(value)
 
 
+class _OpenTransaction:
+    """The write transaction a ``Database`` has open: what it changed so far, and what to undo
+    outside the database (files written for its records) if it rolls back."""
+
+    def __init__(self) -> None:
+        self.collector = ChangeCollector()
+        self.undo: list[Callable[[], None]] = []
+        self.depth = 0
+
+    def undo_from(self, mark: int) -> None:
+        """Undo, newest first, what was registered since ``mark``; an undo that fails leaves
+        a file ``check`` will find, never a second error over the first."""
+        for undo in reversed(self.undo[mark:]):
+            with contextlib.suppress(Exception):
+                undo()
+        del self.undo[mark:]
+
+
 class Database:
     """The open library database. Aggregates share one instance."""
 
@@ -60,6 +79,7 @@ class Database:
         self.lock = threading.RLock()
         self.changes = Announcer()
         self._closed = False
+        self._open: _OpenTransaction | None = None
 
     @classmethod
     def open(
@@ -86,6 +106,8 @@ class Database:
         folder_writable = True
         if read_only:
             notice = f"The library in {data_dir} is open for viewing only."
+            # A folder nobody may write (read-only disk, immutable) cannot hold the WAL index.
+            folder_writable = os.access(data_dir, os.W_OK)
         else:
             try:
                 data_dir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +134,13 @@ class Database:
                     f"The library in {data_dir} is open for viewing only: the folder cannot be "
                     f"written ({exc.strerror or exc}); make it writable to save renders there."
                 )
+        if lock is not None and db_path.is_file() and not os.access(db_path, os.W_OK):
+            # The folder may be written but the database file may not (read-only or immutable
+            # file): SQLite would open it and fail at the first write, so view it instead.
+            lock.release()
+            lock = None
+            notice = (f"The library in {data_dir} is open for viewing only: its database file "
+                      f"cannot be written; make {db_path.name} writable to save renders there.")
         if lock is None and not db_path.is_file():
             raise LibraryStorageError(
                 f"There is no library in {data_dir} yet and it cannot be created now.",
@@ -183,8 +212,10 @@ class Database:
             if not writable:
                 if version < SCHEMA_VERSION:
                     raise LibraryStorageError(
-                        f"The library in {db_path.parent} needs upgrading, which cannot happen "
-                        "while it is open for viewing only; close the other studio window.",
+                        f"The library in {db_path.parent} was made by an older studio and "
+                        "needs upgrading, which cannot happen while it is open for viewing "
+                        "only; close any other studio window, then open the studio or run "
+                        "`studio library check` once to upgrade it.",
                         "busy",
                     )
                 return
@@ -273,30 +304,81 @@ class Database:
     @contextlib.contextmanager
     def transaction(self, doing: str) -> Iterator[tuple[sqlite3.Connection, ChangeCollector]]:
         """One write transaction and the collector of what it changes; the change is announced
-        after the commit (never for a rolled-back write)."""
+        after the commit (never for a rolled-back write).
+
+        Called while this thread already has one open, it joins it (a savepoint): everything
+        commits or rolls back together, and the change is announced once, by the outermost.
+        That is how an import writes many records in one transaction through the aggregates.
+        """
         self.require_writable(doing)
-        collector = ChangeCollector()
         with self.lock:
             if self._closed:
                 raise LibraryError("The library is closed.")
+            if self._open is not None:
+                with self._savepoint(self._open, doing) as opened:
+                    yield opened
+                return
+            state = _OpenTransaction()
             conn = self._conn
+            self._open = state
+            committed = False
             try:
-                conn.execute("BEGIN IMMEDIATE")
                 try:
-                    yield conn, collector
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield conn, state.collector
+                    except BaseException:
                         conn.execute("ROLLBACK")
-                error = storage_error_from_sqlite(exc, doing)
-                if error is None:
-                    raise
-                raise error from exc
-        self.changes.announce(collector.change)
+                        raise
+                    conn.execute("COMMIT")
+                    committed = True
+                except sqlite3.Error as exc:
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                    error = storage_error_from_sqlite(exc, doing)
+                    if error is None:
+                        raise
+                    raise error from exc
+            finally:
+                self._open = None
+                if not committed:
+                    state.undo_from(0)
+        self.changes.announce(state.collector.change)
+
+    @contextlib.contextmanager
+    def _savepoint(self, outer: _OpenTransaction,
+                   doing: str) -> Iterator[tuple[sqlite3.Connection, ChangeCollector]]:
+        conn = self._conn
+        outer.depth += 1
+        name = f"nested_{outer.depth}"
+        mark = len(outer.undo)
+        collector = ChangeCollector()
+        try:
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield conn, collector
+            except BaseException:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+                outer.undo_from(mark)
+                raise
+            conn.execute(f"RELEASE {name}")
+        except sqlite3.Error as exc:
+            error = storage_error_from_sqlite(exc, doing)
+            if error is None:
+                raise
+            raise error from exc
+        finally:
+            outer.depth -= 1
+        outer.collector.change = outer.collector.change | collector.change
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        """Call ``undo`` if the transaction open now rolls back (e.g. remove an image file
+        written for a record that will never be committed). Only inside ``transaction``."""
+        if self._open is None:
+            raise RuntimeError("on_rollback needs an open transaction")
+        self._open.undo.append(undo)
 
     @staticmethod
     def one(conn: sqlite3.Connection, sql: str, args: Sequence[Any], what: str) -> sqlite3.Row:

@@ -3,25 +3,26 @@ the database and the image files."""
 
 from __future__ import annotations
 
-import io
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from studio.core import limits
 from studio.core.lifecycle import Outcome
 from studio.core.parameters import parse_parameters
 from studio.core.request import GenerationRequest, SceneContext, Stage
 
 from . import paths
 from .database import Database
+from .decoding import check_file_size, check_image
 from .errors import ImageImportError, storage_error_from_os
 from .files import Files
 from .metadata import read_exif_parameters, read_png_metadata
 from .models import CheckReport, ImageHealth, ImportResult, RenderDraft, SceneSuggestion
 from .recording import Recorder
 from .renders import Renders
-from .storage import content_hash, sniff_format
+from .storage import content_hash
 
 
 class Maintenance:
@@ -43,15 +44,16 @@ class Maintenance:
     ) -> ImportResult:
         """Import an image made by another tool (or an exported studio PNG).
 
-        Settings are read from the studio's own chunk, else from an A1111 ``parameters`` text;
-        an image without either is still imported. Raises ``ImageImportError`` for a file that
-        is not a readable image.
+        Only PNG, JPEG and WebP within ``core.limits`` are read (checked from the header, then
+        decoded whole before anything is stored). Settings are read from the studio's own
+        chunk, else from an A1111 ``parameters`` text; numbers out of range are left out, and
+        an image without settings is still imported. Raises ``ImageImportError`` (a sentence)
+        for a file that is not such an image, and the library's storage errors.
         """
-        from PIL import Image, UnidentifiedImageError
-
-        label = name or (source.name if isinstance(source, Path) else "the image")
+        label = name or (source.name if isinstance(source, Path) else "The file")
         if isinstance(source, Path):
             try:
+                check_file_size(label, source.stat().st_size)
                 data = source.read_bytes()
             except OSError as exc:
                 raise ImageImportError(
@@ -60,25 +62,8 @@ class Maintenance:
             name = name or source.stem
         else:
             data = source
-        try:
-            with Image.open(io.BytesIO(data)) as probe:
-                probe.load()
-                width, height = probe.size
-                fmt = probe.format or ""
-        except UnidentifiedImageError as exc:
-            raise ImageImportError(
-                f"{label} is not an image the studio can read; choose a PNG, JPEG or WebP file."
-            ) from exc
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            raise ImageImportError(
-                f"{label} is truncated or damaged ({exc}); nothing was imported."
-            ) from exc
-        if fmt not in ("PNG", "JPEG", "WEBP", "GIF") or sniff_format(data) != fmt:
-            with Image.open(io.BytesIO(data)) as original:
-                buffer = io.BytesIO()
-                original.save(buffer, "PNG")
-            data = buffer.getvalue()
-            fmt = "PNG"
+        checked = check_image(data, label)
+        fmt, width, height = checked.format, checked.width, checked.height
         suggestion = SceneSuggestion(width=width, height=height)
         original_parameters: str | None = None
         if fmt == "PNG":
@@ -86,7 +71,7 @@ class Maintenance:
             suggestion = _suggestion(meta.studio, meta.parameters, width, height)
             # Another tool's settings text is kept verbatim (sampler, hashes and all).
             original_parameters = meta.parameters
-        elif fmt in ("JPEG", "WEBP"):
+        else:
             # Kept as they are (EXIF included); only the suggestion is read from them.
             suggestion = _suggestion(None, read_exif_parameters(data), width, height)
         draft = RenderDraft(
@@ -240,20 +225,22 @@ def _suggestion(
                   if isinstance(outcome, Mapping) else None}
     if studio is not None and isinstance(studio.get("prompt"), str):
 
-        def num(key: str) -> Any:
-            value = studio.get(key)
-            return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        def num(key: str, low: float, high: float) -> int | float | None:
+            # Anyone's chunk: a number out of what the library keeps is left out, not stored.
+            return limits.number_within(studio.get(key), low, high)
 
-        seed = num("seed_returned")
-        seed = seed if seed is not None else num("seed_requested")
-        guidance = num("guidance")
+        seed_range = (limits.PARAM_SEED_MIN, limits.PARAM_SEED_MAX)
+        seed = num("seed_returned", *seed_range)
+        seed = seed if seed is not None else num("seed_requested", *seed_range)
+        steps = num("steps", limits.PARAM_STEPS_MIN, limits.PARAM_STEPS_MAX)
+        guidance = num("guidance", limits.PARAM_GUIDANCE_MIN, limits.PARAM_GUIDANCE_MAX)
         return SceneSuggestion(
             prompt=studio["prompt"],
             negative=str(studio.get("negative") or ""),
-            seed=None if seed is None else int(seed),
+            seed=None if seed is None or seed != int(seed) else int(seed),
             width=width,
             height=height,
-            steps=None if num("steps") is None else int(num("steps")),
+            steps=None if steps is None or steps != int(steps) else int(steps),
             guidance=None if guidance is None else float(guidance),
             model=str(studio.get("model") or ""),
             provider=str(studio.get("provider") or ""),

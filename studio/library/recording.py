@@ -176,6 +176,10 @@ class Recorder:
             digest, relative, created = self._files.images.store(data, fmt)
             try:
                 with self._db.transaction("save the render") as (conn, changed):
+                    if created:
+                        # Inside a larger transaction (an import) the file must go if that
+                        # one rolls back later, not only if this insert fails.
+                        self._db.on_rollback(lambda: self._files.images.remove(relative))
                     render_id = self.insert(conn, changed, draft, outcome, ctx,
                                             state=JobState.DONE, error="",
                                             image=(digest, relative, fmt, len(data)),

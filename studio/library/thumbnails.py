@@ -1,5 +1,10 @@
 """256 px thumbnails, made once on a worker thread and cached beside the images.
 
+Sources are opened like any imported image (:mod:`~studio.library.decoding`): only the formats
+a library holds (PNG, JPEG, WebP, and GIF from older versions) within the pixel limit, checked
+from the header, so an oversized image already in an older library fails its thumbnail with a
+sentence instead of being decoded.
+
 ``ThumbnailCache`` owns its executor: ``close`` cancels what has not started and waits for the
 rest, so no thread outlives the library.
 """
@@ -13,8 +18,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from PIL import Image
-
+from .decoding import STORED_FORMATS, damaged, open_image
 from .storage import fsync_dir
 
 THUMBNAIL_SIZE = 256
@@ -39,7 +43,8 @@ class ThumbnailCache:
     def ensure(self, image_hash: str, source: Path) -> Future[Path]:
         """The thumbnail's path, once it exists; made on a worker thread if it is missing.
 
-        The future fails with the error from reading ``source`` (e.g. the image is gone).
+        The future fails with the error from reading ``source``: an ``ImageImportError``
+        sentence (gone, not an image, over the pixel limit, damaged).
         """
         target = self.path_for(image_hash)
         if target.is_file():
@@ -66,9 +71,12 @@ class ThumbnailCache:
             self._pending.pop(image_hash, None)
 
     def _make(self, source: Path, target: Path) -> Path:
-        with Image.open(source) as image:
-            image.draft("RGB", (self.size, self.size))
-            thumb = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        with open_image(source, source.name, STORED_FORMATS) as image:
+            try:
+                image.draft("RGB", (self.size, self.size))
+                thumb = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+            except (OSError, SyntaxError, ValueError, EOFError) as exc:
+                raise damaged(source.name, exc) from exc
         thumb.thumbnail((self.size, self.size))
         target.parent.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)

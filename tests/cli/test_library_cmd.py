@@ -66,3 +66,14 @@ def test_check_finds_a_deleted_image(stocked_library: Path,
     assert main(["library", "check", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["missing_files"]
+
+
+def test_an_error_is_a_sentence_on_stderr_or_a_json_object_on_stdout(
+        stocked_library: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["library", "list", "--project", "Nobody"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "studio: There is no project called 'Nobody' in the library.\n"
+    assert main(["library", "search", "coffee", "--project", "Nobody", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out) == {
+        "error": "There is no project called 'Nobody' in the library."}

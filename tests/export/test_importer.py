@@ -95,7 +95,7 @@ def test_a_damaged_settings_file_is_refused_before_anything_is_written(
             {"format": 1, "kind": "character-sheet-studio-bundle", "sheet": "e.sheet.toml"}))
         archive.writestr("e.sheet.toml", SHEET)
         archive.writestr("settings.json", "{not json")
-    with pytest.raises(BundleError, match=r"settings\.json is damaged"):
+    with pytest.raises(BundleError, match=r"settings\.json: is not valid JSON"):
         import_bundle(library, bundle, out_dir / "target", catalog)
     assert not (out_dir / "target").exists()
 

@@ -92,12 +92,15 @@ def test_an_image_without_metadata_still_imports(library: Library) -> None:
     assert library.maintenance.import_image(odd, project.id).suggestion.seed is None
 
 
-def test_other_formats_are_stored_as_png(library: Library) -> None:
+@pytest.mark.parametrize("fmt", ["BMP", "GIF", "TIFF"])
+def test_formats_other_than_png_jpeg_and_webp_are_refused(library: Library, fmt: str) -> None:
     project = library.projects.ensure("Imports")
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (1, 2, 3)).save(buffer, "BMP")
-    render = library.maintenance.import_image(buffer.getvalue(), project.id).render
-    assert render.image_path is not None and render.image_path.suffix == ".png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(buffer, fmt)
+    with pytest.raises(ImageImportError, match="not an image the studio can read; choose a "
+                       "PNG, JPEG or WebP file"):
+        library.maintenance.import_image(buffer.getvalue(), project.id)
+    assert library.renders.page().items == ()
 
 
 @pytest.mark.parametrize(
