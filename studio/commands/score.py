@@ -15,11 +15,13 @@ import math
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from studio.identity import IdentitySource
+    from studio.core.sheet import Sheet
+    from studio.identity import Analyse, IdentityRules, IdentitySource
     from studio.render.identity import RenderScore, Spread
+    from studio.runtime import Runtime
 
 SCORE_HELP = """\
 Verdicts: "same person" (distance under the threshold, 0.6 unless identity_threshold in the
@@ -89,7 +91,7 @@ def _spread_line(spread: Spread, total: int) -> str:
             f"{spread.scored} scored render(s){tail}.")
 
 
-def _reference_source(path: Path, analyse: Any) -> IdentitySource:
+def _reference_source(path: Path, analyse: Analyse) -> IdentitySource:
     """The photograph given with --reference as the identity; a sentence (exit 2) when it
     cannot be read or shows no single clear face."""
     from studio.cli import CommandError
@@ -108,19 +110,52 @@ def _reference_source(path: Path, analyse: Any) -> IdentitySource:
     return identity_from_file(analysis)
 
 
+def _score_sheet(runtime: Runtime, sheet: Sheet, sheet_path: Path, analyse: Analyse,
+                 rules: IdentityRules, given: IdentitySource | None, *,
+                 every: bool) -> tuple[IdentitySource, list[RenderScore]]:
+    """The identity (``given``, else the character's own) and the sheet's renders scored
+    against it; no renders when there is no library (none is created)."""
+    from studio.cli import CommandError
+    from studio.core.text import for_terminal
+    from studio.identity import NO_IDENTITY
+    from studio.library import LibraryError
+    from studio.render.identity import IdentityScores, sheet_renders
+    from studio.runtime import EXIT_BAD_INPUT
+
+    if not runtime.library_exists():
+        return given or NO_IDENTITY, []
+    try:
+        # Opened to write, to keep the analyses; while another window or command writes, it
+        # opens for viewing and the analyses made now are not kept.
+        library = runtime.open_library(purpose="write", if_busy="read-only")
+    except LibraryError as exc:
+        raise CommandError(str(exc), EXIT_BAD_INPUT) from None
+    try:
+        if library.read_only:
+            print(for_terminal(f"studio: {library.notice} Face analyses made now are not kept."),
+                  file=sys.stderr)
+        scores = IdentityScores(library, analyse, rules)
+        character_id, renders = sheet_renders(library, sheet, sheet_path, every=every)
+        # The sheet's reference images join here once the library keeps them.
+        source = given or scores.source(character_id, references=()) or NO_IDENTITY
+        return source, scores.score_all(renders, source)
+    except LibraryError as exc:
+        raise CommandError(str(exc), EXIT_BAD_INPUT) from None
+    finally:
+        library.close()
+
+
 def cmd_score(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
     from studio.cli import CommandError
     from studio.core.errors import StudioInputError
     from studio.core.sheet import load_sheet
     from studio.identity import (
-        NO_IDENTITY,
         DlibFaceAnalyser,
         IdentityRules,
         IdentityUnavailable,
         identity_unavailable_reason,
     )
-    from studio.library import LibraryError
-    from studio.render.identity import IdentityScores, Spread, sheet_renders
+    from studio.render.identity import Spread
     from studio.runtime import EXIT_BAD_INPUT, EXIT_OK, Runtime, RuntimeConfigError
 
     runtime = Runtime(environ)
@@ -140,32 +175,11 @@ def cmd_score(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO)
     if reason is not None:
         raise CommandError(reason, EXIT_BAD_INPUT)
     analyser = DlibFaceAnalyser()
-    results: list[RenderScore] = []
     try:
-        source = (NO_IDENTITY if args.reference is None
-                  else _reference_source(Path(args.reference), analyser))
-        if runtime.library_exists():
-            try:
-                # Written to keep the analyses; while another window or command writes, it is
-                # opened for viewing and the analyses made now are not kept.
-                library = runtime.open_library(purpose="write", if_busy="read-only")
-            except LibraryError as exc:
-                raise CommandError(str(exc), EXIT_BAD_INPUT) from None
-            try:
-                if library.read_only:
-                    print(f"studio: {library.notice} Face analyses made now are not kept.",
-                          file=sys.stderr)
-                scores = IdentityScores(library, analyser, rules)
-                character_id, renders = sheet_renders(library, sheet, sheet_path,
-                                                      every=args.all)
-                if args.reference is None:
-                    # The sheet's reference images join here once the library keeps them.
-                    source = scores.source(character_id, references=()) or NO_IDENTITY
-                results = scores.score_all(renders, source)
-            except LibraryError as exc:
-                raise CommandError(str(exc), EXIT_BAD_INPUT) from None
-            finally:
-                library.close()
+        given = (None if args.reference is None
+                 else _reference_source(Path(args.reference), analyser))
+        source, results = _score_sheet(runtime, sheet, sheet_path, analyser, rules, given,
+                                       every=args.all)
     except IdentityUnavailable as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None
     spread = Spread.of(r.score for r in results)

@@ -419,3 +419,15 @@ def test_bundles_carry_the_kept_scores(
     assert {int(r["render_id"]): (r["identity_distance"], r["identity_verdict"])
             for r in table} == {k: ("" if d is None else str(d), v)
                                 for k, (d, v) in expected.items()}
+
+
+def test_while_another_studio_writes_the_scores_are_made_but_not_kept(
+        photos: dict[tuple[str, str], RenderRecord], data_dir: Path, sheet_path: Path,
+        reference: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Library.open(data_dir) as window:  # the window holds the library
+        code, data, err = run(capsys, "score", str(sheet_path), "--reference", str(reference),
+                              "--json")
+        assert code == 0, err
+        assert "open for viewing only" in err and "Face analyses made now are not kept." in err
+        assert _by_cell(data)[("Portrait", "preview")]["verdict"] == "same person"
+        assert all(window.faces.get(r.image_hash or "") is None for r in photos.values())
