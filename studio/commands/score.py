@@ -118,22 +118,25 @@ def _score_sheet(runtime: Runtime, sheet: Sheet, sheet_path: Path, analyse: Anal
     from studio.cli import CommandError
     from studio.core.text import for_terminal
     from studio.identity import NO_IDENTITY
-    from studio.library import LibraryError
+    from studio.library import LibraryError, LibraryReadOnlyError
     from studio.render.identity import IdentityScores, sheet_renders
     from studio.runtime import EXIT_BAD_INPUT
 
     if not runtime.library_exists():
         return given or NO_IDENTITY, []
     try:
-        # Opened to write, to keep the analyses; while another window or command writes, it
-        # opens for viewing and the analyses made now are not kept.
-        library = runtime.open_library(purpose="write", if_busy="read-only")
+        try:
+            # Opened to write, to keep the analyses.
+            library = runtime.open_library(purpose="write", if_busy="read-only")
+        except LibraryReadOnlyError as exc:
+            # Another window or command writes, or the folder cannot be written: scoring
+            # only reads, so it goes on, and the analyses made now are not kept.
+            print(for_terminal(f"studio: {exc} Face analyses made now are not kept."),
+                  file=sys.stderr)
+            library = runtime.open_library(purpose="read")
     except LibraryError as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None
     try:
-        if library.read_only:
-            print(for_terminal(f"studio: {library.notice} Face analyses made now are not kept."),
-                  file=sys.stderr)
         scores = IdentityScores(library, analyse, rules)
         character_id, renders = sheet_renders(library, sheet, sheet_path, every=every)
         # The sheet's reference images join here once the library keeps them.
