@@ -6,7 +6,12 @@ saved as PNG, as the library stores renders. Every figure is measured on one cor
 OpenMP pools are limited to one thread and both process CPU time and wall time are reported.
 Target: under 150 ms per render; the window's thread never stalled over 16 ms.
 
-    python benchmarks/identity.py [--runs 15] [--sheet 12]
+With the library (``--library N``): a sheet of N different renders recorded in a temporary
+library and scored as ``studio score`` does (every image analysed and kept), then again from
+the kept analyses (a second command), and read as ``studio status`` reads them (kept analyses
+only, never analysing), also on a library where nothing was scored yet.
+
+    python benchmarks/identity.py [--runs 15] [--sheet 12] [--library 48]
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import io  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -32,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image, ImageEnhance  # noqa: E402
 
+from studio.core.lifecycle import Approval  # noqa: E402
+from studio.core.request import Stage  # noqa: E402
 from studio.identity import (  # noqa: E402
     DlibFaceAnalyser,
     IdentityScorer,
@@ -86,10 +94,78 @@ def sheet_renders(astronaut: Image.Image, count: int) -> list[bytes]:
     return renders
 
 
+def library_figures(renders: list[bytes], analyser: DlibFaceAnalyser) -> dict[str, Any]:
+    """Scoring a sheet's renders through the library: analysed and kept, then read back."""
+    from studio.core.presets import load_catalog
+    from studio.core.sheet import load_sheet
+    from studio.library import Library
+    from studio.library.binding import bind_sheet
+    from studio.library.status import sheet_status
+    from studio.render.identity import IdentityScores, sheet_renders
+    from tests.identity.conftest import SheetRenders
+
+    def ms_each(seconds: float) -> float:
+        return round(seconds * 1000 / len(renders), 2)
+
+    scenes = "".join(f'[[scenes]]\nname = "Scene {i}"\nsetting = "somewhere"\n'
+                     for i in range(len(renders)))
+    with tempfile.TemporaryDirectory(prefix="identity-bench-") as folder:
+        path = Path(folder) / "bench.sheet.toml"
+        path.write_text('format = 1\n[character]\nname = "Ines"\nanchor = "Ines, 34"\n'
+                        f"seed = 1\n{scenes}", encoding="utf-8")
+        catalog = load_catalog(user_file=None)
+        sheet = load_sheet(path, catalog)
+        with Library.open(Path(folder) / "library") as library:
+            recorder = SheetRenders(library, bind_sheet(library, sheet, path, catalog), sheet,
+                                    catalog)
+            for i, data in enumerate(renders):
+                recorder.add(f"Scene {i}", Stage.PREVIEW, data,
+                             Approval.APPROVED if i == 0 else Approval.NONE)
+            character, shown = sheet_renders(library, sheet, path)
+
+            def status_seconds() -> float:
+                lookup = IdentityScores(library).lookup()
+                started = time.perf_counter()
+                sheet_status(library, sheet, path, catalog, lookup)
+                return time.perf_counter() - started
+
+            def bare_status_seconds() -> float:
+                started = time.perf_counter()
+                sheet_status(library, sheet, path, catalog)
+                return time.perf_counter() - started
+
+            nothing_kept = status_seconds()
+            started, cpu = time.perf_counter(), time.process_time()
+            scores = IdentityScores(library, analyser)
+            first = scores.score_all(shown, scores.source(character))
+            analysed = time.perf_counter() - started
+            analysed_cpu = time.process_time() - cpu
+            started = time.perf_counter()
+            scores = IdentityScores(library, analyser)  # a new command: a new cache object
+            again = scores.score_all(shown, scores.source(character))
+            kept = time.perf_counter() - started
+            assert [r.score for r in again] == [r.score for r in first]
+            lookup = IdentityScores(library).lookup()
+            assert all(lookup(r.render) is not None for r in first)
+            bare = min(bare_status_seconds() for _ in range(3))
+            with_kept = min(status_seconds() for _ in range(3))
+    return {
+        "renders": len(renders),
+        "score_analysing_ms_per_render": {"wall": ms_each(analysed),
+                                          "cpu": ms_each(analysed_cpu)},
+        "score_from_kept_analyses_ms_per_render": ms_each(kept),
+        "status_sheet_ms": {"without_identity": round(bare * 1000, 1),
+                            "kept_scores_reported": round(with_kept * 1000, 1),
+                            "nothing_scored_yet": round(nothing_kept * 1000, 1)},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--sheet", type=int, default=12, help="renders scored for the stall")
+    parser.add_argument("--library", type=int, default=48,
+                        help="renders of the sheet scored through the library (0: skip)")
     args = parser.parse_args(argv)
 
     import skimage.data
@@ -139,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = figures["sheet_seconds_in_child_process"]
     figures["window_thread_longest_stall_ms"]["nothing_running"] = longest_stall(
         lambda: threading.Event().wait(seconds))
+    if args.library:
+        figures["library"] = library_figures(sheet_renders(astronaut, args.library), analyser)
     print(json.dumps(figures, indent=2))
     return 0
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from studio.core.presets import PresetCatalog
     from studio.core.settings import Settings
     from studio.core.templates import TemplateCatalog
+    from studio.identity import IdentityRules
     from studio.library import Library
     from studio.providers.base import Provider
 
@@ -142,6 +143,18 @@ class Runtime:
         except RuntimeConfigError as exc:
             self.__dict__["settings"] = Settings()
             return self.settings, f"{exc} The default settings are used until it is fixed."
+
+    def identity_rules(self) -> IdentityRules:
+        """Identity scoring's rules with the threshold from the settings; RuntimeConfigError
+        (naming the settings file) for a threshold no distance can be judged by."""
+        from studio.core.settings import SETTINGS_FILE_NAME
+        from studio.identity import IdentityRules
+
+        try:
+            return IdentityRules(threshold=self.settings.identity_threshold)
+        except StudioInputError as exc:
+            raise RuntimeConfigError(
+                f"{self.config_dir / SETTINGS_FILE_NAME}: identity_threshold: {exc}.") from None
 
     @property
     def presets_file(self) -> Path:

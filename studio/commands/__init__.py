@@ -12,4 +12,5 @@ COMMAND_MODULES = (
     "studio.commands.export",
     "studio.commands.status",
     "studio.commands.templates",
+    "studio.commands.score",
 )

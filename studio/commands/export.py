@@ -111,9 +111,15 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     )
     from studio.export.pages import DEFAULT_COLUMNS, LANDSCAPE_LAYOUTS, LAYOUT_NAMES
     from studio.export.run import ExportFormat, ExportRequest, Layout, run_export
+    from studio.render.identity import IdentityScores
+    from studio.runtime import RuntimeConfigError
 
     runtime = _runtime(environ)
     catalog, templates = runtime.catalog, runtime.templates
+    try:
+        rules = runtime.identity_rules()
+    except RuntimeConfigError as exc:
+        raise _command_error(str(exc)) from None
     sheet_path = Path(args.sheet)
     sheet = load_sheet(sheet_path, catalog)
     fmt = ExportFormat(args.format)
@@ -143,7 +149,9 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         f"studio render {sheet_path} --stage preview (then --stage final).")
     qt: list[object] = []  # the offscreen application, kept alive while PDFs are written
     try:
-        export = gather_sheet(library, sheet, sheet_path, catalog)
+        # Identity scores as studio score (or the window) kept them; none is made here.
+        identity = IdentityScores(library, analyse=None, rules=rules).lookup()
+        export = gather_sheet(library, sheet, sheet_path, catalog, identity=identity)
         if fmt is not ExportFormat.PNG:
             from studio.export.pdf import gui_application
 

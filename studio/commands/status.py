@@ -16,7 +16,10 @@ STATUS_HELP = """\
 Each cell is the scene's latest render at that stage. "out of date" means the sheet now sends
 something else for it than what it was made from; the reasons name what changed (anchor, skin,
 quality, setting, pattern, lighting, lens, framing, seed, negative, model, steps, guidance,
-reference). Exit codes: 0 shown, 2 the sheet cannot be read or the library cannot be opened.
+reference). "identity" is the render's distance from the character's face and its verdict, as
+studio score (or the window) last measured it; status reports kept scores only and never
+analyses an image itself, so cells nobody has scored show none. Exit codes: 0 shown, 2 the
+sheet cannot be read or the library cannot be opened.
 """
 
 
@@ -31,8 +34,13 @@ def _cell_text(stage: str, cell: CellStatus | None) -> str:
     star = ", starred" if render.star else ""
     takes = f", {cell.takes} takes" if cell.takes > 1 else ""
     state = ("out of date: " + ", ".join(cell.reasons)) if cell.reasons else "current"
+    identity = ""
+    if cell.identity is not None:
+        distance = cell.identity["distance"]
+        identity = (f"; identity: {cell.identity['verdict']}" if distance is None
+                    else f"; identity: {cell.identity['verdict']} ({distance:.2f})")
     return (f"{stage}: #{render.id} {render.state.value}, {render.provider}/{render.model}, "
-            f"{seed}{verdict}{star}{takes}; {state}")
+            f"{seed}{verdict}{star}{takes}; {state}{identity}")
 
 
 def _text(rows: list[SceneStatus], sheet_path: Path) -> str:
@@ -52,8 +60,10 @@ def _text(rows: list[SceneStatus], sheet_path: Path) -> str:
 def cmd_status(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
     from studio.cli import CommandError
     from studio.core.sheet import load_sheet
+    from studio.identity import IdentityRules
     from studio.library import LibraryError
     from studio.library.status import sheet_status
+    from studio.render.identity import IdentityScores
     from studio.runtime import EXIT_BAD_INPUT, EXIT_OK, Runtime, RuntimeConfigError
 
     runtime = Runtime(environ)
@@ -62,6 +72,10 @@ def cmd_status(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         runtime.settings_or_defaults()  # a broken settings file must not hide the library
     except RuntimeConfigError as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None
+    try:
+        rules = runtime.identity_rules()
+    except RuntimeConfigError:
+        rules = IdentityRules()  # like the rest of status: shown with the default settings
     sheet_path = Path(args.sheet)
     sheet = load_sheet(sheet_path, catalog)
     library = None
@@ -71,7 +85,12 @@ def cmd_status(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         except LibraryError as exc:
             raise CommandError(str(exc), EXIT_BAD_INPUT) from None
     try:
-        rows = sheet_status(library, sheet, sheet_path, catalog)
+        # Identity scores are reported as studio score (or the window) kept them: a lookup.
+        # Analysing a render nobody scored costs a quarter of a second, so a large sheet
+        # would take minutes; those cells show none.
+        identity = (None if library is None
+                    else IdentityScores(library, analyse=None, rules=rules).lookup())
+        rows = sheet_status(library, sheet, sheet_path, catalog, identity)
     except LibraryError as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None
     finally:

@@ -19,6 +19,9 @@ from studio.core.request import Stage
 SETTINGS_SCHEMA_VERSION = 1
 SETTINGS_FILE_NAME = "settings.toml"
 PROVIDER_IDS = ("modelslab", "replicate", "fal", "imageapi", "onemin", "comfyui", "offline")
+#: The face distance under which a render is the same person as the character: dlib's published
+#: threshold for its ResNet descriptor (``studio.identity`` reads it from here).
+DEFAULT_IDENTITY_THRESHOLD = 0.6
 
 
 def env_name(provider_id: str, what: str) -> str:
@@ -65,6 +68,8 @@ class Settings:
     final_provider: str | None = None
     budget_cap: float | None = None
     data_dir: str | None = None
+    #: Identity scoring's same-person threshold (a face distance); checked where it is used.
+    identity_threshold: float = DEFAULT_IDENTITY_THRESHOLD
 
     def stage_provider(self, stage: Stage) -> str | None:
         """The provider the user chose as the default for a stage, if any."""
@@ -113,12 +118,14 @@ def settings_from_dict(data: Mapping[str, Any], where: str = "settings") -> Sett
             final_model=_opt(table, "final_model", str, at),
             key_in_file=bool(_opt(table, "key_in_file", bool, at) or False),
         )
+    threshold = _opt(data, "identity_threshold", float, where)
     return Settings(
         providers=providers,
         preview_provider=_opt(data, "preview_provider", str, where),
         final_provider=_opt(data, "final_provider", str, where),
         budget_cap=_opt(data, "budget_cap", float, where),
         data_dir=_opt(data, "data_dir", str, where),
+        identity_threshold=DEFAULT_IDENTITY_THRESHOLD if threshold is None else threshold,
     )
 
 
@@ -128,6 +135,8 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
         value = getattr(settings, key)
         if value is not None:
             out[key] = value
+    if settings.identity_threshold != DEFAULT_IDENTITY_THRESHOLD:
+        out["identity_threshold"] = settings.identity_threshold
     providers: dict[str, Any] = {}
     for pid, ps in sorted(settings.providers.items()):
         table = {

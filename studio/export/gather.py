@@ -26,6 +26,7 @@ from studio.library.renders import render_data
 
 if TYPE_CHECKING:
     from studio.library import Library
+    from studio.library.status import IdentityLookup
 
 PRODUCER = f"{APP_DISPLAY_NAME} {__version__}"
 _EXTENSIONS = {b"\x89PNG": "png", b"\xff\xd8\xff": "jpg", b"RIFF": "webp"}
@@ -53,6 +54,8 @@ class SheetExport:
     #: The render shown in each cell, and for a final also the preview it came from.
     renders: tuple[RenderRecord, ...]
     anchors: dict[int, AnchorVersion]
+    #: Each render's identity score (``{"distance", "verdict"}``); None: no scores exported.
+    identity: IdentityLookup | None = None
 
 
 def _current_anchor(versions: Sequence[AnchorVersion], sheet: Sheet) -> AnchorVersion | None:
@@ -77,9 +80,10 @@ def gather_sheet(
     catalog: PresetCatalog,
     *,
     exported: str | None = None,
+    identity: IdentityLookup | None = None,
 ) -> SheetExport:
     """The sheet's latest renders as an export; ``NoRendersError`` when it has none (library
-    errors come out as the library raises them)."""
+    errors come out as the library raises them). ``identity`` scores the bundle's renders."""
     sheet_path = Path(sheet_path)
     record = find_sheet_record(library, sheet, sheet_path)
     if record is None:
@@ -126,7 +130,7 @@ def gather_sheet(
         producer=PRODUCER, template=sheet.template,
     )
     return SheetExport(document, sheet, sheet_path, record, tuple(renders),
-                       {v.id: v for v in versions})
+                       {v.id: v for v in versions}, identity)
 
 
 def all_sheet_renders(library: Library, record: SheetRecord) -> list[RenderRecord]:
@@ -153,6 +157,7 @@ def render_settings(render: RenderRecord, export: SheetExport) -> dict[str, Any]
     anchor = export.anchors.get(render.anchor_version_id or -1)
     scene = export.sheet.scene(render.scene_name)
     data = {k: v for k, v in render_data(render).items() if k not in _LOCAL_FIELDS}
+    identity = None if export.identity is None else export.identity(render)
     return {
         "render_id": render.id,
         **data,
@@ -162,6 +167,8 @@ def render_settings(render: RenderRecord, export: SheetExport) -> dict[str, Any]
         "lens": "" if scene is None else scene.lens,
         "framing": "" if scene is None else scene.framing,
         "image_sha256": render.image_hash,
+        "identity_distance": None if identity is None else identity["distance"],
+        "identity_verdict": None if identity is None else identity["verdict"],
     }
 
 

@@ -48,6 +48,8 @@ SETTINGS_COLUMNS: tuple[str, ...] = (
     "cost",
     "created",
     "sha256",
+    "identity_distance",
+    "identity_verdict",
 )
 
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from studio.core.errors import StudioInputError
+from studio.core.settings import DEFAULT_IDENTITY_THRESHOLD
 
 from .analysis import Descriptor, check_descriptor
 
-#: dlib's published same-person threshold for its ResNet descriptor.
-DEFAULT_THRESHOLD = 0.6
+#: dlib's published same-person threshold for its ResNet descriptor (the settings' default).
+DEFAULT_THRESHOLD = DEFAULT_IDENTITY_THRESHOLD
 #: How far under the threshold a distance reads ``drifting`` rather than ``same person``.
 DEFAULT_DRIFT_MARGIN = 0.1
 

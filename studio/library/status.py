@@ -3,7 +3,7 @@ out of date against the sheet as it is now (``studio status``; the one staleness
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ class CellStatus:
     render: RenderRecord
     reasons: tuple[str, ...]
     takes: int
+    #: ``{"distance", "verdict"}`` of the render's identity score; None when not scored.
+    identity: Mapping[str, Any] | None = None
 
     def to_data(self) -> dict[str, Any]:
         """The ``CELL`` object of ``studio status --json`` (DESIGN.md)."""
@@ -42,7 +44,7 @@ class CellStatus:
             "reasons": list(self.reasons),
             "references": [],
             "takes": self.takes,
-            "identity": None,
+            "identity": None if self.identity is None else dict(self.identity),
         }
 
 
@@ -57,10 +59,16 @@ class SceneStatus:
                                  else self.cells[stage].to_data()) for stage in Stage}}
 
 
+#: A render's identity figures (``{"distance", "verdict"}``), or None when it is not scored.
+IdentityLookup = Callable[[RenderRecord], Mapping[str, Any] | None]
+
+
 def sheet_status(library: Library | None, sheet: Sheet, path: Path,
-                 catalog: PresetCatalog) -> list[SceneStatus]:
+                 catalog: PresetCatalog,
+                 identity: IdentityLookup | None = None) -> list[SceneStatus]:
     """Every scene of ``sheet`` in sheet order with its latest preview and final (none where
-    the library has nothing, or when there is no library at all)."""
+    the library has nothing, or when there is no library at all). ``identity`` gives each
+    cell's identity score (the identity measure lives above the library)."""
     cells: dict[tuple[str, Stage], CellStatus] = {}
     if library is not None:
         record = find_sheet_record(library, sheet, path)
@@ -72,7 +80,8 @@ def sheet_status(library: Library | None, sheet: Sheet, path: Path,
                     continue
                 reasons = render_staleness(library, sheet, scene, cell.render, catalog)
                 cells[(scene.name, cell.stage)] = CellStatus(
-                    cell.render, reasons, takes.get((cell.scene.id, cell.stage), 1))
+                    cell.render, reasons, takes.get((cell.scene.id, cell.stage), 1),
+                    None if identity is None else identity(cell.render))
     return [SceneStatus(scene.name, {stage: cells[(scene.name, stage)] for stage in Stage
                                      if (scene.name, stage) in cells})
             for scene in sheet.scenes]

@@ -10,7 +10,15 @@ from collections.abc import Callable
 import pytest
 from PIL import Image
 
+from studio.core.fingerprint import fingerprint
+from studio.core.presets import PresetCatalog
+from studio.core.prompt import build_request
+from studio.core.request import Stage
+from studio.core.sheet import Sheet
 from studio.identity import Descriptor, DlibFaceAnalyser, FaceAnalysis, NotScorable
+from studio.library import Library
+from studio.library.binding import SheetBinding
+from studio.library.models import Approval, RenderDraft, RenderRecord
 
 skimage_data = pytest.importorskip("skimage.data", reason="install the test extra (scikit-image)")
 
@@ -69,3 +77,28 @@ class CountingAnalyser:
 @pytest.fixture
 def counting() -> Callable[[dict[bytes, FaceAnalysis]], CountingAnalyser]:
     return CountingAnalyser
+
+
+class SheetRenders:
+    """Records images as renders of a sheet's scenes, as the render queue would."""
+
+    def __init__(self, library: Library, binding: SheetBinding, sheet: Sheet,
+                 catalog: PresetCatalog) -> None:
+        self.library, self.binding, self.sheet, self.catalog = library, binding, sheet, catalog
+
+    def add(self, scene: str, stage: Stage, image: bytes,
+            approval: Approval = Approval.NONE) -> RenderRecord:
+        sc = self.sheet.scene(scene)
+        assert sc is not None
+        request = build_request(self.sheet, sc, stage, self.catalog).with_changes(
+            provider="offline")
+        draft = RenderDraft(request=request, project_id=self.binding.project.id,
+                            sheet_id=self.binding.sheet.id,
+                            scene_id=self.binding.scenes[scene].id,
+                            anchor_version_id=self.binding.anchor.id,
+                            fingerprint=fingerprint(self.sheet, sc, stage, self.catalog))
+        render = self.library.renders.record(draft, image)
+        if approval is not Approval.NONE:
+            self.library.renders.set_approval([render.id], approval)
+            render = self.library.renders.get(render.id)
+        return render

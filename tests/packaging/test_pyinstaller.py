@@ -1,6 +1,7 @@
 """The packaged app: built with PyInstaller from packaging/studio.spec, then run as a user would,
 far from the checkout: --version, the presets, lint, a headless render of the example sheet with
-the offline provider, and a PDF export of it (Qt inside the frozen app)."""
+the offline provider, identity scoring against a real photograph (dlib and its models inside the
+frozen app), and a PDF export of it (Qt inside the frozen app)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,37 @@ def test_the_packaged_app_runs_headless(app: Path, tmp_path: Path) -> None:
     summary = json.loads(render.stdout)
     assert [r["status"] for r in summary["results"]] == ["ok"] * 4
     assert all(Path(r["image"]).read_bytes()[:4] == b"\x89PNG" for r in summary["results"])
+
+    # Identity scoring inside the frozen app: dlib and its model files load and measure real
+    # photographs. The placeholder cards show no face, so the astronaut's portrait is stored as
+    # the final of one scene, as a provider's render would be.
+    from PIL import Image
+    from skimage.data import astronaut
+
+    from studio.core.presets import load_catalog
+    from studio.core.request import Stage
+    from studio.core.sheet import load_sheet
+    from studio.library import Library
+    from studio.library.binding import bind_sheet
+    from tests.identity.conftest import SheetRenders, encode
+
+    portrait = Image.fromarray(astronaut())
+    portrait.save(work / "astronaut.png")
+    catalog = load_catalog(user_file=None)
+    loaded = load_sheet(sheet, catalog)
+    with Library.open(tmp_path / "library") as library:
+        final = SheetRenders(library, bind_sheet(library, loaded, sheet, catalog), loaded,
+                             catalog).add("Studio headshot", Stage.FINAL,
+                                          encode(portrait.resize((1024, 1024))))
+    score = studio("score", str(sheet), "--reference", str(work / "astronaut.png"), "--json")
+    assert score.returncode == 0, score.stderr
+    scored = json.loads(score.stdout)
+    assert scored["identity_source"] == "file" and len(scored["results"]) == 5
+    results = {r["render"]: r for r in scored["results"]}
+    assert results.pop(final.id)["verdict"] == "same person"
+    assert {r["verdict"] for r in results.values()} == {"not scorable"}
+    bad = studio("score", str(sheet), "--reference", str(sheet))
+    assert bad.returncode == 2 and "cannot be read as an image" in bad.stderr, bad.stderr
 
     export = studio("export", str(sheet), "--format", "pdf", "--out", str(work / "emma.pdf"))
     assert export.returncode == 0, export.stderr
