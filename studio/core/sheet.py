@@ -3,6 +3,11 @@
 The ``*.sheet.toml`` format is a contract (DESIGN.md). Reading a file checks every key and
 reports the first problem as one message naming the file, the key or line and what to write
 instead; writing gives back a file that reads as the same sheet.
+
+A sheet names its character's reference images by path, relative to the sheet file.
+:func:`parse_sheet` reads the text alone and leaves each reference's hash empty;
+:func:`load_sheet` also reads the image files (:func:`read_references`), so the sheet it returns
+knows what each cell would send.
 """
 
 from __future__ import annotations
@@ -17,13 +22,30 @@ from typing import Any
 import tomli_w
 
 from studio.core import limits
-from studio.core.anchor import FIELD_NAMES, AnchorFields, anchor_with_outfit, compose_anchor
+from studio.core.anchor import (
+    FIELD_NAMES,
+    REFERENCES_MAX,
+    AnchorFields,
+    ReferenceImage,
+    ReferenceRole,
+    ReferenceStrength,
+    anchor_with_outfit,
+    compose_anchor,
+)
 from studio.core.errors import SheetError
+from studio.core.imagefile import ImageFileError, content_hash, read_image_file
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import Stage
 from studio.core.stages import StageProfile, default_profile
 from studio.core.text import shorten
-from studio.core.tomlfile import TomlReader, describe, parse_toml, read_toml_file, text_limit
+from studio.core.tomlfile import (
+    TomlReader,
+    describe,
+    find_line,
+    parse_toml,
+    read_toml_file,
+    text_limit,
+)
 
 SHEET_FORMAT = 1
 SHEET_SUFFIX = ".sheet.toml"
@@ -39,6 +61,8 @@ class Character:
     negative: str | None = None  # None: the catalog's recommended negative for finals
     skin: tuple[str, ...] = ()  # skin-detail preset ids or free text
     quality: tuple[str, ...] = ()  # quality-marker preset ids or free text
+    #: The reference set (at most ``REFERENCES_MAX``), paths relative to the sheet file.
+    references: tuple[ReferenceImage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +79,9 @@ class Scene:
     group: str = ""
     #: Replaces only the outfit in the anchor for this scene (see ``scene_anchor``).
     outfit: str = ""
+    #: How strongly the scene holds to the reference images; None: strong when the character
+    #: has any (see ``scene_reference_strength``).
+    reference: ReferenceStrength | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +112,25 @@ def scene_anchor(sheet: Sheet, scene: Scene) -> str:
     the character's own (the rule is ``anchor_with_outfit``'s)."""
     ch = sheet.character
     return anchor_with_outfit(ch.anchor, ch.name, ch.fields, scene.outfit)
+
+
+def scene_reference_strength(sheet: Sheet, scene: Scene) -> ReferenceStrength:
+    """How strongly ``scene`` holds to the character's reference images: its own setting,
+    else strong; off when there is nothing to send (:func:`scene_references`)."""
+    if not scene_references(sheet, scene):
+        return ReferenceStrength.OFF
+    return scene.reference or ReferenceStrength.STRONG
+
+
+def scene_references(sheet: Sheet, scene: Scene) -> tuple[ReferenceImage, ...]:
+    """The reference images ``scene`` sends, in the sheet's order: none when the scene is set
+    to "off"; a scene with its own outfit leaves out the outfit pictures (its text wins)."""
+    if scene.reference is ReferenceStrength.OFF:
+        return ()
+    refs = sheet.character.references
+    if scene.outfit.strip():
+        refs = tuple(r for r in refs if r.role is not ReferenceRole.OUTFIT)
+    return refs
 
 
 def frame_size(framing: str, catalog: PresetCatalog) -> tuple[int, int] | None:
@@ -165,8 +211,8 @@ class _Reader(TomlReader):
         if not isinstance(tbl, dict):
             raise self.fail("must be a table", key="character",
                             hint="write [character] on its own line")
-        self.no_unknown(tbl, {"name", "anchor", "seed", "negative", "skin", "quality", "fields"},
-                    "character", "character")
+        self.no_unknown(tbl, {"name", "anchor", "seed", "negative", "skin", "quality", "fields",
+                              "references"}, "character", "character")
         name = self.get(tbl, "name", str, key="character.name", table="character",
                         required=True, hint="add name = \"Emma\" (a specific first name)")
         seed = self.get(tbl, "seed", int, key="character.seed", table="character",
@@ -201,7 +247,59 @@ class _Reader(TomlReader):
             negative=self.get(tbl, "negative", str, key="character.negative", table="character"),
             skin=self.preset_list(tbl, "skin", PresetKind.SKIN),
             quality=self.preset_list(tbl, "quality", PresetKind.QUALITY),
+            references=self.references(tbl),
         )
+
+    def references(self, tbl: Mapping[str, Any]) -> tuple[ReferenceImage, ...]:
+        """``references = [{ image = "refs/face.png", role = "face" }, ...]``; the files are
+        read later (:func:`read_references`)."""
+        example = '{ image = "refs/face.png", role = "face" }'
+        raw = self.get(tbl, "references", list, key="character.references", table="character",
+                       hint=f"write references = [{example}]")
+        if raw is None:
+            return ()
+
+        def fail(problem: str, key: str, hint: str = "") -> SheetError:
+            error = self.fail(problem, key=key, table="character", field_name="references",
+                              hint=hint)
+            assert isinstance(error, SheetError)
+            return error
+
+        if len(raw) > REFERENCES_MAX:
+            raise fail(f"lists {len(raw):,} images, over the limit of {REFERENCES_MAX}",
+                       "character.references", "keep the few that show the character best: a "
+                       "face, the full body, an outfit")
+        roles = ", ".join(f'"{r.value}"' for r in ReferenceRole)
+        out: list[ReferenceImage] = []
+        for i, item in enumerate(raw):
+            key = f"character.references[{i + 1}]"
+            if not isinstance(item, dict):
+                raise fail(f"must be a table, not {describe(item)}", key, f"write {example}")
+            for name in item:
+                if name not in ("image", "role"):
+                    raise fail(f"has the key \"{shorten(name, 40)}\", which a reference does "
+                               "not take", key, f"write {example}")
+            image = item.get("image")
+            if not isinstance(image, str):
+                problem = "is missing" if image is None else (
+                    f"must be text in quotes, not {describe(image)}")
+                raise fail(problem, f"{key}.image", "name the image file, relative to the "
+                           "sheet file, e.g. image = \"refs/face.png\"")
+            if not image.strip() or "\x00" in image:
+                raise fail("is empty", f"{key}.image", "name the image file, e.g. "
+                           "image = \"refs/face.png\"")
+            self.check_length(image, text_limit("image"), key=f"{key}.image", table="character",
+                              index=None, name="references")
+            if any(r.path == image for r in out):
+                raise fail(f"repeats the image \"{shorten(image)}\"", f"{key}.image",
+                           "list each image once")
+            role = item.get("role", ReferenceRole.OTHER.value)
+            if role not in {r.value for r in ReferenceRole}:
+                shown = f"\"{shorten(role)}\"" if isinstance(role, str) else describe(role)
+                raise fail(f"is {shown}, not a role of a reference image", f"{key}.role",
+                           f"use one of {roles}")
+            out.append(ReferenceImage(sha256="", role=ReferenceRole(role), path=image))
+        return tuple(out)
 
     def scenes(self, data: Mapping[str, Any]) -> tuple[Scene, ...]:
         raw = data.get("scenes", [])
@@ -219,7 +317,8 @@ class _Reader(TomlReader):
             if not isinstance(tbl, dict):
                 raise self.fail("must be a table", key=key, hint="write [[scenes]] before it")
             self.no_unknown(tbl, {"name", "setting", "lighting", "lens", "framing", "seed",
-                                  "pattern", "notes", "group", "outfit"}, key, "scenes", i)
+                                  "pattern", "notes", "group", "outfit", "reference"}, key,
+                            "scenes", i)
 
             def text(name: str, *, required: bool = False, hint: str = "",
                      _tbl: dict[str, Any] = tbl, _key: str = key, _i: int = i) -> str:
@@ -265,9 +364,17 @@ class _Reader(TomlReader):
             seed = self.get(tbl, "seed", int, key=f"{key}.seed", table="scenes", index=i)
             if seed is not None:
                 seed = self.seed(seed, key=f"{key}.seed", table="scenes", index=i)
+            reference = text("reference") or None
+            if reference is not None and reference not in {s.value for s in ReferenceStrength}:
+                raise self.fail(f"is \"{shorten(reference)}\", not a reference strength",
+                                key=f"{key}.reference", table="scenes", index=i,
+                                field_name="reference", hint="use \"off\", \"light\" or "
+                                "\"strong\" (strong when left out)")
             out.append(Scene(name=name, setting=setting, lighting=lighting, lens=lens,
                              framing=framing, seed=seed, pattern=pattern, notes=text("notes"),
-                             group=text("group"), outfit=text("outfit")))
+                             group=text("group"), outfit=text("outfit"),
+                             reference=None if reference is None
+                             else ReferenceStrength(reference)))
         return tuple(out)
 
     def sheet(self, data: Mapping[str, Any]) -> Sheet:
@@ -313,7 +420,70 @@ def parse_sheet(text: str, catalog: PresetCatalog, path: str = "<sheet>") -> She
 
 
 def load_sheet(path: Path, catalog: PresetCatalog) -> Sheet:
-    return parse_sheet(read_toml_file(path, SheetError, "sheet"), catalog, str(path))
+    """The sheet file at ``path``, with its reference images read (:func:`read_references`)."""
+    text = read_toml_file(path, SheetError, "sheet")
+    return read_references(parse_sheet(text, catalog, str(path)), path, text)
+
+
+def reference_file(sheet_path: Path, reference: ReferenceImage) -> Path:
+    """Where the file of ``reference`` is: its path taken from the sheet file's folder."""
+    return Path(sheet_path).parent / reference.path
+
+
+def read_references(sheet: Sheet, sheet_path: Path, text: str | None = None) -> Sheet:
+    """``sheet`` with the hash of each reference image's file (paths relative to
+    ``sheet_path``); a file that is missing, unreadable, over the size limit or not a PNG, JPEG
+    or WebP image is a SheetError naming it (``text``, the sheet's own text, locates the line).
+    """
+    refs = sheet.character.references
+    if not refs:
+        return sheet
+    line = find_line((text or "").splitlines(), "character", "references")
+    out = []
+    for i, ref in enumerate(refs):
+        file = reference_file(sheet_path, ref)
+        try:
+            data = read_image_file(file)
+        except ImageFileError as exc:
+            raise SheetError(str(sheet_path), f"names the image {shorten(ref.path)}, which "
+                             f"{exc.problem}", key=f"character.references[{i + 1}].image",
+                             line=line,
+                             hint=exc.hint) from None
+        out.append(replace(ref, sha256=content_hash(data)))
+    return replace(sheet, character=replace(sheet.character, references=tuple(out)))
+
+
+def reference_from_file(file: Path, sheet_path: Path | None,
+                        role: ReferenceRole = ReferenceRole.OTHER) -> ReferenceImage:
+    """A reference to the image at ``file`` (read and hashed; an ImageFileError when it cannot
+    be used), its path relative to the sheet's folder when it is inside it, else absolute."""
+    data = read_image_file(file)
+    path = Path(file).resolve()
+    shown = str(path)
+    if sheet_path is not None:
+        folder = Path(sheet_path).resolve().parent
+        if path.is_relative_to(folder):
+            shown = path.relative_to(folder).as_posix()
+    return ReferenceImage(sha256=content_hash(data), role=role, path=shown)
+
+
+def rebase_references(sheet: Sheet, old_path: Path | None, new_path: Path) -> Sheet:
+    """``sheet`` as saved under ``new_path``: each reference path rewritten so it still names
+    the same file (relative to the new folder where it can be, else absolute)."""
+    refs = sheet.character.references
+    if not refs or old_path is None:
+        return sheet
+    old = Path(old_path).resolve().parent
+    new = Path(new_path).resolve().parent
+    if old == new:
+        return sheet
+    moved = []
+    for ref in refs:
+        target = (old / ref.path).resolve()
+        path = (target.relative_to(new).as_posix() if target.is_relative_to(new)
+                else str(target))
+        moved.append(replace(ref, path=path))
+    return replace(sheet, character=replace(sheet.character, references=tuple(moved)))
 
 
 # --------------------------------------------------------------------------- writing
@@ -331,6 +501,9 @@ def sheet_to_dict(sheet: Sheet) -> dict[str, Any]:
     if not ch.fields.is_empty():
         character["fields"] = {k: getattr(ch.fields, k) for k in FIELD_NAMES
                                if getattr(ch.fields, k)}
+    if ch.references:
+        character["references"] = [{"image": r.path, "role": r.role.value}
+                                   for r in ch.references]
     out: dict[str, Any] = {"format": SHEET_FORMAT}
     if sheet.title:
         out["title"] = sheet.title
@@ -352,6 +525,8 @@ def sheet_to_dict(sheet: Sheet) -> dict[str, Any]:
                 s[key] = value
         if sc.seed is not None:
             s["seed"] = sc.seed
+        if sc.reference is not None:
+            s["reference"] = sc.reference.value
         scenes.append(s)
     if scenes:
         out["scenes"] = scenes
