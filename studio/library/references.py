@@ -3,7 +3,7 @@ image, and read back by hash when a render sends them.
 
 A reference image is kept exactly as its file was (no metadata chunks are added), so its name in
 the store is the sha256 of the file the user chose, the same hash a sheet file's reference gets
-when it is read (``studio.core.sheet.read_references``). It is checked before it is stored: a
+when it is read (``studio.core.reference_files.read_references``). It is checked before it is stored: a
 PNG, JPEG or WebP image that decodes, within the size and pixel limits (``core.limits``).
 
 Reading by hash needs no database (:class:`ReferenceFiles`): the file's name is its hash, and
@@ -14,24 +14,22 @@ the bytes are checked against it on every read. That is the reader the providers
 from __future__ import annotations
 
 import contextlib
-import io
-import warnings
 from pathlib import Path
 
-from studio.core import limits
 from studio.core.anchor import ReferenceImage, ReferenceRole
 from studio.core.errors import StudioInputError
-from studio.core.imagefile import FORMAT_WORDS, ImageFileError, read_image_file, sniff_format
+from studio.core.imagefile import ImageFileError, read_image_file, sniff_format
 from studio.core.references import ReferenceUnavailableError
 
 from . import paths
 from .database import Database
-from .errors import LibraryError
+from .decoding import IMAGE_FORMATS, check_image
+from .errors import ImageImportError, LibraryError
 from .files import Files
 from .storage import IMAGE_EXTENSIONS, DurableFileWriter, content_hash, fsync_dir
 
 #: The formats a reference image may have (what the image APIs take).
-REFERENCE_FORMATS = ("PNG", "JPEG", "WEBP")
+REFERENCE_FORMATS = IMAGE_FORMATS
 
 
 class ReferenceImageError(LibraryError, StudioInputError):
@@ -41,38 +39,13 @@ class ReferenceImageError(LibraryError, StudioInputError):
 def check_reference_image(data: bytes, label: str) -> tuple[str, int, int]:
     """The format, width and height of ``data`` once it has decoded in full; a
     :class:`ReferenceImageError` naming ``label`` when it is not a PNG, JPEG or WebP image, is
-    damaged, or is over the byte or pixel limits. Blocking (decodes the image)."""
-    from PIL import Image, UnidentifiedImageError
-
-    wanted = ", ".join(FORMAT_WORDS[f] for f in REFERENCE_FORMATS)
-    if len(data) > limits.IMAGE_FILE_MAX_BYTES:
-        raise ReferenceImageError(
-            f"{label} is {limits.bytes_words(len(data))}, over the limit of "
-            f"{limits.bytes_words(limits.IMAGE_FILE_MAX_BYTES)} for a reference image; save a "
-            "smaller copy (about one megapixel is plenty).")
-    fmt = sniff_format(data)
-    if fmt not in REFERENCE_FORMATS:
-        raise ReferenceImageError(f"{label} is not a {wanted} image; save it as one of those "
-                                  "to use it as a reference.")
-    too_big = ReferenceImageError(
-        f"{label} claims more than {limits.IMAGE_PIXELS_MAX:,} pixels, over the limit for a "
-        "reference image; save a smaller copy.")
+    damaged, or is over the byte or pixel limits (the limits every image the studio reads
+    keeps: ``library.decoding``). Blocking (decodes the image)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=REFERENCE_FORMATS) as image:
-                width, height = image.size
-                if width < 1 or height < 1 or width * height > limits.IMAGE_PIXELS_MAX:
-                    raise too_big
-                image.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise too_big from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, ReferenceImageError):
-            raise
-        raise ReferenceImageError(f"{label} is damaged and cannot be decoded ({exc}); choose "
-                                  "another image.") from None
-    return fmt, width, height
+        checked = check_image(data, label)
+    except ImageImportError as exc:
+        raise ReferenceImageError(str(exc)) from None
+    return checked.format, checked.width, checked.height
 
 
 class ReferenceFiles:
@@ -136,6 +109,10 @@ class References:
             digest, relative, created = self._files.images.store(data, fmt)
             try:
                 with self._db.transaction("store the reference image") as (conn, _changed):
+                    if created:
+                        # Inside a larger transaction (an import) the file must go if that one
+                        # rolls back later, not only if this insert fails.
+                        self._db.on_rollback(lambda: self._files.images.remove(relative))
                     conn.execute(
                         "INSERT INTO images (hash, path, format, bytes, created) "
                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
