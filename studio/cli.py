@@ -76,7 +76,7 @@ def _check_reference_images(sheet, path: Path) -> None:  # type: ignore[no-untyp
     if not sheet.character.references:
         return
     from studio.core.imagefile import ImageFileError, read_image_file
-    from studio.core.sheet import reference_file
+    from studio.core.reference_files import reference_file
     from studio.library.references import check_reference_image
 
     for number, ref in enumerate(sheet.character.references, start=1):

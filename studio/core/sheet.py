@@ -6,8 +6,8 @@ instead; writing gives back a file that reads as the same sheet.
 
 A sheet names its character's reference images by path, relative to the sheet file.
 :func:`parse_sheet` reads the text alone and leaves each reference's hash empty;
-:func:`load_sheet` also reads the image files (:func:`read_references`), so the sheet it returns
-knows what each cell would send.
+:func:`load_sheet` also reads the image files (``studio.core.reference_files``), so the sheet it
+returns knows what each cell would send.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import tomli_w
 from studio.core import limits
 from studio.core.anchor import (
     FIELD_NAMES,
-    REFERENCES_MAX,
     AnchorFields,
     ReferenceImage,
     ReferenceRole,
@@ -33,15 +32,14 @@ from studio.core.anchor import (
     compose_anchor,
 )
 from studio.core.errors import SheetError
-from studio.core.imagefile import ImageFileError, content_hash, read_image_file
 from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.reference_files import read_reference_list, read_references
 from studio.core.request import Stage
 from studio.core.stages import StageProfile, default_profile
 from studio.core.text import shorten
 from studio.core.tomlfile import (
     TomlReader,
     describe,
-    find_line,
     parse_toml,
     read_toml_file,
     text_limit,
@@ -247,59 +245,8 @@ class _Reader(TomlReader):
             negative=self.get(tbl, "negative", str, key="character.negative", table="character"),
             skin=self.preset_list(tbl, "skin", PresetKind.SKIN),
             quality=self.preset_list(tbl, "quality", PresetKind.QUALITY),
-            references=self.references(tbl),
+            references=read_reference_list(self, tbl),
         )
-
-    def references(self, tbl: Mapping[str, Any]) -> tuple[ReferenceImage, ...]:
-        """``references = [{ image = "refs/face.png", role = "face" }, ...]``; the files are
-        read later (:func:`read_references`)."""
-        example = '{ image = "refs/face.png", role = "face" }'
-        raw = self.get(tbl, "references", list, key="character.references", table="character",
-                       hint=f"write references = [{example}]")
-        if raw is None:
-            return ()
-
-        def fail(problem: str, key: str, hint: str = "") -> SheetError:
-            error = self.fail(problem, key=key, table="character", field_name="references",
-                              hint=hint)
-            assert isinstance(error, SheetError)
-            return error
-
-        if len(raw) > REFERENCES_MAX:
-            raise fail(f"lists {len(raw):,} images, over the limit of {REFERENCES_MAX}",
-                       "character.references", "keep the few that show the character best: a "
-                       "face, the full body, an outfit")
-        roles = ", ".join(f'"{r.value}"' for r in ReferenceRole)
-        out: list[ReferenceImage] = []
-        for i, item in enumerate(raw):
-            key = f"character.references[{i + 1}]"
-            if not isinstance(item, dict):
-                raise fail(f"must be a table, not {describe(item)}", key, f"write {example}")
-            for name in item:
-                if name not in ("image", "role"):
-                    raise fail(f"has the key \"{shorten(name, 40)}\", which a reference does "
-                               "not take", key, f"write {example}")
-            image = item.get("image")
-            if not isinstance(image, str):
-                problem = "is missing" if image is None else (
-                    f"must be text in quotes, not {describe(image)}")
-                raise fail(problem, f"{key}.image", "name the image file, relative to the "
-                           "sheet file, e.g. image = \"refs/face.png\"")
-            if not image.strip() or "\x00" in image:
-                raise fail("is empty", f"{key}.image", "name the image file, e.g. "
-                           "image = \"refs/face.png\"")
-            self.check_length(image, text_limit("image"), key=f"{key}.image", table="character",
-                              index=None, name="references")
-            if any(r.path == image for r in out):
-                raise fail(f"repeats the image \"{shorten(image)}\"", f"{key}.image",
-                           "list each image once")
-            role = item.get("role", ReferenceRole.OTHER.value)
-            if role not in {r.value for r in ReferenceRole}:
-                shown = f"\"{shorten(role)}\"" if isinstance(role, str) else describe(role)
-                raise fail(f"is {shown}, not a role of a reference image", f"{key}.role",
-                           f"use one of {roles}")
-            out.append(ReferenceImage(sha256="", role=ReferenceRole(role), path=image))
-        return tuple(out)
 
     def scenes(self, data: Mapping[str, Any]) -> tuple[Scene, ...]:
         raw = data.get("scenes", [])
@@ -423,67 +370,6 @@ def load_sheet(path: Path, catalog: PresetCatalog) -> Sheet:
     """The sheet file at ``path``, with its reference images read (:func:`read_references`)."""
     text = read_toml_file(path, SheetError, "sheet")
     return read_references(parse_sheet(text, catalog, str(path)), path, text)
-
-
-def reference_file(sheet_path: Path, reference: ReferenceImage) -> Path:
-    """Where the file of ``reference`` is: its path taken from the sheet file's folder."""
-    return Path(sheet_path).parent / reference.path
-
-
-def read_references(sheet: Sheet, sheet_path: Path, text: str | None = None) -> Sheet:
-    """``sheet`` with the hash of each reference image's file (paths relative to
-    ``sheet_path``); a file that is missing, unreadable, over the size limit or not a PNG, JPEG
-    or WebP image is a SheetError naming it (``text``, the sheet's own text, locates the line).
-    """
-    refs = sheet.character.references
-    if not refs:
-        return sheet
-    line = find_line((text or "").splitlines(), "character", "references")
-    out = []
-    for i, ref in enumerate(refs):
-        file = reference_file(sheet_path, ref)
-        try:
-            data = read_image_file(file)
-        except ImageFileError as exc:
-            raise SheetError(str(sheet_path), f"names the image {shorten(ref.path)}, which "
-                             f"{exc.problem}", key=f"character.references[{i + 1}].image",
-                             line=line,
-                             hint=exc.hint) from None
-        out.append(replace(ref, sha256=content_hash(data)))
-    return replace(sheet, character=replace(sheet.character, references=tuple(out)))
-
-
-def reference_from_file(file: Path, sheet_path: Path | None,
-                        role: ReferenceRole = ReferenceRole.OTHER) -> ReferenceImage:
-    """A reference to the image at ``file`` (read and hashed; an ImageFileError when it cannot
-    be used), its path relative to the sheet's folder when it is inside it, else absolute."""
-    data = read_image_file(file)
-    path = Path(file).resolve()
-    shown = str(path)
-    if sheet_path is not None:
-        folder = Path(sheet_path).resolve().parent
-        if path.is_relative_to(folder):
-            shown = path.relative_to(folder).as_posix()
-    return ReferenceImage(sha256=content_hash(data), role=role, path=shown)
-
-
-def rebase_references(sheet: Sheet, old_path: Path | None, new_path: Path) -> Sheet:
-    """``sheet`` as saved under ``new_path``: each reference path rewritten so it still names
-    the same file (relative to the new folder where it can be, else absolute)."""
-    refs = sheet.character.references
-    if not refs or old_path is None:
-        return sheet
-    old = Path(old_path).resolve().parent
-    new = Path(new_path).resolve().parent
-    if old == new:
-        return sheet
-    moved = []
-    for ref in refs:
-        target = (old / ref.path).resolve()
-        path = (target.relative_to(new).as_posix() if target.is_relative_to(new)
-                else str(target))
-        moved.append(replace(ref, path=path))
-    return replace(sheet, character=replace(sheet.character, references=tuple(moved)))
 
 
 # --------------------------------------------------------------------------- writing

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from studio import APP_DISPLAY_NAME, __version__
 from studio.core.imagefile import ImageFileError, content_hash, read_image_file
 from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.reference_files import reference_file
 from studio.core.references import ReferenceUnavailableError
 from studio.core.request import Stage
-from studio.core.sheet import Sheet, reference_file
+from studio.core.sheet import Sheet
 from studio.export.bundle import REFERENCES_DIR, BundleImage, slug
 from studio.export.model import ExportCell, ExportError, ExportReference, SheetDocument
 from studio.library.binding import find_sheet_record, render_staleness

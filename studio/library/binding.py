@@ -20,8 +20,9 @@ from studio.core.fingerprint import (
 )
 from studio.core.imagefile import content_hash
 from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.reference_files import reference_file
 from studio.core.request import Stage
-from studio.core.sheet import SHEET_SUFFIX, Scene, Sheet, reference_file
+from studio.core.sheet import SHEET_SUFFIX, Scene, Sheet
 from studio.library.library import Library
 from studio.library.models import (
     AnchorSpec,

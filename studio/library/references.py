@@ -3,8 +3,8 @@ image, and read back by hash when a render sends them.
 
 A reference image is kept exactly as its file was (no metadata chunks are added), so its name in
 the store is the sha256 of the file the user chose, the same hash a sheet file's reference gets
-when it is read (``studio.core.reference_files.read_references``). It is checked before it is stored: a
-PNG, JPEG or WebP image that decodes, within the size and pixel limits (``core.limits``).
+when it is read (``studio.core.reference_files.read_references``). It is checked before it is
+stored: a PNG, JPEG or WebP image that decodes, within the size and pixel limits.
 
 Reading by hash needs no database (:class:`ReferenceFiles`): the file's name is its hash, and
 the bytes are checked against it on every read. That is the reader the providers are given

@@ -218,6 +218,7 @@ def test_a_damaged_or_wrong_reference_is_exit_2_before_anything_is_sent(
     assert code == 0 and "no problems found" in out, err
 
 
+@pytest.mark.usefixtures("qapp")  # the bundle's PDFs need Qt; the session's application
 def test_bundles_carry_the_references_and_import_restores_them(
         rendered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,6 +31,7 @@ from studio.core.fingerprint import fingerprint, staleness
 from studio.core.imagefile import content_hash
 from studio.core.presets import PresetCatalog
 from studio.core.prompt import build_request, compose_prompt, prompt_parts, reference_clause
+from studio.core.reference_files import read_references, rebase_references, reference_from_file
 from studio.core.references import fit_references, with_references
 from studio.core.request import Stage
 from studio.core.sheet import (
@@ -38,9 +39,6 @@ from studio.core.sheet import (
     dump_sheet,
     load_sheet,
     parse_sheet,
-    read_references,
-    rebase_references,
-    reference_from_file,
     scene_reference_strength,
     scene_references,
 )
