@@ -42,7 +42,7 @@ def check_reference_image(data: bytes, label: str) -> tuple[str, int, int]:
     damaged, or is over the byte or pixel limits (the limits every image the studio reads
     keeps: ``library.decoding``). Blocking (decodes the image)."""
     try:
-        checked = check_image(data, label)
+        checked = check_image(data, label, refused="it cannot be used as a reference image")
     except ImageImportError as exc:
         raise ReferenceImageError(str(exc)) from None
     return checked.format, checked.width, checked.height

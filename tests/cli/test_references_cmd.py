@@ -203,8 +203,8 @@ def test_a_damaged_or_wrong_reference_is_exit_2_before_anything_is_sent(
     for command in (["lint"], ["render", "--stage", "preview"]):
         code, _out, err = run(capsys, *command[:1], str(sheet_path), *command[1:])
         assert code == 2, command
-        assert (f"{sheet_path}: reference image 3 (refs/coat.png) is damaged and cannot be "
-                "decoded") in err, err
+        assert (f"{sheet_path}: reference image 3 (refs/coat.png) is truncated or damaged "
+                "(image file is truncated); it cannot be used as a reference image.") in err, err
     # every file is checked before any is stored: not even the good ones were kept
     assert not list(Path(os.environ["STUDIO_DATA_DIR"]).glob("images/*/*"))
     with Library.open(Path(os.environ["STUDIO_DATA_DIR"]), read_only=True) as library:
@@ -290,3 +290,34 @@ def test_the_sheet_export_shows_the_references_beside_the_anchor(
     assert [op.label for op in shown] == ["face", "full-body", "outfit"]
     cells = [op for op in page.ops if isinstance(op, ImageOp) and op not in shown]
     assert all(ref.rect.bottom <= min(c.rect.y for c in cells) for ref in shown)
+
+
+@pytest.mark.usefixtures("qapp")
+def test_a_bundle_whose_references_are_missing_or_damaged_is_refused_whole(
+        rendered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle = tmp_path / "emma.zip"
+    code, _out, err = run(capsys, "export", str(rendered), "--format", "zip", "--out",
+                          str(bundle))
+    assert code == 0, err
+    with zipfile.ZipFile(bundle) as archive:
+        entries = {info.filename: archive.read(info) for info in archive.infolist()}
+    face = next(n for n in entries if n.startswith("references/01-face"))
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "other-library"))
+    for name, change, sentence in (
+            ("without.zip", lambda e: e.pop(face),
+             f"its sheet file names the reference image \"{face}\", which it does not hold"),
+            ("damaged.zip", lambda e: e.update({face: e[face][:60]}),
+             f"{face} is truncated or damaged")):
+        altered = dict(entries)
+        change(altered)
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as archive:
+            for entry, data in altered.items():
+                archive.writestr(entry, data)
+        target = tmp_path / f"imported-{name}"
+        code, _out, err = run(capsys, "import-bundle", str(path), "--to", str(target))
+        assert code == 2 and sentence in err and "Traceback" not in err, err
+        assert not target.exists()  # nothing unpacked
+    assert not (tmp_path / "other-library").exists() or not list(
+        (tmp_path / "other-library").glob("images/*/*"))

@@ -61,9 +61,11 @@ def test_reading_by_hash_says_what_is_wrong(library: Library, data_dir: Path) ->
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (b"hello, not an image", r"face\.png is not a PNG, JPEG, WebP image; save it as one"),
-        (b"GIF89a" + bytes(40), r"face\.png is not a PNG, JPEG, WebP image"),
-        (png_bytes(4, (64, 64))[:60], r"face\.png is damaged and cannot be decoded"),
+        (b"hello, not an image", r"face\.png is not an image the studio can read; choose a "
+                                 r"PNG, JPEG or WebP file"),
+        (b"GIF89a" + bytes(40), r"face\.png is not an image the studio can read"),
+        (png_bytes(4, (64, 64))[:60], r"face\.png is truncated or damaged \(.*\); it cannot be "
+                                      r"used as a reference image\."),
     ],
 )
 def test_what_is_not_a_usable_image_is_refused(library: Library, data: bytes,
@@ -76,12 +78,14 @@ def test_the_pixel_and_byte_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     data = png_bytes(5, (40, 30))
     assert check_reference_image(data, "face.png") == ("PNG", 40, 30)
     monkeypatch.setattr(limits, "IMAGE_PIXELS_MAX", 1000)
-    with pytest.raises(ReferenceImageError, match=r"face\.png claims more than 1,000 pixels, "
-                                                  r"over the limit for a reference image"):
+    with pytest.raises(ReferenceImageError, match=r"face\.png claims more pixels \(40x30, .*\) "
+                                                  r"than the studio opens .*; it cannot be used "
+                                                  r"as a reference image \(scale it down"):
         check_reference_image(data, "face.png")
     monkeypatch.setattr(limits, "IMAGE_FILE_MAX_BYTES", 50)
     with pytest.raises(ReferenceImageError, match=r"face\.png is .* over the limit of 50 bytes "
-                                                  r"for a reference image; save a smaller copy"):
+                                                  r"for one image; it cannot be used as a "
+                                                  r"reference image \(save it smaller"):
         check_reference_image(data, "face.png")
 
 
