@@ -57,6 +57,7 @@ def cmd_lint(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) 
     code = EXIT_OK
     for name in args.sheets:
         sheet = load_sheet(Path(name), catalog)
+        _check_reference_images(sheet, Path(name))
         findings = lint_sheet(sheet, catalog, lookup)
         for finding in findings:
             print(for_terminal(f"{name}: {finding.line()}"), file=out)
@@ -66,6 +67,25 @@ def cmd_lint(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) 
             print(for_terminal(f"{name}: no problems found ({len(sheet.scenes)} scenes)"),
                   file=out)
     return code
+
+
+def _check_reference_images(sheet, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Decode each reference image of the sheet (loading it checked that each file exists,
+    is within the size limit and looks like an image); a damaged one, or one over the pixel
+    limit, is a sentence naming it (exit 2)."""
+    if not sheet.character.references:
+        return
+    from studio.core.imagefile import ImageFileError, read_image_file
+    from studio.core.reference_files import reference_file
+    from studio.library.references import check_reference_image
+
+    for number, ref in enumerate(sheet.character.references, start=1):
+        label = f"{path}: reference image {number} ({ref.path})"
+        try:
+            data = read_image_file(reference_file(path, ref))
+        except ImageFileError as exc:  # changed since the sheet was read
+            raise CommandError(f"{label} {exc.problem}; {exc.hint}.") from None
+        check_reference_image(data, label)
 
 
 def cmd_presets(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:

@@ -21,6 +21,7 @@ from studio.core.settings import ProviderEnv, env_name
 
 if TYPE_CHECKING:
     from studio.core.presets import PresetCatalog
+    from studio.core.references import ReferenceReader
     from studio.core.settings import Settings
     from studio.core.templates import TemplateCatalog
     from studio.identity import IdentityRules
@@ -199,16 +200,24 @@ class Runtime:
     def providers(self, **options: Any) -> dict[str, Provider]:
         """Every provider, keyed by id, configured or not (``Provider.configured`` tells);
         ``options`` go to :func:`studio.providers.registry.build_providers` (tests: transports,
-        clocks, keychains)."""
+        clocks, keychains). They read reference images from the library's image store."""
         from studio.providers.registry import ProviderConfigError, build_providers
 
         try:
+            options.setdefault("references", self.reference_reader())
             return build_providers(provider_envs(self.environ), self.settings, self.config_dir,
                                    **options)
         except ProviderConfigError as exc:
             raise RuntimeConfigError(str(exc)) from None
 
     # ------------------------------------------------------------------ the library
+
+    def reference_reader(self) -> ReferenceReader:
+        """Reads reference images by hash from the library in :attr:`data_dir` (opens nothing
+        until a read; a library that does not exist yet simply has none)."""
+        from studio.library.references import ReferenceFiles
+
+        return ReferenceFiles.in_data_dir(self.data_dir)
 
     def library_exists(self) -> bool:
         from studio.library.paths import DATABASE_NAME

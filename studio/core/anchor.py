@@ -3,11 +3,21 @@
 Following the guides, a consistent character needs a specific first name and distinctive
 features stated explicitly; the structured fields compose into that phrase, and the user can
 then edit the phrase freely.
+
+The anchor also owns a *reference set*: up to four images of the character, each with a role
+(face, full body, outfit, other), which the models that keep identity receive with the prompt.
+An image is known by the sha256 of its file's bytes, so the same picture is the same reference
+wherever it is kept, and a changed picture is a changed reference.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+
+from studio.core.codec import SKIP
 
 GENERIC_NAMES = frozenset(
     {"", "man", "woman", "girl", "boy", "person", "character", "hero", "heroine", "someone",
@@ -117,3 +127,69 @@ def name_in_anchor(name: str, anchor: str) -> bool:
         return False
     return any(w.strip(".,;:!?'\"()").lower() == name.lower().split()[0]
                for w in anchor.split())
+
+
+# --------------------------------------------------------------------------- reference images
+
+#: The most reference images an anchor holds (the models that take several take up to 4 to 9).
+REFERENCES_MAX = 4
+
+
+class ReferenceRole(StrEnum):
+    """What a reference image shows of the character."""
+
+    FACE = "face"
+    FULL_BODY = "full-body"
+    OUTFIT = "outfit"
+    OTHER = "other"
+
+
+class ReferenceStrength(StrEnum):
+    """How strongly a scene holds to the reference set; each model maps light and strong onto
+    its own knob (``studio.core.capabilities.ReferenceSupport``)."""
+
+    OFF = "off"
+    LIGHT = "light"
+    STRONG = "strong"
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceImage:
+    """One image of the anchor's reference set: its content and its role.
+
+    ``path`` says where it came from in a sheet file (relative to the sheet, as written); it is
+    not part of what a render sends, so it is kept out of every serialised form (requests, the
+    job journal, PNG chunks). ``sha256`` is empty until the file is read.
+    """
+
+    sha256: str
+    role: ReferenceRole = ReferenceRole.OTHER
+    path: str = field(default="", metadata=SKIP)
+
+    @property
+    def short(self) -> str:
+        """The first 8 hex digits of the hash, as sentences name an image."""
+        return self.sha256[:8]
+
+
+def reference_identity(references: Iterable[ReferenceImage]) -> tuple[tuple[str, str], ...]:
+    """What makes two reference sets the same: the images and their roles, in order (not where
+    the files are kept)."""
+    return tuple((r.sha256, r.role.value) for r in references)
+
+
+_SUBJECT_WORDS = {"woman": "woman", "man": "man", "girl": "girl", "boy": "boy",
+                  "person": "person", "lady": "woman", "guy": "man", "female": "woman",
+                  "male": "man", "child": "child", "kid": "child", "teenager": "teenager",
+                  "teen": "teenager"}
+
+
+def anchor_subject(anchor: str, anchor_fields: AnchorFields) -> str:
+    """The noun a prompt names the character by when it speaks of reference images ("the woman
+    from the reference image"): from the presentation field, else the first such word of the
+    anchor, else "person"."""
+    for text in (anchor_fields.presentation, anchor):
+        for word in re.findall(r"[a-z]+", text.lower()):
+            if word in _SUBJECT_WORDS:
+                return _SUBJECT_WORDS[word]
+    return "person"

@@ -13,6 +13,10 @@ edited preset marks the cells it changes. The stage parts (negative, model, step
 the sheet's own settings for the stage: rendering through a fallback provider does not make a
 cell out of date, changing the sheet does. A final is made from its preview's prompt and seed,
 so it carries the preview's prompt parts (:meth:`Fingerprint.for_final`).
+
+The reference part is the images a scene sends (their hashes and roles, in order), the strength
+and the clause that speaks of them; a scene that sends none has an empty reference part, so
+changing a reference image marks exactly the cells that send it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ from dataclasses import dataclass, field
 from studio.core.presets import PresetCatalog
 from studio.core.prompt import prompt_parts, stage_negative
 from studio.core.request import Stage
-from studio.core.sheet import Scene, Sheet, frame_size
+from studio.core.sheet import (
+    Scene,
+    Sheet,
+    frame_size,
+    scene_reference_strength,
+    scene_references,
+)
 
 #: Every reason a cell can be out of date, in the order they are reported (DESIGN.md contract).
 REASONS = ("anchor", "skin", "quality", "setting", "pattern", "lighting", "lens", "framing",
@@ -83,6 +93,7 @@ def fingerprint_texts(sheet: Sheet, scene: Scene, stage: Stage,
     size = frame_size(scene.framing, catalog) or (1024, 1024)
     profile = sheet.profile(stage)
     texts.update({
+        "reference": reference_text(sheet, scene, texts.get("reference", "")),
         "framing": f"{size[0]}x{size[1]}",
         "seed": str(sheet.seed_for(scene)),
         "negative": stage_negative(sheet, stage, catalog),
@@ -91,6 +102,16 @@ def fingerprint_texts(sheet: Sheet, scene: Scene, stage: Stage,
         "guidance": repr(float(profile.guidance)),
     })
     return {name: texts.get(name, "") for name in REASONS}
+
+
+def reference_text(sheet: Sheet, scene: Scene, clause: str) -> str:
+    """The reference part's text: empty when the scene sends no reference image, else the
+    strength, each image's role and hash in order, and the prompt's ``clause`` about them."""
+    refs = scene_references(sheet, scene)
+    if not refs:
+        return ""
+    images = "\x1f".join(f"{r.role.value}:{r.sha256}" for r in refs)
+    return f"{scene_reference_strength(sheet, scene).value}\x1e{images}\x1e{clause}"
 
 
 def fingerprint(sheet: Sheet, scene: Scene, stage: Stage, catalog: PresetCatalog) -> Fingerprint:

@@ -8,6 +8,7 @@ numbers are far above anything the studio itself writes (README, "Limits").
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from studio.core.errors import StudioInputError
 
@@ -43,6 +44,7 @@ SHEET_TEXT_MAX: dict[str, int] = {
     "template": 200,
     "group": 200,
     "outfit": 1_000,
+    "image": 1_000,  # a reference image's path
     # template files
     "id": 200,
     "label": 200,
@@ -120,6 +122,19 @@ def check_file_size(source: str, size: int, limit: int, todo: str) -> None:
     """Refuse a file of ``size`` bytes over ``limit`` before anything reads it."""
     if size > limit:
         raise LimitError(source, f"the file is {bytes_words(size)}", bytes_words(limit), todo)
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of the file at ``path``, read in steps and never more than ``limit`` plus one
+    step (never the whole of whatever the path names: a huge file, a device, a pipe), so a
+    result longer than ``limit`` says the file is over it. OSErrors are the caller's."""
+    chunks: list[bytes] = []
+    total = 0
+    with path.open("rb") as fh:
+        while total <= limit and (chunk := fh.read(1 << 20)):
+            chunks.append(chunk)
+            total += len(chunk)
+    return b"".join(chunks)
 
 
 def in_range(value: float, low: float, high: float) -> bool:

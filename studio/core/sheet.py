@@ -3,6 +3,11 @@
 The ``*.sheet.toml`` format is a contract (DESIGN.md). Reading a file checks every key and
 reports the first problem as one message naming the file, the key or line and what to write
 instead; writing gives back a file that reads as the same sheet.
+
+A sheet names its character's reference images by path, relative to the sheet file.
+:func:`parse_sheet` reads the text alone and leaves each reference's hash empty;
+:func:`load_sheet` also reads the image files (``studio.core.reference_files``), so the sheet it
+returns knows what each cell would send.
 """
 
 from __future__ import annotations
@@ -17,13 +22,28 @@ from typing import Any
 import tomli_w
 
 from studio.core import limits
-from studio.core.anchor import FIELD_NAMES, AnchorFields, anchor_with_outfit, compose_anchor
+from studio.core.anchor import (
+    FIELD_NAMES,
+    AnchorFields,
+    ReferenceImage,
+    ReferenceRole,
+    ReferenceStrength,
+    anchor_with_outfit,
+    compose_anchor,
+)
 from studio.core.errors import SheetError
 from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.reference_files import read_reference_list, read_references
 from studio.core.request import Stage
 from studio.core.stages import StageProfile, default_profile
 from studio.core.text import shorten
-from studio.core.tomlfile import TomlReader, describe, parse_toml, read_toml_file, text_limit
+from studio.core.tomlfile import (
+    TomlReader,
+    describe,
+    parse_toml,
+    read_toml_file,
+    text_limit,
+)
 
 SHEET_FORMAT = 1
 SHEET_SUFFIX = ".sheet.toml"
@@ -39,6 +59,8 @@ class Character:
     negative: str | None = None  # None: the catalog's recommended negative for finals
     skin: tuple[str, ...] = ()  # skin-detail preset ids or free text
     quality: tuple[str, ...] = ()  # quality-marker preset ids or free text
+    #: The reference set (at most ``REFERENCES_MAX``), paths relative to the sheet file.
+    references: tuple[ReferenceImage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +77,9 @@ class Scene:
     group: str = ""
     #: Replaces only the outfit in the anchor for this scene (see ``scene_anchor``).
     outfit: str = ""
+    #: How strongly the scene holds to the reference images; None: strong when the character
+    #: has any (see ``scene_reference_strength``).
+    reference: ReferenceStrength | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +110,25 @@ def scene_anchor(sheet: Sheet, scene: Scene) -> str:
     the character's own (the rule is ``anchor_with_outfit``'s)."""
     ch = sheet.character
     return anchor_with_outfit(ch.anchor, ch.name, ch.fields, scene.outfit)
+
+
+def scene_reference_strength(sheet: Sheet, scene: Scene) -> ReferenceStrength:
+    """How strongly ``scene`` holds to the character's reference images: its own setting,
+    else strong; off when there is nothing to send (:func:`scene_references`)."""
+    if not scene_references(sheet, scene):
+        return ReferenceStrength.OFF
+    return scene.reference or ReferenceStrength.STRONG
+
+
+def scene_references(sheet: Sheet, scene: Scene) -> tuple[ReferenceImage, ...]:
+    """The reference images ``scene`` sends, in the sheet's order: none when the scene is set
+    to "off"; a scene with its own outfit leaves out the outfit pictures (its text wins)."""
+    if scene.reference is ReferenceStrength.OFF:
+        return ()
+    refs = sheet.character.references
+    if scene.outfit.strip():
+        refs = tuple(r for r in refs if r.role is not ReferenceRole.OUTFIT)
+    return refs
 
 
 def frame_size(framing: str, catalog: PresetCatalog) -> tuple[int, int] | None:
@@ -165,8 +209,8 @@ class _Reader(TomlReader):
         if not isinstance(tbl, dict):
             raise self.fail("must be a table", key="character",
                             hint="write [character] on its own line")
-        self.no_unknown(tbl, {"name", "anchor", "seed", "negative", "skin", "quality", "fields"},
-                    "character", "character")
+        self.no_unknown(tbl, {"name", "anchor", "seed", "negative", "skin", "quality", "fields",
+                              "references"}, "character", "character")
         name = self.get(tbl, "name", str, key="character.name", table="character",
                         required=True, hint="add name = \"Emma\" (a specific first name)")
         seed = self.get(tbl, "seed", int, key="character.seed", table="character",
@@ -201,6 +245,7 @@ class _Reader(TomlReader):
             negative=self.get(tbl, "negative", str, key="character.negative", table="character"),
             skin=self.preset_list(tbl, "skin", PresetKind.SKIN),
             quality=self.preset_list(tbl, "quality", PresetKind.QUALITY),
+            references=read_reference_list(self, tbl),
         )
 
     def scenes(self, data: Mapping[str, Any]) -> tuple[Scene, ...]:
@@ -219,7 +264,8 @@ class _Reader(TomlReader):
             if not isinstance(tbl, dict):
                 raise self.fail("must be a table", key=key, hint="write [[scenes]] before it")
             self.no_unknown(tbl, {"name", "setting", "lighting", "lens", "framing", "seed",
-                                  "pattern", "notes", "group", "outfit"}, key, "scenes", i)
+                                  "pattern", "notes", "group", "outfit", "reference"}, key,
+                            "scenes", i)
 
             def text(name: str, *, required: bool = False, hint: str = "",
                      _tbl: dict[str, Any] = tbl, _key: str = key, _i: int = i) -> str:
@@ -265,9 +311,17 @@ class _Reader(TomlReader):
             seed = self.get(tbl, "seed", int, key=f"{key}.seed", table="scenes", index=i)
             if seed is not None:
                 seed = self.seed(seed, key=f"{key}.seed", table="scenes", index=i)
+            reference = text("reference") or None
+            if reference is not None and reference not in {s.value for s in ReferenceStrength}:
+                raise self.fail(f"is \"{shorten(reference)}\", not a reference strength",
+                                key=f"{key}.reference", table="scenes", index=i,
+                                field_name="reference", hint="use \"off\", \"light\" or "
+                                "\"strong\" (strong when left out)")
             out.append(Scene(name=name, setting=setting, lighting=lighting, lens=lens,
                              framing=framing, seed=seed, pattern=pattern, notes=text("notes"),
-                             group=text("group"), outfit=text("outfit")))
+                             group=text("group"), outfit=text("outfit"),
+                             reference=None if reference is None
+                             else ReferenceStrength(reference)))
         return tuple(out)
 
     def sheet(self, data: Mapping[str, Any]) -> Sheet:
@@ -313,7 +367,9 @@ def parse_sheet(text: str, catalog: PresetCatalog, path: str = "<sheet>") -> She
 
 
 def load_sheet(path: Path, catalog: PresetCatalog) -> Sheet:
-    return parse_sheet(read_toml_file(path, SheetError, "sheet"), catalog, str(path))
+    """The sheet file at ``path``, with its reference images read (:func:`read_references`)."""
+    text = read_toml_file(path, SheetError, "sheet")
+    return read_references(parse_sheet(text, catalog, str(path)), path, text)
 
 
 # --------------------------------------------------------------------------- writing
@@ -331,6 +387,9 @@ def sheet_to_dict(sheet: Sheet) -> dict[str, Any]:
     if not ch.fields.is_empty():
         character["fields"] = {k: getattr(ch.fields, k) for k in FIELD_NAMES
                                if getattr(ch.fields, k)}
+    if ch.references:
+        character["references"] = [{"image": r.path, "role": r.role.value}
+                                   for r in ch.references]
     out: dict[str, Any] = {"format": SHEET_FORMAT}
     if sheet.title:
         out["title"] = sheet.title
@@ -352,6 +411,8 @@ def sheet_to_dict(sheet: Sheet) -> dict[str, Any]:
                 s[key] = value
         if sc.seed is not None:
             s["seed"] = sc.seed
+        if sc.reference is not None:
+            s["reference"] = sc.reference.value
         scenes.append(s)
     if scenes:
         out["scenes"] = scenes

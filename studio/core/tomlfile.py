@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,13 +111,7 @@ def read_toml_file(path: Path, error: type[FileInputError], kind: str) -> str:
     whole of whatever the path names: a huge file, a device, a pipe); ``error`` otherwise."""
     limit = limits.SHEET_FILE_MAX_BYTES
     try:
-        chunks: list[bytes] = []
-        total = 0
-        with path.open("rb") as fh:
-            while total <= limit and (chunk := fh.read(1 << 20)):
-                chunks.append(chunk)
-                total += len(chunk)
-        raw = b"".join(chunks)
+        raw = limits.read_bounded(path, limit)
     except FileNotFoundError:
         raise error(str(path), "does not exist", hint="check the path") from None
     except IsADirectoryError:
@@ -140,6 +134,32 @@ def read_toml_file(path: Path, error: type[FileInputError], kind: str) -> str:
                     hint=f"save it as UTF-8 (is it really a {kind} file?)") from None
 
 
+def find_line(lines: Sequence[str], table: str, key: str | None,
+              index: int | None = None) -> int | None:
+    """The 1-based line of ``key`` in ``table`` (its ``index``-th header for an array of
+    tables), or of the header itself when ``key`` is None; None when it cannot be found."""
+    header = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$") if table else None
+    any_header = re.compile(r"^\s*\[")
+    start, seen = (0 if header is None else None), -1
+    for i, line in enumerate(lines):
+        if header is not None and header.match(line):
+            seen += 1
+            if index is None or seen == index:
+                start = i
+                if key is None:
+                    return i + 1
+                continue
+        if start is None:
+            continue
+        if i > start and any_header.match(line):
+            if header is None:
+                break
+            return None
+        if key is not None and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+            return i + 1
+    return None
+
+
 class TomlReader:
     """Typed reads from a parsed document, raising ``error`` at the first problem."""
 
@@ -154,26 +174,7 @@ class TomlReader:
         self.catalog = catalog
 
     def _line_of(self, table: str, key: str | None, index: int | None = None) -> int | None:
-        header = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$") if table else None
-        any_header = re.compile(r"^\s*\[")
-        start, seen = (0 if header is None else None), -1
-        for i, line in enumerate(self.lines):
-            if header is not None and header.match(line):
-                seen += 1
-                if index is None or seen == index:
-                    start = i
-                    if key is None:
-                        return i + 1
-                    continue
-            if start is None:
-                continue
-            if i > start and any_header.match(line):
-                if header is None:
-                    break
-                return None
-            if key is not None and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
-                return i + 1
-        return None
+        return find_line(self.lines, table, key, index)
 
     def fail(self, problem: str, *, key: str, table: str = "", index: int | None = None,
              hint: str = "", field_name: str | None = None) -> FileInputError:

@@ -8,6 +8,8 @@ Layout of a bundle::
     settings.json            one record per image (the library record, minus anything secret)
     settings.csv             the same, one row per image, for spreadsheets
     images/NN-scene-stage-ID.png   the original images, byte for byte (metadata chunks kept)
+    references/NN-role-HASH.png    the character's reference images, byte for byte (the sheet
+                             file names them there)
     NAME.sheet.png, NAME.sheet.pdf, NAME.storyboard.pdf   the exported documents
 
 A bundle comes from someone else, so reading one trusts nothing: every name is checked (no
@@ -46,6 +48,8 @@ MANIFEST_NAME = "manifest.json"
 SETTINGS_JSON_NAME = "settings.json"
 SETTINGS_CSV_NAME = "settings.csv"
 IMAGES_DIR = "images"
+#: The character's reference images (the bundled sheet file's reference paths point here).
+REFERENCES_DIR = "references"
 SHEET_SUFFIX = ".sheet.toml"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 DOCUMENT_SUFFIXES = (".png", ".pdf")
@@ -147,6 +151,9 @@ def _kind(path: PurePosixPath) -> str | None:
         return None
     if len(parts) == 2 and parts[0] == IMAGES_DIR and parts[1].lower().endswith(IMAGE_SUFFIXES):
         return "image"
+    if (len(parts) == 2 and parts[0] == REFERENCES_DIR
+            and parts[1].lower().endswith(IMAGE_SUFFIXES)):
+        return "reference"
     return None
 
 
@@ -164,11 +171,14 @@ def write_bundle(
     created: datetime | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    references: Sequence[BundleImage] = (),
 ) -> Path:
     """Write a bundle to ``path`` through a temporary name; returns ``path``.
 
     ``sheet_file`` is the sheet's file name (``NAME.sheet.toml``); ``documents`` maps top-level
     file names (``.png``/``.pdf``) to bytes. Images are stored uncompressed (they already are).
+    ``references`` are the character's reference images, written under ``references/`` (their
+    ``settings``, the role, go into the manifest entry).
     """
     documents = dict(documents or {})
     check_entry_name(sheet_file)
@@ -181,8 +191,13 @@ def write_bundle(
             raise ExportError(f"{name} is not an image or document name a bundle can hold.")
     if len(set(n.lower() for n in names)) != len(names):
         raise ExportError("Two images of the bundle have the same file name.")
+    reference_names = [f"{REFERENCES_DIR}/{ref.file}" for ref in references]
+    for name in reference_names:
+        check_entry_name(name)
+        if _kind(PurePosixPath(name)) != "reference":
+            raise ExportError(f"{name} is not a reference image name a bundle can hold.")
     created = created or datetime.now(UTC)
-    steps = Steps(len(images) + len(documents) + 3, progress, cancel)
+    steps = Steps(len(images) + len(references) + len(documents) + 3, progress, cancel)
     rows: list[dict[str, Any]] = []
     manifest_files: list[dict[str, Any]] = []
     with atomic_path(Path(path)) as temp, zipfile.ZipFile(temp, "w") as archive:
@@ -196,6 +211,11 @@ def write_bundle(
             entry = _file_entry(name, image.data, "image")
             manifest_files.append(entry)
             rows.append({**scrub(dict(image.settings)), "file": name, "sha256": entry["sha256"]})
+        for name, ref in zip(reference_names, references, strict=True):
+            steps.step(f"Adding {ref.file}")
+            archive.writestr(_info(name, created, deflate=False), ref.data)
+            manifest_files.append({**_file_entry(name, ref.data, "reference"),
+                                   **scrub(dict(ref.settings))})
         for name, data in documents.items():
             steps.step(f"Adding {name}")
             deflate = name.lower().endswith(".pdf")
@@ -302,7 +322,7 @@ class Bundle:
                                   "(names must be unique, ignoring case).")
             folded.add(key)
             if info.is_dir():
-                if str(rel) != IMAGES_DIR:
+                if str(rel) not in (IMAGES_DIR, REFERENCES_DIR):
                     raise BundleError(f"The bundle is refused: unexpected folder \"{name}\".")
                 continue
             if info.file_size > limits.max_file_bytes:
@@ -434,6 +454,11 @@ class Bundle:
         self.declared_size(entry.name, self.limits.max_image_bytes, "one image")
         return self.read(entry.name)
 
+    def references(self) -> list[BundleEntry]:
+        """The character's reference images (``references/``)."""
+        return sorted((e for e in self.entries.values() if e.kind == "reference"),
+                      key=lambda e: e.name)
+
     def extract(
         self,
         target: Path,
@@ -443,8 +468,8 @@ class Bundle:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> list[Path]:
-        """Write every checked entry (of ``kinds``: manifest, settings, sheet, image, document;
-        None: all) under ``target``, created if needed; returns the paths written.
+        """Write every checked entry (of ``kinds``: manifest, settings, sheet, image, reference,
+        document; None: all) under ``target``, created if needed; returns the paths written.
 
         Nothing is written outside ``target``; an existing file is refused unless ``overwrite``.
         """

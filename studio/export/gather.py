@@ -3,11 +3,14 @@ images and settings records a bundle holds.
 
 The sheet file decides the scenes and their order; the library supplies, for each scene, its
 latest final (else its latest preview, marked as standing in), and the one staleness rule says
-whether that render is out of date against the sheet file as it is now.
+whether that render is out of date against the sheet file as it is now. The character's
+reference images are shown beside the anchor, and a bundle carries them under ``references/``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,11 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio import APP_DISPLAY_NAME, __version__
+from studio.core.imagefile import ImageFileError, content_hash, read_image_file
 from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.reference_files import reference_file
+from studio.core.references import ReferenceUnavailableError
 from studio.core.request import Stage
 from studio.core.sheet import Sheet
-from studio.export.bundle import BundleImage, slug
-from studio.export.model import ExportCell, ExportError, SheetDocument
+from studio.export.bundle import REFERENCES_DIR, BundleImage, slug
+from studio.export.model import ExportCell, ExportError, ExportReference, SheetDocument
 from studio.library.binding import find_sheet_record, render_staleness
 from studio.library.models import AnchorVersion, RenderFilter, RenderRecord, SheetCell, SheetRecord
 from studio.library.renders import render_data
@@ -56,6 +62,9 @@ class SheetExport:
     anchors: dict[int, AnchorVersion]
     #: Each render's identity score (``{"distance", "verdict"}``); None: no scores exported.
     identity: IdentityLookup | None = None
+    #: The bytes of each of the sheet's reference images, in the sheet's order (empty bytes
+    #: where neither its file nor the library has it).
+    reference_images: tuple[bytes, ...] = ()
 
 
 def _current_anchor(versions: Sequence[AnchorVersion], sheet: Sheet) -> AnchorVersion | None:
@@ -71,6 +80,23 @@ def _read_image(render: RenderRecord) -> bytes:
         return render.image_path.read_bytes()
     except OSError:
         return b""  # drawn as "Image could not be read"; `studio library check` explains
+
+
+def read_reference_images(library: Library, sheet: Sheet, sheet_path: Path) -> tuple[bytes, ...]:
+    """The bytes of each reference image of ``sheet``: from its file when it still holds the
+    image the sheet was read with, else from the library by hash; empty when neither has it."""
+    found = []
+    for ref in sheet.character.references:
+        data = b""
+        with contextlib.suppress(ImageFileError):
+            data = read_image_file(reference_file(sheet_path, ref))
+        if not data or (ref.sha256 and content_hash(data) != ref.sha256):
+            try:
+                data = library.references.reference_bytes(ref.sha256)
+            except ReferenceUnavailableError:
+                data = b""
+        found.append(data)
+    return tuple(found)
 
 
 def gather_sheet(
@@ -97,6 +123,7 @@ def gather_sheet(
     for cell in cells:
         by_scene.setdefault(cell.scene.name, {})[cell.stage] = cell
     current = _current_anchor(versions, sheet)
+    reference_images = read_reference_images(library, sheet, sheet_path)
     shown: list[ExportCell] = []
     renders: list[RenderRecord] = []
     for scene in sheet.scenes:
@@ -128,9 +155,12 @@ def gather_sheet(
         anchor_version=None if current is None else current.version,
         exported=exported if exported is not None else datetime.now(UTC).date().isoformat(),
         producer=PRODUCER, template=sheet.template,
+        references=tuple(ExportReference(data, ref.role.value) for ref, data
+                         in zip(sheet.character.references, reference_images, strict=True)
+                         if data),
     )
     return SheetExport(document, sheet, sheet_path, record, tuple(renders),
-                       {v.id: v for v in versions}, identity)
+                       {v.id: v for v in versions}, identity, reference_images)
 
 
 def all_sheet_renders(library: Library, record: SheetRecord) -> list[RenderRecord]:
@@ -177,6 +207,26 @@ def _extension(data: bytes) -> str:
         if data.startswith(magic):
             return ext
     return "png"
+
+
+def bundle_references(export: SheetExport) -> tuple[list[BundleImage], Sheet]:
+    """The sheet's reference images as bundle files named ``NN-role-HASH.ext`` under
+    ``references/``, and the sheet with its reference paths pointing at them (so the sheet
+    file unpacked beside them finds them). An image neither its file nor the library holds
+    stays named as it was."""
+    sheet = export.sheet
+    files: list[BundleImage] = []
+    moved = []
+    for number, (ref, data) in enumerate(zip(sheet.character.references,
+                                             export.reference_images, strict=True), start=1):
+        if not data:
+            moved.append(ref)
+            continue
+        name = f"{number:02d}-{ref.role.value}-{content_hash(data)[:8]}.{_extension(data)}"
+        files.append(BundleImage(name, data, {"role": ref.role.value}))
+        moved.append(dataclasses.replace(ref, path=f"{REFERENCES_DIR}/{name}"))
+    character = dataclasses.replace(sheet.character, references=tuple(moved))
+    return files, dataclasses.replace(sheet, character=character)
 
 
 def bundle_images(export: SheetExport, renders: Sequence[RenderRecord]) -> list[BundleImage]:

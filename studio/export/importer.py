@@ -4,7 +4,8 @@ the documents in a folder.
 A bundle comes from someone else, so the whole of it is checked before anything is written: the
 archive itself (``studio.export.bundle``: names, sizes, ratios, the manifest), the sheet file,
 every settings row (numbers the library keeps must be in range) and every image (PNG, JPEG or
-WebP, its pixels counted from its header, then decoded whole). Only then are the sheet file, the
+WebP, its pixels counted from its header, then decoded whole), the character's reference images
+as well (each one the sheet file names must be in the bundle). Only then are the sheet file, the
 settings and the documents unpacked into a hidden folder beside the target, and the library
 written in one transaction: the project, character, anchor versions, sheet and scenes, and every
 image with its settings, its stage, its scene, its anchor version and the preview a final came
@@ -17,6 +18,7 @@ again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -27,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from studio.core import codec
 from studio.core import limits as core_limits
+from studio.core.anchor import ReferenceImage, ReferenceStrength
 from studio.core.errors import StudioInputError
 from studio.core.fingerprint import Fingerprint
+from studio.core.imagefile import content_hash
 from studio.core.lifecycle import Approval, Outcome, Timings
 from studio.core.presets import PresetCatalog
 from studio.core.request import GenerationRequest, SceneContext, Stage
@@ -240,7 +244,7 @@ class BundleImport:
     refused, or for files of it that already exist in ``target``.
     """
 
-    UNPACKED_KINDS = ("sheet", "settings", "document", "manifest")
+    UNPACKED_KINDS = ("sheet", "settings", "document", "manifest", "reference")
 
     def __init__(self, bundle_path: Path, target: Path, catalog: PresetCatalog, *,
                  limits: BundleLimits | None = None, progress: ProgressCallback | None = None,
@@ -288,6 +292,7 @@ class BundleImport:
         if not project_name(sheet) or not sheet.character.name.strip():
             raise BundleError("The bundle's sheet file cannot be used: its character has no "
                               "name.")
+        sheet = self._references(sheet)
         rows = bundle.settings()
         check_rows(rows)
         for entry in self.images:
@@ -297,6 +302,28 @@ class BundleImport:
             except ImageImportError as exc:
                 raise BundleError(f"The bundle is refused: {exc}") from None
         return sheet, rows
+
+    def _references(self, sheet: Sheet) -> Sheet:
+        """The sheet with the hash of each reference image it names, each one read from the
+        bundle and checked like an image; their bytes are kept to be stored with the sheet."""
+        entries = {e.name: e for e in self.bundle.references()}
+        found: list[ReferenceImage] = []
+        self.reference_images: list[bytes] = []
+        for ref in sheet.character.references:
+            entry = entries.get(ref.path)
+            if entry is None:
+                raise BundleError(f"The bundle is refused: its sheet file names the reference "
+                                  f"image \"{shorten(ref.path, 80)}\", which it does not hold; "
+                                  "it was not made by the studio or was altered.")
+            data = self.bundle.image(entry)
+            try:
+                check_image(data, entry.name)
+            except ImageImportError as exc:
+                raise BundleError(f"The bundle is refused: {exc}") from None
+            found.append(dataclasses.replace(ref, sha256=content_hash(data)))
+            self.reference_images.append(data)
+        character = dataclasses.replace(sheet.character, references=tuple(found))
+        return dataclasses.replace(sheet, character=character)
 
     def into(self, library: Library) -> ImportedBundle:
         """Unpack and record the checked bundle in ``library``, all or nothing.
@@ -338,8 +365,12 @@ class BundleImport:
             _int(by_file.get(e.name, {}), "render_id") or 0, e.name))
         with library.db.transaction("import the bundle") as (_conn, _changes):
             steps.step("Recording the sheet")
+            references = tuple(
+                ReferenceImage(library.references.store(data, ref.path, checked=True), ref.role)
+                for ref, data in zip(sheet.character.references, self.reference_images,
+                                     strict=True))
             project, record, scene_ids, anchors = _bind(library, sheet, sheet_path,
-                                                        self.catalog, rows)
+                                                        self.catalog, rows, references)
             ids: dict[int, int] = {}
             made: list[int] = []
             for entry in ordered:
@@ -388,11 +419,23 @@ def _write_error(target: Path, exc: OSError) -> ExportError:
                        "free space. Nothing was imported.")
 
 
+def _references(row: Mapping[str, Any]) -> tuple[tuple[ReferenceImage, ...],
+                                                 ReferenceStrength]:
+    """The reference images a settings record says its render was sent with."""
+    refs = _decoded(tuple[ReferenceImage, ...], row.get("references")) or ()
+    try:
+        strength = ReferenceStrength(_str(row, "reference_strength") or "strong")
+    except ValueError:
+        strength = ReferenceStrength.STRONG
+    return refs, (strength if refs else ReferenceStrength.OFF)
+
+
 def _bind(library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
-          rows: Sequence[Mapping[str, Any]]) -> tuple[ProjectRecord, SheetRecord,
-                                                    dict[str, int], dict[str, AnchorVersion]]:
+          rows: Sequence[Mapping[str, Any]], references: tuple[ReferenceImage, ...] = ()
+          ) -> tuple[ProjectRecord, SheetRecord, dict[str, int], dict[str, AnchorVersion]]:
     """Record the sheet as `studio render` does, with the anchors the images were made with
-    saved first (oldest version first) so the sheet's own anchor is the latest."""
+    saved first (oldest version first) so the sheet's own anchor is the latest, with its
+    reference set (stored already)."""
     ch = sheet.character
     project = library.projects.ensure(project_name(sheet))
     character = library.characters.ensure(project.id, ch.name)
@@ -404,7 +447,8 @@ def _bind(library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatal
             anchors[text] = library.characters.save_anchor(character.id, AnchorSpec(anchor=text,
                                                                          seed=ch.seed))
     anchors[ch.anchor] = library.characters.save_anchor(character.id, AnchorSpec(
-        anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed, negative=ch.negative or ""))
+        anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed, negative=ch.negative or "",
+        references=references))
     record = library.sheets.save(project.id, sheet_name(sheet_path), str(sheet_path.resolve()),
                                 character.id)
     scenes = library.sheets.sync_scenes(record.id, [scene_spec(sheet, sc, catalog)
@@ -419,6 +463,7 @@ def _store(library: Library, project_id: int, record: SheetRecord, sheet: Sheet,
     anchor = anchors.get(_str(row, "anchor"))
     parent = _int(row, "parent_id")
     tags = row.get("tags")
+    references, strength = _references(row)
     draft = RenderDraft(
         request=GenerationRequest(
             prompt=_str(row, "prompt"), negative=_str(row, "negative"),
@@ -426,6 +471,7 @@ def _store(library: Library, project_id: int, record: SheetRecord, sheet: Sheet,
             steps=_int(row, "steps") or 0, guidance=_float(row, "guidance") or 0.0,
             model=_str(row, "model"), seed=_int(row, "seed_requested"), stage=_stage(row),
             provider=_str(row, "provider") or "import",
+            references=references, reference_strength=strength,
             context=SceneContext(scene=scene,
                                  character=_str(row, "character") or sheet.character.name),
         ),

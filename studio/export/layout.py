@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 from studio.core.request import Stage
 from studio.export.images import UnreadableImageError, image_size
-from studio.export.model import ExportCell, SheetDocument, SheetOptions, StoryboardOptions
+from studio.export.model import (
+    ExportCell,
+    ExportReference,
+    SheetDocument,
+    SheetOptions,
+    StoryboardOptions,
+)
 from studio.export.text import TextMeasure
 
 Color = tuple[int, int, int]
@@ -234,6 +240,52 @@ def draw_image(w: PageWriter, box: Rect, cell: ExportCell, *, panel: bool,
     return placed
 
 
+#: The most reference images shown beside the anchor, and their height in points.
+REFERENCES_SHOWN = 4
+REFERENCE_THUMB_H = 72.0
+_REFERENCE_GAP = 8.0
+_REFERENCE_EDGE: Color = (150, 150, 160)
+
+
+def _reference_ratio(data: bytes) -> float:
+    try:
+        width, height = image_size(data)
+    except UnreadableImageError:
+        return 1.0
+    return width / height if height else 1.0
+
+
+def references_width(refs: Sequence[ExportReference], most: float) -> float:
+    """How wide the row of reference thumbnails is, at most ``most`` points (0: none)."""
+    refs = refs[:REFERENCES_SHOWN]
+    if not refs:
+        return 0.0
+    natural = (sum(_reference_ratio(r.image) * REFERENCE_THUMB_H for r in refs)
+               + _REFERENCE_GAP * (len(refs) - 1))
+    return min(natural, most)
+
+
+def draw_references(w: PageWriter, refs: Sequence[ExportReference], x: float, top: float,
+                    width: float) -> float:
+    """The character's reference images in a row from ``x``, within ``width`` points, each
+    framed and captioned with its role (the model sheet and the character sheet show them
+    beside the anchor); returns the row's bottom."""
+    refs = refs[:REFERENCES_SHOWN]
+    if not refs:
+        return top
+    ratios = [_reference_ratio(r.image) for r in refs]
+    natural = sum(r * REFERENCE_THUMB_H for r in ratios) + _REFERENCE_GAP * (len(refs) - 1)
+    scale = min(1.0, width / max(1.0, natural))
+    for ref, ratio in zip(refs, ratios, strict=True):
+        box = Rect(x, top, ratio * REFERENCE_THUMB_H * scale, REFERENCE_THUMB_H * scale)
+        w.ops.append(ImageOp(box, ref.image, ref.role or "reference"))
+        w.ops.append(BoxOp(box, stroke=_REFERENCE_EDGE, stroke_width=0.4))
+        w.line(x, box.bottom + 2, ref.role.capitalize() or "Reference", 6.5, color=MUTED,
+               max_width=box.w + _REFERENCE_GAP)
+        x += box.w + _REFERENCE_GAP
+    return top + REFERENCE_THUMB_H * scale + 2 + w.m.line_height(6.5)
+
+
 def titled(doc: SheetDocument, kind: str) -> str:
     """The sheet's title naming the kind of page, unless it is the character sheet or the
     title already says it ("Mara: turnaround" stays as it is)."""
@@ -352,8 +404,14 @@ def sheet_pages(doc: SheetDocument, options: SheetOptions, measure: TextMeasure,
                          max_width=content_w)
             if shared:
                 top = w.line(margin, top, shared, 9.5, color=MUTED, max_width=content_w)
-            top = w.line(margin, top + 6, "ANCHOR", 7.0, bold=True, color=MUTED)
-            top = w.paragraph(margin, top, doc.anchor, 9.5, content_w, max_lines=6)
+            refs_w = references_width(doc.references, content_w * 0.45)
+            anchor_top = top + 6
+            top = w.line(margin, anchor_top, "ANCHOR", 7.0, bold=True, color=MUTED)
+            top = w.paragraph(margin, top, doc.anchor, 9.5,
+                              content_w - (refs_w + 16 if refs_w else 0), max_lines=6)
+            if refs_w:  # the reference images beside the anchor
+                top = max(top, draw_references(w, doc.references,
+                                               margin + content_w - refs_w, anchor_top, refs_w))
         else:
             top = w.line(margin, top, f"{doc.display_title} (continued)", 11.0, bold=True,
                          max_width=content_w)

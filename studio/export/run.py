@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING
 from studio.core.sheet import dump_sheet
 from studio.core.templates import SheetLayout
 from studio.export.bundle import slug, write_bundle
-from studio.export.gather import SheetExport, all_sheet_renders, bundle_images
+from studio.export.gather import (
+    SheetExport,
+    all_sheet_renders,
+    bundle_images,
+    bundle_references,
+)
 from studio.export.model import (
     CancelToken,
     ExportProgress,
@@ -115,10 +120,15 @@ def run_export(
                                          cancel=cancel)
         documents[f"{base}.sheet.pdf"] = sheet_pdf.read_bytes()
         documents[f"{base}.storyboard.pdf"] = story_pdf.read_bytes()
+    references, bundled_sheet = bundle_references(export)
     try:
         sheet_text = export.sheet_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         sheet_text = dump_sheet(export.sheet)  # the sheet as loaded, if its file is gone
+    if references:
+        # Its reference paths now point into the bundle's references/ folder.
+        sheet_text = dump_sheet(bundled_sheet)
     return write_bundle(out, sheet_file=f"{base}.sheet.toml", sheet_text=sheet_text,
                         images=bundle_images(export, renders), documents=documents,
-                        producer=doc.producer, progress=phases.next(), cancel=cancel)
+                        producer=doc.producer, progress=phases.next(), cancel=cancel,
+                        references=references)

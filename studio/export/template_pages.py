@@ -25,16 +25,17 @@ from studio.export.layout import (
     BoxOp,
     Color,
     GridStyle,
-    ImageOp,
     Page,
     PageWriter,
     Rect,
     cell_status,
     draw_image,
+    draw_references,
     footer,
     header_facts,
     image_aspect,
     margin_for,
+    references_width,
     shared_settings,
     sheet_pages,
     status_line,
@@ -334,42 +335,19 @@ def _palette_strip(flow: _Flow, count: int = 8) -> None:
 def _anchor_block(flow: _Flow) -> None:
     """The anchor text, with the character's reference images (when there are any) to its
     right, each captioned with its role."""
-    doc, m, w = flow.doc, flow.m, flow.w
-    refs = doc.references[:4]
-    thumb_h = 72.0
-    gap = 8.0
-    ratios = [_reference_ratio(r.image) for r in refs]
-    refs_w = sum(r * thumb_h for r in ratios) + gap * max(0, len(refs) - 1)
-    refs_w = min(refs_w, flow.content_w * 0.45)
+    doc, w = flow.doc, flow.w
+    refs = doc.references
+    refs_w = references_width(refs, flow.content_w * 0.45)
     text_w = flow.content_w - (refs_w + 16 if refs else 0)
     x, top = flow.margin, flow.top
     y = w.line(x, top, "ANCHOR", 7.0, bold=True, color=MUTED)
     y = w.paragraph(x, y, doc.anchor, 9.5, text_w, max_lines=5)
     bottom = y
     if refs:
-        scale = min(1.0, refs_w / max(1.0, sum(r * thumb_h for r in ratios)
-                                       + gap * (len(refs) - 1)))
-        rx = flow.margin + flow.content_w - refs_w
-        for ref, ratio in zip(refs, ratios, strict=True):
-            box = Rect(rx, top, ratio * thumb_h * scale, thumb_h * scale)
-            w.ops.append(ImageOp(box, ref.image, ref.role or "reference"))
-            w.ops.append(BoxOp(box, stroke=SWATCH_EDGE, stroke_width=0.4))
-            w.line(rx, box.bottom + 2, ref.role.capitalize() or "Reference", 6.5, color=MUTED,
-                   max_width=box.w + gap)
-            rx += box.w + gap
-        bottom = max(bottom, top + thumb_h * scale + 2 + m.line_height(6.5))
+        bottom = max(bottom, draw_references(w, refs, flow.margin + flow.content_w - refs_w,
+                                             top, refs_w))
     w.rule(flow.margin, bottom + 5, flow.content_w)
     flow.top = flow.page_top = bottom + 5 + 12
-
-
-def _reference_ratio(data: bytes) -> float:
-    from studio.export.images import UnreadableImageError, image_size
-
-    try:
-        width, height = image_size(data)
-    except UnreadableImageError:
-        return 1.0
-    return width / height if height else 1.0
 
 
 def model_sheet_pages(doc: SheetDocument, options: SheetOptions, measure: TextMeasure, *,

@@ -4,10 +4,12 @@ status and bundle import share these rules so they find the same records."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.anchor import ReferenceImage
 from studio.core.fingerprint import (
     Fingerprint,
     RenderEvidence,
@@ -16,7 +18,9 @@ from studio.core.fingerprint import (
     fingerprint_texts,
     staleness,
 )
+from studio.core.imagefile import content_hash
 from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.reference_files import reference_file
 from studio.core.request import Stage
 from studio.core.sheet import SHEET_SUFFIX, Scene, Sheet
 from studio.library.library import Library
@@ -30,6 +34,7 @@ from studio.library.models import (
     SceneSpec,
     SheetRecord,
 )
+from studio.library.references import ReferenceImageError, check_reference_image
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +71,25 @@ def bind_sheet(library: Library, sheet: Sheet, path: Path,
                catalog: PresetCatalog) -> SheetBinding:
     """Record the sheet (project, character, anchor version, sheet, scenes) and return it.
 
-    Saving an anchor that differs from the latest one makes a new anchor version (the anchor's
-    history). Renders of the sheet made before fingerprints were kept are given the one their
-    records prove (``studio.core.fingerprint.adopt_legacy``), once.
+    The sheet's reference images are read from their files and stored first (each checked: a
+    file that is not a usable image is a ``ReferenceImageError`` naming it, and nothing is
+    recorded). Saving an anchor that differs from the latest one (its text, seed, negative or
+    reference set) makes a new anchor version (the anchor's history). Renders of the sheet made
+    before fingerprints were kept are given the one their records prove
+    (``studio.core.fingerprint.adopt_legacy``), once.
     """
+    references = store_references(library, sheet, path)
+    if any(not r.sha256 for r in sheet.character.references):  # read from text alone
+        sheet = dataclasses.replace(sheet, character=dataclasses.replace(
+            sheet.character, references=tuple(
+                dataclasses.replace(r, sha256=stored.sha256)
+                for r, stored in zip(sheet.character.references, references, strict=True))))
     ch = sheet.character
     project = library.projects.ensure(project_name(sheet))
     character = library.characters.ensure(project.id, ch.name)
     anchor = library.characters.save_anchor(character.id, AnchorSpec(
         anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed, negative=ch.negative or "",
+        references=references,
     ))
     record = library.sheets.save(project.id, sheet_name(path), str(path.resolve()),
                                  character.id)
@@ -91,6 +106,25 @@ def bind_sheet(library: Library, sheet: Sheet, path: Path,
     if learned:
         library.renders.set_fingerprints(learned)
     return binding
+
+
+def store_references(library: Library, sheet: Sheet,
+                     path: Path) -> tuple[ReferenceImage, ...]:
+    """Store the sheet's reference images from their files (paths relative to ``path``) and
+    return the set as the anchor keeps it. Every file is read and checked before any is stored
+    (a bad one stores none); a file whose bytes are not those the sheet was read with (changed
+    since) is refused, so what is stored is what the fingerprints speak of."""
+    found = []
+    for number, ref in enumerate(sheet.character.references, start=1):
+        label = f"{path}: reference image {number} ({ref.path})"
+        data = library.references.read_file(reference_file(path, ref), label)
+        if ref.sha256 and content_hash(data) != ref.sha256:
+            raise ReferenceImageError(f"{label} changed while the sheet was being read; "
+                                      "run the command again.")
+        check_reference_image(data, label)
+        found.append((data, label, ref.role))
+    return tuple(ReferenceImage(library.references.store(data, label, checked=True), role)
+                 for data, label, role in found)
 
 
 def legacy_fingerprint(library: Library, sheet: Sheet, scene: Scene, render: RenderRecord,

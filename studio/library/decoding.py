@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
 #: What a library may already hold: older versions also imported GIF files as they were.
 STORED_FORMATS = (*IMAGE_FORMATS, "GIF")
+#: What a refusal says happened, unless the caller says otherwise (a reference image).
+IMPORT_REFUSED = "nothing was imported"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +42,13 @@ class CheckedImage:
     height: int
 
 
-def check_file_size(label: str, size: int) -> None:
+def check_file_size(label: str, size: int, refused: str = IMPORT_REFUSED) -> None:
     """Refuse an image file over the size limit before it is read."""
     if size > limits.IMAGE_FILE_MAX_BYTES:
         raise ImageImportError(
             f"{label} is {limits.bytes_words(size)}, over the limit of "
-            f"{limits.bytes_words(limits.IMAGE_FILE_MAX_BYTES)} for one image; nothing was "
-            "imported (save it smaller, as a PNG, JPEG or WebP).")
+            f"{limits.bytes_words(limits.IMAGE_FILE_MAX_BYTES)} for one image; {refused} "
+            "(save it smaller, as a PNG, JPEG or WebP).")
 
 
 def _pixels_words(count: int) -> str:
@@ -54,15 +56,16 @@ def _pixels_words(count: int) -> str:
 
 
 @contextlib.contextmanager
-def open_image(source: Path | bytes, label: str,
-               formats: tuple[str, ...] = IMAGE_FORMATS) -> Iterator[Image.Image]:
+def open_image(source: Path | bytes, label: str, formats: tuple[str, ...] = IMAGE_FORMATS,
+               refused: str = IMPORT_REFUSED) -> Iterator[Image.Image]:
     """The image, opened lazily (header read, nothing decoded yet) and checked to be one of
     ``formats`` (PNG, JPEG or WebP) within the pixel limit. Decoding it (``load``) may still
     fail: the caller reports that as a damaged image (``damaged``)."""
     from PIL import Image, UnidentifiedImageError
 
     # A file that cannot be read (gone, no permission) raises its OSError as it is.
-    check_file_size(label, source.stat().st_size if isinstance(source, Path) else len(source))
+    check_file_size(label, source.stat().st_size if isinstance(source, Path) else len(source),
+                    refused)
     stream = source if isinstance(source, Path) else io.BytesIO(source)
     try:
         with warnings.catch_warnings():
@@ -73,39 +76,41 @@ def open_image(source: Path | bytes, label: str,
         raise ImageImportError(f"{label} is not an image the studio can read; choose a PNG, "
                                "JPEG or WebP file.") from exc
     except Image.DecompressionBombError as exc:
-        raise ImageImportError(_too_many(label, None)) from exc
+        raise ImageImportError(_too_many(label, None, refused)) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise damaged(label, exc) from exc
+        raise damaged(label, exc, refused) from exc
     with image:
         width, height = image.size
         if width * height > limits.IMAGE_PIXELS_MAX:
-            raise ImageImportError(_too_many(label, (width, height)))
+            raise ImageImportError(_too_many(label, (width, height), refused))
         if width <= 0 or height <= 0:
             raise ImageImportError(f"{label} claims a size of {width}x{height} pixels; it is "
-                                   "damaged and was not imported.")
+                                   f"damaged and {refused}.")
         yield image
 
 
-def _too_many(label: str, size: tuple[int, int] | None) -> str:
+def _too_many(label: str, size: tuple[int, int] | None, refused: str) -> str:
     claims = "" if size is None else (f" ({size[0]:,}x{size[1]:,}, "
                                        f"{_pixels_words(size[0] * size[1])})")
     return (f"{label} claims more pixels{claims} than the studio opens "
-            f"({_pixels_words(limits.IMAGE_PIXELS_MAX)}); nothing was imported (scale it down "
+            f"({_pixels_words(limits.IMAGE_PIXELS_MAX)}); {refused} (scale it down "
             "first).")
 
 
-def damaged(label: str, exc: BaseException) -> ImageImportError:
+def damaged(label: str, exc: BaseException, refused: str = IMPORT_REFUSED) -> ImageImportError:
     """The error for an image that opened but cannot be decoded."""
     detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-    return ImageImportError(f"{label} is truncated or damaged ({detail}); nothing was imported.")
+    return ImageImportError(f"{label} is truncated or damaged ({detail}); {refused}.")
 
 
-def check_image(source: Path | bytes, label: str, *, decode: bool = True) -> CheckedImage:
+def check_image(source: Path | bytes, label: str, *, decode: bool = True,
+                refused: str = IMPORT_REFUSED) -> CheckedImage:
     """Check that ``source`` is a PNG, JPEG or WebP within the limits and, with ``decode``,
-    that its pixels decode whole. Blocking: run it on a worker. Raises ``ImageImportError``."""
+    that its pixels decode whole. Blocking: run it on a worker. Raises ``ImageImportError``
+    whose sentence ends with what was ``refused``."""
     from PIL import Image
 
-    with open_image(source, label) as image:
+    with open_image(source, label, refused=refused) as image:
         checked = CheckedImage(str(image.format), *image.size)
         if decode:
             try:
@@ -113,5 +118,5 @@ def check_image(source: Path | bytes, label: str, *, decode: bool = True) -> Che
                     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                     image.load()
             except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise damaged(label, exc) from exc
+                raise damaged(label, exc, refused) from exc
     return checked

@@ -3,8 +3,9 @@
 ``Library`` opens the database core (:mod:`~studio.library.database`) and hands it to one object
 per aggregate: ``projects``, ``characters`` (with their anchor versions), ``sheets`` (with their
 scenes), ``renders`` (reading, search, verdicts, trash), ``jobs`` (the journal), ``files``
-(images and thumbnails), ``faces`` (the identity measure's cache) and ``maintenance`` (import
-and check). ``changes`` announces what each committed write changed.
+(images and thumbnails), ``references`` (the characters' reference images), ``faces`` (the
+identity measure's cache) and ``maintenance`` (import and check). ``changes`` announces what
+each committed write changed.
 
 Opened on a data dir the caller resolves (``studio.runtime``). One ``Library`` may write at a
 time (``library.lock``); a second one opens for viewing only, or waits, and says so in
@@ -25,6 +26,7 @@ from .jobs import Jobs
 from .maintenance import Maintenance
 from .projects import Characters, Projects
 from .recording import Recorder
+from .references import References
 from .renders import Renders
 from .sheets import Sheets
 from .storage import FileWriter
@@ -48,6 +50,7 @@ class Library:
         self.jobs = Jobs(db, self.renders, recorder)
         self.maintenance = Maintenance(db, self.files, self.renders, recorder)
         self.faces = FaceAnalyses(db)
+        self.references = References(db, self.files)
         if not db.read_only:
             self.files.prepare()
 

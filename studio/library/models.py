@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from studio.core.anchor import ReferenceImage, ReferenceStrength
 from studio.core.fingerprint import Fingerprint
 from studio.core.lifecycle import Approval, JobState, Outcome, Timings
 from studio.core.parameters import ImageParameters
@@ -76,12 +77,17 @@ class CharacterRecord:
 
 @dataclass(frozen=True, slots=True)
 class AnchorSpec:
-    """What the user typed for a character's anchor; saving a changed one makes a new version."""
+    """What the user typed for a character's anchor; saving a changed one makes a new version.
+
+    ``references`` is the anchor's reference set, in order; each image must be stored first
+    (``library.references.store``). Changing an image, its role or the order is a new version.
+    """
 
     anchor: str
     fields: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
     negative: str = ""
+    references: tuple[ReferenceImage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,8 @@ class AnchorVersion:
     seed: int | None
     negative: str
     created: datetime
+    #: The reference set of this version, in order (hashes and roles; no paths).
+    references: tuple[ReferenceImage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +178,15 @@ class _Asked:
     @property
     def character_name(self) -> str:
         return self.request.context.character
+
+    @property
+    def references(self) -> tuple[ReferenceImage, ...]:
+        """The reference images sent with the render (none for a render without)."""
+        return self.request.references
+
+    @property
+    def reference_strength(self) -> ReferenceStrength:
+        return self.request.reference_strength
 
 
 @dataclass(frozen=True, slots=True)

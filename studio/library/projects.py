@@ -1,11 +1,15 @@
-"""Projects, characters and the versions of each character's anchor."""
+"""Projects, characters and the versions of each character's anchor (with its reference set)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
+
+from studio.core.anchor import REFERENCES_MAX, ReferenceImage, ReferenceRole, reference_identity
 
 from .database import Database, dt
+from .errors import LibraryError
 from .models import AnchorSpec, AnchorVersion, CharacterRecord, ProjectRecord
 
 
@@ -20,11 +24,38 @@ def _character(row: sqlite3.Row) -> CharacterRecord:
                            created=dt(row["created"]))
 
 
-def _anchor(row: sqlite3.Row) -> AnchorVersion:
+def _anchor(row: sqlite3.Row,
+            references: tuple[ReferenceImage, ...] = ()) -> AnchorVersion:
     return AnchorVersion(id=row["id"], character_id=row["character_id"],
                          version=row["version"], anchor=row["anchor"],
                          fields=json.loads(row["fields"]), seed=row["seed"],
-                         negative=row["negative"], created=dt(row["created"]))
+                         negative=row["negative"], created=dt(row["created"]),
+                         references=references)
+
+
+def _references(conn: sqlite3.Connection,
+                version_ids: Iterable[int]) -> dict[int, tuple[ReferenceImage, ...]]:
+    """The reference set of each anchor version, in order."""
+    ids = list(version_ids)
+    found: dict[int, list[ReferenceImage]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = conn.execute(
+            "SELECT anchor_version_id, image_hash, role FROM anchor_references WHERE "
+            f"anchor_version_id IN ({','.join('?' * len(chunk))}) "
+            "ORDER BY anchor_version_id, position", chunk).fetchall()
+        for row in rows:
+            try:
+                role = ReferenceRole(row["role"])
+            except ValueError:  # a role a newer studio knows
+                role = ReferenceRole.OTHER
+            found[row["anchor_version_id"]].append(ReferenceImage(row["image_hash"], role))
+    return {i: tuple(refs) for i, refs in found.items()}
+
+
+def _anchors(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[AnchorVersion]:
+    refs = _references(conn, [row["id"] for row in rows])
+    return [_anchor(row, refs[row["id"]]) for row in rows]
 
 
 class Projects:
@@ -102,9 +133,14 @@ class Characters:
         return [_character(row) for row in rows]
 
     def save_anchor(self, character_id: int, spec: AnchorSpec) -> AnchorVersion:
-        """Record the character's anchor: a new version if it differs from the latest one,
-        else the latest version unchanged."""
+        """Record the character's anchor: a new version if it differs from the latest one
+        (its text, fields, seed, negative or reference set), else the latest version unchanged.
+        Every reference image must be stored already (``library.references.store``)."""
         fields = json.dumps(dict(spec.fields), sort_keys=True)
+        refs = reference_identity(spec.references)
+        if len(refs) > REFERENCES_MAX:
+            raise LibraryError(f"An anchor holds at most {REFERENCES_MAX} reference images, "
+                               f"not {len(refs)}; keep the ones that show the character best.")
         with self._db.transaction("save the character's anchor") as (conn, changed):
             self._db.one(conn, "SELECT id FROM characters WHERE id = ?", (character_id,),
                          "such character")
@@ -113,10 +149,17 @@ class Characters:
                 "ORDER BY version DESC LIMIT 1",
                 (character_id,),
             ).fetchone()
-            if latest is not None and (
-                latest["anchor"], latest["fields"], latest["seed"], latest["negative"],
-            ) == (spec.anchor, fields, spec.seed, spec.negative):
-                return _anchor(latest)
+            if latest is not None:
+                current = _anchor(latest, _references(conn, [latest["id"]])[latest["id"]])
+                if (latest["anchor"], latest["fields"], latest["seed"], latest["negative"],
+                        reference_identity(current.references)) == (
+                        spec.anchor, fields, spec.seed, spec.negative, refs):
+                    return current
+            missing = [h for h, _role in refs if conn.execute(
+                "SELECT 1 FROM images WHERE hash = ?", (h,)).fetchone() is None]
+            if missing:
+                raise LibraryError(f"The reference image {missing[0][:8]} is not stored in the "
+                                   "library; store it before saving the anchor.")
             version = 1 if latest is None else latest["version"] + 1
             cursor = conn.execute(
                 "INSERT INTO anchor_versions (character_id, version, anchor, fields, seed, "
@@ -124,19 +167,25 @@ class Characters:
                 (character_id, version, spec.anchor, fields, spec.seed, spec.negative,
                  self._db.now()),
             )
+            conn.executemany(
+                "INSERT INTO anchor_references (anchor_version_id, position, image_hash, role) "
+                "VALUES (?, ?, ?, ?)",
+                [(cursor.lastrowid, position, image_hash, role)
+                 for position, (image_hash, role) in enumerate(refs)])
             row = self._db.one(conn, "SELECT * FROM anchor_versions WHERE id = ?",
                                (cursor.lastrowid,), "anchor")
             changed.note(characters=[character_id])
-        return _anchor(row)
+        return _anchor(row, tuple(ReferenceImage(h, ReferenceRole(r)) for h, r in refs))
 
     def latest_anchor(self, character_id: int) -> AnchorVersion | None:
         with self._db.read("read the anchor") as conn:
-            row = conn.execute(
+            rows = conn.execute(
                 "SELECT * FROM anchor_versions WHERE character_id = ? "
                 "ORDER BY version DESC LIMIT 1",
                 (character_id,),
-            ).fetchone()
-        return None if row is None else _anchor(row)
+            ).fetchall()
+            found = _anchors(conn, rows)
+        return found[0] if found else None
 
     def anchor_versions(self, character_id: int) -> list[AnchorVersion]:
         """Every version of the character's anchor, oldest first."""
@@ -145,10 +194,10 @@ class Characters:
                 "SELECT * FROM anchor_versions WHERE character_id = ? ORDER BY version",
                 (character_id,),
             ).fetchall()
-        return [_anchor(row) for row in rows]
+            return _anchors(conn, rows)
 
     def anchor_version(self, anchor_version_id: int) -> AnchorVersion:
         with self._db.read("read the anchor") as conn:
             row = self._db.one(conn, "SELECT * FROM anchor_versions WHERE id = ?",
                                (anchor_version_id,), f"anchor version {anchor_version_id}")
-        return _anchor(row)
+            return _anchors(conn, [row])[0]

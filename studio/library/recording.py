@@ -3,6 +3,9 @@
 Durability order: the image file is written and fsynced under its content hash, *then* the
 record is committed (WAL, ``synchronous=FULL``). A crash in between leaves an unrecorded file
 that ``check`` sets aside, never a record pointing at a missing file.
+
+Every render records the reference images it was sent with (hash and role, in the order sent,
+with the strength), in its row and in the image's ``studio`` chunk.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from studio.core import codec
+from studio.core.anchor import ReferenceImage, ReferenceStrength
 from studio.core.lifecycle import JobState, Outcome
 from studio.core.parameters import ImageParameters, format_parameters
 
@@ -27,6 +31,31 @@ from .storage import sniff_format
 #: The ``studio`` PNG chunk's layout: 2 keeps the request, outcome and fingerprint as the codec
 #: writes them (1 had flat keys).
 STUDIO_CHUNK_FORMAT = 2
+
+
+def references_json(references: Iterable[ReferenceImage], strength: ReferenceStrength) -> str:
+    """What ``renders.reference_images`` holds: one ``{"sha256", "role", "strength"}`` object
+    per image sent, in order (``[]`` for none)."""
+    return json.dumps([{"sha256": r.sha256, "role": r.role.value, "strength": strength.value}
+                       for r in references])
+
+
+def references_from_json(text: str | None) -> tuple[tuple[ReferenceImage, ...],
+                                                    ReferenceStrength]:
+    """The images and strength ``renders.reference_images`` holds (none from damaged text)."""
+    try:
+        items = json.loads(text or "[]")
+        refs = tuple(codec.from_data(ReferenceImage, item) for item in items)
+        strength = ReferenceStrength(items[0].get("strength", "strong")) if refs else (
+            ReferenceStrength.OFF)
+    except (ValueError, TypeError, AttributeError, codec.CodecError):
+        return (), ReferenceStrength.OFF
+    return refs, strength
+
+
+def reference_data(references: Iterable[ReferenceImage]) -> list[dict[str, str]]:
+    """The references as ``studio status --json`` and bundle settings list them."""
+    return [{"sha256": r.sha256, "role": r.role.value} for r in references]
 
 
 def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
@@ -89,6 +118,7 @@ class Recorder:
             "sheet": ctx["sheet"],
             "scene_id": draft.scene_id,
             "anchor_version": ctx["anchor"],
+            "references": reference_data(draft.request.references),
             "parent_render_id": draft.parent_id,
             "source": source,
         }
@@ -140,9 +170,9 @@ class Recorder:
             "anchor_version_id, parent_id, stage, provider, model, request_id, prompt, negative, "
             "width, height, steps, guidance, seed_requested, seed_returned, timings, cost, "
             "status, error, tags, scene_name, character_name, fingerprint, notes, "
-            "image_hash, source, created) VALUES "
+            "image_hash, source, created, reference_images) VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?)",
+            "?, ?, ?)",
             (
                 draft.project_id, draft.sheet_id, draft.scene_id, ctx["character_id"],
                 draft.anchor_version_id, draft.parent_id, request.stage.value, request.provider,
@@ -154,6 +184,7 @@ class Recorder:
                 ctx["character_name"],
                 None if draft.fingerprint is None else codec.dumps(draft.fingerprint),
                 draft.notes, image_hash, source, now,
+                references_json(request.references, request.reference_strength),
             ),
         )
         render_id = cursor.lastrowid

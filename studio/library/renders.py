@@ -30,7 +30,7 @@ from .models import (
     RenderRecord,
     SheetCell,
 )
-from .recording import Recorder, clean_tags
+from .recording import Recorder, clean_tags, reference_data, references_from_json
 from .sheets import _scene
 
 RENDER_SELECT = (
@@ -73,10 +73,12 @@ def render_from_row(row: sqlite3.Row, files: Files) -> RenderRecord:
     rel = row["image_rel"]
     image_hash = row["image_hash"]
     status = row["status"]
+    references, strength = references_from_json(row["reference_images"])
     request = GenerationRequest(
         prompt=row["prompt"], negative=row["negative"], width=row["width"],
         height=row["height"], steps=row["steps"], guidance=row["guidance"], model=row["model"],
         seed=row["seed_requested"], stage=Stage(row["stage"]), provider=row["provider"],
+        references=references, reference_strength=strength,
         context=SceneContext(character=row["character_name"], scene=row["scene_name"]),
     )
     return RenderRecord(
@@ -142,6 +144,8 @@ def render_data(render: RenderRecord) -> dict[str, Any]:
         "character": request.context.character,
         "anchor_version_id": render.anchor_version_id,
         "fingerprint": codec.to_data(render.fingerprint),
+        "references": reference_data(render.references),
+        "reference_strength": render.reference_strength.value,
         "notes": render.notes,
         "image_hash": render.image_hash,
         "image": None if render.image_path is None else str(render.image_path),

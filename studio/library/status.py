@@ -15,6 +15,7 @@ from studio.core.sheet import Sheet
 from .binding import find_sheet_record, render_staleness
 from .library import Library
 from .models import RenderRecord
+from .recording import reference_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class CellStatus:
             "star": render.star,
             "out_of_date": bool(self.reasons),
             "reasons": list(self.reasons),
-            "references": [],
+            "references": reference_data(render.references),
             "takes": self.takes,
             "identity": None if self.identity is None else dict(self.identity),
         }

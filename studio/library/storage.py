@@ -10,15 +10,19 @@ does the database record it. A crash leaves at most a temp file or an unrecorded
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
 from pathlib import Path
 from typing import Protocol
 
+from studio.core.imagefile import content_hash, sniff_format
+
 from .errors import LibraryError, storage_error_from_os
 
 IMAGE_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+
+__all__ = ["IMAGE_EXTENSIONS", "DurableFileWriter", "FileWriter", "ImageStore", "content_hash",
+           "fsync_dir", "sniff_format"]
 
 
 class FileWriter(Protocol):
@@ -56,23 +60,6 @@ def fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def sniff_format(data: bytes) -> str:
-    """The image format of ``data`` from its magic bytes: PNG, JPEG, WEBP, GIF or ``""``."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    return ""
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class ImageStore:

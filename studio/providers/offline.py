@@ -3,7 +3,9 @@
 For planning a sheet with no key and for tests. The card names the scene, lighting, lens and
 seed; its palette follows the lighting and its composition the seed, so a grid of placeholders
 still shows which cells differ; and it says OFFLINE PLACEHOLDER in large letters, so it can never
-be taken for a real render.
+be taken for a real render. A request sent with reference images shows them as thumbnails under
+the banner, each with its role, and names the strength, so the whole reference flow can be
+tried without a key.
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ import io
 import random
 import time
 import uuid
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from studio.core.capabilities import ModelCapabilities
+from studio.core import limits
+from studio.core.anchor import ReferenceImage, ReferenceRole, ReferenceStrength
+from studio.core.capabilities import ModelCapabilities, reference_support
 from studio.core.lifecycle import Timings
+from studio.core.references import ReferenceReader, ReferenceUnavailableError
 from studio.core.request import GenerationRequest, SceneContext, Stage
 from studio.providers.base import (
     Done,
@@ -42,6 +48,7 @@ CAPABILITIES = ModelCapabilities(
     steps_max=100, steps_default=4, uses_guidance=True, guidance_min=0.0, guidance_max=30.0,
     supports_negative=True, min_side=64, max_side=2048, size_multiple=8, max_images=1,
     supports_lora=True, can_cancel=True, price_per_image=0.0,
+    references=reference_support("offline", PLACEHOLDER),
 )
 
 #: Base hues (0-360) and lightness for lighting words; the first word found wins.
@@ -68,8 +75,59 @@ def _palette(seed: int, lighting: str) -> list[tuple[int, int, int]]:
     return colours
 
 
-def draw_card(request: GenerationRequest, seed: int) -> bytes:
-    """The placeholder PNG for ``request`` (blocking; run in a worker thread)."""
+#: A reference image as the card shows it: the reference, and its bytes when they could be read.
+Thumbnail = tuple[ReferenceImage, bytes | None]
+
+
+def _thumbnail(data: bytes | None, side: int) -> Any:
+    """The reference picture fitted into ``side`` x ``side`` (None when it cannot be drawn)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP")) as opened:
+                if opened.width * opened.height > limits.IMAGE_PIXELS_MAX:
+                    return None
+                opened.draft("RGB", (side, side))  # JPEG: decode at a reduced scale
+                picture = opened.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    picture.thumbnail((side, side))
+    return picture
+
+
+def _draw_references(img: Any, draw: Any, thumbnails: Sequence[Thumbnail], top: int,
+                     font: Any) -> None:
+    """The reference thumbnails in a row under the banner, right-aligned, each framed and
+    captioned with its role (a picture that cannot be read is a grey tile with a "?")."""
+    width, height = img.size
+    side = max(24, min(width, height) // 6)
+    gap = max(4, side // 10)
+    caption = max(10, side // 5)
+    x = width - gap - len(thumbnails) * (side + gap) + gap
+    for ref, data in thumbnails:
+        draw.rectangle([x - 2, top - 2, x + side + 1, top + side + caption + 1], fill=(0, 0, 0))
+        picture = _thumbnail(data, side)
+        if picture is None:
+            draw.rectangle([x, top, x + side - 1, top + side - 1], fill=(90, 90, 90))
+            draw.text((x + side / 2, top + side / 2), "?", font=font, fill=(255, 255, 255),
+                      anchor="mm")
+        else:
+            img.paste(picture, (x + (side - picture.width) // 2,
+                                top + (side - picture.height) // 2))
+        draw.text((x + side / 2, top + side + caption / 2), ref.role.value, font=font,
+                  fill=(255, 210, 0), anchor="mm")
+        x += side + gap
+
+
+def draw_card(request: GenerationRequest, seed: int,
+              references: Sequence[Thumbnail] = ()) -> bytes:
+    """The placeholder PNG for ``request`` (blocking; run in a worker thread); ``references``
+    are the request's reference images with their bytes, drawn as thumbnails."""
     from PIL import Image, ImageDraw, ImageFont
 
     width, height = request.width, request.height
@@ -107,11 +165,15 @@ def draw_card(request: GenerationRequest, seed: int) -> bytes:
     banner_h = max(24, width // 9)
     draw.rectangle([0, 0, width, banner_h], fill=(20, 20, 20))
     draw.text((width / 2, banner_h / 2), LABEL, font=big, fill=(255, 210, 0), anchor="mm")
+    if references:
+        _draw_references(img, draw, references, banner_h + max(4, width // 80), small)
+    roles = ", ".join(ref.role.value for ref, _data in references)
     lines = [
         ctx.scene or "Untitled scene",
         f"Character: {ctx.character}" if ctx.character else "",
         f"Lighting: {ctx.lighting or 'not set'}",
         f"Lens: {ctx.lens or 'not set'}",
+        f"References: {request.reference_strength.value} ({roles})" if references else "",
         f"Seed: {seed}   {request.size}   {request.stage.value}",
     ]
     text = "\n".join(line for line in lines if line)
@@ -136,6 +198,10 @@ class OfflineProvider(Provider):
     """Draws placeholder cards. Needs no key; never touches the network."""
 
     id = "offline"
+
+    def __init__(self, references: ReferenceReader | None = None) -> None:
+        #: Where the card reads the reference images it shows (none: grey tiles).
+        self.references = references
 
     def models(self) -> ModelChoice:
         return ModelChoice(preview=PLACEHOLDER, final=PLACEHOLDER)
@@ -162,6 +228,9 @@ class OfflineProvider(Provider):
             "height": adapted.height, "seed": seed, "scene": adapted.context.scene,
             "lighting": adapted.context.lighting, "lens": adapted.context.lens,
             "character": adapted.context.character, "stage": adapted.stage.value,
+            "references": [{"sha256": r.sha256, "role": r.role.value}
+                           for r in adapted.references],
+            "reference_strength": adapted.reference_strength.value,
         }
         return Submission(
             provider=self.id, model=PLACEHOLDER, request_id=f"offline-{uuid.uuid4().hex[:12]}",
@@ -177,7 +246,7 @@ class OfflineProvider(Provider):
         emit(Processing(0.0))
         try:
             request = _request_from_body(submission.request_body)
-            png = await asyncio.to_thread(draw_card, request, submission.seed or 0)
+            png = await asyncio.to_thread(self._draw, request, submission.seed or 0)
         except (ValueError, KeyError, TypeError, OSError) as exc:
             error = BadResponseError(self.id, f"the stored job cannot be drawn ({exc!r})")
             emit(Failed(error))
@@ -197,12 +266,29 @@ class OfflineProvider(Provider):
     async def cancel(self, submission: Submission) -> bool:
         return True
 
+    def _draw(self, request: GenerationRequest, seed: int) -> bytes:
+        """Read the reference images (a worker thread: the reads block), then draw."""
+        thumbnails: list[Thumbnail] = []
+        for ref in request.references:
+            data = None
+            if self.references is not None:
+                try:
+                    data = self.references.reference_bytes(ref.sha256)
+                except ReferenceUnavailableError:
+                    data = None  # shown as a tile with a "?": the card still says it was asked
+            thumbnails.append((ref, data))
+        return draw_card(request, seed, thumbnails)
+
 
 def _request_from_body(body: Mapping[str, Any]) -> GenerationRequest:
+    refs = tuple(ReferenceImage(str(item["sha256"]), ReferenceRole(item["role"]))
+                 for item in body.get("references", ()))
     return GenerationRequest(
         prompt=str(body["prompt"]), width=int(body["width"]), height=int(body["height"]),
         steps=1, guidance=0.0, model=PLACEHOLDER, negative=str(body.get("negative", "")),
         seed=int(body["seed"]), stage=Stage(body.get("stage", "preview")),
+        references=refs,
+        reference_strength=ReferenceStrength(body.get("reference_strength", "off")),
         context=SceneContext(
             character=str(body.get("character", "")), scene=str(body.get("scene", "")),
             lighting=str(body.get("lighting", "")), lens=str(body.get("lens", "")),

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from studio.core.capabilities import ModelCapabilities
+from studio.core.references import ReferenceReader
 from studio.core.settings import PROVIDER_IDS, ProviderEnv, Settings
 from studio.providers.base import Clock, Provider
 from studio.providers.comfyui.farm import FarmConfigError, parse_server_urls
@@ -115,8 +116,10 @@ def build_providers(
     retry: RetryPolicy | None = None,
     timeout: httpx.Timeout | None = None,
     deadline: float | None = None,
+    references: ReferenceReader | None = None,
 ) -> dict[str, Provider]:
-    """Every provider, keyed by id, configured or not (``Provider.configured`` tells)."""
+    """Every provider, keyed by id, configured or not (``Provider.configured`` tells).
+    ``references`` reads reference images by hash for the providers that send them."""
     providers: dict[str, Provider] = {}
     for pid, cls in REMOTE_CLASSES.items():
         ps = settings.provider(pid)
@@ -141,7 +144,7 @@ def build_providers(
         providers[pid] = cls(**kwargs)
     providers["comfyui"] = _comfyui(envs.get("comfyui") or ProviderEnv(), settings, config_dir,
                                     keychain, clock, deadline)
-    providers["offline"] = OfflineProvider()
+    providers["offline"] = OfflineProvider(references=references)
     return providers
 
 

@@ -5,10 +5,10 @@ version, sheet, scenes and what each sends now), and every render is stamped wit
 fingerprint of what it was made from, so cells can be reported out of date later by the one rule
 (``studio.core.fingerprint``).
 
-A final reuses its preview's anchor version, prompt and seed (and so the prompt parts of its
-fingerprint), takes the final stage's model, steps, guidance and negative prompt, and is linked to
-the preview (``parent_id``). A scene with no preview yet is finalized straight from the sheet, and
-said so; so is a final made from an out-of-date preview.
+A final reuses its preview's anchor version, prompt, seed and reference images (and so the
+prompt parts of its fingerprint), takes the final stage's model, steps, guidance and negative
+prompt, and is linked to the preview (``parent_id``). A scene with no preview yet is finalized
+straight from the sheet, and said so; so is a final made from an out-of-date preview.
 
 Everything here is blocking (library reads and writes): the window calls it from a worker thread.
 """
@@ -29,6 +29,7 @@ from studio.core.fingerprint import (
 from studio.core.lifecycle import Approval
 from studio.core.presets import PresetCatalog
 from studio.core.prompt import build_request
+from studio.core.references import fit_references
 from studio.core.request import GenerationRequest, Stage
 from studio.core.settings import PROVIDER_IDS, env_name
 from studio.core.sheet import Scene, Sheet
@@ -226,6 +227,12 @@ def _job(
         adapted, notes = choice.provider.prepare(request)
     except InvalidRequestError as exc:  # refused before anything is sent
         raise RenderInputError(exc.user_message(scene.name)) from None
+    # What the model makes of the reference images (a no-op once the provider's own
+    # preparation has fitted them).
+    fit = fit_references(adapted, choice.provider.capabilities(adapted.model))
+    if fit.refusal:
+        raise RenderInputError(f"“{scene.name}”: {fit.refusal} Nothing was sent.")
+    adapted, notes = fit.request, (*notes, *fit.notes)
     draft = RenderDraft(
         request=adapted,
         project_id=binding.project.id,
@@ -305,7 +312,9 @@ def plan_finals(
             notes.append(f"{cell.sentence()} Its final keeps the preview's prompt and seed, so "
                          "it is out of date too; render the preview again to pick up the "
                          "change.")
-        request = base.with_changes(prompt=preview.prompt, seed=preview.seed)
+        request = base.with_changes(prompt=preview.prompt, seed=preview.seed,
+                                    references=preview.references,
+                                    reference_strength=preview.reference_strength)
         anchor_id = preview.anchor_version_id or binding.anchor.id
         jobs.append(_job(choice, request, binding, sc, now.for_final(preview.fingerprint),
                          anchor_version_id=anchor_id, parent=preview))

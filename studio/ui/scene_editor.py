@@ -26,9 +26,9 @@ from studio.core.sheet import Scene
 from studio.ui.document import SheetDocument
 from studio.ui.widgets import scrolling_column, section_label
 
-PART_COLOURS = {"anchor": "#2f6fd6", "skin": "#8e44ad", "setting": "#2e7d32",
-                "pattern": "#00838f", "lighting": "#c77700", "lens": "#6d4c41",
-                "quality": "#7b1fa2"}
+PART_COLOURS = {"reference": "#c2185b", "anchor": "#2f6fd6", "skin": "#8e44ad",
+                "setting": "#2e7d32", "pattern": "#00838f", "lighting": "#c77700",
+                "lens": "#6d4c41", "quality": "#7b1fa2"}
 
 
 class PresetCombo(QComboBox):

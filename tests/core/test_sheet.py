@@ -9,7 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studio.core.anchor import FIELD_NAMES, AnchorFields
+from studio.core.anchor import (
+    FIELD_NAMES,
+    REFERENCES_MAX,
+    AnchorFields,
+    ReferenceImage,
+    ReferenceRole,
+    ReferenceStrength,
+)
 from studio.core.errors import SheetError
 from studio.core.presets import PresetCatalog, PresetKind, load_catalog
 from studio.core.request import SEED_MAX, Stage
@@ -85,9 +92,17 @@ def sheets(draw: st.DrawFn) -> Sheet:
             notes=draw(_text),
             group=draw(st.sampled_from(["", "turnaround", "expressions", "my own group"])),
             outfit=draw(_text),
+            reference=draw(st.none() | st.sampled_from(ReferenceStrength)),
         )
         for n in names
     )
+    # Reference paths as users write them (folders, spaces, quotes, non-ASCII); the hashes
+    # come from the files, never from the text.
+    paths = draw(st.lists(st.text(alphabet=string.ascii_letters + string.digits
+                                  + " ./_-'\"éü", min_size=1, max_size=30).filter(str.strip),
+                          unique=True, max_size=REFERENCES_MAX))
+    references = tuple(ReferenceImage(sha256="", role=draw(st.sampled_from(ReferenceRole)),
+                                      path=path) for path in paths)
     fields = AnchorFields(**{f: draw(_text) for f in FIELD_NAMES})
     character = Character(
         name=draw(_text), anchor=draw(_text), seed=draw(st.integers(0, SEED_MAX)),
@@ -95,6 +110,7 @@ def sheets(draw: st.DrawFn) -> Sheet:
         skin=tuple(draw(st.lists(st.sampled_from(_CATALOG.ids(PresetKind.SKIN)), max_size=3))),
         quality=tuple(draw(st.lists(st.sampled_from(_CATALOG.ids(PresetKind.QUALITY)),
                                     max_size=2))),
+        references=references,
     )
     profiles = [
         StageProfile(stage, draw(st.sampled_from(["modelslab", "replicate", "offline"])),
