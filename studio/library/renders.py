@@ -19,7 +19,7 @@ from studio.core.lifecycle import Approval, JobState, Outcome, Timings
 from studio.core.request import GenerationRequest, SceneContext, Stage
 
 from .database import Database, dt, dt_opt
-from .errors import RecordNotFoundError
+from .errors import LibraryError, RecordNotFoundError
 from .files import Files
 from .models import (
     EmptiedTrash,
@@ -240,15 +240,18 @@ class Renders:
         return self.page(dataclasses.replace(base, text=text), limit=limit, offset=offset)
 
     def cells(self, sheet_id: int) -> list[SheetCell]:
-        """For each scene of the sheet and each stage, its latest usable live render and why it
-        is out of date against the scene as last recorded."""
+        """For each scene of the sheet and each stage, the render it shows (the take the user
+        picked while it is usable and kept, else the latest usable live render) and why it is
+        out of date against the scene as last recorded."""
         with self._db.read("read the sheet's renders") as conn:
             scenes = {row["id"]: _scene(row) for row in
                       conn.execute("SELECT * FROM scenes WHERE sheet_id = ?", (sheet_id,))}
             rows = conn.execute(
                 "SELECT * FROM (SELECT r.*, i.path AS image_rel, ROW_NUMBER() OVER ("
-                "PARTITION BY r.scene_id, r.stage ORDER BY r.created DESC, r.id DESC) AS rn "
+                "PARTITION BY r.scene_id, r.stage ORDER BY (t.render_id IS NOT NULL) DESC, "
+                "r.created DESC, r.id DESC) AS rn "
                 "FROM renders r LEFT JOIN images i ON i.hash = r.image_hash "
+                "LEFT JOIN chosen_takes t ON t.render_id = r.id "
                 "WHERE r.sheet_id = ? AND r.scene_id IS NOT NULL AND r.trashed IS NULL "
                 "AND r.status = 'ok') WHERE rn = 1",
                 (sheet_id,),
@@ -266,6 +269,37 @@ class Renders:
         order = {Stage.PREVIEW: 0, Stage.FINAL: 1}
         cells.sort(key=lambda c: (c.scene.position, order[c.stage]))
         return cells
+
+    def takes(self, scene_id: int, stage: Stage) -> list[RenderRecord]:
+        """Every usable live take of a scene at a stage, newest first."""
+        with self._db.read("read the takes") as conn:
+            rows = conn.execute(
+                f"{RENDER_SELECT} WHERE r.scene_id = ? AND r.stage = ? AND r.trashed IS NULL "
+                "AND r.status = 'ok' ORDER BY r.created DESC, r.id DESC",
+                (scene_id, stage.value)).fetchall()
+        return [self._record(row) for row in rows]
+
+    def chosen_take(self, scene_id: int, stage: Stage) -> int | None:
+        """The render the user picked for the scene at the stage, if any."""
+        with self._db.read("read the chosen take") as conn:
+            row = conn.execute("SELECT render_id FROM chosen_takes WHERE scene_id = ? AND "
+                               "stage = ?", (scene_id, stage.value)).fetchone()
+        return None if row is None else int(row[0])
+
+    def choose_take(self, render_id: int) -> None:
+        """Make ``render_id`` the take its cell shows (and finals are made from)."""
+        with self._db.transaction("pick the take") as (conn, changed):
+            row = self._db.one(conn, "SELECT id, scene_id, stage, sheet_id, status, trashed "
+                               "FROM renders WHERE id = ?", (render_id,), f"render {render_id}")
+            if row["scene_id"] is None or row["status"] != "ok" or row["trashed"] is not None:
+                raise LibraryError(f"Render {render_id} cannot be picked as a take: it "
+                                   "belongs to no scene, failed, or is in the trash.")
+            conn.execute("INSERT INTO chosen_takes (scene_id, stage, render_id) VALUES (?, ?, ?) "
+                         "ON CONFLICT (scene_id, stage) DO UPDATE SET "
+                         "render_id = excluded.render_id",
+                         (row["scene_id"], row["stage"], render_id))
+            changed.note(renders=[render_id],
+                         sheets=[row["sheet_id"]] if row["sheet_id"] is not None else [])
 
     def take_counts(self, sheet_id: int) -> dict[tuple[int, Stage], int]:
         """How many usable live renders (takes) each scene of the sheet has at each stage."""

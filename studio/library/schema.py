@@ -214,5 +214,16 @@ _V4: Sequence[str] = (
     )""",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4)
+# Version 5: takes. Every render of a scene at a stage is a take; the one the user picked is the
+# cell's render (finals are made from the picked preview take).
+_V5: Sequence[str] = (
+    """CREATE TABLE chosen_takes (
+        scene_id INTEGER NOT NULL REFERENCES scenes(id) ON DELETE CASCADE,
+        stage TEXT NOT NULL CHECK (stage IN ('preview', 'final')),
+        render_id INTEGER NOT NULL REFERENCES renders(id) ON DELETE CASCADE,
+        PRIMARY KEY (scene_id, stage)
+    )""",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
