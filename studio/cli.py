@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -130,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
         "FLUX image APIs. With no command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"studio {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show the log on stderr (what the providers answered, "
+                        "retries, waits); it is always written to the log file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("lint", help="run the prompt checks from the guides on sheet files")
@@ -172,7 +176,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         args.sheet = None
         func = cmd_gui
     from studio.core.errors import StudioInputError
+    from studio.runtime import Runtime
 
+    logs = Runtime(environ).start_logging(verbose=bool(getattr(args, "verbose", False)))
     try:
         code = int(func(args, environ, sys.stdout))
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
@@ -189,6 +195,14 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_CLOSED_PIPE
+    except Exception as exc:  # a bug: one sentence here, the traceback in the log file
+        logging.getLogger("studio").exception("the command stopped on an internal error")
+        where = f" Details are in {logs.path}." if logs.path is not None else ""
+        _say(f"an internal error stopped the command ({type(exc).__name__}); this is a bug in "
+             f"the studio, please report it.{where}")
+        return EXIT_FAILED
+    finally:
+        logs.close()
 
 
 def _say(sentence: str) -> None:

@@ -6,14 +6,20 @@ This is the only module that reads ``STUDIO_*`` environment variables (DESIGN.md
 ``STUDIO_<ID>_API_KEY``, ``_BASE_URL``, ``_CONCURRENCY`` and ``_TIMEOUT`` (plus the few
 provider-specific ones, passed on as they are). Everything below receives values, never the
 environment.
+
+Logging is set up here too (:meth:`Runtime.start_logging`, called by the CLI and the window):
+every record goes to a rotating file in the log folder with every key redacted; the terminal
+shows the user's sentences only, and the log lines as well with ``--verbose``.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from studio import APP_NAME
 from studio.core.errors import StudioInputError
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
     from studio.identity import IdentityRules
     from studio.library import Library
     from studio.providers.base import Provider
+    from studio.providers.errors import Secrets
 
 # Exit codes of every command (DESIGN.md).
 EXIT_OK = 0
@@ -40,6 +47,9 @@ EXIT_CLOSED_PIPE = 141
 DATA_DIR_ENV = "STUDIO_DATA_DIR"
 CONFIG_DIR_ENV = "STUDIO_CONFIG_DIR"
 LOG_DIR_ENV = "STUDIO_LOG_DIR"
+LOG_FILE_NAME = "studio.log"
+LOG_FILE_BYTES = 2 * 1024 * 1024
+LOG_FILES_KEPT = 3
 
 
 class RuntimeConfigError(StudioInputError):
@@ -186,6 +196,24 @@ class Runtime:
         return load_templates(self.catalog, user_file=self.templates_file,
                               user_dir=self.templates_dir)
 
+    # ------------------------------------------------------------------ logging
+
+    @functools.cached_property
+    def secrets(self) -> Secrets:
+        """The API keys in use, learnt as providers look them up; every log line is redacted
+        with them."""
+        from studio.providers.errors import Secrets
+
+        return Secrets()
+
+    def start_logging(self, *, verbose: bool = False,
+                      stream: TextIO | None = None) -> LoggingSession:
+        """Send the studio's log to ``studio.log`` in :attr:`log_dir` (rotating, redacted),
+        and with ``verbose`` to ``stream`` (stderr) as well; nothing else of it reaches the
+        terminal. Close the returned session when the command or window ends."""
+        return LoggingSession(self.log_dir, self.secrets, verbose=verbose,
+                              stream=stream if stream is not None else sys.stderr)
+
     # ------------------------------------------------------------------ providers
 
     def provider_env(self, provider_id: str) -> ProviderEnv:
@@ -205,6 +233,7 @@ class Runtime:
 
         try:
             options.setdefault("references", self.reference_reader())
+            options.setdefault("secrets", self.secrets)
             return build_providers(provider_envs(self.environ), self.settings, self.config_dir,
                                    **options)
         except ProviderConfigError as exc:
@@ -241,3 +270,100 @@ class Runtime:
             library.close()
             raise LibraryReadOnlyError(notice)
         return library
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Formats a record, then takes every known key out of the whole text (message, arguments,
+    traceback); on a terminal, control characters are escaped too."""
+
+    def __init__(self, fmt: str, secrets: Secrets, *, terminal: bool = False) -> None:
+        super().__init__(fmt)
+        self._secrets = secrets
+        self._terminal = terminal
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self._secrets.text(super().format(record))
+        if self._terminal:
+            from studio.core.text import for_terminal
+
+            text = for_terminal(text, keep_lines=True)
+        return text
+
+
+def _log_file(path: Path) -> logging.Handler:
+    """The rotating log file, opened (folder included) on the first record; a folder that
+    cannot be written (a read-only home) means no log file, never a noisy error."""
+    import logging.handlers  # only when logging starts: commands start faster without it
+
+    class LogFile(logging.handlers.RotatingFileHandler):
+        broken = False
+
+        def _open(self):  # type: ignore[no-untyped-def]
+            Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+            return super()._open()
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if self.broken:
+                return
+            try:
+                super().emit(record)
+            except Exception:  # OSError and the like: logging must never stop the studio
+                self.broken = True
+
+        def handleError(self, record: logging.LogRecord) -> None:
+            # The default prints "--- Logging error ---" and a traceback on stderr.
+            self.broken = True
+
+    return LogFile(path, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILES_KEPT,
+                   encoding="utf-8", delay=True)
+
+
+class LoggingSession:
+    """The handlers :meth:`Runtime.start_logging` installed; :meth:`close` removes them."""
+
+    _QUIET = ("httpx", "httpcore", "PIL", "asyncio.selector_events")
+
+    def __init__(self, log_dir: Path, secrets: Secrets, *, verbose: bool,
+                 stream: TextIO) -> None:
+        self.path: Path | None = None
+        self._handlers: list[logging.Handler] = []
+        self._levels: dict[str, int] = {}
+        # The file (and its folder) appear with the first line logged: a command that logs
+        # nothing creates nothing.
+        self.path = log_dir / LOG_FILE_NAME
+        handler = _log_file(self.path)
+        handler.setFormatter(_RedactingFormatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
+        self._handlers.append(handler)
+        if verbose:
+            echo = logging.StreamHandler(stream)
+            echo.setFormatter(_RedactingFormatter("studio: [%(name)s] %(message)s", secrets,
+                                                  terminal=True))
+            self._handlers.append(echo)
+        root = logging.getLogger()
+        for item in self._handlers:
+            root.addHandler(item)
+        self._level("studio", logging.DEBUG if verbose else logging.INFO)
+        for name in self._QUIET:
+            self._level(name, logging.WARNING)
+
+    def _level(self, name: str, level: int) -> None:
+        logger = logging.getLogger(name)
+        self._levels.setdefault(name, logger.level)
+        logger.setLevel(level)
+
+    def close(self) -> None:
+        root = logging.getLogger()
+        for handler in self._handlers:
+            root.removeHandler(handler)
+            handler.close()
+        self._handlers.clear()
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._levels.clear()
+
+    def __enter__(self) -> LoggingSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,8 +1,13 @@
 """`studio render` and `studio resume`: the render queue driven from a terminal.
 
 Progress goes to stderr, one line per step of each job; the summary (or, with ``--json``, one
-JSON object, DESIGN.md) to stdout. Exit codes: 0 every image rendered, 1 some failed or were
-cancelled (the rest are kept), 2 bad input (nothing sent).
+JSON object, DESIGN.md) to stdout. Exit codes: 0 every image rendered, 1 some failed, were
+cancelled or are uncertain (the rest are kept), 2 bad input (nothing sent).
+
+A job is *uncertain* when its request reached the provider and no answer with its id came back
+(a crash mid-send, a held call cut off): the provider may have billed it. It is never sent
+again on its own; ``studio resume`` lists such jobs and ``studio resume --resend-uncertain``
+sends them again.
 
 Importing this module stays cheap: the render layer, the providers and the library are imported
 inside the handlers.
@@ -44,8 +49,11 @@ to that preview. A scene with no preview is finalized from the sheet.
 Before sending, the number of requests and (where a price per image is set) the cost are printed;
 a budget cap (--budget-cap, or budget_cap in settings) refuses a batch that would pass it.
 
-Exit codes: 0 all rendered, 1 some failed or were cancelled (the rest are kept), 2 bad input or
-a missing key (nothing sent). Interrupted renders are finished by `studio resume`.
+Exit codes: 0 all rendered, 1 some failed, were cancelled or may have been billed without an
+image ("uncertain"; the rest are kept), 2 bad input or a missing key (nothing sent). Interrupted
+renders are finished by `studio resume`, which never sends a job twice.
+
+A seed the provider did not confirm is shown as "not confirmed" (seed_returned null in --json).
 """
 
 
@@ -112,7 +120,9 @@ def _progress_printer() -> Any:
         JobFailed,
         JobProcessing,
         JobSubmitted,
+        JobUncertain,
         Progress,
+        RateLimitWait,
     )
 
     state: dict[str, Any] = {"progress": None, "processing": set(), "finished": 0}
@@ -128,6 +138,9 @@ def _progress_printer() -> Any:
             state["progress"] = event
             return
         if isinstance(event, BatchPlanned):
+            return
+        if isinstance(event, RateLimitWait):
+            say(event.message)
             return
         who = f"{event.job.scene} · {event.job.stage.value}"
         if isinstance(event, JobSubmitted):
@@ -151,6 +164,8 @@ def _progress_printer() -> Any:
             say(f"{who} · failed{counts()}: {event.message}")
         elif isinstance(event, JobCancelled):
             say(f"{who} · cancelled{counts()}: {event.message}")
+        elif isinstance(event, JobUncertain):
+            say(f"{who} · may have been billed{counts()}: {event.message}")
 
     return on_event
 
@@ -208,7 +223,9 @@ def _results(views: Sequence[JobView], copied: Mapping[int, Path]) -> list[dict[
             "scene": view.ref.scene,
             "stage": view.ref.stage.value,
             "status": _status_word(view),
-            "seed": render.seed if render is not None and ok else view.ref.seed,
+            "seed": render.seed_requested if render is not None else view.ref.seed,
+            # Only a seed the provider confirmed; never a copy of the one sent.
+            "seed_returned": render.seed_returned if render is not None and ok else None,
             "provider": view.ref.provider,
             "model": view.ref.model,
             "image": str(image) if image is not None and ok else None,
@@ -235,9 +252,21 @@ def _print_summary(stage: str | None, wall: float, results: list[dict[str, Any]]
         where = r["image"] or r["error"] or ""
         secs = f"{r['seconds']:.1f} s" if r["seconds"] is not None else "-"
         print(for_terminal(f"{r['status']:<9} {r['scene']} ({r['stage']}, {r['provider']}/"
-                           f"{r['model']}, seed {r['seed']}, {secs}): {where}"), file=out)
+                           f"{r['model']}, {seed_words(r)}, {secs}): {where}"), file=out)
     ok = sum(1 for r in results if r["status"] == "ok")
     print(f"{ok} of {len(results)} rendered in {wall:.1f} s", file=out)
+
+
+def seed_words(result: Mapping[str, Any]) -> str:
+    """``seed 77``, ``seed 77 (returned 1234)`` or ``seed 77, not confirmed`` for a rendered
+    image whose provider did not say which seed it used."""
+    words = f"seed {result['seed']}"
+    if result["status"] != "ok":
+        return words
+    returned = result["seed_returned"]
+    if returned is None:
+        return f"{words}, not confirmed"
+    return words if returned == result["seed"] else f"{words} (returned {returned})"
 
 
 def _exit_code(views: Sequence[JobView]) -> int:
@@ -353,6 +382,7 @@ def _left_for_resume(views: Sequence[JobView]) -> None:
 
 def cmd_resume(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
 
+    from studio.core.lifecycle import JobState
     from studio.render.budget import settings_prices
     from studio.render.queue import RenderQueue
 
@@ -364,10 +394,19 @@ def cmd_resume(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
                             price=settings_prices(runtime.settings, providers))
         queue.subscribe(_progress_printer())
 
-        _run_batch(queue, queue.resume, providers)
+        resend = bool(args.resend_uncertain)
+        _run_batch(queue, lambda: queue.resume(resend_uncertain=resend), providers)
         views = queue.jobs()
         if not views:
             say("nothing to resume: every job in the library has finished.")
+        uncertain = [v for v in views if v.state is JobState.UNCERTAIN]
+        for view in uncertain:
+            say(f"{view.ref.scene} · {view.ref.stage.value} · may have been billed: "
+                f"{view.error}")
+        if uncertain:
+            say(f"{len(uncertain)} job(s) may have been billed without an image and were not "
+                "sent again; once you have checked the provider's account, run `studio resume "
+                "--resend-uncertain` to send them again.")
         stages = {v.ref.stage.value for v in views}
         stage = stages.pop() if len(stages) == 1 else ("mixed" if stages else None)
         _print_summary(stage, time.monotonic() - started, _results(views, {}), args.json, out)
@@ -413,12 +452,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="refuse the batch if its estimated cost passes AMOUNT (default: the "
                    "budget cap in settings)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _verbose(p)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(
         "resume", help="finish jobs left unfinished (a crash, a closed window) without sending "
         "them twice",
         description="Finish every job the library holds unfinished: a job the provider had "
-        "accepted is polled and downloaded, never sent again; a job never accepted is sent once.")
+        "accepted is polled and downloaded, never sent again; a job never sent is sent once. A "
+        "job whose request may have reached the provider without its answer being recorded is "
+        "uncertain (it may have been billed): listed, exit 1, never sent again unless you ask "
+        "with --resend-uncertain.")
+    p.add_argument("--resend-uncertain", action="store_true",
+                   help="send the uncertain jobs again (check the provider's account first: "
+                   "it may have billed them already)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _verbose(p)
     p.set_defaults(func=cmd_resume)
+
+
+def _verbose(p: argparse.ArgumentParser) -> None:
+    # Also after the command (`studio render ... --verbose`); the main parser has it too.
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="also show the log on stderr")

@@ -30,6 +30,8 @@ def _cell_text(stage: str, cell: CellStatus | None) -> str:
     seed = f"seed {render.seed_requested}"
     if render.seed_returned is not None and render.seed_returned != render.seed_requested:
         seed += f" (returned {render.seed_returned})"
+    elif render.seed_returned is None and render.state.value == "done":
+        seed += ", seed not confirmed"  # the provider did not say which seed it used
     verdict = "" if render.approval.value == "none" else f", {render.approval.value}"
     star = ", starred" if render.star else ""
     takes = f", {cell.takes} takes" if cell.takes > 1 else ""

@@ -88,6 +88,8 @@ class ModelCapabilities:
 
     ``aspect_ratios`` maps a ratio name ("4:3") to the pixel size the provider produces for it;
     when it is non-empty the provider takes an aspect ratio instead of a free width and height.
+    ``replaced_seeds`` are seeds the model does not honour but replaces by a random one (seed 0
+    on Replicate's FLUX.1 Schnell): an image rendered with one cannot be reproduced.
     """
 
     provider: str
@@ -111,6 +113,7 @@ class ModelCapabilities:
     can_cancel: bool = False
     price_per_image: float | None = None
     references: ReferenceSupport = field(default_factory=ReferenceSupport)
+    replaced_seeds: tuple[int, ...] = ()
 
     @property
     def takes_aspect_ratio(self) -> bool:

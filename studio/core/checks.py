@@ -172,6 +172,12 @@ class _Linter:
                 f"guidance {profile.guidance:g} is outside {guide.family}'s documented {rng}",
                 f"use guidance {target:g}",
                 Fix("Use the documented guidance", f"{stage.value}.guidance", target))
+        if caps and sheet.character.seed in caps.replaced_seeds:
+            add("seed-replaced", Severity.WARNING,
+                f"{caps.model} on {caps.provider} replaces seed {sheet.character.seed} by a "
+                "random seed, so its images cannot be reproduced from the sheet",
+                "lock any other seed, e.g. 42",
+                Fix("Use seed 42", "character.seed", 42))
         if caps and caps.uses_guidance and not (
                 caps.guidance_min <= profile.guidance <= caps.guidance_max):
             add("guidance-limit", Severity.ERROR,
@@ -204,6 +210,17 @@ class _Linter:
                      "keep the 3-4 that matter most; move the rest to another scene")
         self.vague(scene, ", ".join([scene.setting, scene.lighting, scene.lens]))
         self.size(scene)
+        if scene.seed is not None and scene.seed != sheet.character.seed:
+            for stage in Stage:
+                profile = sheet.profile(stage)
+                caps = self.caps(profile.provider, profile.model)
+                if caps is not None and scene.seed in caps.replaced_seeds:
+                    self.add("seed-replaced", Severity.WARNING, scene,
+                             f"seed {scene.seed} is replaced by a random seed by {caps.model} "
+                             f"on {caps.provider} ({stage.value}s), so this scene cannot be "
+                             "reproduced", "use the sheet's locked seed or any other seed",
+                             Fix("Use the sheet's seed", f"scenes.{scene.name}.seed", None))
+                    break
         if scene.seed is not None and not SEED_MIN <= scene.seed <= SEED_MAX:
             self.add("seed-range", Severity.ERROR, scene,
                      f"seed {scene.seed} is outside {SEED_MIN}..{SEED_MAX}",

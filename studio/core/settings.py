@@ -16,6 +16,8 @@ import tomli_w
 
 from studio.core.request import Stage
 
+#: Optional keys added later (a provider's ``timeout``) keep version 1: older studios ignore
+#: keys they do not know, and files without them load as before.
 SETTINGS_SCHEMA_VERSION = 1
 SETTINGS_FILE_NAME = "settings.toml"
 PROVIDER_IDS = ("modelslab", "replicate", "fal", "imageapi", "onemin", "comfyui", "offline")
@@ -56,6 +58,9 @@ class ProviderSettings:
     price_per_image: float | None = None
     preview_model: str | None = None
     final_model: str | None = None
+    #: Seconds one whole HTTP exchange with the provider may take (``STUDIO_<ID>_TIMEOUT`` wins);
+    #: None keeps each phase's built-in deadline.
+    timeout: float | None = None
     # The user chose, with a warning, to keep the key in a file readable only by them because
     # the system has no keychain. Stored in a separate file, never in settings.toml.
     key_in_file: bool = False
@@ -95,6 +100,12 @@ def _opt(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _positive(value: float | None, key: str, where: str) -> float | None:
+    if value is not None and not 0 < value < float("inf"):
+        raise SettingsError(f"{where}: '{key}' must be a number of seconds above 0, not {value!r}")
+    return value
+
+
 def settings_from_dict(data: Mapping[str, Any], where: str = "settings") -> Settings:
     version = data.get("schema_version", SETTINGS_SCHEMA_VERSION)
     if not isinstance(version, int) or version > SETTINGS_SCHEMA_VERSION:
@@ -116,6 +127,7 @@ def settings_from_dict(data: Mapping[str, Any], where: str = "settings") -> Sett
             price_per_image=_opt(table, "price_per_image", float, at),
             preview_model=_opt(table, "preview_model", str, at),
             final_model=_opt(table, "final_model", str, at),
+            timeout=_positive(_opt(table, "timeout", float, at), "timeout", at),
             key_in_file=bool(_opt(table, "key_in_file", bool, at) or False),
         )
     threshold = _opt(data, "identity_threshold", float, where)
@@ -141,7 +153,8 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
     for pid, ps in sorted(settings.providers.items()):
         table = {
             k: getattr(ps, k)
-            for k in ("base_url", "concurrency", "price_per_image", "preview_model", "final_model")
+            for k in ("base_url", "concurrency", "price_per_image", "preview_model", "final_model",
+                      "timeout")
             if getattr(ps, k) is not None
         }
         if ps.key_in_file:

@@ -1,31 +1,31 @@
 """The one async interface every provider implements, and the values that cross it.
 
-A job goes ``submit`` → :class:`Submission` (JSON-serialisable; persist it before awaiting the
-result) → ``follow`` → :class:`GenerationResult`. ``follow`` works from a Submission read back
-in a new process, so a crashed render resumes polling instead of paying twice. Progress comes out
-as frozen event dataclasses through a plain callback, or an async iterator (:func:`iter_events`);
+A job goes ``submit`` → :class:`Submission` (persist it before awaiting the result) →
+``follow`` → :class:`GenerationResult`. ``follow`` works from a Submission read back in a new
+process, so a crashed render resumes following instead of paying twice. Progress comes out as
+frozen event dataclasses through a plain callback, or an async iterator (:func:`iter_events`);
 no Qt here.
+
+Concurrency is not the provider's business: the render queue decides how many jobs of a
+provider run at once (``Provider.concurrency`` is its default).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from studio.core import codec
 from studio.core.capabilities import ModelCapabilities
-from studio.core.lifecycle import Timings
+from studio.core.lifecycle import JobState, Timings
 from studio.core.request import GenerationRequest, Stage
 from studio.providers.adapt import adapt
 from studio.providers.errors import ProviderError
-
-SUBMISSION_FORMAT = 1
-
 
 # ---------------------------------------------------------------- events
 
@@ -59,6 +59,17 @@ class Downloading:
 
 
 @dataclass(frozen=True, slots=True)
+class Throttled:
+    """The provider's rate limit holds the submit back for about ``seconds``; ``hint`` says
+    so in words ("resets in about 30 s"). ``fresh`` when a throttled answer just came (each job
+    waiting on a limit already announced says so too, not fresh)."""
+
+    seconds: float
+    hint: str = ""
+    fresh: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     result: GenerationResult
 
@@ -68,8 +79,12 @@ class Failed:
     error: ProviderError
 
 
-ProviderEvent = Submitted | Queued | Processing | Downloading | Done | Failed
+ProviderEvent = Submitted | Throttled | Queued | Processing | Downloading | Done | Failed
 EventCallback = Callable[[ProviderEvent], None]
+#: Awaited by a submit with ``JobState.SENDING`` right before its request leaves (write it down
+#: first: a crash from then on may leave a billed job without an id) and ``JobState.QUEUED``
+#: when the request came back refused for a rate limit and waits to be sent again.
+SendJournal = Callable[[JobState], Awaitable[None]]
 
 
 # ---------------------------------------------------------------- values
@@ -88,11 +103,13 @@ class ModelChoice:
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A job the provider accepted. Everything needed to follow, cancel or record it.
+    """A job the provider accepted: everything needed to follow, cancel or record it, with
+    nothing secret in it (persisted through :mod:`studio.core.codec`).
 
-    ``request_body`` is the exact body sent, with the key redacted. ``outputs`` holds image
-    references (URLs, ``data:`` URIs) when the submit answer already carried them. Serialise with
-    :meth:`to_json`; :meth:`from_json` restores it in another process.
+    ``request_body`` is the body sent, without the key. ``seed`` is the seed sent;
+    ``seed_returned`` one the provider confirmed in its submit answer. ``outputs`` holds image
+    references when the submit answer already carried them; ``info`` what the provider's
+    engine needs besides (its first status, under ``state``).
     """
 
     provider: str
@@ -111,36 +128,27 @@ class Submission:
     outputs: tuple[str, ...] = ()
     eta: float | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
+    seed_returned: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["format"] = SUBMISSION_FORMAT
-        data["notes"] = list(self.notes)
-        data["outputs"] = list(self.outputs)
+    def to_data(self) -> dict[str, Any]:
+        """The JSON form kept in the job journal."""
+        data: dict[str, Any] = codec.to_data(self)
         return data
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Submission:
-        version = data.get("format", SUBMISSION_FORMAT)
-        if version != SUBMISSION_FORMAT:
-            raise ValueError(f"unknown submission format {version!r}")
-        names = {f for f in cls.__dataclass_fields__ if f != "format"}
-        values = {k: v for k, v in data.items() if k in names}
-        values["notes"] = tuple(values.get("notes", ()))
-        values["outputs"] = tuple(values.get("outputs", ()))
-        return cls(**values)
-
-    @classmethod
-    def from_json(cls, text: str) -> Submission:
-        return cls.from_dict(json.loads(text))
+    def from_data(cls, data: Any) -> Submission:
+        """A Submission from its journal form (``codec.CodecError`` when damaged); older forms
+        with extra keys still load."""
+        return codec.from_data(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
 class GenerationResult:
-    """One finished image, verified to decode, with everything needed to record it."""
+    """One finished image, verified to decode, with everything needed to record it.
+
+    ``seed_returned`` is the seed the provider confirmed it used (a result field, its logs, its
+    metadata); None when it confirmed none. It is never a copy of the seed sent.
+    """
 
     provider: str
     model: str
@@ -149,7 +157,7 @@ class GenerationResult:
     format: str  # "png", "jpeg", "webp"
     width: int
     height: int
-    seed: int | None
+    seed_returned: int | None
     timings: Timings
     request_body: Mapping[str, Any]
     notes: tuple[str, ...] = ()
@@ -212,16 +220,24 @@ class Provider(ABC):
 
     @property
     def concurrency(self) -> int:
+        """How many jobs the render queue runs at once on this provider by default."""
         return 1
+
+    @property
+    def blocking_create(self) -> bool:
+        """Whether the API answers a submit only once the image exists (no job id before):
+        such a submit cut off is *uncertain*, and closing a window does not wait for it."""
+        return False
 
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, tuple[str, ...]]:
         """The request as it will be sent, and notes on what was changed; raises
         :class:`~studio.providers.errors.InvalidRequestError` when it cannot be honoured."""
         return adapt(request, self.capabilities(request.model))
 
-    def _slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """One of the provider's concurrency slots (none by default)."""
-        return contextlib.nullcontext()
+    def refusal(self) -> ProviderError | None:
+        """Why the provider would refuse to send anything now (its key was refused), or None;
+        lets the queue report jobs not sent without journaling them as sending."""
+        return None
 
     @abstractmethod
     async def _submit(self, request: GenerationRequest) -> Submission: ...
@@ -231,18 +247,30 @@ class Provider(ABC):
         self, submission: Submission, on_event: EventCallback | None
     ) -> GenerationResult: ...
 
-    async def submit(self, request: GenerationRequest) -> Submission:
-        """Check, adapt and send the request once. Raises a ProviderError on refusal."""
-        async with self._slot():
-            return await self._submit(request)
+    async def submit(self, request: GenerationRequest,
+                     on_event: EventCallback | None = None,
+                     journal: SendJournal | None = None) -> Submission:
+        """Check, adapt and send the request once. Raises a ProviderError on refusal;
+        :class:`~studio.providers.errors.MayHaveBeenBilledError` when it went out and no usable
+        answer came back. ``on_event`` hears :class:`Throttled` waits; ``journal`` is awaited
+        right before the request leaves (see :data:`SendJournal`)."""
+        if journal is not None:
+            await journal(JobState.SENDING)
+        return await self._submit(request)
 
     async def follow(
         self, submission: Submission, on_event: EventCallback | None = None
     ) -> GenerationResult:
         """Wait for the job to finish and download its image. Never submits again; works
         from a Submission restored in another process. Emits progress, then Done or Failed."""
-        async with self._slot():
-            return await self._follow(submission, on_event)
+        return await self._follow(submission, on_event)
+
+    async def find_sent(self, request: GenerationRequest, since: float) -> Submission | None:
+        """A job found *sending* after a restart (its request may have left at wall time
+        ``since``, and no answer was recorded): the provider's record of it when its API lets a
+        client find a job without its id, else None, and the job is uncertain. None of the
+        hosted APIs allows that; a server that takes a client-chosen job id could."""
+        return None
 
     async def cancel(self, submission: Submission) -> bool:
         """Ask the provider to stop the job; False when it has no way to (the job may still
@@ -252,19 +280,16 @@ class Provider(ABC):
     async def generate(
         self, request: GenerationRequest, on_event: EventCallback | None = None
     ) -> GenerationResult:
-        """Submit and follow, holding one of the provider's concurrency slots throughout.
-
-        Emits :class:`Submitted` first (persist it), then progress, then Done or Failed.
-        """
+        """Submit and follow. Emits :class:`Submitted` first (persist it), then progress,
+        then Done or Failed."""
         emit = on_event or _ignore
-        async with self._slot():
-            try:
-                submission = await self._submit(request)
-            except ProviderError as exc:
-                emit(Failed(exc))
-                raise
-            emit(Submitted(submission))
-            return await self._follow(submission, on_event)
+        try:
+            submission = await self.submit(request, on_event)
+        except ProviderError as exc:
+            emit(Failed(exc))
+            raise
+        emit(Submitted(submission))
+        return await self.follow(submission, on_event)
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release network resources."""

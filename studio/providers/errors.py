@@ -7,6 +7,7 @@ can never reach a log line, a message box or a stored record through an error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -28,22 +29,61 @@ def provider_name(provider: str) -> str:
     return PROVIDER_NAMES.get(provider, provider)
 
 
-class Redactor:
-    """Replaces every known secret (API keys) in text and JSON-like data."""
+#: The shortest run of a key's characters that is redacted wherever it appears (a server that
+#: echoes a key one character short, or cut in two, still has it caught).
+KEY_RUN = 8
 
-    __slots__ = ("_secrets",)
+
+class Redactor:
+    """Replaces every known secret (API keys) in text and JSON-like data.
+
+    A secret is caught whole and in any letter case, and so is any run of :data:`KEY_RUN` or
+    more consecutive characters of it (what a server echoing a key upper-cased, truncated or
+    split would leave). Secrets shorter than that are caught whole only.
+    """
+
+    __slots__ = ("_pattern", "_secrets")
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        # Longest first, so a key that contains another key is removed whole.
-        self._secrets = tuple(
-            sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-        )
+        self._secrets = tuple(sorted({s for s in secrets if s and len(s) >= 4}, key=len,
+                                     reverse=True))
+        pieces: set[str] = set()
+        for secret in self._secrets:
+            if len(secret) < KEY_RUN:
+                pieces.add(secret)
+            else:
+                pieces.update(secret[i:i + KEY_RUN] for i in range(len(secret) - KEY_RUN + 1))
+        # A lookahead finds every (overlapping) start of a piece; the spans are merged after.
+        alternation = "|".join(re.escape(p) for p in sorted(pieces, key=len, reverse=True))
+        self._pattern = re.compile(f"(?=({alternation}))", re.IGNORECASE) if pieces else None
+
+    def _spans(self, value: str) -> list[tuple[int, int]]:
+        if self._pattern is None or not value:
+            return []
+        spans: list[tuple[int, int]] = []
+        for match in self._pattern.finditer(value):
+            start, end = match.start(1), match.end(1)
+            if spans and start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+            else:
+                spans.append((start, end))
+        return spans
+
+    def contains(self, value: str) -> bool:
+        """Whether ``value`` holds a secret, or a run of one, in any case."""
+        return bool(self._spans(value))
 
     def text(self, value: str) -> str:
-        for secret in self._secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
+        spans = self._spans(value)
+        if not spans:
+            return value
+        out: list[str] = []
+        last = 0
+        for start, end in spans:
+            out += [value[last:start], REDACTED]
+            last = end
+        out.append(value[last:])
+        return "".join(out)
 
     def data(self, value: Any) -> Any:
         """A deep copy of JSON-like ``value`` with secrets replaced in every string."""
@@ -59,6 +99,29 @@ class Redactor:
         return f"Redactor({len(self._secrets)} secrets)"
 
 
+class Secrets:
+    """The keys in use in this process, growing as providers look theirs up; the log file and
+    the terminal pass every line through :meth:`text`."""
+
+    __slots__ = ("_keys", "_redactor")
+
+    def __init__(self) -> None:
+        self._keys: frozenset[str] = frozenset()
+        self._redactor = Redactor()
+
+    def add(self, key: str | None) -> None:
+        if key and key not in self._keys:
+            # Replaced whole (never mutated), so a logging thread always sees a complete one.
+            self._keys = self._keys | {key}
+            self._redactor = Redactor(self._keys)
+
+    def text(self, value: str) -> str:
+        return self._redactor.text(value)
+
+    def __repr__(self) -> str:
+        return f"Secrets({len(self._keys)})"
+
+
 class ProviderError(Exception):
     """A generation failed at or because of a provider. ``str()`` is safe to log and show."""
 
@@ -66,6 +129,10 @@ class ProviderError(Exception):
     _advice: ClassVar[str] = "Try again later, or switch this scene to another provider."
     #: Whether trying the same request again later may succeed.
     retryable: ClassVar[bool] = False
+    #: For a job the provider accepted: whether it may still finish, so it is kept for
+    #: ``studio resume`` (the studio could not learn how it ended, as opposed to the
+    #: provider saying it failed).
+    _resumable: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -85,6 +152,10 @@ class ProviderError(Exception):
     def kind(self) -> str:
         """A short stable name for records and ``--json`` output."""
         return _KIND_BY_CLASS.get(type(self).__name__, "provider_failed")
+
+    @property
+    def resumable(self) -> bool:
+        return self._resumable
 
     def headline(self) -> str:
         return f"{provider_name(self.provider)} could not generate the image"
@@ -108,6 +179,7 @@ class ProviderError(Exception):
 
 
 class AuthenticationError(ProviderError):
+    _resumable = True  # an accepted job can be followed once the key is fixed
     def headline(self) -> str:
         return f"{provider_name(self.provider)} did not accept the API key"
 
@@ -125,6 +197,7 @@ class OutOfCreditsError(ProviderError):
 
 class RateLimitedError(ProviderError):
     retryable = True
+    _resumable = True
 
     def __init__(
         self,
@@ -166,6 +239,22 @@ class ContentFilteredError(ProviderError):
 class ProviderFailedError(ProviderError):
     retryable = True
 
+    @property
+    def resumable(self) -> bool:
+        # Server trouble while asking about a job says nothing about the job itself.
+        return self.status_code is not None and self.status_code >= 500
+
+
+class ProviderUnreachable(ProviderError):
+    """The provider could not be reached, or stopped answering mid-exchange."""
+
+    retryable = True
+    _resumable = True
+    _advice = "Check the connection; the job may still finish: run `studio resume` later."
+
+    def headline(self) -> str:
+        return f"{provider_name(self.provider)} could not be reached"
+
 
 class BadResponseError(ProviderError):
     """The provider answered something we cannot use (HTML, broken JSON, a broken image)."""
@@ -179,12 +268,60 @@ class BadResponseError(ProviderError):
         return f"{provider_name(self.provider)} sent an answer the studio cannot use"
 
 
+class WebPageError(BadResponseError):
+    """A web page came back where the API answers JSON: something else answered (a proxy, a
+    login page, a wrong base URL), so the API did not take the request."""
+
+
 class ProviderTimeout(ProviderError):
     retryable = True
+    _resumable = True
     _advice = "The job may still finish: resume it later, or retry the scene."
 
     def headline(self) -> str:
         return f"{provider_name(self.provider)} took too long"
+
+
+class KeyRefusedError(ProviderError):
+    """Not sent: the provider refused the key for another job of this batch, so nothing more
+    goes to it until the key is fixed."""
+
+    retryable = True
+
+    def headline(self) -> str:
+        return f"Not sent to {provider_name(self.provider)}"
+
+    def user_message(self, scene: str | None = None) -> str:
+        what = f"“{scene}”" if scene else "the job"
+        name = provider_name(self.provider)
+        return (f"Not sent: the key was refused. {name} did not accept the API key for another "
+                f"scene, so {what} was not sent. {self.advice()}")
+
+    def advice(self) -> str:
+        env = f"STUDIO_{self.provider.upper()}_API_KEY"
+        return (f"Fix the key in Settings → Providers (or {env}), then run `studio resume` to "
+                "send it.")
+
+
+class MayHaveBeenBilledError(ProviderError):
+    """The request reached the provider, which may have accepted (and billed) it, but no usable
+    answer with its id came back: the job is *uncertain* and is never sent again on its own."""
+
+    def headline(self) -> str:
+        return f"{provider_name(self.provider)} may have been billed"
+
+    def user_message(self, scene: str | None = None) -> str:
+        what = f"“{scene}”" if scene else "the job"
+        name = provider_name(self.provider)
+        detail = self.message.rstrip(".")
+        return (f"{name} may have accepted {what} and billed it, but {detail}. "
+                f"{self.advice()}")
+
+    def advice(self) -> str:
+        name = provider_name(self.provider)
+        return ("It is not sent again on its own: check your account on "
+                f"{name}'s website, and if no image was made there, send it again with "
+                "`studio resume --resend-uncertain` (or Send again in the window).")
 
 
 class RenderCancelled(ProviderError):
@@ -202,6 +339,10 @@ _KIND_BY_CLASS = {
     "ContentFilteredError": "content_filtered",
     "ProviderFailedError": "provider_failed",
     "BadResponseError": "bad_response",
+    "WebPageError": "bad_response",
     "ProviderTimeout": "timeout",
+    "ProviderUnreachable": "unreachable",
     "RenderCancelled": "cancelled",
+    "KeyRefusedError": "key_refused",
+    "MayHaveBeenBilledError": "uncertain",
 }

@@ -1,8 +1,10 @@
 """fal queue API: ``fal-ai/flux/schnell`` and ``fal-ai/flux-lora`` (with ``loras``).
 
-Submit to ``{queue}/{model}`` with ``Authorization: Key``; then use the ``status_url``,
-``response_url`` and ``cancel_url`` the submit answer names (the subpath rule makes building them
-error-prone). ``COMPLETED`` can carry an ``error``; 422 bodies carry a FastAPI ``detail`` list.
+Submit to ``{queue}/{model}`` with ``Authorization: Key``: the queue answers at once with the
+request id. Then use the ``status_url``, ``response_url`` and ``cancel_url`` the submit answer
+names (the subpath rule makes building them error-prone; they are built only when the answer's
+are unusable). ``COMPLETED`` can carry an ``error``; 422 bodies carry a FastAPI ``detail``
+list. The result's ``seed`` is the seed used (the one sent, or the random one picked).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from studio.core.capabilities import ModelCapabilities
+from studio.core.lifecycle import JobState
 from studio.core.request import GenerationRequest
 from studio.providers.base import ModelChoice, Submission
 from studio.providers.errors import (
@@ -20,13 +23,9 @@ from studio.providers.errors import (
     ProviderTimeout,
     RenderCancelled,
 )
-from studio.providers.remote import (
-    JobState,
-    RemoteProvider,
-    SubmitAnswer,
-    as_int,
-    first_text,
-)
+from studio.providers.http import Accepted, Auth, JobStatus, Pacing, Phase
+from studio.providers.http.classify import as_int, first_text
+from studio.providers.http.provider import HttpProvider
 
 SCHNELL = "fal-ai/flux/schnell"
 LORA = "fal-ai/flux-lora"
@@ -45,12 +44,12 @@ MODELS: Mapping[str, ModelCapabilities] = {
 }
 
 
-class FalProvider(RemoteProvider):
+class FalProvider(HttpProvider):
     id = "fal"
     default_base_url = "https://queue.fal.run"
+    auth = Auth.in_header("Authorization", "Key {key}")
     default_concurrency = 2  # new fal accounts run 2 requests at once
-    poll_interval = 0.5
-    poll_max_interval = 3.0
+    pacing = Pacing(interval=0.5, max_interval=3.0)
 
     def default_models(self) -> ModelChoice:
         return ModelChoice(preview=SCHNELL, final=LORA)
@@ -64,9 +63,6 @@ class FalProvider(RemoteProvider):
             return known
         base = MODELS[LORA] if "lora" in model else MODELS[SCHNELL]
         return replace(base, model=model, label=model)
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Key {self._require_key()}"}
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         caps = self.capabilities(request.model)
@@ -87,97 +83,88 @@ class FalProvider(RemoteProvider):
         body.update({k: v for k, v in request.extras.items() if k != "prompt"})
         return body
 
-    def _endpoint_base(self, model: str) -> str:
+    def _base(self, model: str, request_id: str) -> str:
         # Status/result/cancel drop the subpath: fal-ai/flux/schnell -> fal-ai/flux.
-        parts = model.strip("/").split("/")
-        return "/".join(parts[:2])
+        app = "/".join(model.strip("/").split("/")[:2])
+        return self.url(f"{app}/requests/{request_id}")
 
-    async def _submit_http(
-        self, request: GenerationRequest
-    ) -> tuple[SubmitAnswer, dict[str, Any]]:
+    async def send_job(self, request: GenerationRequest) -> Accepted:
         body = self.body(request)
-        response, raw = await self.request(
-            "POST", self.url(request.model), json_body=body, headers=self._headers(), submit=True
-        )
-        if response.status_code >= 400:
-            raise self.http_error(response, raw)
-        data = self.parse_json(response, raw)
+        answer = await self.call(Phase.SUBMIT, "POST", self.url(request.model), json_body=body)
+        if answer.status >= 400:
+            raise self.error_of(answer)
+        data = self.json_of(answer)
         request_id = data.get("request_id")
-        if not isinstance(request_id, str) or not request_id:
-            raise BadResponseError(self.id, "the queue answer has no request_id")
-        base = self.url(f"{self._endpoint_base(request.model)}/requests/{request_id}")
 
-        def pick(key: str, fallback: str) -> str:
+        def link(key: str) -> str | None:
             value = data.get(key)
-            return value if isinstance(value, str) and self.same_host(value) else fallback
+            return value if isinstance(value, str) else None
 
-        state = JobState("queued", position=as_int(data.get("queue_position")))
-        return SubmitAnswer(
-            request_id=request_id,
-            state=state,
-            poll_url=pick("status_url", f"{base}/status"),
-            result_url=pick("response_url", base),
-            cancel_url=pick("cancel_url", f"{base}/cancel"),
-        ), body
+        return Accepted(
+            request_id=request_id if isinstance(request_id, str) else "",
+            status=JobStatus(JobState.SUBMITTED, position=as_int(data.get("queue_position"))),
+            body=body, poll_url=link("status_url"), result_url=link("response_url"),
+            cancel_url=link("cancel_url"),
+        )
 
-    async def _poll(self, submission: Submission) -> JobState:
-        assert submission.poll_url is not None
-        response, raw = await self.request("GET", submission.poll_url, headers=self._headers())
-        if response.status_code >= 400 and response.status_code != 202:
-            raise self.http_error(response, raw)
-        data = self.parse_json(response, raw)
+    async def check_job(self, submission: Submission) -> JobStatus:
+        base = self._base(submission.model, submission.request_id)
+        answer = await self.call(Phase.POLL, "GET", submission.poll_url or f"{base}/status")
+        if answer.status >= 400:
+            raise self.error_of(answer)
+        data = self.json_of(answer)
         status = str(data.get("status") or "").upper()
         if status == "IN_QUEUE":
-            return JobState("queued", position=as_int(data.get("queue_position")))
+            return JobStatus(JobState.SUBMITTED, position=as_int(data.get("queue_position")))
         if status == "IN_PROGRESS":
-            return JobState("processing")
+            return JobStatus(JobState.PROCESSING)
         if status == "COMPLETED":
             error = first_text(data, "error")
             if error:
                 error_type = str(data.get("error_type") or "")
                 if "timeout" in error_type:
-                    return JobState("failed", error=ProviderTimeout(self.id, error))
-                return JobState("failed", error=self.classify(None, f"{error} ({error_type})"
-                                                              if error_type else error))
-            return await self._result(submission)
+                    return JobStatus(JobState.FAILED, error=ProviderTimeout(self.id, error))
+                return JobStatus(JobState.FAILED, error=self.classify(
+                    None, f"{error} ({error_type})" if error_type else error))
+            return await self._result(submission, submission.result_url or base)
         if status in ("CANCELED", "CANCELLED"):
-            return JobState(
-                "cancelled", error=RenderCancelled(self.id, "the request was cancelled")
-            )
+            return JobStatus(JobState.CANCELLED,
+                             error=RenderCancelled(self.id, "the request was cancelled"))
         if status == "FAILED":
-            return JobState("failed", error=self.classify(
+            return JobStatus(JobState.FAILED, error=self.classify(
                 None, first_text(data, "error", "detail") or "the request failed"))
         raise BadResponseError(self.id, f"unknown queue status {status!r}")
 
-    async def _result(self, submission: Submission) -> JobState:
-        assert submission.result_url is not None
-        response, raw = await self.request("GET", submission.result_url, headers=self._headers())
-        if response.status_code >= 400:
-            raise self.http_error(response, raw)
-        data = self.parse_json(response, raw)
+    async def _result(self, submission: Submission, url: str) -> JobStatus:
+        answer = await self.call(Phase.POLL, "GET", url)
+        if answer.status >= 400:
+            raise self.error_of(answer)
+        data = self.json_of(answer)
         images = data.get("images")
         outputs: list[str] = []
         if isinstance(images, list):
             for image in images:
-                url = image.get("url") if isinstance(image, Mapping) else image
-                if isinstance(url, str) and url:
-                    outputs.append(url)
+                link = image.get("url") if isinstance(image, Mapping) else image
+                if isinstance(link, str) and link:
+                    outputs.append(link)
         flags = data.get("has_nsfw_concepts")
         if isinstance(flags, list) and flags and all(f is True for f in flags):
-            return JobState("failed", error=ContentFilteredError(
+            return JobStatus(JobState.FAILED, error=ContentFilteredError(
                 self.id, "every image was flagged as not safe for work"))
         if not outputs:
-            return JobState("failed", error=BadResponseError(self.id, "the result has no image"))
+            return JobStatus(JobState.FAILED,
+                             error=BadResponseError(self.id, "the result has no image"))
         timings = data.get("timings")
         info = dict(timings) if isinstance(timings, Mapping) else {}
-        return JobState("done", outputs=tuple(outputs), seed=as_int(data.get("seed")), info=info)
+        return JobStatus(JobState.DONE, outputs=tuple(outputs), seed=as_int(data.get("seed")),
+                         info=info)
 
-    async def cancel(self, submission: Submission) -> bool:
-        url = submission.cancel_url or self.url(
-            f"{self._endpoint_base(submission.model)}/requests/{submission.request_id}/cancel")
-        response, raw = await self.request("PUT", url, headers=self._headers())
-        if response.status_code >= 400:
-            raise self.http_error(response, raw).redacted(self.redactor)
-        data = self._try_json(raw)
+    async def stop_job(self, submission: Submission) -> bool:
+        url = submission.cancel_url or (
+            self._base(submission.model, submission.request_id) + "/cancel")
+        answer = await self.call(Phase.CANCEL, "PUT", url)
+        if answer.status >= 400:
+            raise self.error_of(answer)
+        data = answer.json()
         status = str(data.get("status") if isinstance(data, Mapping) else "").upper()
         return status in ("OK", "CANCELLATION_REQUESTED", "")

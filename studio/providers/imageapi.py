@@ -1,8 +1,11 @@
 """imageapi.org: ``POST /api/v1/generate`` with a Bearer key, model ``flux-schnell``.
 
-Synchronous: the answer carries the image. Its exact shape is undocumented, so the image is
-looked for leniently (a URL, a ``data:`` URI or base64 under the usual keys). FLUX.1 Schnell here
-caps steps at 8 and takes no negative prompt.
+Blocking: the call is held until the image exists and its answer carries the image; there is no
+job id before that and no way to look a job up. A call cut off while held is therefore
+*uncertain* (it may have been billed) and is never sent again on its own. Its answer's exact
+shape is undocumented, so the image is looked for leniently (a URL, a ``data:`` URI or base64
+under the usual keys) and so is a seed (top level or inside a ``data[]`` entry); none found means
+none confirmed. FLUX.1 Schnell here caps steps at 8 and takes no negative prompt.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from dataclasses import replace
 from typing import Any
 
 from studio.core.capabilities import ModelCapabilities
+from studio.core.lifecycle import JobState
 from studio.core.request import GenerationRequest
 from studio.providers.base import ModelChoice
 from studio.providers.errors import BadResponseError
-from studio.providers.remote import JobState, RemoteProvider, SubmitAnswer, as_int, first_text
+from studio.providers.http import Accepted, Auth, Deadlines, JobStatus, Phase
+from studio.providers.http.classify import as_int, first_text
+from studio.providers.http.provider import HttpProvider
 
 SCHNELL = "flux-schnell"
 
@@ -37,18 +43,30 @@ def find_images(value: Any, depth: int = 0) -> list[str]:
     if isinstance(value, str):
         return [value] if value.strip() else []
     if isinstance(value, list):
-        return [ref for item in value for ref in find_images(item, depth + 1)]
+        return [ref for item in value[:16] for ref in find_images(item, depth + 1)]
     if isinstance(value, Mapping):
         return [ref for key in _IMAGE_KEYS if key in value
                 for ref in find_images(value[key], depth + 1)]
     return []
 
 
-class ImageApiProvider(RemoteProvider):
+def find_seed(data: Mapping[str, Any]) -> int | None:
+    """A seed the answer reports, at the top level or in its first ``data`` entry."""
+    seed = as_int(data.get("seed"))
+    if seed is None and isinstance(data.get("data"), list) and data["data"]:
+        first = data["data"][0]
+        seed = as_int(first.get("seed")) if isinstance(first, Mapping) else None
+    return seed
+
+
+class ImageApiProvider(HttpProvider):
     id = "imageapi"
     default_base_url = "https://imageapi.org"
+    auth = Auth.in_header("Authorization", "Bearer {key}")
     default_concurrency = 2
-    read_timeout = 120.0  # the call blocks until the image is made
+    # The call is held until the image is made (the docs' own example waits 120 s).
+    default_deadlines = Deadlines(submit=180.0, poll=30.0, download=120.0)
+    creates_blocking = True
 
     def default_models(self) -> ModelChoice:
         return ModelChoice(preview=SCHNELL, final=SCHNELL)
@@ -72,17 +90,13 @@ class ImageApiProvider(RemoteProvider):
         body.update({k: v for k, v in request.extras.items() if k != "prompt"})
         return body
 
-    async def _submit_http(
-        self, request: GenerationRequest
-    ) -> tuple[SubmitAnswer, dict[str, Any]]:
+    async def send_job(self, request: GenerationRequest) -> Accepted:
         body = self.body(request)
-        response, raw = await self.request(
-            "POST", self.url("/api/v1/generate"), json_body=body,
-            headers={"Authorization": f"Bearer {self._require_key()}"}, submit=True,
-        )
-        if response.status_code >= 400:
-            raise self.http_error(response, raw)
-        data = self.parse_json(response, raw)
+        answer = await self.call(Phase.SUBMIT, "POST", self.url("/api/v1/generate"),
+                                 json_body=body)
+        if answer.status >= 400:
+            raise self.error_of(answer)
+        data = self.json_of(answer)
         if data.get("success") is False or str(data.get("status", "")).lower() in (
                 "error", "failed"):
             message = first_text(data, "error", "message", "detail") or "the generation failed"
@@ -91,9 +105,11 @@ class ImageApiProvider(RemoteProvider):
                    or len(ref) > 64]
         if not outputs:
             raise BadResponseError(self.id, "the answer carries no image")
-        request_id = str(data.get("id") or data.get("request_id") or response.headers.get(
-            "x-request-id") or "-")
-        seed = as_int(data.get("seed"))
-        return SubmitAnswer(
-            request_id=request_id, state=JobState("done", outputs=tuple(outputs), seed=seed),
-        ), body
+        request_id = str(data.get("id") or data.get("request_id")
+                         or answer.headers.get("x-request-id") or "")
+        return Accepted(
+            # A finished image with no id of its own is still this request's image.
+            request_id=request_id or "imageapi-unnamed",
+            status=JobStatus(JobState.DONE, outputs=tuple(outputs), seed=find_seed(data)),
+            body=body,
+        )

@@ -1,10 +1,13 @@
 """ModelsLab API v6: community ``/api/v6/images/text2img`` and ``/api/v6/realtime/text2img``.
 
-The key travels in the JSON body of every call, fetches included, so it is only ever sent to the
-configured host. The body's ``status`` is authoritative whatever the HTTP code (errors arrive in
-HTTP 200 too); ``message`` may be spelt ``messege``; ``output`` may be ``""``; ``proxy_links``
-may be a list or an object. A ``processing`` answer is polled at its ``fetch_result`` URL (or
-``/fetch/{id}``) after the announced ``eta``. There is no cancel for v6 image jobs.
+The key travels in the JSON body of every call, fetches included (the engine adds it, and only
+towards the configured host). The body's ``status`` is authoritative whatever the HTTP code
+(errors arrive in HTTP 200 too, "queue full" among them); ``message`` may be spelt
+``messege``; ``output`` may be ``""``; ``proxy_links`` may be a list or an object. A
+``processing`` answer is the non-blocking path: it carries the job id, and the job is polled at
+its ``fetch_result`` URL (or ``/fetch/{id}``) after the announced ``eta``. The realtime endpoint
+is asked for that answer at once (``instant_response``). There is no cancel for v6 image jobs.
+The seed confirmed is ``meta.seed`` of the success answer.
 """
 
 from __future__ import annotations
@@ -14,22 +17,13 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from studio.core.capabilities import ModelCapabilities
+from studio.core.lifecycle import JobState
 from studio.core.request import GenerationRequest
 from studio.providers.base import ModelChoice, Submission
-from studio.providers.errors import (
-    BadResponseError,
-    ProviderError,
-    ProviderFailedError,
-    RateLimitedError,
-)
-from studio.providers.remote import (
-    JobState,
-    RemoteProvider,
-    SubmitAnswer,
-    as_float,
-    as_int,
-    first_text,
-)
+from studio.providers.errors import BadResponseError, ProviderError, ProviderFailedError
+from studio.providers.http import Accepted, Answer, Auth, JobStatus, Pacing, Phase
+from studio.providers.http.classify import as_float, as_int, first_text, rate_limit_wait
+from studio.providers.http.provider import HttpProvider
 
 Endpoint = Literal["images", "realtime"]
 
@@ -63,13 +57,12 @@ DEFAULT_MODELS: Mapping[str, ModelsLabModel] = {
 }
 
 
-class ModelsLabProvider(RemoteProvider):
+class ModelsLabProvider(HttpProvider):
     id = "modelslab"
     default_base_url = "https://modelslab.com"
+    auth = Auth.in_body("key")
     default_concurrency = 5  # ModelsLab counts queued requests per account
-    first_poll_cap = 30.0
-    poll_interval = 3.0
-    poll_max_interval = 10.0
+    pacing = Pacing(interval=3.0, max_interval=10.0, first_cap=30.0)
 
     terminal_errors: ClassVar[frozenset[str]] = frozenset({"error", "failed"})
 
@@ -96,11 +89,9 @@ class ModelsLabProvider(RemoteProvider):
         if known is not None:
             return known
         # A model id the user typed: the community endpoint takes any model_id.
-        if "schnell" in model:
-            base = DEFAULT_MODELS["flux-schnell"].capabilities
-        else:
-            base = DEFAULT_MODELS["fluxgram-v1"].capabilities
-        return ModelsLabModel(model, "images", replace(base, model=model, label=model))
+        base = DEFAULT_MODELS["flux-schnell" if "schnell" in model else "fluxgram-v1"]
+        return ModelsLabModel(model, "images",
+                              replace(base.capabilities, model=model, label=model))
 
     def model_capabilities(self, model: str) -> ModelCapabilities:
         return self.profile(model).capabilities
@@ -108,10 +99,10 @@ class ModelsLabProvider(RemoteProvider):
     # ------------------------------------------------------------ wire format
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The text2img body, without the key (the engine adds it)."""
         profile = self.profile(request.model)
         caps = profile.capabilities
         body: dict[str, Any] = {
-            "key": self._require_key(),
             "model_id": request.model,
             "prompt": request.prompt,
             "width": request.width,
@@ -128,81 +119,71 @@ class ModelsLabProvider(RemoteProvider):
             # The prompt is the character anchor: never let the service rewrite it.
             body["enhance_prompt"] = "no"
         else:
-            body["instant_response"] = False
+            # Answer with the job id at once instead of holding the call until the image
+            # exists: a call cut off while held would leave a billed job with no id.
+            body["instant_response"] = True
         body.update({k: v for k, v in request.extras.items() if k not in ("key", "prompt")})
         return body
 
-    async def _submit_http(
-        self, request: GenerationRequest
-    ) -> tuple[SubmitAnswer, dict[str, Any]]:
+    async def send_job(self, request: GenerationRequest) -> Accepted:
         profile = self.profile(request.model)
         body = self.body(request)
-        url = self.url(f"/api/v6/{profile.endpoint}/text2img")
-        attempt = 0
-        while True:
-            attempt += 1
-            response, raw = await self.request("POST", url, json_body=body, submit=True)
-            data = self._answer(response, raw)
-            state = self.state(data, response.status_code)
-            error = state.error
-            # "Queue full" can come as HTTP 200 with status error: the job was not taken.
-            if isinstance(error, RateLimitedError) and response.status_code == 200 \
-                    and attempt < self.retry.submit_attempts \
-                    and (error.retry_after or 0) <= self.retry.max_retry_after:
-                await self._backoff(attempt, error.retry_after, "queue full")
-                continue
-            break
+        answer = await self.call(Phase.SUBMIT, "POST",
+                                 self.url(f"/api/v6/{profile.endpoint}/text2img"),
+                                 json_body=body)
+        data = self._answer(answer)
+        status = self.status(data, answer.status, answer.headers)
         request_id = str(data.get("id") or "")
-        if state.phase != "failed" and not request_id and state.phase != "done":
-            raise BadResponseError(self.id, "the answer has no job id to follow")
-        fetch = state.info.get("fetch_result")
-        poll_url = fetch if isinstance(fetch, str) and self.same_host(fetch) else (
-            self.url(f"/api/v6/{profile.endpoint}/fetch/{request_id}") if request_id else None
-        )
-        return SubmitAnswer(request_id=request_id or "-", state=state, poll_url=poll_url), body
+        fetch = status.info.get("fetch_result")
+        fallback = self.url(f"/api/v6/{profile.endpoint}/fetch/{request_id}")
+        usable = self._usable(fetch) if isinstance(fetch, str) else None
+        return Accepted(request_id=request_id, status=status, body=body,
+                        poll_url=usable or fallback)
 
-    async def _poll(self, submission: Submission) -> JobState:
+    async def check_job(self, submission: Submission) -> JobStatus:
         url = submission.poll_url or self.url(f"/api/v6/images/fetch/{submission.request_id}")
-        response, raw = await self.request("POST", url, json_body={"key": self._require_key()})
-        if response.status_code == 429 or response.status_code >= 500:
-            # Busy or broken right now, not a verdict on the job: the follow loop asks again.
-            raise self.http_error(response, raw)
-        return self.state(self._answer(response, raw), response.status_code)
+        answer = await self.call(Phase.POLL, "POST", url)
+        if answer.status == 429 or answer.status >= 500:
+            # Busy or broken right now, not a verdict on the job.
+            raise self.error_of(answer)
+        return self.status(self._answer(answer), answer.status, answer.headers)
 
-    def _answer(self, response: Any, raw: bytes) -> dict[str, Any]:
+    def _answer(self, answer: Answer) -> dict[str, Any]:
         try:
-            return self.parse_json(response, raw)
+            return self.json_of(answer)
         except BadResponseError:
-            if response.status_code >= 400:
-                raise self.http_error(response, raw) from None
+            if answer.status >= 400:
+                raise self.error_of(answer) from None
             raise
 
-    def state(self, data: Mapping[str, Any], http_status: int) -> JobState:
-        """One answer (submit or fetch) in the shared vocabulary."""
+    def status(self, data: Mapping[str, Any], http_status: int,
+               headers: Mapping[str, str] | None = None) -> JobStatus:
+        """One answer (submit or fetch) in the lifecycle's words."""
         status = str(data.get("status") or "").lower()
         message = first_text(data, "message", "messege", "error", "detail")
         if status == "failed" and http_status < 400:
             # The job was accepted and then failed while generating.
-            return JobState("failed", error=ProviderFailedError(
+            return JobStatus(JobState.FAILED, error=ProviderFailedError(
                 self.id, message or "the job failed"))
         if status in self.terminal_errors or (http_status >= 400 and status != "success"):
             error: ProviderError = self.classify(
                 http_status if http_status >= 400 else None,
                 message or f"the job {status or 'failed'}",
-                retry_after=as_float(data.get("retry_after")),
+                retry_after=rate_limit_wait(headers or {}, data, message, self.clock.wall()),
             )
-            return JobState("failed", error=error)
+            return JobStatus(JobState.FAILED, error=error)
         if status == "processing":
             info: dict[str, Any] = {}
             if isinstance(data.get("fetch_result"), str):
                 info["fetch_result"] = data["fetch_result"]
-            return JobState("processing", eta=as_float(data.get("eta")), info=info)
+            return JobStatus(JobState.PROCESSING, eta=as_float(data.get("eta")), info=info)
         if status == "success":
             outputs = _links(data.get("output")) + _links(data.get("proxy_links"))
             meta = data.get("meta")
             seed = as_int(meta.get("seed")) if isinstance(meta, Mapping) else None
             info = {"generation_time": as_float(data.get("generationTime"))}
-            return JobState("done", outputs=tuple(dict.fromkeys(outputs)), seed=seed, info=info)
+            return JobStatus(JobState.DONE, outputs=tuple(dict.fromkeys(outputs)), seed=seed,
+                             info=info)
         raise BadResponseError(
             self.id, f"unknown job status {status!r}" if status else "the answer has no status"
         )

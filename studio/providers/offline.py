@@ -256,7 +256,8 @@ class OfflineProvider(Provider):
         result = GenerationResult(
             provider=self.id, model=PLACEHOLDER, request_id=submission.request_id, image=png,
             format="png", width=submission.width, height=submission.height,
-            seed=submission.seed, timings=Timings(processing=drawn - started),
+            # The card is drawn here with this seed: the one place a seed is known for sure.
+            seed_returned=submission.seed, timings=Timings(processing=drawn - started),
             request_body=submission.request_body, notes=submission.notes, cost=0.0,
             info={"placeholder": True},
         )

@@ -1,8 +1,12 @@
 """1min.ai: ``POST /api/features`` with an ``API-KEY`` header, type ``IMAGE_GENERATOR``.
 
-The default call blocks until the record is ``SUCCESS``; the image is downloaded from the signed
-``aiRecord.temporaryUrl`` (``resultObject`` holds storage keys, not URLs). A ``PROCESSING`` record
-is polled at ``/api/results/{uuid}``. The sources disagree on status names, so both sets are read.
+Sent with ``"async": true`` so the call answers at once with the record's ``uuid`` and status
+``PROCESSING`` (the default call is held until the image exists, and one cut off while held would
+leave a billed job without an id); the record is then polled at ``/api/results/{uuid}``. A server
+that answers synchronously anyway is read the same way. The image is downloaded from the signed
+``aiRecord.temporaryUrl`` (``resultObject`` holds storage keys, not URLs). The sources disagree on
+status names, so both sets are read. The record only echoes the seed sent in ``promptObject``: an
+echo is not a confirmation, so no seed is recorded as returned.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from dataclasses import replace
 from typing import Any
 
 from studio.core.capabilities import ModelCapabilities
+from studio.core.lifecycle import JobState
 from studio.core.request import GenerationRequest
 from studio.providers.base import ModelChoice, Submission
 from studio.providers.errors import BadResponseError, InvalidRequestError
-from studio.providers.remote import JobState, RemoteProvider, SubmitAnswer, as_int, first_text
+from studio.providers.http import Accepted, Answer, Auth, JobStatus, Pacing, Phase
+from studio.providers.http.classify import first_text
+from studio.providers.http.provider import HttpProvider
 
 SCHNELL_LORA = "black-forest-labs/flux-schnell-lora"
 
@@ -42,13 +49,12 @@ _FAILED = {"FAILURE", "FAILED", "ERROR"}
 LORA_SCALE_MAX = 3.0
 
 
-class OneMinProvider(RemoteProvider):
+class OneMinProvider(HttpProvider):
     id = "onemin"
     default_base_url = "https://api.1min.ai"
+    auth = Auth.in_header("API-KEY")
     default_concurrency = 2
-    poll_interval = 1.0
-    poll_max_interval = 5.0
-    read_timeout = 180.0  # the call blocks until the record is finished
+    pacing = Pacing(interval=1.0, max_interval=5.0)
 
     def default_models(self) -> ModelChoice:
         return ModelChoice(preview=SCHNELL_LORA, final=SCHNELL_LORA)
@@ -71,9 +77,6 @@ class OneMinProvider(RemoteProvider):
             notes += (f"LoRA scale {lora.scale:g} is outside 1min.ai's 0–3; {scale:g} was used.",)
         return adapted, notes
 
-    def _headers(self) -> dict[str, str]:
-        return {"API-KEY": self._require_key()}
-
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         caps = self.capabilities(request.model)
         ratio = next((name for name, size in caps.aspect_ratios.items()
@@ -92,43 +95,39 @@ class OneMinProvider(RemoteProvider):
             prompt["lora_weights"] = request.loras[0].path
             prompt["lora_scale"] = request.loras[0].scale
         prompt.update({k: v for k, v in request.extras.items() if k != "prompt"})
-        return {"type": "IMAGE_GENERATOR", "model": request.model, "promptObject": prompt}
+        return {"type": "IMAGE_GENERATOR", "model": request.model, "promptObject": prompt,
+                "async": True}
 
-    async def _submit_http(
-        self, request: GenerationRequest
-    ) -> tuple[SubmitAnswer, dict[str, Any]]:
+    async def send_job(self, request: GenerationRequest) -> Accepted:
         body = self.body(request)
-        response, raw = await self.request(
-            "POST", self.url("/api/features"), json_body=body, headers=self._headers(),
-            submit=True,
-        )
-        if response.status_code >= 400:
-            raise self.http_error(response, raw, self._error_text(raw))
-        data = self.parse_json(response, raw)
+        answer = await self.call(Phase.SUBMIT, "POST", self.url("/api/features"),
+                                 json_body=body)
+        if answer.status >= 400:
+            raise self.error_of(answer, self._error_text(answer))
+        data = self.json_of(answer)
         record = data.get("aiRecord")
         if not isinstance(record, Mapping):
-            message = self._error_text(raw)
+            message = self._error_text(answer)
             if message:
                 raise self.classify(None, message)
             raise BadResponseError(self.id, "the answer has no aiRecord")
-        request_id = str(record.get("uuid") or "-")
-        return SubmitAnswer(
-            request_id=request_id, state=self.state(record),
-            poll_url=self.url(f"/api/results/{request_id}"),
-        ), body
+        uuid = record.get("uuid")
+        request_id = uuid if isinstance(uuid, str) else ""
+        return Accepted(request_id=request_id, status=self.status(record), body=body,
+                        poll_url=self.url(f"/api/results/{request_id}"))
 
-    async def _poll(self, submission: Submission) -> JobState:
-        assert submission.poll_url is not None
-        response, raw = await self.request("GET", submission.poll_url, headers=self._headers())
-        if response.status_code >= 400:
-            raise self.http_error(response, raw, self._error_text(raw))
-        record = self.parse_json(response, raw).get("aiRecord")
+    async def check_job(self, submission: Submission) -> JobStatus:
+        url = submission.poll_url or self.url(f"/api/results/{submission.request_id}")
+        answer = await self.call(Phase.POLL, "GET", url)
+        if answer.status >= 400:
+            raise self.error_of(answer, self._error_text(answer))
+        record = self.json_of(answer).get("aiRecord")
         if not isinstance(record, Mapping):
             raise BadResponseError(self.id, "1min.ai no longer knows this job")
-        return self.state(record)
+        return self.status(record)
 
-    def _error_text(self, raw: bytes) -> str:
-        data = self._try_json(raw)
+    def _error_text(self, answer: Answer) -> str:
+        data = answer.json()
         if not isinstance(data, Mapping):
             return ""
         text = first_text(data, "message", "error", "details")
@@ -138,22 +137,20 @@ class OneMinProvider(RemoteProvider):
             text = f"{text}: {detail}" if text else detail
         return f"{text} ({code})" if isinstance(code, str) and text else text
 
-    def state(self, record: Mapping[str, Any]) -> JobState:
+    def status(self, record: Mapping[str, Any]) -> JobStatus:
         status = str(record.get("status") or "").upper()
         detail = record.get("aiRecordDetail")
         detail = detail if isinstance(detail, Mapping) else {}
         if status in _FAILED:
             message = first_text(detail, "errorMessage") or first_text(
                 record, "errorMessage") or "the generation failed"
-            return JobState("failed", error=self.classify(None, message))
+            return JobStatus(JobState.FAILED, error=self.classify(None, message))
         if status in _DONE:
             url = record.get("temporaryUrl")
             if not isinstance(url, str) or not url:
-                return JobState("failed", error=BadResponseError(
+                return JobStatus(JobState.FAILED, error=BadResponseError(
                     self.id, "the finished record has no download link"))
-            prompt = detail.get("promptObject")
-            seed = as_int(prompt.get("seed")) if isinstance(prompt, Mapping) else None
-            return JobState("done", outputs=(url,), seed=seed)
+            return JobStatus(JobState.DONE, outputs=(url,))
         if status in ("PROCESSING", "PENDING", "QUEUED", ""):
-            return JobState("processing")
+            return JobStatus(JobState.PROCESSING)
         raise BadResponseError(self.id, f"unknown record status {status!r}")

@@ -2,15 +2,15 @@
 
 The composition root (``studio.runtime``) reads each provider's environment and calls
 :func:`build_providers` once; the dict is passed down. What the environment says
-(``STUDIO_<ID>_API_KEY``, ``_BASE_URL``, ``_CONCURRENCY``) wins over settings; settings win over
-the built-in defaults.
+(``STUDIO_<ID>_API_KEY``, ``_BASE_URL``, ``_CONCURRENCY``, ``_TIMEOUT``) wins over settings;
+settings win over the built-in defaults.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +22,17 @@ from studio.core.settings import PROVIDER_IDS, ProviderEnv, Settings
 from studio.providers.base import Clock, Provider
 from studio.providers.comfyui.farm import FarmConfigError, parse_server_urls
 from studio.providers.comfyui.provider import ComfyUIProvider
-from studio.providers.errors import provider_name
+from studio.providers.errors import Secrets, provider_name
 from studio.providers.fal import FalProvider
+from studio.providers.http import Deadlines, HttpProvider, RetryPolicy
 from studio.providers.imageapi import ImageApiProvider
 from studio.providers.keys import Keychain, env_name, find_key, missing_setup
 from studio.providers.modelslab import Endpoint, ModelsLabProvider
 from studio.providers.offline import OfflineProvider
 from studio.providers.onemin import OneMinProvider
-from studio.providers.remote import RemoteProvider, RetryPolicy
 from studio.providers.replicate import ReplicateProvider
 
-REMOTE_CLASSES: Mapping[str, type[RemoteProvider]] = {
+REMOTE_CLASSES: Mapping[str, type[HttpProvider]] = {
     "modelslab": ModelsLabProvider,
     "replicate": ReplicateProvider,
     "fal": FalProvider,
@@ -54,6 +54,7 @@ def _comfyui(
     keychain: Keychain | None,
     clock: Clock | None,
     deadline: float | None,
+    secrets: Secrets | None,
 ) -> ComfyUIProvider:
     """``STUDIO_COMFYUI_BASE_URL`` (one URL or a comma-separated farm), the optional key for
     an authenticating proxy, per-server concurrency, the exchange timeout and the workflow files
@@ -65,8 +66,9 @@ def _comfyui(
     except FarmConfigError as exc:
         raise ProviderConfigError(str(exc)) from None
     kwargs: dict[str, Any] = {}
-    if env.timeout is not None:
-        kwargs["exchange_seconds"] = env.timeout
+    timeout = env.timeout if env.timeout is not None else ps.timeout
+    if timeout is not None:
+        kwargs["exchange_seconds"] = timeout
     if deadline is not None:
         kwargs["deadline"] = deadline
 
@@ -74,10 +76,18 @@ def _comfyui(
         raw = env.extra.get(name, "").strip()
         return Path(raw).expanduser() if raw else None
 
+    look_up = functools.partial(find_key, "comfyui", env.api_key, config_dir,
+                                key_in_file=ps.key_in_file, keychain=keychain)
+
+    def key() -> str | None:
+        found = look_up()
+        if secrets is not None:
+            secrets.add(found)  # the log redacts it too
+        return found
+
     return ComfyUIProvider(
         base_urls=urls,
-        api_key=functools.partial(find_key, "comfyui", env.api_key, config_dir,
-                                  key_in_file=ps.key_in_file, keychain=keychain),
+        api_key=key,
         concurrency=env.concurrency or ps.concurrency,
         price_per_image=ps.price_per_image,
         preview_model=ps.preview_model,
@@ -114,12 +124,19 @@ def build_providers(
     clock: Clock | None = None,
     keychain: Keychain | None = None,
     retry: RetryPolicy | None = None,
-    timeout: httpx.Timeout | None = None,
-    deadline: float | None = None,
+    deadlines: Deadlines | None = None,
+    job_deadline: float | None = None,
+    rate_limit_patience: float | None = None,
+    secrets: Secrets | None = None,
     references: ReferenceReader | None = None,
 ) -> dict[str, Provider]:
     """Every provider, keyed by id, configured or not (``Provider.configured`` tells).
-    ``references`` reads reference images by hash for the providers that send them."""
+
+    Each exchange's deadline is ``STUDIO_<ID>_TIMEOUT``, else the provider's ``timeout`` in
+    Settings, else the provider's built-in one per phase (``deadlines`` replaces those, for
+    tests). ``secrets`` learns each key as it is looked up, for the log's redaction.
+    ``references`` reads reference images by hash for the providers that send them.
+    """
     providers: dict[str, Provider] = {}
     for pid, cls in REMOTE_CLASSES.items():
         ps = settings.provider(pid)
@@ -135,15 +152,19 @@ def build_providers(
             "clock": clock,
             "transport": http_transport,
             "retry": retry,
-            "timeout": timeout,
+            "timeout": env.timeout if env.timeout is not None else ps.timeout,
+            "deadlines": deadlines,
+            "secrets": secrets,
         }
-        if deadline is not None:
-            kwargs["deadline"] = deadline
+        if job_deadline is not None:
+            kwargs["job_deadline"] = job_deadline
+        if rate_limit_patience is not None:
+            kwargs["rate_limit_patience"] = rate_limit_patience
         if cls is ModelsLabProvider:
             kwargs["endpoints"] = _modelslab_endpoints(env)
         providers[pid] = cls(**kwargs)
     providers["comfyui"] = _comfyui(envs.get("comfyui") or ProviderEnv(), settings, config_dir,
-                                    keychain, clock, deadline)
+                                    keychain, clock, job_deadline, secrets)
     providers["offline"] = OfflineProvider(references=references)
     return providers
 
@@ -170,6 +191,8 @@ class ProviderStatus:
     models: tuple[ModelCapabilities, ...]
     #: For a farm (ComfyUI): each server's state, from :meth:`FarmStatus.to_dict`.
     servers: dict[str, Any] | None = None
+    #: Seconds one whole exchange may take, per phase (None: no network).
+    deadlines: dict[str, float] | None = None
 
 
 def capability_summary(caps: ModelCapabilities) -> str:
@@ -185,6 +208,9 @@ def capability_summary(caps: ModelCapabilities) -> str:
     if caps.supports_lora:
         parts.append("LoRA")
     parts.append("cancel" if caps.can_cancel else "no cancel")
+    if caps.replaced_seeds:
+        seeds = ", ".join(str(seed) for seed in caps.replaced_seeds)
+        parts.append(f"seed {seeds} replaced by a random seed")
     if caps.price_per_image is not None:
         parts.append(f"{caps.price_per_image:g} per image")
     return ", ".join(parts)
@@ -209,6 +235,8 @@ def provider_status(providers: Mapping[str, Provider]) -> list[ProviderStatus]:
             models=tuple(provider.capabilities(m) for m in ids),
             servers=provider.farm_status().to_dict()
             if isinstance(provider, ComfyUIProvider) and provider.configured else None,
+            deadlines=asdict(provider.deadlines) if isinstance(provider, HttpProvider)
+            else None,
         ))
     return rows
 
@@ -229,6 +257,10 @@ def format_provider_status(rows: list[ProviderStatus]) -> str:
         for server in (row.servers or {}).get("list", ()):
             out.append(f"    server {server['line']}")
         out.append(f"    endpoint {row.base_url}, up to {row.concurrency} at once")
+        if row.deadlines:
+            d = row.deadlines
+            out.append(f"    each exchange within: submit {d['submit']:g} s, status check "
+                       f"{d['poll']:g} s, download {d['download']:g} s")
         out.append(f"    preview {row.preview_model}, final {row.final_model}")
         for caps in row.models:
             out.append(f"    - {caps.model}: {capability_summary(caps)}")

@@ -1,9 +1,16 @@
 """Replicate predictions API for ``black-forest-labs/flux-schnell`` (official-model route).
 
-``POST /v1/models/{owner}/{name}/predictions`` with a Bearer key and ``Prefer: wait``; an
-unfinished prediction is polled at ``urls.get``. File outputs may already be complete while the
-status still says ``processing``, and come as URLs or ``data:`` URIs. Errors are problem+json.
-NSFW-flagged images are dropped by the model; when all are, the prediction fails.
+``POST /v1/models/{owner}/{name}/predictions`` with a Bearer key and **no** ``Prefer: wait``:
+the create answers at once with the prediction's id (``starting``), which is recorded before the
+prediction is polled at ``urls.get`` with short, backing-off checks. (A held ``Prefer: wait``
+call cut off would leave a billed prediction whose id the studio never learned.) File outputs may
+already be complete while the status still says ``processing``; they come as URLs or ``data:``
+URIs. Errors are problem+json; a 429 carries no ``Retry-After`` but says "resets in ~30s".
+
+The seed used reaches the client only in the logs (``Using seed: N``), read once the prediction
+has finished; the model replaces seed 0 by a random one (with ``go_fast`` off, which the studio
+sends so that a seed reproduces an image). NSFW-flagged images are dropped by the model; when all
+are, the prediction fails.
 """
 
 from __future__ import annotations
@@ -14,10 +21,13 @@ from dataclasses import replace
 from typing import Any
 
 from studio.core.capabilities import ModelCapabilities
+from studio.core.lifecycle import JobState
 from studio.core.request import GenerationRequest
 from studio.providers.base import ModelChoice, Submission
 from studio.providers.errors import BadResponseError, RenderCancelled
-from studio.providers.remote import JobState, RemoteProvider, SubmitAnswer, as_float, first_text
+from studio.providers.http import Accepted, Auth, Deadlines, JobStatus, Pacing, Phase
+from studio.providers.http.classify import as_float, first_text
+from studio.providers.http.provider import HttpProvider
 
 SCHNELL = "black-forest-labs/flux-schnell"
 
@@ -41,25 +51,23 @@ MODELS: Mapping[str, ModelCapabilities] = {
         provider="replicate", model=SCHNELL, label="FLUX.1 Schnell", steps_min=1, steps_max=4,
         steps_default=4, uses_guidance=False, supports_negative=False,
         aspect_ratios=SCHNELL_ASPECT_RATIOS, can_cancel=True,
+        # cog-flux, go_fast off: ``if not seed: seed = random`` replaces seed 0.
+        replaced_seeds=(0,),
     ),
 }
 
-_SEED_RE = re.compile(r"Using seed:\s*(\d+)")
+_SEED_RE = re.compile(r"Using seed:\s*(\d{1,20})")
 _TERMINAL_FAIL = {"failed"}
 _TERMINAL_CANCEL = {"canceled", "cancelled", "aborted"}
 
 
-class ReplicateProvider(RemoteProvider):
+class ReplicateProvider(HttpProvider):
     id = "replicate"
     default_base_url = "https://api.replicate.com"
+    auth = Auth.in_header("Authorization", "Bearer {key}")
     default_concurrency = 4
-    poll_interval = 0.5
-    poll_max_interval = 5.0
-    read_timeout = 75.0  # Prefer: wait holds the request up to 60 s
-
-    def __init__(self, *, prefer_wait: int = 60, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.prefer_wait = max(1, min(60, prefer_wait))
+    default_deadlines = Deadlines(submit=30.0, poll=30.0, download=120.0)
+    pacing = Pacing(interval=0.5, max_interval=5.0)
 
     def default_models(self) -> ModelChoice:
         return ModelChoice(preview=SCHNELL, final=SCHNELL)
@@ -69,9 +77,6 @@ class ReplicateProvider(RemoteProvider):
 
     def model_capabilities(self, model: str) -> ModelCapabilities:
         return MODELS.get(model) or replace(MODELS[SCHNELL], model=model, label=model)
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._require_key()}"}
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         caps = self.capabilities(request.model)
@@ -95,50 +100,42 @@ class ReplicateProvider(RemoteProvider):
         model_input.update({k: v for k, v in request.extras.items() if k != "prompt"})
         return {"input": model_input}
 
-    async def _submit_http(
-        self, request: GenerationRequest
-    ) -> tuple[SubmitAnswer, dict[str, Any]]:
+    async def send_job(self, request: GenerationRequest) -> Accepted:
         owner_name = request.model.strip("/")
         body = self.body(request)
-        headers = {**self._headers(), "Prefer": f"wait={self.prefer_wait}"}
-        response, raw = await self.request(
-            "POST", self.url(f"/v1/models/{owner_name}/predictions"), json_body=body,
-            headers=headers, submit=True,
-        )
-        if response.status_code >= 400:
-            raise self.http_error(response, raw)
-        data = self.parse_json(response, raw)
+        answer = await self.call(Phase.SUBMIT, "POST",
+                                 self.url(f"/v1/models/{owner_name}/predictions"),
+                                 json_body=body)
+        if answer.status >= 400:
+            raise self.error_of(answer)
+        data = self.json_of(answer)
         request_id = data.get("id")
-        if not isinstance(request_id, str) or not request_id:
-            raise BadResponseError(self.id, "the prediction has no id")
-        urls = data.get("urls") if isinstance(data.get("urls"), Mapping) else {}
-        assert isinstance(urls, Mapping)
-        get_url = urls.get("get")
-        cancel_url = urls.get("cancel")
-        return SubmitAnswer(
-            request_id=request_id,
-            state=self.state(data),
-            poll_url=get_url if self.same_host(get_url) else self.url(
-                f"/v1/predictions/{request_id}"),
-            cancel_url=cancel_url if self.same_host(cancel_url) else self.url(
-                f"/v1/predictions/{request_id}/cancel"),
-        ), body
+        urls = data.get("urls")
+        urls = urls if isinstance(urls, Mapping) else {}
+        get_url, cancel_url = urls.get("get"), urls.get("cancel")
+        return Accepted(
+            request_id=request_id if isinstance(request_id, str) else "",
+            status=self.status(data), body=body,
+            poll_url=get_url if isinstance(get_url, str) else None,
+            cancel_url=cancel_url if isinstance(cancel_url, str) else None,
+        )
 
-    async def _poll(self, submission: Submission) -> JobState:
+    async def check_job(self, submission: Submission) -> JobStatus:
         url = submission.poll_url or self.url(f"/v1/predictions/{submission.request_id}")
-        response, raw = await self.request("GET", url, headers=self._headers())
-        if response.status_code >= 400:
-            raise self.http_error(response, raw)
-        return self.state(self.parse_json(response, raw))
+        answer = await self.call(Phase.POLL, "GET", url)
+        if answer.status >= 400:
+            raise self.error_of(answer)
+        return self.status(self.json_of(answer))
 
-    async def cancel(self, submission: Submission) -> bool:
-        url = submission.cancel_url or self.url(f"/v1/predictions/{submission.request_id}/cancel")
-        response, raw = await self.request("POST", url, headers=self._headers())
-        if response.status_code >= 400:
-            raise self.http_error(response, raw).redacted(self.redactor)
+    async def stop_job(self, submission: Submission) -> bool:
+        url = submission.cancel_url or self.url(
+            f"/v1/predictions/{submission.request_id}/cancel")
+        answer = await self.call(Phase.CANCEL, "POST", url)
+        if answer.status >= 400:
+            raise self.error_of(answer)
         return True
 
-    def state(self, data: Mapping[str, Any]) -> JobState:
+    def status(self, data: Mapping[str, Any]) -> JobStatus:
         status = str(data.get("status") or "").lower()
         output = data.get("output")
         outputs: tuple[str, ...] = ()
@@ -146,29 +143,36 @@ class ReplicateProvider(RemoteProvider):
             outputs = tuple(o for o in output if isinstance(o, str) and o)
         elif isinstance(output, str) and output:
             outputs = (output,)
-        logs = data.get("logs")
-        seed_match = _SEED_RE.search(logs) if isinstance(logs, str) else None
-        seed = int(seed_match.group(1)) if seed_match else None
         metrics = data.get("metrics")
         info = {"predict_time": as_float(metrics.get("predict_time"))} if isinstance(
             metrics, Mapping) else {}
         if status in _TERMINAL_FAIL:
             message = first_text(data, "error") or "the prediction failed"
-            return JobState("failed", error=self.classify(None, message))
+            return JobStatus(JobState.FAILED, error=self.classify(None, message))
         if status in _TERMINAL_CANCEL:
-            return JobState("cancelled", error=RenderCancelled(
+            return JobStatus(JobState.CANCELLED, error=RenderCancelled(
                 self.id, f"the prediction was {status}"))
         if status == "succeeded":
             if not outputs:
                 # Every image was flagged and dropped, or the output was removed (1 h retention).
-                return JobState("failed", error=self.classify(
+                return JobStatus(JobState.FAILED, error=self.classify(
                     None, "the prediction succeeded but returned no image (NSFW filter)"))
-            return JobState("done", outputs=outputs, seed=seed, info=info)
+            return JobStatus(JobState.DONE, outputs=outputs, seed=_logged_seed(data),
+                             info=info)
         if status == "processing" and outputs:
-            # File outputs arrive only once all are written: already complete.
-            return JobState("done", outputs=outputs, seed=seed, info=info)
+            # File outputs arrive only once all are written: already complete (the logs may
+            # not hold the seed yet, so none is claimed unless they do).
+            return JobStatus(JobState.DONE, outputs=outputs, seed=_logged_seed(data),
+                             info=info)
         if status == "starting":
-            return JobState("queued")
+            return JobStatus(JobState.SUBMITTED)
         if status == "processing":
-            return JobState("processing")
+            return JobStatus(JobState.PROCESSING)
         raise BadResponseError(self.id, f"unknown prediction status {status!r}")
+
+
+def _logged_seed(data: Mapping[str, Any]) -> int | None:
+    """The seed the model printed ("Using seed: N"); None when the logs do not say."""
+    logs = data.get("logs")
+    match = _SEED_RE.search(logs) if isinstance(logs, str) else None
+    return int(match.group(1)) if match else None

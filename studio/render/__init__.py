@@ -4,7 +4,8 @@
   (:func:`choose_provider`), the jobs of a stage (:func:`plan_previews`, :func:`plan_finals`),
   out-of-date cells.
 * :mod:`~studio.render.queue`: :class:`RenderQueue` (add, resume, cancel, cancel_all, retry,
-  wait, events).
+  resend, uncertain, wait, events); :mod:`~studio.render.runner` runs one job through its
+  provider; :mod:`~studio.render.lanes` is where per-provider concurrency lives.
 * :mod:`~studio.render.events`: the immutable events listeners receive.
 * :mod:`~studio.render.budget`: batch estimate and the budget cap.
 
@@ -28,6 +29,7 @@ from studio.render.events import (
     JobSubmitted,
     JobUncertain,
     Progress,
+    RateLimitWait,
     RenderEvent,
     RenderListener,
 )
@@ -67,6 +69,7 @@ __all__ = [
     "OutOfDateCell",
     "Progress",
     "ProviderChoice",
+    "RateLimitWait",
     "RenderEvent",
     "RenderInputError",
     "RenderListener",

@@ -158,9 +158,25 @@ class JobUncertain:
     state = JobState.UNCERTAIN
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimitWait:
+    """A provider's rate limit holds its next jobs back for about ``seconds`` (``job`` is the
+    one whose request was just throttled); the queue sends fewer at once until the provider
+    takes one again. ``message`` is the line to show ("waiting for Replicate's rate limit,
+    resets in about 30 s"); it concerns every job of ``provider``."""
+
+    job: JobRef
+    seconds: float
+    message: str
+
+    @property
+    def provider(self) -> str:
+        return self.job.provider
+
+
 JobEvent = (
     JobQueued | JobSending | JobSubmitted | JobProcessing | JobDownloading | JobDone | JobFailed
     | JobCancelled | JobUncertain
 )
-RenderEvent = BatchPlanned | JobEvent | Progress
+RenderEvent = BatchPlanned | JobEvent | Progress | RateLimitWait
 RenderListener = Callable[[RenderEvent], None]

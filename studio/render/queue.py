@@ -1,16 +1,20 @@
 """The render queue: jobs of a stage run through their providers, recorded at every step.
 
-Each job is written to the library before anything is sent (state ``queued``), again as soon as
-the provider accepts it (its request id and serialised submission), when it starts processing,
-and when it ends (the image and its render record, or the failure, or the cancellation). After a
-crash, :meth:`RenderQueue.resume` polls every job that has a provider request id (it is never
-sent again) and submits once the jobs never accepted.
+Every job is written to the library before anything is sent (state ``queued``), and at every
+step after (see :mod:`studio.render.runner`). After a crash, :meth:`RenderQueue.resume` follows
+every job that has a provider request id (it is never sent again), sends once the jobs never
+sent, and makes every job found *sending* (its request may have left, no id came back)
+**uncertain**: listed, never sent again unless the user asks (:meth:`RenderQueue.resend`, or
+``resume(resend_uncertain=True)``).
 
-A provider runs at most ``provider.concurrency`` jobs at once; a job holds its provider's slot
-from submit to the end of the download, so ``STUDIO_<ID>_CONCURRENCY`` bounds what the account
-has in flight. Listeners get :mod:`studio.render.events` through a plain callback
-(:meth:`RenderQueue.subscribe`) or an async iterator (:meth:`RenderQueue.events`). No Qt: the
-window runs the same coroutines on its qasync loop.
+How many jobs of a provider run at once is decided here, by its lane
+(:mod:`studio.render.lanes`), narrowed while the provider throttles. Listeners get
+:mod:`studio.render.events` through a plain callback (:meth:`RenderQueue.subscribe`) or an async
+iterator (:meth:`RenderQueue.events`). No Qt: the window runs the same coroutines on its qasync
+loop.
+
+A big batch starts sending as soon as its first jobs are journaled; the rest are journaled in
+chunks while those run, so the first request leaves after a bounded time whatever the batch size.
 
 Library calls block, so they run in worker threads (``asyncio.to_thread``).
 """
@@ -21,132 +25,36 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
 
-from studio.core.lifecycle import JobState, Outcome
-from studio.core.request import GenerationRequest
-from studio.library import (
-    JobRecord,
-    Library,
-    LibraryError,
-    LibraryStorageError,
-    RenderRecord,
-)
-from studio.providers.base import (
-    Downloading,
-    GenerationResult,
-    Processing,
-    Provider,
-    ProviderEvent,
-    Queued,
-    Submission,
-)
-from studio.providers.errors import (
-    ProviderError,
-    ProviderTimeout,
-    RenderCancelled,
-    provider_name,
-)
+from studio.core.lifecycle import JobState
+from studio.library import JobRecord, Library
+from studio.providers.base import Provider, Submission, Throttled
+from studio.providers.errors import MayHaveBeenBilledError, provider_name
 from studio.providers.keys import missing_setup
 from studio.render.budget import BatchEstimate, PriceLookup, check_budget, estimate
 from studio.render.events import (
     BatchPlanned,
-    JobCancelled,
-    JobDone,
-    JobDownloading,
     JobEvent,
-    JobFailed,
-    JobProcessing,
     JobQueued,
     JobRef,
-    JobSubmitted,
     Progress,
+    RateLimitWait,
     RenderEvent,
     RenderListener,
 )
+from studio.render.job import EventStream, JobView, RunningJob, job_ref
+from studio.render.lanes import Lane
 from studio.render.plan import JobSpec, RenderInputError
+from studio.render.runner import JobRunner
 
 log = logging.getLogger("studio.render")
 
-T = TypeVar("T")
+#: Jobs journaled before the first ones start; then chunks of CHUNK while they run.
+FIRST_CHUNK = 64
+CHUNK = 1000
 
-_BILLED_NOTE = ("Cancelled after it was sent; {name} has no way to stop a job, so it may still "
-                "finish there and be billed.")
-
-
-@dataclass(frozen=True, slots=True)
-class JobView:
-    """A job as the queue last saw it (for summaries and for a window opened mid-batch)."""
-
-    ref: JobRef
-    state: JobState
-    render: RenderRecord | None = None
-    error: str = ""
-    kind: str = ""
-    seconds: float | None = None
-    may_be_billed: bool = False
-    kept_for_resume: bool = False
-
-
-class EventStream(AsyncIterator[RenderEvent]):
-    """The queue's events as an async iterator; buffered, so nothing is missed between reads."""
-
-    def __init__(self, registry: list[EventStream]) -> None:
-        self._registry = registry
-        self._items: asyncio.Queue[RenderEvent | None] = asyncio.Queue()
-        self._ended = False
-
-    def put(self, event: RenderEvent | None) -> None:
-        self._items.put_nowait(event)
-
-    def __aiter__(self) -> EventStream:
-        return self
-
-    async def __anext__(self) -> RenderEvent:
-        if self._ended:
-            raise StopAsyncIteration
-        event = await self._items.get()
-        if event is None:
-            self.close()
-            raise StopAsyncIteration
-        return event
-
-    def close(self) -> None:
-        """Stop receiving events; iteration ends."""
-        self._ended = True
-        with contextlib.suppress(ValueError):
-            self._registry.remove(self)
-
-
-@dataclass(eq=False)
-class _Job:
-    ref: JobRef
-    request: GenerationRequest | None = None  # to submit; None when following a submission
-    submission: Submission | None = None
-    state: JobState = JobState.QUEUED
-    #: waiting (for a slot) | submitting | following | storing | finished
-    phase: str = "waiting"
-    task: asyncio.Task[None] | None = None
-    cancel_requested: bool = False
-    #: Stop after the submission is recorded and leave the job for resume (closing).
-    detach: bool = False
-    resumed: bool = False
-    started: float | None = None
-    render: RenderRecord | None = None
-    error: str = ""
-    kind: str = ""
-    seconds: float | None = None
-    may_be_billed: bool = False
-    kept_for_resume: bool = False
-    notes: tuple[str, ...] = ()
-    pending_write: asyncio.Future[Any] | None = None
-    last_progress_event: JobEvent | None = field(default=None, repr=False)
-
-    def view(self) -> JobView:
-        return JobView(self.ref, self.state, self.render, self.error, self.kind, self.seconds,
-                       self.may_be_billed, self.kept_for_resume)
+__all__ = ["EventStream", "JobView", "RenderQueue"]
 
 
 class RenderQueue:
@@ -171,13 +79,15 @@ class RenderQueue:
         self._price: PriceLookup = price or _provider_prices(providers)
         self.budget_cap = budget_cap
         self._clock = clock
-        self._jobs: dict[int, _Job] = {}
+        self._jobs: dict[int, RunningJob] = {}
         #: How many jobs are in each state (kept as they move, so progress is O(1)).
         self._counts: dict[JobState, int] = dict.fromkeys(JobState, 0)
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._lanes: dict[str, Lane] = {}
+        self._waiting_announced: set[str] = set()
         self._listeners: list[RenderListener] = []
         self._streams: list[EventStream] = []
         self._closed = False
+        self._runner = JobRunner(library, providers, self, clock)
 
     # ------------------------------------------------------------------ listening
 
@@ -211,12 +121,36 @@ class RenderQueue:
         for stream in self._streams:
             stream.put(event)
 
-    def _change(self, job: _Job, event: JobEvent) -> None:
+    def change(self, job: RunningJob, event: JobEvent) -> None:
+        """Move ``job`` to the event's state and tell the listeners (the runner's hook)."""
         self._counts[job.state] -= 1
         job.state = event.state
         self._counts[job.state] += 1
         self._emit(event)
         self._emit(self.progress())
+
+    # ------------------------------------------------------------------ lanes
+
+    def lane(self, provider: Provider) -> Lane:
+        lane = self._lanes.get(provider.id)
+        if lane is None:
+            lane = self._lanes[provider.id] = Lane(provider.concurrency)
+        return lane
+
+    def throttled(self, job: RunningJob, provider: Provider, event: Throttled) -> None:
+        """The provider's rate limit holds ``job``'s submit back: fewer of its jobs at once,
+        and say so once per throttled answer."""
+        self.lane(provider).narrow()
+        if event.fresh or provider.id not in self._waiting_announced:
+            self._waiting_announced.add(provider.id)
+            message = f"waiting for {provider_name(provider.id)}'s rate limit"
+            if event.hint:
+                message += f", {event.hint}"
+            self._emit(RateLimitWait(job.ref, event.seconds, message))
+
+    def accepted(self, provider: Provider) -> None:
+        self._waiting_announced.discard(provider.id)
+        self.lane(provider).widen()
 
     # ------------------------------------------------------------------ reading state
 
@@ -235,7 +169,7 @@ class RenderQueue:
     def job(self, job_id: int) -> JobView:
         return self._get(job_id).view()
 
-    def _get(self, job_id: int) -> _Job:
+    def _get(self, job_id: int) -> RunningJob:
         try:
             return self._jobs[job_id]
         except KeyError:
@@ -255,104 +189,183 @@ class RenderQueue:
         Emits :class:`BatchPlanned` first; raises :class:`~studio.render.budget.BudgetExceeded`
         (nothing recorded, nothing sent) when the batch would pass ``budget_cap`` (default: the
         queue's), and :class:`RenderInputError` for a provider that is unknown or has no key.
+        The first jobs start while the rest are still being journaled.
         """
         self._check_open()
-        for spec in jobs:
-            provider = self._providers.get(spec.provider)
+        for provider_id in dict.fromkeys(spec.provider for spec in jobs):
+            provider = self._providers.get(provider_id)
             if provider is None or not provider.configured:
-                raise RenderInputError(_not_configured(spec.provider))
+                raise RenderInputError(_not_configured(provider_id))
         batch = self.estimate(jobs)
         cap = self.budget_cap if budget_cap is None else budget_cap
         self._emit(BatchPlanned(batch.requests, batch.cost, batch.unpriced, cap))
         check_budget(batch, cap)
 
-        records = await asyncio.to_thread(self._library.jobs.create_many,
-                                          [spec.draft for spec in jobs])
-        refs = []
-        for spec, rec in zip(jobs, records, strict=True):
-            job = self._hold(_Job(ref=_ref(rec), request=rec.request, notes=spec.notes))
-            refs.append(job.ref)
-            self._change(job, JobQueued(job.ref))
-        for ref in refs:
-            self._start(self._jobs[ref.job_id])
+        refs: list[JobRef] = []
+        start, size = 0, FIRST_CHUNK
+        while start < len(jobs):
+            chunk = jobs[start:start + size]
+            records = await asyncio.to_thread(self._library.jobs.create_many,
+                                              [spec.draft for spec in chunk])
+            for spec, rec in zip(chunk, records, strict=True):
+                job = self._hold(RunningJob(ref=job_ref(rec), request=rec.request,
+                                            notes=spec.notes))
+                refs.append(job.ref)
+                self.change(job, JobQueued(job.ref))
+                self._start(job)
+            start, size = start + size, CHUNK
         return tuple(refs)
 
-    async def resume(self) -> tuple[JobRef, ...]:
+    async def resume(self, *, resend_uncertain: bool = False) -> tuple[JobRef, ...]:
         """Pick up every job the library holds unfinished (a crash, a closed window).
 
         A job the provider had accepted is followed (polled and downloaded), never sent again;
-        one never accepted is submitted once. A job whose provider has no key now is reported
-        failed and left unfinished for a later resume.
+        one never sent is sent once; one found *sending* becomes uncertain (unless its provider
+        can find it by other means). Every uncertain job in the library is listed (held with
+        its state), and with ``resend_uncertain`` sent again. A job whose provider has no key
+        now is reported failed and left unfinished for a later resume.
         """
         self._check_open()
         records = await asyncio.to_thread(self._library.jobs.unfinished)
-        started: list[_Job] = []
-        to_submit: list[JobRecord] = []
+        started: list[RunningJob] = []
+        to_send: list[JobRecord] = []
         for rec in records:
             known = self._jobs.get(rec.id)
             if known is not None and not known.state.finished:
                 continue  # running in this queue already
-            job = self._hold(_Job(ref=_ref(rec), resumed=True))
-            self._change(job, JobQueued(job.ref))
+            job = self._hold(RunningJob(ref=job_ref(rec), resumed=True))
+            self.change(job, JobQueued(job.ref))
             provider = self._providers.get(rec.provider)
             if provider is None or not provider.configured:
-                self._fail(job, "not_configured", _not_configured(rec.provider, resume=True),
-                           retryable=True, kept=True)
+                self._runner.fail(job, "not_configured", _not_configured(rec.provider,
+                                                                         resume=True),
+                                  retryable=True, kept=True)
                 continue
             try:
                 if rec.provider_request_id:
-                    job.submission = Submission.from_dict(rec.submission)
+                    job.submission = Submission.from_data(rec.submission)
+                elif rec.state is JobState.SENDING:
+                    found = await provider.find_sent(rec.request, rec.updated.timestamp())
+                    if found is None:
+                        await self._runner.uncertain(job, _stopped_while_sending(job))
+                        continue
+                    await asyncio.to_thread(
+                        self._library.jobs.mark_submitted, rec.id,
+                        provider_request_id=found.request_id, poll_url=found.poll_url or "",
+                        submission=found.to_data())
+                    job.submission = found
                 else:
                     job.request = rec.request
-                    to_submit.append(rec)
+                    to_send.append(rec)
             except (ValueError, TypeError, KeyError) as exc:
                 message = (f"The unfinished job for scene “{job.ref.scene}” cannot be resumed: "
                            f"its stored record is damaged ({exc}). Render the scene again.")
-                await self._record_failure(job, "bad_record", message, retryable=False)
+                await self._runner.record_failure(job, "bad_record", message, retryable=False)
                 continue
             started.append(job)
-        if to_submit:
-            specs = [rec.draft for rec in to_submit]
-            priced = [self._price(d.provider, d.model) for d in specs]
-            unpriced = tuple(dict.fromkeys(d.provider for d, p in zip(specs, priced, strict=True)
-                                           if p is None))
-            cost = None if unpriced else sum(p or 0.0 for p in priced)
-            self._emit(BatchPlanned(len(specs), cost, unpriced, None))
+        uncertain = await asyncio.to_thread(self._library.jobs.uncertain)
+        for rec in uncertain:
+            known = self._jobs.get(rec.id)
+            if resend_uncertain:
+                started.append(await self._requeued(rec.id))
+                to_send.append(rec)
+            elif known is None:
+                self._hold(RunningJob(ref=job_ref(rec), state=JobState.UNCERTAIN,
+                                      error=rec.error, kind="uncertain", may_be_billed=True))
+        if to_send:
+            self._plan(to_send)
         for job in started:
-            self._start(job)
+            if job.task is None:
+                self._start(job)
         return tuple(job.ref for job in started)
+
+    def _plan(self, records: Sequence[JobRecord]) -> None:
+        specs = [rec.draft for rec in records]
+        priced = [self._price(d.provider, d.model) for d in specs]
+        unpriced = tuple(dict.fromkeys(d.provider for d, p in zip(specs, priced, strict=True)
+                                       if p is None))
+        cost = None if unpriced else sum(p or 0.0 for p in priced)
+        self._emit(BatchPlanned(len(specs), cost, unpriced, None))
 
     async def retry(self, job_id: int) -> JobRef:
         """Run a failed or cancelled job again.
 
-        A job kept for resume (it had been accepted) is followed again under the same id, never
-        resent; any other becomes a new job with the same settings (``retry_of`` links them).
+        A job kept for resume is followed again under the same id when it had been accepted
+        (never resent), or sent when it never was (a refused key, a rate limit); any other
+        becomes a new job with the same settings (``retry_of`` links them).
         """
         self._check_open()
         old = self._get(job_id)
         if old.state not in (JobState.FAILED, JobState.CANCELLED):
             raise ValueError(f"job {job_id} is {old.state.value}; only failed or cancelled jobs "
                              "can be retried")
-        provider = self._providers.get(old.ref.provider)
-        if provider is None or not provider.configured:
-            raise RenderInputError(_not_configured(old.ref.provider))
+        self._require_provider(old.ref.provider)
+        rec = await asyncio.to_thread(self._library.jobs.get, job_id)
         if old.kept_for_resume:
-            rec = await asyncio.to_thread(self._library.jobs.get, job_id)
-            fresh = _Job(ref=old.ref, resumed=True)
+            fresh = RunningJob(ref=old.ref, resumed=True, notes=old.notes)
             if rec.provider_request_id:
-                fresh.submission = Submission.from_dict(rec.submission)
+                fresh.submission = Submission.from_data(rec.submission)
             else:
                 fresh.request = rec.request
             self._hold(fresh)
-            self._change(fresh, JobQueued(fresh.ref))
+            self.change(fresh, JobQueued(fresh.ref))
             self._start(fresh)
             return fresh.ref
-        rec = await asyncio.to_thread(self._library.jobs.get, job_id)
         new = await asyncio.to_thread(self._library.jobs.create, rec.draft)
-        job = self._hold(_Job(ref=_ref(new), request=new.request, notes=old.notes))
-        self._change(job, JobQueued(job.ref, retry_of=job_id))
+        job = self._hold(RunningJob(ref=job_ref(new), request=new.request, notes=old.notes))
+        self.change(job, JobQueued(job.ref, retry_of=job_id))
         self._start(job)
         return job.ref
+
+    # ------------------------------------------------------------------ uncertain jobs
+
+    async def uncertain(self) -> tuple[JobView, ...]:
+        """Every uncertain job in the library (held from now on, so a window can list them and
+        offer Send again through :meth:`resend`)."""
+        self._check_open()
+        for rec in await asyncio.to_thread(self._library.jobs.uncertain):
+            if rec.id not in self._jobs:
+                self._hold(RunningJob(ref=job_ref(rec), state=JobState.UNCERTAIN,
+                                      error=rec.error, kind="uncertain", may_be_billed=True))
+        return tuple(job.view() for job in self._jobs.values()
+                     if job.state is JobState.UNCERTAIN)
+
+    async def resend(self, job_id: int) -> JobRef:
+        """Send an uncertain job again, under the same job id: the user has checked (or
+        accepts) that the provider may have billed the first request.
+
+        Raises ValueError for a job that is not uncertain, :class:`RenderInputError` when its
+        provider has no key now.
+        """
+        self._check_open()
+        known = self._jobs.get(job_id)
+        if known is not None and known.state is not JobState.UNCERTAIN:
+            raise ValueError(f"job {job_id} is {known.state.value}; only an uncertain job is "
+                             "sent again this way")
+        job = await self._requeued(job_id)
+        self._start(job)
+        return job.ref
+
+    async def resend_uncertain(self) -> tuple[JobRef, ...]:
+        """:meth:`resend` every uncertain job in the library."""
+        views = await self.uncertain()
+        return tuple([await self.resend(view.ref.job_id) for view in views])
+
+    async def _requeued(self, job_id: int) -> RunningJob:
+        rec = await asyncio.to_thread(self._library.jobs.get, job_id)
+        if rec.state is not JobState.UNCERTAIN:
+            raise ValueError(f"job {job_id} is {rec.state.value}; only an uncertain job is "
+                             "sent again this way")
+        self._require_provider(rec.provider)
+        rec = await asyncio.to_thread(self._library.jobs.requeue, job_id)
+        job = self._hold(RunningJob(ref=job_ref(rec), request=rec.request, resumed=True))
+        self.change(job, JobQueued(job.ref))
+        return job
+
+    def _require_provider(self, provider_id: str) -> None:
+        provider = self._providers.get(provider_id)
+        if provider is None or not provider.configured:
+            raise RenderInputError(_not_configured(provider_id))
 
     # ------------------------------------------------------------------ cancelling
 
@@ -363,9 +376,10 @@ class RenderQueue:
         if job.state.finished or job.cancel_requested or job.phase in ("storing", "finished"):
             return False
         job.cancel_requested = True
-        # A submit in flight is let finish, so the job can be recorded and stopped at the
-        # provider instead of being left running there unknown.
-        if job.phase != "submitting" and job.task is not None:
+        # A request on its way is let finish, so the job can be recorded and stopped at the
+        # provider instead of being left running there unknown; a job still waiting to send
+        # (for a place, or for a rate limit) stops at once.
+        if not (job.phase == "submitting" and job.leaving) and job.task is not None:
             job.task.cancel()
         return True
 
@@ -376,7 +390,7 @@ class RenderQueue:
     # ------------------------------------------------------------------ waiting and closing
 
     async def wait(self) -> Progress:
-        """Until every job has finished (done, failed or cancelled)."""
+        """Until every job has finished (done, failed, cancelled or uncertain)."""
         while True:
             tasks = [j.task for j in self._jobs.values()
                      if j.task is not None and not j.task.done()]
@@ -386,7 +400,9 @@ class RenderQueue:
 
     async def aclose(self) -> None:
         """Stop following jobs without cancelling them: they stay unfinished in the library and
-        :meth:`resume` picks them up. Cancellations already asked for are finished first."""
+        :meth:`resume` picks them up. Cancellations already asked for are finished first; a
+        submit on its way is let finish (one round trip), except on an API whose submit is held
+        until the image exists: that job is left *sending*, so resume reports it uncertain."""
         self._closed = True
         while True:
             waiting: list[asyncio.Task[None]] = []
@@ -396,7 +412,10 @@ class RenderQueue:
                     continue
                 if not job.detach:
                     job.detach = True
-                    if not job.cancel_requested and job.phase not in ("submitting", "storing"):
+                    provider = self._providers[job.ref.provider]
+                    held = job.phase == "submitting" and job.leaving \
+                        and not provider.blocking_create
+                    if not job.cancel_requested and not held and job.phase != "storing":
                         task.cancel()
                 waiting.append(task)
             if not waiting:
@@ -406,7 +425,7 @@ class RenderQueue:
         for stream in list(self._streams):
             stream.put(None)
 
-    def _hold(self, job: _Job) -> _Job:
+    def _hold(self, job: RunningJob) -> RunningJob:
         """Keep ``job`` (replacing an earlier run of the same id) and count it."""
         previous = self._jobs.get(job.ref.job_id)
         if previous is not None:
@@ -419,198 +438,22 @@ class RenderQueue:
         if self._closed:
             raise RuntimeError("the render queue is closed")
 
-    # ------------------------------------------------------------------ running a job
-
-    def _slot(self, provider: Provider) -> asyncio.Semaphore:
-        slot = self._slots.get(provider.id)
-        if slot is None:
-            slot = self._slots[provider.id] = asyncio.Semaphore(max(1, provider.concurrency))
-        return slot
-
-    def _start(self, job: _Job) -> None:
+    def _start(self, job: RunningJob) -> None:
         job.task = asyncio.get_running_loop().create_task(
-            self._run(job), name=f"render-job-{job.ref.job_id}")
+            self._runner.run(job), name=f"render-job-{job.ref.job_id}")
         job.task.add_done_callback(lambda task: self._task_done(job, task))
 
-    def _task_done(self, job: _Job, task: asyncio.Task[None]) -> None:
+    def _task_done(self, job: RunningJob, task: asyncio.Task[None]) -> None:
         if task.cancelled():
             # Cancelled before it ever ran: the runner could not record it, so do it here.
             if job.cancel_requested and not job.state.finished:
                 provider = self._providers[job.ref.provider]
                 job.task = task.get_loop().create_task(
-                    self._finish_cancel(job, provider), name=f"cancel-job-{job.ref.job_id}")
+                    self._runner.finish_cancel(job, provider),
+                    name=f"cancel-job-{job.ref.job_id}")
                 job.task.add_done_callback(_report_crash)
             return
         _report_crash(task)
-
-    async def _db(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await asyncio.to_thread(func, *args, **kwargs)
-
-    async def _settle_writes(self, job: _Job) -> None:
-        pending, job.pending_write = job.pending_write, None
-        if pending is not None:
-            try:
-                await pending
-            except LibraryError as exc:
-                log.warning("could not record the progress of job %s: %s", job.ref.job_id, exc)
-
-    async def _run(self, job: _Job) -> None:
-        provider = self._providers[job.ref.provider]
-        try:
-            async with self._slot(provider):
-                if job.started is None:
-                    job.started = self._clock()
-                if job.submission is None:
-                    job.phase = "submitting"
-                    await self._submit(job, provider)
-                elif job.resumed:
-                    self._change(job, JobSubmitted(job.ref, job.submission.request_id,
-                                                   resumed=True))
-                if job.cancel_requested:
-                    await self._finish_cancel(job, provider)
-                    return
-                if job.detach:
-                    job.phase = "finished"
-                    return
-                job.phase = "following"
-                assert job.submission is not None
-                result = await provider.follow(job.submission, lambda e: self._on_event(job, e))
-            job.phase = "storing"
-            await self._store(job, result)
-        except asyncio.CancelledError:
-            if not job.cancel_requested:
-                job.phase = "finished"
-                raise  # closing: the job stays unfinished in the library for resume
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            await self._finish_cancel(job, provider)
-        except ProviderError as exc:
-            await self._provider_failed(job, provider, exc)
-        except LibraryStorageError as exc:
-            self._fail(job, "storage", _storage_sentence(job, exc), retryable=True, kept=True)
-        except LibraryError as exc:  # the library refused the image itself (not a disk fault)
-            message = (f"The image {provider_name(job.ref.provider)} sent for “{job.ref.scene}” "
-                       f"could not be kept: {exc} Retry the scene.")
-            await self._record_failure(job, "bad_response", message, retryable=True)
-        except Exception as exc:  # our bug: say so on the job, never lose it silently
-            log.exception("render job %s failed unexpectedly", job.ref.job_id)
-            message = (f"Rendering “{job.ref.scene}” stopped on an internal error "
-                       f"({type(exc).__name__}: {exc}); this is a bug in the studio. "
-                       "Retry the scene; the job is kept so `studio resume` can finish it.")
-            self._fail(job, "internal", message, retryable=True, kept=True)
-        finally:
-            job.phase = "finished"
-
-    async def _submit(self, job: _Job, provider: Provider) -> None:
-        assert job.request is not None
-        submission = await provider.submit(job.request)
-        job.submission = submission
-        # Recorded before anything else happens, so a crash from here on resumes polling.
-        await self._db(self._library.jobs.mark_submitted, job.ref.job_id,
-                       provider_request_id=submission.request_id,
-                       poll_url=submission.poll_url or "", submission=submission.to_dict())
-        self._change(job, JobSubmitted(job.ref, submission.request_id))
-
-    def _on_event(self, job: _Job, event: ProviderEvent) -> None:
-        update: JobEvent | None = None
-        if isinstance(event, Queued):
-            update = JobProcessing(job.ref, position=event.position)
-        elif isinstance(event, Processing):
-            update = JobProcessing(job.ref, eta=event.eta)
-        elif isinstance(event, Downloading):
-            update = JobDownloading(job.ref, event.source)
-        if update is None or update == job.last_progress_event:
-            return
-        job.last_progress_event = update
-        if isinstance(update, JobProcessing) and job.state is not JobState.PROCESSING \
-                and job.pending_write is None:
-            job.pending_write = asyncio.ensure_future(self._db(
-                self._library.jobs.set_state, job.ref.job_id, JobState.PROCESSING))
-        self._change(job, update)
-
-    async def _store(self, job: _Job, result: GenerationResult) -> None:
-        await self._settle_writes(job)
-        outcome = Outcome(request_id=result.request_id, seed_returned=result.seed,
-                          timings=result.timings, cost=result.cost)
-        render = await self._db(self._library.jobs.complete, job.ref.job_id, result.image, outcome)
-        job.render = render
-        job.seconds = self._clock() - (job.started or self._clock())
-        notes = tuple(dict.fromkeys((*job.notes, *result.notes)))
-        self._change(job, JobDone(job.ref, render, job.seconds, notes))
-
-    async def _provider_failed(self, job: _Job, provider: Provider, exc: ProviderError) -> None:
-        if job.cancel_requested and job.submission is None:
-            await self._finish_cancel(job, provider)  # never accepted: nothing to stop
-            return
-        if isinstance(exc, RenderCancelled):
-            await self._settle_writes(job)
-            await self._db(self._library.jobs.cancel, job.ref.job_id)
-            message = f"{provider_name(job.ref.provider)} cancelled the job for “{job.ref.scene}”."
-            self._cancelled(job, may_be_billed=False, message=message)
-            return
-        message = exc.user_message(job.ref.scene)
-        if isinstance(exc, ProviderTimeout) and job.submission is not None:
-            # Accepted and maybe still running: keep it so resume (or retry) polls it again.
-            await self._settle_writes(job)
-            self._fail(job, exc.kind, f"{message} Run `studio resume` to pick it up later.",
-                       retryable=True, kept=True)
-            return
-        await self._record_failure(job, exc.kind, message, retryable=exc.retryable,
-                                   request_id=exc.request_id)
-
-    async def _record_failure(self, job: _Job, kind: str, message: str, *, retryable: bool,
-                              request_id: str | None = None) -> None:
-        await self._settle_writes(job)
-        rid = request_id or (job.submission.request_id if job.submission else "")
-        render: RenderRecord | None = None
-        try:
-            render = await self._db(self._library.jobs.fail, job.ref.job_id, message,
-                                    Outcome(request_id=rid))
-        except LibraryError as exc:
-            log.warning("could not record the failure of job %s: %s", job.ref.job_id, exc)
-        self._fail(job, kind, message, retryable=retryable, render=render)
-
-    def _fail(self, job: _Job, kind: str, message: str, *, retryable: bool,
-              render: RenderRecord | None = None, kept: bool = False) -> None:
-        job.error, job.kind, job.kept_for_resume, job.render = message, kind, kept, render
-        if job.started is not None:
-            job.seconds = self._clock() - job.started
-        self._change(job, JobFailed(job.ref, kind, message, retryable, render, kept))
-
-    async def _finish_cancel(self, job: _Job, provider: Provider) -> None:
-        may_be_billed = False
-        if job.submission is not None:
-            try:
-                stopped = await provider.cancel(job.submission)
-            except ProviderError as exc:
-                log.info("could not cancel job %s at the provider: %s", job.ref.job_id, exc)
-                stopped = False
-            may_be_billed = not stopped
-        name = provider_name(job.ref.provider)
-        message = (_BILLED_NOTE.format(name=name) if may_be_billed
-                   else f"Cancelled; nothing is charged by {name} for it.")
-        await self._settle_writes(job)
-        try:
-            if may_be_billed:
-                current = JobState.PROCESSING if job.state is JobState.PROCESSING \
-                    else JobState.SUBMITTED
-                await self._db(self._library.jobs.set_state, job.ref.job_id, current,
-                               error=message)
-            await self._db(self._library.jobs.cancel, job.ref.job_id)
-        except LibraryError as exc:
-            log.warning("could not record the cancellation of job %s: %s", job.ref.job_id, exc)
-        self._cancelled(job, may_be_billed=may_be_billed, message=message)
-
-    def _cancelled(self, job: _Job, *, may_be_billed: bool, message: str) -> None:
-        job.may_be_billed, job.error, job.kind = may_be_billed, message, "cancelled"
-        self._change(job, JobCancelled(job.ref, may_be_billed, message))
-
-
-def _ref(rec: JobRecord) -> JobRef:
-    d = rec.draft
-    return JobRef(job_id=rec.id, scene=d.scene_name, stage=d.stage, provider=d.provider,
-                  model=d.model, seed=d.request.seed, parent_render_id=d.parent_id)
 
 
 def _provider_prices(providers: Mapping[str, Provider]) -> PriceLookup:
@@ -628,10 +471,10 @@ def _not_configured(provider_id: str, *, resume: bool = False) -> str:
     return f"{name} {lacks}, so nothing was sent; {fix}, then {then}."
 
 
-def _storage_sentence(job: _Job, exc: LibraryStorageError) -> str:
-    return (f"The image of “{job.ref.scene}” arrived but could not be saved in the library "
-            f"({exc}). Free some space or fix the folder, then run `studio resume`; the job is "
-            "kept.")
+def _stopped_while_sending(job: RunningJob) -> str:
+    return MayHaveBeenBilledError(
+        job.ref.provider, "the studio stopped while its request was on the way, before the "
+        "answer with the job's id was recorded").user_message(job.ref.scene)
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:
@@ -641,3 +484,4 @@ def _report_crash(task: asyncio.Task[None]) -> None:
     if exc is not None:
         task.get_loop().call_exception_handler(
             {"message": f"{task.get_name()} crashed", "exception": exc, "task": task})
+

@@ -8,7 +8,7 @@ Use them from a ``conftest.py`` with ``from tests.fakes.fixtures import *  # noq
 * ``modelslab_server``, ``replicate_server``, ``fal_server``, ``imageapi_server``,
   ``onemin_server``: started fakes on 127.0.0.1 (stopped after the test).
 * ``make_provider(server, **kw)``: the matching provider pointed at a server, with the fast clock,
-  a short read timeout and ``kw`` passed to the constructor; closed after the test.
+  5-second exchange deadlines and ``kw`` passed to the constructor; closed after the test.
 * ``events``: an :class:`EventLog` to pass as ``on_event``.
 * ``comfyui_server``: a started :class:`~tests.fakes.comfyui.FakeComfyUI` (HTTP and WebSocket);
   ``comfyui_farm(n, **kw)`` starts ``n`` of them; ``make_comfyui(*servers, **kw)`` builds a
@@ -22,17 +22,16 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 
 from studio.providers.base import ProviderEvent
 from studio.providers.comfyui import ComfyUIProvider
 from studio.providers.fal import FalProvider
+from studio.providers.http import Deadlines, HttpProvider
 from studio.providers.imageapi import ImageApiProvider
 from studio.providers.modelslab import ModelsLabProvider
 from studio.providers.onemin import OneMinProvider
-from studio.providers.remote import RemoteProvider
 from studio.providers.replicate import ReplicateProvider
 from tests.fakes.comfyui import FakeComfyUI
 from tests.fakes.fal import FakeFal
@@ -44,7 +43,7 @@ from tests.fakes.server import FakeServer
 
 SECRET_KEY = "sk-TEST-9f8e7d6c5b4a-SECRET"
 
-PROVIDER_FOR: dict[type[FakeServer], type[RemoteProvider]] = {
+PROVIDER_FOR: dict[type[FakeServer], type[HttpProvider]] = {
     FakeModelsLab: ModelsLabProvider,
     FakeReplicate: ReplicateProvider,
     FakeFal: FalProvider,
@@ -192,15 +191,15 @@ async def make_comfyui() -> AsyncIterator[Callable[..., ComfyUIProvider]]:
 async def make_provider(
     api_key: str, fast_clock: FakeClock
 ) -> AsyncIterator[Callable[..., Any]]:
-    made: list[RemoteProvider] = []
+    made: list[HttpProvider] = []
 
     def make(server: FakeServer, **kw: Any) -> Any:
-        cls = PROVIDER_FOR[type(server)]
+        cls = next(PROVIDER_FOR[t] for t in type(server).__mro__ if t in PROVIDER_FOR)
         kw.setdefault("api_key", api_key)
         if "base_url" not in kw:
             kw["base_url"] = server.base_url
         kw.setdefault("clock", fast_clock)
-        kw.setdefault("timeout", httpx.Timeout(5.0, read=1.0))
+        kw.setdefault("deadlines", Deadlines(submit=5.0, poll=5.0, download=5.0))
         provider = cls(**kw)
         made.append(provider)
         return provider
@@ -223,7 +222,7 @@ def assert_no_key(key: str, *values: Any) -> None:
         if isinstance(value, ProviderError):
             texts += [value.user_message("Headshot"), value.message, str(value.args)]
         if isinstance(value, Submission):
-            texts.append(value.to_json())
+            texts.append(_json.dumps(value.to_data()))
         if isinstance(value, GenerationResult):
             texts.append(_json.dumps(dict(value.request_body), default=str))
             texts.append(_json.dumps(dict(value.info), default=str))

@@ -5,6 +5,9 @@ Default behaviour: every text2img answers ``processing`` (with ``eta``, ``fetch_
 fetches were made and ``delay`` seconds have passed since the submit, then ``success`` with an
 ``output`` link to a real PNG on this server. ``instant=True`` answers ``success`` at once.
 A wrong key gets HTTP 200 ``{"status": "error", "message": "Invalid API key"}`` like the real API.
+Holds: ``submit`` (after the job is accepted), ``poll`` (fetch), ``download``. Key echoes:
+``id`` (in the job id), ``url`` (in ``fetch_result``), ``message`` (in ``messege``/``tip``),
+``logs`` (in ``meta``), ``header`` (an answer header).
 
 Run it on its own (benchmarks, manual runs)::
 
@@ -55,8 +58,9 @@ class FakeModelsLab(FakeServer):
         self.max_active = 0
         self.image = png_bytes(64, 48)
         self.route("POST", r"/api/v6/(?P<ep>images|realtime)/text2img", self._text2img)
-        self.route("POST", r"/api/v6/(?P<ep>images|realtime)/fetch/(?P<id>\d+)", self._fetch)
-        self.route("POST", r"/api/v6/fetch/(?P<id>\d+)", self._fetch)
+        self.route("POST", r"/api/v6/(?P<ep>images|realtime)/fetch/(?P<id>\d+[^/]*)",
+                   self._fetch)
+        self.route("POST", r"/api/v6/fetch/(?P<id>\d+[^/]*)", self._fetch)
 
     def _port(self) -> int:
         return self._fixed_port
@@ -74,30 +78,42 @@ class FakeModelsLab(FakeServer):
             return Reply(200, {"status": "error", "message": "Invalid API key"})
         return None
 
+    def _public_id(self, job_id: str) -> Any:
+        # The real API sends an integer id; an echoing server sends text carrying the key.
+        return self.echoed("id", job_id) if "id" in self.echo_key else int(job_id)
+
     def success(self, job_id: str, *, seed: int | None = None) -> dict[str, Any]:
         name = f"ml-{job_id}.png"
         self.images.setdefault(name, (self.image, "image/png"))
+        self.file_jobs[name] = job_id
         return {
             "status": "success",
             "generationTime": 0.01,
-            "id": int(job_id),
+            "id": self._public_id(job_id),
             "output": [f"{self.base_url}/files/{name}"],
             "proxy_links": [f"{self.base_url}/files/{name}"],
-            "meta": {"seed": self.seed if seed is None else seed, "W": 64, "H": 48},
+            "meta": {"seed": self.seed if seed is None else seed, "W": 64, "H": 48,
+                     "note": self.echoed("logs", "meta")},
+            "tip": self.echoed("message", "done"),
         }
 
     def processing(self, job_id: str, endpoint: str = "images") -> dict[str, Any]:
+        fetch = f"{self.base_url}/api/v6/{endpoint}/fetch/{job_id}"
         return {
             "status": "processing",
-            "tip": "for faster speed, keep resolution upto 512x512",
+            "tip": self.echoed("message", "for faster speed, keep resolution upto 512x512"),
             "eta": self.eta,
             "messege": "Try to fetch request after given estimated time",
-            "fetch_result": f"{self.base_url}/api/v6/{endpoint}/fetch/{job_id}",
-            "id": int(job_id),
+            "fetch_result": self.echoed("url", fetch),
+            "id": self._public_id(job_id),
             "output": "",
             "future_links": [f"{self.base_url}/files/ml-{job_id}.png"],
-            "meta": {},
+            "meta": {"note": self.echoed("logs", "meta")},
         }
+
+    def _reply(self, data: dict[str, Any]) -> Reply:
+        headers = {"X-Request-Note": self.api_key} if "header" in self.echo_key else {}
+        return Reply(200, data, headers=headers)
 
     def _text2img(self, req: Recorded, match: re.Match[str]) -> Reply:
         if (bad := self._bad_key(req)) is not None:
@@ -110,14 +126,17 @@ class FakeModelsLab(FakeServer):
             if not self.instant:
                 self.active += 1
                 self.max_active = max(self.max_active, self.active)
+        self.accept(job_id, str(req.json.get("prompt", "")))
+        self.hold_point("submit", job_id)
         if self.instant:
-            return Reply(200, self.success(job_id, seed=self._jobs[job_id]["seed"]))
-        return Reply(200, self.processing(job_id, match["ep"]))
+            return self._reply(self.success(job_id, seed=self._jobs[job_id]["seed"]))
+        return self._reply(self.processing(job_id, match["ep"]))
 
     def _fetch(self, req: Recorded, match: re.Match[str]) -> Reply:
         if (bad := self._bad_key(req)) is not None:
             return bad
-        job_id = match["id"]
+        job_id = match["id"].split("-")[0]  # an echoed key rides after the number
+        self.hold_point("poll", job_id)
         with self._jobs_lock:
             job = self._jobs.get(job_id)
             if job is None:
@@ -129,8 +148,8 @@ class FakeModelsLab(FakeServer):
                 job["done"] = True
                 self.active -= 1
         if ready:
-            return Reply(200, self.success(job_id, seed=job["seed"]))
-        return Reply(200, self.processing(job_id))
+            return self._reply(self.success(job_id, seed=job["seed"]))
+        return self._reply(self.processing(job_id))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,18 @@ submit POSTs and look for leaked keys.
 
 Strings ``{base}`` inside scripted JSON are replaced with the server's own base URL, so scripted
 answers can point back at it (``"fetch_result": "{base}/api/v6/images/fetch/7"``).
+
+Hostile behaviour every fake shares, told per test (never timed by the test):
+
+* ``Reply(drip=0.05)`` sends its body one byte at a time, ``drip`` seconds apart;
+* ``server.hold("submit" | "poll" | "download", 1, 2, ...)`` holds the answer about the jobs with
+  those numbers (1 = the first job the fake accepted) until :meth:`FakeServer.release` or the
+  server stops; a held submit has already been accepted (counted in ``accepted``), like an API
+  that took the job and has not answered yet;
+* ``server.echo_key = {"id", "url", "message", "header", "logs"}`` makes the fake put the key
+  it was sent into those server-controlled fields (what each means is per fake);
+* :meth:`FakeServer.wait_until` blocks a test until a condition on the recorded traffic holds,
+  woken by each request (never by a timer).
 """
 
 from __future__ import annotations
@@ -42,6 +54,8 @@ class Reply:
     stream_size: int | None = None
     #: Send a Content-Length header with the streamed size (or a false one, to truncate).
     content_length: int | None = None
+    #: Send the body one byte at a time, this many seconds apart (a drip-feeding server).
+    drip: float | None = None
 
 
 @dataclass
@@ -111,6 +125,16 @@ class FakeServer:
         self._stopping = threading.Event()
         self._server: _LoopbackServer | None = None
         self._thread: threading.Thread | None = None
+        #: Prompts of the jobs this fake accepted, in order (job number = index + 1).
+        self.accepted: list[str] = []
+        self.job_numbers: dict[str, int] = {}
+        self.file_jobs: dict[str, str] = {}
+        self.echo_key: set[str] = set()
+        self._holds: dict[str, set[int]] = {"submit": set(), "poll": set(), "download": set()}
+        #: (phase, job number) of every answer held so far.
+        self.held: list[tuple[str, int]] = []
+        self._released = threading.Event()
+        self._seen = threading.Condition()
         self.route("GET", r"/files/(?P<name>[^/?]+)", self._serve_file)
 
     # ------------------------------------------------------------ lifecycle
@@ -130,6 +154,7 @@ class FakeServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()  # joins the handler threads
@@ -163,10 +188,68 @@ class FakeServer:
         with self._lock:
             self._scripts.setdefault((method, path), deque()).extend(replies)
 
-    def add_image(self, name: str, data: bytes, content_type: str = "image/png") -> str:
-        """Serve ``data`` at ``/files/<name>``; returns the full URL."""
+    def add_image(self, name: str, data: bytes, content_type: str = "image/png",
+                  job_id: str | None = None) -> str:
+        """Serve ``data`` at ``/files/<name>``; returns the full URL. ``job_id`` ties the file
+        to a job (for holds)."""
         self.images[name] = (data, content_type)
+        if job_id is not None:
+            self.file_jobs[name] = job_id
         return f"{self.base_url}/files/{name}"
+
+    # ------------------------------------------------------------ jobs, holds, echoes
+
+    def accept(self, job_id: str, prompt: str) -> int:
+        """Count a job as accepted (the API took it, billed); returns its number."""
+        with self._lock:
+            self.accepted.append(prompt)
+            number = len(self.accepted)
+            self.job_numbers[job_id] = number
+        return number
+
+    def accepted_count(self, marker: str) -> int:
+        """How many accepted jobs had ``marker`` in their prompt (the same job sent twice
+        shows 2)."""
+        return sum(1 for prompt in self.accepted if marker.lower() in prompt.lower())
+
+    def hold(self, phase: str, *numbers: int) -> None:
+        """Hold the answers of ``phase`` about these job numbers until :meth:`release`."""
+        with self._lock:
+            self._released.clear()
+            self._holds[phase].update(numbers)
+
+    def release(self) -> None:
+        """Answer every held request and hold nothing more."""
+        with self._lock:
+            for numbers in self._holds.values():
+                numbers.clear()
+            self._released.set()
+
+    def hold_point(self, phase: str, job_id: str | None) -> None:
+        """Called by a fake before it answers about ``job_id``: blocks while it is held."""
+        number = self.job_numbers.get(job_id or "")
+        with self._lock:
+            held = number is not None and number in self._holds[phase]
+            if held:
+                self.held.append((phase, number or 0))
+        if not held:
+            return
+        self._notify()
+        while not self._released.is_set() and not self._stopping.is_set():
+            self._released.wait(0.05)
+
+    def echoed(self, field: str, value: str) -> str:
+        """``value`` with the key appended when the fake echoes it into ``field``."""
+        return f"{value}-{self.api_key}" if field in self.echo_key else value
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+        """Block until ``condition`` holds, woken by each request and held answer."""
+        with self._seen:
+            return self._seen.wait_for(condition, timeout)
+
+    def _notify(self) -> None:
+        with self._seen:
+            self._seen.notify_all()
 
     def count(self, method: str, path_pattern: str) -> int:
         """How many requests matched (regex, full match on the path)."""
@@ -180,17 +263,26 @@ class FakeServer:
         found = self.images.get(match["name"])
         if found is None:
             return Reply(404, body=b"Not Found", content_type="text/plain")
+        self.hold_point("download", self.file_jobs.get(match["name"]))
         data, ctype = found
-        return Reply(200, body=data, content_type=ctype)
+        headers = {"X-Served-For": self.api_key} if "header" in self.echo_key else {}
+        return Reply(200, body=data, content_type=ctype, headers=headers)
 
     # ------------------------------------------------------------ dispatch
 
     def _dispatch(self, req: Recorded) -> Reply:
+        try:
+            return self._route(req)
+        finally:
+            self._notify()
+
+    def _route(self, req: Recorded) -> Reply:
         with self._lock:
             self.requests.append(req)
             queue = self._scripts.get((req.method, req.path))
             if queue:
                 return queue.popleft()
+        self._notify()
         for method, pattern, handler in self._routes:
             match = pattern.fullmatch(req.path)
             if method == req.method and match:
@@ -251,7 +343,14 @@ class FakeServer:
                         payload)
                     self.send_header("Content-Length", str(length))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if reply.drip is None:
+                        self.wfile.write(payload)
+                        return
+                    for i in range(len(payload)):
+                        self.wfile.write(payload[i:i + 1])
+                        self.wfile.flush()
+                        if fake._stopping.wait(reply.drip):
+                            return
                     return
                 if reply.content_length is not None:
                     self.send_header("Content-Length", str(reply.content_length))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from studio.core import codec
 from studio.core.request import LoraWeight
 from studio.providers.base import Submission
 from studio.providers.errors import (
@@ -52,7 +53,7 @@ async def test_queue_progress_to_result(fal_server, make_provider, events, api_k
     assert "guidance_scale" not in sent.json
     # Status and result on the app path without the /schnell subpath.
     assert fal_server.count("GET", STATUS) == 3 and fal_server.count("GET", RESULT) == 1
-    assert result.seed == 42 and (result.width, result.height) == (48, 64)
+    assert result.seed_returned == 42 and (result.width, result.height) == (48, 64)
     assert result.info == {"inference": 0.4}
     assert_no_key(api_key, result)
 
@@ -150,14 +151,14 @@ async def test_sync_mode_data_uri_result(fal_server, make_provider):
     uri = "data:image/png;base64," + base64.b64encode(fal_server.image).decode()
     fal_server.script("GET", RESULT, Reply(200, {"images": [{"url": uri}], "seed": 5}))
     result = await make_provider(fal_server).generate(request())
-    assert result.seed == 5
+    assert result.seed_returned == 5
 
 
 async def test_resume(fal_server, make_provider, events):
     first = make_provider(fal_server)
-    stored = (await first.submit(request())).to_json()
+    stored = codec.dumps(await first.submit(request()))
     await first.aclose()
-    result = await make_provider(fal_server).follow(Submission.from_json(stored), events)
+    result = await make_provider(fal_server).follow(codec.loads(Submission, stored), events)
     assert result.request_id == "req-0001"
     assert fal_server.submits() == 1
     assert events.names[-2:] == ["Downloading", "Done"]

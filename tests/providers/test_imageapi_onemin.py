@@ -1,4 +1,5 @@
-"""imageapi.org and 1min.ai (both synchronous APIs) against their fakes."""
+"""imageapi.org (a blocking API) and 1min.ai (asked for its asynchronous mode) against their
+fakes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from studio.providers.errors import (
     BadResponseError,
     ContentFilteredError,
     InvalidRequestError,
+    MayHaveBeenBilledError,
     OutOfCreditsError,
     ProviderFailedError,
     RateLimitedError,
@@ -49,7 +51,7 @@ async def test_imageapi_success_caps_steps_and_drops_negative(
                          "width": 512, "height": 768, "num_inference_steps": 8, "seed": 42}
     assert any("8 were used" in n for n in result.notes)
     assert any("negative prompt" in n for n in result.notes)
-    assert result.seed == 42 and result.request_id == "img_1"
+    assert result.seed_returned == 42 and result.request_id == "img_1"
     assert imageapi_server.submits() == 1
     assert_no_key(api_key, result)
 
@@ -75,19 +77,45 @@ async def test_imageapi_answer_shapes(imageapi_server, make_provider, answer):
     [
         (402, {"error": "Insufficient balance"}, OutOfCreditsError),
         (400, {"error": {"message": "width must be a multiple of 8"}}, InvalidRequestError),
-        (429, {"error": "Too many requests"}, RateLimitedError),
         (200, {"success": False, "error": "Generation failed upstream"}, ProviderFailedError),
-        (200, {"success": True}, BadResponseError),
+        # A held call that ends "yes" without an image: it may have been made, and billed.
+        (200, {"success": True}, MayHaveBeenBilledError),
+        (200, {"success": True, "image_url": "{base}/files/x.png"}, BadResponseError),
     ],
 )
 async def test_imageapi_errors(
     imageapi_server, make_provider, events, api_key, status, body, error_type
 ):
-    replies = [Reply(status, body)] * (3 if status == 429 else 1)
-    imageapi_server.script("POST", "/api/v1/generate", *replies)
+    imageapi_server.script("POST", "/api/v1/generate", Reply(status, body))
     error = await fail_with(make_provider(imageapi_server), events, error_type, sample_request())
-    assert imageapi_server.submits() == len(replies)
+    assert imageapi_server.submits() == 1
     assert_no_key(api_key, error)
+
+
+async def test_imageapi_throttled_without_retry_after_backs_off_then_renders(
+    imageapi_server, make_provider, events, fast_clock
+):
+    throttled = Reply(429, {"error": "Too many requests"})
+    imageapi_server.script("POST", "/api/v1/generate", throttled, throttled)
+    result = await make_provider(imageapi_server).generate(sample_request(), events)
+    assert result.format == "png" and imageapi_server.submits() == 3
+    # No hint in the answer: a backoff from 10 s, growing.
+    assert fast_clock.sleeps == [pytest.approx(10, abs=0.5), pytest.approx(20, abs=0.5)]
+
+
+async def test_imageapi_throttled_past_the_patience(imageapi_server, make_provider, events):
+    imageapi_server.script("POST", "/api/v1/generate",
+                           *[Reply(429, {"error": "Too many requests"})] * 3)
+    provider = make_provider(imageapi_server, rate_limit_patience=25)
+    error = await fail_with(provider, events, RateLimitedError, sample_request())
+    assert imageapi_server.submits() == 2 and "nothing was sent" in str(error)
+
+
+async def test_imageapi_without_a_seed_in_the_answer_confirms_none(imageapi_server,
+                                                                   make_provider):
+    imageapi_server.report_seed = False
+    result = await make_provider(imageapi_server).generate(sample_request(seed=42))
+    assert result.seed_returned is None
 
 
 async def test_imageapi_wrong_key(make_provider, events):
@@ -109,17 +137,20 @@ async def test_onemin_success_with_lora(onemin_server, make_provider, events, ap
     result = await make_provider(onemin_server).generate(
         om_request(width=832, height=1216, loras=(LoraWeight("fofr/flux-black-light", 0.8),)),
         events)
-    assert events.names == ["Submitted", "Downloading", "Done"]
+    # Asked for the asynchronous mode: the id comes back at once, then the record is polled.
+    assert events.names == ["Submitted", "Processing", "Downloading", "Done"]
     sent = onemin_server.requests[0]
     assert sent.headers["api-key"] == api_key
-    assert sent.json["type"] == "IMAGE_GENERATOR"
+    assert sent.json["type"] == "IMAGE_GENERATOR" and sent.json["async"] is True
     assert sent.json["model"] == SCHNELL_LORA
     prompt = sent.json["promptObject"]
     assert prompt["aspect_ratio"] == "2:3"
     assert prompt["lora_weights"] == "fofr/flux-black-light" and prompt["lora_scale"] == 0.8
     assert prompt["seed"] == 42 and prompt["num_inference_steps"] == 4
-    assert result.seed == 42 and result.request_id == "rec-0001"
-    download = onemin_server.requests[1]
+    # The record only echoes the seed sent: an echo confirms nothing.
+    assert result.seed_returned is None and result.request_id == "rec-0001"
+    assert onemin_server.requests[1].path == "/api/results/rec-0001"
+    download = onemin_server.requests[2]
     assert download.path == "/files/om-rec-0001.png" and "api-key" not in download.headers
     assert_no_key(api_key, result)
 
@@ -138,11 +169,12 @@ async def test_onemin_lora_scale_clamped(onemin_server, make_provider):
     assert any("LoRA scale" in n for n in result.notes)
 
 
-async def test_onemin_async_record_is_polled(onemin_server, make_provider, events):
-    onemin_server.asynchronous = True
+async def test_onemin_answering_synchronously_anyway_is_read_too(onemin_server, make_provider,
+                                                                 events):
+    onemin_server.asynchronous = False  # a server that ignores "async"
     await make_provider(onemin_server).generate(om_request(), events)
-    assert events.names == ["Submitted", "Processing", "Downloading", "Done"]
-    assert onemin_server.count("GET", "/api/results/rec-0001") == 1
+    assert events.names == ["Submitted", "Downloading", "Done"]
+    assert onemin_server.count("GET", "/api/results/rec-0001") == 0
     assert onemin_server.submits() == 1
 
 

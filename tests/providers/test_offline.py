@@ -8,6 +8,7 @@ import socket
 import pytest
 from PIL import Image
 
+from studio.core import codec
 from studio.core.request import SceneContext
 from studio.providers.base import Submission, iter_events
 from studio.providers.offline import OfflineProvider
@@ -38,7 +39,7 @@ async def test_renders_a_png_with_no_network(no_network, events) -> None:
     assert events.names == ["Submitted", "Processing", "Downloading", "Done"]
     assert result.format == "png" and (result.width, result.height) == (512, 768)
     assert result.image.startswith(b"\x89PNG")
-    assert result.seed == 42 and result.cost == 0.0
+    assert result.seed_returned == 42 and result.cost == 0.0
     assert result.info["placeholder"] is True
     with Image.open(io.BytesIO(result.image)) as img:
         assert img.size == (512, 768)
@@ -63,9 +64,9 @@ async def test_same_request_same_card_and_seed_or_lighting_changes_it() -> None:
 async def test_resume_redraws_from_the_stored_submission() -> None:
     provider = OfflineProvider()
     submission = await provider.submit(sample_request(seed=None))
-    restored = Submission.from_json(submission.to_json())
+    restored = codec.loads(Submission, codec.dumps(submission))
     result = await OfflineProvider().follow(restored)
-    assert result.seed == submission.seed is not None
+    assert result.seed_returned == submission.seed is not None
 
 
 @pytest.mark.asyncio

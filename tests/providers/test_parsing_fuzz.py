@@ -8,11 +8,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from studio.core.lifecycle import JobState
 from studio.providers.errors import ProviderError
-from studio.providers.imageapi import find_images
+from studio.providers.http import JobStatus
+from studio.providers.http.classify import first_text, rate_limit_wait
+from studio.providers.imageapi import find_images, find_seed
 from studio.providers.modelslab import ModelsLabProvider
 from studio.providers.onemin import OneMinProvider
-from studio.providers.remote import JobState, first_text
 from studio.providers.replicate import ReplicateProvider
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(
@@ -39,7 +41,7 @@ REPLICATE = ReplicateProvider(api_key="k")
 ONEMIN = OneMinProvider(api_key="k")
 
 
-def parsed(parse: Any, data: dict[str, Any]) -> JobState | ProviderError:
+def parsed(parse: Any, data: dict[str, Any]) -> JobStatus | ProviderError:
     try:
         return parse(data)  # type: ignore[no-any-return]
     except ProviderError as exc:
@@ -49,23 +51,26 @@ def parsed(parse: Any, data: dict[str, Any]) -> JobState | ProviderError:
 @settings(max_examples=100, deadline=None)
 @given(data=answers, http_status=st.sampled_from([200, 400, 401, 429, 500]))
 def test_modelslab_answers(data: dict[str, Any], http_status: int) -> None:
-    outcome = parsed(lambda d: MODELSLAB.state(d, http_status), data)
-    if isinstance(outcome, JobState):
+    outcome = parsed(lambda d: MODELSLAB.status(d, http_status), data)
+    if isinstance(outcome, JobStatus):
         assert all(isinstance(o, str) and o for o in outcome.outputs)
 
 
 @settings(max_examples=100, deadline=None)
 @given(data=answers)
 def test_replicate_answers(data: dict[str, Any]) -> None:
-    outcome = parsed(REPLICATE.state, data)
-    if isinstance(outcome, JobState) and outcome.phase == "done":
+    outcome = parsed(REPLICATE.status, data)
+    if isinstance(outcome, JobStatus) and outcome.state is JobState.DONE:
         assert outcome.outputs
+        assert outcome.seed is None or isinstance(outcome.seed, int)
 
 
 @settings(max_examples=100, deadline=None)
 @given(data=answers)
 def test_onemin_records(data: dict[str, Any]) -> None:
-    parsed(ONEMIN.state, data)
+    outcome = parsed(ONEMIN.status, data)
+    if isinstance(outcome, JobStatus):
+        assert outcome.seed is None  # 1min.ai confirms no seed
 
 
 @settings(max_examples=100, deadline=None)
@@ -74,3 +79,11 @@ def test_image_search_and_messages_take_anything(data: Any) -> None:
     assert all(isinstance(ref, str) for ref in find_images(data))
     if isinstance(data, dict):
         assert isinstance(first_text(data, "message", "error", "detail"), str)
+        seed = find_seed(data)
+        assert seed is None or isinstance(seed, int)
+        wait = rate_limit_wait({}, data, str(data.get("detail", "")), 0.0)
+        assert wait is None or wait >= 0
+        seed = find_seed(data)
+        assert seed is None or isinstance(seed, int)
+        wait = rate_limit_wait({}, data, str(data.get("detail", "")), 0.0)
+        assert wait is None or wait >= 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from studio.core import codec
 from studio.core.settings import PROVIDER_IDS, ProviderSettings, Settings
 from studio.providers.base import Submission, Timings
 from studio.providers.errors import (
@@ -16,14 +17,19 @@ from studio.providers.errors import (
     BadResponseError,
     ContentFilteredError,
     InvalidRequestError,
+    KeyRefusedError,
+    MayHaveBeenBilledError,
     OutOfCreditsError,
     ProviderError,
     ProviderFailedError,
     ProviderTimeout,
+    ProviderUnreachable,
     RateLimitedError,
     Redactor,
     RenderCancelled,
+    Secrets,
 )
+from studio.providers.http.classify import parse_retry_after, rate_limit_wait, resets_in
 from studio.providers.keys import find_key, no_keychain, store_key_in_file
 from studio.providers.modelslab import ModelsLabProvider
 from studio.providers.offline import OfflineProvider
@@ -34,7 +40,6 @@ from studio.providers.registry import (
     format_provider_status,
     provider_status,
 )
-from studio.providers.remote import parse_retry_after
 from studio.runtime import RuntimeConfigError, provider_env, provider_envs
 from tests.fakes.fixtures import SECRET_KEY
 
@@ -154,7 +159,7 @@ def test_status_rows_and_text_name_all_six_without_keys() -> None:
 
 ALL_ERRORS = [AuthenticationError, OutOfCreditsError, RateLimitedError, InvalidRequestError,
               ContentFilteredError, ProviderFailedError, BadResponseError, ProviderTimeout,
-              RenderCancelled]
+              RenderCancelled, ProviderUnreachable, KeyRefusedError, MayHaveBeenBilledError]
 
 
 @pytest.mark.parametrize("cls", ALL_ERRORS)
@@ -176,6 +181,52 @@ def test_redactor_handles_nested_data() -> None:
     assert SECRET_KEY not in repr(redactor)
 
 
+@pytest.mark.parametrize("echo", [
+    SECRET_KEY, SECRET_KEY.upper(), SECRET_KEY.lower(), SECRET_KEY[:-1], SECRET_KEY[1:],
+    SECRET_KEY[3:11], f"{SECRET_KEY[:10]}…{SECRET_KEY[10:]}", SECRET_KEY.swapcase()[5:20],
+])
+def test_redaction_catches_the_key_in_any_case_and_any_run_of_eight(echo: str) -> None:
+    redactor = Redactor([SECRET_KEY])
+    text = f"job id abc{echo}xyz failed"
+    clean = redactor.text(text)
+    assert redactor.contains(text) and "[redacted]" in clean
+    lower = clean.lower()
+    for i in range(len(SECRET_KEY) - 7):
+        assert SECRET_KEY[i:i + 8].lower() not in lower, clean
+    assert clean.startswith("job id abc") and clean.endswith("xyz failed")
+
+
+def test_redaction_leaves_other_text_alone() -> None:
+    redactor = Redactor([SECRET_KEY])
+    text = "a seven: " + SECRET_KEY[:7] + ", spaced: " + " ".join(SECRET_KEY)
+    assert redactor.text(text) == text and not redactor.contains(text)
+    assert Redactor([None, "", "abc"]).text("abc abc") == "abc abc"  # too short to be a key
+
+
+def test_secrets_grow_as_keys_are_looked_up() -> None:
+    secrets = Secrets()
+    assert secrets.text(SECRET_KEY) == SECRET_KEY
+    providers = build_providers(provider_envs({"STUDIO_FAL_API_KEY": SECRET_KEY}), Settings(),
+                                keychain=no_keychain, secrets=secrets)
+    assert providers["fal"].configured
+    assert secrets.text(f"x {SECRET_KEY.upper()} y") == "x [redacted] y"
+    assert SECRET_KEY not in repr(secrets)
+
+
+def test_throttle_hints() -> None:
+    now = time.time()
+    detail = "Request was throttled. Your rate limit resets in ~30s."
+    assert resets_in(detail) == 30
+    assert resets_in("limit resets in 2 minutes") == 120
+    assert resets_in("slow down") is None
+    assert rate_limit_wait({}, {"detail": detail}, detail, now) == 30
+    assert rate_limit_wait({"retry-after": "4"}, None, detail, now) == 4
+    assert rate_limit_wait({}, {"retry_after": 7}, "", now) == 7
+    assert rate_limit_wait({"x-ratelimit-reset": str(now + 12)}, None, "", now) == \
+        pytest.approx(12, abs=1)
+    assert rate_limit_wait({}, None, "Too many requests", now) is None
+
+
 def test_retry_after_forms() -> None:
     now = time.time()
     assert parse_retry_after("30", now) == 30
@@ -191,13 +242,16 @@ def test_submission_round_trip() -> None:
         provider="fal", model="fal-ai/flux/schnell", request_id="r1", submitted_at=1.0,
         submit_seconds=0.2, request_body={"prompt": "p", "nested": {"a": [1, 2]}},
         notes=("n",), seed=3, width=512, height=768, poll_url="https://q/s", outputs=("u",),
-        info={"phase": "queued", "position": 2},
+        info={"state": "submitted", "position": 2}, seed_returned=None,
     )
-    text = submission.to_json()
-    assert json.loads(text)["format"] == 1
-    assert Submission.from_json(text) == submission
-    with pytest.raises(ValueError, match="unknown submission format"):
-        Submission.from_dict({**json.loads(text), "format": 99})
+    text = codec.dumps(submission)
+    assert codec.loads(Submission, text) == submission
+    assert Submission.from_data(json.loads(text)) == submission
+    # A journal written before the codec (a "format" key, no seed_returned) still loads.
+    old = {k: v for k, v in json.loads(text).items() if k != "seed_returned"}
+    assert Submission.from_data({**old, "format": 1}) == submission
+    with pytest.raises(codec.CodecError, match="request_id"):
+        Submission.from_data({**old, "request_id": 7})
 
 
 def test_timings_total() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from studio.core import codec
 from studio.providers.base import Submission
 from studio.providers.errors import (
     AuthenticationError,
@@ -46,11 +47,13 @@ async def test_starting_processing_succeeded(replicate_server, make_provider, ev
     assert replicate_server.submits() == 1
     sent = replicate_server.requests[0]
     assert sent.headers["authorization"] == f"Bearer {api_key}"
-    assert sent.headers["prefer"] == "wait=60"
+    # Never held open: the create answers at once with the id, recorded before polling.
+    assert "prefer" not in sent.headers
     assert sent.json["input"]["aspect_ratio"] == "4:3"
     assert "negative_prompt" not in sent.json["input"]
     assert sent.json["input"]["seed"] == 42
-    assert result.seed == 4242  # "Using seed: 4242" in the logs
+    assert events.items[0].submission.seed_returned is None  # "starting": logs still empty
+    assert result.seed_returned == 42  # "Using seed: 42" in the finished prediction's logs
     assert any("4:3" in n for n in result.notes)
     assert any("negative prompt was not sent" in n for n in result.notes)
     assert result.info["predict_time"] == 0.5
@@ -60,13 +63,32 @@ async def test_starting_processing_succeeded(replicate_server, make_provider, ev
     assert_no_key(api_key, result, events.items[0].submission)
 
 
-async def test_prefer_wait_processing_with_output_filled(replicate_server, make_provider, events):
+async def test_a_create_answered_finished_needs_no_poll_and_claims_no_seed(
+    replicate_server, make_provider, events
+):
+    """The held-answer shape (processing with the output filled, empty logs) is read as done;
+    its logs confirm no seed, so none is recorded."""
     replicate_server.sync = True
     result = await make_provider(replicate_server).generate(request(), events)
     assert events.names == ["Submitted", "Downloading", "Done"]
     assert events.items[1].source == "inline"
     assert replicate_server.count("GET", r"/v1/predictions/.*") == 0
     assert result.format == "png"
+    assert result.seed_returned is None
+
+
+async def test_seed_zero_is_replaced_and_the_replacement_recorded(replicate_server, make_provider):
+    result = await make_provider(replicate_server).generate(request(seed=0))
+    assert replicate_server.requests[0].json["input"]["seed"] == 0
+    assert result.seed_returned not in (None, 0)  # what the logs say was used
+    caps = make_provider(replicate_server).capabilities(SCHNELL)
+    assert caps.replaced_seeds == (0,)
+
+
+async def test_no_seed_line_in_the_logs_means_no_seed(replicate_server, make_provider):
+    replicate_server.seed_in_logs = False
+    result = await make_provider(replicate_server).generate(request(seed=77))
+    assert result.seed_returned is None  # never a copy of the seed sent
 
 
 @pytest.mark.parametrize(
@@ -105,12 +127,24 @@ async def test_wrong_key(make_provider, events, api_key):
 
 async def test_429_retry_after_header(replicate_server, make_provider, events, fast_clock):
     replicate_server.script("POST", CREATE, Reply(
-        429, {"detail": "Request was throttled. Your rate limit resets in ~1s."},
-        headers={"Retry-After": "1"}))
+        429, {"detail": "Request was throttled. Your rate limit resets in ~9s."},
+        headers={"Retry-After": "2"}))
     await make_provider(replicate_server).generate(request(), events)
-    assert fast_clock.sleeps[0] == 1.0
+    assert fast_clock.sleeps[0] == pytest.approx(2.0, abs=0.5)  # the header wins
     assert replicate_server.submits() == 2
-    assert events.names[0] == "Submitted"
+    assert events.distinct()[:2] == ["Throttled", "Submitted"]
+
+
+async def test_429_without_retry_after_waits_the_reset_the_body_names(
+    replicate_server, make_provider, events, fast_clock
+):
+    throttled = Reply(429, {"detail": "Request was throttled. Your rate limit resets in ~30s."})
+    replicate_server.script("POST", CREATE, throttled, throttled)
+    result = await make_provider(replicate_server).generate(request(), events)
+    assert result.format == "png"
+    assert fast_clock.sleeps[:2] == [pytest.approx(30, abs=0.5)] * 2
+    assert replicate_server.submits() == 3
+    assert events.items[0].hint == "resets in about 30 s"
 
 
 async def test_429_too_long_to_wait(replicate_server, make_provider, events, fast_clock):
@@ -163,9 +197,9 @@ async def test_poll_503_is_retried(replicate_server, make_provider, events):
 
 async def test_resume(replicate_server, make_provider, events):
     first = make_provider(replicate_server)
-    stored = (await first.submit(request())).to_json()
+    stored = codec.dumps(await first.submit(request()))
     await first.aclose()
-    result = await make_provider(replicate_server).follow(Submission.from_json(stored), events)
+    result = await make_provider(replicate_server).follow(codec.loads(Submission, stored), events)
     assert result.request_id == "pred0001x"
     assert replicate_server.submits() == 1
     assert events.names == ["Queued", "Downloading", "Done"]
@@ -180,6 +214,7 @@ async def test_output_links_are_downloaded_even_when_urls_point_elsewhere(
     replicate_server.script("POST", CREATE, Reply(201, prediction))
     provider = make_provider(replicate_server)
     submission = await provider.submit(request())
-    assert submission.poll_url == f"{replicate_server.base_url}/v1/predictions/pred0001x"
-    assert submission.cancel_url == (
-        f"{replicate_server.base_url}/v1/predictions/pred0001x/cancel")
+    assert submission.poll_url is None and submission.cancel_url is None
+    result = await provider.follow(submission)
+    assert result.format == "png"
+    assert replicate_server.count("GET", "/v1/predictions/pred0001x") == 1

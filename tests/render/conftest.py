@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -17,6 +16,7 @@ from studio.core.request import Stage
 from studio.core.sheet import Sheet, load_sheet
 from studio.library import Library
 from studio.providers.base import Provider
+from studio.providers.http import Deadlines
 from studio.providers.modelslab import ModelsLabProvider
 from studio.providers.offline import OfflineProvider
 from studio.render import (
@@ -72,8 +72,9 @@ async def providers(
     made: list[Provider] = []
 
     def make(concurrency: int = 4, **kw: Any) -> dict[str, Provider]:
+        kw.setdefault("deadlines", Deadlines(10.0, 10.0, 10.0))
         ml = ModelsLabProvider(api_key=api_key, base_url=ml_server.base_url,
-                               concurrency=concurrency, timeout=httpx.Timeout(10.0), **kw)
+                               concurrency=concurrency, **kw)
         made.append(ml)
         return {"modelslab": ml, "offline": OfflineProvider()}
 

@@ -20,6 +20,7 @@ from studio.render import (
     JobFailed,
     JobProcessing,
     JobQueued,
+    JobSending,
     JobSubmitted,
     Progress,
     RenderQueue,
@@ -48,11 +49,15 @@ async def test_a_sheet_of_previews_is_recorded_at_every_step(
     queue = queues(library, provs)
     queue.subscribe(recorder)
     states_at_submit: list[JobState] = []
+    states_at_sending: list[JobState] = []
 
     def check_recorded(event: object) -> None:
-        # The job is in the library (with its request id) by the time the event arrives.
+        # The job is in the library (with its request id) by the time the event arrives;
+        # and journaled as sending before its request leaves.
         if isinstance(event, JobSubmitted):
             states_at_submit.append(library.jobs.get(event.job.job_id).state)
+        if isinstance(event, JobSending):
+            states_at_sending.append(library.jobs.get(event.job.job_id).state)
 
     queue.subscribe(check_recorded)
     refs = await queue.add(plan.jobs)
@@ -61,9 +66,11 @@ async def test_a_sheet_of_previews_is_recorded_at_every_step(
     assert progress == Progress(total=4, queued=0, active=0, done=4, failed=0, cancelled=0)
     assert isinstance(recorder.events[0], BatchPlanned) and recorder.events[0].requests == 4
     assert states_at_submit == [JobState.SUBMITTED] * 4
+    assert states_at_sending == [JobState.SENDING] * 4
     for ref in refs:
         assert sequence_of(recorder, ref.job_id) == [
-            "JobQueued", "JobSubmitted", "JobProcessing", "JobDownloading", "JobDone"]
+            "JobQueued", "JobSending", "JobSubmitted", "JobProcessing", "JobDownloading",
+            "JobDone"]
         job = library.jobs.get(ref.job_id)
         assert job.state is JobState.DONE and job.provider_request_id
         render = library.renders.get(job.render_id)  # type: ignore[arg-type]
@@ -305,7 +312,7 @@ async def test_a_timeout_keeps_the_job_and_retry_polls_it_again(
     providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
 ) -> None:
     ml_server.hold.add("studio")
-    provs = providers(deadline=0.5)
+    provs = providers(job_deadline=0.5)
     _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
     queue = queues(library, provs)
     queue.subscribe(recorder)

@@ -326,7 +326,8 @@ class Follower:
         since = job.processing_since or ready
         return GenerationResult(
             provider=PROVIDER, model=job.model, request_id=job.prompt_id, image=image.data,
-            format=image.format, width=image.width, height=image.height, seed=job.spec.seed,
+            format=image.format, width=image.width, height=image.height,
+            seed_returned=job.spec.seed,
             timings=Timings(submit=job.submit_seconds, queue=max(0.0, since - started),
                             processing=max(0.0, ready - since), download=finished - ready),
             request_body={}, cost=0.0,

@@ -305,7 +305,10 @@ class ComfyUIProvider(Provider):
                 error.request_id = submission.request_id
             emit(Failed(error))
             raise error from None
-        result = replace(result, seed=submission.seed, request_body=submission.request_body,
+        # The seed is the one in the seed slot of the graph this server ran (a graph runs as it
+        # was sent); None when the workflow has no seed slot.
+        result = replace(result, seed_returned=submission.seed,
+                         request_body=submission.request_body,
                          notes=submission.notes,
                          cost=self.capabilities(submission.model).price_per_image)
         emit(Done(result))

@@ -1,0 +1,465 @@
+"""The HTTP engine as a Provider: submit through the gate, follow, download, classify.
+
+:class:`HttpProvider` does everything an image API over HTTP needs except knowing the API. An
+adapter subclass says which API it speaks (see :mod:`studio.providers.http`): its address, how
+the key travels, its model table, and three hooks that build requests and read answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import random
+from abc import abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+import httpx
+
+from studio.core.capabilities import ModelCapabilities
+from studio.core.lifecycle import JobState, Timings
+from studio.core.request import GenerationRequest
+from studio.providers.base import (
+    Clock,
+    Done,
+    Downloading,
+    EventCallback,
+    Failed,
+    GenerationResult,
+    ModelChoice,
+    Processing,
+    Provider,
+    ProviderEvent,
+    Queued,
+    SendJournal,
+    Submission,
+    SystemClock,
+)
+from studio.providers.errors import (
+    AuthenticationError,
+    BadResponseError,
+    MayHaveBeenBilledError,
+    ProviderError,
+    ProviderFailedError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    Redactor,
+    RenderCancelled,
+    Secrets,
+    WebPageError,
+    provider_name,
+)
+from studio.providers.http.classify import classify, first_text, rate_limit_wait
+from studio.providers.http.download import Downloader, source_label
+from studio.providers.http.exchange import (
+    Answer,
+    Auth,
+    Deadlines,
+    ExchangeFailed,
+    Exchanger,
+    NotSent,
+    Phase,
+)
+from studio.providers.http.follow import Follow, JobStatus, Pacing, Polling
+from studio.providers.http.gate import SubmitGate
+from studio.providers.http.retry import RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What a submit answer said: the job's id, its first status and the links to follow it
+    (None where the API gave none, or gave one the engine will not use), and the body sent
+    (without the key)."""
+
+    request_id: str
+    status: JobStatus
+    body: Mapping[str, Any] = field(default_factory=dict)
+    poll_url: str | None = None
+    result_url: str | None = None
+    cancel_url: str | None = None
+
+
+class HttpProvider(Provider):
+    """An image API over HTTP. Subclasses are adapters: they fill the class attributes and
+    the hooks below and call :meth:`call` for every request."""
+
+    id: ClassVar[str]
+    default_base_url: ClassVar[str]
+    auth: ClassVar[Auth]
+    default_concurrency: ClassVar[int] = 2
+    default_deadlines: ClassVar[Deadlines] = Deadlines()
+    pacing: ClassVar[Pacing] = Pacing()
+    #: The API answers a submit only when the image exists (no job id before it).
+    creates_blocking: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        api_key: str | Callable[[], str | None] | None,
+        base_url: str | None = None,
+        concurrency: int | None = None,
+        price_per_image: float | None = None,
+        preview_model: str | None = None,
+        final_model: str | None = None,
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float | None = None,
+        deadlines: Deadlines | None = None,
+        retry: RetryPolicy | None = None,
+        job_deadline: float = 600.0,
+        rate_limit_patience: float = 300.0,
+        secrets: Secrets | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        # A callable is asked once, on first use: looking a key up in the OS keychain costs
+        # tens of milliseconds, which providers a command never uses should not pay.
+        self._key_source = api_key
+        self._secrets = secrets
+        self._concurrency = max(1, concurrency or self.default_concurrency)
+        self.price_per_image = price_per_image
+        self._preview_model = preview_model
+        self._final_model = final_model
+        self.clock: Clock = clock or SystemClock()
+        self.retry = retry or RetryPolicy()
+        self.job_deadline = job_deadline
+        self._rng = rng or random.Random()
+        self.deadlines = (deadlines or self.default_deadlines).overridden(timeout)
+        self.exchanger = Exchanger(
+            self.id, base_url or self.default_base_url, auth=self.auth, key=self._require_key,
+            deadlines=self.deadlines, transport=transport,
+            max_connections=self._concurrency * 2 + 4)
+        self.base_url = self.exchanger.base_url
+        self.gate = SubmitGate(self.id, self.clock, patience=rate_limit_patience)
+        self.downloader = Downloader(self.id, self.exchanger, self.retry, self.clock,
+                                     lambda: self.redactor, self._rng)
+        self._log = logging.getLogger(f"studio.providers.{self.id}")
+
+    # ------------------------------------------------------------ adapter hooks
+
+    @abstractmethod
+    def default_models(self) -> ModelChoice: ...
+
+    @abstractmethod
+    def model_ids(self) -> tuple[str, ...]: ...
+
+    @abstractmethod
+    def model_capabilities(self, model: str) -> ModelCapabilities:
+        """The built-in profile of ``model`` (unknown ids get a conservative one)."""
+
+    @abstractmethod
+    async def send_job(self, request: GenerationRequest) -> Accepted:
+        """Send the adapted request once (``self.call(Phase.SUBMIT, ...)``) and read the answer;
+        raise the ProviderError it means when the API did not take the job."""
+
+    async def check_job(self, submission: Submission) -> JobStatus:
+        """Ask once how the job stands (``self.call(Phase.POLL, ...)``)."""
+        raise BadResponseError(self.id, "the job has no result and no way to ask for it")
+
+    async def stop_job(self, submission: Submission) -> bool:
+        """Ask the API to stop the job; False when it has no way to."""
+        return False
+
+    def follow_with(self, submission: Submission) -> Follow:
+        """How this provider learns where a job stands: polling :meth:`check_job` by default;
+        an API that pushes events returns its own :class:`Follow`."""
+        return Polling(self.id, self.check_job, self.pacing, self.clock,
+                       garbled_tolerated=self.retry.attempts - 1)
+
+    # ------------------------------------------------------------ engine services for adapters
+
+    def url(self, path: str) -> str:
+        return self.exchanger.url(path)
+
+    def same_origin(self, url: str | None) -> bool:
+        return self.exchanger.same_origin(url)
+
+    async def call(self, phase: Phase, method: str, url: str, *, json_body: Any = None,
+                   headers: Mapping[str, str] | None = None, authed: bool = True) -> Answer:
+        """One request under the retry policy and the phase's deadline; the key attached
+        (``authed``) only on the API's origin. Exchange failures become ProviderErrors: a
+        submit that may have reached the API is :class:`MayHaveBeenBilledError`."""
+        attempt = 0
+        limit = self.retry.attempts_for(phase)
+        while True:
+            attempt += 1
+            try:
+                answer = await self.exchanger.send(phase, method, url, json_body=json_body,
+                                                   headers=headers, authed=authed)
+            except ExchangeFailed as failure:
+                if attempt < limit and self.retry.may_resend(phase, failure):
+                    await self._backoff(attempt, None, failure.reason)
+                    continue
+                raise self._exchange_error(phase, failure) from None
+            if attempt < limit and self.retry.retry_status(phase, answer.status):
+                wait = rate_limit_wait(answer.headers, answer.json(), "", self.clock.wall())
+                if wait is None or wait <= self.retry.max_retry_after:
+                    await self._backoff(attempt, wait, f"HTTP {answer.status}")
+                    continue
+            return answer
+
+    def _exchange_error(self, phase: Phase, failure: ExchangeFailed) -> ProviderError:
+        if phase is Phase.SUBMIT:
+            if isinstance(failure, NotSent):
+                return ProviderUnreachable(self.id, f"{failure.reason}; nothing was sent")
+            return MayHaveBeenBilledError(self.id, f"{failure.reason}, so the studio never "
+                                          "learned the job's id")
+        what = {Phase.POLL: "a status check", Phase.DOWNLOAD: "the image download",
+                Phase.CANCEL: "the cancel request"}[phase]
+        kind = ProviderTimeout if failure.timed_out else ProviderUnreachable
+        return kind(self.id, f"{what} failed: {failure.reason}")
+
+    async def _backoff(self, attempt: int, wait: float | None, why: str) -> None:
+        delay = wait if wait is not None else self.retry.backoff(attempt, self._rng)
+        self._log.info("%s: %s; trying again in %.1f s", provider_name(self.id),
+                       self.redactor.text(why), delay)
+        await self.clock.sleep(delay)
+
+    def json_of(self, answer: Answer) -> dict[str, Any]:
+        """The JSON object of an answer; for an error status without one, the error it means;
+        BadResponseError for HTML, truncation or non-objects."""
+        data = answer.json()
+        if isinstance(data, dict):
+            return data
+        if answer.status >= 400:
+            raise self.error_of(answer)
+        what = answer.describe() if data is None else "JSON but not an object"
+        kind = WebPageError if what.startswith("a web page") else BadResponseError
+        raise kind(self.id, f"{answer.host} sent {what} (HTTP {answer.status})",
+                   status_code=answer.status)
+
+    def error_of(self, answer: Answer, message: str = "") -> ProviderError:
+        """The typed error for an answer with an error status."""
+        data = answer.json()
+        if not message and isinstance(data, Mapping):
+            message = first_text(data, "detail", "message", "messege", "error", "title")
+        if not message:
+            message = f"HTTP {answer.status}" if data is not None or not answer.body.strip() \
+                else f"{answer.describe()} (HTTP {answer.status})"
+        return self.classify(answer.status, message, retry_after=rate_limit_wait(
+            answer.headers, data, message, self.clock.wall()))
+
+    def classify(self, status: int | None, message: str, *,
+                 retry_after: float | None = None) -> ProviderError:
+        return classify(self.id, status, message, retry_after=retry_after)
+
+    # ------------------------------------------------------------ configuration
+
+    def models(self) -> ModelChoice:
+        default = self.default_models()
+        return ModelChoice(preview=self._preview_model or default.preview,
+                           final=self._final_model or default.final)
+
+    def capabilities(self, model: str) -> ModelCapabilities:
+        caps = self.model_capabilities(model)
+        if self.price_per_image is not None:
+            caps = replace(caps, price_per_image=self.price_per_image)
+        return caps
+
+    @functools.cached_property
+    def _key(self) -> str | None:
+        source = self._key_source
+        key = (source() if callable(source) else source) or None
+        if self._secrets is not None:
+            self._secrets.add(key)
+        return key
+
+    @functools.cached_property
+    def redactor(self) -> Redactor:
+        return Redactor([self._key])
+
+    @property
+    def configured(self) -> bool:
+        return self._key is not None
+
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
+    @property
+    def blocking_create(self) -> bool:
+        return self.creates_blocking
+
+    def refusal(self) -> ProviderError | None:
+        return self.gate.refused
+
+    def _require_key(self) -> str:
+        if self._key is None:
+            env = f"STUDIO_{self.id.upper()}_API_KEY"
+            raise AuthenticationError(
+                self.id, f"no API key is configured (set {env} or add one in Settings)")
+        return self._key
+
+    async def aclose(self) -> None:
+        await self.exchanger.aclose()
+
+    # ------------------------------------------------------------ submit
+
+    async def _submit(self, request: GenerationRequest) -> Submission:
+        return await self.submit(request)
+
+    async def submit(self, request: GenerationRequest,
+                     on_event: EventCallback | None = None,
+                     journal: SendJournal | None = None) -> Submission:
+        emit = on_event or _ignore
+        try:
+            self._require_key()
+            adapted, notes = self.prepare(request)
+            started = self.clock.monotonic()
+            accepted = await self.gate.submit(lambda: self._send_checked(adapted), emit,
+                                              journal)
+            elapsed = self.clock.monotonic() - started
+        except ProviderError as exc:
+            raise self._logged(exc.redacted(self.redactor)) from None
+        self._log.info("%s accepted job %s for model %s", provider_name(self.id),
+                       accepted.request_id, adapted.model)
+        status = accepted.status
+        redact = self.redactor.data
+        return Submission(
+            provider=self.id, model=adapted.model, request_id=accepted.request_id,
+            submitted_at=self.clock.wall(), submit_seconds=elapsed,
+            request_body=redact(dict(accepted.body)), notes=notes, seed=adapted.seed,
+            width=adapted.width, height=adapted.height,
+            poll_url=self._usable(accepted.poll_url),
+            result_url=self._usable(accepted.result_url),
+            cancel_url=self._usable(accepted.cancel_url),
+            outputs=tuple(redact(list(status.outputs))), eta=status.eta,
+            info=redact({"state": status.state.value, "position": status.position,
+                         **status.info}),
+            seed_returned=status.seed,
+        )
+
+    async def _send_checked(self, request: GenerationRequest) -> Accepted:
+        try:
+            accepted = await self.send_job(request)
+        except WebPageError:
+            raise  # something other than the API answered: it took nothing
+        except BadResponseError as exc:
+            if exc.status_code is not None and not 200 <= exc.status_code < 300:
+                raise
+            # The API said yes in a way the studio cannot read: it may have taken the job.
+            raise MayHaveBeenBilledError(
+                self.id, f"its answer could not be used ({exc.message})") from None
+        status = accepted.status
+        if status.state is JobState.FAILED:
+            raise status.error or ProviderFailedError(self.id, "the job was refused")
+        if not accepted.request_id or self.redactor.contains(accepted.request_id):
+            # Accepted, maybe billed, but its id cannot be kept: a job id carrying the key is
+            # never stored, printed or followed.
+            why = ("answered without a job id to follow" if not accepted.request_id else
+                   "answered with a job id that carries the API key, which the studio "
+                   "neither stores nor follows")
+            raise MayHaveBeenBilledError(self.id, why)
+        return accepted
+
+    def _usable(self, url: str | None) -> str | None:
+        """A job link from the API, when the key may go there and it does not carry the key
+        (otherwise the adapter builds its own from the job id)."""
+        if url and self.same_origin(url) and not self.redactor.contains(url):
+            return url
+        return None
+
+    # ------------------------------------------------------------ follow
+
+    def _initial_status(self, submission: Submission) -> JobStatus:
+        info = submission.info
+        seed = submission.seed_returned
+        if submission.outputs:
+            return JobStatus(JobState.DONE, outputs=submission.outputs, seed=seed)
+        state = str(info.get("state") or info.get("phase") or "")  # "phase": older journals
+        if state in ("done", JobState.DONE.value):
+            return JobStatus(JobState.DONE, seed=seed)  # finished without an image: reported
+        if state in ("queued", JobState.SUBMITTED.value):
+            position = info.get("position")
+            return JobStatus(JobState.SUBMITTED,
+                             position=position if isinstance(position, int) else None)
+        return JobStatus(JobState.PROCESSING, eta=submission.eta)
+
+    async def _follow(self, submission: Submission,
+                      on_event: EventCallback | None) -> GenerationResult:
+        emit = on_event or _ignore
+        if submission.provider != self.id:
+            raise ValueError(f"a {submission.provider} job cannot be followed on {self.id}")
+        try:
+            return await self._follow_inner(submission, emit)
+        except ProviderError as exc:
+            error = self._logged(exc.redacted(self.redactor))
+            if error.request_id is None:
+                error.request_id = submission.request_id
+            emit(Failed(error))
+            raise error from None
+
+    async def _follow_inner(self, submission: Submission,
+                            emit: EventCallback) -> GenerationResult:
+        clock = self.clock
+        start = clock.monotonic()
+        until = start + self.job_deadline
+        processing_since: float | None = None
+        last: ProviderEvent | None = None
+        final: JobStatus | None = None
+        statuses = self.follow_with(submission).statuses(
+            submission, self._initial_status(submission), until)
+        async with contextlib.aclosing(statuses):  # type: ignore[type-var]
+            async for status in statuses:
+                if status.state is JobState.FAILED:
+                    raise status.error or ProviderFailedError(self.id, "the job failed")
+                if status.state is JobState.CANCELLED:
+                    raise status.error or RenderCancelled(self.id, "the job was cancelled")
+                if status.state is JobState.DONE:
+                    if not status.outputs:
+                        raise BadResponseError(self.id, "the job finished without an image")
+                    final = status
+                    break
+                event: ProviderEvent
+                if status.state is JobState.SUBMITTED:
+                    event = Queued(status.position)
+                else:
+                    event = Processing(status.eta)
+                    if processing_since is None:
+                        processing_since = clock.monotonic()
+                if event != last:
+                    emit(event)
+                    last = event
+                if clock.monotonic() > until:
+                    raise ProviderTimeout(self.id, "the job was not finished in time")
+        if final is None:
+            raise BadResponseError(self.id, "the provider stopped telling how the job stands")
+        ready = clock.monotonic()
+        emit(Downloading(source_label(final.outputs[0])))
+        image = await self.downloader.first_image(final.outputs)
+        finished = clock.monotonic()
+        if processing_since is None:
+            queue, processing = 0.0, ready - start
+        else:
+            queue, processing = processing_since - start, ready - processing_since
+        result = GenerationResult(
+            provider=self.id, model=submission.model, request_id=submission.request_id,
+            image=image.data, format=image.format, width=image.width, height=image.height,
+            seed_returned=final.seed if final.seed is not None else submission.seed_returned,
+            timings=Timings(submit=submission.submit_seconds, queue=queue,
+                            processing=processing, download=finished - ready),
+            request_body=submission.request_body, notes=submission.notes,
+            cost=self.capabilities(submission.model).price_per_image,
+            info=self.redactor.data(dict(final.info)),
+        )
+        emit(Done(result))
+        self._log.info("%s job %s done: %dx%d %s", provider_name(self.id),
+                       submission.request_id, image.width, image.height, image.format)
+        return result
+
+    # ------------------------------------------------------------ cancel
+
+    async def cancel(self, submission: Submission) -> bool:
+        try:
+            return await self.stop_job(submission)
+        except ProviderError as exc:
+            raise self._logged(exc.redacted(self.redactor)) from None
+
+    def _logged(self, error: ProviderError) -> ProviderError:
+        self._log.warning("%s: %s", type(error).__name__, self.redactor.text(str(error)))
+        return error
+
+
+def _ignore(event: ProviderEvent) -> None:
+    pass
