@@ -11,6 +11,10 @@
   limits accept, and 1,200 entries each just under the ratio floor (refused as a whole).
   Each in a fresh process, with its peak RSS and the RSS before the operation started.
 
+- the first request of a 20,000-scene sheet: from ``queue.add`` (the render queue's own share),
+  and from the start of a ``studio render`` process against the loopback ModelsLab fake, with
+  where the rest of that time goes (loading, binding and planning the sheet).
+
 ``--before`` also measures what these inputs cost without the protections: AUTOMATIC1111's own
 item pattern (the reader's old core) on the shorter lines, the plain TOML reader on the deep
 sheets under a 3 GB address-space cap, Pillow decoding the 169-megapixel image and its
@@ -18,7 +22,7 @@ thumbnail as the old import did, ``json.loads`` on the 100 MB settings, and the 
 entries unpacked without the total ratio rule (as the old import did before recording).
 Prints one JSON object.
 
-    python benchmarks/hostile_inputs.py [--before] [--only parameters|sheets|images|bundles]
+    python benchmarks/hostile_inputs.py [--before] [--only parameters|sheets|images|bundles|queue]
 """
 
 from __future__ import annotations
@@ -291,12 +295,133 @@ def bundles(folder: Path) -> dict[str, Path]:
     }
 
 
+class _FirstRequest:
+    """A ModelsLab fake that notes when the first job arrives (and never finishes one)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from tests.fakes.modelslab import FakeModelsLab
+
+        self.arrived = threading.Event()
+        self.at: float | None = None
+        note = self
+
+        class Fake(FakeModelsLab):
+            def _text2img(self, req, match):  # type: ignore[no-untyped-def]
+                if note.at is None:
+                    note.at = time.perf_counter()
+                    note.arrived.set()
+                return super()._text2img(req, match)
+
+        self.server = Fake("bench-key", eta=3600.0, delay=3600.0)
+
+
+def queue_first_request(scenes: int) -> dict[str, object]:
+    """In one process: load, bind and plan the sheet (timed), then from ``queue.add`` to the
+    first request at the fake."""
+    import asyncio
+    import tempfile
+
+    from studio.core.presets import load_catalog
+    from studio.core.request import Stage
+    from studio.core.sheet import load_sheet
+    from studio.library import Library
+    from studio.library.binding import bind_sheet
+    from studio.providers.modelslab import ModelsLabProvider
+    from studio.providers.offline import OfflineProvider
+    from studio.render.plan import choose_provider, plan_previews
+    from studio.render.queue import RenderQueue
+
+    fake = _FirstRequest()
+    fake.server.start()
+    row: dict[str, object] = {"scenes": scenes}
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "storyboard.sheet.toml"
+            path.write_text(HEAD + "".join(
+                SCENE.format(i=i) for i in range(scenes)), encoding="utf-8")
+            catalog = load_catalog()
+            started = time.perf_counter()
+            sheet = load_sheet(path, catalog)
+            row["load_seconds"] = round(time.perf_counter() - started, 2)
+            library = Library.open(Path(folder) / "data")
+            provider = ModelsLabProvider(api_key="bench-key", base_url=fake.server.base_url,
+                                         concurrency=12)
+            providers = {"modelslab": provider, "offline": OfflineProvider()}
+            try:
+                started = time.perf_counter()
+                binding = bind_sheet(library, sheet, path, catalog)
+                row["bind_seconds"] = round(time.perf_counter() - started, 2)
+                started = time.perf_counter()
+                choice = choose_provider(providers, Stage.PREVIEW, "modelslab", "flux-schnell")
+                plan = plan_previews(library, binding, sheet, catalog, choice)
+                row["plan_seconds"] = round(time.perf_counter() - started, 2)
+
+                async def run() -> None:
+                    queue = RenderQueue(library, providers)
+                    started = time.perf_counter()
+                    adding = asyncio.ensure_future(queue.add(plan.jobs))
+                    await asyncio.to_thread(fake.arrived.wait, 300)
+                    assert fake.at is not None
+                    row["queue_first_request_seconds"] = round(fake.at - started, 3)
+                    adding.cancel()
+                    await asyncio.gather(adding, return_exceptions=True)
+                    await queue.aclose()
+                    await provider.aclose()
+
+                asyncio.run(run())
+            finally:
+                library.close()
+    finally:
+        fake.server.stop()
+    return row
+
+
+def process_first_request(scenes: int) -> dict[str, object]:
+    """From the start of a ``studio render`` process to the first request at the fake."""
+    import os
+    import tempfile
+
+    fake = _FirstRequest()
+    fake.server.start()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "storyboard.sheet.toml"
+            path.write_text(HEAD + "[preview]\nprovider = \"modelslab\"\n"
+                            'model = "flux-schnell"\n'
+                            + "".join(SCENE.format(i=i) for i in range(scenes)),
+                            encoding="utf-8")
+            env = {**os.environ, "STUDIO_DATA_DIR": str(Path(folder) / "data"),
+                   "STUDIO_CONFIG_DIR": str(Path(folder) / "config"),
+                   "STUDIO_LOG_DIR": str(Path(folder) / "logs"),
+                   "STUDIO_MODELSLAB_BASE_URL": fake.server.base_url,
+                   "STUDIO_MODELSLAB_API_KEY": "bench-key",
+                   "STUDIO_MODELSLAB_CONCURRENCY": "12",
+                   "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+            started = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-m", "studio", "render", str(path),
+                                     "--stage", "preview"], cwd=ROOT, env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                fake.arrived.wait(600)
+            finally:
+                proc.kill()
+                proc.wait()
+            seconds = None if fake.at is None else round(fake.at - started, 2)
+    finally:
+        fake.server.stop()
+    return {"scenes": scenes, "process_first_request_seconds": seconds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", action="store_true",
                         help="also measure the unprotected readers (slow: a few minutes)")
-    parser.add_argument("--only", choices=("parameters", "sheets", "images", "bundles"),
-                        help="measure one part only")
+    parser.add_argument("--only", choices=("parameters", "sheets", "images", "bundles",
+                                           "queue"), help="measure one part only")
+    parser.add_argument("--queue-scenes", type=int, default=20_000,
+                        help="scenes of the sheet whose first request is timed (0: skip)")
     args = parser.parse_args()
     import tempfile
 
@@ -340,6 +465,9 @@ def main() -> None:
             out["bundles"] = rows
     if args.before and wanted("parameters"):
         out["parameters_before"] = time_parser([10_000, 20_000, 40_000], ["word"], "a1111")
+    if args.queue_scenes and wanted("queue"):
+        out["first_request"] = {**queue_first_request(args.queue_scenes),
+                                **process_first_request(args.queue_scenes)}
     print(json.dumps(out, indent=1))
 
 

@@ -1,9 +1,10 @@
 """Throughput of the ModelsLab client against the fake server: N jobs that each take DELAY s.
 
 Starts ``tests.fakes.modelslab`` in-process (each job answers ``processing`` with ``eta`` DELAY,
-then ``success`` on fetch), renders N jobs through ``ModelsLabProvider.generate`` with the
-default concurrency of 5, and prints the figures as JSON. With no overhead the wall time is
-``ceil(N / concurrency) * DELAY``.
+then ``success`` on fetch), renders N jobs through ``ModelsLabProvider.generate``, at most the
+provider's concurrency (default 5) at once through a render lane (the render queue's limiter:
+providers hold no slots of their own), and prints the figures as JSON. With no overhead the wall
+time is ``ceil(N / concurrency) * DELAY``.
 
     python -m benchmarks.providers_modelslab --jobs 20 --delay 1.0
 """
@@ -18,6 +19,7 @@ import time
 
 from studio.core.request import GenerationRequest
 from studio.providers.modelslab import ModelsLabProvider
+from studio.render.lanes import Lane
 from tests.fakes.modelslab import FakeModelsLab
 
 
@@ -25,13 +27,20 @@ async def run(jobs: int, delay: float, concurrency: int | None) -> dict[str, flo
     with FakeModelsLab("bench-key", eta=delay, delay=delay) as server:
         provider = ModelsLabProvider(api_key="bench-key", base_url=server.base_url,
                                      concurrency=concurrency)
-        try:
-            started = time.perf_counter()
-            results = await asyncio.gather(*(
-                provider.generate(GenerationRequest(
+        lane = Lane(provider.concurrency)
+
+        async def one(i: int) -> object:
+            await lane.acquire()
+            try:
+                return await provider.generate(GenerationRequest(
                     prompt=f"scene {i}", width=512, height=768, steps=4, guidance=0.0,
                     model="flux-schnell", seed=i))
-                for i in range(jobs)))
+            finally:
+                lane.release()
+
+        try:
+            started = time.perf_counter()
+            results = await asyncio.gather(*(one(i) for i in range(jobs)))
             wall = time.perf_counter() - started
         finally:
             await provider.aclose()

@@ -1,9 +1,16 @@
 """Grid benchmark: `studio render` of N scenes against a fake ModelsLab that answers each job
-after 1.0 s (``processing`` at submit, then a fetch that succeeds), concurrency limit 12.
+after 1.0 s (``processing`` at submit, then a fetch that succeeds), 12 jobs at once.
 
-Prints one JSON object: per case the wall time of the `studio render` process and the render's
-own ``wall_seconds``, each divided by the ideal (ceil(N / limit) x 1.0 s), and the fetch
-requests per job. Targets: within 1.3x of ideal; one fetch per job.
+Prints one JSON object; per case (the best of ``--repeat`` runs, and every run):
+
+* ``process_ratio``: the wall time of the whole `studio render` process / the ideal
+  (ceil(N / limit) x 1.0 s). Target 1.3.
+* ``render_ratio``: the render's own ``wall_seconds`` (from the command's start: reading the
+  sheet, the library, planning, sending, following, storing) / the ideal. Target 1.15 for 12
+  scenes, 1.1 for 48.
+* ``span_ratio``: from the first request the fake received to the last image it served, / the
+  ideal: the engine and queue alone.
+* ``fetches_per_job``: status checks per job. Target 1.
 
     python benchmarks/render_grid.py [--delay 1.0] [--concurrency 12] [--scenes 12 48]
 """
@@ -26,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.modelslab import FakeModelsLab  # noqa: E402
 
 KEY = "bench-key"
+TARGETS = {12: 1.15, 48: 1.1}
 
 
 def sheet_text(scenes: int) -> str:
@@ -41,8 +49,25 @@ def sheet_text(scenes: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+class TimedModelsLab(FakeModelsLab):
+    """Notes when the first job arrives and when the last image leaves."""
+
+    first_submit: float | None = None
+    last_download: float | None = None
+
+    def _text2img(self, req, match):  # type: ignore[no-untyped-def]
+        if self.first_submit is None:
+            self.first_submit = time.perf_counter()
+        return super()._text2img(req, match)
+
+    def _serve_file(self, req, match):  # type: ignore[no-untyped-def]
+        reply = super()._serve_file(req, match)
+        self.last_download = time.perf_counter()
+        return reply
+
+
 def run_case(scenes: int, concurrency: int, delay: float) -> dict[str, object]:
-    server = FakeModelsLab(KEY, eta=delay, delay=delay)
+    server = TimedModelsLab(KEY, eta=delay, delay=delay)
     server.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -52,6 +77,7 @@ def run_case(scenes: int, concurrency: int, delay: float) -> dict[str, object]:
             env.update({
                 "STUDIO_DATA_DIR": str(Path(tmp) / "data"),
                 "STUDIO_CONFIG_DIR": str(Path(tmp) / "config"),
+                "STUDIO_LOG_DIR": str(Path(tmp) / "logs"),
                 "STUDIO_MODELSLAB_BASE_URL": server.base_url,
                 "STUDIO_MODELSLAB_API_KEY": KEY,
                 "STUDIO_MODELSLAB_CONCURRENCY": str(concurrency),
@@ -67,19 +93,19 @@ def run_case(scenes: int, concurrency: int, delay: float) -> dict[str, object]:
         summary = json.loads(proc.stdout)
         ok = sum(1 for r in summary["results"] if r["status"] == "ok")
         ideal = math.ceil(scenes / concurrency) * delay
+        span = (server.last_download or 0.0) - (server.first_submit or 0.0)
         return {
-            "scenes": scenes,
-            "concurrency": concurrency,
-            "ideal_seconds": ideal,
             "process_wall_seconds": round(wall, 3),
             "process_ratio": round(wall / ideal, 3),
             "render_wall_seconds": summary["wall_seconds"],
             "render_ratio": round(summary["wall_seconds"] / ideal, 3),
+            "first_request_after_start": round((server.first_submit or started) - started, 3),
+            "span_seconds": round(span, 3),
+            "span_ratio": round(span / ideal, 3),
             "rendered": ok,
             "submits": server.submits(),
             "fetches": server.fetches(),
             "fetches_per_job": round(server.fetches() / scenes, 3),
-            "target_ratio": 1.3,
         }
     finally:
         server.stop()
@@ -90,10 +116,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=12)
     parser.add_argument("--scenes", type=int, nargs="+", default=[12, 48])
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per case; the best is reported (the machine is shared)")
     args = parser.parse_args(argv)
-    cases = [run_case(n, args.concurrency, args.delay) for n in args.scenes]
+    cases = []
+    for scenes in args.scenes:
+        runs = [run_case(scenes, args.concurrency, args.delay) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: float(r["render_ratio"]))  # type: ignore[arg-type]
+        cases.append({"scenes": scenes, "concurrency": args.concurrency,
+                      "ideal_seconds": math.ceil(scenes / args.concurrency) * args.delay,
+                      "target_render_ratio": TARGETS.get(scenes, 1.15),
+                      "target_process_ratio": 1.3, "best": best, "runs": runs})
     print(json.dumps({"benchmark": "render_grid", "delay_seconds": args.delay,
-                      "cases": cases}, indent=2))
+                      "load_average": os.getloadavg()[0], "cases": cases}, indent=2))
 
 
 if __name__ == "__main__":

@@ -69,3 +69,44 @@ def test_no_other_module_reads_studio_variables() -> None:
                 if "environ.get(" in line or "environ[" in line:
                     offenders.append(f"{path.relative_to(root)}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_providers_timeout_lives_in_settings_and_old_files_still_load(tmp_path: Path) -> None:
+    from studio.core.settings import ProviderSettings, SettingsError, load_settings
+
+    (tmp_path / "settings.toml").write_text(
+        "schema_version = 1\n[providers.fal]\nconcurrency = 3\n", encoding="utf-8")
+    assert load_settings(tmp_path).provider("fal").timeout is None  # written before the field
+    save_settings(tmp_path, Settings(providers={"fal": ProviderSettings(timeout=45)}))
+    assert load_settings(tmp_path).provider("fal").timeout == 45.0
+    (tmp_path / "settings.toml").write_text("[providers.fal]\ntimeout = 0\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="timeout"):
+        load_settings(tmp_path)
+
+
+def test_the_log_is_a_redacted_file_created_only_when_something_is_logged(
+    tmp_path: Path,
+) -> None:
+    import io
+    import logging
+
+    key = "sk-LOGGED-0123456789-abcdef"
+    runtime = Runtime({"STUDIO_LOG_DIR": str(tmp_path / "logs")})
+    runtime.secrets.add(key)
+    echo = io.StringIO()
+    with runtime.start_logging(stream=echo) as quiet:
+        assert not (tmp_path / "logs").exists()  # nothing logged, nothing written
+        logging.getLogger("studio.test").info("job %s answered %s", "j1", key.upper())
+        assert quiet.path == tmp_path / "logs" / "studio.log"
+    text = (tmp_path / "logs" / "studio.log").read_text(encoding="utf-8")
+    assert "job j1 answered [redacted]" in text and key.upper() not in text
+    assert echo.getvalue() == ""  # the terminal shows sentences only
+    with runtime.start_logging(verbose=True, stream=echo):
+        logging.getLogger("studio.test").debug("detail \x1b[31m%s", key[2:12])
+    assert echo.getvalue() == "studio: [studio.test] detail \\x1b[31m[redacted]\n"
+    # A log folder that cannot be made: no file, no noise, no crash.
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    with Runtime({"STUDIO_LOG_DIR": str(blocked / "logs")}).start_logging(stream=echo):
+        logging.getLogger("studio.test").warning("still fine")
+    assert not (blocked / "logs").exists()

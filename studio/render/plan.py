@@ -193,6 +193,9 @@ class RenderPlan:
 def out_of_date_cells(library: Library, binding: SheetBinding) -> tuple[OutOfDateCell, ...]:
     """Every cell of the sheet whose latest render is out of date, in sheet order (the library
     holds what each scene sends now since the sheet was bound)."""
+    if not library.renders.page(RenderFilter(sheet_id=binding.sheet.id, usable=True),
+                                limit=1).items:
+        return ()  # nothing rendered yet: nothing out of date, and no scene to read
     return tuple(
         OutOfDateCell(cell.scene.name, cell.stage, cell.render.id, cell.out_of_date)
         for cell in library.renders.cells(binding.sheet.id) if cell.is_out_of_date

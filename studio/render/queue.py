@@ -50,9 +50,13 @@ from studio.render.runner import JobRunner
 
 log = logging.getLogger("studio.render")
 
-#: Jobs journaled before the first ones start; then chunks of CHUNK while they run.
+#: Jobs journaled before the first ones start (at least as many as can run at once); the rest
+#: follow in chunks of CHUNK once the first request has been answered (or FIRST_WAIT seconds
+#: passed), so journaling them never holds the library ahead of the first request's own
+#: journal entry.
 FIRST_CHUNK = 64
-CHUNK = 1000
+CHUNK = 256
+FIRST_WAIT = 2.0
 
 __all__ = ["EventStream", "JobView", "RenderQueue"]
 
@@ -87,6 +91,7 @@ class RenderQueue:
         self._listeners: list[RenderListener] = []
         self._streams: list[EventStream] = []
         self._closed = False
+        self._answered: asyncio.Future[None] | None = None
         self._runner = JobRunner(library, providers, self, clock)
 
     # ------------------------------------------------------------------ listening
@@ -123,6 +128,9 @@ class RenderQueue:
 
     def change(self, job: RunningJob, event: JobEvent) -> None:
         """Move ``job`` to the event's state and tell the listeners (the runner's hook)."""
+        if self._answered is not None and event.state in _ANSWERED \
+                and not self._answered.done():
+            self._answered.set_result(None)
         self._counts[job.state] -= 1
         job.state = event.state
         self._counts[job.state] += 1
@@ -202,19 +210,38 @@ class RenderQueue:
         check_budget(batch, cap)
 
         refs: list[JobRef] = []
-        start, size = 0, FIRST_CHUNK
+        places = sum(self.lane(self._providers[pid]).capacity
+                     for pid in dict.fromkeys(spec.provider for spec in jobs))
+        start, size = 0, max(FIRST_CHUNK, places)
         while start < len(jobs):
             chunk = jobs[start:start + size]
             records = await asyncio.to_thread(self._library.jobs.create_many,
                                               [spec.draft for spec in chunk])
+            started: list[asyncio.Task[None]] = []
             for spec, rec in zip(chunk, records, strict=True):
                 job = self._hold(RunningJob(ref=job_ref(rec), request=rec.request,
                                             notes=spec.notes))
                 refs.append(job.ref)
                 self.change(job, JobQueued(job.ref))
                 self._start(job)
+                assert job.task is not None
+                started.append(job.task)
+            if start == 0 and len(jobs) > size:
+                await self._first_answer(started)
             start, size = start + size, CHUNK
         return tuple(refs)
+
+    async def _first_answer(self, tasks: Sequence[asyncio.Task[None]]) -> None:
+        """Until a job of the batch has had its submit answered (or ended, or FIRST_WAIT
+        seconds passed): the first request goes out before the rest of a big batch is
+        journaled."""
+        answered = self._answered = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait([answered, *tasks], timeout=FIRST_WAIT,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._answered = None
+            answered.cancel()
 
     async def resume(self, *, resend_uncertain: bool = False) -> tuple[JobRef, ...]:
         """Pick up every job the library holds unfinished (a crash, a closed window).
@@ -454,6 +481,11 @@ class RenderQueue:
                 job.task.add_done_callback(_report_crash)
             return
         _report_crash(task)
+
+
+#: States a job reaches once its submit has been answered (or it ended without one).
+_ANSWERED = frozenset({JobState.SUBMITTED, JobState.FAILED, JobState.CANCELLED,
+                       JobState.UNCERTAIN, JobState.DONE})
 
 
 def _provider_prices(providers: Mapping[str, Provider]) -> PriceLookup:

@@ -17,7 +17,14 @@ import pytest
 from studio.cli import main
 from studio.core.request import Stage
 from studio.library import JobState, Library, RenderFilter
-from tests.render.fakes import SHEET, ScriptedModelsLab
+from studio.providers.errors import Redactor
+from tests.fakes.fal import FakeFal
+from tests.fakes.imageapi import FakeImageApi
+from tests.fakes.modelslab import FakeModelsLab
+from tests.fakes.onemin import FakeOneMin
+from tests.fakes.replicate import FakeReplicate
+from tests.fakes.server import FakeServer
+from tests.render.fakes import MARKERS, SHEET, ScriptedModelsLab
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-render-cmd-SECRET-1234"
@@ -358,3 +365,195 @@ def test_a_scene_seed_or_pattern_change_marks_its_cells_out_of_date(
                                "--scene", "Library", "--json")
     assert code == 0, err
     assert {"scene": "Rooftop", "stage": "preview", "reasons": ["pattern"]} in data["out_of_date"]
+
+
+# ---------------------------------------------------------------- crashes, keys, logs
+
+
+FAKES: dict[str, type[FakeServer]] = {"modelslab": FakeModelsLab, "replicate": FakeReplicate,
+                                      "fal": FakeFal, "imageapi": FakeImageApi,
+                                      "onemin": FakeOneMin}
+
+
+def scene_of(prompt: str) -> str:
+    return next(m for m in MARKERS if m in prompt.lower()).capitalize()
+
+
+@pytest.mark.parametrize("pid", list(FAKES))
+def test_a_kill_in_every_phase_then_resume_never_sends_a_job_twice(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sheet_path: Path, pid: str,
+) -> None:
+    """kill -9 with one job being sent (its answer held), one being followed, one being
+    downloaded and one still queued; then `studio resume`, counting the jobs each fake took."""
+    fake = FAKES[pid](KEY)
+    fake.start()
+    try:
+        prefix = f"STUDIO_{pid.upper()}_"
+        env = {**os.environ, prefix + "API_KEY": KEY, prefix + "BASE_URL": fake.base_url,
+               prefix + "CONCURRENCY": "3", "STUDIO_LOG_DIR": str(tmp_path / "logs")}
+        fake.hold("submit", 1)
+        if pid == "imageapi":  # a blocking API: the image comes with the answer
+            fake.hold("download", 2, 3)
+            wanted = {("submit", 1), ("download", 2), ("download", 3)}
+        else:
+            fake.hold("poll", 2)
+            fake.hold("download", 3)
+            wanted = {("submit", 1), ("poll", 2), ("download", 3)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "studio", "render", str(sheet_path), "--stage", "preview",
+             "--provider", pid, "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        try:
+            assert fake.wait_until(lambda: wanted <= set(fake.held), timeout=120), (
+                proc.poll(), fake.held)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+        assert len(fake.accepted) == 3  # the fourth job waited for a place
+        sent_first = scene_of(fake.accepted[0])
+        with open_library(env) as lib:
+            left = {j.draft.scene_name: j for j in lib.jobs.unfinished()}
+        assert len(left) == 4
+        assert left[sent_first].state is JobState.SENDING  # journaled before it left
+        assert not left[sent_first].provider_request_id
+        queued = [name for name, j in left.items() if j.state is JobState.QUEUED]
+        assert len(queued) == 1
+        followed = [j for j in left.values() if j.provider_request_id]
+        assert len(followed) == 2
+
+        fake.release()
+        code, data, err = run_main(capsys, env, "resume", "--json")
+        assert code == 1, err
+        status = {r["scene"]: r["status"] for r in data["results"]}
+        assert status == {name: "uncertain" if name == sent_first else "ok" for name in left}
+        assert "may have been billed" in err and "--resend-uncertain" in err
+        assert "Traceback" not in err and KEY not in err
+        # Each job taken exactly once: the one whose answer never came is not sent again.
+        assert sorted(scene_of(p) for p in fake.accepted) == sorted(left)
+
+        code, data, err = run_main(capsys, env, "resume", "--json")
+        assert code == 1 and [(r["scene"], r["status"]) for r in data["results"]] == [
+            (sent_first, "uncertain")]  # still listed, still not sent
+        assert len(fake.accepted) == 4
+
+        code, data, err = run_main(capsys, env, "resume", "--resend-uncertain", "--json")
+        assert code == 0, err
+        assert [(r["scene"], r["status"]) for r in data["results"]] == [(sent_first, "ok")]
+        assert fake.accepted_count(sent_first) == 2 and len(fake.accepted) == 5
+        with open_library(env) as lib:
+            assert lib.jobs.unfinished() == [] and lib.jobs.uncertain() == []
+    finally:
+        fake.stop()
+
+
+def _texts_under(folder: Path) -> list[str]:
+    """Every file under ``folder`` as text, PNG text chunks and ZIP members included."""
+    import zipfile
+
+    from PIL import Image
+
+    texts: list[str] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        raw = path.read_bytes()
+        texts.append(raw.decode("latin-1"))
+        if raw.startswith(b"\x89PNG"):
+            with Image.open(path) as image:
+                texts.append(json.dumps(image.text))
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as bundle:
+                texts += [bundle.read(name).decode("latin-1") for name in bundle.namelist()]
+    return texts
+
+
+def test_a_key_echoed_into_every_field_the_server_controls_is_nowhere_on_disk_or_out(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], sheet_path: Path,
+    server: ScriptedModelsLab, tmp_path: Path,
+) -> None:
+    env["STUDIO_LOG_DIR"] = str(tmp_path / "logs")
+    server.echo_key = {"url", "logs", "message", "header"}
+    server.fail["harbour"] = f"GPU crashed while serving {KEY.upper()} ({KEY[3:15]})"
+    outputs: list[str] = []
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
+                               "--out", str(tmp_path / "out"), "--json")
+    outputs += [json.dumps(data), err]
+    assert code == 1, err
+    assert sorted(r["status"] for r in data["results"]) == ["failed", "ok", "ok", "ok"]
+
+    server.echo_key = {"id", "header"}  # a job id carrying the key: uncertain, never kept
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
+                               "--scene", "Studio", "--json", "--verbose")
+    outputs += [json.dumps(data), err]
+    assert code == 1 and data["results"][0]["status"] == "uncertain"
+    assert "carries the API key" in data["results"][0]["error"]
+
+    bundle = tmp_path / "bundle.zip"
+    for args in (("library", "list", "--json"), ("resume", "--json"),
+                 ("status", str(sheet_path), "--json"),
+                 ("export", str(sheet_path), "--format", "zip", "--out", str(bundle))):
+        code, data, err = run_main(capsys, env, *args)
+        outputs += [json.dumps(data), err]
+        assert code in (0, 1), (args, err)
+    assert bundle.is_file()
+    redactor = Redactor([KEY])
+    everything = (outputs + _texts_under(Path(env["STUDIO_DATA_DIR"]))
+                  + _texts_under(tmp_path / "out") + _texts_under(tmp_path / "logs")
+                  + _texts_under(bundle.parent))
+    assert (tmp_path / "logs" / "studio.log").is_file()
+    leaks = [text[:200] for text in everything if redactor.contains(text)]
+    assert leaks == []
+
+
+def test_a_refused_key_is_one_request_sentences_only_and_a_redacted_log(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], sheet_path: Path,
+    server: ScriptedModelsLab, tmp_path: Path,
+) -> None:
+    env["STUDIO_LOG_DIR"] = str(tmp_path / "logs")
+    env["STUDIO_MODELSLAB_API_KEY"] = "sk-WRONG-0123456789-abcdef"
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
+                               "--json")
+    assert code == 1
+    assert len(server.requests) == 1
+    errors = sorted(r["error"] for r in data["results"])
+    assert sum(e.startswith("Not sent: the key was refused.") for e in errors) == 3
+    assert sum(e.startswith("ModelsLab did not accept the API key") for e in errors) == 1
+    # The terminal shows sentences, never a developer's line or a traceback.
+    lines = [line for line in err.splitlines() if line]
+    assert all(line.startswith("studio: ") for line in lines), lines
+    assert "AuthenticationError" not in err and "Traceback" not in err
+    log = (tmp_path / "logs" / "studio.log").read_text(encoding="utf-8")
+    assert "AuthenticationError" in log and "sk-WRONG-0123456789-abcdef" not in log
+    with open_library(env) as lib:  # kept to send once the key is fixed
+        assert [j.state for j in lib.jobs.unfinished()] == [JobState.QUEUED] * 4
+
+    env["STUDIO_MODELSLAB_API_KEY"] = KEY
+    code, data, err = run_main(capsys, env, "resume", "--json", "--verbose")
+    assert code == 0, err
+    assert {r["status"] for r in data["results"]} == {"ok"}
+    assert "[studio.providers.modelslab]" in err  # --verbose shows the log lines too
+    assert KEY not in err
+
+
+def test_the_summary_says_which_seeds_the_provider_confirmed(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], sheet_path: Path,
+) -> None:
+    with FakeReplicate(KEY, seed_in_logs=False) as fake:
+        env.update({"STUDIO_REPLICATE_API_KEY": KEY, "STUDIO_REPLICATE_BASE_URL": fake.base_url})
+        code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage",
+                                   "preview", "--provider", "replicate", "--scene", "Harbour",
+                                   "--json")
+        assert code == 0, err
+        (result,) = data["results"]
+        # The logs named no seed: none is recorded, never a copy of the one sent.
+        assert (result["seed"], result["seed_returned"]) == (9001, None)
+        assert main(["render", str(sheet_path), "--stage", "preview", "--provider",
+                     "replicate", "--scene", "Harbour"], env) == 0
+        assert "seed 9001, not confirmed" in capsys.readouterr().out
+    code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
+                               "--scene", "Rooftop", "--json")
+    assert code == 0 and data["results"][0]["seed_returned"] == 77  # ModelsLab's meta.seed
+    assert main(["status", str(sheet_path)], env) == 0
+    previews = [line for line in capsys.readouterr().out.splitlines() if "preview: #" in line]
+    (rooftop,) = [line for line in previews if "modelslab" in line]
+    (harbour,) = [line for line in previews if "replicate" in line]
+    assert "seed 77;" in rooftop and "not confirmed" not in rooftop
+    assert "seed 9001, seed not confirmed" in harbour

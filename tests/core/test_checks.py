@@ -159,3 +159,27 @@ def test_unknown_fix_path_is_refused(clean: Sheet) -> None:
     assert apply_fix(clean, Fix("x", "scenes.Nope.seed", 1)) == clean
     assert Stage.FINAL.value == "final"
     assert isinstance(Scene("a", "b"), Scene)
+
+
+def test_a_seed_the_model_replaces_is_a_warning(clean: Sheet, catalog: PresetCatalog) -> None:
+    caps = ModelCapabilities("replicate", "black-forest-labs/flux-schnell", steps_max=4,
+                             uses_guidance=False, supports_negative=False,
+                             replaced_seeds=(0,))
+
+    def lookup(provider: str, model: str) -> ModelCapabilities | None:
+        return caps if provider == "replicate" else None
+
+    on_replicate = replace(clean, preview=replace(clean.preview, provider="replicate",
+                                                  model=caps.model, steps=4))
+    assert "seed-replaced" not in ids(lint_sheet(on_replicate, catalog, lookup))
+    zero = replace(on_replicate, character=replace(on_replicate.character, seed=0))
+    finding = one(lint_sheet(zero, catalog, lookup), "seed-replaced")
+    assert finding.severity is Severity.WARNING and "replaces seed 0" in finding.message
+    assert finding.fix is not None
+    assert "seed-replaced" not in ids(lint_sheet(apply_fix(zero, finding.fix), catalog, lookup))
+    scene_zero = with_scene(on_replicate, seed=0)
+    finding = one(lint_sheet(scene_zero, catalog, lookup), "seed-replaced")
+    assert finding.scene == "Studio headshot" and "previews" in finding.message
+    # Another provider keeps seed 0.
+    assert "seed-replaced" not in ids(lint_sheet(replace(clean, character=replace(
+        clean.character, seed=0)), catalog, lookup))

@@ -25,6 +25,7 @@ from studio.providers.errors import (
     ProviderUnreachable,
     Redactor,
 )
+from studio.providers.errors import REDACTED
 from studio.providers.http.classify import parse_retry_after
 from studio.providers.http.exchange import Answer, ExchangeFailed, Exchanger, Phase, host_of
 from studio.providers.http.retry import RetryPolicy
@@ -110,7 +111,7 @@ class Downloader:
                                        "the image reference is neither a link nor image data")
         except ImageRejected as exc:
             raise BadResponseError(self.provider, str(exc)) from None
-        if self._redactor().contains(ref):
+        if REDACTED in ref or self._redactor().contains(ref):
             raise BadResponseError(
                 self.provider, "the image link carries the API key, so the studio did not "
                 "fetch it (the key never leaves for another address)")

@@ -219,6 +219,8 @@ class HttpProvider(Provider):
     def json_of(self, answer: Answer) -> dict[str, Any]:
         """The JSON object of an answer; for an error status without one, the error it means;
         BadResponseError for HTML, truncation or non-objects."""
+        if 300 <= answer.status < 400:
+            raise self.error_of(answer)  # never followed: the key would go along
         data = answer.json()
         if isinstance(data, dict):
             return data
