@@ -334,4 +334,4 @@ async def test_logs_of_a_failed_run_carry_no_key(
             await make_provider(server).generate(sample_request(), events)
     no_key_anywhere(api_key, *(r.getMessage() for r in caplog.records),
                     *(str(e) for e in events.items))
-    assert SECRET_KEY == api_key
+    assert api_key == SECRET_KEY

@@ -18,6 +18,7 @@ import httpx
 
 from studio.providers.base import Clock
 from studio.providers.errors import (
+    REDACTED,
     BadResponseError,
     ProviderError,
     ProviderFailedError,
@@ -25,7 +26,6 @@ from studio.providers.errors import (
     ProviderUnreachable,
     Redactor,
 )
-from studio.providers.errors import REDACTED
 from studio.providers.http.classify import parse_retry_after
 from studio.providers.http.exchange import Answer, ExchangeFailed, Exchanger, Phase, host_of
 from studio.providers.http.retry import RetryPolicy
