@@ -157,4 +157,7 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
 def main() -> int:
     import os
 
-    return run_app(sys.argv[1:], os.environ)
+    from studio.runtime import Runtime
+
+    with Runtime(os.environ).start_logging():  # the log file, redacted; nothing on a terminal
+        return run_app(sys.argv[1:], os.environ)

@@ -201,7 +201,11 @@ class Runtime:
     @functools.cached_property
     def secrets(self) -> Secrets:
         """The API keys in use, learnt as providers look them up; every log line is redacted
-        with them."""
+        with them. The log is the process's, so every Runtime of the process shares the
+        running log's secrets."""
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler.formatter, _RedactingFormatter):
+                return handler.formatter.secrets
         from studio.providers.errors import Secrets
 
         return Secrets()
@@ -278,11 +282,11 @@ class _RedactingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: Secrets, *, terminal: bool = False) -> None:
         super().__init__(fmt)
-        self._secrets = secrets
+        self.secrets = secrets
         self._terminal = terminal
 
     def format(self, record: logging.LogRecord) -> str:
-        text = self._secrets.text(super().format(record))
+        text = self.secrets.text(super().format(record))
         if self._terminal:
             from studio.core.text import for_terminal
 

@@ -110,3 +110,20 @@ def test_the_log_is_a_redacted_file_created_only_when_something_is_logged(
     with Runtime({"STUDIO_LOG_DIR": str(blocked / "logs")}).start_logging(stream=echo):
         logging.getLogger("studio.test").warning("still fine")
     assert not (blocked / "logs").exists()
+
+
+def test_every_runtime_of_the_process_redacts_with_the_running_logs_keys(
+    tmp_path: Path,
+) -> None:
+    import logging
+
+    from studio.providers.keys import no_keychain
+
+    env = {"STUDIO_LOG_DIR": str(tmp_path), "STUDIO_FAL_API_KEY": "fal-key-0123456789abcdef"}
+    with Runtime(env).start_logging():
+        # A command builds its own Runtime; the key its providers look up reaches the log's.
+        providers = Runtime(env).providers(keychain=no_keychain)
+        assert providers["fal"].configured
+        logging.getLogger("studio.test").warning("echo %s", "FAL-KEY-0123456789ABCDEF")
+    assert "[redacted]" in (tmp_path / "studio.log").read_text(encoding="utf-8")
+    assert Runtime(env).secrets is not Runtime(env).secrets  # no log running: nothing shared
