@@ -218,3 +218,14 @@ async def test_output_links_are_downloaded_even_when_urls_point_elsewhere(
     result = await provider.follow(submission)
     assert result.format == "png"
     assert replicate_server.count("GET", "/v1/predictions/pred0001x") == 1
+
+
+async def test_throttled_polls_wait_the_reset_the_body_names(replicate_server, make_provider,
+                                                             fast_clock):
+    """Accounts without a payment method may make 6 requests a minute, polls included: a
+    throttled status check waits the announced reset instead of burning quick retries."""
+    throttled = Reply(429, {"detail": "Request was throttled. Your rate limit resets in ~8s."})
+    replicate_server.script("GET", "/v1/predictions/pred0001x", throttled, throttled)
+    result = await make_provider(replicate_server).generate(request())
+    assert result.format == "png"
+    assert [round(s) for s in fast_clock.sleeps if s > 1] == [8, 8]

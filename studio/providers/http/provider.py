@@ -193,7 +193,10 @@ class HttpProvider(Provider):
                     continue
                 raise self._exchange_error(phase, failure) from None
             if attempt < limit and self.retry.retry_status(phase, answer.status):
-                wait = rate_limit_wait(answer.headers, answer.json(), "", self.clock.wall())
+                data = answer.json()
+                text = first_text(data, "detail", "message", "messege", "error") \
+                    if isinstance(data, Mapping) else ""
+                wait = rate_limit_wait(answer.headers, data, text, self.clock.wall())
                 if wait is None or wait <= self.retry.max_retry_after:
                     await self._backoff(attempt, wait, f"HTTP {answer.status}")
                     continue
