@@ -21,6 +21,7 @@ import json
 import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -329,6 +330,9 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     choice = choose_provider(providers, stage, profile.provider, profile.model,
                              provider_id=args.provider, model=args.model,
                              default_provider_id=settings.stage_provider(stage))
+    # The provider's client (its TLS trust store) is built while the library is read.
+    warming = threading.Thread(target=choice.provider.warm_up, name="warm-up", daemon=True)
+    warming.start()
     library = _open_library(runtime)
     try:
         binding = bind_sheet(library, sheet, sheet_path, catalog)
@@ -346,7 +350,7 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         say(f"{stage.value}s of {len(plan.jobs)} scene(s) on "
             f"{_provider_label(choice.provider.id)} ({choice.model}): {batch.sentence()}")
         queue.subscribe(_progress_printer())
-
+        warming.join()
         _run_batch(queue, lambda: queue.add(plan.jobs), providers)
         views = queue.jobs()
         copied = copy_to_out(views, Path(args.out)) if args.out else {}

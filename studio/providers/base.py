@@ -234,6 +234,10 @@ class Provider(ABC):
         :class:`~studio.providers.errors.InvalidRequestError` when it cannot be honoured."""
         return adapt(request, self.capabilities(request.model))
 
+    def warm_up(self) -> None:
+        """Prepare what the first request needs (an HTTP client and its TLS trust store) ahead
+        of time; blocking, safe to run in a worker thread before any job starts."""
+
     def refusal(self) -> ProviderError | None:
         """Why the provider would refuse to send anything now (its key was refused), or None;
         lets the queue report jobs not sent without journaling them as sending."""

@@ -2,15 +2,14 @@
 
 Each job is matched to a scene by a marker word in its prompt (the scenes of :data:`SHEET` have
 one each). A held marker keeps answering ``processing``; a failing one answers an error on fetch.
-:meth:`ScriptedModelsLab.wait_until` blocks until a condition on the recorded requests holds,
-woken by each request (never by a timer).
+(``hold`` here names markers; the base fake's job-number holds are :meth:`FakeServer.hold_point`
+based and unused by these tests.) :meth:`FakeServer.wait_until` blocks until a condition on the
+recorded requests holds, woken by each request (never by a timer).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
 
 from tests.fakes.modelslab import FakeModelsLab
 from tests.fakes.server import Recorded, Reply
@@ -71,10 +70,9 @@ framing = "portrait"
 class ScriptedModelsLab(FakeModelsLab):
     def __init__(self, api_key: str = "test-key", **kw: object) -> None:
         super().__init__(api_key, **kw)  # type: ignore[arg-type]
-        self.hold: set[str] = set()
+        self.hold: set[str] = set()  # markers (the base fake holds by job number)
         self.fail: dict[str, str] = {}
         self.prompts: dict[str, str] = {}
-        self._seen = threading.Condition()
 
     # ------------------------------------------------------------ steering
 
@@ -99,18 +97,7 @@ class ScriptedModelsLab(FakeModelsLab):
                 found.add(m.group(1))
         return found
 
-    def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-        with self._seen:
-            return self._seen.wait_for(condition, timeout)
-
     # ------------------------------------------------------------ behaviour
-
-    def _dispatch(self, req: Recorded) -> Reply:
-        try:
-            return super()._dispatch(req)
-        finally:
-            with self._seen:
-                self._seen.notify_all()
 
     def _text2img(self, req: Recorded, match: re.Match[str]) -> Reply:
         reply = super()._text2img(req, match)

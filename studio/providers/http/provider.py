@@ -289,6 +289,10 @@ class HttpProvider(Provider):
     def refusal(self) -> ProviderError | None:
         return self.gate.refused
 
+    def warm_up(self) -> None:
+        # Loading the TLS trust store is a few hundred milliseconds of the first request.
+        self.exchanger.client  # noqa: B018 - built for its side effect
+
     def _require_key(self) -> str:
         if self._key is None:
             env = f"STUDIO_{self.id.upper()}_API_KEY"
