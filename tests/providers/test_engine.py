@@ -23,6 +23,7 @@ from studio.providers.errors import (
     BadResponseError,
     KeyRefusedError,
     MayHaveBeenBilledError,
+    ProviderFailedError,
     ProviderTimeout,
     RateLimitedError,
     Redactor,
@@ -209,7 +210,7 @@ async def test_keys_echoed_into_links_logs_and_headers_end_up_nowhere(
 
 async def test_the_key_never_goes_to_another_origin(modelslab_server, make_provider) -> None:
     provider = make_provider(modelslab_server)
-    with pytest.raises(BadResponseError, match="refused to send the API key"):
+    with pytest.raises(ProviderFailedError, match="refused to send the API key"):
         await provider.call(Phase.POLL, "POST", "http://127.0.0.2:9/api/v6/images/fetch/1")
     # A redirect is never followed with the key.
     modelslab_server.script("POST", APIS["modelslab"].submit[1], Reply(

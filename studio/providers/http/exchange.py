@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from studio.providers.errors import BadResponseError
+from studio.providers.errors import BadResponseError, ProviderFailedError
 
 #: The largest JSON answer read from any API (a sync answer may inline a base64 image).
 MAX_JSON_BYTES = 48 * 1024 * 1024
@@ -196,9 +196,9 @@ class Exchanger:
 
     def _with_key(self, url: str, json_body: Any, headers: dict[str, str]) -> Any:
         if not self.same_origin(url):
-            raise BadResponseError(
+            raise ProviderFailedError(
                 self.provider, f"the studio refused to send the API key to {host_of(url)}, "
-                "which is not the configured address of the API")
+                "which is not the configured address of the API; nothing was sent")
         key = self._key()
         if self.auth.header:
             headers[self.auth.header] = self.auth.template.format(key=key)
@@ -274,14 +274,15 @@ async def read_capped(response: httpx.Response, cap: int, provider: str,
     """The streamed body, refused as soon as it (or its announced length) passes ``cap``."""
     too_large = too_large or (f"{host_of(str(response.url))} sent more than "
                               f"{cap // (1024 * 1024)} MB; the answer was not read")
+    status = response.status_code
     length = response.headers.get("content-length", "")
     if length.strip().isdigit() and int(length) > cap:
-        raise BadResponseError(provider, too_large)
+        raise BadResponseError(provider, too_large, status_code=status)
     data = bytearray()
     async for chunk in response.aiter_bytes():
         data += chunk
         if len(data) > cap:
-            raise BadResponseError(provider, too_large)
+            raise BadResponseError(provider, too_large, status_code=status)
     return bytes(data)
 
 
