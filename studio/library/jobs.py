@@ -172,6 +172,22 @@ class Jobs:
         self._update(job_id, "update the job", "state = ?, error = ?", (state.value, error))
         return self.get(job_id)
 
+    def set_states(self, states: Mapping[int, JobState]) -> None:
+        """Move several unfinished jobs on in one transaction (the jobs of a batch whose
+        requests leave together), like :meth:`set_state` without an error text and without
+        reading them back. A job that has finished meanwhile is left as it is."""
+        if any(state.finished for state in states.values()):
+            raise ValueError("finish a job with complete, fail or cancel")
+        if not states:
+            return
+        with self._db.transaction("update the jobs") as (conn, changed):
+            now = self._db.now()
+            conn.executemany(
+                f"UPDATE jobs SET state = ?, error = '', updated = ? WHERE id = ? AND state IN "
+                f"({_UNFINISHED_SQL})",
+                [(state.value, now, job_id) for job_id, state in states.items()])
+            changed.note(jobs=list(states))
+
     def requeue(self, job_id: int) -> JobRecord:
         """Put an uncertain job back in the queue: the user chose to send it again."""
         self._update(job_id, "send the job again", "state = 'queued', error = ''", (),

@@ -449,6 +449,7 @@ class RenderQueue:
                 break
             # A cancellation may hand over to a follow-up task; loop until none is left.
             await asyncio.wait(waiting)
+        await self._runner.journal.aclose()
         for stream in list(self._streams):
             stream.put(None)
 

@@ -52,6 +52,7 @@ from studio.render.events import (
     JobUncertain,
 )
 from studio.render.job import RunningJob
+from studio.render.journal import StateJournal
 from studio.render.lanes import Lane
 
 log = logging.getLogger("studio.render")
@@ -83,6 +84,7 @@ class JobRunner:
         self._providers = providers
         self._host = host
         self._clock = clock
+        self.journal = StateJournal(library)
 
     async def _db(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(func, *args, **kwargs)
@@ -166,11 +168,11 @@ class JobRunner:
         async def journal(state: JobState) -> None:
             if state is JobState.SENDING:
                 job.leaving = True
-                await self._db(self._library.jobs.set_state, job.ref.job_id, JobState.SENDING)
+                await self.journal.move(job.ref.job_id, JobState.SENDING)
                 if job.state is not JobState.SENDING:
                     self._host.change(job, JobSending(job.ref))
             else:  # came back throttled: nothing was taken, it waits again
-                await self._db(self._library.jobs.set_state, job.ref.job_id, JobState.QUEUED)
+                await self.journal.move(job.ref.job_id, JobState.QUEUED)
                 job.leaving = False
                 self._host.change(job, JobQueued(job.ref))
 
@@ -231,8 +233,7 @@ class JobRunner:
         job.last_progress_event = update
         if isinstance(update, JobProcessing) and job.state is not JobState.PROCESSING \
                 and job.pending_write is None:
-            job.pending_write = asyncio.ensure_future(self._db(
-                self._library.jobs.set_state, job.ref.job_id, JobState.PROCESSING))
+            job.pending_write = self.journal.move(job.ref.job_id, JobState.PROCESSING)
         self._host.change(job, update)
 
     async def _store(self, job: RunningJob, result: GenerationResult) -> None:

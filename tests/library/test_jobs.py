@@ -68,3 +68,15 @@ def test_a_job_whose_image_cannot_be_stored_stays_unfinished(library: Library) -
     with pytest.raises(LibraryError):
         library.jobs.complete(job.id, b"not an image")
     assert [j.id for j in library.jobs.unfinished()] == [job.id]
+
+
+def test_several_jobs_move_on_in_one_write(library: Library) -> None:
+    project = library.projects.ensure("Emma")
+    first, second, third = (library.jobs.create(draft(project.id)) for _ in range(3))
+    library.jobs.cancel(third.id)
+    library.jobs.set_states({first.id: JobState.SENDING, second.id: JobState.PROCESSING,
+                             third.id: JobState.SENDING})
+    assert [j.state for j in library.jobs.many([first.id, second.id, third.id])] == [
+        JobState.SENDING, JobState.PROCESSING, JobState.CANCELLED]  # a finished job stays
+    with pytest.raises(ValueError, match="finish a job"):
+        library.jobs.set_states({first.id: JobState.DONE})
