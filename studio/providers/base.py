@@ -234,7 +234,7 @@ class Provider(ABC):
         :class:`~studio.providers.errors.InvalidRequestError` when it cannot be honoured."""
         return adapt(request, self.capabilities(request.model))
 
-    def warm_up(self) -> None:
+    def warm_up(self) -> None:  # noqa: B027 - optional hook, nothing to prepare by default
         """Prepare what the first request needs (an HTTP client and its TLS trust store) ahead
         of time; blocking, safe to run in a worker thread before any job starts."""
 
