@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from studio.core import codec
 from studio.core.request import Stage
 from studio.providers.base import Submission
 from studio.providers.comfyui import ComfyUIProvider
@@ -45,7 +46,7 @@ async def test_a_preview_renders_with_progress_over_the_socket(
                                                     negative="blurry"), events)
     assert (result.width, result.height, result.format) == (512, 768, "png")
     assert result.provider == "comfyui" and result.model == "flux-schnell"
-    assert result.seed == 1234 and result.cost == 0.0
+    assert result.seed_returned == 1234 and result.cost == 0.0
     assert events.distinct() == ["Submitted", "Processing", "Downloading", "Done"]
     submission = events.items[0].submission  # type: ignore[union-attr]
     assert submission.info["server"] == comfyui_server.base_url
@@ -233,21 +234,21 @@ async def test_resume_follows_a_stored_submission_without_posting_it_again(
     comfyui_server.plan("hold")
     first = make_comfyui(comfyui_server)
     submission = await first.submit(sample_request(seed=99))
-    stored = submission.to_json()
+    stored = codec.dumps(submission)
     await first.aclose()  # the studio crashed
     await comfyui_server.until(lambda s: s.running == submission.request_id)
 
     again = make_comfyui(comfyui_server)
-    follow = asyncio.ensure_future(again.follow(Submission.from_json(stored), events))
+    follow = asyncio.ensure_future(again.follow(codec.loads(Submission, stored), events))
     await comfyui_server.until(lambda s: s.count("GET", "/queue") >= 1)
     comfyui_server.release()
     result = await follow
-    assert result.request_id == submission.request_id and result.seed == 99
+    assert result.request_id == submission.request_id and result.seed_returned == 99
     assert comfyui_server.count("POST", "/prompt") == 1
     assert events.names[-1] == "Done"
     # A job that finished while the studio was down is picked up from /history alone.
     later = make_comfyui(comfyui_server)
-    assert (await later.follow(Submission.from_json(stored))).request_id == \
+    assert (await later.follow(codec.loads(Submission, stored))).request_id == \
         submission.request_id
     assert comfyui_server.count("POST", "/prompt") == 1
 

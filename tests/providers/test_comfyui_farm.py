@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from studio.core import codec
 from studio.core.resources import resource_path
 from studio.providers.base import Submission
 from studio.providers.comfyui import ComfyUIProvider
@@ -35,7 +36,7 @@ async def test_twelve_jobs_spread_evenly_over_three_servers(
     assert provider.concurrency == 6 and provider.configured
     results = await asyncio.gather(*(provider.generate(sample_request(seed=i))
                                      for i in range(12)))
-    assert sorted(r.seed for r in results) == list(range(12))
+    assert sorted(r.seed_returned for r in results) == list(range(12))
     assert [s.count("POST", "/prompt") for s in servers] == [4, 4, 4]
     assert all(max(s.posts.values()) == 1 for s in servers)
     assert {r.info["server"] for r in results} == {s.base_url for s in servers}
@@ -171,7 +172,7 @@ async def test_resume_finds_a_job_an_earlier_run_moved_to_another_server(
     earlier = make_comfyui(dead, alive, deadline=3.0)
     subs = [await earlier.submit(sample_request(seed=i)) for i in range(4)]
     waiting = [s for s in subs if s.info["server"] == dead.base_url][1]
-    stored = waiting.to_json()
+    stored = codec.dumps(waiting)
     follows = [asyncio.ensure_future(earlier.follow(s)) for s in subs]
     await dead.until(lambda s: waiting.request_id in s.pending)
     dead.die("close")
@@ -180,7 +181,7 @@ async def test_resume_finds_a_job_an_earlier_run_moved_to_another_server(
     await earlier.aclose()
 
     later = make_comfyui(dead, alive)
-    result = await later.follow(Submission.from_json(stored))
+    result = await later.follow(codec.loads(Submission, stored))
     assert result.info["server"] == alive.base_url
     assert where([dead, alive], waiting.request_id) == [1, 1]
 

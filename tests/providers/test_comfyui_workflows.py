@@ -361,7 +361,7 @@ async def test_a_workflow_without_a_seed_slot_claims_no_seed(
     events: list[Any] = []
     result = await provider.generate(sample_request(model="workflow:mine.json", seed=5),
                                      events.append)
-    assert result.seed is None and events[0].submission.seed is None
+    assert result.seed_returned is None and events[0].submission.seed is None
     assert comfyui_server.prompt_bodies()[0]["prompt"]["5"]["inputs"]["seed"] == 0
     assert any("no seed slot" in note for note in result.notes)
 
