@@ -185,7 +185,7 @@ from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QApplication
 from studio.library import Library
 from studio.ui.library_browser import LibraryBrowser
-from studio.ui.tasks import Background
+from studio.ui.viewmodels.background import Background
 count = int(sys.argv[1])
 library = Library.open(__import__("pathlib").Path(os.environ["STUDIO_DATA_DIR"]))
 project = library.projects.ensure("Bench").id

@@ -26,9 +26,9 @@ from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import Stage
 from studio.core.sheet import Scene
 from studio.ui import theme
-from studio.ui.cells import Cell, Slot
-from studio.ui.images import ImageCache
-from studio.ui.scene_model import Role
+from studio.ui.viewmodels.cells import Cell, Slot
+from studio.ui.viewmodels.images import ImageCache
+from studio.ui.viewmodels.scenes import Role
 
 CARD_W = 356
 CARD_H = 318
@@ -258,15 +258,19 @@ class SceneCardDelegate(QStyledItemDelegate):
             painter.drawImage(tr, image)
             if stale:
                 painter.fillRect(tr, QColor(0, 0, 0, 70))
-        elif slot.state is JobState.FAILED:
-            painter.setBrush(theme.blend(dark_bg, theme.status_colour(slot.state), 0.18))
+        elif slot.state in (JobState.FAILED, JobState.UNCERTAIN):
+            # The sentence says what happened and what to do (an uncertain job may have been
+            # billed and is not sent again on its own).
+            painter.setBrush(theme.blend(dark_bg, theme.status_colour(slot.state, palette=pal),
+                                         0.18))
             painter.drawRoundedRect(r, 6, 6)
             painter.setFont(small)
             painter.setPen(text)
+            fallback = ("The render failed." if slot.state is JobState.FAILED else
+                        "The provider may have accepted (and billed) this render.")
             painter.drawText(r.adjusted(10, 26, -10, -10),
                              Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
-                             | Qt.TextFlag.TextWordWrap,
-                             slot.message or "The render failed.")
+                             | Qt.TextFlag.TextWordWrap, slot.message or fallback)
         else:
             painter.setFont(small)
             painter.setPen(QPen(theme.blend(text, dark_bg, 0.6), 1, Qt.PenStyle.DashLine))
@@ -399,10 +403,8 @@ class SceneCardDelegate(QStyledItemDelegate):
             tip = (f"{preset.label}\n{preset.tooltip}" if preset else
                    f"{key.title()}: {getattr(scene, key) or 'none'}") + "\n\nClick to change."
         elif hit and hit.startswith("slot:"):
-            slot = cell.slot(Stage(hit.split(":", 1)[1]))
-            tip = slot.message or slot.describe()
-            if slot.image is not None:
-                tip += "\nDouble-click to compare the preview and the final."
+            stage = Stage(hit.split(":", 1)[1])
+            tip = index.data(Role.FINAL_TIP if stage is Stage.FINAL else Role.PREVIEW_TIP)
         elif hit == "star":
             tip = "Star this scene"
         if tip:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from studio.core.presets import PresetKind
 from studio.ui.scene_delegate import CHIPS, SceneCardDelegate, card_layout
-from studio.ui.scene_model import SceneListModel
+from studio.ui.viewmodels.scenes import SceneListModel
 
 
 class SceneGridView(QListView):

@@ -1,10 +1,14 @@
-"""Small widgets shared by the panels: a flow layout, a message bar, section headers."""
+"""Small widgets shared by the panels: a flow layout, a message bar, section headers, and the
+rule every editor follows when the model changes under it: a field being typed in keeps what
+the user typed when it already says what the model holds (an edit never rewrites its own
+editor), and a rewritten field keeps its cursor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -12,6 +16,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLayoutItem,
+    QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -182,3 +188,39 @@ def scrolling_column(panel: QWidget) -> tuple[QWidget, QVBoxLayout]:
     layout = QVBoxLayout(body)
     layout.setContentsMargins(10, 6, 10, 10)
     return body, layout
+
+
+def show_plain_text(edit: QPlainTextEdit, text: str,
+                    same: Callable[[str], bool] | None = None) -> None:
+    """Show ``text`` in ``edit`` unless it already shows it, or (while it has the focus) says
+    the same thing by ``same`` (what it holds is what was stored, normalised)."""
+    typed = edit.toPlainText()
+    if typed == text or (edit.hasFocus() and same is not None and same(typed)):
+        return
+    pos = edit.textCursor().position()
+    with QSignalBlocker(edit):
+        edit.setPlainText(text)
+    cursor = edit.textCursor()
+    cursor.setPosition(min(pos, len(text)))
+    edit.setTextCursor(cursor)
+
+
+def show_line_text(edit: QLineEdit, text: str,
+                   same: Callable[[str], bool] | None = None) -> None:
+    """:func:`show_plain_text` for a one-line field."""
+    typed = edit.text()
+    if typed == text or (edit.hasFocus() and same is not None and same(typed)):
+        return
+    pos = edit.cursorPosition()
+    with QSignalBlocker(edit):
+        edit.setText(text)
+    edit.setCursorPosition(min(pos, len(text)))
+
+
+def keep_typed_number(edit: QLineEdit, value: int) -> None:
+    """Show ``value`` in a number field; "007" being typed stays while the model holds 7."""
+
+    def same(typed: str) -> bool:
+        return typed.strip().isdigit() and int(typed) == value
+
+    show_line_text(edit, str(value), same)

@@ -99,6 +99,8 @@ def make_window(qtbot, services: StudioServices, studio_loop):  # type: ignore[n
         window.show()
         qtbot.waitExposed(window)
         windows.append(window)
+        # The library and the providers open on a worker once the window shows.
+        qtbot.waitUntil(lambda: not window.starting, timeout=20000)
         return window
 
     yield make

@@ -56,7 +56,7 @@ def test_library_filters_verdicts_and_trash(make_window, qtbot) -> None:  # type
     model = window.model
     qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                 for n in model.names()), timeout=30000)
-    browser = window.open_library()
+    browser = window.tools.open_library()
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 4)
     assert browser.projects.count() == 2  # all projects, and the example's
     browser.provider.setCurrentIndex(browser.provider.findData("modelslab"))
@@ -94,11 +94,11 @@ def test_opening_a_sheet_from_the_library(make_window, qtbot, tmp_path: Path) ->
                                 and model.cell(n).preview.state is not None
                                 for n in model.names()), timeout=30000)
     window.actions_by_name["new"].trigger()
-    browser = window.open_library()
+    browser = window.tools.open_library()
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() >= 4)
     record = browser.model.render_at(0)
     browser.select_render(record.id)
     assert browser.buttons["open"].isEnabled()
-    with qtbot.waitSignal(window.sheetOpened, timeout=10000):
+    with qtbot.waitSignal(window.session.opened, timeout=10000):
         browser.buttons["open"].click()
     assert window.document.sheet.character.name == "Emma"

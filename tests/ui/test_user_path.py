@@ -91,8 +91,8 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     assert cell.final.state is JobState.DONE
     assert cell.final.image is not None and cell.final.image.is_file()
     click_card(qtbot, window, "Library", "button:approve")
-    assert model.cell("Library").approval is Approval.APPROVED
-    qtbot.waitUntil(lambda: not window.tasks.busy)
+    # Written to the library; the card shows it when the library announces it.
+    qtbot.waitUntil(lambda: model.cell("Library").approval is Approval.APPROVED)
     final_id = model.cell("Library").final.render_id
     assert window.library.renders.get(final_id).approval.value == "approved"
     assert window.library.renders.get(final_id).parent_id == cell.preview.render_id
@@ -105,7 +105,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
         qtbot.mouseDClick(window.grid.viewport(), Qt.MouseButton.LeftButton,
                           pos=card_layout(window.grid.card_rect("Library")).slots[Stage.FINAL]
                           .center())
-    compare = window.compare
+    compare = window.tools.compare
     assert compare is not None
     qtbot.waitUntil(lambda: compare.left.has_image() and compare.right.has_image())
     compare.left.set_zoom(2.0)
@@ -138,7 +138,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     shot(window, "main-window-inspector.png")
 
     # The consistency grid holds every final (previews where there is none)
-    grid = window.open_consistency()
+    grid = window.tools.open_consistency()
     assert str(model.cell("Library").final.image) in grid.paths()
     assert len(grid.paths()) == 4
     qtbot.waitUntil(lambda: window.images.loading == 0)
@@ -146,7 +146,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     grid.close()
 
     # Find them in the library by search
-    browser = window.open_library()
+    browser = window.tools.open_library()
     assert browser is not None
     browser.search.setText("dusty shelves")
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 2)
@@ -171,7 +171,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     assert restored.final.render_id == final_id
     assert restored.approval is Approval.APPROVED
     assert not again.model.is_stale("Library", Stage.FINAL)
-    browser = again.open_library()
+    browser = again.tools.open_library()
     browser.search.setText("harbour pier")
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 1)
     browser.close()
@@ -193,7 +193,7 @@ def api_key_env(services) -> ScriptedModelsLab:  # type: ignore[no-untyped-def]
     env["STUDIO_MODELSLAB_API_KEY"] = SECRET_KEY
     env["STUDIO_MODELSLAB_BASE_URL"] = server.base_url
     services.environ = env
-    services.extras["provider_options"] = {"clock": FakeClock()}
+    services.provider_options = {"clock": FakeClock()}
     yield server
     server.stop()
 

@@ -11,8 +11,8 @@ from studio.core.lifecycle import Approval, JobState
 from studio.core.presets import PresetKind
 from studio.core.request import Stage
 from studio.core.sheet import load_sheet
-from studio.ui.cells import Slot
 from studio.ui.scene_delegate import card_layout
+from studio.ui.viewmodels.cells import Slot
 from tests.ui.conftest import close_window
 
 
@@ -43,7 +43,7 @@ def test_typing_in_the_anchor_fields_composes_the_anchor_and_runs_the_checks(  #
         make_window, qtbot) -> None:
     window = make_window()
     panel = window.character_panel
-    window.new_sheet()
+    window.session.new_sheet()
     name = panel.name_edit
     name.selectAll()
     qtbot.keyClicks(name, "Maya")
@@ -148,15 +148,19 @@ def test_scene_editor_edits_the_selected_scene(make_window, qtbot) -> None:  # t
 
 
 def test_card_buttons_reach_the_window(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window = make_window()
-    name = window.model.names()[0]
-    window.model.set_slot(name, Stage.PREVIEW, Slot(JobState.DONE, model="flux-schnell"))
+    window = make_window()  # first start: the example's previews render offline
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    name = model.names()[0]
     with qtbot.waitSignal(window.delegate.actionRequested) as sig:
         click_card(qtbot, window, name, "button:approve")
     assert sig.args == [name, "approve"]
-    assert window.model.cell(name).approval is Approval.APPROVED
+    qtbot.waitUntil(lambda: model.cell(name).approval is Approval.APPROVED)
     click_card(qtbot, window, name, "star")
-    assert window.model.cell(name).star
+    qtbot.waitUntil(lambda: model.cell(name).star)
+    render_id = model.cell(name).preview.render_id
+    assert window.library.renders.get(render_id).approval is Approval.APPROVED
 
 
 def test_a_changed_scene_marks_its_render_out_of_date(make_window) -> None:  # type: ignore[no-untyped-def]
@@ -207,7 +211,7 @@ def test_a_broken_sheet_is_reported_in_a_sentence(make_window, tmp_path: Path) -
     window = make_window()
     bad = tmp_path / "bad.sheet.toml"
     bad.write_text("format = 1\n[character]\nname = 'A'\n", encoding="utf-8")
-    assert not window.open_path(bad)
+    assert not window.session.open_path(bad)
     assert "cannot be opened" in window.messages.text
     assert "seed" in window.messages.text
     assert window.document.sheet.character.name == "Emma"
@@ -229,7 +233,7 @@ def test_a_hundred_scenes_render_without_a_widget_per_card(make_window, qtbot) -
     widgets_before = len(window.grid.findChildren(QWidget))
     scenes = tuple(Scene(name=f"Scene {i}", setting="street", lighting="golden-hour")
                    for i in range(100))
-    window.load_sheet(window.document.sheet.with_scenes(scenes), None)
+    window.session.load(window.document.sheet.with_scenes(scenes), None)
     assert window.model.rowCount() == 100
     window.grid.scrollToBottom()
     qtbot.waitUntil(lambda: window.grid.indexAt(QPoint(10, 10)).row() > 50)
@@ -332,7 +336,7 @@ def test_file_export_opens_the_dialog_on_the_sheets_renders(make_window, qtbot, 
     qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                 for n in model.names()), timeout=30000)
     assert window.actions_by_name["export"].shortcut().toString() == "Ctrl+E"
-    dialog = window.export_dialog()
+    dialog = window.tools.export_dialog()
     with qtbot.waitSignal(dialog.preview_ready, timeout=30000):
         pass
     assert dialog.status.text() == "4 of 4 scenes have a render to export."

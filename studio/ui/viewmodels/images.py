@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader
 
-from studio.ui.tasks import Background
+from studio.ui.viewmodels.background import Background
 
 
 def decode_scaled(path: Path, max_side: int) -> QImage:
@@ -62,7 +62,7 @@ class ImageCache(QObject):
             self._loading.add(key)
             self._bg.run(partial(decode_scaled, path, max_side),
                          partial(self._store, key), partial(self._fail, key),
-                         what=f"Reading {path.name}")
+                         owner=self, what=f"Reading {path.name}")
         return None
 
     def _store(self, key: tuple[str, int], image: QImage) -> None:
