@@ -251,6 +251,8 @@ class MainWindow(QMainWindow):
         self.session.recentChanged.connect(self._refresh_recent_menu)
         self.importer.finished.connect(self.tools.imported)
         self.importer.failed.connect(lambda text: self.show_message(text, "error"))
+        self.images.loaded.connect(self.model.refresh_images)
+        self.images.failedToLoad.connect(lambda path, _why: self.model.refresh_images(path))
         self.delegate.actionRequested.connect(self.card_action)
         self.grid.selectionNamesChanged.connect(self._grid_selection_changed)
         self.grid.sceneActivated.connect(self._scene_activated)
@@ -557,6 +559,7 @@ class MainWindow(QMainWindow):
             self.state.save_window(self.saveGeometry(), self.saveState())
             self.state.mark_started()
         self._closing = True
+        self.tools.close_all()  # before the library closes under them
         if self.starting:  # the library is being opened: close it once it is
             self._close_when_ready = True
             event.ignore()
@@ -569,7 +572,6 @@ class MainWindow(QMainWindow):
                 self._shutdown = self.background.start(self._shut_down(), "Closing the studio")
             return
         self.closed_down = True
-        self.tools.close_all()
         self.background.close()
         self.images.clear()
         super().closeEvent(event)

@@ -281,6 +281,8 @@ class SceneCardDelegate(QStyledItemDelegate):
                 msg = slot.describe()
             elif slot.state is JobState.CANCELLED:
                 msg = "Cancelled"
+            elif slot.image is not None:
+                msg = self._images.problem(slot.image, THUMB_SIDE) or "Loading…"
             else:
                 msg = "No preview yet" if stage is Stage.PREVIEW else "No final yet"
             painter.drawText(r, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, msg)

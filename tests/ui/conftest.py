@@ -116,6 +116,15 @@ def close_window(qtbot, window) -> None:  # type: ignore[no-untyped-def]
         qtbot.waitUntil(lambda: window.closed_down and not window.isVisible(), timeout=20000)
 
 
+def settle_images(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """Paint the grid (which asks for the cards' images) until every image asked is decoded."""
+    def settled() -> bool:
+        window.grid.viewport().grab()
+        return window.images.loading == 0
+
+    qtbot.waitUntil(settled, timeout=20000)
+
+
 def save_shot(widget: QWidget, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name

@@ -13,7 +13,7 @@ from studio.core.request import Stage
 from studio.core.sheet import load_sheet
 from studio.ui.scene_delegate import card_layout
 from studio.ui.viewmodels.cells import Slot
-from tests.ui.conftest import close_window
+from tests.ui.conftest import close_window, settle_images
 
 
 def click_card(qtbot, window, name: str, part: str) -> None:  # type: ignore[no-untyped-def]
@@ -342,3 +342,36 @@ def test_file_export_opens_the_dialog_on_the_sheets_renders(make_window, qtbot, 
     assert dialog.status.text() == "4 of 4 scenes have a render to export."
     shot(dialog, "export-dialog-from-window.png")
     dialog.done(0)
+
+
+def test_an_uncertain_job_shows_its_sentence_on_the_card(make_window, qtbot, shot) -> None:  # type: ignore[no-untyped-def]
+    """The queue's "sending" and "uncertain" events reach the card: an uncertain job says why
+    in the slot and its tooltip, and is not offered for a plain retry (it may be billed)."""
+    from studio.render.events import JobQueued, JobRef, JobSending, JobUncertain
+    from studio.ui.scene_delegate import card_actions
+
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    name = model.names()[2]
+    ref = JobRef(job_id=9_999, scene=name, stage=Stage.FINAL, provider="modelslab",
+                 model="fluxgram", seed=42)
+    sentence = (f"The final of \u201c{name}\u201d may have been accepted (and billed) by "
+                "ModelsLab: the connection dropped before it answered. It is not sent again "
+                "on its own; check your ModelsLab dashboard.")
+    renderer = window.renderer
+    # What the render queue tells its listeners (the window's renderer is one of them).
+    renderer._on_event(JobQueued(ref))
+    renderer._on_event(JobSending(ref))
+    assert model.cell(name).final.state is JobState.SENDING
+    assert model.cell(name).final.describe() == "Sending"
+    renderer._on_event(JobUncertain(ref, sentence))
+    slot = model.cell(name).final
+    assert slot.state is JobState.UNCERTAIN and slot.message == sentence
+    assert slot.describe() == "May have been billed"
+    assert sentence in model.slot_tip(name, Stage.FINAL)
+    assert card_actions(model.cell(name))["retry"] == (False, False)
+    assert "1 uncertain" in window.progress_label.text()
+    settle_images(qtbot, window)
+    shot(window, "main-window-uncertain-card.png")

@@ -77,7 +77,7 @@ class Background(QObject):
         self._loop = loop
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads,
                                                            thread_name_prefix=name)
-        self._work: set[_Work] = set()
+        self._work: dict[concurrent.futures.Future[Any], _Work] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         # Queued even when the work finished on the GUI thread: a callback never runs inside
@@ -124,22 +124,24 @@ class Background(QObject):
         if self._closed:
             future.cancel()
             return
-        work = _Work(future, on_success, on_failure, what, owner)
-        self._work.add(work)
-        future.add_done_callback(lambda _f: self._hand_over(work))
+        # Kept by future, and the future's callback is a bound method: no closure over the
+        # work (and the owner's callbacks) outlives its delivery in a reference cycle.
+        self._work[future] = _Work(future, on_success, on_failure, what, owner)
+        future.add_done_callback(self._hand_over)
 
-    def _hand_over(self, work: _Work) -> None:
+    def _hand_over(self, future: concurrent.futures.Future[Any]) -> None:
         """On the worker's thread: pass the finished work to the GUI thread."""
-        if self._closed:
+        work = self._work.get(future)
+        if self._closed or work is None:
             return
         with contextlib.suppress(RuntimeError):  # the Qt side is gone: the owner has closed
             self._arrived.emit(work)
 
     def _deliver(self, work: _Work) -> None:
-        self._work.discard(work)
+        future = work.future
+        self._work.pop(future, None)
         if self._closed:
             return
-        future = work.future
         try:
             if future.cancelled() or work.orphaned:
                 return

@@ -65,6 +65,7 @@ class InspectorModel(QObject):
         self.record: RenderRecord | None = None
         self.error = ""
         self._asked: int | None = None  # the render id being read
+        self._generation = 0  # of the newest read: older answers are dropped
         selection.changed.connect(self.refresh)
         model.cellsChanged.connect(self.refresh)
         model.modelReset.connect(self.refresh)
@@ -103,27 +104,30 @@ class InspectorModel(QObject):
             return
         self._read(render_id)
 
-    def _read(self, render_id: int) -> None:
+    def _read(self, render_id: int, again: bool = False) -> None:
+        """Read the render (``again``: even if a read of it is on its way; the newest wins)."""
         library = self._library
-        if library is None or self._asked == render_id:
+        if library is None or (self._asked == render_id and not again):
             return
         self._asked = render_id
+        self._generation += 1
+        generation = self._generation
         self._bg.run(lambda: library.renders.get(render_id),
-                     lambda record: self._arrived(render_id, record),
-                     lambda exc: self._failed(render_id, exc),
+                     lambda record: self._arrived(generation, record),
+                     lambda exc: self._failed(generation, exc),
                      owner=self, what="Reading the render's settings")
 
-    def _arrived(self, render_id: int, record: RenderRecord) -> None:
-        if self._asked != render_id:
+    def _arrived(self, generation: int, record: RenderRecord) -> None:
+        if generation != self._generation:
             return
         self._asked = None
-        if self.wanted() == render_id:
+        if self.wanted() == record.id:
             self._show(self._selection.current, record)
         else:
             self.refresh()  # the card moved on meanwhile
 
-    def _failed(self, render_id: int, exc: BaseException) -> None:
-        if self._asked == render_id:
+    def _failed(self, generation: int, exc: BaseException) -> None:
+        if generation == self._generation:
             self._asked = None
             self.error = f"The render's settings cannot be read: {exc}"
             self.record = None
@@ -137,9 +141,8 @@ class InspectorModel(QObject):
 
     def _library_changed(self, change: LibraryChange) -> None:
         if self.record is not None and self.record.id in change.renders:
-            render_id, self.record = self.record.id, None  # read it again, whatever it holds
-            self._asked = None
-            self._read(render_id)
+            # Read it again; the record shown stays (and its buttons work) meanwhile.
+            self._read(self.record.id, again=True)
 
     # ------------------------------------------------------------------ actions
     @property

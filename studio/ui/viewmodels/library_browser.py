@@ -197,7 +197,12 @@ class RenderListModel(QAbstractListModel):
         if render.id in self._asked or render.image_path is None:
             return
         self._asked.add(render.id)
-        self._bg.follow(self._library.files.thumbnail(render),
+        try:
+            future = self._library.files.thumbnail(render)
+        except RuntimeError:  # the library closed (the window is closing)
+            self._no_thumbnail(render.id)
+            return
+        self._bg.follow(future,
                         lambda path: self._decode(render.id, path),
                         lambda _exc: self._no_thumbnail(render.id),
                         owner=self, what="Making a thumbnail")
