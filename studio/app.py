@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from studio.core.settings import Settings
+    from studio.ui.gc_guard import GuiThreadCollector
     from studio.ui.main_window import MainWindow
     from studio.ui.services import StudioServices
 
@@ -112,6 +115,28 @@ def _cannot_open(sentence: str) -> int:
     return EXIT_BAD_ENVIRONMENT
 
 
+def prepare_application(app: QApplication) -> GuiThreadCollector:
+    """Name and style the application, and leave cyclic garbage collection to the GUI thread
+    (a safety net: closed windows are freed by reference counting)."""
+    from studio import APP_DISPLAY_NAME, APP_NAME
+    from studio.ui.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector(app)  # Qt objects in garbage die on the GUI thread
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_DISPLAY_NAME)
+    app.setStyle("Fusion")
+    return collector
+
+
+def keep_collections_short(window: MainWindow) -> None:
+    """Once the window has started (its library and providers open), what exists lives as long
+    as it does: moved out of the collector's sight (``gc.freeze``), a collection then walks only
+    what was made since, and never holds the window for long."""
+    import gc
+
+    window.renderingReady.connect(lambda _ready: gc.freeze())
+
+
 def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     from studio.display_check import qt_import_blocker, window_blocker
 
@@ -129,21 +154,15 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
         return _cannot_open(sentence)
     import qasync
 
-    from studio import APP_DISPLAY_NAME, APP_NAME
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    from studio.ui.gc_guard import GuiThreadCollector
-
-    collector = GuiThreadCollector(app)  # Qt objects in garbage die on the GUI thread
-    app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName(APP_DISPLAY_NAME)
-    app.setStyle("Fusion")
+    collector = prepare_application(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     services = build_services(environ)
     window = create_window(args, services, loop)
     window.show()
+    keep_collections_short(window)
     # The window closes itself once its renders are parked and the library is closed; the
     # loop then ends here rather than by Qt quitting under it.
     app.setQuitOnLastWindowClosed(False)

@@ -27,7 +27,7 @@ from studio.core.presets import PresetKind
 from studio.core.request import Stage
 from studio.ui import icons
 from studio.ui.viewmodels.document import SheetDocument
-from studio.ui.viewmodels.sheet_library import AnchorHistoryEntry
+from studio.ui.viewmodels.history import AnchorHistoryEntry
 from studio.ui.widgets import (
     FlowLayout,
     keep_typed_number,

@@ -7,7 +7,7 @@ reads the render off the GUI thread and again when the library says it changed."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
 
 from studio.core import codec
 from studio.core.request import Stage
-from studio.library import RenderRecord
 from studio.ui.viewmodels.inspector import InspectorModel, parameters_text
 from studio.ui.widgets import scrolling_column, section_label
+
+if TYPE_CHECKING:
+    from studio.library import RenderRecord
 
 FIELDS = ("provider", "model", "request", "seed", "size", "steps", "guidance", "time", "cost",
           "created", "status", "verdict")

@@ -6,7 +6,6 @@ reads off the GUI thread and follows the library's announcements.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -34,6 +33,7 @@ from studio.ui.viewmodels.library_browser import (
     approval_choices,
     stage_choices,
 )
+from studio.ui.widgets import image_paths
 
 
 class LibraryBrowser(QWidget):
@@ -225,19 +225,3 @@ class LibraryBrowser(QWidget):
         if paths:
             event.acceptProposedAction()
             self.importRequested.emit(paths)
-
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
-
-
-def image_paths(mime: Any) -> list[Path]:
-    """Image files in a drop (PNG, JPEG, WebP)."""
-    if mime is None or not mime.hasUrls():
-        return []
-    out = []
-    for url in mime.urls():
-        if url.isLocalFile():
-            path = Path(url.toLocalFile())
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-                out.append(path)
-    return out

@@ -15,7 +15,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
@@ -38,26 +38,32 @@ from studio.core.request import Stage
 from studio.core.settings import Settings
 from studio.ui.character_panel import CharacterPanel
 from studio.ui.inspector import Inspector
-from studio.ui.library_browser import image_paths
 from studio.ui.scene_delegate import SceneCardDelegate
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import SceneGridView
 from studio.ui.services import Dialogs, RenderingParts, StudioServices, example_sheet_path
 from studio.ui.tool_windows import ToolWindows
 from studio.ui.viewmodels.background import Background, failure_sentence
-from studio.ui.viewmodels.changes import LibraryChanges
 from studio.ui.viewmodels.document import SheetDocument, new_character_sheet
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.importing import ImageImport
 from studio.ui.viewmodels.inspector import InspectorModel
-from studio.ui.viewmodels.renderer import SheetRenderer
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.viewmodels.session import SaveChoice, Session
-from studio.ui.viewmodels.sheet_library import SheetLibrary
 from studio.ui.viewmodels.window_state import WindowState
-from studio.ui.widgets import MessageBar
+from studio.ui.widgets import MessageBar, image_paths
 from studio.ui.window_actions import HANDLERS, build_actions, build_menus, build_toolbar, set_tip
+
+if TYPE_CHECKING:  # opened once the window shows (start_rendering): imported then
+    from studio.ui.viewmodels.changes import LibraryChanges
+    from studio.ui.viewmodels.renderer import SheetRenderer
+    from studio.ui.viewmodels.sheet_library import SheetLibrary
+
+#: What rendering needs; the worker that opens the library imports them, so the GUI thread
+#: does not wait for the network stack's imports when the window starts.
+RENDERING_MODULES = ("studio.ui.viewmodels.changes", "studio.ui.viewmodels.sheet_library",
+                     "studio.ui.viewmodels.renderer")
 
 log = logging.getLogger("studio.ui")
 
@@ -171,6 +177,16 @@ class MainWindow(QMainWindow):
                            "docks": self._add_dock_toggles})
         self.toolbar = build_toolbar(self)
         self._add_status_line()
+        self._bar_timer = QTimer(self)
+        self._bar_timer.setSingleShot(True)
+        self._bar_timer.setInterval(150)
+        self._bar_timer.timeout.connect(self._update_bar)
+        # The toolbar's counts follow the cards a moment later, once per burst of changes (a
+        # new text re-lays the toolbar out).
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(40)
+        self._progress_timer.timeout.connect(self._update_progress)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self.statusBar().setSizeGripEnabled(True)
         self._connect()
@@ -262,7 +278,7 @@ class MainWindow(QMainWindow):
             signal.connect(self._update_title)
         self.document.changed.connect(self._update_actions)
         for signal in (self.model.cellsChanged, self.model.modelReset, self.model.rowsMoved):
-            signal.connect(self._update_progress)
+            signal.connect(self._progress_soon)
 
     def _restore_window(self) -> None:
         geometry = self.state.geometry()
@@ -290,10 +306,22 @@ class MainWindow(QMainWindow):
         if prepare is None or self.starting or self.renderer is not None:
             return
         self.starting = True
-        self.background.run(prepare, lambda parts: self._rendering_ready(parts, preview_all),
+
+        def work() -> RenderingParts:
+            import importlib
+
+            for name in RENDERING_MODULES:
+                importlib.import_module(name)
+            return prepare()
+
+        self.background.run(work, lambda parts: self._rendering_ready(parts, preview_all),
                             self._rendering_failed, what="Opening the library")
 
     def _rendering_ready(self, parts: RenderingParts, preview_all: bool) -> None:
+        from studio.ui.viewmodels.changes import LibraryChanges
+        from studio.ui.viewmodels.renderer import SheetRenderer
+        from studio.ui.viewmodels.sheet_library import SheetLibrary
+
         self.starting = False
         services, library = self.services, parts.library
         services.settings = parts.settings
@@ -387,16 +415,24 @@ class MainWindow(QMainWindow):
             acts[name].setEnabled(can_render and selected)
         acts["cancel_all"].setEnabled(can_render and self.model.progress().active > 0)
 
+    def _progress_soon(self, *_args: object) -> None:
+        if not self._progress_timer.isActive():
+            self._progress_timer.start()
+
     def _update_progress(self) -> None:
         progress = self.model.progress()
         self.progress_label.setText(progress.text)
         self.progress_bar.setVisible(progress.running)
-        if progress.running:
-            self.progress_bar.setRange(0, max(1, progress.active + progress.done
-                                              + progress.failed))
-            self.progress_bar.setValue(progress.done + progress.failed)
+        if progress.running and not self._bar_timer.isActive():
+            # The bar repaints itself at once on every change: a few times a second will do.
+            self._bar_timer.start()
         self.actions_by_name["cancel_all"].setEnabled(self.renderer is not None
                                                       and progress.active > 0)
+
+    def _update_bar(self) -> None:
+        progress = self.model.progress()
+        self.progress_bar.setRange(0, max(1, progress.active + progress.done + progress.failed))
+        self.progress_bar.setValue(progress.done + progress.failed)
 
     def _update_cost(self) -> None:
         """The cost of the toolbar's batches, shown before anything is sent."""

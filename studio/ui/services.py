@@ -20,11 +20,11 @@ from studio.core.resources import resources_dir
 from studio.core.settings import ProviderEnv, Settings
 from studio.core.sheet import SHEET_SUFFIX
 from studio.ui.viewmodels.session import SaveChoice
-from studio.ui.viewmodels.settings import KeyStore
 
 if TYPE_CHECKING:
     from studio.library import Library
     from studio.providers.base import Provider
+    from studio.ui.viewmodels.settings import KeyStore
 
 __all__ = ["Dialogs", "QtDialogs", "RenderingParts", "SaveChoice", "StudioServices"]
 

@@ -13,18 +13,16 @@ from typing import TYPE_CHECKING, cast
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QWidget
 
-from studio.ui.compare import CompareView
-from studio.ui.consistency import ConsistencyView
-from studio.ui.library_browser import LibraryBrowser
-from studio.ui.viewmodels.consistency import ConsistencyModel
-from studio.ui.viewmodels.importing import ImportOutcome
-from studio.ui.viewmodels.library_browser import LibraryBrowserModel
 from studio.ui.widgets import bring_to_front
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # each is imported when first opened (a fast start-up)
+    from studio.ui.compare import CompareView
+    from studio.ui.consistency import ConsistencyView
     from studio.ui.export_dialog import ExportDialog
+    from studio.ui.library_browser import LibraryBrowser
     from studio.ui.main_window import MainWindow
     from studio.ui.settings_dialog import SettingsDialog
+    from studio.ui.viewmodels.importing import ImportOutcome
 
 
 class ToolWindows(QObject):
@@ -75,6 +73,8 @@ class ToolWindows(QObject):
             self.open_compare(name)
 
     def open_compare(self, name: str) -> CompareView | None:
+        from studio.ui.compare import CompareView
+
         w = self.window
         cell = w.model.cell(name)
         preview, final = cell.preview.image, cell.final.image
@@ -96,6 +96,9 @@ class ToolWindows(QObject):
 
     # ------------------------------------------------------------------ library and grid
     def open_library(self) -> LibraryBrowser | None:
+        from studio.ui.library_browser import LibraryBrowser
+        from studio.ui.viewmodels.library_browser import LibraryBrowserModel
+
         w = self.window
         if w.library is None or w.changes is None:
             w.show_message("The library is not open, so there is nothing to browse.", "error")
@@ -113,6 +116,9 @@ class ToolWindows(QObject):
         return self.library_browser
 
     def open_consistency(self) -> ConsistencyView:
+        from studio.ui.consistency import ConsistencyView
+        from studio.ui.viewmodels.consistency import ConsistencyModel
+
         w = self.window
         if self.consistency is None:
             tiles = ConsistencyModel(w.model)

@@ -6,7 +6,8 @@ editor), and a rewritten field keeps its cursor."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
@@ -224,3 +225,19 @@ def keep_typed_number(edit: QLineEdit, value: int) -> None:
         return typed.strip().isdigit() and int(typed) == value
 
     show_line_text(edit, str(value), same)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+def image_paths(mime: Any) -> list[Path]:
+    """Image files in a drop (PNG, JPEG, WebP)."""
+    if mime is None or not mime.hasUrls():
+        return []
+    out = []
+    for url in mime.urls():
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                out.append(path)
+    return out

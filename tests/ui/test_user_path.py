@@ -82,7 +82,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     model = window.model
     for name in model.names():
         assert model.cell(name).preview.state is JobState.DONE, name
-    assert window.progress_label.text().startswith("4 done")
+    qtbot.waitUntil(lambda: window.progress_label.text().startswith("4 done"))
 
     # Finalize one with one click, then approve it
     click_card(qtbot, window, "Library", "button:finalize")
@@ -214,7 +214,7 @@ def test_a_failing_scene_shows_its_reason_and_the_others_finish(  # type: ignore
     for name in ("Rooftop", "Library", "Market"):
         assert model.cell(name).preview.state is JobState.DONE, name
         assert model.cell(name).preview.provider == "modelslab"
-    assert "1 failed" in window.progress_label.text()
+    qtbot.waitUntil(lambda: "1 failed" in window.progress_label.text())
     qtbot.waitUntil(lambda: window.images.loading == 0)
     shot(window, "main-window-failed-scene.png")
     # retry after the provider recovers

@@ -250,7 +250,7 @@ def test_first_start_renders_the_example_offline_at_once(make_window, qtbot, sho
         assert slot.provider == "offline"
         assert slot.image is not None and slot.image.is_file()
     qtbot.waitUntil(lambda: window.images.loading == 0)
-    assert "4 done" in window.progress_label.text()
+    qtbot.waitUntil(lambda: "4 done" in window.progress_label.text())
     assert "free" in window.cost_label.text()
     shot(window, "main-window-offline-previews.png")
 
@@ -274,6 +274,10 @@ def test_the_anchor_history_lists_versions_and_restores_one(make_window, qtbot) 
     qtbot.waitUntil(lambda: panel.history_combo.count() == 2)
     assert "(current)" in panel.history_combo.itemText(0)
     panel.history_combo.setCurrentIndex(1)
+    # The history is read again (a batch adds a version): the version picked stays picked.
+    with qtbot.waitSignal(window.sheet_library.historyChanged):
+        window.sheet_library.load_history()
+    assert panel.history_combo.currentIndex() == 1
     panel.history_restore.click()
     assert window.document.sheet.character.anchor == first
 
@@ -364,14 +368,15 @@ def test_an_uncertain_job_shows_its_sentence_on_the_card(make_window, qtbot, sho
     # What the render queue tells its listeners (the window's renderer is one of them).
     renderer._on_event(JobQueued(ref))
     renderer._on_event(JobSending(ref))
-    assert model.cell(name).final.state is JobState.SENDING
+    qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.SENDING)
     assert model.cell(name).final.describe() == "Sending"
     renderer._on_event(JobUncertain(ref, sentence))
+    qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.UNCERTAIN)
     slot = model.cell(name).final
     assert slot.state is JobState.UNCERTAIN and slot.message == sentence
     assert slot.describe() == "May have been billed"
     assert sentence in model.slot_tip(name, Stage.FINAL)
     assert card_actions(model.cell(name))["retry"] == (False, False)
-    assert "1 uncertain" in window.progress_label.text()
+    qtbot.waitUntil(lambda: "1 uncertain" in window.progress_label.text())
     settle_images(qtbot, window)
     shot(window, "main-window-uncertain-card.png")

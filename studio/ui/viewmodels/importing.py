@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from studio.core.presets import PresetKind
 from studio.core.sheet import Scene
-from studio.library import Library
-from studio.library.binding import project_name
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.document import SheetDocument
+
+if TYPE_CHECKING:
+    from studio.library import Library
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,8 @@ class ImageImport(QObject):
 
     def run(self, paths: list[Path]) -> bool:
         """Import ``paths``; False (and a sentence) when there is no library to import to."""
+        from studio.library.binding import project_name
+
         library = self.library
         if library is None:
             self.failed.emit("The library is not open, so images cannot be imported.")

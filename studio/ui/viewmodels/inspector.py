@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -14,13 +15,15 @@ from studio.core.presets import PresetKind
 from studio.core.prompt import prompt_parts
 from studio.core.request import SEED_MAX, Stage
 from studio.core.sheet import Scene, frame_size
-from studio.library import Library, RenderRecord
-from studio.library.changes import LibraryChange
 from studio.ui.viewmodels.background import Background
-from studio.ui.viewmodels.changes import LibraryChanges
 from studio.ui.viewmodels.document import SheetDocument
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
+
+if TYPE_CHECKING:  # the library opens after the window shows
+    from studio.library import Library, RenderRecord
+    from studio.library.changes import LibraryChange
+    from studio.ui.viewmodels.changes import LibraryChanges
 
 
 def parameters_text(render: RenderRecord) -> str:
@@ -134,9 +137,10 @@ class InspectorModel(QObject):
             self.changed.emit()
 
     def _show(self, name: str | None, record: RenderRecord | None) -> None:
-        self.scene_name, self.record, self.error = name, record, ""
-        if record is not None:
-            self.stage = record.stage
+        stage = record.stage if record is not None else self.stage
+        if (name, record, "", stage) == (self.scene_name, self.record, self.error, self.stage):
+            return
+        self.scene_name, self.record, self.error, self.stage = name, record, "", stage
         self.changed.emit()
 
     def _library_changed(self, change: LibraryChange) -> None:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
@@ -51,7 +51,7 @@ from studio.render import (
 )
 from studio.render.plan import all_notes
 from studio.ui.viewmodels.background import Background
-from studio.ui.viewmodels.cells import Cell
+from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.sheet_library import SheetLibrary
 
@@ -88,6 +88,13 @@ class SheetRenderer(QObject):
         self.last_progress: Progress | None = None
         self._closed = False
         self._warm: asyncio.Task[Any] | None = None
+        #: Slots changed by events since the cards were last updated: a batch's events arrive
+        #: many at a time, and the cards take them all in one update.
+        self._pending: dict[tuple[str, Stage], Slot] = {}
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(0)
+        self._flush_timer.timeout.connect(self._flush)
         model.document.sceneRenamed.connect(self._scene_renamed)
 
     def warm_up(self) -> None:
@@ -115,6 +122,12 @@ class SheetRenderer(QObject):
         for stage in Stage:
             if (old, stage) in self._jobs:
                 self._jobs[(new, stage)] = self._jobs.pop((old, stage))
+            if (old, stage) in self._pending:
+                self._pending[(new, stage)] = self._pending.pop((old, stage))
+
+    def slot(self, name: str, stage: Stage) -> Slot:
+        """The scene's slot as the events say, updates not yet on the card included."""
+        return self._pending.get((name, stage)) or self.model.cell(name).slot(stage)
 
     # ------------------------------------------------------------------ the sheet
     @property
@@ -176,7 +189,7 @@ class SheetRenderer(QObject):
         for name in names:
             for stage in Stage:
                 job_id = self._jobs.get((name, stage))
-                if job_id is not None and self.model.cell(name).slot(stage).active:
+                if job_id is not None and self.slot(name, stage).active:
                     asked += self.queue.cancel(job_id)
         return asked
 
@@ -198,7 +211,7 @@ class SheetRenderer(QObject):
 
     async def _render(self, stage: Stage, names: list[str]) -> None:
         names = [n for n in names if self.model.row_of(n) is not None
-                 and not self.model.cell(n).slot(stage).active]
+                 and not self.slot(n, stage).active]
         if not names or self._closed:
             return
         if self._warm is not None and not self._warm.done():
@@ -276,10 +289,9 @@ class SheetRenderer(QObject):
             self._jobs[key] = ref.job_id
         elif self._jobs.setdefault(key, ref.job_id) != ref.job_id:
             return  # an older job of this cell; its successor is shown
-        model = self.model
-        if model.row_of(scene) is None:
+        if self.model.row_of(scene) is None:
             return
-        slot = model.cell(scene).slot(ref.stage)
+        slot = self.slot(scene, ref.stage)
         base = replace(slot, provider=ref.provider, model=ref.model, eta=None, position=None)
         if isinstance(event, JobQueued):
             new = replace(base, state=JobState.QUEUED, message="")
@@ -298,8 +310,17 @@ class SheetRenderer(QObject):
             new = replace(base, state=event.state, message=event.message)
         else:  # pragma: no cover - every event kind is handled above
             return
-        cell: Cell = model.cell(scene).with_slot(ref.stage, new)
-        model.set_cell(scene, cell)
+        self._pending[key] = new
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        model, cells = self.model, dict[str, Cell]()
+        for (name, stage), slot in pending.items():
+            if model.row_of(name) is not None:
+                cells[name] = cells.get(name, model.cell(name)).with_slot(stage, slot)
+        model.set_cells(cells)
 
     @property
     def busy(self) -> bool:

@@ -42,6 +42,8 @@ class Role(IntEnum):
     FINGERPRINT = Qt.ItemDataRole.UserRole + 5
     PREVIEW_TIP = Qt.ItemDataRole.UserRole + 6
     FINAL_TIP = Qt.ItemDataRole.UserRole + 7
+    #: Changes whenever anything a card shows changes (painters cache cards by it).
+    REVISION = Qt.ItemDataRole.UserRole + 8
 
 
 def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
@@ -81,6 +83,9 @@ class SceneListModel(QAbstractListModel):
         self._rows: dict[str, int] = {}
         self._cells: dict[str, Cell] = {}
         self._renamed: tuple[str, str] | None = None
+        #: Per scene, bumped when its card changes; ``_epoch`` when every card may have.
+        self._revisions: dict[str, int] = {}
+        self._epoch = 0
         #: What each scene sends now, per stage (the staleness rule's "current").
         self._fingerprints: list[dict[Stage, Fingerprint]] = []
         self._refresh_fingerprints()
@@ -92,7 +97,11 @@ class SceneListModel(QAbstractListModel):
         return self._doc
 
     # ------------------------------------------------------------------ sync with the sheet
+    def _touch(self, name: str) -> None:
+        self._revisions[name] = self._revisions.get(name, 0) + 1
+
     def _refresh_fingerprints(self) -> None:
+        self._epoch += 1
         sheet, catalog = self._doc.sheet, self._doc.catalog
         self._fingerprints = [{stage: fingerprint(sheet, s, stage, catalog) for stage in Stage}
                               for s in self._scenes]
@@ -123,6 +132,7 @@ class SceneListModel(QAbstractListModel):
         self.endResetModel()
 
     def reset_cells(self) -> None:
+        self._epoch += 1
         self._cells.clear()
         if self._scenes:
             self.dataChanged.emit(self.index(0), self.index(len(self._scenes) - 1))
@@ -134,6 +144,7 @@ class SceneListModel(QAbstractListModel):
 
     def set_cell(self, name: str, cell: Cell) -> None:
         self._cells[name] = cell
+        self._touch(name)
         row = self.row_of(name)
         if row is not None:
             index = self.index(row)
@@ -147,6 +158,7 @@ class SceneListModel(QAbstractListModel):
             if self._cells.get(name, Cell()) == cell:
                 continue
             self._cells[name] = cell
+            self._touch(name)
             changed = True
             row = self.row_of(name)
             if row is not None:
@@ -215,6 +227,7 @@ class SceneListModel(QAbstractListModel):
             if cell is None:
                 continue
             if path in (str(cell.preview.image), str(cell.final.image)):
+                self._touch(scene.name)
                 index = self.index(row)
                 self.dataChanged.emit(index, index)
 
@@ -254,6 +267,8 @@ class SceneListModel(QAbstractListModel):
             return self.is_stale(scene.name, Stage.FINAL)
         if role == Role.FINGERPRINT:
             return self._fingerprints[index.row()][Stage.PREVIEW].digest
+        if role == Role.REVISION:
+            return (self._epoch, self._revisions.get(scene.name, 0))
         if role == Role.PREVIEW_TIP:
             return self.slot_tip(scene.name, Stage.PREVIEW)
         if role == Role.FINAL_TIP:

@@ -27,21 +27,12 @@ from studio.library.changes import LibraryChange
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.changes import LibraryChanges
+from studio.ui.viewmodels.history import AnchorHistoryEntry
 from studio.ui.viewmodels.scenes import SceneListModel
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^\w]+", "-", text.strip().lower()).strip("-_") or "sheet"
-
-
-@dataclass(frozen=True)
-class AnchorHistoryEntry:
-    """One saved version of the anchor, for the history picker."""
-
-    label: str
-    anchor: str
-    seed: int | None = None
-    negative: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
