@@ -79,7 +79,7 @@ class ChecksPanel(QWidget):
         layout.addLayout(self._rows)
         self.fix_buttons: list[QPushButton] = []
         document.changed.connect(self._timer.start)
-        self.run_now()
+        self._timer.start()  # the first run too: after the window has shown itself
 
     def set_capabilities(self, lookup: CapabilityLookup | None) -> None:
         self._caps = lookup

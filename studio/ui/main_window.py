@@ -415,6 +415,11 @@ class MainWindow(QMainWindow):
             acts[name].setEnabled(can_render and selected)
         acts["cancel_all"].setEnabled(can_render and self.model.progress().active > 0)
 
+    @property
+    def counts_pending(self) -> bool:
+        """The toolbar's counts are about to follow the latest changes."""
+        return self._progress_timer.isActive() or self._bar_timer.isActive()
+
     def _progress_soon(self, *_args: object) -> None:
         if not self._progress_timer.isActive():
             self._progress_timer.start()

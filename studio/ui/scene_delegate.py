@@ -196,7 +196,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         name = str(index.data(Qt.ItemDataRole.DisplayRole))
         shown = self._shown.get(name)
         view = option.widget
-        if (picture is None and shown is not None and self._over_budget()
+        on_screen = isinstance(painter.device(), QWidget)  # not a grab() or a print
+        if (picture is None and shown is not None and on_screen and self._over_budget()
                 and shown.deviceIndependentSize().toSize() == rect.size()
                 and isinstance(view, QAbstractItemView)):
             # This frame has drawn enough cards: show the card as it was a moment ago and

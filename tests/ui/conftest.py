@@ -120,7 +120,7 @@ def settle_images(qtbot, window) -> None:  # type: ignore[no-untyped-def]
     """Paint the grid (which asks for the cards' images) until every image asked is decoded."""
     def settled() -> bool:
         window.grid.viewport().grab()
-        return window.images.loading == 0
+        return window.images.loading == 0 and not window.counts_pending
 
     qtbot.waitUntil(settled, timeout=20000)
 

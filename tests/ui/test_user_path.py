@@ -15,7 +15,7 @@ from studio.core.sheet import load_sheet
 from studio.ui.scene_delegate import card_layout
 from tests.fakes.fixtures import SECRET_KEY, FakeClock
 from tests.render.fakes import ScriptedModelsLab
-from tests.ui.conftest import close_window
+from tests.ui.conftest import close_window, settle_images
 from tests.ui.test_window import click_card
 
 SCENES = (
@@ -96,7 +96,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     final_id = model.cell("Library").final.render_id
     assert window.library.renders.get(final_id).approval.value == "approved"
     assert window.library.renders.get(final_id).parent_id == cell.preview.render_id
-    qtbot.waitUntil(lambda: window.images.loading == 0)
+    settle_images(qtbot, window)
     shot(window, "main-window-user-path.png")
 
     # Both in the compare view: side by side with synchronised zoom and pan, and a slider
@@ -141,7 +141,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     grid = window.tools.open_consistency()
     assert str(model.cell("Library").final.image) in grid.paths()
     assert len(grid.paths()) == 4
-    qtbot.waitUntil(lambda: window.images.loading == 0)
+    settle_images(qtbot, window)
     shot(grid, "consistency-grid.png")
     grid.close()
 
@@ -215,7 +215,7 @@ def test_a_failing_scene_shows_its_reason_and_the_others_finish(  # type: ignore
         assert model.cell(name).preview.state is JobState.DONE, name
         assert model.cell(name).preview.provider == "modelslab"
     qtbot.waitUntil(lambda: "1 failed" in window.progress_label.text())
-    qtbot.waitUntil(lambda: window.images.loading == 0)
+    settle_images(qtbot, window)
     shot(window, "main-window-failed-scene.png")
     # retry after the provider recovers
     del modelslab.fail["harbour"]

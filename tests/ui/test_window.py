@@ -249,7 +249,7 @@ def test_first_start_renders_the_example_offline_at_once(make_window, qtbot, sho
         slot = model.cell(name).preview
         assert slot.provider == "offline"
         assert slot.image is not None and slot.image.is_file()
-    qtbot.waitUntil(lambda: window.images.loading == 0)
+    settle_images(qtbot, window)
     qtbot.waitUntil(lambda: "4 done" in window.progress_label.text())
     assert "free" in window.cost_label.text()
     shot(window, "main-window-offline-previews.png")
@@ -305,7 +305,7 @@ def test_a_dark_system_palette_gives_a_dark_window(make_window, qtbot, qapp, sho
         model = window.model
         qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                     for n in model.names()), timeout=30000)
-        qtbot.waitUntil(lambda: window.images.loading == 0)
+        settle_images(qtbot, window)
         image = window.grid.viewport().grab().toImage()
         assert image.pixelColor(image.width() - 5, image.height() - 5).lightness() < 80
         shot(window, "main-window-dark.png")

@@ -165,6 +165,8 @@ class SheetRenderer(QObject):
             parts.append(f"{label}: {cost}")
             tips[stage] = (f"{label} of all {count} scenes on {self.provider_label(stage)}: "
                            f"{batch.sentence()}")
+        if all(part.endswith("cost unknown") for part in parts):
+            return "Cost unknown (no price set)", tips  # short enough for the toolbar
         return "  ·  ".join(parts), tips
 
     def provider_label(self, stage: Stage) -> str:
