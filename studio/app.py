@@ -45,7 +45,7 @@ def wire_rendering(services: StudioServices) -> None:
     Both callables block (settings file, keychain, SQLite) and run on the window's workers.
     """
     from studio.runtime import Runtime
-    from studio.ui.services import RenderingParts
+    from studio.ui.viewmodels.studio import RenderingParts, RenderingUnavailableError
 
     runtime = Runtime(services.environ)
     options = services.provider_options
@@ -80,10 +80,6 @@ def wire_rendering(services: StudioServices) -> None:
         services.prepare_rendering = prepare
     if services.build_providers is None:
         services.build_providers = build
-
-
-class RenderingUnavailableError(Exception):
-    """The library or the providers cannot be used; the message is the sentence to show."""
 
 
 def create_window(args: Sequence[str], services: StudioServices,

@@ -20,9 +20,9 @@ from studio.core.resources import resources_dir
 from studio.core.settings import ProviderEnv, Settings
 from studio.core.sheet import SHEET_SUFFIX
 from studio.ui.viewmodels.session import SaveChoice
+from studio.ui.viewmodels.studio import RenderingParts
 
 if TYPE_CHECKING:
-    from studio.library import Library
     from studio.providers.base import Provider
     from studio.ui.viewmodels.settings import KeyStore
 
@@ -77,18 +77,6 @@ class QtDialogs:
     def confirm(self, parent: QWidget, title: str, text: str) -> bool:
         answer = QMessageBox.question(parent, title, text)
         return answer == QMessageBox.StandardButton.Yes
-
-
-@dataclass
-class RenderingParts:
-    """What the window renders with, prepared off the GUI thread: the settings in force, the
-    providers (their keys already looked up), the open library, and sentences for the user
-    (a settings file that could not be used, a library open for viewing only)."""
-
-    settings: Settings
-    providers: dict[str, Provider]
-    library: Library
-    notices: list[str] = field(default_factory=list)
 
 
 @dataclass

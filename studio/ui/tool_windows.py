@@ -48,6 +48,7 @@ class ToolWindows(QObject):
 
     # ------------------------------------------------------------------ settings
     def open_settings(self) -> SettingsDialog:
+        from studio.core.settings import Settings
         from studio.ui.settings_dialog import SettingsDialog
         from studio.ui.viewmodels.settings import SettingsModel, SystemKeyStore
 
@@ -55,7 +56,8 @@ class ToolWindows(QObject):
         services = w.services
         if self.settings_dialog is not None:
             self.settings_dialog.close()
-        model = SettingsModel(w.current_settings(), services.config_dir, services.provider_envs,
+        settings = w.rendering.settings or services.settings or Settings()
+        model = SettingsModel(settings, services.config_dir, services.provider_envs,
                               services.keys or SystemKeyStore(), w.background)
         providers = w.renderer.providers if w.renderer is not None else {}
         dialog = SettingsDialog(model, providers, w)
@@ -100,11 +102,12 @@ class ToolWindows(QObject):
         from studio.ui.viewmodels.library_browser import LibraryBrowserModel
 
         w = self.window
-        if w.library is None or w.changes is None:
+        changes = w.rendering.changes
+        if w.library is None or changes is None:
             w.show_message("The library is not open, so there is nothing to browse.", "error")
             return None
         if self.library_browser is None:
-            model = LibraryBrowserModel(w.library, w.changes, w.background)
+            model = LibraryBrowserModel(w.library, changes, w.background)
             browser = LibraryBrowser(model, w)
             model.setParent(browser)
             browser.setWindowFlag(Qt.WindowType.Window)
@@ -140,7 +143,7 @@ class ToolWindows(QObject):
     def export_dialog(self) -> ExportDialog | None:
         """Export the sheet's latest renders; the dialog reads and writes off the GUI thread."""
         w = self.window
-        if w.library is None or w.sheet_library is None:
+        if w.library is None or w.rendering.sheet_library is None:
             w.show_message("Exports need the library, which is not open; see the message "
                            "above.", "error")
             return None
@@ -148,11 +151,12 @@ class ToolWindows(QObject):
         from studio.ui.export_dialog import ExportDialog
 
         library, catalog = w.library, w.services.catalog
-        sheet, path = w.document.sheet, w.sheet_library.library_path()
+        sheet, path = w.document.sheet, w.rendering.sheet_library.library_path()
         start = w.document.path.parent if w.document.path else Path.home()
         dialog = ExportDialog(lambda: gather_sheet(library, sheet, path, catalog),
                               library=library, start_dir=start, parent=w)
-        dialog.exported.connect(w.exported)
+        dialog.exported.connect(
+            lambda out: w.statusBar().showMessage(f"Exported {out}", 8000))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -19,6 +20,7 @@ from studio.core.lifecycle import Approval
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
+    from studio.ui.viewmodels.session import Session
 
 Std = QKeySequence.StandardKey
 Shortcut = QKeySequence.StandardKey | str | None
@@ -40,7 +42,7 @@ class ActionSpec:
 def _render(kind: str, which: str) -> Callable[[MainWindow], Any]:
     def run(window: MainWindow) -> Any:
         names = window.model.names() if which == "all" else window.grid.selected_names()
-        return window.render_scenes(kind, names)
+        return window.rendering.render_scenes(kind, names)
 
     return run
 
@@ -59,11 +61,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("redo", "&Redo", Std.Redo, "Nothing to redo",
                lambda w: w.document.undo_stack.redo()),
     ActionSpec("add_scene", "&Add scene", "Ctrl+Shift+N", "Add a scene to the sheet",
-               lambda w: w.add_scene()),
+               lambda w: w.grid.add_scene()),
     ActionSpec("duplicate_scene", "&Duplicate scene", "Ctrl+D", "Duplicate the selected scene",
-               lambda w: w.duplicate_scene()),
+               lambda w: w.grid.duplicate_current()),
     ActionSpec("delete_scene", "De&lete scene", Std.Delete, "Delete the selected scenes",
-               lambda w: w.delete_scenes()),
+               lambda w: w.grid.delete_selected()),
     ActionSpec("preview_all", "Preview &all", "Ctrl+R", "Render quick previews of every scene",
                _render("preview", "all")),
     ActionSpec("preview_selected", "&Preview selected", "Ctrl+P",
@@ -72,21 +74,22 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Render the photoreal finals of the selected scenes",
                _render("finalize", "selected")),
     ActionSpec("finalize_approved", "Finalize app&roved", "Ctrl+Shift+Return",
-               "Render the finals of every approved scene", lambda w: w.finalize_approved()),
+               "Render the finals of every approved scene",
+               lambda w: w.rendering.finalize_approved()),
     ActionSpec("finalize_all", "Finalize a&ll", "Ctrl+Shift+F",
                "Render the finals of every scene", _render("finalize", "all")),
     ActionSpec("cancel_all", "&Cancel all", "Ctrl+.", "Stop every render in flight",
-               lambda w: w.cancel_all()),
+               lambda w: w.rendering.cancel_all()),
     ActionSpec("retry_failed", "Re&try failed", "Ctrl+Shift+R",
-               "Render again every scene that failed", lambda w: w.retry_failed()),
+               "Render again every scene that failed", lambda w: w.rendering.retry_failed()),
     ActionSpec("approve", "Appro&ve", "A", "Approve the selected scenes",
-               lambda w: w.set_approval(w.grid.selected_names(), Approval.APPROVED),
+               lambda w: w.rendering.set_approval(w.grid.selected_names(), Approval.APPROVED),
                grid_only=True),
     ActionSpec("reject", "Re&ject", "X", "Reject the selected scenes",
-               lambda w: w.set_approval(w.grid.selected_names(), Approval.REJECTED),
+               lambda w: w.rendering.set_approval(w.grid.selected_names(), Approval.REJECTED),
                grid_only=True),
     ActionSpec("star", "&Star", "S", "Star or unstar the selected scenes",
-               lambda w: w.star_selected(), grid_only=True),
+               lambda w: w.rendering.toggle_star(w.grid.selected_names()), grid_only=True),
     ActionSpec("settings", "&Settings…", Std.Preferences,
                "Provider keys, models, concurrency and prices",
                lambda w: w.tools.open_settings()),
@@ -187,3 +190,32 @@ def build_toolbar(window: MainWindow) -> QToolBar:
         else:
             bar.addAction(window.actions_by_name[entry])
     return bar
+
+
+class RecentMenu(QMenu):
+    """File › Open recent: the session's recent files, and a way to clear them."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__("Open &recent", parent)
+        self.setObjectName("recentMenu")
+        self._session = session
+        session.recentChanged.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.clear()
+        recent = self._session.recent_files()
+        for path in recent:
+            action = self.addAction(path.name)
+            action.setToolTip(str(path))
+            action.setData(str(path))
+            action.triggered.connect(self._open)
+        if recent:
+            self.addSeparator()
+            self.addAction("Clear the list").triggered.connect(self._session.clear_recent)
+        self.setEnabled(bool(recent))
+
+    def _open(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self._session.open_path(Path(action.data()))

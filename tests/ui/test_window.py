@@ -275,8 +275,8 @@ def test_the_anchor_history_lists_versions_and_restores_one(make_window, qtbot) 
     assert "(current)" in panel.history_combo.itemText(0)
     panel.history_combo.setCurrentIndex(1)
     # The history is read again (a batch adds a version): the version picked stays picked.
-    with qtbot.waitSignal(window.sheet_library.historyChanged):
-        window.sheet_library.load_history()
+    with qtbot.waitSignal(window.rendering.sheet_library.historyChanged):
+        window.rendering.sheet_library.load_history()
     assert panel.history_combo.currentIndex() == 1
     panel.history_restore.click()
     assert window.document.sheet.character.anchor == first
