@@ -4,11 +4,19 @@
     python benchmarks/ui_window.py --quick    # fewer scenes and renders (a smoke run)
 
 * ``startup_seconds``: from starting the interpreter to the window shown (first start: the
-  example sheet, the library opened, the providers built). Target < 1.5 s.
+  example sheet). Target < 0.5 s. ``startup_ready_seconds``: until its library and providers
+  are open too (they open on a worker once the window shows).
 * ``gui_block_ms_max``: while 48 scenes render with 1024x1024 images arriving from a loopback
-  ModelsLab fake, the longest the GUI thread did not serve a 5 ms timer. Target < 50 ms.
+  ModelsLab fake, the longest the GUI thread did not serve a 5 ms timer. Target < 16 ms.
+  The fake runs in a process of its own, as a real provider is on another machine: in the
+  window's process it would compete with it for the interpreter lock. ``gui_cpu_ms_max`` is the
+  most CPU time the GUI thread spent between two ticks (what the window itself costs, whatever
+  else the machine is doing).
 * ``library_rss_mb``: resident memory with 500 renders in the library browser, every page
-  loaded and every thumbnail shown. Target < 400 MB.
+  loaded and every thumbnail shown. Target < 200 MB.
+
+The machine's load average when the run started is printed too (``load_average``): the figures
+mean something only on an idle machine.
 
 Run from the repository root.
 """
@@ -24,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,33 +52,40 @@ def _env(tmp: Path) -> dict[str, str]:
 # --------------------------------------------------------------------------- start-up
 
 _STARTUP = """
-import asyncio, os, sys
+import asyncio, os, sys, time
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-app.setStyle("Fusion")
 import qasync
+from studio.app import build_services, create_window, prepare_application
+collector = prepare_application(app)
 loop = qasync.QEventLoop(app)
 asyncio.set_event_loop(loop)
-from studio.app import build_services, create_window
 window = create_window([], build_services(os.environ), loop)
 window.show()
 app.processEvents()
-print("shown", flush=True)
+print("shown", time.perf_counter(), flush=True)
+while window.starting:
+    app.processEvents()
+    time.sleep(0.001)
+print("ready", time.perf_counter(), flush=True)
 os._exit(0)
 """
 
 
-def startup_seconds(tmp: Path) -> float:
+def startup_seconds(tmp: Path) -> dict[str, float]:
     env = _env(tmp / "startup")
-    runs = []
-    for _ in range(3):  # the first run also creates the library; report the best warm run
-        started = time.perf_counter()
+    shown, ready = [], []
+    for _ in range(4):  # the first run also creates the library; report the best warm run
+        started = time.perf_counter()  # perf_counter is the same clock in the child (Linux)
         proc = subprocess.run([sys.executable, "-c", _STARTUP], env=env, capture_output=True,
                               text=True, timeout=120)
-        if "shown" not in proc.stdout:
+        marks = dict(line.split() for line in proc.stdout.splitlines() if " " in line)
+        if "shown" not in marks or "ready" not in marks:
             raise RuntimeError(f"the window did not start: {proc.stderr[-2000:]}")
-        runs.append(time.perf_counter() - started)
-    return round(min(runs[1:]), 3)
+        shown.append(float(marks["shown"]) - started)
+        ready.append(float(marks["ready"]) - started)
+    return {"startup_seconds": round(min(shown[1:]), 3),
+            "startup_ready_seconds": round(min(ready[1:]), 3)}
 
 
 # --------------------------------------------------------------------------- GUI blocking
@@ -99,40 +115,78 @@ def _sheet(path: Path, scenes: int) -> None:
     save_sheet(sheet, path)
 
 
-def gui_block_ms(tmp: Path, scenes: int) -> dict[str, Any]:
+_FAKE = """
+import sys
+from tests.fakes.modelslab import FakeModelsLab
+server = FakeModelsLab(sys.argv[1], eta=0.05)
+server.image = open(sys.argv[2], "rb").read()
+server.start()
+print(server.base_url, flush=True)
+sys.stdin.read()  # until the benchmark closes our stdin
+server.stop()
+"""
+
+
+def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False) -> dict[str, Any]:
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from studio.app import build_services, create_window
+    from studio.app import (
+        build_services,
+        create_window,
+        keep_collections_short,
+        prepare_application,
+    )
     from studio.core.lifecycle import JobState
-    from tests.fakes.modelslab import FakeModelsLab
 
     env = _env(tmp / "render")
     os.environ.update(env)
-    server = FakeModelsLab(KEY, eta=0.05)
-    server.image = _noise_png(1024)
-    server.start()
+    image = tmp / "noise.png"
+    image.write_bytes(_noise_png(1024))
+    stop: Callable[[], object]
+    if fake_in_process:  # as the benchmark first measured it: it shares the interpreter lock
+        from tests.fakes.modelslab import FakeModelsLab
+
+        fake = FakeModelsLab(KEY, eta=0.05)
+        fake.image = image.read_bytes()
+        fake.start()
+        base_url, stop = fake.base_url, fake.stop
+    else:
+        server = subprocess.Popen([sys.executable, "-c", _FAKE, KEY, str(image)], env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+
+        def stop() -> object:
+            return server.communicate("", timeout=30)  # closing its stdin stops it
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    collector = prepare_application(app)  # as ``studio`` runs it
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     sheet = tmp / "bench.sheet.toml"
     _sheet(sheet, scenes)
-    run_env = dict(env, STUDIO_MODELSLAB_API_KEY=KEY, STUDIO_MODELSLAB_BASE_URL=server.base_url,
+    run_env = dict(env, STUDIO_MODELSLAB_API_KEY=KEY, STUDIO_MODELSLAB_BASE_URL=base_url,
                    STUDIO_MODELSLAB_CONCURRENCY="8")
     services = build_services(run_env)
     window = create_window([str(sheet)], services, loop)
     window.resize(1440, 900)
     window.show()
+    keep_collections_short(window)
+    while window.starting:
+        app.processEvents()
+        time.sleep(0.005)
     gaps: list[float] = []
-    last = [time.perf_counter()]
+    cpu: list[float] = []  # the GUI thread's own CPU time between ticks (load-independent)
+    last = [time.perf_counter(), time.thread_time()]
 
     def tick() -> None:
-        now = time.perf_counter()
+        now, used = time.perf_counter(), time.thread_time()
         gaps.append(now - last[0])
-        last[0] = now
+        cpu.append(used - last[1])
+        last[0], last[1] = now, used
 
     timer = QTimer()
     timer.setInterval(5)
@@ -141,7 +195,7 @@ def gui_block_ms(tmp: Path, scenes: int) -> dict[str, Any]:
     async def run() -> float:
         model = window.model
         await asyncio.sleep(0.3)
-        last[0] = time.perf_counter()
+        last[0], last[1] = time.perf_counter(), time.thread_time()
         timer.start()
         finished = asyncio.Event()
 
@@ -153,7 +207,7 @@ def gui_block_ms(tmp: Path, scenes: int) -> dict[str, Any]:
         model.cellsChanged.connect(check)
         window.images.loaded.connect(check)
         started = time.perf_counter()
-        window.preview_all()
+        window.actions_by_name["preview_all"].trigger()
         await finished.wait()
         wall = time.perf_counter() - started
         timer.stop()
@@ -165,14 +219,16 @@ def gui_block_ms(tmp: Path, scenes: int) -> dict[str, Any]:
     try:
         wall = loop.run_until_complete(run())
     finally:
-        server.stop()
+        stop()
         loop.close()  # joins the loop's worker threads
+        collector.stop()
     done = sum(1 for n in window.model.names()
                if window.model.cell(n).preview.state is JobState.DONE)
     worst = max(gaps) * 1000 - 5 if gaps else 0.0
     return {"gui_block_ms_max": round(max(0.0, worst), 1),
             "gui_block_ms_p99": round(sorted(gaps)[int(len(gaps) * 0.99)] * 1000 - 5, 1)
             if gaps else 0.0,
+            "gui_cpu_ms_max": round(max(cpu) * 1000, 1) if cpu else 0.0,
             "render_scenes": scenes, "render_done": done, "render_wall_seconds": round(wall, 2)}
 
 
@@ -185,7 +241,9 @@ from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QApplication
 from studio.library import Library
 from studio.ui.library_browser import LibraryBrowser
-from studio.ui.tasks import Background
+from studio.ui.viewmodels.background import Background
+from studio.ui.viewmodels.changes import LibraryChanges
+from studio.ui.viewmodels.library_browser import LibraryBrowserModel
 count = int(sys.argv[1])
 library = Library.open(__import__("pathlib").Path(os.environ["STUDIO_DATA_DIR"]))
 project = library.projects.ensure("Bench").id
@@ -197,7 +255,7 @@ if not library.renders.page(limit=1).items:
         library.maintenance.import_image(buf.getvalue(), project, name=f"render {i}")
 app = QApplication(sys.argv[:1])
 bg = Background(threads=4)
-browser = LibraryBrowser(library, bg)
+browser = LibraryBrowser(LibraryBrowserModel(library, LibraryChanges(library.changes), bg))
 browser.resize(1400, 900)
 browser.show()
 deadline = time.monotonic() + 300
@@ -209,7 +267,8 @@ def settle():
             model.fetchMore(QModelIndex())
         for row in range(model.rowCount()):
             model.data(model.index(row), 1)  # DecorationRole: ask every thumbnail
-        if not browser.busy and not model.canFetchMore(QModelIndex()) and not bg.pending:
+        if (not browser.busy and not model.canFetchMore(QModelIndex()) and not bg.pending
+                and model.thumbnails_pending == 0):
             return
         time.sleep(0.01)
 settle()
@@ -238,14 +297,23 @@ def library_rss_mb(tmp: Path, renders: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="12 scenes, 60 renders")
+    parser.add_argument("--fake-in-process", action="store_true",
+                        help="run the ModelsLab fake in the window's process, as first measured")
+    parser.add_argument("--only", choices=("startup", "memory", "render"),
+                        help="measure one figure only")
     args = parser.parse_args(argv)
     scenes, renders = (12, 60) if args.quick else (48, 500)
     with tempfile.TemporaryDirectory(prefix="studio-bench-") as name:
         tmp = Path(name)
-        out: dict[str, Any] = {"startup_seconds": startup_seconds(tmp)}
-        out.update(library_rss_mb(tmp, renders))
-        out.update(gui_block_ms(tmp, scenes))
-    out["targets"] = {"startup_seconds": 1.5, "gui_block_ms_max": 50, "library_rss_mb": 400}
+        out: dict[str, Any] = {"load_average": round(os.getloadavg()[0], 2)}
+        if args.only in (None, "startup"):
+            out.update(startup_seconds(tmp))
+        if args.only in (None, "memory"):
+            out.update(library_rss_mb(tmp, renders))
+        if args.only in (None, "render"):
+            out.update(gui_block_ms(tmp, scenes, args.fake_in_process))
+            out["fake_in_process"] = args.fake_in_process
+    out["targets"] = {"startup_seconds": 0.5, "gui_block_ms_max": 16, "library_rss_mb": 200}
     print(json.dumps(out))
     return 0
 

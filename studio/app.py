@@ -1,8 +1,9 @@
 """GUI start-up: the QApplication on a qasync event loop, and the main window.
 
 The window's side of the composition root (``studio.runtime``): it builds the services from the
-runtime and hands them to :class:`~studio.ui.main_window.MainWindow`. Nothing below reaches for
-a global.
+runtime and hands them to :class:`~studio.ui.main_window.MainWindow`, which shows itself first
+and then prepares its settings, providers and library on a worker with the callables wired
+here. Nothing below reaches for a global.
 """
 
 from __future__ import annotations
@@ -14,92 +15,91 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from studio.core.settings import Settings
+    from studio.ui.gc_guard import GuiThreadCollector
     from studio.ui.main_window import MainWindow
     from studio.ui.services import StudioServices
 
 
 def build_services(environ: Mapping[str, str]) -> StudioServices:
+    """What the window needs to show itself; the settings, the providers and the library are
+    prepared once it is shown (:func:`wire_rendering`)."""
     from studio.runtime import Runtime, provider_envs
     from studio.ui.services import StudioServices
 
     runtime = Runtime(environ)
-    settings, _problem = runtime.settings_or_defaults()
     return StudioServices(
         environ=environ,
         catalog=runtime.catalog,
         config_dir=runtime.config_dir,
-        data_dir=runtime.data_dir,
-        settings=settings,
         provider_envs=provider_envs(environ),
         key_configured=runtime.any_key_in_environment,
     )
 
 
-def attach_rendering(window: MainWindow, services: StudioServices) -> bool:
-    """Open the library and the providers and give the window its render controller.
+def wire_rendering(services: StudioServices) -> None:
+    """Give the window the composition root's way to its settings, providers and library.
 
-    The controller owns them from here and closes them when the window closes. On failure
-    the window still opens, for editing, with a sentence saying why it cannot render.
+    Both callables block (settings file, keychain, SQLite) and run on the window's workers.
     """
-    from studio.core.settings import Settings
-    from studio.library import Library, LibraryError
-    from studio.runtime import Runtime, RuntimeConfigError
-    from studio.ui.render_controller import RenderController
+    from studio.runtime import Runtime
+    from studio.ui.viewmodels.studio import RenderingParts, RenderingUnavailableError
 
-    settings = services.settings
-    runtime = Runtime(services.environ).with_settings(settings)
-    data = runtime.data_dir
+    runtime = Runtime(services.environ)
+    options = services.provider_options
 
-    def build(chosen: Settings) -> dict[str, Any]:
-        return runtime.with_settings(chosen).providers(
-            **services.extras.get("provider_options", {}))
+    def build(settings: Settings) -> dict[str, Any]:
+        providers = runtime.with_settings(settings).providers(**options)
+        for provider in providers.values():
+            _ = provider.configured  # looks the key up now, here, once
+        return providers
 
-    services.extras["build_providers"] = build
-    try:
-        providers = build(settings)
-    except RuntimeConfigError as exc:
-        window.show_message(f"{exc} Renders are off until it is fixed.", "error")
-        return False
-    try:
-        library = Library.open(data, if_busy="read-only")
-    except LibraryError as exc:
-        window.show_message(f"{exc} Renders are off until it is fixed.", "error")
-        return False
-    if library.notice:
-        window.show_message(library.notice, "warning")
-    services.key_configured = lambda: any(
-        p.configured for pid, p in providers.items() if pid != "offline")
-    controller = RenderController(
-        window.model, library, providers, settings, window.tasks, data / "unsaved",
-        confirm=lambda title, text: services.dialogs.confirm(window, title, text),
-        parent=window)
-    window.library = library
-    window.attach_renderer(controller)
-    controller.warm_up()
-    window.refresh_banner()
-    window.tasks.start(controller.resume(), "Resuming unfinished renders")
-    return True
+    def prepare() -> RenderingParts:
+        from studio.library import Library, LibraryError
+        from studio.runtime import RuntimeConfigError
+
+        notices: list[str] = []
+        settings = services.settings
+        if settings is None:
+            settings, problem = runtime.settings_or_defaults()
+            if problem:
+                notices.append(problem)
+        try:
+            providers = build(settings)
+            library = Library.open(runtime.with_settings(settings).data_dir,
+                                   if_busy="read-only")
+        except (RuntimeConfigError, LibraryError) as exc:
+            raise RenderingUnavailableError(f"{exc} Renders are off until it is fixed.") from None
+        if library.notice:
+            notices.append(library.notice)
+        return RenderingParts(settings, providers, library, notices)
+
+    if services.prepare_rendering is None:
+        services.prepare_rendering = prepare
+    if services.build_providers is None:
+        services.build_providers = build
 
 
 def create_window(args: Sequence[str], services: StudioServices,
                   loop: asyncio.AbstractEventLoop | None = None) -> MainWindow:
     """The main window with the sheet named in ``args``, the last sheet, or (first start) the
-    example sheet."""
+    example sheet. Its library and providers are prepared on a worker from here on."""
     from studio.ui.main_window import MainWindow
 
     window = MainWindow(services, loop)
     first_start = not window.state.started_before
+    session = window.session
     opened_example = False
     if args:
-        window.open_path(Path(args[0]))
-    else:
-        last = window.state.last_sheet()
-        if not (last is not None and last.is_file() and window.open_path(last)):
-            opened_example = window.open_example()
-    if services.extras.get("render", True) and attach_rendering(window, services) and (
-            first_start and opened_example and not services.key_configured()):
+        session.open_path(Path(args[0]))
+    elif not session.open_last():
+        opened_example = session.open_example()
+    if services.render:
+        wire_rendering(services)
         # First start with no key: the example renders at once, offline, so the grid is alive.
-        window.preview_all()
+        window.start_rendering(preview_all=first_start and opened_example)
     return window
 
 
@@ -109,6 +109,28 @@ EXIT_BAD_ENVIRONMENT = 2
 def _cannot_open(sentence: str) -> int:
     print(f"studio: {sentence}", file=sys.stderr, flush=True)
     return EXIT_BAD_ENVIRONMENT
+
+
+def prepare_application(app: QApplication) -> GuiThreadCollector:
+    """Name and style the application, and leave cyclic garbage collection to the GUI thread
+    (a safety net: closed windows are freed by reference counting)."""
+    from studio import APP_DISPLAY_NAME, APP_NAME
+    from studio.ui.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector(app)  # Qt objects in garbage die on the GUI thread
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_DISPLAY_NAME)
+    app.setStyle("Fusion")
+    return collector
+
+
+def keep_collections_short(window: MainWindow) -> None:
+    """Once the window has started (its library and providers open), what exists lives as long
+    as it does: moved out of the collector's sight (``gc.freeze``), a collection then walks only
+    what was made since, and never holds the window for long."""
+    import gc
+
+    window.renderingReady.connect(lambda _ready: gc.freeze())
 
 
 def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
@@ -128,21 +150,15 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
         return _cannot_open(sentence)
     import qasync
 
-    from studio import APP_DISPLAY_NAME, APP_NAME
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    from studio.ui.gc_guard import GuiThreadCollector
-
-    collector = GuiThreadCollector(app)  # Qt objects in garbage die on the GUI thread
-    app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName(APP_DISPLAY_NAME)
-    app.setStyle("Fusion")
+    collector = prepare_application(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     services = build_services(environ)
     window = create_window(args, services, loop)
     window.show()
+    keep_collections_short(window)
     # The window closes itself once its renders are parked and the library is closed; the
     # loop then ends here rather than by Qt quitting under it.
     app.setQuitOnLastWindowClosed(False)

@@ -4,8 +4,6 @@ presets, skin-detail and quality toggles, and the live prompt checks with one-cl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import QRegularExpression, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
@@ -28,8 +26,16 @@ from studio.core.checks import CapabilityLookup, Finding, Severity, lint_sheet
 from studio.core.presets import PresetKind
 from studio.core.request import Stage
 from studio.ui import icons
-from studio.ui.document import SheetDocument
-from studio.ui.widgets import FlowLayout, scrolling_column, section_label
+from studio.ui.viewmodels.document import SheetDocument
+from studio.ui.viewmodels.history import AnchorHistoryEntry
+from studio.ui.widgets import (
+    FlowLayout,
+    keep_typed_number,
+    scrolling_column,
+    section_label,
+    show_line_text,
+    show_plain_text,
+)
 
 FIELD_LABELS = (
     ("age", "Age", "30"),
@@ -44,35 +50,6 @@ FIELD_LABELS = (
 
 SEVERITY_MARK = {Severity.ERROR: ("●", "#c62828"), Severity.WARNING: ("●", "#b7791f"),
                  Severity.INFO: ("●", "#2f6fd6")}
-
-
-@dataclass(frozen=True)
-class AnchorHistoryEntry:
-    """One saved version of the anchor, for the history picker."""
-
-    label: str
-    anchor: str
-    seed: int | None = None
-    negative: str | None = None
-
-
-def _plain_text(edit: QPlainTextEdit, text: str) -> None:
-    if edit.toPlainText() != text:
-        cursor = edit.textCursor()
-        pos = cursor.position()
-        with QSignalBlocker(edit):
-            edit.setPlainText(text)
-        cursor = edit.textCursor()
-        cursor.setPosition(min(pos, len(text)))
-        edit.setTextCursor(cursor)
-
-
-def _line_text(edit: QLineEdit, text: str) -> None:
-    if edit.text() != text:
-        pos = edit.cursorPosition()
-        with QSignalBlocker(edit):
-            edit.setText(text)
-        edit.setCursorPosition(min(pos, len(text)))
 
 
 class ChecksPanel(QWidget):
@@ -102,7 +79,7 @@ class ChecksPanel(QWidget):
         layout.addLayout(self._rows)
         self.fix_buttons: list[QPushButton] = []
         document.changed.connect(self._timer.start)
-        self.run_now()
+        self._timer.start()  # the first run too: after the window has shown itself
 
     def set_capabilities(self, lookup: CapabilityLookup | None) -> None:
         self._caps = lookup
@@ -326,10 +303,10 @@ class CharacterPanel(QWidget):
         self._refreshing = True
         try:
             ch = self._doc.sheet.character
-            _line_text(self.name_edit, ch.name)
+            show_line_text(self.name_edit, ch.name)
             for key, edit in self.field_edits.items():
-                _line_text(edit, getattr(ch.fields, key))
-            _plain_text(self.anchor_edit, ch.anchor)
+                show_line_text(edit, getattr(ch.fields, key))
+            show_plain_text(self.anchor_edit, ch.anchor)
             composed = self._doc.anchor_is_composed()
             if ch.fields.is_empty():
                 self.anchor_status.setText("Typed by hand (no fields filled in)")
@@ -338,12 +315,14 @@ class CharacterPanel(QWidget):
             else:
                 self.anchor_status.setText("Edited by hand: the fields no longer change it")
             self.recompose_button.setVisible(not composed)
-            _line_text(self.seed_edit, str(ch.seed))
+            keep_typed_number(self.seed_edit, ch.seed)
             self._apply_lock()
             recommended = self._doc.catalog.recommended_negative(Stage.FINAL)
             self.negative_edit.setPlaceholderText(
                 f"Default: {recommended}" if recommended else "No negative prompt")
-            _plain_text(self.negative_edit, ch.negative or "")
+            # Spaces typed first are kept: the sheet holds no negative prompt for them yet.
+            show_plain_text(self.negative_edit, ch.negative or "",
+                            lambda typed: (typed if typed.strip() else None) == ch.negative)
             for (kind, pid), button in self.toggles.items():
                 values = ch.skin if kind is PresetKind.SKIN else ch.quality
                 with QSignalBlocker(button):
@@ -407,7 +386,9 @@ class CharacterPanel(QWidget):
 
     # ------------------------------------------------------------------ history
     def set_history(self, entries: list[AnchorHistoryEntry]) -> None:
-        """The saved versions of this character's anchor, newest first."""
+        """The saved versions of this character's anchor, newest first. The version the user
+        has picked stays picked when the list is read again (a batch adds one)."""
+        picked = self.history_combo.currentData()
         self.history_box.setVisible(bool(entries))
         with QSignalBlocker(self.history_combo):
             self.history_combo.clear()
@@ -415,6 +396,11 @@ class CharacterPanel(QWidget):
                 self.history_combo.addItem(entry.label, entry)
                 self.history_combo.setItemData(self.history_combo.count() - 1, entry.anchor,
                                                Qt.ItemDataRole.ToolTipRole)
+            if isinstance(picked, AnchorHistoryEntry):
+                again = next((i for i, e in enumerate(entries) if e.anchor == picked.anchor
+                              and e.seed == picked.seed), None)
+                if again is not None:
+                    self.history_combo.setCurrentIndex(again)
 
     def _restore_history(self) -> None:
         entry = self.history_combo.currentData()

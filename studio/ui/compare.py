@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.images import decode_scaled
-from studio.ui.tasks import Background
+from studio.ui.viewmodels.background import Background
+from studio.ui.viewmodels.images import decode_scaled
 
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
@@ -333,7 +333,7 @@ class CompareView(QWidget):
                 continue
             self._pending += 1
             self._bg.run(partial(decode_scaled, path, 0), partial(self._arrived, key),
-                         partial(self._missing, key), what=f"Reading the {key}")
+                         partial(self._missing, key), owner=self, what=f"Reading the {key}")
         if self._pending == 0:
             self._show()
 

@@ -1,6 +1,7 @@
 """Every final of the sheet in one grid, to judge whether the character stays the same person.
 
-Scenes without a final show their preview, marked as such; scenes with neither are left out.
+Scenes without a final show their preview, marked as such; scenes with neither are left out. It
+binds to :class:`~studio.ui.viewmodels.consistency.ConsistencyModel`.
 """
 
 from __future__ import annotations
@@ -9,19 +10,19 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from studio.ui.images import ImageCache
-from studio.ui.scene_model import SceneListModel
+from studio.ui.viewmodels.consistency import ConsistencyModel, Tile
+from studio.ui.viewmodels.images import ImageCache
 
 TILE = 260
 
 
 class ConsistencyView(QWidget):
-    def __init__(self, model: SceneListModel, images: ImageCache,
+    def __init__(self, tiles: ConsistencyModel, images: ImageCache,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("consistencyView")
         self.setWindowTitle("Consistency")
-        self._model = model
+        self._tiles = tiles
         self._images = images
         layout = QVBoxLayout(self)
         self.summary = QLabel(self)
@@ -36,49 +37,37 @@ class ConsistencyView(QWidget):
         self.grid.setWordWrap(True)
         layout.addWidget(self.grid, 1)
         images.loaded.connect(self._image_loaded)
-        model.cellsChanged.connect(self.refresh)
-        model.modelReset.connect(self.refresh)
+        tiles.tilesChanged.connect(self.refresh)
         self.resize(1180, 760)
         self.refresh()
 
     def refresh(self) -> None:
         self.grid.clear()
-        finals = previews = 0
-        for name in self._model.names():
-            cell = self._model.cell(name)
-            slot, label = cell.final, name
-            if not slot.done or slot.image is None:
-                slot, label = cell.preview, f"{name} (preview)"
-                if not slot.done or slot.image is None:
-                    continue
-                previews += 1
-            else:
-                finals += 1
-            item = QListWidgetItem(label)
-            item.setData(Qt.ItemDataRole.UserRole, str(slot.image))
-            item.setToolTip(f"{name}: seed, prompt and settings in the inspector")
+        for tile in self._tiles.tiles:
+            item = QListWidgetItem(tile.label)
+            item.setData(Qt.ItemDataRole.UserRole, str(tile.image))
+            item.setToolTip(f"{tile.scene}: seed, prompt and settings in the inspector")
             item.setSizeHint(QSize(TILE + 16, TILE + 40))
-            self._set_icon(item)
+            self._set_icon(item, tile)
             self.grid.addItem(item)
-        self.summary.setText(f"{finals} final(s) and {previews} preview(s) of "
-                             f"{self._model.rowCount()} scenes: does every panel show the same "
-                             "person?")
+        self.summary.setText(self._tiles.summary)
 
     def paths(self) -> list[str]:
         return [self.grid.item(i).data(Qt.ItemDataRole.UserRole)
                 for i in range(self.grid.count())]
 
-    def _set_icon(self, item: QListWidgetItem) -> None:
-        from pathlib import Path
+    def labels(self) -> list[str]:
+        return [self.grid.item(i).text() for i in range(self.grid.count())]
 
-        image = self._images.get(Path(item.data(Qt.ItemDataRole.UserRole)), TILE)
-        item.setIcon(QIcon(_tile(image)))
+    def _set_icon(self, item: QListWidgetItem, tile: Tile) -> None:
+        item.setIcon(QIcon(_tile(self._images.get(tile.image, TILE))))
 
     def _image_loaded(self, path: str) -> None:
+        tiles = {str(t.image): t for t in self._tiles.tiles}
         for i in range(self.grid.count()):
             item = self.grid.item(i)
-            if item.data(Qt.ItemDataRole.UserRole) == path:
-                self._set_icon(item)
+            if item.data(Qt.ItemDataRole.UserRole) == path and path in tiles:
+                self._set_icon(item, tiles[path])
 
 
 def _tile(image: QImage | None) -> QPixmap:

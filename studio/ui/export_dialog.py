@@ -53,7 +53,7 @@ from studio.export.model import (
 from studio.export.run import ExportFormat, ExportRequest, Layout, run_export
 from studio.library import Library
 from studio.library.binding import sheet_name
-from studio.ui.tasks import Background
+from studio.ui.viewmodels.background import Background
 
 PREVIEW_WIDTH = 380
 PREVIEW_HEIGHT = 500
@@ -132,7 +132,7 @@ class ExportDialog(QDialog):
         self._choose_path = choose_path
         self._exporter = exporter
         self._export: SheetExport | None = None
-        self._background = Background(self, threads=2)
+        self._background = Background(parent=self, threads=2, name="studio-export")
         self._bridge = _Bridge(self)
         self._bridge.progress.connect(self._on_progress)
         self._cancel: threading.Event | None = None

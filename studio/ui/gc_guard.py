@@ -1,11 +1,12 @@
-"""Collect Python's cyclic garbage on the GUI thread only.
+"""Collect Python's cyclic garbage on the GUI thread only: a safety net.
 
-The cyclic garbage collector runs in whichever thread happens to allocate when a threshold is
-crossed. When that is a worker thread (a thumbnail, a library write) and the garbage holds a Qt
-object (a dialog kept in a reference cycle by a connected lambda), Qt destroys the object off
-its thread: "Timers cannot be stopped from another thread" at best, a crash at worst. While the
-window runs, automatic collection is therefore off and a timer on the GUI thread collects with
-the interpreter's own thresholds.
+Closed windows and dialogs are freed by reference counting (nothing of the window keeps them in
+a reference cycle; ``tests/ui/test_lifetimes.py`` holds it to that). Should a Qt object still end
+up in cyclic garbage, the cycle collector would run it down in whichever thread happens to
+allocate when a threshold is crossed: a worker (a thumbnail, a library write) destroying a Qt
+object off its thread is "Timers cannot be stopped from another thread" at best, a crash at
+worst. While the window runs, automatic collection is therefore off and a timer on the GUI thread
+collects with the interpreter's own thresholds.
 """
 
 from __future__ import annotations
@@ -52,3 +53,17 @@ def _enable_if(restore: bool):  # type: ignore[no-untyped-def]
             gc.enable()
 
     return enable
+
+
+class held_collection:  # a context manager, named like contextlib's
+    """While it lasts, the collector's timer collects nothing (proving that an object is freed
+    by reference counting alone, without the cycle collector)."""
+
+    def __init__(self, collector: GuiThreadCollector) -> None:
+        self._collector = collector
+
+    def __enter__(self) -> None:
+        self._collector._timer.stop()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._collector._timer.start()

@@ -6,8 +6,11 @@ One delegate paints every card, so a sheet of hundreds of scenes costs no widget
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
+import shiboken6
 from PySide6.QtCore import (
     QEvent,
     QModelIndex,
@@ -16,25 +19,43 @@ from PySide6.QtCore import (
     QRect,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from studio.core.lifecycle import Approval, JobState
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import Stage
 from studio.core.sheet import Scene
 from studio.ui import theme
-from studio.ui.cells import Cell, Slot
-from studio.ui.images import ImageCache
-from studio.ui.scene_model import Role
+from studio.ui.viewmodels.cells import Cell, Slot
+from studio.ui.viewmodels.images import ImageCache
+from studio.ui.viewmodels.scenes import Role
 
 CARD_W = 356
 CARD_H = 318
 MARGIN = 10
 GAP = 10
 THUMB_SIDE = 320  # decode size for card images (sharp at 2x on the 180 px slot)
+CARD_CACHE = 96  # pictures of cards kept (about 0.5 MB each)
+FRAME_BUDGET = 0.006  # seconds of card drawing per turn of the event loop
 
 BUTTONS = ("preview", "finalize", "retry", "cancel", "approve", "reject")
 BUTTON_TEXT = {"preview": "Preview", "finalize": "Finalize", "retry": "Retry",
@@ -142,6 +163,12 @@ class SceneCardDelegate(QStyledItemDelegate):
         self._catalog = catalog
         self._images = images
         self._hover_pos: QPoint | None = None
+        self._cards: OrderedDict[tuple[object, ...], QPixmap] = OrderedDict()
+        #: The picture each scene's card showed last (drawn again while a frame is over
+        #: budget).
+        self._shown: dict[str, QPixmap] = {}
+        self._frame_spent = 0.0
+        self._later: list[tuple[QWidget, QRect]] = []
 
     def set_hover_pos(self, pos: QPoint | None) -> None:
         self._hover_pos = pos
@@ -153,6 +180,80 @@ class SceneCardDelegate(QStyledItemDelegate):
     # ------------------------------------------------------------------ painting
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
+        """Draw the card from a picture of it, drawn again only when something it shows has
+        changed (the model's revision, the selection, the pointer, the palette): a render in
+        progress repaints one card at a time, and scrolling costs no drawing at all."""
+        rect: QRect = option.rect
+        state = option.state
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        hovered = bool(state & QStyle.StateFlag.State_MouseOver)
+        hover = (card_layout(rect).hit(self._hover_pos)
+                 if hovered and self._hover_pos is not None else None)
+        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        key = (index.data(Role.REVISION), index.row(), rect.width(), rect.height(), selected,
+               hovered, hover, option.palette.cacheKey(), option.font.key(), ratio)
+        picture = self._cards.get(key)
+        name = str(index.data(Qt.ItemDataRole.DisplayRole))
+        shown = self._shown.get(name)
+        view = option.widget
+        on_screen = isinstance(painter.device(), QWidget)  # not a grab() or a print
+        if (picture is None and shown is not None and on_screen and self._over_budget()
+                and shown.deviceIndependentSize().toSize() == rect.size()
+                and isinstance(view, QAbstractItemView)):
+            # This frame has drawn enough cards: show the card as it was a moment ago and
+            # draw it anew in the next one, so no repaint holds the window for long.
+            self._redraw_later(view, rect)
+            painter.drawPixmap(rect.topLeft(), shown)
+            return
+        if picture is None:
+            started = time.perf_counter()
+            picture = QPixmap(QSize(round(rect.width() * ratio), round(rect.height() * ratio)))
+            picture.setDevicePixelRatio(ratio)
+            # Opaque, on the grid's own background: drawn as a plain copy, with no blending.
+            picture.fill(option.palette.color(QPalette.ColorRole.Base))
+            local = QStyleOptionViewItem(option)
+            local.rect = QRect(0, 0, rect.width(), rect.height())
+            local_hover = (self._hover_pos - rect.topLeft()
+                           if self._hover_pos is not None else None)
+            card_painter = QPainter(picture)
+            try:
+                self._draw_card(card_painter, local, index, local_hover)
+            finally:
+                card_painter.end()
+            self._cards[key] = picture
+            while len(self._cards) > CARD_CACHE:
+                self._cards.popitem(last=False)
+            self._spend(time.perf_counter() - started)
+        else:
+            self._cards.move_to_end(key)
+        self._shown[name] = picture
+        painter.drawPixmap(rect.topLeft(), picture)
+
+    def _over_budget(self) -> bool:
+        return self._frame_spent > FRAME_BUDGET
+
+    def _spend(self, seconds: float) -> None:
+        """Count drawing time against this frame (it ends when the event loop turns)."""
+        if self._frame_spent == 0.0:
+            QTimer.singleShot(0, self._new_frame)
+        self._frame_spent += seconds
+
+    def _new_frame(self) -> None:
+        self._frame_spent = 0.0
+
+    def _redraw_later(self, view: QAbstractItemView, rect: QRect) -> None:
+        if not self._later:
+            QTimer.singleShot(0, self._redraw)
+        self._later.append((view.viewport(), QRect(rect)))
+
+    def _redraw(self) -> None:
+        later, self._later = self._later, []
+        for viewport, rect in later:
+            if shiboken6.isValid(viewport):
+                viewport.update(rect)
+
+    def _draw_card(self, painter: QPainter, option: QStyleOptionViewItem,
+                   index: QModelIndex | QPersistentModelIndex, hover_pos: QPoint | None) -> None:
         scene: Scene | None = index.data(Role.SCENE)
         cell: Cell | None = index.data(Role.CELL)
         if scene is None or cell is None:
@@ -163,7 +264,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         selected = bool(state & QStyle.StateFlag.State_Selected)
         hovered = bool(state & QStyle.StateFlag.State_MouseOver)
         lay = card_layout(rect)
-        hover = lay.hit(self._hover_pos) if hovered and self._hover_pos is not None else None
+        hover = lay.hit(hover_pos) if hovered and hover_pos is not None else None
 
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -258,15 +359,19 @@ class SceneCardDelegate(QStyledItemDelegate):
             painter.drawImage(tr, image)
             if stale:
                 painter.fillRect(tr, QColor(0, 0, 0, 70))
-        elif slot.state is JobState.FAILED:
-            painter.setBrush(theme.blend(dark_bg, theme.status_colour(slot.state), 0.18))
+        elif slot.state in (JobState.FAILED, JobState.UNCERTAIN):
+            # The sentence says what happened and what to do (an uncertain job may have been
+            # billed and is not sent again on its own).
+            painter.setBrush(theme.blend(dark_bg, theme.status_colour(slot.state, palette=pal),
+                                         0.18))
             painter.drawRoundedRect(r, 6, 6)
             painter.setFont(small)
             painter.setPen(text)
+            fallback = ("The render failed." if slot.state is JobState.FAILED else
+                        "The provider may have accepted (and billed) this render.")
             painter.drawText(r.adjusted(10, 26, -10, -10),
                              Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
-                             | Qt.TextFlag.TextWordWrap,
-                             slot.message or "The render failed.")
+                             | Qt.TextFlag.TextWordWrap, slot.message or fallback)
         else:
             painter.setFont(small)
             painter.setPen(QPen(theme.blend(text, dark_bg, 0.6), 1, Qt.PenStyle.DashLine))
@@ -277,6 +382,8 @@ class SceneCardDelegate(QStyledItemDelegate):
                 msg = slot.describe()
             elif slot.state is JobState.CANCELLED:
                 msg = "Cancelled"
+            elif slot.image is not None:
+                msg = self._images.problem(slot.image, THUMB_SIDE) or "Loading…"
             else:
                 msg = "No preview yet" if stage is Stage.PREVIEW else "No final yet"
             painter.drawText(r, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, msg)
@@ -399,10 +506,8 @@ class SceneCardDelegate(QStyledItemDelegate):
             tip = (f"{preset.label}\n{preset.tooltip}" if preset else
                    f"{key.title()}: {getattr(scene, key) or 'none'}") + "\n\nClick to change."
         elif hit and hit.startswith("slot:"):
-            slot = cell.slot(Stage(hit.split(":", 1)[1]))
-            tip = slot.message or slot.describe()
-            if slot.image is not None:
-                tip += "\nDouble-click to compare the preview and the final."
+            stage = Stage(hit.split(":", 1)[1])
+            tip = index.data(Role.FINAL_TIP if stage is Stage.FINAL else Role.PREVIEW_TIP)
         elif hit == "star":
             tip = "Star this scene"
         if tip:

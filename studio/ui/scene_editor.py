@@ -1,5 +1,10 @@
-"""The scene panel: every field of the selected scene, with preset pickers (the catalog's labels,
-their effect as a tooltip) and the exact prompt it will send, coloured by part."""
+"""The scene panel: every field of the current scene, with preset pickers (the catalog's labels,
+their effect as a tooltip) and the exact prompt it will send, coloured by part.
+
+Which scene it shows is the selection's (:class:`~studio.ui.viewmodels.selection.SceneSelection`),
+which follows a scene through a rename; a field being typed in is never rewritten by the edit
+it makes (the model's value is what the field already says).
+"""
 
 from __future__ import annotations
 
@@ -23,8 +28,14 @@ from studio.core.presets import PresetKind
 from studio.core.prompt import prompt_parts, stage_negative
 from studio.core.request import Stage
 from studio.core.sheet import Scene
-from studio.ui.document import SheetDocument
-from studio.ui.widgets import scrolling_column, section_label
+from studio.ui.viewmodels.document import SheetDocument
+from studio.ui.viewmodels.selection import SceneSelection
+from studio.ui.widgets import (
+    keep_typed_number,
+    scrolling_column,
+    section_label,
+    show_plain_text,
+)
 
 PART_COLOURS = {"reference": "#c2185b", "anchor": "#2f6fd6", "skin": "#8e44ad",
                 "setting": "#2e7d32", "pattern": "#00838f", "lighting": "#c77700",
@@ -62,13 +73,14 @@ class PresetCombo(QComboBox):
 
 
 class SceneEditor(QWidget):
-    """Edits the scene named :attr:`scene_name`; every change is one undoable step."""
+    """Edits the selection's current scene; every change is one undoable step."""
 
-    def __init__(self, document: SheetDocument, parent: QWidget | None = None) -> None:
+    def __init__(self, document: SheetDocument, selection: SceneSelection,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sceneEditor")
         self._doc = document
-        self.scene_name: str | None = None
+        self._selection = selection
         body, layout = scrolling_column(self)
         self.empty_label = QLabel("Select a scene card to edit it.", body)
         self.empty_label.setWordWrap(True)
@@ -131,19 +143,19 @@ class SceneEditor(QWidget):
         layout.addWidget(self.prompt_view, 1)
         self._refreshing = False
         document.changed.connect(self.refresh)
+        selection.changed.connect(self.refresh)
         self.refresh()
 
-    def show_scene(self, name: str | None) -> None:
-        self.scene_name = name
-        self.refresh()
+    @property
+    def scene_name(self) -> str | None:
+        """The scene shown (the selection's current one)."""
+        return self._selection.current
 
     def _scene(self) -> Scene | None:
         return self._doc.sheet.scene(self.scene_name) if self.scene_name else None
 
     def refresh(self) -> None:
         scene = self._scene()
-        if scene is None and self.scene_name is not None and self._doc.sheet.scenes:
-            self.scene_name = None
         self.empty_label.setVisible(scene is None)
         self.form_box.setVisible(scene is not None)
         self.prompt_view.setVisible(scene is not None)
@@ -154,10 +166,8 @@ class SceneEditor(QWidget):
             if not self.name_edit.hasFocus():
                 with QSignalBlocker(self.name_edit):
                     self.name_edit.setText(scene.name)
-            for edit, text in ((self.setting_edit, scene.setting), (self.notes_edit, scene.notes)):
-                if edit.toPlainText() != text:
-                    with QSignalBlocker(edit):
-                        edit.setPlainText(text)
+            show_plain_text(self.setting_edit, scene.setting)
+            show_plain_text(self.notes_edit, scene.notes)
             self.pattern_combo.set_value(scene.pattern)
             self.lighting_combo.set_value(scene.lighting)
             self.lens_combo.set_value(scene.lens)
@@ -165,9 +175,8 @@ class SceneEditor(QWidget):
             with QSignalBlocker(self.seed_override):
                 self.seed_override.setChecked(scene.seed is not None)
             self.seed_edit.setEnabled(scene.seed is not None)
-            shown = str(scene.seed if scene.seed is not None else self._doc.sheet.character.seed)
-            if self.seed_edit.text() != shown:
-                self.seed_edit.setText(shown)
+            keep_typed_number(self.seed_edit, scene.seed if scene.seed is not None
+                              else self._doc.sheet.character.seed)
             self.prompt_view.setHtml(self.prompt_html(scene))
         finally:
             self._refreshing = False
@@ -191,10 +200,14 @@ class SceneEditor(QWidget):
         if scene is None:
             return
         new = self.name_edit.text().strip()
+        name = scene.name
         if new and new != scene.name:
-            self.scene_name = self._doc.update_scene(scene.name, f"Rename \"{scene.name}\"",
-                                                     merge=False, name=new)
-        self.name_edit.setText(self.scene_name or "")
+            # The selection follows the rename (the document announces it), so this panel
+            # goes on showing the scene; a name taken or empty is refused and put back.
+            name = self._doc.update_scene(scene.name, f"Rename \"{scene.name}\"", merge=False,
+                                          name=new)
+        if self.name_edit.text() != name:
+            self.name_edit.setText(name)
 
     def _setting_typed(self) -> None:
         if not self._refreshing and self.scene_name:

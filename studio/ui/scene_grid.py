@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from studio.core.presets import PresetKind
 from studio.ui.scene_delegate import CHIPS, SceneCardDelegate, card_layout
-from studio.ui.scene_model import SceneListModel
+from studio.ui.viewmodels.scenes import SceneListModel
 
 
 class SceneGridView(QListView):
@@ -78,6 +78,35 @@ class SceneGridView(QListView):
         if self._restore:
             self.select_name(self._restore[0])
         self._restore = []
+
+    # ------------------------------------------------------------------ scene commands
+    def add_scene(self, pattern_id: str | None = None) -> str:
+        """A new scene (from a pattern preset), selected; its name."""
+        doc = self._model.document
+        scene = doc.add_scene_from_pattern(pattern_id) if pattern_id else doc.add_scene()
+        self.select_name(scene.name)
+        return scene.name
+
+    def duplicate_current(self) -> None:
+        name = self.current_name()
+        copy = self._model.document.duplicate_scene(name) if name else None
+        if copy is not None:
+            self.select_name(copy.name)
+
+    def delete_selected(self) -> None:
+        names = self.selected_names()
+        if names:
+            self._model.document.remove_scenes(names)
+
+    def pattern_menu(self, parent: QMenu) -> QMenu:
+        """Scene › Add scene from pattern: one entry per pattern preset (its effect as tip)."""
+        menu = parent.addMenu("Add scene from &pattern")
+        menu.setToolTipsVisible(True)
+        for preset in self._model.document.catalog.of_kind(PresetKind.PATTERN):
+            action = menu.addAction(preset.label)
+            action.setToolTip(preset.tooltip)
+            action.triggered.connect(lambda _=False, pid=preset.id: self.add_scene(pid))
+        return menu
 
     # ------------------------------------------------------------------ geometry
     def card_rect(self, name: str) -> QRect:

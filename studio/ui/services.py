@@ -1,5 +1,6 @@
 """What the window is given by the composition root (``studio/app.py``): paths, the catalog,
-settings, the dialogs it may open, and the render and library services once they exist.
+settings, the dialogs it may open, and how to prepare the library and the providers (run on a
+worker once the window is shown).
 
 Tests build one of these with fakes; nothing in ``studio/ui`` reaches for a global.
 """
@@ -10,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -18,8 +19,15 @@ from studio.core.presets import PresetCatalog
 from studio.core.resources import resources_dir
 from studio.core.settings import ProviderEnv, Settings
 from studio.core.sheet import SHEET_SUFFIX
+from studio.ui.viewmodels.session import SaveChoice
+from studio.ui.viewmodels.studio import RenderingParts
 
-SaveChoice = Literal["save", "discard", "cancel"]
+if TYPE_CHECKING:
+    from studio.providers.base import Provider
+    from studio.ui.viewmodels.settings import KeyStore
+
+__all__ = ["Dialogs", "QtDialogs", "RenderingParts", "SaveChoice", "StudioServices"]
+
 SHEET_FILTER = f"Character sheets (*{SHEET_SUFFIX});;All files (*)"
 
 
@@ -76,15 +84,27 @@ class StudioServices:
     environ: Mapping[str, str]
     catalog: PresetCatalog
     config_dir: Path
-    data_dir: Path
-    settings: Settings = field(default_factory=Settings)
+    #: The library's folder when the caller already knows it (else the settings decide).
+    data_dir: Path | None = None
+    #: The settings in force; None until they are read (off the GUI thread, at start-up).
+    settings: Settings | None = None
     #: What the environment says of each provider (read by the composition root).
     provider_envs: Mapping[str, ProviderEnv] = field(default_factory=dict)
     dialogs: Dialogs = field(default_factory=QtDialogs)
-    #: Whether a remote provider has a key (else renders are offline placeholders).
+    #: Whether a remote provider has a key (else renders are offline placeholders). Cheap:
+    #: the keys it asks about were looked up off the GUI thread.
     key_configured: Callable[[], bool] = lambda: False
-    #: The render and library services (wired by the composition root when available).
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: Where API keys are kept (None: the system keychain).
+    keys: KeyStore | None = None
+    #: Passed to the provider registry (tests: transports, clocks, keychains).
+    provider_options: dict[str, Any] = field(default_factory=dict)
+    #: False: an editing-only window, with no library and no providers.
+    render: bool = True
+    #: Reads the settings, builds the providers, looks their keys up and opens the library
+    #: (blocking: the window calls it on a worker). Wired by the composition root.
+    prepare_rendering: Callable[[], RenderingParts] | None = None
+    #: The providers for other settings (blocking, like ``prepare_rendering``).
+    build_providers: Callable[[Settings], dict[str, Provider]] | None = None
 
 
 def example_sheet_path() -> Path | None:

@@ -3,19 +3,18 @@ the user's explicit choice in a file readable by them alone, with a warning), ba
 models, concurrency, price per image and a connection test; the default stage providers, the
 budget cap and the data location.
 
-A key typed here goes to the keychain (or the key file) and nowhere else: never to
-settings.toml, a log, a message or the window title.
+It binds to :class:`~studio.ui.viewmodels.settings.SettingsModel`: the keychain is asked which
+keys it holds, and keys and settings are saved, off the GUI thread. A key typed here goes to
+the keychain (or the key file) and nowhere else: never to settings.toml, a log, a message or the
+window title.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QDoubleValidator
@@ -36,104 +35,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.settings import (
-    PROVIDER_IDS,
-    ProviderEnv,
-    ProviderSettings,
-    Settings,
-    save_settings,
-)
+from studio.core.settings import PROVIDER_IDS, ProviderSettings, Settings
 from studio.providers.errors import provider_name
-from studio.providers.keys import KEYRING_SERVICE, env_name, key_file, store_key_in_file
-
-log = logging.getLogger("studio.ui.settings")
-
-REMOTE_IDS = tuple(p for p in PROVIDER_IDS if p != "offline")
-
-
-class KeyStore(Protocol):
-    """Where API keys live. ``available`` is False when the system has no keychain."""
-
-    def available(self) -> bool: ...
-
-    def describe(self) -> str: ...
-
-    def has(self, provider_id: str) -> bool: ...
-
-    def save(self, provider_id: str, key: str) -> None: ...
-
-    def delete(self, provider_id: str) -> None: ...
-
-
-class SystemKeyStore:
-    """The operating system's keychain, through ``keyring``."""
-
-    def _backend(self) -> Any:
-        import keyring
-
-        return keyring.get_keyring()
-
-    def available(self) -> bool:
-        try:
-            backend = self._backend()
-        except Exception:  # no backend at all
-            return False
-        module = type(backend).__module__
-        return not module.endswith((".fail", ".null")) and getattr(backend, "priority", 1) > 0
-
-    def describe(self) -> str:
-        try:
-            return type(self._backend()).__name__
-        except Exception:
-            return "none"
-
-    def has(self, provider_id: str) -> bool:
-        import keyring
-
-        try:
-            return bool(keyring.get_password(KEYRING_SERVICE, provider_id))
-        except Exception:
-            return False
-
-    def save(self, provider_id: str, key: str) -> None:
-        import keyring
-
-        keyring.set_password(KEYRING_SERVICE, provider_id, key)
-
-    def delete(self, provider_id: str) -> None:
-        import keyring
-        from keyring.errors import PasswordDeleteError
-
-        with contextlib.suppress(PasswordDeleteError):
-            keyring.delete_password(KEYRING_SERVICE, provider_id)
-
-
-def _file_has_key(config_dir: Path, provider_id: str) -> bool:
-    path = key_file(config_dir)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return False
-    return any(line.partition("=")[0].strip() == provider_id and line.partition("=")[2].strip()
-               for line in lines)
-
-
-def _remove_from_file(config_dir: Path, provider_id: str) -> None:
-    path = key_file(config_dir)
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-            if line.partition("=")[0].strip() != provider_id]
-    path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
-    path.chmod(0o600)
-
-
-ConnectionTest = Callable[[str, str, str], "asyncio.Future[str] | Any"]
+from studio.providers.keys import env_name, key_file
+from studio.ui.viewmodels.settings import REMOTE_IDS, KeyEdit, SettingsModel
 
 
 class ProviderPage(QWidget):
     def __init__(self, provider_id: str, settings: ProviderSettings, models: tuple[str, ...],
-                 default_url: str, key_state: str, keychain: bool, key_path: Path,
+                 default_url: str, key_state: str, key_path: Path,
                  key_in_environment: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.provider_id = provider_id
@@ -174,9 +84,8 @@ class ProviderPage(QWidget):
         self.warning.setWordWrap(True)
         self.warning.setStyleSheet("color: #b7791f;")
         self.warning.setObjectName(f"keyWarning-{provider_id}")
-        if keychain:
-            self.in_file.hide()
-            self.warning.hide()
+        self.in_file.hide()  # until the keychain has answered
+        self.warning.hide()
         form.addRow("", self.in_file)
         form.addRow("", self.warning)
         self.base_url = QLineEdit(settings.base_url or "", self)
@@ -216,6 +125,15 @@ class ProviderPage(QWidget):
         test_row.addWidget(self.test_result, 1)
         form.addRow("", test_row)
 
+    def show_key_state(self, state: str, keychain: bool) -> None:
+        """What the keychain said: where the key is kept, and whether a file is the way."""
+        self.key.setPlaceholderText(state)
+        self.in_file.setVisible(not keychain)
+        self.warning.setVisible(not keychain)
+
+    def key_edit(self) -> KeyEdit:
+        return KeyEdit(self.key.text(), self.remove.isChecked(), self.in_file.isChecked())
+
     def provider_settings(self, old: ProviderSettings) -> ProviderSettings:
         price = self.price.text().strip().replace(",", ".")
         return replace(
@@ -235,19 +153,14 @@ class SettingsDialog(QDialog):
 
     saved = Signal(object)
 
-    def __init__(self, settings: Settings, config_dir: Path,
-                 provider_envs: Mapping[str, ProviderEnv],
-                 providers: Mapping[str, Any], keys: KeyStore,
-                 run: Callable[[Any, str], Any], parent: QWidget | None = None) -> None:
+    def __init__(self, model: SettingsModel, providers: Mapping[str, Any],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
-        self.settings = settings
-        self.config_dir = config_dir
-        self.provider_envs = provider_envs
+        self.model = model
+        self.settings = model.settings
         self.providers = providers
-        self.keys = keys
-        self._run = run
         self.error = ""
         layout = QVBoxLayout(self)
         body = QHBoxLayout()
@@ -259,22 +172,13 @@ class SettingsDialog(QDialog):
         body.addWidget(self.stack, 1)
         layout.addLayout(body, 1)
         self.pages: dict[str, ProviderPage] = {}
-        keychain = keys.available()
         for pid in REMOTE_IDS:
             provider = providers.get(pid)
             models = tuple(provider.model_ids()) if provider is not None else ()
             default_url = getattr(type(provider), "default_base_url", "") if provider else ""
-            ps = settings.provider(pid)
-            if keychain and keys.has(pid):
-                state = "a key is stored in the system keychain; type to replace it"
-            elif ps.key_in_file and _file_has_key(config_dir, pid):
-                state = "a key is stored in the key file; type to replace it"
-            else:
-                state = "no key yet: paste it here"
-            page = ProviderPage(pid, ps, models, default_url, state, keychain,
-                                key_file(config_dir),
-                                (provider_envs.get(pid) or ProviderEnv()).api_key is not None,
-                                self.stack)
+            page = ProviderPage(pid, self.settings.provider(pid), models, default_url,
+                                model.key_states[pid], key_file(model.config_dir),
+                                model.key_in_environment(pid), self.stack)
             page.test_button.clicked.connect(lambda _=False, p=page: self.test_connection(p))
             self.pages[pid] = page
             self.stack.addWidget(page)
@@ -296,8 +200,24 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setEnabled(False)  # until the keychain has answered
         layout.addWidget(buttons)
         self.resize(820, 560)
+        model.loaded.connect(self._keys_known)
+        model.saved.connect(self._saved)
+        model.saveFailed.connect(self._save_failed)
+        model.load()
+
+    @property
+    def ready(self) -> bool:
+        """The keychain has answered (the key fields say where each key is kept)."""
+        return self.model.keychain is not None
+
+    def _keys_known(self) -> None:
+        keychain = bool(self.model.keychain)
+        for pid, page in self.pages.items():
+            page.show_key_state(self.model.key_states[pid], keychain)
+        self.save_button.setEnabled(True)
 
     def _general_page(self) -> QWidget:
         page = QWidget(self.stack)
@@ -339,105 +259,36 @@ class SettingsDialog(QDialog):
                        data_dir=self.data_dir.text().strip() or None)
 
     def save(self) -> bool:
-        settings = self.collect()
-        keychain = self.keys.available()
-        problems: list[str] = []
-        for pid, page in self.pages.items():
-            typed = page.key.text().strip()
-            if page.remove.isChecked():
-                if keychain:
-                    self.keys.delete(pid)
-                _remove_from_file(self.config_dir, pid)
-                continue
-            if not typed:
-                continue
-            if keychain:
-                try:
-                    self.keys.save(pid, typed)
-                except Exception as exc:
-                    problems.append(f"The key for {provider_name(pid)} could not be stored in "
-                                    f"the keychain ({type(exc).__name__}).")
-                continue
-            if page.in_file.isChecked():
-                store_key_in_file(self.config_dir, pid, typed)
-                settings = settings.with_provider(
-                    pid, replace(settings.provider(pid), key_in_file=True))
-            else:
-                problems.append(
-                    f"This system has no keychain, so the key for {provider_name(pid)} was not "
-                    "kept: tick \u201cKeep the key in a file only I can read\u201d (see the "
-                    f"warning), or set {env_name(pid, 'API_KEY')} in the environment.")
-        if problems:
-            self.error = " ".join(problems)
-            self.message.setText(self.error)
+        """Write the keys and the settings (off the GUI thread); ``saved`` follows, or a
+        sentence in the dialog. False when it cannot start yet."""
+        if not self.ready or self.model.saving:
             return False
-        save_settings(self.config_dir, settings)
+        self.message.setText("")
+        self.save_button.setEnabled(False)
+        self.model.save(self.collect(), {pid: page.key_edit()
+                                         for pid, page in self.pages.items()})
+        return True
+
+    def _saved(self, settings: Settings) -> None:
         self.settings = settings
         for page in self.pages.values():
             page.key.clear()
         self.saved.emit(settings)
         self.accept()
-        return True
+
+    def _save_failed(self, sentence: str) -> None:
+        self.error = sentence
+        self.message.setText(sentence)
+        self.save_button.setEnabled(True)
 
     # ------------------------------------------------------------------ connection test
     def test_connection(self, page: ProviderPage) -> None:
         page.test_result.setText("Testing…")
         page.test_button.setEnabled(False)
-        key = page.key.text().strip()
-        settings = self.collect()
 
-        async def test() -> None:
-            try:
-                text = await check_connection(page.provider_id, key, settings, self.config_dir,
-                                              self.provider_envs)
-            finally:
-                page.test_button.setEnabled(True)
+        def report(text: str) -> None:
+            page.test_button.setEnabled(True)
             page.test_result.setText(text)
 
-        self._run(test(), "Testing the connection")
-
-
-async def check_connection(provider_id: str, key: str, settings: Settings, config_dir: Path,
-                           provider_envs: Mapping[str, ProviderEnv]) -> str:
-    """A sentence saying whether the provider answers (and accepts the key, where it can tell).
-
-    Uses the provider's own ``check_connection`` when it has one; else asks the server for its
-    base URL, which proves it is reachable but not that the key is right.
-    """
-    import httpx
-
-    from studio.providers.registry import build_providers
-
-    envs = dict(provider_envs)
-    if key:
-        envs[provider_id] = replace(envs.get(provider_id) or ProviderEnv(), api_key=key)
-    providers = build_providers(envs, settings, config_dir)
-    provider = providers[provider_id]
-    name = provider_name(provider_id)
-    secret = key or ""
-    try:
-        checker = getattr(provider, "check_connection", None)
-        if checker is not None:
-            result = await checker()
-            return _redact(str(result), secret)
-        if not provider.configured:
-            return f"{name} has no key yet: paste it above, then test again."
-        url = getattr(provider, "base_url", "") or getattr(type(provider),
-                                                           "default_base_url", "")
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as client:
-            response = await client.get(url)
-        return (f"{name} answered at {url} (HTTP {response.status_code}). The key itself is "
-                "checked with the first render.")
-    except httpx.HTTPError as exc:
-        return _redact(f"{name} could not be reached ({type(exc).__name__}): check the base "
-                       "URL and your connection.", secret)
-    except Exception as exc:
-        log.info("connection test of %s failed: %s", provider_id, type(exc).__name__)
-        return _redact(f"The test of {name} failed: {exc}", secret)
-    finally:
-        for p in providers.values():
-            await p.aclose()
-
-
-def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "••••") if secret else text
+        self.model.test_connection(page.provider_id, page.key.text().strip(), self.collect(),
+                                   report)

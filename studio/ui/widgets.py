@@ -1,10 +1,15 @@
-"""Small widgets shared by the panels: a flow layout, a message bar, section headers."""
+"""Small widgets shared by the panels: a flow layout, a message bar, section headers, and the
+rule every editor follows when the model changes under it: a field being typed in keeps what
+the user typed when it already says what the model holds (an edit never rewrites its own
+editor), and a rewritten field keeps its cursor."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -12,6 +17,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLayoutItem,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -22,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui import theme
+from studio.ui.viewmodels.scenes import GridProgress
 
 
 class FlowLayout(QLayout):
@@ -112,7 +121,8 @@ class MessageBar(QFrame):
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.button = QPushButton(self)
-        self.button.clicked.connect(self.actionTriggered)
+        self.button.clicked.connect(self._action_clicked)
+        self._on_action: Callable[[], object] | None = None
         self.close_button = QToolButton(self)
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
@@ -125,7 +135,11 @@ class MessageBar(QFrame):
         self.hide()
 
     def show_message(self, text: str, level: str = "info", action: str = "",
-                     closable: bool = True) -> None:
+                     closable: bool = True, on_action: Callable[[], object] | None = None
+                     ) -> None:
+        """Show ``text``; with ``on_action``, a button labelled ``action`` runs it once (and
+        the bar closes)."""
+        self._on_action = on_action
         self.level = level
         self.label.setText(text)
         self.button.setText(action)
@@ -139,6 +153,13 @@ class MessageBar(QFrame):
         self.setStyleSheet(f"#messageBar {{ border: 1px solid {colour.name()}; "
                            "border-radius: 4px; }")
         self.show()
+
+    def _action_clicked(self) -> None:
+        action, self._on_action = self._on_action, None
+        self.actionTriggered.emit()
+        if action is not None:
+            self.dismiss()
+            action()
 
     @property
     def text(self) -> str:
@@ -182,3 +203,103 @@ def scrolling_column(panel: QWidget) -> tuple[QWidget, QVBoxLayout]:
     layout = QVBoxLayout(body)
     layout.setContentsMargins(10, 6, 10, 10)
     return body, layout
+
+
+def show_plain_text(edit: QPlainTextEdit, text: str,
+                    same: Callable[[str], bool] | None = None) -> None:
+    """Show ``text`` in ``edit`` unless it already shows it, or (while it has the focus) says
+    the same thing by ``same`` (what it holds is what was stored, normalised)."""
+    typed = edit.toPlainText()
+    if typed == text or (edit.hasFocus() and same is not None and same(typed)):
+        return
+    pos = edit.textCursor().position()
+    with QSignalBlocker(edit):
+        edit.setPlainText(text)
+    cursor = edit.textCursor()
+    cursor.setPosition(min(pos, len(text)))
+    edit.setTextCursor(cursor)
+
+
+def show_line_text(edit: QLineEdit, text: str,
+                   same: Callable[[str], bool] | None = None) -> None:
+    """:func:`show_plain_text` for a one-line field."""
+    typed = edit.text()
+    if typed == text or (edit.hasFocus() and same is not None and same(typed)):
+        return
+    pos = edit.cursorPosition()
+    with QSignalBlocker(edit):
+        edit.setText(text)
+    edit.setCursorPosition(min(pos, len(text)))
+
+
+def keep_typed_number(edit: QLineEdit, value: int) -> None:
+    """Show ``value`` in a number field; "007" being typed stays while the model holds 7."""
+
+    def same(typed: str) -> bool:
+        return typed.strip().isdigit() and int(typed) == value
+
+    show_line_text(edit, str(value), same)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+def image_paths(mime: Any) -> list[Path]:
+    """Image files in a drop (PNG, JPEG, WebP)."""
+    if mime is None or not mime.hasUrls():
+        return []
+    out = []
+    for url in mime.urls():
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                out.append(path)
+    return out
+
+
+class BatchStatus(QWidget):
+    """The toolbar's line about the sheet's renders: what a batch would cost, how many are
+    done, rendering or failed, and a bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 0, 6, 0)
+        self.cost_label = QLabel(self)
+        self.cost_label.setObjectName("costLabel")
+        self.progress_label = QLabel(self)
+        self.progress_label.setObjectName("progressLabel")
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setObjectName("progressBar")
+        self.progress_bar.setFixedWidth(160)
+        self.progress_bar.setTextVisible(False)
+        for widget in (self.cost_label, self.progress_label, self.progress_bar):
+            row.addWidget(widget)
+        self._shown: GridProgress | None = None
+        # The bar repaints itself at once on every change: a few times a second will do.
+        self._bar_timer = QTimer(self)
+        self._bar_timer.setSingleShot(True)
+        self._bar_timer.setInterval(150)
+        self._bar_timer.timeout.connect(self._update_bar)
+
+    @property
+    def pending(self) -> bool:
+        return self._bar_timer.isActive()
+
+    def show_cost(self, text: str, tip: str) -> None:
+        self.cost_label.setText(text + "   " if text else "")
+        self.cost_label.setToolTip(tip)
+
+    def show_progress(self, progress: GridProgress) -> None:
+        self._shown = progress
+        self.progress_label.setText(progress.text)
+        self.progress_bar.setVisible(progress.running)
+        if progress.running and not self._bar_timer.isActive():
+            self._bar_timer.start()
+
+    def _update_bar(self) -> None:
+        progress = self._shown
+        if progress is not None:
+            self.progress_bar.setRange(0, max(1, progress.active + progress.done
+                                              + progress.failed))
+            self.progress_bar.setValue(progress.done + progress.failed)

@@ -99,6 +99,8 @@ def make_window(qtbot, services: StudioServices, studio_loop):  # type: ignore[n
         window.show()
         qtbot.waitExposed(window)
         windows.append(window)
+        # The library and the providers open on a worker once the window shows.
+        qtbot.waitUntil(lambda: not window.starting, timeout=20000)
         return window
 
     yield make
@@ -112,6 +114,15 @@ def close_window(qtbot, window) -> None:  # type: ignore[no-untyped-def]
     if not window.closed_down:
         window.force_close()
         qtbot.waitUntil(lambda: window.closed_down and not window.isVisible(), timeout=20000)
+
+
+def settle_images(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """Paint the grid (which asks for the cards' images) until every image asked is decoded."""
+    def settled() -> bool:
+        window.grid.viewport().grab()
+        return window.images.loading == 0 and not window.counts_pending
+
+    qtbot.waitUntil(settled, timeout=20000)
 
 
 def save_shot(widget: QWidget, name: str) -> Path:

@@ -8,7 +8,7 @@ import pytest
 
 from studio.core.presets import PresetKind, load_catalog
 from studio.core.sheet import load_sheet
-from studio.ui.document import SheetDocument, new_character_sheet, unique_name
+from studio.ui.viewmodels.document import SheetDocument, new_character_sheet, unique_name
 
 
 @pytest.fixture

@@ -193,13 +193,14 @@ def test_problems_are_shown_as_sentences(qtbot, make_dialog, emma_export: SheetE
 
 def test_closing_while_exporting_cancels_and_waits(qtbot, make_dialog, emma_export: SheetExport,
                                                    tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cancelled = threading.Event()
+    started, cancelled = threading.Event(), threading.Event()
 
     def waiting_exporter(export: SheetExport, request: ExportRequest, *,
                          library: Library | None = None,
                          progress: ProgressCallback | None = None,
                          cancel: CancelToken | None = None) -> Path:
         assert isinstance(cancel, threading.Event)
+        started.set()
         if cancel.wait(timeout=30):
             cancelled.set()
             raise ExportCancelledError()
@@ -210,5 +211,6 @@ def test_closing_while_exporting_cancels_and_waits(qtbot, make_dialog, emma_expo
         pass
     dialog.path_edit.setText(str(tmp_path / "x.pdf"))
     dialog.export_button.click()
+    qtbot.waitUntil(started.is_set)  # exporting now (an export not yet started never runs)
     dialog.reject()
     assert cancelled.is_set()  # done() waited for the worker to stop

@@ -56,7 +56,7 @@ def test_library_filters_verdicts_and_trash(make_window, qtbot) -> None:  # type
     model = window.model
     qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                 for n in model.names()), timeout=30000)
-    browser = window.open_library()
+    browser = window.tools.open_library()
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 4)
     assert browser.projects.count() == 2  # all projects, and the example's
     browser.provider.setCurrentIndex(browser.provider.findData("modelslab"))
@@ -94,11 +94,101 @@ def test_opening_a_sheet_from_the_library(make_window, qtbot, tmp_path: Path) ->
                                 and model.cell(n).preview.state is not None
                                 for n in model.names()), timeout=30000)
     window.actions_by_name["new"].trigger()
-    browser = window.open_library()
+    browser = window.tools.open_library()
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() >= 4)
     record = browser.model.render_at(0)
     browser.select_render(record.id)
     assert browser.buttons["open"].isEnabled()
-    with qtbot.waitSignal(window.sheetOpened, timeout=10000):
+    with qtbot.waitSignal(window.session.opened, timeout=10000):
         browser.buttons["open"].click()
     assert window.document.sheet.character.name == "Emma"
+
+
+def _previews_done(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+
+
+def _row(browser, render_id: int):  # type: ignore[no-untyped-def]
+    return next((r for r in browser.model.renders() if r.id == render_id), None)
+
+
+def test_a_verdict_star_and_trash_in_the_library_browser_reach_the_card(  # type: ignore[no-untyped-def]
+        make_window, qtbot) -> None:
+    """Before, the browser's verdict left the card unapproved, unstarred and still showing a
+    render that was in the trash."""
+    window = make_window()  # first start: the example's four previews render offline
+    _previews_done(qtbot, window)
+    model, inspector = window.model, window.inspector
+    name = model.names()[0]
+    render_id = model.cell(name).preview.render_id
+    window.grid.select_name(name)
+    browser = window.tools.open_library()
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 4)
+
+    browser.select_render(render_id)
+    browser.buttons["approve"].click()
+    qtbot.waitUntil(lambda: model.cell(name).approval is Approval.APPROVED)
+    browser.buttons["star"].click()
+    qtbot.waitUntil(lambda: model.cell(name).star)
+    # the inspector shows the same verdict, and the consistency grid marks the tile
+    qtbot.waitUntil(lambda: inspector.values["verdict"].text() == "Approved · ★ starred")
+    grid = window.tools.open_consistency()
+    assert f"★ ✓ {name} (preview)" in grid.labels()
+    # the browser's own row shows it too (it follows the same announcement)
+    assert _row(browser, render_id).approval is Approval.APPROVED and _row(browser, render_id).star
+
+    browser.buttons["trash"].click()
+    qtbot.waitUntil(lambda: model.cell(name).preview.render_id is None)
+    cell = model.cell(name)
+    assert cell.preview.state is None and cell.preview.image is None
+    assert cell.approval is Approval.NONE and not cell.star
+    qtbot.waitUntil(lambda: inspector.record is None)
+    qtbot.waitUntil(lambda: len(grid.paths()) == 3)
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 3)
+
+    browser.trash.setChecked(True)
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 1)
+    browser.select_render(render_id)
+    browser.buttons["restore"].click()
+    qtbot.waitUntil(lambda: model.cell(name).preview.render_id == render_id)
+    assert model.cell(name).approval is Approval.APPROVED and model.cell(name).star
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 0)
+    qtbot.waitUntil(lambda: len(grid.paths()) == 4)
+
+
+def test_a_verdict_and_star_on_the_card_and_a_trash_in_the_inspector_reach_the_browser(  # type: ignore[no-untyped-def]
+        make_window, qtbot) -> None:
+    window = make_window()
+    _previews_done(qtbot, window)
+    model = window.model
+    name = model.names()[1]
+    render_id = model.cell(name).preview.render_id
+    browser = window.tools.open_library()
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 4)
+
+    window.grid.select_name(name)
+    window.actions_by_name["approve"].trigger()
+    qtbot.waitUntil(lambda: _row(browser, render_id).approval is Approval.APPROVED)
+    window.actions_by_name["star"].trigger()
+    qtbot.waitUntil(lambda: _row(browser, render_id).star)
+    qtbot.waitUntil(lambda: model.cell(name).approval is Approval.APPROVED
+                    and model.cell(name).star)
+    # a filter on approved renders shows it; a reject taken back on the card drops it
+    browser.approval.setCurrentIndex(browser.approval.findData(Approval.APPROVED))
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 1)
+    window.actions_by_name["reject"].trigger()
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 0)
+    assert window.library.renders.get(render_id).approval is Approval.REJECTED
+    browser.approval.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 4)
+
+    window.inspector_dock.raise_()
+    qtbot.waitUntil(lambda: window.inspector.record is not None
+                    and window.inspector.record.id == render_id)
+    window.inspector.buttons["trash"].click()
+    qtbot.waitUntil(lambda: not browser.busy and _row(browser, render_id) is None)
+    assert browser.model.rowCount() == 3
+    qtbot.waitUntil(lambda: model.cell(name).preview.render_id is None)
+    assert window.library.renders.get(render_id).trashed is not None

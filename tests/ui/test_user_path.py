@@ -15,7 +15,7 @@ from studio.core.sheet import load_sheet
 from studio.ui.scene_delegate import card_layout
 from tests.fakes.fixtures import SECRET_KEY, FakeClock
 from tests.render.fakes import ScriptedModelsLab
-from tests.ui.conftest import close_window
+from tests.ui.conftest import close_window, settle_images
 from tests.ui.test_window import click_card
 
 SCENES = (
@@ -82,7 +82,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     model = window.model
     for name in model.names():
         assert model.cell(name).preview.state is JobState.DONE, name
-    assert window.progress_label.text().startswith("4 done")
+    qtbot.waitUntil(lambda: window.progress_label.text().startswith("4 done"))
 
     # Finalize one with one click, then approve it
     click_card(qtbot, window, "Library", "button:finalize")
@@ -91,12 +91,12 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     assert cell.final.state is JobState.DONE
     assert cell.final.image is not None and cell.final.image.is_file()
     click_card(qtbot, window, "Library", "button:approve")
-    assert model.cell("Library").approval is Approval.APPROVED
-    qtbot.waitUntil(lambda: not window.tasks.busy)
+    # Written to the library; the card shows it when the library announces it.
+    qtbot.waitUntil(lambda: model.cell("Library").approval is Approval.APPROVED)
     final_id = model.cell("Library").final.render_id
     assert window.library.renders.get(final_id).approval.value == "approved"
     assert window.library.renders.get(final_id).parent_id == cell.preview.render_id
-    qtbot.waitUntil(lambda: window.images.loading == 0)
+    settle_images(qtbot, window)
     shot(window, "main-window-user-path.png")
 
     # Both in the compare view: side by side with synchronised zoom and pan, and a slider
@@ -105,7 +105,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
         qtbot.mouseDClick(window.grid.viewport(), Qt.MouseButton.LeftButton,
                           pos=card_layout(window.grid.card_rect("Library")).slots[Stage.FINAL]
                           .center())
-    compare = window.compare
+    compare = window.tools.compare
     assert compare is not None
     qtbot.waitUntil(lambda: compare.left.has_image() and compare.right.has_image())
     compare.left.set_zoom(2.0)
@@ -138,15 +138,15 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     shot(window, "main-window-inspector.png")
 
     # The consistency grid holds every final (previews where there is none)
-    grid = window.open_consistency()
+    grid = window.tools.open_consistency()
     assert str(model.cell("Library").final.image) in grid.paths()
     assert len(grid.paths()) == 4
-    qtbot.waitUntil(lambda: window.images.loading == 0)
+    settle_images(qtbot, window)
     shot(grid, "consistency-grid.png")
     grid.close()
 
     # Find them in the library by search
-    browser = window.open_library()
+    browser = window.tools.open_library()
     assert browser is not None
     browser.search.setText("dusty shelves")
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 2)
@@ -171,7 +171,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     assert restored.final.render_id == final_id
     assert restored.approval is Approval.APPROVED
     assert not again.model.is_stale("Library", Stage.FINAL)
-    browser = again.open_library()
+    browser = again.tools.open_library()
     browser.search.setText("harbour pier")
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 1)
     browser.close()
@@ -193,7 +193,7 @@ def api_key_env(services) -> ScriptedModelsLab:  # type: ignore[no-untyped-def]
     env["STUDIO_MODELSLAB_API_KEY"] = SECRET_KEY
     env["STUDIO_MODELSLAB_BASE_URL"] = server.base_url
     services.environ = env
-    services.extras["provider_options"] = {"clock": FakeClock()}
+    services.provider_options = {"clock": FakeClock()}
     yield server
     server.stop()
 
@@ -214,8 +214,8 @@ def test_a_failing_scene_shows_its_reason_and_the_others_finish(  # type: ignore
     for name in ("Rooftop", "Library", "Market"):
         assert model.cell(name).preview.state is JobState.DONE, name
         assert model.cell(name).preview.provider == "modelslab"
-    assert "1 failed" in window.progress_label.text()
-    qtbot.waitUntil(lambda: window.images.loading == 0)
+    qtbot.waitUntil(lambda: "1 failed" in window.progress_label.text())
+    settle_images(qtbot, window)
     shot(window, "main-window-failed-scene.png")
     # retry after the provider recovers
     del modelslab.fail["harbour"]

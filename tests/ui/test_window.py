@@ -11,9 +11,9 @@ from studio.core.lifecycle import Approval, JobState
 from studio.core.presets import PresetKind
 from studio.core.request import Stage
 from studio.core.sheet import load_sheet
-from studio.ui.cells import Slot
 from studio.ui.scene_delegate import card_layout
-from tests.ui.conftest import close_window
+from studio.ui.viewmodels.cells import Slot
+from tests.ui.conftest import close_window, settle_images
 
 
 def click_card(qtbot, window, name: str, part: str) -> None:  # type: ignore[no-untyped-def]
@@ -43,7 +43,7 @@ def test_typing_in_the_anchor_fields_composes_the_anchor_and_runs_the_checks(  #
         make_window, qtbot) -> None:
     window = make_window()
     panel = window.character_panel
-    window.new_sheet()
+    window.session.new_sheet()
     name = panel.name_edit
     name.selectAll()
     qtbot.keyClicks(name, "Maya")
@@ -148,15 +148,19 @@ def test_scene_editor_edits_the_selected_scene(make_window, qtbot) -> None:  # t
 
 
 def test_card_buttons_reach_the_window(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window = make_window()
-    name = window.model.names()[0]
-    window.model.set_slot(name, Stage.PREVIEW, Slot(JobState.DONE, model="flux-schnell"))
+    window = make_window()  # first start: the example's previews render offline
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    name = model.names()[0]
     with qtbot.waitSignal(window.delegate.actionRequested) as sig:
         click_card(qtbot, window, name, "button:approve")
     assert sig.args == [name, "approve"]
-    assert window.model.cell(name).approval is Approval.APPROVED
+    qtbot.waitUntil(lambda: model.cell(name).approval is Approval.APPROVED)
     click_card(qtbot, window, name, "star")
-    assert window.model.cell(name).star
+    qtbot.waitUntil(lambda: model.cell(name).star)
+    render_id = model.cell(name).preview.render_id
+    assert window.library.renders.get(render_id).approval is Approval.APPROVED
 
 
 def test_a_changed_scene_marks_its_render_out_of_date(make_window) -> None:  # type: ignore[no-untyped-def]
@@ -207,7 +211,7 @@ def test_a_broken_sheet_is_reported_in_a_sentence(make_window, tmp_path: Path) -
     window = make_window()
     bad = tmp_path / "bad.sheet.toml"
     bad.write_text("format = 1\n[character]\nname = 'A'\n", encoding="utf-8")
-    assert not window.open_path(bad)
+    assert not window.session.open_path(bad)
     assert "cannot be opened" in window.messages.text
     assert "seed" in window.messages.text
     assert window.document.sheet.character.name == "Emma"
@@ -229,7 +233,7 @@ def test_a_hundred_scenes_render_without_a_widget_per_card(make_window, qtbot) -
     widgets_before = len(window.grid.findChildren(QWidget))
     scenes = tuple(Scene(name=f"Scene {i}", setting="street", lighting="golden-hour")
                    for i in range(100))
-    window.load_sheet(window.document.sheet.with_scenes(scenes), None)
+    window.session.load(window.document.sheet.with_scenes(scenes), None)
     assert window.model.rowCount() == 100
     window.grid.scrollToBottom()
     qtbot.waitUntil(lambda: window.grid.indexAt(QPoint(10, 10)).row() > 50)
@@ -245,8 +249,8 @@ def test_first_start_renders_the_example_offline_at_once(make_window, qtbot, sho
         slot = model.cell(name).preview
         assert slot.provider == "offline"
         assert slot.image is not None and slot.image.is_file()
-    qtbot.waitUntil(lambda: window.images.loading == 0)
-    assert "4 done" in window.progress_label.text()
+    settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: "4 done" in window.progress_label.text())
     assert "free" in window.cost_label.text()
     shot(window, "main-window-offline-previews.png")
 
@@ -270,6 +274,10 @@ def test_the_anchor_history_lists_versions_and_restores_one(make_window, qtbot) 
     qtbot.waitUntil(lambda: panel.history_combo.count() == 2)
     assert "(current)" in panel.history_combo.itemText(0)
     panel.history_combo.setCurrentIndex(1)
+    # The history is read again (a batch adds a version): the version picked stays picked.
+    with qtbot.waitSignal(window.rendering.sheet_library.historyChanged):
+        window.rendering.sheet_library.load_history()
+    assert panel.history_combo.currentIndex() == 1
     panel.history_restore.click()
     assert window.document.sheet.character.anchor == first
 
@@ -297,7 +305,7 @@ def test_a_dark_system_palette_gives_a_dark_window(make_window, qtbot, qapp, sho
         model = window.model
         qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                     for n in model.names()), timeout=30000)
-        qtbot.waitUntil(lambda: window.images.loading == 0)
+        settle_images(qtbot, window)
         image = window.grid.viewport().grab().toImage()
         assert image.pixelColor(image.width() - 5, image.height() - 5).lightness() < 80
         shot(window, "main-window-dark.png")
@@ -332,9 +340,43 @@ def test_file_export_opens_the_dialog_on_the_sheets_renders(make_window, qtbot, 
     qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                 for n in model.names()), timeout=30000)
     assert window.actions_by_name["export"].shortcut().toString() == "Ctrl+E"
-    dialog = window.export_dialog()
+    dialog = window.tools.export_dialog()
     with qtbot.waitSignal(dialog.preview_ready, timeout=30000):
         pass
     assert dialog.status.text() == "4 of 4 scenes have a render to export."
     shot(dialog, "export-dialog-from-window.png")
     dialog.done(0)
+
+
+def test_an_uncertain_job_shows_its_sentence_on_the_card(make_window, qtbot, shot) -> None:  # type: ignore[no-untyped-def]
+    """The queue's "sending" and "uncertain" events reach the card: an uncertain job says why
+    in the slot and its tooltip, and is not offered for a plain retry (it may be billed)."""
+    from studio.render.events import JobQueued, JobRef, JobSending, JobUncertain
+    from studio.ui.scene_delegate import card_actions
+
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    name = model.names()[2]
+    ref = JobRef(job_id=9_999, scene=name, stage=Stage.FINAL, provider="modelslab",
+                 model="fluxgram", seed=42)
+    sentence = (f"The final of \u201c{name}\u201d may have been accepted (and billed) by "
+                "ModelsLab: the connection dropped before it answered. It is not sent again "
+                "on its own; check your ModelsLab dashboard.")
+    renderer = window.renderer
+    # What the render queue tells its listeners (the window's renderer is one of them).
+    renderer._on_event(JobQueued(ref))
+    renderer._on_event(JobSending(ref))
+    qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.SENDING)
+    assert model.cell(name).final.describe() == "Sending"
+    renderer._on_event(JobUncertain(ref, sentence))
+    qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.UNCERTAIN)
+    slot = model.cell(name).final
+    assert slot.state is JobState.UNCERTAIN and slot.message == sentence
+    assert slot.describe() == "May have been billed"
+    assert sentence in model.slot_tip(name, Stage.FINAL)
+    assert card_actions(model.cell(name))["retry"] == (False, False)
+    qtbot.waitUntil(lambda: "1 uncertain" in window.progress_label.text())
+    settle_images(qtbot, window)
+    shot(window, "main-window-uncertain-card.png")

@@ -75,10 +75,26 @@ def unique_name(wanted: str, taken: set[str]) -> str:
     return f"{base} {n}"
 
 
+def renamed_scene(before: Sheet, after: Sheet) -> tuple[str, str] | None:
+    """``(old, new)`` when ``after`` differs from ``before`` by one scene's new name at the same
+    place (a rename, or its undo); None for anything else."""
+    old = [s.name for s in before.scenes]
+    new = [s.name for s in after.scenes]
+    if len(old) != len(new):
+        return None
+    pairs = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+    if len(pairs) == 1 and pairs[0][1] not in old:
+        return pairs[0]
+    return None
+
+
 class SheetDocument(QObject):
-    """The sheet being edited. ``changed`` fires after every edit, undo and redo."""
+    """The sheet being edited. ``changed`` fires after every edit, undo and redo;
+    ``sceneRenamed(old, new)`` just before it when the edit renamed a scene, so whatever follows
+    a scene by name (the selection, the scene panel, the cards' renders) follows it."""
 
     changed = Signal()
+    sceneRenamed = Signal(str, str)
     pathChanged = Signal()
     modifiedChanged = Signal(bool)
 
@@ -118,7 +134,10 @@ class SheetDocument(QObject):
 
     def _set(self, sheet: Sheet) -> None:
         if sheet != self._sheet:
+            renamed = renamed_scene(self._sheet, sheet)
             self._sheet = sheet
+            if renamed is not None:
+                self.sceneRenamed.emit(*renamed)
             self.changed.emit()
 
     # ------------------------------------------------------------------ files

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader
 
-from studio.ui.tasks import Background
+from studio.ui.viewmodels.background import Background
 
 
 def decode_scaled(path: Path, max_side: int) -> QImage:
@@ -44,7 +44,7 @@ class ImageCache(QObject):
         self._capacity = capacity
         self._images: OrderedDict[tuple[str, int], QImage] = OrderedDict()
         self._loading: set[tuple[str, int]] = set()
-        self._broken: set[tuple[str, int]] = set()
+        self._broken: dict[tuple[str, int], str] = {}
 
     @property
     def loading(self) -> int:
@@ -62,7 +62,7 @@ class ImageCache(QObject):
             self._loading.add(key)
             self._bg.run(partial(decode_scaled, path, max_side),
                          partial(self._store, key), partial(self._fail, key),
-                         what=f"Reading {path.name}")
+                         owner=self, what=f"Reading {path.name}")
         return None
 
     def _store(self, key: tuple[str, int], image: QImage) -> None:
@@ -74,8 +74,12 @@ class ImageCache(QObject):
 
     def _fail(self, key: tuple[str, int], exc: BaseException) -> None:
         self._loading.discard(key)
-        self._broken.add(key)
+        self._broken[key] = f"The image cannot be shown: {exc}"
         self.failedToLoad.emit(key[0], str(exc))
+
+    def problem(self, path: Path, max_side: int) -> str:
+        """Why ``path`` cannot be shown ("" while it loads or once it is shown)."""
+        return self._broken.get((str(path), max_side), "")
 
     def clear(self) -> None:
         self._images.clear()
@@ -83,4 +87,4 @@ class ImageCache(QObject):
     def forget(self, path: Path) -> None:
         for key in [k for k in self._images if k[0] == str(path)]:
             del self._images[key]
-        self._broken = {k for k in self._broken if k[0] != str(path)}
+        self._broken = {k: v for k, v in self._broken.items() if k[0] != str(path)}

@@ -1,12 +1,14 @@
 """The scene grid's model: one row per scene of the open sheet, with its render cell.
 
 Rows follow ``SheetDocument.sheet.scenes``; the render state of each scene (a ``Cell``) is kept
-here, keyed by scene name, and follows a scene through renames and moves.
+here, keyed by scene name, and follows a scene through renames and moves. Whether a cell is out
+of date, and why, is the one staleness rule (``studio.core.fingerprint``) applied to the
+fingerprint its render was made with: the card, its tooltip and ``studio status`` agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
@@ -20,12 +22,12 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from studio.core.fingerprint import Fingerprint, fingerprint, staleness
+from studio.core.fingerprint import Fingerprint, describe_reasons, fingerprint, staleness
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
 from studio.core.sheet import Scene
-from studio.ui.cells import Cell, Slot, state_label
-from studio.ui.document import SheetDocument
+from studio.ui.viewmodels.cells import Cell, Slot, state_label
+from studio.ui.viewmodels.document import SheetDocument
 
 ROW_MIME = "application/x-studio-scene-rows"
 
@@ -38,6 +40,35 @@ class Role(IntEnum):
     PREVIEW_STALE = Qt.ItemDataRole.UserRole + 3
     FINAL_STALE = Qt.ItemDataRole.UserRole + 4
     FINGERPRINT = Qt.ItemDataRole.UserRole + 5
+    PREVIEW_TIP = Qt.ItemDataRole.UserRole + 6
+    FINAL_TIP = Qt.ItemDataRole.UserRole + 7
+    #: Changes whenever anything a card shows changes (painters cache cards by it).
+    REVISION = Qt.ItemDataRole.UserRole + 8
+
+
+def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
+    """What a card's preview or final says when the pointer rests on it."""
+    lines = [f"{stage.value.title()}: {slot.describe(bool(reasons))}"]
+    if slot.done and slot.model:
+        lines[0] += f" · {slot.provider} · {slot.model}" if slot.provider else f" · {slot.model}"
+    if reasons:
+        lines.append(f"Out of date: {describe_reasons(reasons)} changed since it was made.")
+    if slot.message:
+        lines.append(slot.message)
+    if slot.image is not None:
+        lines.append("Double-click to compare the preview and the final.")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class GridProgress:
+    """The toolbar's summary of the sheet's renders (both stages of every scene)."""
+
+    text: str
+    active: int
+    done: int
+    failed: int
+    running: bool  # something was rendered or is rendering: show the bar
 
 
 class SceneListModel(QAbstractListModel):
@@ -49,10 +80,16 @@ class SceneListModel(QAbstractListModel):
         super().__init__(parent)
         self._doc = document
         self._scenes: list[Scene] = list(document.sheet.scenes)
+        self._rows: dict[str, int] = {}
         self._cells: dict[str, Cell] = {}
+        self._renamed: tuple[str, str] | None = None
+        #: Per scene, bumped when its card changes; ``_epoch`` when every card may have.
+        self._revisions: dict[str, int] = {}
+        self._epoch = 0
         #: What each scene sends now, per stage (the staleness rule's "current").
         self._fingerprints: list[dict[Stage, Fingerprint]] = []
         self._refresh_fingerprints()
+        document.sceneRenamed.connect(self._on_scene_renamed)
         document.changed.connect(self._on_document_changed)
 
     @property
@@ -60,37 +97,42 @@ class SceneListModel(QAbstractListModel):
         return self._doc
 
     # ------------------------------------------------------------------ sync with the sheet
+    def _touch(self, name: str) -> None:
+        self._revisions[name] = self._revisions.get(name, 0) + 1
+
     def _refresh_fingerprints(self) -> None:
+        self._epoch += 1
         sheet, catalog = self._doc.sheet, self._doc.catalog
         self._fingerprints = [{stage: fingerprint(sheet, s, stage, catalog) for stage in Stage}
                               for s in self._scenes]
+        self._rows = {s.name: row for row, s in enumerate(self._scenes)}
+
+    def _on_scene_renamed(self, old: str, new: str) -> None:
+        if old in self._cells:
+            self._cells[new] = self._cells.pop(old)
+        self._renamed = (old, new)
 
     def _on_document_changed(self) -> None:
         new = list(self._doc.sheet.scenes)
         old_names = [s.name for s in self._scenes]
         new_names = [s.name for s in new]
+        renamed, self._renamed = self._renamed, None
+        if renamed is not None:
+            old_names = [renamed[1] if n == renamed[0] else n for n in old_names]
         if new_names == old_names:
+            # The same rows (edited, or one renamed): repaint them, keep the selection.
             self._scenes = new
             self._refresh_fingerprints()
             if new:
                 self.dataChanged.emit(self.index(0), self.index(len(new) - 1))
             return
-        if len(new_names) == len(old_names):
-            renamed = [(a, b) for a, b in zip(old_names, new_names, strict=True) if a != b]
-            if len(renamed) == 1 and renamed[0][1] not in old_names:
-                old, name = renamed[0]
-                if old in self._cells:
-                    self._cells[name] = self._cells.pop(old)
-                self._scenes = new
-                self._refresh_fingerprints()
-                self.dataChanged.emit(self.index(0), self.index(len(new) - 1))
-                return
         self.beginResetModel()
         self._scenes = new
         self._refresh_fingerprints()
         self.endResetModel()
 
     def reset_cells(self) -> None:
+        self._epoch += 1
         self._cells.clear()
         if self._scenes:
             self.dataChanged.emit(self.index(0), self.index(len(self._scenes) - 1))
@@ -102,11 +144,28 @@ class SceneListModel(QAbstractListModel):
 
     def set_cell(self, name: str, cell: Cell) -> None:
         self._cells[name] = cell
+        self._touch(name)
         row = self.row_of(name)
         if row is not None:
             index = self.index(row)
             self.dataChanged.emit(index, index)
         self.cellsChanged.emit()
+
+    def set_cells(self, cells: dict[str, Cell]) -> None:
+        """Replace several cells at once (one ``cellsChanged``); unchanged ones are skipped."""
+        changed = False
+        for name, cell in cells.items():
+            if self._cells.get(name, Cell()) == cell:
+                continue
+            self._cells[name] = cell
+            self._touch(name)
+            changed = True
+            row = self.row_of(name)
+            if row is not None:
+                index = self.index(row)
+                self.dataChanged.emit(index, index)
+        if changed:
+            self.cellsChanged.emit()
 
     def set_slot(self, name: str, stage: Stage, slot: Slot) -> None:
         self.set_cell(name, self.cell(name).with_slot(stage, slot))
@@ -131,6 +190,10 @@ class SceneListModel(QAbstractListModel):
     def is_stale(self, name: str, stage: Stage) -> bool:
         return bool(self.stale_reasons(name, stage))
 
+    def slot_tip(self, name: str, stage: Stage) -> str:
+        """The tooltip of the card's preview or final: its state and why it is out of date."""
+        return slot_tip(self.cell(name).slot(stage), stage, self.stale_reasons(name, stage))
+
     def counts(self) -> dict[JobState | None, int]:
         """How many slots of the sheet's scenes are in each state (both stages; None: not
         rendered)."""
@@ -141,6 +204,22 @@ class SceneListModel(QAbstractListModel):
             out[cell.final.state] += 1
         return out
 
+    def progress(self) -> GridProgress:
+        counts = self.counts()
+        active = sum(n for s, n in counts.items() if s is not None and s.active)
+        done, failed = counts[JobState.DONE], counts[JobState.FAILED]
+        ran = active + done + failed + counts[JobState.CANCELLED] + counts[JobState.UNCERTAIN]
+        if ran == 0:
+            return GridProgress(f"{len(self._scenes)} scenes", 0, 0, 0, False)
+        parts = [f"{done} done"]
+        if active:
+            parts.append(f"{active} rendering")
+        if failed:
+            parts.append(f"{failed} failed")
+        if counts[JobState.UNCERTAIN]:
+            parts.append(f"{counts[JobState.UNCERTAIN]} uncertain")
+        return GridProgress(" · ".join(parts), active, done, failed, True)
+
     def refresh_images(self, path: str) -> None:
         """Repaint the rows showing ``path`` (its decoded image has arrived)."""
         for row, scene in enumerate(self._scenes):
@@ -148,15 +227,13 @@ class SceneListModel(QAbstractListModel):
             if cell is None:
                 continue
             if path in (str(cell.preview.image), str(cell.final.image)):
+                self._touch(scene.name)
                 index = self.index(row)
                 self.dataChanged.emit(index, index)
 
     # ------------------------------------------------------------------ lookups
     def row_of(self, name: str) -> int | None:
-        for row, scene in enumerate(self._scenes):
-            if scene.name == name:
-                return row
-        return None
+        return self._rows.get(name)
 
     def scene_at(self, row: int) -> Scene:
         return self._scenes[row]
@@ -190,6 +267,12 @@ class SceneListModel(QAbstractListModel):
             return self.is_stale(scene.name, Stage.FINAL)
         if role == Role.FINGERPRINT:
             return self._fingerprints[index.row()][Stage.PREVIEW].digest
+        if role == Role.REVISION:
+            return (self._epoch, self._revisions.get(scene.name, 0))
+        if role == Role.PREVIEW_TIP:
+            return self.slot_tip(scene.name, Stage.PREVIEW)
+        if role == Role.FINAL_TIP:
+            return self.slot_tip(scene.name, Stage.FINAL)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

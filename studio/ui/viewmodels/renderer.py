@@ -1,10 +1,11 @@
 """The render view-model: drives the render queue for the open sheet and turns its Qt-free events
-into the scene cards' states (queued, sent, processing with ETA, downloading, done, failed with
-the reason, cancelled).
+into the scene cards' states (queued, sending, sent, processing with ETA, downloading, done,
+failed with the reason, cancelled, uncertain with its sentence).
 
-It owns the queue, the providers and the library it is given, and closes them in
-:meth:`aclose`. Blocking library calls run in worker threads; nothing here waits on the GUI
-thread.
+It owns the queue and the providers it is given and closes them in :meth:`SheetRenderer.aclose`.
+Blocking library calls run on the window's background helper; nothing here waits on the GUI
+thread. What the library holds of the sheet (the cards' stored renders, verdicts, history) is
+:class:`~studio.ui.viewmodels.sheet_library.SheetLibrary`'s.
 """
 
 from __future__ import annotations
@@ -12,20 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 from studio.core.settings import Settings
-from studio.core.sheet import SHEET_SUFFIX, Sheet, save_sheet
-from studio.library import Library, LibraryError, RenderRecord
-from studio.library.binding import legacy_fingerprint, project_name, sheet_name
+from studio.core.sheet import Sheet, save_sheet
+from studio.library import Library, LibraryError
 from studio.providers.base import Provider
 from studio.providers.errors import provider_name
 from studio.render import (
@@ -51,21 +50,17 @@ from studio.render import (
     settings_prices,
 )
 from studio.render.plan import all_notes
-from studio.ui.cells import Cell, Slot
-from studio.ui.character_panel import AnchorHistoryEntry
-from studio.ui.scene_model import SceneListModel
-from studio.ui.tasks import TaskOwner
+from studio.ui.viewmodels.background import Background
+from studio.ui.viewmodels.cells import Cell, Slot
+from studio.ui.viewmodels.scenes import SceneListModel
+from studio.ui.viewmodels.sheet_library import SheetLibrary
 
 log = logging.getLogger("studio.ui.render")
 
 Confirm = Callable[[str, str], bool]
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^\w]+", "-", text.strip().lower()).strip("-_") or "sheet"
-
-
-class RenderController(QObject):
+class SheetRenderer(QObject):
     """Renders the scenes of the window's sheet; the cards' buttons and the toolbar call it."""
 
     message = Signal(str, str)  # text, level
@@ -73,27 +68,34 @@ class RenderController(QObject):
     progressChanged = Signal(object)  # render.Progress
     renderStored = Signal(object)  # library.RenderRecord of a finished job
 
-    def __init__(self, model: SceneListModel, library: Library,
-                 providers: Mapping[str, Provider], settings: Settings, tasks: TaskOwner,
-                 unsaved_dir: Path, confirm: Confirm | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, model: SceneListModel, sheet_library: SheetLibrary,
+                 providers: Mapping[str, Provider], settings: Settings, background: Background,
+                 confirm: Confirm | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.library = library
+        self.sheet_library = sheet_library
         self.providers = providers
         self.settings = settings
-        self._tasks = tasks
-        self._unsaved_dir = unsaved_dir
+        self._bg = background
         self._confirm = confirm or (lambda title, text: True)
         self._price = settings_prices(settings, providers)
-        self.queue = RenderQueue(library, providers, price=self._price,
+        self.queue = RenderQueue(self.library, providers, price=self._price,
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
         self._jobs: dict[tuple[str, Stage], int] = {}
-        self.unsaved_path: Path | None = None
+        #: Scenes renamed while their jobs run: the queue knows them by the old name.
+        self._aliases: dict[str, str] = {}
         self.last_progress: Progress | None = None
         self._closed = False
         self._warm: asyncio.Task[Any] | None = None
+        #: Slots changed by events since the cards were last updated: a batch's events arrive
+        #: many at a time, and the cards take them all in one update.
+        self._pending: dict[tuple[str, Stage], Slot] = {}
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(0)
+        self._flush_timer.timeout.connect(self._flush)
+        model.document.sceneRenamed.connect(self._scene_renamed)
 
     def warm_up(self) -> None:
         """Do the first-use work of the network stack (module imports, TLS set-up) on a
@@ -110,86 +112,31 @@ class RenderController(QObject):
             for provider in providers:
                 getattr(provider, "client", None)  # builds the HTTP client and its TLS context
 
-        self._warm = self._tasks.start(asyncio.to_thread(work), "Preparing the network")
+        self._warm = self._bg.start(self._bg.call(work), "Preparing the network")
+
+    def _scene_renamed(self, old: str, new: str) -> None:
+        for known, current in list(self._aliases.items()):
+            if current == old:
+                self._aliases[known] = new
+        self._aliases[old] = new
+        for stage in Stage:
+            if (old, stage) in self._jobs:
+                self._jobs[(new, stage)] = self._jobs.pop((old, stage))
+            if (old, stage) in self._pending:
+                self._pending[(new, stage)] = self._pending.pop((old, stage))
+
+    def slot(self, name: str, stage: Stage) -> Slot:
+        """The scene's slot as the events say, updates not yet on the card included."""
+        return self._pending.get((name, stage)) or self.model.cell(name).slot(stage)
 
     # ------------------------------------------------------------------ the sheet
     @property
     def document(self) -> Any:
         return self.model.document
 
-    def library_path(self) -> Path:
-        """The file the library links this sheet's renders to (its own, or one kept in the
-        data folder while the sheet is unsaved)."""
-        doc = self.document
-        if doc.path is not None:
-            return Path(doc.path).resolve()
-        if self.unsaved_path is None:
-            name = slug(doc.display_name.removesuffix(" (example)").removesuffix(SHEET_SUFFIX))
-            self.unsaved_path = self._unsaved_dir / f"{name}{SHEET_SUFFIX}"
-        return self.unsaved_path
-
-    def sheet_saved_as(self, previous: Path, path: Path) -> None:
-        """The sheet was saved under a new file: its renders follow it in the library, so the
-        cells come back after a restart (an unsaved sheet's renders included)."""
-        new = Path(path).resolve()
-        if previous == new:
-            return
-
-        def move() -> None:
-            record = self.library.sheets.for_file(str(previous))
-            if record is not None:
-                self.library.sheets.move(record.id, sheet_name(new), str(new))
-
-        self.unsaved_path = None
-        self._tasks.start(asyncio.to_thread(move), "Linking the renders to the saved sheet")
-
-    def sheet_changed(self, path: Path | None, unsaved_key: str | None = None) -> None:
-        """A sheet was opened (or saved under a new name): show what the library has of it."""
-        self._jobs.clear()
-        if path is None:
-            self.unsaved_path = (self._unsaved_dir / f"{slug(unsaved_key)}{SHEET_SUFFIX}"
-                                 if unsaved_key else None)
-        self._tasks.start(self._load_cells(), "Reading the sheet's renders")
-
-    async def _load_cells(self) -> None:
-        path = self.library_path()
-        sheet = self.document.sheet
-        catalog = self.document.catalog
-
-        def read() -> list[tuple[str, Stage, RenderRecord, Any]]:
-            record = self.library.sheets.for_file(str(path))
-            if record is None:
-                return []
-            out = []
-            for cell in self.library.renders.cells(record.id):
-                scene, render = sheet.scene(cell.scene.name), cell.render
-                made_with = render.fingerprint
-                if made_with is None and scene is not None:
-                    # Made before fingerprints were kept: what its record proves.
-                    made_with = legacy_fingerprint(self.library, sheet, scene, render, catalog)
-                out.append((cell.scene.name, cell.stage, render, made_with))
-            return out
-
-        if self._closed:
-            return
-        cells = await asyncio.to_thread(read)
-        if self.document.sheet is not sheet and self.library_path() != path:
-            return  # another sheet was opened meanwhile
-        model = self.model
-        for name, stage, render, made_with in cells:
-            if model.row_of(name) is None:
-                continue
-            slot = Slot(JobState.DONE, image=render.image_path, render_id=render.id,
-                        made_with=made_with, provider=render.provider, model=render.model,
-                        cost=render.cost)
-            current = model.cell(name)
-            if current.slot(stage).active:
-                continue
-            updated = current.with_slot(stage, slot)
-            if render.approval is not Approval.NONE or stage is Stage.FINAL:
-                updated = replace(updated, approval=render.approval)
-            updated = replace(updated, star=updated.star or render.star)
-            model.set_cell(name, updated)
+    @property
+    def library(self) -> Library:
+        return self.sheet_library.library
 
     # ------------------------------------------------------------------ estimates
     def estimate(self, stage: Stage, count: int) -> BatchEstimate:
@@ -203,6 +150,25 @@ class RenderController(QObject):
             return BatchEstimate(count, None, (choice.provider.id,))
         return BatchEstimate(count, round(each * count, 6))
 
+    def cost_summary(self, count: int) -> tuple[str, dict[Stage, str]]:
+        """The cost of previewing and finalizing ``count`` scenes, shown before anything is
+        sent: the toolbar's short line, and a sentence per stage for its tooltips."""
+        parts, tips = [], {}
+        for stage, label in ((Stage.PREVIEW, "Previews"), (Stage.FINAL, "Finals")):
+            batch = self.estimate(stage, count)
+            if batch.cost is None:
+                cost = "cost unknown"
+            elif batch.cost == 0:
+                cost = "free"
+            else:
+                cost = f"≈ {batch.cost:.2f}"
+            parts.append(f"{label}: {cost}")
+            tips[stage] = (f"{label} of all {count} scenes on {self.provider_label(stage)}: "
+                           f"{batch.sentence()}")
+        if all(part.endswith("cost unknown") for part in parts):
+            return "Cost unknown (no price set)", tips  # short enough for the toolbar
+        return "  ·  ".join(parts), tips
+
     def provider_label(self, stage: Stage) -> str:
         sheet = self.document.sheet
         profile = sheet.profile(stage)
@@ -212,29 +178,42 @@ class RenderController(QObject):
 
     # ------------------------------------------------------------------ actions
     def preview(self, names: Sequence[str]) -> asyncio.Task[Any] | None:
-        return self._tasks.start(self._render(Stage.PREVIEW, list(names)), "Rendering previews")
+        return self._bg.start(self._render(Stage.PREVIEW, list(names)), "Rendering previews")
 
     def finalize(self, names: Sequence[str]) -> asyncio.Task[Any] | None:
-        return self._tasks.start(self._render(Stage.FINAL, list(names)), "Rendering finals")
+        return self._bg.start(self._render(Stage.FINAL, list(names)), "Rendering finals")
 
     def retry(self, names: Sequence[str]) -> asyncio.Task[Any] | None:
-        return self._tasks.start(self._retry(list(names)), "Retrying")
+        return self._bg.start(self._retry(list(names)), "Retrying")
 
     def cancel(self, names: Sequence[str]) -> int:
         asked = 0
         for name in names:
             for stage in Stage:
                 job_id = self._jobs.get((name, stage))
-                if job_id is not None and self.model.cell(name).slot(stage).active:
+                if job_id is not None and self.slot(name, stage).active:
                     asked += self.queue.cancel(job_id)
         return asked
 
     def cancel_all(self) -> int:
         return self.queue.cancel_all()
 
+    def finalize_approved(self) -> bool:
+        """Finalize every approved scene; False when none is approved."""
+        names = [n for n in self.model.names()
+                 if self.model.cell(n).approval is Approval.APPROVED]
+        if names:
+            self.finalize(names)
+        return bool(names)
+
+    def retry_failed(self) -> None:
+        names = [n for n in self.model.names() if self.model.cell(n).has_failure]
+        if names:
+            self.retry(names)
+
     async def _render(self, stage: Stage, names: list[str]) -> None:
         names = [n for n in names if self.model.row_of(n) is not None
-                 and not self.model.cell(n).slot(stage).active]
+                 and not self.slot(n, stage).active]
         if not names or self._closed:
             return
         if self._warm is not None and not self._warm.done():
@@ -242,17 +221,17 @@ class RenderController(QObject):
         doc = self.document
         sheet: Sheet = doc.sheet
         catalog = doc.catalog
-        path = self.library_path()
+        path = self.sheet_library.library_path()
         profile = sheet.profile(stage)
+        call = self._bg.call
         try:
             choice = choose_provider(self.providers, stage, profile.provider, profile.model,
                                      default_provider_id=self.settings.stage_provider(stage))
             if doc.path is None:
-                await asyncio.to_thread(_keep_unsaved, sheet, path)
-            binding = await asyncio.to_thread(bind_sheet, self.library, sheet, path, catalog)
+                await call(_keep_unsaved, sheet, path)
+            binding = await call(bind_sheet, self.library, sheet, path, catalog)
             planner = plan_previews if stage is Stage.PREVIEW else plan_finals
-            plan = await asyncio.to_thread(planner, self.library, binding, sheet, catalog,
-                                           choice, names)
+            plan = await call(planner, self.library, binding, sheet, catalog, choice, names)
         except (RenderInputError, LibraryError) as exc:
             self.message.emit(str(exc), "error")
             return
@@ -294,23 +273,6 @@ class RenderController(QObject):
             if listed:
                 await self._render(stage, listed)
 
-    # ------------------------------------------------------------------ verdicts
-    def record_verdict(self, name: str, approval: Approval) -> None:
-        ids = self._render_ids(name)
-        if ids:
-            self._tasks.start(asyncio.to_thread(self.library.renders.set_approval, ids, approval),
-                              "Saving the verdict")
-
-    def record_star(self, name: str, star: bool) -> None:
-        ids = self._render_ids(name)
-        if ids:
-            self._tasks.start(asyncio.to_thread(self.library.renders.set_star, ids, star),
-                              "Saving the star")
-
-    def _render_ids(self, name: str) -> list[int]:
-        cell = self.model.cell(name)
-        return [s.render_id for s in (cell.preview, cell.final) if s.render_id is not None]
-
     # ------------------------------------------------------------------ events
     def _on_event(self, event: RenderEvent) -> None:
         if self._closed:
@@ -323,15 +285,15 @@ class RenderController(QObject):
             self.batchPlanned.emit(_batch_sentence(event))
             return
         ref = event.job
-        key = (ref.scene, ref.stage)
+        scene = self._aliases.get(ref.scene, ref.scene)
+        key = (scene, ref.stage)
         if isinstance(event, JobQueued):
             self._jobs[key] = ref.job_id
         elif self._jobs.setdefault(key, ref.job_id) != ref.job_id:
             return  # an older job of this cell; its successor is shown
-        model = self.model
-        if model.row_of(ref.scene) is None:
+        if self.model.row_of(scene) is None:
             return
-        slot = model.cell(ref.scene).slot(ref.stage)
+        slot = self.slot(scene, ref.stage)
         base = replace(slot, provider=ref.provider, model=ref.model, eta=None, position=None)
         if isinstance(event, JobQueued):
             new = replace(base, state=JobState.QUEUED, message="")
@@ -350,8 +312,17 @@ class RenderController(QObject):
             new = replace(base, state=event.state, message=event.message)
         else:  # pragma: no cover - every event kind is handled above
             return
-        cell: Cell = model.cell(ref.scene).with_slot(ref.stage, new)
-        model.set_cell(ref.scene, cell)
+        self._pending[key] = new
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        model, cells = self.model, dict[str, Cell]()
+        for (name, stage), slot in pending.items():
+            if model.row_of(name) is not None:
+                cells[name] = cells.get(name, model.cell(name)).with_slot(stage, slot)
+        model.set_cells(cells)
 
     @property
     def busy(self) -> bool:
@@ -382,32 +353,6 @@ class RenderController(QObject):
         self.warm_up()
         return True
 
-    async def anchor_history(self) -> list[AnchorHistoryEntry]:
-        """The saved versions of the character's anchor (newest first): one is stamped on
-        every render, so older cells can be told apart."""
-        sheet = self.document.sheet
-        library = self.library
-
-        def read() -> list[Any]:
-            project = library.projects.by_name(project_name(sheet))
-            if project is None:
-                return []
-            for character in library.characters.of_project(project.id):
-                if character.name == sheet.character.name:
-                    return list(library.characters.anchor_versions(character.id))
-            return []
-
-        versions = await asyncio.to_thread(read)
-        versions.sort(key=lambda v: v.version, reverse=True)
-        return [AnchorHistoryEntry(
-            label=f"v{v.version} · {v.created.astimezone():%Y-%m-%d %H:%M}"
-            + (" (current)" if v.anchor == sheet.character.anchor else ""),
-            anchor=v.anchor, seed=v.seed, negative=v.negative or None) for v in versions]
-
-    # ------------------------------------------------------------------ lookups
-    async def render_record(self, render_id: int) -> RenderRecord:
-        return await asyncio.to_thread(self.library.renders.get, render_id)
-
     # ------------------------------------------------------------------ closing
     async def resume(self) -> None:
         """Follow the jobs a crash or a closed window left unfinished (never resent)."""
@@ -433,7 +378,8 @@ class RenderController(QObject):
                     await provider.aclose()
                 except Exception:  # closing must go on for the others
                     log.exception("closing %s failed", provider.id)
-            await asyncio.to_thread(self.library.close)
+            self.sheet_library.close()
+            await self._bg.call(self.library.close)
 
 
 def _keep_unsaved(sheet: Sheet, path: Path) -> None:
@@ -444,10 +390,4 @@ def _keep_unsaved(sheet: Sheet, path: Path) -> None:
 
 
 def _batch_sentence(event: BatchPlanned) -> str:
-    what = f"{event.requests} request{'s' if event.requests != 1 else ''}"
-    if event.cost is not None:
-        return f"{what} · {'free' if event.cost == 0 else f'about {event.cost:.2f}'}"
-    if event.unpriced:
-        names = ", ".join(provider_name(p) for p in event.unpriced)
-        return f"{what} · cost unknown ({names} has no price set)"
-    return what
+    return BatchEstimate(event.requests, event.cost, event.unpriced).sentence()

@@ -1,0 +1,225 @@
+"""The one way the window works off the GUI thread (Anki's background operations, Krita AI's task
+wrapping; STYLE.md habit 6).
+
+:class:`Background` has two doors:
+
+* **blocking work** (SQLite, the keychain, decoding images, files): :meth:`Background.run` runs a
+  function on a worker thread and then calls ``on_success(result)`` or ``on_failure(error)`` on
+  the GUI thread; :meth:`Background.follow` does the same for a ``concurrent.futures.Future``
+  another pool is already working on (the library's thumbnails); a coroutine awaits blocking work
+  with :meth:`Background.call`.
+* **coroutines** (the render queue, connection tests): :meth:`Background.start` runs one on the
+  event loop and keeps it until it ends.
+
+Its owner closes it: running coroutines are cancelled, no callback runs afterwards, and the
+worker threads have finished when :meth:`Background.close` returns. A failure nobody handles
+becomes a sentence on :attr:`Background.failed` (the window shows it); none is lost silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import traceback
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal
+
+log = logging.getLogger("studio.ui.background")
+
+T = TypeVar("T")
+Success = Callable[[Any], None]
+Failure = Callable[[BaseException], None]
+
+
+@dataclass(eq=False, slots=True)
+class _Work:
+    """One piece of blocking work between its worker and the GUI thread."""
+
+    future: concurrent.futures.Future[Any]
+    on_success: Success | None
+    on_failure: Failure | None
+    what: str
+    owner: QObject | None = None
+
+    @property
+    def orphaned(self) -> bool:
+        """The object that asked for it is gone (a closed window): nobody is told."""
+        return self.owner is not None and not shiboken6.isValid(self.owner)
+
+
+def failure_sentence(what: str, exc: BaseException) -> str:
+    """``what`` failed, in one sentence for the user (the error's own words, no traceback)."""
+    detail = str(exc).strip() or type(exc).__name__
+    return f"{what} failed: {detail}"
+
+
+class Background(QObject):
+    """Blocking work on worker threads and coroutines on the event loop, owned until they end.
+
+    ``failed`` carries the sentence of a failure that had no ``on_failure``; ``idle`` is emitted
+    when the last piece of work has ended (tests wait on it).
+    """
+
+    failed = Signal(str)
+    idle = Signal()
+    _arrived = Signal(object)  # a finished _Work, handed from its thread to the GUI thread
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None,
+                 parent: QObject | None = None, threads: int = 3,
+                 name: str = "studio-ui") -> None:
+        super().__init__(parent)
+        self._loop = loop
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads,
+                                                           thread_name_prefix=name)
+        self._work: dict[concurrent.futures.Future[Any], _Work] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        # Queued even when the work finished on the GUI thread: a callback never runs inside
+        # the call that started the work.
+        self._arrived.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_event_loop_policy().get_event_loop()
+        return self._loop
+
+    @property
+    def pending(self) -> int:
+        """How many pieces of blocking work have not reported back yet."""
+        return len(self._work)
+
+    @property
+    def busy(self) -> bool:
+        """Blocking work or a coroutine is still running."""
+        return bool(self._work or self._tasks)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ------------------------------------------------------------------ blocking work
+    def run(self, fn: Callable[[], T], on_success: Callable[[T], None] | None = None,
+            on_failure: Failure | None = None, *, what: str,
+            owner: QObject | None = None) -> None:
+        """Run ``fn()`` on a worker; then ``on_success(result)`` or ``on_failure(error)`` on the
+        GUI thread. ``what`` names the work in the sentence of an unhandled failure ("Reading
+        the sheet's renders"); once ``owner`` is deleted (its window closed), nobody is told."""
+        if self._closed:
+            return
+        self.follow(self._pool.submit(fn), on_success, on_failure, what=what, owner=owner)
+
+    def follow(self, future: concurrent.futures.Future[T],
+               on_success: Callable[[T], None] | None = None,
+               on_failure: Failure | None = None, *, what: str,
+               owner: QObject | None = None) -> None:
+        """As :meth:`run`, for work another pool already does (``future``)."""
+        if self._closed:
+            future.cancel()
+            return
+        # Kept by future, and the future's callback is a bound method: no closure over the
+        # work (and the owner's callbacks) outlives its delivery in a reference cycle.
+        self._work[future] = _Work(future, on_success, on_failure, what, owner)
+        future.add_done_callback(self._hand_over)
+
+    def _hand_over(self, future: concurrent.futures.Future[Any]) -> None:
+        """On the worker's thread: pass the finished work to the GUI thread."""
+        work = self._work.get(future)
+        if self._closed or work is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the Qt side is gone: the owner has closed
+            self._arrived.emit(work)
+
+    def _deliver(self, work: _Work) -> None:
+        future = work.future
+        self._work.pop(future, None)
+        if self._closed:
+            return
+        try:
+            if future.cancelled() or work.orphaned:
+                return
+            exc = future.exception()
+            if exc is None:
+                if work.on_success is not None:
+                    work.on_success(future.result())
+            elif work.on_failure is not None:
+                work.on_failure(exc)
+            else:
+                self._report(work.what, exc)
+        finally:
+            self._check_idle()
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Await ``fn(*args)`` run on a worker thread (from a coroutine)."""
+        if self._closed:
+            raise asyncio.CancelledError
+        return await asyncio.wrap_future(self._pool.submit(fn, *args), loop=self.loop)
+
+    # ------------------------------------------------------------------ coroutines
+    def start(self, coro: Coroutine[Any, Any, Any], what: str,
+              on_success: Success | None = None,
+              on_failure: Failure | None = None) -> asyncio.Task[Any] | None:
+        """Run ``coro`` on the event loop and keep it until it ends; its result or error goes
+        to the handlers (an unhandled error becomes a sentence on ``failed``)."""
+        if self._closed:
+            coro.close()
+            return None
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._task_done(t, what, on_success, on_failure))
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any], what: str, on_success: Success | None,
+                   on_failure: Failure | None) -> None:
+        self._tasks.discard(task)
+        if self._closed or task.cancelled():
+            self._check_idle()
+            return
+        exc = task.exception()
+        try:
+            if exc is None:
+                if on_success is not None:
+                    on_success(task.result())
+            elif on_failure is not None:
+                on_failure(exc)
+            else:
+                self._report(what, exc)
+        finally:
+            self._check_idle()
+
+    async def drain(self, keep: asyncio.Task[Any] | None = None) -> None:
+        """Cancel every coroutine (but ``keep``, the caller's) and wait until they have ended."""
+        tasks = [t for t in self._tasks if t is not keep]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ failures and closing
+    def _report(self, what: str, exc: BaseException) -> None:
+        log.error("%s failed:\n%s", what,
+                  "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        self.failed.emit(failure_sentence(what, exc))
+
+    def _check_idle(self) -> None:
+        if not self._closed and not self._work and not self._tasks:
+            self.idle.emit()
+
+    def close(self) -> None:
+        """Cancel the coroutines and queued work, wait for the workers already running; no
+        callback runs after this."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._work.clear()

@@ -1,0 +1,210 @@
+"""The inspector's view-model: for the current card's preview or final, the render's record as the
+library holds it (what was sent and what came back, the verdict, the star), read off the GUI
+thread and read again when the library announces that it changed; and what the inspector's
+buttons do with it (use its settings, seed or prompt, move it to the trash)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+
+from studio.core.presets import PresetKind
+from studio.core.prompt import prompt_parts
+from studio.core.request import SEED_MAX, Stage
+from studio.core.sheet import Scene, frame_size
+from studio.ui.viewmodels.background import Background
+from studio.ui.viewmodels.document import SheetDocument
+from studio.ui.viewmodels.scenes import SceneListModel
+from studio.ui.viewmodels.selection import SceneSelection
+
+if TYPE_CHECKING:  # the library opens after the window shows
+    from studio.library import Library, RenderRecord
+    from studio.library.changes import LibraryChange
+    from studio.ui.viewmodels.changes import LibraryChanges
+
+
+def parameters_text(render: RenderRecord) -> str:
+    """The settings in the layout other image tools read (A1111 ``parameters``)."""
+    lines = [render.prompt]
+    if render.negative:
+        lines.append(f"Negative prompt: {render.negative}")
+    seed = render.seed if render.seed is not None else -1
+    lines.append(f"Steps: {render.steps}, CFG scale: {render.guidance:g}, Seed: {seed}, "
+                 f"Size: {render.width}x{render.height}, Model: {render.model}, "
+                 f"Provider: {render.provider}")
+    return "\n".join(lines)
+
+
+def setting_from_prompt(doc: SheetDocument, scene: Scene, prompt: str) -> str:
+    """The scene text of ``prompt``: the prompt without the parts the sheet adds around it
+    (anchor, skin, presets, quality), so using it does not repeat them."""
+    text = prompt
+    for part in prompt_parts(doc.sheet, scene, doc.catalog):
+        if part.role != "setting" and part.text.strip():
+            text = text.replace(part.text.strip(), "")
+    text = re.sub(r"\s*,\s*(,\s*)+", ", ", text).strip(" ,")
+    return text or scene.setting
+
+
+class InspectorModel(QObject):
+    """``changed`` whenever the render shown, the stage, or the error changes."""
+
+    changed = Signal()
+
+    def __init__(self, document: SheetDocument, model: SceneListModel,
+                 selection: SceneSelection, background: Background,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._doc = document
+        self._model = model
+        self._selection = selection
+        self._bg = background
+        self._library: Library | None = None
+        self.stage = Stage.PREVIEW
+        self.scene_name: str | None = None
+        self.record: RenderRecord | None = None
+        self.error = ""
+        self._asked: int | None = None  # the render id being read
+        self._generation = 0  # of the newest read: older answers are dropped
+        selection.changed.connect(self.refresh)
+        model.cellsChanged.connect(self.refresh)
+        model.modelReset.connect(self.refresh)
+
+    def attach(self, library: Library, changes: LibraryChanges) -> None:
+        """The library is open: show renders from it, and follow its announcements."""
+        self._library = library
+        changes.changed.connect(self._library_changed)
+        self.refresh()
+
+    @property
+    def loading(self) -> bool:
+        return self._asked is not None
+
+    # ------------------------------------------------------------------ what is shown
+    def set_stage(self, stage: Stage) -> None:
+        if stage is not self.stage:
+            self.stage = stage
+            self.refresh()
+
+    def wanted(self) -> int | None:
+        """The render to show: the current card's at the chosen stage, else its other one."""
+        name = self._selection.current
+        if name is None or self._library is None:
+            return None
+        cell = self._model.cell(name)
+        other = Stage.FINAL if self.stage is Stage.PREVIEW else Stage.PREVIEW
+        return cell.slot(self.stage).render_id or cell.slot(other).render_id
+
+    def refresh(self) -> None:
+        name, render_id = self._selection.current, self.wanted()
+        if render_id is None:
+            self._show(name, None)
+            return
+        if self.record is not None and self.record.id == render_id and self.scene_name == name:
+            return
+        self._read(render_id)
+
+    def _read(self, render_id: int, again: bool = False) -> None:
+        """Read the render (``again``: even if a read of it is on its way; the newest wins)."""
+        library = self._library
+        if library is None or (self._asked == render_id and not again):
+            return
+        self._asked = render_id
+        self._generation += 1
+        generation = self._generation
+        self._bg.run(lambda: library.renders.get(render_id),
+                     lambda record: self._arrived(generation, record),
+                     lambda exc: self._failed(generation, exc),
+                     owner=self, what="Reading the render's settings")
+
+    def _arrived(self, generation: int, record: RenderRecord) -> None:
+        if generation != self._generation:
+            return
+        self._asked = None
+        if self.wanted() == record.id:
+            self._show(self._selection.current, record)
+        else:
+            self.refresh()  # the card moved on meanwhile
+
+    def _failed(self, generation: int, exc: BaseException) -> None:
+        if generation == self._generation:
+            self._asked = None
+            self.error = f"The render's settings cannot be read: {exc}"
+            self.record = None
+            self.changed.emit()
+
+    def _show(self, name: str | None, record: RenderRecord | None) -> None:
+        stage = record.stage if record is not None else self.stage
+        if (name, record, "", stage) == (self.scene_name, self.record, self.error, self.stage):
+            return
+        self.scene_name, self.record, self.error, self.stage = name, record, "", stage
+        self.changed.emit()
+
+    def _library_changed(self, change: LibraryChange) -> None:
+        if self.record is not None and self.record.id in change.renders:
+            # Read it again; the record shown stays (and its buttons work) meanwhile.
+            self._read(self.record.id, again=True)
+
+    # ------------------------------------------------------------------ actions
+    @property
+    def scene(self) -> Scene | None:
+        return self._doc.sheet.scene(self.scene_name) if self.scene_name else None
+
+    def _seed_change(self) -> int | None:
+        assert self.record is not None
+        seed = self.record.seed
+        if seed is None or not 0 <= seed <= SEED_MAX or seed == self._doc.sheet.character.seed:
+            return None
+        return seed
+
+    def use_seed(self) -> None:
+        scene = self.scene
+        if scene is None or self.record is None:
+            return
+        self._doc.update_scene(scene.name, f"Use the seed of a render for \"{scene.name}\"",
+                               merge=False, seed=self._seed_change())
+
+    def use_prompt(self) -> None:
+        scene = self.scene
+        if scene is None or self.record is None:
+            return
+        self._doc.update_scene(scene.name, f"Use the prompt of a render for \"{scene.name}\"",
+                               merge=False,
+                               setting=setting_from_prompt(self._doc, scene, self.record.prompt))
+
+    def use_all(self) -> None:
+        scene, render = self.scene, self.record
+        if scene is None or render is None:
+            return
+        doc = self._doc
+        framing = scene.framing
+        if frame_size(framing, doc.catalog) != (render.width, render.height):
+            framing = next((p.id for p in doc.catalog.of_kind(PresetKind.FRAMING)
+                            if (p.width, p.height) == (render.width, render.height)),
+                           f"{render.width}x{render.height}")
+        new_scene = replace(scene, setting=setting_from_prompt(doc, scene, render.prompt),
+                            seed=self._seed_change(), framing=framing)
+        sheet = doc.sheet.with_scenes(tuple(new_scene if s.name == scene.name else s
+                                            for s in doc.sheet.scenes))
+        if render.steps > 0:
+            profile = replace(sheet.profile(render.stage), steps=render.steps,
+                              guidance=render.guidance)
+            sheet = (replace(sheet, preview=profile) if render.stage is Stage.PREVIEW
+                     else replace(sheet, final=profile))
+        doc.apply(sheet, f"Use all settings of a render for \"{scene.name}\"")
+
+    def trash(self) -> None:
+        """Move the render shown to the library's trash (the card then shows the one before)."""
+        library, record = self._library, self.record
+        if library is None or record is None:
+            return
+
+        def failed(exc: BaseException) -> None:
+            self.error = f"The render could not be moved to the trash: {exc}"
+            self.changed.emit()
+
+        self._bg.run(lambda: library.renders.trash([record.id]), on_failure=failed,
+                     owner=self, what="Moving the render to the trash")

@@ -1,0 +1,309 @@
+"""What the library holds of the open sheet, kept on its cards: each scene's latest usable preview
+and final, the verdict and the star, and the anchor's history.
+
+The cards are filled from the library when a sheet opens and refreshed from the library's
+announcements afterwards, so a verdict, a star, a trash or a restore made anywhere (the library
+browser, the inspector, another card) shows on the cards at once. A card's own verdict and star
+are written to the library and come back the same way: the library is the one copy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from studio.core.fingerprint import Fingerprint
+from studio.core.lifecycle import Approval, JobState
+from studio.core.request import Stage
+from studio.core.sheet import SHEET_SUFFIX, Sheet
+from studio.library import Library, RenderRecord
+from studio.library.binding import legacy_fingerprint, project_name, sheet_name
+from studio.library.changes import LibraryChange
+from studio.ui.viewmodels.background import Background
+from studio.ui.viewmodels.cells import Cell, Slot
+from studio.ui.viewmodels.changes import LibraryChanges
+from studio.ui.viewmodels.history import AnchorHistoryEntry
+from studio.ui.viewmodels.scenes import SceneListModel
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^\w]+", "-", text.strip().lower()).strip("-_") or "sheet"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCell:
+    """A scene's renders as the library holds them (the latest usable, live one per stage)."""
+
+    renders: dict[Stage, RenderRecord]
+    made_with: dict[Stage, Fingerprint | None]
+
+    @property
+    def approval(self) -> Approval:
+        """The card's verdict: the final's when it has one, else the preview's."""
+        for stage in (Stage.FINAL, Stage.PREVIEW):
+            render = self.renders.get(stage)
+            if render is not None and render.approval is not Approval.NONE:
+                return render.approval
+        return Approval.NONE
+
+    @property
+    def star(self) -> bool:
+        return any(r.star for r in self.renders.values())
+
+
+def merge_cell(shown: Cell, stored: StoredCell | None) -> Cell:
+    """The card for ``stored`` renders, keeping what only the render queue knows: a job in
+    flight, and a failure, cancellation or uncertain job of this session (their sentences)."""
+    stored = stored or StoredCell({}, {})
+    slots = {}
+    for stage in Stage:
+        slot = shown.slot(stage)
+        render = stored.renders.get(stage)
+        if slot.active or slot.state in (JobState.FAILED, JobState.CANCELLED,
+                                         JobState.UNCERTAIN):
+            # The queue owns the state; the image under it follows the library.
+            slots[stage] = replace(slot, image=render.image_path if render else None,
+                                   render_id=render.id if render else None)
+        elif render is None:
+            slots[stage] = Slot()
+        else:
+            slots[stage] = Slot(JobState.DONE, image=render.image_path, render_id=render.id,
+                                made_with=stored.made_with.get(stage), provider=render.provider,
+                                model=render.model, cost=render.cost)
+    return Cell(preview=slots[Stage.PREVIEW], final=slots[Stage.FINAL],
+                approval=stored.approval, star=stored.star)
+
+
+class SheetLibrary(QObject):
+    """The open sheet's side of the library. ``message(text, level)`` reports what failed;
+    ``historyChanged(list[AnchorHistoryEntry])`` when the anchor's versions were read;
+    ``cellsLoaded`` after the cards were filled from the library (tests wait on it)."""
+
+    message = Signal(str, str)
+    historyChanged = Signal(list)
+    cellsLoaded = Signal()
+
+    def __init__(self, model: SceneListModel, library: Library, background: Background,
+                 changes: LibraryChanges, unsaved_dir: Path,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.library = library
+        self._bg = background
+        self._changes = changes
+        self._unsaved_dir = unsaved_dir
+        self.unsaved_path: Path | None = None
+        #: The file the cards' renders are linked to in the library.
+        self._linked: Path | None = None
+        self._sheet_id: int | None = None
+        self._loading = False
+        self._again = False
+        self._moving = False
+        self._closed = False
+        #: Scenes renamed in this session: the library knows them by their old names until
+        #: the next render records the sheet again.
+        self._aliases: dict[str, str] = {}
+        changes.changed.connect(self._library_changed)
+        model.document.sceneRenamed.connect(self._scene_renamed)
+
+    # ------------------------------------------------------------------ the sheet's file
+    @property
+    def document(self) -> Any:
+        return self.model.document
+
+    @property
+    def loading(self) -> bool:
+        return self._loading or self._moving
+
+    def library_path(self) -> Path:
+        """The file the library links this sheet's renders to (its own, or one kept in the
+        data folder while the sheet is unsaved)."""
+        doc = self.document
+        if doc.path is not None:
+            return Path(doc.path).resolve()
+        if self.unsaved_path is None:
+            name = slug(doc.display_name.removesuffix(" (example)").removesuffix(SHEET_SUFFIX))
+            self.unsaved_path = self._unsaved_dir / f"{name}{SHEET_SUFFIX}"
+        return self.unsaved_path
+
+    def sheet_changed(self, path: Path | None, unsaved_key: str | None = None) -> None:
+        """A sheet was opened: show what the library has of it."""
+        self._sheet_id = None
+        self._aliases = {}
+        if path is None:
+            self.unsaved_path = (self._unsaved_dir / f"{slug(unsaved_key)}{SHEET_SUFFIX}"
+                                 if unsaved_key else None)
+        self.reload()
+        self.load_history()
+
+    def sheet_saved(self, path: Path) -> None:
+        """The sheet was saved: when under a new file, its renders follow it in the library, so
+        the cards come back after a restart (an unsaved sheet's renders included)."""
+        new, previous = Path(path).resolve(), self._linked
+        self._linked = new
+        if previous is None or previous == new:
+            return
+        library = self.library
+
+        def move() -> None:
+            record = library.sheets.for_file(str(previous))
+            if record is not None:
+                library.sheets.move(record.id, sheet_name(new), str(new))
+
+        def moved(_result: object = None) -> None:
+            self._moving = False
+            self.reload()
+
+        def failed(exc: BaseException) -> None:
+            moved()
+            self.message.emit(f"The renders could not be linked to {new.name}: {exc}", "error")
+
+        self.unsaved_path = None
+        self._moving = True  # reading now would find no renders under the new name
+        self._bg.run(move, moved, failed, owner=self, what="Linking the renders to the saved sheet")
+
+    def _scene_renamed(self, old: str, new: str) -> None:
+        for known, current in list(self._aliases.items()):
+            if current == old:
+                self._aliases[known] = new
+        self._aliases.setdefault(old, new)
+        self._aliases.pop(new, None)
+
+    # ------------------------------------------------------------------ the cards
+    def reload(self) -> None:
+        """Read the sheet's renders again (the newest read wins; one runs at a time)."""
+        if self._closed:
+            return
+        if self._loading or self._moving:
+            self._again = True
+            return
+        self._loading = True
+        self._again = False
+        library, sheet, catalog = self.library, self.document.sheet, self.document.catalog
+        path, aliases = self.library_path(), dict(self._aliases)
+        self._linked = path
+
+        def read() -> tuple[int | None, dict[str, StoredCell]]:
+            record = library.sheets.for_file(str(path))
+            if record is None:
+                return None, {}
+            out: dict[str, StoredCell] = {}
+            for cell in library.renders.cells(record.id):
+                render = cell.render
+                name = aliases.get(cell.scene.name, cell.scene.name)
+                stored = out.setdefault(name, StoredCell({}, {}))
+                known = stored.renders.get(cell.stage)
+                if known is not None and (known.created, known.id) > (render.created, render.id):
+                    continue  # the scene's record under its new name has a newer one
+                made_with = render.fingerprint
+                scene = sheet.scene(name)
+                if made_with is None and scene is not None:
+                    # Made before fingerprints were kept: what its record proves.
+                    made_with = legacy_fingerprint(library, sheet, scene, render, catalog)
+                stored.renders[cell.stage] = render
+                stored.made_with[cell.stage] = made_with
+            return record.id, out
+
+        self._bg.run(read, lambda result: self._loaded(path, *result), self._load_failed,
+                     owner=self, what="Reading the sheet's renders")
+
+    def _loaded(self, path: Path, sheet_id: int | None, stored: dict[str, StoredCell]) -> None:
+        self._loading = False
+        if self._again or self._moving or self.library_path() != path:
+            self.reload()  # something changed meanwhile: this answer is already old
+            return
+        self._sheet_id = sheet_id
+        model = self.model
+        model.set_cells({name: merge_cell(model.cell(name), stored.get(name))
+                         for name in model.names()})
+        self.cellsLoaded.emit()
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self._loading = False
+        self.message.emit(f"The sheet's renders cannot be read from the library: {exc}", "error")
+        if self._again:
+            self.reload()
+
+    def _shown_render_ids(self) -> set[int]:
+        ids: set[int] = set()
+        for name in self.model.names():
+            cell = self.model.cell(name)
+            ids.update(i for i in (cell.preview.render_id, cell.final.render_id)
+                       if i is not None)
+        return ids
+
+    def _library_changed(self, change: LibraryChange) -> None:
+        ours = (change.sheets and (self._sheet_id is None or self._sheet_id in change.sheets))
+        if ours or change.renders & self._shown_render_ids():
+            self.reload()
+        if change.characters:
+            self.load_history()
+
+    # ------------------------------------------------------------------ verdicts
+    def render_ids(self, names: list[str]) -> list[int]:
+        ids = []
+        for name in names:
+            cell = self.model.cell(name)
+            ids += [s.render_id for s in (cell.preview, cell.final) if s.render_id is not None]
+        return ids
+
+    def set_approval(self, names: list[str], approval: Approval) -> None:
+        """Give the scenes' renders a verdict (the same one again takes it back)."""
+        for name in names:
+            verdict = Approval.NONE if self.model.cell(name).approval is approval else approval
+            self._write(self.library.renders.set_approval, self.render_ids([name]), verdict,
+                        "Saving the verdict")
+
+    def toggle_star(self, names: list[str]) -> None:
+        """Star the scenes, or unstar them when every one is starred."""
+        if names:
+            self.set_star(names, not all(self.model.cell(n).star for n in names))
+
+    def set_star(self, names: list[str], star: bool) -> None:
+        self._write(self.library.renders.set_star, self.render_ids(names), star,
+                    "Saving the star")
+
+    def _write(self, fn: Callable[[list[int], Any], Any], ids: list[int], value: Any,
+               what: str) -> None:
+        if not ids:
+            return
+        self._bg.run(lambda: fn(ids, value),
+                     on_failure=lambda exc: self.message.emit(f"{what} failed: {exc}", "error"),
+                     owner=self, what=what)
+
+    # ------------------------------------------------------------------ the anchor's history
+    def load_history(self) -> None:
+        """Read the saved versions of the character's anchor (newest first): one is stamped on
+        every render, so older cards can be told apart."""
+        if self._closed:
+            return
+        sheet: Sheet = self.document.sheet
+        library = self.library
+
+        def read() -> list[Any]:
+            project = library.projects.by_name(project_name(sheet))
+            if project is None:
+                return []
+            for character in library.characters.of_project(project.id):
+                if character.name == sheet.character.name:
+                    return list(library.characters.anchor_versions(character.id))
+            return []
+
+        def done(versions: list[Any]) -> None:
+            versions.sort(key=lambda v: v.version, reverse=True)
+            current = self.document.sheet.character.anchor
+            self.historyChanged.emit([AnchorHistoryEntry(
+                label=f"v{v.version} · {v.created.astimezone():%Y-%m-%d %H:%M}"
+                + (" (current)" if v.anchor == current else ""),
+                anchor=v.anchor, seed=v.seed, negative=v.negative or None) for v in versions])
+
+        self._bg.run(read, done, owner=self, what="Reading the anchor's history")
+
+    def close(self) -> None:
+        self._closed = True
+        self._changes.close()
