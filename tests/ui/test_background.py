@@ -149,3 +149,34 @@ def test_a_verdict_written_by_a_worker_is_announced_on_the_gui_thread(  # type: 
         changes.deleteLater()
     finally:
         library.close()
+
+
+class _Witness:
+    """Records the thread that frees it (a stand-in for a Qt object whose timers must be
+    stopped on the thread that owns them)."""
+
+    def __init__(self, freed_on: list[bool]) -> None:
+        self._freed_on = freed_on
+
+    def __del__(self) -> None:
+        self._freed_on.append(_gui())
+
+
+def test_work_that_holds_the_last_reference_is_freed_on_the_gui_thread(  # type: ignore[no-untyped-def]
+        background, qtbot) -> None:
+    """A closed window's work may hold the last reference to one of its objects: the worker
+    must not be the one to free it ("Timers cannot be stopped from another thread")."""
+    freed_on: list[bool] = []
+    witness = _Witness(freed_on)
+    release = threading.Event()
+
+    def work(held: _Witness = witness) -> None:
+        release.wait()
+
+    background.run(work, what="Waiting")
+    del work, witness  # only the work holds the witness now
+    release.set()
+    with qtbot.waitSignal(background.idle):
+        pass
+    qtbot.waitUntil(lambda: bool(freed_on))
+    assert freed_on == [True]

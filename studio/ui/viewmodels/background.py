@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import traceback
 from collections.abc import Callable, Coroutine
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 log = logging.getLogger("studio.ui.background")
 
@@ -46,6 +47,9 @@ class _Work:
     on_failure: Failure | None
     what: str
     owner: QObject | None = None
+    #: The function itself, released on the GUI thread when the work is delivered: it may
+    #: hold the last reference to a closed window's objects, which must not die on a worker.
+    fn: Callable[[], Any] | None = None
 
     @property
     def orphaned(self) -> bool:
@@ -57,6 +61,26 @@ def failure_sentence(what: str, exc: BaseException) -> str:
     """``what`` failed, in one sentence for the user (the error's own words, no traceback)."""
     detail = str(exc).strip() or type(exc).__name__
     return f"{what} failed: {detail}"
+
+
+def _call_from(box: list[Callable[[], T]]) -> T:
+    """On a worker: call the function in ``box`` and let go of it before the result is handed
+    over, so the GUI thread (which keeps its own reference) is the one that frees it."""
+    fn = box.pop()
+    try:
+        return fn()
+    finally:
+        del fn
+
+
+_released: list[object] = []
+
+
+def _release_later(thing: object) -> None:
+    """Keep ``thing`` until the GUI thread's event loop next runs its timers."""
+    if not _released:
+        QTimer.singleShot(0, _released.clear)
+    _released.append(thing)
 
 
 class Background(QObject):
@@ -114,19 +138,24 @@ class Background(QObject):
         the sheet's renders"); once ``owner`` is deleted (its window closed), nobody is told."""
         if self._closed:
             return
-        self.follow(self._pool.submit(fn), on_success, on_failure, what=what, owner=owner)
+        future = self._pool.submit(_call_from, [fn])
+        self._follow(_Work(future, on_success, on_failure, what, owner, fn))
 
     def follow(self, future: concurrent.futures.Future[T],
                on_success: Callable[[T], None] | None = None,
                on_failure: Failure | None = None, *, what: str,
                owner: QObject | None = None) -> None:
         """As :meth:`run`, for work another pool already does (``future``)."""
+        self._follow(_Work(future, on_success, on_failure, what, owner))
+
+    def _follow(self, work: _Work) -> None:
+        future = work.future
         if self._closed:
             future.cancel()
             return
         # Kept by future, and the future's callback is a bound method: no closure over the
         # work (and the owner's callbacks) outlives its delivery in a reference cycle.
-        self._work[future] = _Work(future, on_success, on_failure, what, owner)
+        self._work[future] = work
         future.add_done_callback(self._hand_over)
 
     def _hand_over(self, future: concurrent.futures.Future[Any]) -> None:
@@ -140,6 +169,9 @@ class Background(QObject):
     def _deliver(self, work: _Work) -> None:
         future = work.future
         self._work.pop(future, None)
+        # The work may hold the last reference to its (closed) window, this helper's parent:
+        # it is let go of from the event loop, never inside this slot.
+        _release_later(work)
         if self._closed:
             return
         try:
@@ -160,7 +192,11 @@ class Background(QObject):
         """Await ``fn(*args)`` run on a worker thread (from a coroutine)."""
         if self._closed:
             raise asyncio.CancelledError
-        return await asyncio.wrap_future(self._pool.submit(fn, *args), loop=self.loop)
+        # The coroutine keeps ``fn`` and ``args`` until it resumes on the GUI thread; the worker
+        # lets go of its own references first.
+        box: list[Callable[[], T]] = [functools.partial(fn, *args)]
+        work = self._pool.submit(_call_from, box)
+        return await asyncio.wrap_future(work, loop=self.loop)
 
     # ------------------------------------------------------------------ coroutines
     def start(self, coro: Coroutine[Any, Any, Any], what: str,
