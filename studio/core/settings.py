@@ -14,6 +14,7 @@ from typing import Any
 
 import tomli_w
 
+from studio.core.files import write_atomic
 from studio.core.request import Stage
 
 #: Optional keys added later (a provider's ``timeout``) keep version 1: older studios ignore
@@ -182,10 +183,8 @@ def load_settings(config_dir: Path) -> Settings:
 
 
 def save_settings(config_dir: Path, settings: Settings) -> Path:
-    """Write atomically (temp file then rename) so a crash never leaves half a settings file."""
+    """Write in one step (core.files) so a crash never leaves half a settings file."""
     config_dir.mkdir(parents=True, exist_ok=True)
     path = config_dir / SETTINGS_FILE_NAME
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(settings_to_dict(settings)), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, tomli_w.dumps(settings_to_dict(settings)))
     return path

@@ -12,7 +12,6 @@ returns knows what each cell would send.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -32,6 +31,7 @@ from studio.core.anchor import (
     compose_anchor,
 )
 from studio.core.errors import SheetError
+from studio.core.files import write_atomic
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.reference_files import read_reference_list, read_references
 from studio.core.request import Stage
@@ -424,16 +424,10 @@ def dump_sheet(sheet: Sheet) -> str:
 
 
 def save_sheet(sheet: Sheet, path: Path) -> None:
-    """Write next to the final name, fsync, then rename, so a crash never leaves half a file."""
+    """Write in one step (core.files), so a crash never leaves half a file."""
     text = dump_sheet(sheet)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+        write_atomic(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise SheetError(str(path), f"could not be saved ({exc.strerror})",
                          hint="check free space and that the folder is writable") from exc

@@ -1,42 +1,20 @@
-"""Writing export files so that nothing half-written is ever left under the final name.
+"""Export files are written in one step (core.files), with the export's own sentences.
 
-Every export is written to a hidden temporary name in the target folder, flushed to disk, and
-renamed over the final name only when complete; on an error or a cancel the temporary file is
-removed and any earlier file of that name is left as it was.
+Every export goes to a hidden temporary name in the target folder, flushed to disk, and renamed
+over the final name only when complete; on an error or a cancel the temporary file is removed
+and any earlier file of that name is left as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from studio.core import files
 from studio.export.model import ExportError
 
-TEMP_MARK = ".part-"
-
-
-def temp_name_for(final: Path) -> Path:
-    """A hidden, unique name next to ``final`` (same folder, so the rename is atomic)."""
-    return final.with_name(f".{final.name}{TEMP_MARK}{secrets.token_hex(4)}")
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb+") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # Windows cannot open a folder for fsync
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+TEMP_MARK = files.TEMP_MARK
 
 
 def _explain(exc: OSError, final: Path) -> ExportError:
@@ -60,25 +38,16 @@ def atomic_path(final: Path) -> Iterator[Path]:
     if not final.parent.is_dir():
         raise ExportError(f"The folder {final.parent} does not exist; create it or choose "
                           "another place to export to.")
-    temp = temp_name_for(final)
     try:
-        yield temp
-        if not temp.is_file():
-            raise ExportError(f"Nothing was written for {final}.")
-        _fsync(temp)
-        temp.replace(final)
-        _fsync_dir(final.parent)
+        with files.atomic_path(final) as temp:
+            yield temp
+    except files.NothingWritten as exc:
+        raise ExportError(f"Nothing was written for {final}.") from exc
     except OSError as exc:
         raise _explain(exc, final) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
 
 
 def write_atomic(final: Path, data: bytes) -> None:
     """Write ``data`` to ``final`` through a temporary name."""
     with atomic_path(final) as temp:
-        try:
-            temp.write_bytes(data)
-        except OSError as exc:
-            raise _explain(exc, final) from exc
+        temp.write_bytes(data)

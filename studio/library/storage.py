@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
+from studio.core.files import fsync_dir
 from studio.core.imagefile import content_hash, sniff_format
 
 from .errors import LibraryError, storage_error_from_os
@@ -48,18 +49,6 @@ class DurableFileWriter:
             os.close(fd)
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class ImageStore:

@@ -5,11 +5,11 @@ user chose it) a file readable by them alone. Never settings.toml, never a log.
 from __future__ import annotations
 
 import logging
-import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from studio.core.files import write_atomic
 from studio.core.settings import env_name
 
 __all__ = ["KEYRING_SERVICE", "Keychain", "env_name", "find_key", "key_file", "missing_setup",
@@ -110,10 +110,15 @@ def store_key_in_file(config_dir: Path, provider_id: str, key: str) -> Path:
             if sep:
                 lines[name.strip()] = value.strip()
     lines[provider_id] = key.strip()
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("".join(f"{k}={v}\n" for k, v in sorted(lines.items())))
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    write_atomic(path, "".join(f"{k}={v}\n" for k, v in sorted(lines.items())), mode=0o600)
     return path
+
+
+def remove_key_from_file(config_dir: Path, provider_id: str) -> None:
+    """Drop ``provider_id``'s line from the key file (the others stay, the file stays 0600)."""
+    path = key_file(config_dir)
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.partition("=")[0].strip() != provider_id]
+    write_atomic(path, "".join(f"{line}\n" for line in kept), mode=0o600)

@@ -18,7 +18,13 @@ from PySide6.QtCore import QObject, Signal
 
 from studio.core.settings import PROVIDER_IDS, ProviderEnv, Settings, save_settings
 from studio.providers.errors import provider_name
-from studio.providers.keys import KEYRING_SERVICE, env_name, key_file, store_key_in_file
+from studio.providers.keys import (
+    KEYRING_SERVICE,
+    env_name,
+    key_file,
+    remove_key_from_file,
+    store_key_in_file,
+)
 from studio.ui.viewmodels.background import Background
 
 log = logging.getLogger("studio.ui.settings")
@@ -95,13 +101,7 @@ def _file_has_key(config_dir: Path, provider_id: str) -> bool:
 
 
 def _remove_from_file(config_dir: Path, provider_id: str) -> None:
-    path = key_file(config_dir)
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-            if line.partition("=")[0].strip() != provider_id]
-    path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
-    path.chmod(0o600)
+    remove_key_from_file(config_dir, provider_id)
 
 
 CHECKING = "checking the system keychain…"
