@@ -36,7 +36,8 @@ class ReferenceSupport:
 
     ``roles`` are the kinds of image it can use (an identity model keyed on a face uses no
     outfit picture). ``required``: the model cannot render without a reference (an edit
-    model), so a scene sending none goes to the provider's text-to-image model instead. ``price_per_reference`` is what one reference of about one megapixel adds
+    model), so a scene sending none goes to the provider's text-to-image model instead.
+    ``price_per_reference`` is what one reference of about one megapixel adds
     to the price of an image where the API bills input images, for estimates.
     """
 
@@ -131,6 +132,14 @@ class ModelCapabilities:
         return self.price_per_image + extra * min(max(0, references),
                                                   self.references.max_images)
 
+
+#: FLUX.1 Kontext takes an aspect ratio from 21:9 to 9:21 and makes about one megapixel; the
+#: pixel size of each ratio is not documented (these are one-megapixel sizes in steps of 16).
+KONTEXT_ASPECT_RATIOS: Mapping[str, tuple[int, int]] = {
+    "21:9": (1568, 672), "16:9": (1392, 784), "4:3": (1184, 880), "3:2": (1248, 832),
+    "1:1": (1024, 1024), "2:3": (832, 1248), "3:4": (880, 1184), "9:16": (784, 1392),
+    "9:21": (672, 1568),
+}
 
 _PERSON = (ReferenceRole.FACE, ReferenceRole.FULL_BODY, ReferenceRole.OTHER)
 

@@ -13,7 +13,6 @@ without one renders with the provider's text-to-image model; each says so in a n
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable, Collection
 
 from studio.core.anchor import ReferenceStrength
