@@ -7,7 +7,7 @@ checks, then ``outcome`` (``Ready`` with ``result.sample`` on ``delivery``, anot
 ``result.seed``; or ``Error``, ``Request Moderated``, ``Content Moderated``, ``Task not found``).
 A wrong key gets 403 ``{"detail": "Not authenticated"}``; more input images than the model takes
 get 422 with a FastAPI ``detail`` list. The reference bytes each task received (base64 decoded)
-are kept in ``references[task id]``, its body (images named by size) in ``bodies``.
+are kept in ``references[task id]``, its body (images named by size) in ``job_bodies``.
 
 Holds: ``submit``, ``poll``, ``download``. Key echoes: ``id``, ``url`` (the polling URL).
 """
@@ -46,7 +46,7 @@ class FakeBfl(FakeServer):
         self._lock2 = threading.Lock()
         self._polls: dict[str, int] = {}
         self.references: dict[str, list[bytes]] = {}
-        self.bodies: dict[str, dict[str, Any]] = {}
+        self.job_bodies: dict[str, dict[str, Any]] = {}
         self.seeds: dict[str, int] = {}
         models = "|".join(re.escape(m) for m in MODELS)
         self.route("POST", rf"/v1/(?P<model>{models})", self._submit)
@@ -80,7 +80,7 @@ class FakeBfl(FakeServer):
                                            "msg": "not base64", "type": "value_error"}]})
         tid = f"task-{next(self._ids):04d}"
         self.references[tid] = [r for r in refs if r is not None]
-        self.bodies[tid] = {k: (f"<{len(v)} chars>" if k in fields else v)
+        self.job_bodies[tid] = {k: (f"<{len(v)} chars>" if k in fields else v)
                             for k, v in body.items()}
         seed = body.get("seed")
         self.seeds[tid] = seed if isinstance(seed, int) else self.seed

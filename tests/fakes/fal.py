@@ -11,7 +11,7 @@ Storage: ``POST /storage/upload/initiate`` (key checked) answers an ``upload_url
 ``file_url`` on ``files`` (a :class:`~tests.fakes.files.FakeFileHost`, another origin) or on this
 server. A reference model's submit checks its reference field like the runner would (each URL
 must name an uploaded file, data URIs decode): else 422 with a ``detail`` list. What each job
-received is kept in ``references[request id]`` (bytes, in order) and ``bodies[request id]``.
+received is kept in ``references[request id]`` (bytes, in order) and ``job_bodies[request id]``.
 
 Holds: ``submit`` (after the request is queued), ``poll`` (status checks), ``download``. Key
 echoes: ``id``, ``url`` (in the status/response/cancel URLs), ``header``.
@@ -53,7 +53,7 @@ class FakeFal(FakeServer):
         super().__init__(api_key)
         self.files = files
         self.references: dict[str, list[bytes]] = {}
-        self.bodies: dict[str, dict[str, Any]] = {}
+        self.job_bodies: dict[str, dict[str, Any]] = {}
         self._uploads = itertools.count(1)
         serve_uploads(self)
         self.route("POST", r"/storage/upload/initiate", self._initiate)
@@ -132,7 +132,7 @@ class FakeFal(FakeServer):
             refs = checked
         rid = f"req-{next(self._ids):04d}"
         self.references[rid] = refs
-        self.bodies[rid] = body
+        self.job_bodies[rid] = body
         seed = body.get("seed")
         self.seeds[rid] = seed if isinstance(seed, int) else self.seed
         app = match["app"].split("/")[0]

@@ -60,7 +60,7 @@ class FakeModelsLab(FakeServer):
         self.image = png_bytes(64, 48)
         #: Per job: the reference bytes its img2img call named (init_image, init_image_2).
         self.references: dict[str, list[bytes]] = {}
-        self.bodies: dict[str, dict[str, Any]] = {}
+        self.job_bodies: dict[str, dict[str, Any]] = {}
         self._converted = itertools.count(1)
         self.route("POST", r"/api/v6/(?P<ep>images|realtime)/text2img", self._text2img)
         self.route("POST", r"/api/v6/(?P<ep>images)/img2img", self._text2img)
@@ -163,7 +163,7 @@ class FakeModelsLab(FakeServer):
             refs = checked
         job_id = str(next(self._ids))
         self.references[job_id] = refs
-        self.bodies[job_id] = {k: v for k, v in req.json.items() if k != "key"}
+        self.job_bodies[job_id] = {k: v for k, v in req.json.items() if k != "key"}
         seed = req.json.get("seed")
         with self._jobs_lock:
             self._jobs[job_id] = {"at": time.monotonic(), "polls": 0, "done": self.instant,

@@ -72,7 +72,7 @@ async def test_fal_uploads_each_image_once_and_sends_the_file_urls(
     # One initiate and one PUT per distinct image for the whole batch.
     assert fal_files.initiations() == 2 and file_host.uploads() == 2
     assert fal_files.submits() == 3
-    for rid, body in fal_files.bodies.items():
+    for rid, body in fal_files.job_bodies.items():
         assert fal_files.references[rid] == [FACE, OUTFIT]  # the very bytes, in order
         assert all(u.startswith(file_host.base_url + "/files/") for u in body["image_urls"])
         assert "image_url" not in body and "id_weight" not in body
@@ -97,9 +97,9 @@ async def test_fal_light_strength_sends_the_face_only(fal_files, make_provider):
     images = refs(reader, (OUTFIT, ReferenceRole.OUTFIT), (FACE, ReferenceRole.FACE))
     provider = make_provider(fal_files, references=reader)
     await provider.generate(with_refs(fal.PRO_EDIT, images, ReferenceStrength.LIGHT))
-    (rid,) = fal_files.bodies
+    (rid,) = fal_files.job_bodies
     assert fal_files.references[rid] == [FACE]
-    body = fal_files.bodies[rid]
+    body = fal_files.job_bodies[rid]
     assert body["safety_tolerance"] == "2" and "num_inference_steps" not in body
     assert "num_images" not in body
 
@@ -112,8 +112,8 @@ async def test_fal_pulid_maps_strength_to_id_weight(fal_files, make_provider, st
     images = refs(reader, (OUTFIT, ReferenceRole.OUTFIT), (FACE, ReferenceRole.FACE))
     provider = make_provider(fal_files, references=reader)
     result = await provider.generate(with_refs(fal.PULID, images, strength))
-    (rid,) = fal_files.bodies
-    body = fal_files.bodies[rid]
+    (rid,) = fal_files.job_bodies
+    body = fal_files.job_bodies[rid]
     assert body["id_weight"] == weight and fal_files.references[rid] == [FACE]
     assert isinstance(body["reference_image_url"], str)
     assert any("outfit" in note for note in result.notes)  # PuLID uses no outfit picture
@@ -129,8 +129,8 @@ async def test_fal_kontext_takes_one_image_url_and_an_aspect_ratio(fal_files, ma
     result = await provider.generate(with_refs(
         fal.KONTEXT, images, width=1024, height=1024, prompt=f"{clause}, Emma, 30",
         context=SceneContext(scene="Headshot", subject="woman")))
-    (rid,) = fal_files.bodies
-    body = fal_files.bodies[rid]
+    (rid,) = fal_files.job_bodies
+    body = fal_files.job_bodies[rid]
     assert fal_files.references[rid] == [FACE] and body["aspect_ratio"] == "1:1"
     assert "image_size" not in body and "image_urls" not in body
     assert any("at most one reference image" in note for note in result.notes)
@@ -176,8 +176,8 @@ async def test_reference_off_sends_no_reference_and_uses_the_text_model(fal_file
     result = await provider.generate(sample_request(model=fal.KLEIN_EDIT))
     assert result.model == fal.SCHNELL and "needs a reference image" in result.notes[0]
     assert fal_files.initiations() == 0
-    (rid,) = fal_files.bodies
-    assert not {"image_urls", "image_url", "reference_image_url"} & set(fal_files.bodies[rid])
+    (rid,) = fal_files.job_bodies
+    assert not {"image_urls", "image_url", "reference_image_url"} & set(fal_files.job_bodies[rid])
 
 
 def test_the_default_model_hands_a_scene_with_references_to_the_reference_model():
@@ -256,7 +256,7 @@ async def test_modelslab_kontext_turns_images_into_urls_once(modelslab_server, m
                                                        seed=s)) for s in (1, 2)))
     assert modelslab_server.conversions() == 2 and modelslab_server.submits() == 2
     assert modelslab_server.count("POST", "/api/v6/images/img2img") == 2
-    for job, body in modelslab_server.bodies.items():
+    for job, body in modelslab_server.job_bodies.items():
         assert modelslab_server.references[job] == [FACE, OUTFIT]
         assert body["strength"] == value and "guidance" in body
         assert "guidance_scale" not in body and body["model_id"] == "flux-kontext-dev"
