@@ -35,7 +35,9 @@ class ReferenceSupport:
     """How one model takes reference images. ``max_images`` 0: it takes none.
 
     ``roles`` are the kinds of image it can use (an identity model keyed on a face uses no
-    outfit picture). ``price_per_reference`` is what one reference of about one megapixel adds
+    outfit picture). ``required``: the model cannot render without a reference (an edit
+    model), so a scene sending none goes to the provider's text-to-image model instead.
+    ``price_per_reference`` is what one reference of about one megapixel adds
     to the price of an image where the API bills input images, for estimates.
     """
 
@@ -49,6 +51,7 @@ class ReferenceSupport:
     strong_value: float | None = None
     light_count: int = 1
     price_per_reference: float | None = None
+    required: bool = False
 
     @property
     def takes_references(self) -> bool:
@@ -119,6 +122,24 @@ class ModelCapabilities:
     def takes_aspect_ratio(self) -> bool:
         return bool(self.aspect_ratios)
 
+    def price_for(self, references: int = 0) -> float | None:
+        """The price of one image sent with ``references`` reference images: the price per
+        image, plus what each reference adds where the API bills input images (None when the
+        price per image is not known)."""
+        if self.price_per_image is None:
+            return None
+        extra = self.references.price_per_reference or 0.0
+        return self.price_per_image + extra * min(max(0, references),
+                                                  self.references.max_images)
+
+
+#: FLUX.1 Kontext takes an aspect ratio from 21:9 to 9:21 and makes about one megapixel; the
+#: pixel size of each ratio is not documented (these are one-megapixel sizes in steps of 16).
+KONTEXT_ASPECT_RATIOS: Mapping[str, tuple[int, int]] = {
+    "21:9": (1568, 672), "16:9": (1392, 784), "4:3": (1184, 880), "3:2": (1248, 832),
+    "1:1": (1024, 1024), "2:3": (832, 1248), "3:4": (880, 1184), "9:16": (784, 1392),
+    "9:21": (672, 1568),
+}
 
 _PERSON = (ReferenceRole.FACE, ReferenceRole.FULL_BODY, ReferenceRole.OTHER)
 
@@ -128,24 +149,26 @@ _PERSON = (ReferenceRole.FACE, ReferenceRole.FULL_BODY, ReferenceRole.OTHER)
 REFERENCE_MODELS: Mapping[tuple[str, str], ReferenceSupport] = {
     # FLUX.2 edit models take several whole pictures; light sends the best one (a face first).
     ("fal", "fal-ai/flux-2/klein/4b/edit"): ReferenceSupport(
-        4, "image_urls", ReferenceLayout.LIST, control=ReferenceControl.COUNT),
+        4, "image_urls", ReferenceLayout.LIST, control=ReferenceControl.COUNT, required=True),
     # The type states no maximum (a third party says 9); the studio sends at most 4.
     ("fal", "fal-ai/flux-2-pro/edit"): ReferenceSupport(
-        4, "image_urls", ReferenceLayout.LIST, control=ReferenceControl.COUNT),
-    ("fal", "fal-ai/flux-pro/kontext"): ReferenceSupport(1, "image_url"),
+        4, "image_urls", ReferenceLayout.LIST, control=ReferenceControl.COUNT, required=True),
+    ("fal", "fal-ai/flux-pro/kontext"): ReferenceSupport(1, "image_url", required=True),
     ("fal", "fal-ai/flux-pro/kontext/multi"): ReferenceSupport(
-        4, "image_urls", ReferenceLayout.LIST, control=ReferenceControl.COUNT),
+        4, "image_urls", ReferenceLayout.LIST, control=ReferenceControl.COUNT, required=True),
     # PuLID keys on a face embedding: one photo with a face; id_weight defaults to 1.
     ("fal", "fal-ai/flux-pulid"): ReferenceSupport(
         1, "reference_image_url", roles=_PERSON, control=ReferenceControl.WEIGHT,
-        control_field="id_weight", light_value=0.6, strong_value=1.0),
-    ("replicate", "black-forest-labs/flux-kontext-pro"): ReferenceSupport(1, "input_image"),
+        control_field="id_weight", light_value=0.6, strong_value=1.0, required=True),
+    # Whether Kontext [pro] renders without an input image on Replicate is not documented.
+    ("replicate", "black-forest-labs/flux-kontext-pro"): ReferenceSupport(
+        1, "input_image", required=True),
     ("replicate", "black-forest-labs/flux-2-pro"): ReferenceSupport(
         8, "input_images", ReferenceLayout.LIST, control=ReferenceControl.COUNT),
     # img2img: 0 keeps the input, 1 ignores it; 0.5 is the documented default.
     ("modelslab", "flux-kontext-dev"): ReferenceSupport(
         2, "init_image", control=ReferenceControl.WEIGHT, control_field="strength",
-        light_value=0.75, strong_value=0.5),
+        light_value=0.75, strong_value=0.5, required=True),
     # BFL bills input megapixels: 1.5 credits (pro) and 0.1 (klein) per megapixel.
     ("bfl", "flux-2-pro"): ReferenceSupport(
         8, "input_image", control=ReferenceControl.COUNT, price_per_reference=0.015),

@@ -21,7 +21,8 @@ from studio.core.request import Stage
 #: keys they do not know, and files without them load as before.
 SETTINGS_SCHEMA_VERSION = 1
 SETTINGS_FILE_NAME = "settings.toml"
-PROVIDER_IDS = ("modelslab", "replicate", "fal", "imageapi", "onemin", "comfyui", "offline")
+PROVIDER_IDS = ("modelslab", "replicate", "fal", "imageapi", "onemin", "bfl", "comfyui",
+                "offline")
 #: The face distance under which a render is the same person as the character: dlib's published
 #: threshold for its ResNet descriptor (``studio.identity`` reads it from here).
 DEFAULT_IDENTITY_THRESHOLD = 0.6

@@ -1,16 +1,24 @@
 """Check a request against a model's capabilities before anything is sent.
 
 What the model cannot honour is adapted with a note the user sees (the negative prompt dropped,
-a size turned into the nearest aspect ratio, steps clamped) or refused with
-:class:`InvalidRequestError` whose message is a sentence.
+a size turned into the nearest aspect ratio, steps clamped, reference images cut to what the
+model takes) or refused with :class:`InvalidRequestError` whose message is a sentence.
+
+Reference images also choose the model (:func:`reference_model`): a scene that sends them to a
+provider's default model that takes none renders with the provider's reference model for the
+stage, and a scene that sends none (``reference = "off"``) to a model that cannot render
+without one renders with the provider's text-to-image model; each says so in a note.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Collection
 
+from studio.core.anchor import ReferenceStrength
 from studio.core.capabilities import ModelCapabilities
-from studio.core.request import GenerationRequest
+from studio.core.references import fit_references
+from studio.core.request import GenerationRequest, Stage
 from studio.providers.errors import InvalidRequestError, provider_name
 
 
@@ -28,6 +36,45 @@ def nearest_aspect_ratio(width: int, height: int, caps: ModelCapabilities) -> st
             math.log(caps.aspect_ratios[name][0] / caps.aspect_ratios[name][1]) - wanted
         ),
     )
+
+
+def reference_model(
+    request: GenerationRequest,
+    capabilities: Callable[[str], ModelCapabilities],
+    *,
+    defaults: Collection[str],
+    reference_models: Callable[[Stage], str] | None,
+    text_model: Callable[[Stage], str],
+) -> tuple[GenerationRequest, tuple[str, ...]]:
+    """The model that renders ``request`` given the references it sends.
+
+    ``defaults`` are the provider's default model ids (a model the user picked on purpose is
+    kept: its references are then left out by :func:`adapt`, with a note); a request with LoRA
+    weights keeps its model too. ``reference_models(stage)`` names the provider's model that
+    takes references; ``text_model(stage)`` the one that needs none. Idempotent.
+    """
+    caps = capabilities(request.model)
+    label = caps.label or caps.model
+    sends = bool(request.references) and request.reference_strength is not ReferenceStrength.OFF
+    if sends and not caps.references.takes_references and reference_models is not None \
+            and not request.loras and request.model in defaults:
+        target = reference_models(request.stage)
+        chosen = capabilities(target)
+        if target != request.model and chosen.references.takes_references:
+            count = len(request.references)
+            images = "its reference image" if count == 1 else f"its {count} reference images"
+            return request.with_changes(model=target), (
+                f"{label} takes no reference images, so the scene was rendered with "
+                f"{chosen.label or target}, which keeps the likeness from {images} (set "
+                f"reference = \"off\" on the scene to render with {label}).",)
+    if not sends and caps.references.required:
+        target = text_model(request.stage)
+        chosen = capabilities(target)
+        if target != request.model and not chosen.references.required:
+            return request.with_changes(model=target), (
+                f"{label} needs a reference image and the scene sends none, so it was "
+                f"rendered with {chosen.label or target}.",)
+    return request, ()
 
 
 def adapt(
@@ -122,4 +169,8 @@ def adapt(
             )
     changes["width"], changes["height"] = width, height
 
-    return request.with_changes(**changes), tuple(notes)
+    # What the model makes of the reference images: cut to what it takes, or refused.
+    fit = fit_references(request.with_changes(**changes), caps)
+    if fit.refusal:
+        raise refuse(fit.refusal.rstrip(".") + "; nothing was sent")
+    return fit.request, (*notes, *fit.notes)

@@ -24,7 +24,7 @@ from studio.core import codec
 from studio.core.capabilities import ModelCapabilities
 from studio.core.lifecycle import JobState, Timings
 from studio.core.request import GenerationRequest, Stage
-from studio.providers.adapt import adapt
+from studio.providers.adapt import adapt, reference_model
 from studio.providers.errors import ProviderError
 
 # ---------------------------------------------------------------- events
@@ -229,10 +229,28 @@ class Provider(ABC):
         such a submit cut off is *uncertain*, and closing a window does not wait for it."""
         return False
 
+    def reference_models(self) -> ModelChoice | None:
+        """The models that take reference images, per stage, that a scene sending some
+        renders with when the stage's default model takes none (None: no such switch)."""
+        return None
+
+    def text_models(self) -> ModelChoice:
+        """The models that render from the prompt alone, per stage (for a scene that sends no
+        reference to a model that needs one)."""
+        return self.models()
+
     def prepare(self, request: GenerationRequest) -> tuple[GenerationRequest, tuple[str, ...]]:
         """The request as it will be sent, and notes on what was changed; raises
-        :class:`~studio.providers.errors.InvalidRequestError` when it cannot be honoured."""
-        return adapt(request, self.capabilities(request.model))
+        :class:`~studio.providers.errors.InvalidRequestError` when it cannot be honoured.
+        Idempotent: a prepared request prepares unchanged."""
+        models, text, refs = self.models(), self.text_models(), self.reference_models()
+        chosen, notes = reference_model(
+            request, self.capabilities,
+            defaults=(models.preview, models.final, text.preview, text.final),
+            reference_models=None if refs is None else refs.for_stage,
+            text_model=text.for_stage)
+        adapted, more = adapt(chosen, self.capabilities(chosen.model))
+        return adapted, (*notes, *more)
 
     def warm_up(self) -> None:  # noqa: B027 - optional hook, nothing to prepare by default
         """Prepare what the first request needs (an HTTP client and its TLS trust store) ahead

@@ -17,6 +17,7 @@ PROVIDER_NAMES: Mapping[str, str] = {
     "fal": "fal",
     "imageapi": "imageapi.org",
     "onemin": "1min.ai",
+    "bfl": "Black Forest Labs",
     "comfyui": "ComfyUI",
     "offline": "the offline placeholder",
 }
@@ -227,6 +228,16 @@ class InvalidRequestError(ProviderError):
 
     def headline(self) -> str:
         return f"{provider_name(self.provider)} cannot render this request"
+
+
+class ReferenceMissingError(ProviderError):
+    """A reference image the request names cannot be read from the library; nothing was sent."""
+
+    _advice = ("Add the image to the character's references again (or set reference = \"off\" "
+               "for the scene), then render it again.")
+
+    def headline(self) -> str:
+        return f"Nothing was sent to {provider_name(self.provider)}"
 
 
 class ContentFilteredError(ProviderError):

@@ -1,4 +1,5 @@
-"""ModelsLab API v6: community ``/api/v6/images/text2img`` and ``/api/v6/realtime/text2img``.
+"""ModelsLab API v6: community ``/api/v6/images/text2img`` and ``/api/v6/realtime/text2img``,
+and ``/api/v6/images/img2img`` with ``model_id`` ``flux-kontext-dev`` for reference images.
 
 The key travels in the JSON body of every call, fetches included (the engine adds it, and only
 towards the configured host). The body's ``status`` is authoritative whatever the HTTP code
@@ -8,6 +9,10 @@ towards the configured host). The body's ``status`` is authoritative whatever th
 its ``fetch_result`` URL (or ``/fetch/{id}``) after the announced ``eta``. The realtime endpoint
 is asked for that answer at once (``instant_response``). There is no cancel for v6 image jobs.
 The seed confirmed is ``meta.seed`` of the success answer.
+
+Kontext takes up to two reference images as URLs (``init_image``, ``init_image_2``) and a
+``strength`` (0 keeps the input, 1 ignores it); each image is turned into a URL once through
+``/api/v6/image_editing/base64_to_url`` (a data URI in, ``output[0]`` out).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
-from studio.core.capabilities import ModelCapabilities
+from studio.core.capabilities import ModelCapabilities, reference_support
 from studio.core.lifecycle import JobState
 from studio.core.request import GenerationRequest
 from studio.providers.base import ModelChoice, Submission
@@ -24,8 +29,10 @@ from studio.providers.errors import BadResponseError, ProviderError, ProviderFai
 from studio.providers.http import Accepted, Answer, Auth, JobStatus, Pacing, Phase
 from studio.providers.http.classify import as_float, as_int, first_text, rate_limit_wait
 from studio.providers.http.provider import HttpProvider
+from studio.providers.http.references import ReferenceFile
 
 Endpoint = Literal["images", "realtime"]
+KONTEXT = "flux-kontext-dev"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,8 @@ class ModelsLabModel:
     model_id: str
     endpoint: Endpoint
     capabilities: ModelCapabilities
+    #: The call under the endpoint family: ``text2img``, or ``img2img`` (reference images).
+    action: str = "text2img"
 
 
 def _caps(model: str, label: str, **kw: Any) -> ModelCapabilities:
@@ -54,6 +63,14 @@ DEFAULT_MODELS: Mapping[str, ModelsLabModel] = {
         _caps("fluxgram-v1", "Fluxgram V1.0", steps_min=1, steps_max=50, steps_default=30,
               guidance_min=1.0, guidance_max=20.0),
     ),
+    KONTEXT: ModelsLabModel(
+        KONTEXT,
+        "images",
+        _caps(KONTEXT, "FLUX.1 Kontext [dev]", steps_min=1, steps_max=50, steps_default=28,
+              guidance_min=0.0, guidance_max=20.0, supports_negative=False,
+              references=reference_support("modelslab", KONTEXT)),
+        action="img2img",
+    ),
 }
 
 
@@ -65,6 +82,7 @@ class ModelsLabProvider(HttpProvider):
     pacing = Pacing(interval=3.0, max_interval=10.0, first_cap=30.0)
 
     terminal_errors: ClassVar[frozenset[str]] = frozenset({"error", "failed"})
+    reference_defaults = ModelChoice(preview=KONTEXT, final=KONTEXT)
 
     def __init__(
         self,
@@ -76,7 +94,7 @@ class ModelsLabProvider(HttpProvider):
         super().__init__(**kw)
         self.profiles: dict[str, ModelsLabModel] = dict(profiles or DEFAULT_MODELS)
         for model, endpoint in (endpoints or {}).items():
-            self.profiles[model] = ModelsLabModel(model, endpoint, self.profile(model).capabilities)
+            self.profiles[model] = replace(self.profile(model), endpoint=endpoint)
 
     def default_models(self) -> ModelChoice:
         return ModelChoice(preview="flux-schnell", final="fluxgram-v1")
@@ -99,7 +117,11 @@ class ModelsLabProvider(HttpProvider):
     # ------------------------------------------------------------ wire format
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
-        """The text2img body, without the key (the engine adds it)."""
+        """The text2img (or img2img) body, without the key (the engine adds it), as recorded
+        (references named by hash)."""
+        return self._body(request, self.reference_body(request)[1])
+
+    def _body(self, request: GenerationRequest, references: dict[str, Any]) -> dict[str, Any]:
         profile = self.profile(request.model)
         caps = profile.capabilities
         body: dict[str, Any] = {
@@ -114,8 +136,13 @@ class ModelsLabProvider(HttpProvider):
         if caps.supports_negative:
             body["negative_prompt"] = request.negative or None
         if caps.uses_guidance:
-            body["guidance_scale"] = request.guidance
-        if profile.endpoint == "images":
+            # Kontext names it "guidance" (the docs' FluxKontextImageToImageRequest).
+            body["guidance" if profile.action == "img2img" else "guidance_scale"] = \
+                request.guidance
+        body.update(references)
+        if profile.action == "img2img":
+            body["enhance_prompt"] = False
+        elif profile.endpoint == "images":
             # The prompt is the character anchor: never let the service rewrite it.
             body["enhance_prompt"] = "no"
         else:
@@ -125,12 +152,29 @@ class ModelsLabProvider(HttpProvider):
         body.update({k: v for k, v in request.extras.items() if k not in ("key", "prompt")})
         return body
 
+    async def stage_reference(self, file: ReferenceFile) -> str:
+        """The image turned into a URL by ModelsLab's base64-to-URL endpoint."""
+        answer = await self.call(Phase.UPLOAD, "POST",
+                                 self.url("/api/v6/image_editing/base64_to_url"),
+                                 json_body={"init_image": file.data_uri()})
+        data = self._answer(answer)
+        status = str(data.get("status") or "").lower()
+        links = _links(data.get("output"))
+        if status != "success" or answer.status >= 400:
+            message = first_text(data, "message", "messege", "error", "detail")
+            raise self.classify(answer.status if answer.status >= 400 else None,
+                                message or "the reference image could not be turned into a URL")
+        if not links or not links[0].startswith(("https://", "http://")):
+            raise BadResponseError(self.id, "the base64-to-URL answer has no URL")
+        return links[0]
+
     async def send_job(self, request: GenerationRequest) -> Accepted:
         profile = self.profile(request.model)
-        body = self.body(request)
+        sent, kept = self.reference_body(request)
+        body = self._body(request, kept)
         answer = await self.call(Phase.SUBMIT, "POST",
-                                 self.url(f"/api/v6/{profile.endpoint}/text2img"),
-                                 json_body=body)
+                                 self.url(f"/api/v6/{profile.endpoint}/{profile.action}"),
+                                 json_body=self._body(request, sent))
         data = self._answer(answer)
         status = self.status(data, answer.status, answer.headers)
         request_id = str(data.get("id") or "")

@@ -20,6 +20,7 @@ from studio.core.capabilities import ModelCapabilities
 from studio.core.references import ReferenceReader
 from studio.core.settings import PROVIDER_IDS, ProviderEnv, Settings
 from studio.providers.base import Clock, Provider
+from studio.providers.bfl import BflProvider
 from studio.providers.comfyui.farm import FarmConfigError, parse_server_urls
 from studio.providers.comfyui.provider import ComfyUIProvider
 from studio.providers.errors import Secrets, provider_name
@@ -38,6 +39,7 @@ REMOTE_CLASSES: Mapping[str, type[HttpProvider]] = {
     "fal": FalProvider,
     "imageapi": ImageApiProvider,
     "onemin": OneMinProvider,
+    "bfl": BflProvider,
 }
 
 assert set(REMOTE_CLASSES) | {"comfyui", "offline"} == set(PROVIDER_IDS)
@@ -155,6 +157,7 @@ def build_providers(
             "timeout": env.timeout if env.timeout is not None else ps.timeout,
             "deadlines": deadlines,
             "secrets": secrets,
+            "references": references,
         }
         if job_deadline is not None:
             kwargs["job_deadline"] = job_deadline
@@ -162,6 +165,10 @@ def build_providers(
             kwargs["rate_limit_patience"] = rate_limit_patience
         if cls is ModelsLabProvider:
             kwargs["endpoints"] = _modelslab_endpoints(env)
+        if cls is FalProvider and env.extra.get("STORAGE_URL", "").strip():
+            # ``STUDIO_FAL_STORAGE_URL``: where reference images are uploaded (fal's storage
+            # API; by default rest.fal.ai, or the base URL when one is set).
+            kwargs["storage_url"] = env.extra["STORAGE_URL"].strip()
         providers[pid] = cls(**kwargs)
     providers["comfyui"] = _comfyui(envs.get("comfyui") or ProviderEnv(), settings, config_dir,
                                     keychain, clock, job_deadline, secrets)

@@ -1,4 +1,6 @@
-"""Replicate predictions API for ``black-forest-labs/flux-schnell`` (official-model route).
+"""Replicate predictions API for ``black-forest-labs/flux-schnell`` (official-model route), and
+the models that take reference images: ``black-forest-labs/flux-kontext-pro`` (``input_image``)
+and ``black-forest-labs/flux-2-pro`` (``input_images``).
 
 ``POST /v1/models/{owner}/{name}/predictions`` with a Bearer key and **no** ``Prefer: wait``:
 the create answers at once with the prediction's id (``starting``), which is recorded before the
@@ -11,6 +13,10 @@ The seed used reaches the client only in the logs (``Using seed: N``), read once
 has finished; the model replaces seed 0 by a random one (with ``go_fast`` off, which the studio
 sends so that a seed reproduces an image). NSFW-flagged images are dropped by the model; when all
 are, the prediction fails.
+
+A reference image goes in as a ``data:`` URI when it is small (Replicate recommends data URLs
+of at most 256 kB), else it is uploaded once to the files API (``POST /v1/files``, multipart
+part ``content``) and its ``urls.get`` is sent. The BFL models answer one URI string, not a list.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from studio.core.capabilities import ModelCapabilities
+from studio.core.capabilities import ModelCapabilities, reference_support
 from studio.core.lifecycle import JobState
 from studio.core.request import GenerationRequest
 from studio.providers.base import ModelChoice, Submission
@@ -28,8 +34,13 @@ from studio.providers.errors import BadResponseError, RenderCancelled
 from studio.providers.http import Accepted, Auth, Deadlines, JobStatus, Pacing, Phase
 from studio.providers.http.classify import as_float, first_text
 from studio.providers.http.provider import HttpProvider
+from studio.providers.http.references import ReferenceFile
 
 SCHNELL = "black-forest-labs/flux-schnell"
+KONTEXT_PRO = "black-forest-labs/flux-kontext-pro"
+FLUX2_PRO = "black-forest-labs/flux-2-pro"
+#: Replicate recommends data URLs of at most 256 kB; larger files go through the files API.
+DATA_URI_MAX = 256 * 1024
 
 #: cog-flux ASPECT_RATIOS at megapixels "1".
 SCHNELL_ASPECT_RATIOS: dict[str, tuple[int, int]] = {
@@ -54,6 +65,18 @@ MODELS: Mapping[str, ModelCapabilities] = {
         # cog-flux, go_fast off: ``if not seed: seed = random`` replaces seed 0.
         replaced_seeds=(0,),
     ),
+    # Its aspect ratios besides match_input_image are not captured; schnell's names are sent.
+    KONTEXT_PRO: ModelCapabilities(
+        provider="replicate", model=KONTEXT_PRO, label="FLUX.1 Kontext [pro]",
+        uses_guidance=False, supports_negative=False, aspect_ratios=SCHNELL_ASPECT_RATIOS,
+        can_cancel=True, price_per_image=0.04,
+        references=reference_support("replicate", KONTEXT_PRO),
+    ),
+    FLUX2_PRO: ModelCapabilities(
+        provider="replicate", model=FLUX2_PRO, label="FLUX.2 [pro]", uses_guidance=False,
+        supports_negative=False, min_side=256, max_side=2048, size_multiple=32,
+        can_cancel=True, references=reference_support("replicate", FLUX2_PRO),
+    ),
 }
 
 _SEED_RE = re.compile(r"Using seed:\s*(\d{1,20})")
@@ -68,6 +91,7 @@ class ReplicateProvider(HttpProvider):
     default_concurrency = 4
     default_deadlines = Deadlines(submit=30.0, poll=30.0, download=120.0)
     pacing = Pacing(interval=0.5, max_interval=5.0)
+    reference_defaults = ModelChoice(preview=KONTEXT_PRO, final=FLUX2_PRO)
 
     def default_models(self) -> ModelChoice:
         return ModelChoice(preview=SCHNELL, final=SCHNELL)
@@ -79,33 +103,62 @@ class ReplicateProvider(HttpProvider):
         return MODELS.get(model) or replace(MODELS[SCHNELL], model=model, label=model)
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The create body as recorded (references named by hash)."""
+        return self._body(request, self.reference_body(request)[1])
+
+    def _body(self, request: GenerationRequest, references: dict[str, Any]) -> dict[str, Any]:
         caps = self.capabilities(request.model)
-        ratio = next(
-            (name for name, size in caps.aspect_ratios.items()
-             if size == (request.width, request.height)),
-            "1:1",
-        )
-        model_input: dict[str, Any] = {
-            "prompt": request.prompt,
-            "aspect_ratio": ratio,
-            "num_outputs": request.images,
-            "num_inference_steps": request.steps,
-            "output_format": "png",
-            "megapixels": "1",
-            # go_fast makes outputs non-deterministic even with a seed; sheets need the seed.
-            "go_fast": False,
-        }
+        model_input: dict[str, Any] = {"prompt": request.prompt}
+        if caps.takes_aspect_ratio:
+            model_input["aspect_ratio"] = next(
+                (name for name, size in caps.aspect_ratios.items()
+                 if size == (request.width, request.height)),
+                "1:1",
+            )
+        if request.model in (KONTEXT_PRO, FLUX2_PRO):
+            if request.model == FLUX2_PRO:
+                model_input.update(aspect_ratio="custom", width=request.width,
+                                   height=request.height)
+            else:
+                model_input["prompt_upsampling"] = False  # the prompt is the anchor
+            # 2 is the most permissive value Kontext allows with an input image.
+            model_input.update(output_format="png", safety_tolerance=2)
+        else:
+            model_input.update({
+                "num_outputs": request.images,
+                "num_inference_steps": request.steps,
+                "output_format": "png",
+                "megapixels": "1",
+                # go_fast makes outputs non-deterministic even with a seed; sheets need it.
+                "go_fast": False,
+            })
         if request.seed is not None:
             model_input["seed"] = request.seed
+        model_input.update(references)
         model_input.update({k: v for k, v in request.extras.items() if k != "prompt"})
         return {"input": model_input}
 
+    async def stage_reference(self, file: ReferenceFile) -> str:
+        """A data URI for a small image; else the image uploaded to the files API."""
+        if len(file.data_uri()) <= DATA_URI_MAX:
+            return file.data_uri()
+        answer = await self.call(Phase.UPLOAD, "POST", self.url("/v1/files"),
+                                 files={"content": (file.file_name, file.data, file.mime)})
+        if answer.status >= 400:
+            raise self.error_of(answer)
+        urls = self.json_of(answer).get("urls")
+        link = urls.get("get") if isinstance(urls, Mapping) else None
+        if not isinstance(link, str) or not link.startswith(("https://", "http://")):
+            raise BadResponseError(self.id, "the files API named no address for the upload")
+        return link
+
     async def send_job(self, request: GenerationRequest) -> Accepted:
         owner_name = request.model.strip("/")
-        body = self.body(request)
+        sent, kept = self.reference_body(request)
+        body = self._body(request, kept)
         answer = await self.call(Phase.SUBMIT, "POST",
                                  self.url(f"/v1/models/{owner_name}/predictions"),
-                                 json_body=body)
+                                 json_body=self._body(request, sent))
         if answer.status >= 400:
             raise self.error_of(answer)
         data = self.json_of(answer)

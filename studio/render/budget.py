@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from studio.core.capabilities import reference_support
 from studio.core.settings import Settings
 from studio.providers.base import Provider
 from studio.providers.errors import provider_name
@@ -63,7 +64,10 @@ def estimate(jobs: Sequence[JobSpec], price: PriceLookup) -> BatchEstimate:
         if each is None:
             unpriced.setdefault(job.provider, None)
         else:
-            total += each * job.request.images
+            # Where the API bills input images (BFL's FLUX.2), each reference sent adds.
+            support = reference_support(job.provider, job.draft.model)
+            sent = min(len(job.request.references), support.max_images)
+            total += (each + (support.price_per_reference or 0.0) * sent) * job.request.images
     requests = len(jobs)
     return BatchEstimate(requests, None if unpriced else round(total, 6), tuple(unpriced))
 

@@ -29,7 +29,6 @@ from studio.core.fingerprint import (
 from studio.core.lifecycle import Approval
 from studio.core.presets import PresetCatalog
 from studio.core.prompt import build_request
-from studio.core.references import fit_references
 from studio.core.request import GenerationRequest, Stage
 from studio.core.settings import PROVIDER_IDS, env_name
 from studio.core.sheet import Scene, Sheet
@@ -228,14 +227,8 @@ def _job(
     request = request.with_changes(model=choice.model, provider=choice.provider.id)
     try:
         adapted, notes = choice.provider.prepare(request)
-    except InvalidRequestError as exc:  # refused before anything is sent
+    except InvalidRequestError as exc:  # refused before anything is sent (references too)
         raise RenderInputError(exc.user_message(scene.name)) from None
-    # What the model makes of the reference images (a no-op once the provider's own
-    # preparation has fitted them).
-    fit = fit_references(adapted, choice.provider.capabilities(adapted.model))
-    if fit.refusal:
-        raise RenderInputError(f"“{scene.name}”: {fit.refusal} Nothing was sent.")
-    adapted, notes = fit.request, (*notes, *fit.notes)
     draft = RenderDraft(
         request=adapted,
         project_id=binding.project.id,

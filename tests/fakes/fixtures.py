@@ -6,7 +6,8 @@ Use them from a ``conftest.py`` with ``from tests.fakes.fixtures import *  # noq
 * ``fast_clock``: a :class:`FakeClock`: sleeps return at once and advance virtual time, and the
   requested sleeps are recorded (``fast_clock.sleeps``).
 * ``modelslab_server``, ``replicate_server``, ``fal_server``, ``imageapi_server``,
-  ``onemin_server``: started fakes on 127.0.0.1 (stopped after the test).
+  ``onemin_server``, ``bfl_server`` (its samples on ``file_host``): started fakes on 127.0.0.1
+  (stopped after the test); ``file_host``: a :class:`FakeFileHost` on an origin of its own.
 * ``make_provider(server, **kw)``: the matching provider pointed at a server, with the fast clock,
   5-second exchange deadlines and ``kw`` passed to the constructor; closed after the test.
 * ``events``: an :class:`EventLog` to pass as ``on_event``.
@@ -26,6 +27,7 @@ import pytest
 import pytest_asyncio
 
 from studio.providers.base import ProviderEvent
+from studio.providers.bfl import BflProvider
 from studio.providers.comfyui import ComfyUIProvider
 from studio.providers.fal import FalProvider
 from studio.providers.http import Deadlines, HttpProvider
@@ -33,8 +35,10 @@ from studio.providers.imageapi import ImageApiProvider
 from studio.providers.modelslab import ModelsLabProvider
 from studio.providers.onemin import OneMinProvider
 from studio.providers.replicate import ReplicateProvider
+from tests.fakes.bfl import FakeBfl
 from tests.fakes.comfyui import FakeComfyUI
 from tests.fakes.fal import FakeFal
+from tests.fakes.files import FakeFileHost
 from tests.fakes.imageapi import FakeImageApi
 from tests.fakes.modelslab import FakeModelsLab
 from tests.fakes.onemin import FakeOneMin
@@ -49,6 +53,7 @@ PROVIDER_FOR: dict[type[FakeServer], type[HttpProvider]] = {
     FakeFal: FalProvider,
     FakeImageApi: ImageApiProvider,
     FakeOneMin: OneMinProvider,
+    FakeBfl: BflProvider,
 }
 
 
@@ -139,6 +144,17 @@ def imageapi_server(api_key: str) -> Iterator[FakeImageApi]:
 @pytest.fixture
 def onemin_server(api_key: str) -> Iterator[FakeOneMin]:
     yield from _serve(FakeOneMin(api_key))
+
+
+@pytest.fixture
+def file_host() -> Iterator[FakeFileHost]:
+    """A file host on an origin of its own (upload URLs, CDN, delivery)."""
+    yield from _serve(FakeFileHost())
+
+
+@pytest.fixture
+def bfl_server(api_key: str, file_host: FakeFileHost) -> Iterator[FakeBfl]:
+    yield from _serve(FakeBfl(api_key, delivery=file_host))
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import threading
 import time
 from typing import Any
 
+from tests.fakes.files import reference_bytes
 from tests.fakes.server import FakeServer, Recorded, Reply, png_bytes
 
 
@@ -57,7 +58,13 @@ class FakeModelsLab(FakeServer):
         self.active = 0
         self.max_active = 0
         self.image = png_bytes(64, 48)
+        #: Per job: the reference bytes its img2img call named (init_image, init_image_2).
+        self.references: dict[str, list[bytes]] = {}
+        self.job_bodies: dict[str, dict[str, Any]] = {}
+        self._converted = itertools.count(1)
         self.route("POST", r"/api/v6/(?P<ep>images|realtime)/text2img", self._text2img)
+        self.route("POST", r"/api/v6/(?P<ep>images)/img2img", self._text2img)
+        self.route("POST", r"/api/v6/image_editing/base64_to_url", self._base64_to_url)
         self.route("POST", r"/api/v6/(?P<ep>images|realtime)/fetch/(?P<id>\d+[^/]*)",
                    self._fetch)
         self.route("POST", r"/api/v6/fetch/(?P<id>\d+[^/]*)", self._fetch)
@@ -66,8 +73,38 @@ class FakeModelsLab(FakeServer):
         return self._fixed_port
 
     def submits(self) -> int:
-        """How many text2img POSTs reached the server (the number of jobs paid for)."""
-        return self.count("POST", r"/api/v6/(images|realtime)/text2img")
+        """How many text2img/img2img POSTs reached the server (the number of jobs paid for)."""
+        return self.count("POST", r"/api/v6/(images|realtime)/(text2img|img2img)")
+
+    def conversions(self) -> int:
+        return self.count("POST", r"/api/v6/image_editing/base64_to_url")
+
+    def _base64_to_url(self, req: Recorded, match: re.Match[str]) -> Reply:
+        if (bad := self._bad_key(req)) is not None:
+            return bad
+        data = reference_bytes(str(req.json.get("init_image") or "").replace(", ", ",", 1))
+        if data is None:
+            return Reply(200, {"status": "error", "message": "init_image must be base64"})
+        name = f"b64-{next(self._converted)}.png"
+        self.images[name] = (data, "image/png")
+        return self._reply({"status": "success", "id": 5, "output": [
+            f"{self.base_url}/files/{name}"]})
+
+    def _img2img_references(self, body: dict[str, Any]) -> list[bytes] | Reply:
+        if body.get("model_id") != "flux-kontext-dev":
+            return Reply(200, {"status": "error", "message": "model_id must be flux-kontext-dev"})
+        found = []
+        for field in ("init_image", "init_image_2"):
+            if body.get(field) is None:
+                continue
+            data = reference_bytes(body[field], self)
+            if data is None:
+                return Reply(200, {"status": "error",
+                                   "message": "Unable to fetch image from provided URL"})
+            found.append(data)
+        if not found:
+            return Reply(200, {"status": "error", "message": "init_image is required"})
+        return found
 
     def fetches(self) -> int:
         return self.count("POST", r"/api/v6/(.*/)?fetch/\d+")
@@ -118,7 +155,15 @@ class FakeModelsLab(FakeServer):
     def _text2img(self, req: Recorded, match: re.Match[str]) -> Reply:
         if (bad := self._bad_key(req)) is not None:
             return bad
+        refs: list[bytes] = []
+        if req.path.endswith("/img2img"):
+            checked = self._img2img_references(req.json)
+            if isinstance(checked, Reply):
+                return checked
+            refs = checked
         job_id = str(next(self._ids))
+        self.references[job_id] = refs
+        self.job_bodies[job_id] = {k: v for k, v in req.json.items() if k != "key"}
         seed = req.json.get("seed")
         with self._jobs_lock:
             self._jobs[job_id] = {"at": time.monotonic(), "polls": 0, "done": self.instant,

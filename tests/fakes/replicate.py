@@ -15,15 +15,39 @@ Holds: ``submit`` (after the prediction exists), ``poll`` (GET), ``download``. K
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import itertools
 import random
 import re
 import threading
 from typing import Any
 
+from tests.fakes.files import reference_bytes
 from tests.fakes.server import FakeServer, Recorded, Reply, png_bytes
 
 THROTTLED = {"detail": "Request was throttled. Your rate limit resets in ~30s."}
+
+
+#: The reference models: their reference field, whether it is a list, and whether it is needed.
+REFERENCE_FIELDS: dict[str, tuple[str, bool]] = {
+    "black-forest-labs/flux-kontext-pro": ("input_image", False),
+    "black-forest-labs/flux-2-pro": ("input_images", True),
+}
+
+
+def _multipart_files(req: Recorded) -> dict[str, tuple[str, bytes, str]]:
+    """The file parts of a multipart/form-data body: {part: (file name, bytes, type)}."""
+    ctype = req.headers.get("content-type", "")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {ctype}\r\n\r\n".encode() + req.body)
+    out: dict[str, tuple[str, bytes, str]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(data, bytes):
+            out[name] = (part.get_filename() or "", data, part.get_content_type())
+    return out
 
 
 class FakeReplicate(FakeServer):
@@ -42,12 +66,46 @@ class FakeReplicate(FakeServer):
         self._seeds: dict[str, int] = {}
         self._lock2 = threading.Lock()
         self._rng = random.Random(7)
+        #: Per prediction: the model, the reference bytes it got (in order) and its input.
+        self.models: dict[str, str] = {}
+        self.references: dict[str, list[bytes]] = {}
+        self.inputs: dict[str, dict[str, Any]] = {}
         self.route("POST", r"/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)/predictions", self._create)
+        self.route("POST", r"/v1/files", self._upload)
         self.route("GET", r"/v1/predictions/(?P<id>[^/]+)", self._get)
         self.route("POST", r"/v1/predictions/(?P<id>[^/]+)/cancel", self._cancel)
 
     def submits(self) -> int:
         return self.count("POST", r"/v1/models/.+/predictions")
+
+    def uploads(self) -> int:
+        return self.count("POST", r"/v1/files")
+
+    def _upload(self, req: Recorded, match: re.Match[str]) -> Reply:
+        if (bad := self._bad_key(req)) is not None:
+            return bad
+        parts = _multipart_files(req)
+        if "content" not in parts:
+            return Reply(400, {"title": "Bad request", "detail": "content is required",
+                               "status": 400}, content_type="application/problem+json")
+        name, data, ctype = parts["content"]
+        fid = f"file{next(self._ids):04d}"
+        self.images[fid] = (data, ctype)
+        return Reply(201, {"id": fid, "name": name, "content_type": ctype, "size": len(data),
+                           "urls": {"get": f"{self.base_url}/v1/files/{fid}"}})
+
+    def _references(self, model: str, model_input: dict[str, Any]) -> list[bytes] | Reply:
+        field, is_list = REFERENCE_FIELDS[model]
+        value = model_input.get(field)
+        values = value if is_list and isinstance(value, list) else [value]
+        found = [reference_bytes(v, self) for v in values if v is not None]
+        if any(d is None for d in found):
+            return Reply(422, {"title": "Input validation failed", "status": 422,
+                               "detail": f"- input.{field}: cannot read the file",
+                               "invalid_fields": [{"type": "uri", "field": f"input.{field}",
+                                                   "description": "cannot read the file"}]},
+                         content_type="application/problem+json")
+        return [d for d in found if d is not None]
 
     def _bad_key(self, req: Recorded) -> Reply | None:
         if req.headers.get("authorization") != f"Bearer {self.api_key}":
@@ -84,9 +142,17 @@ class FakeReplicate(FakeServer):
     def _create(self, req: Recorded, match: re.Match[str]) -> Reply:
         if (bad := self._bad_key(req)) is not None:
             return bad
-        pid = f"pred{next(self._ids):04d}x"
         body = req.json if isinstance(req.json, dict) else {}
         model_input = body.get("input") if isinstance(body.get("input"), dict) else {}
+        model = f"{match['owner']}/{match['name']}"
+        refs: list[bytes] = []
+        if model in REFERENCE_FIELDS:
+            checked = self._references(model, model_input)
+            if isinstance(checked, Reply):
+                return checked
+            refs = checked
+        pid = f"pred{next(self._ids):04d}x"
+        self.models[pid], self.references[pid], self.inputs[pid] = model, refs, model_input
         seed = model_input.get("seed")
         with self._lock2:
             # cog-flux with go_fast off: ``if not seed: seed = random``.
@@ -111,7 +177,10 @@ class FakeReplicate(FakeServer):
             polls = self._polls[pid]
         if polls < self.polls_before_success:
             return self._reply(200, self.prediction(pid, "processing"))
-        return self._reply(200, self.prediction(pid, "succeeded", [self.output_url(pid)],
+        # The BFL models answer one URI string, not a list.
+        output: Any = self.output_url(pid) if self.models.get(pid) in REFERENCE_FIELDS \
+            else [self.output_url(pid)]
+        return self._reply(200, self.prediction(pid, "succeeded", output,
                                                 metrics={"predict_time": 0.5,
                                                          "total_time": 0.7}))
 

@@ -7,8 +7,9 @@ the caller learns whether the request certainly never reached the server (:class
 connection that was never made) or may have (:class:`NoAnswer`): only the first may ever be sent
 again as a submit.
 
-The API key goes only to the configured API origin (scheme, host and port), only on requests
-that ask for it, and never across a redirect (redirects are not followed here).
+The API key goes only to the configured API origin (scheme, host and port) and the few origins
+an adapter declares as the API's own (fal's storage API), only on requests that ask for it, and
+never across a redirect (redirects are not followed here).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Phase(StrEnum):
     POLL = "poll"
     DOWNLOAD = "download"
     CANCEL = "cancel"
+    #: Putting a reference image where the API can read it (bills nothing; safe to repeat).
+    UPLOAD = "upload"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,7 @@ class Deadlines:
     def of(self, phase: Phase) -> float:
         if phase is Phase.SUBMIT:
             return self.submit
-        if phase is Phase.DOWNLOAD:
+        if phase in (Phase.DOWNLOAD, Phase.UPLOAD):
             return self.download
         return self.poll
 
@@ -160,6 +163,12 @@ class Exchanger:
         self._transport = transport
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
+        self._also: set[tuple[str, str, int | None]] = set()
+
+    def trust(self, url: str) -> None:
+        """Count ``url``'s origin as the API's own too (an adapter's second API host, such as
+        fal's storage API): the key may go there."""
+        self._also.add(_origin(httpx.URL(url)))
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -190,9 +199,10 @@ class Exchanger:
         if not url:
             return False
         try:
-            return _origin(httpx.URL(url)) == _origin(self._base)
+            origin = _origin(httpx.URL(url))
         except (httpx.InvalidURL, TypeError):
             return False
+        return origin == _origin(self._base) or origin in self._also
 
     def _with_key(self, url: str, json_body: Any, headers: dict[str, str]) -> Any:
         if not self.same_origin(url):
@@ -213,6 +223,8 @@ class Exchanger:
         url: str,
         *,
         json_body: Any = None,
+        content: bytes | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         authed: bool = False,
         cap: int | Callable[[httpx.Response], int] = MAX_JSON_BYTES,
@@ -221,7 +233,9 @@ class Exchanger:
     ) -> Answer:
         """Send once and read the whole answer within the phase's deadline.
 
-        ``authed`` attaches the key (refused off the API origin). ``check`` may look at the
+        ``content`` sends raw bytes instead of JSON (an upload); ``files`` sends a multipart
+        form of ``{part: (file name, bytes, content type)}``. ``authed`` attaches the key
+        (refused off the API origin). ``check`` may look at the
         status and headers before the body is read and raise a ProviderError; ``cap`` (bytes,
         or a function of the response) bounds the body, ``too_large`` is the sentence when it
         passes. Raises :class:`NotSent` or :class:`NoAnswer`; never retries.
@@ -240,9 +254,10 @@ class Exchanger:
         deadline = self.deadlines.of(phase)
         try:
             async with asyncio.timeout(deadline):
-                request = self.client.build_request(method, url, json=json_body,
-                                                    headers=all_headers,
-                                                    extensions={"trace": trace})
+                request = self.client.build_request(
+                    method, url, json=json_body if content is None and files is None else None,
+                    content=content, files=files, headers=all_headers,
+                    extensions={"trace": trace})
                 response = await self.client.send(request, stream=True)
                 try:
                     if check is not None:

@@ -58,10 +58,13 @@ class SubmitGate:
     # ------------------------------------------------------------------ the one entry
 
     async def submit(self, send: Callable[[], Awaitable[T]], emit: EventCallback,
-                     journal: SendJournal | None = None) -> T:
+                     journal: SendJournal | None = None,
+                     stage: Callable[[], Awaitable[None]] | None = None) -> T:
         """Run ``send`` (one submit) when the provider may take it; resend it after a
         throttled answer, within the patience. ``journal`` hears when the request leaves and
-        when it came back throttled."""
+        when it came back throttled. ``stage`` runs first, on the submit's turn (uploads of
+        its reference images: they bill nothing, so they come before the job is journaled as
+        sending, and a key they find refused stops the batch like a refused submit)."""
         while True:
             self._check_refused()
             await self._wait_for_reset(emit)
@@ -70,6 +73,8 @@ class SubmitGate:
                 self._settle(probe)  # refused or throttled while this one waited its turn
                 continue
             try:
+                if stage is not None:
+                    await stage()
                 if journal is not None:
                     await journal(JobState.SENDING)
                 result = await send()

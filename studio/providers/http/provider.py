@@ -20,6 +20,7 @@ import httpx
 
 from studio.core.capabilities import ModelCapabilities
 from studio.core.lifecycle import JobState, Timings
+from studio.core.references import ReferenceReader
 from studio.core.request import GenerationRequest
 from studio.providers.base import (
     Clock,
@@ -64,6 +65,12 @@ from studio.providers.http.exchange import (
 )
 from studio.providers.http.follow import Follow, JobStatus, Pacing, Polling
 from studio.providers.http.gate import SubmitGate
+from studio.providers.http.references import (
+    ReferenceFile,
+    StagedReferences,
+    recorded,
+    reference_fields,
+)
 from studio.providers.http.retry import RetryPolicy
 
 
@@ -93,6 +100,9 @@ class HttpProvider(Provider):
     pacing: ClassVar[Pacing] = Pacing()
     #: The API answers a submit only when the image exists (no job id before it).
     creates_blocking: ClassVar[bool] = False
+    #: The models a scene sending reference images renders with when the stage's model
+    #: takes none (None: every model of the API takes them, or none does).
+    reference_defaults: ClassVar[ModelChoice | None] = None
 
     def __init__(
         self,
@@ -112,6 +122,7 @@ class HttpProvider(Provider):
         rate_limit_patience: float = 300.0,
         secrets: Secrets | None = None,
         rng: random.Random | None = None,
+        references: ReferenceReader | None = None,
     ) -> None:
         # A callable is asked once, on first use: looking a key up in the OS keychain costs
         # tens of milliseconds, which providers a command never uses should not pay.
@@ -135,6 +146,8 @@ class HttpProvider(Provider):
         self.downloader = Downloader(self.id, self.exchanger, self.retry, self.clock,
                                      lambda: self.redactor, self._rng)
         self._log = logging.getLogger(f"studio.providers.{self.id}")
+        #: Reference images made ready for this API, by hash (see :mod:`.references`).
+        self.staged = StagedReferences(self.id, references)
 
     # ------------------------------------------------------------ adapter hooks
 
@@ -161,6 +174,11 @@ class HttpProvider(Provider):
         """Ask the API to stop the job; False when it has no way to."""
         return False
 
+    async def stage_reference(self, file: ReferenceFile) -> str:
+        """What one reference image becomes for this API (an upload's URL, a data URI,
+        base64), made once per image and provider; a ``data:`` URI by default."""
+        return file.data_uri()
+
     def follow_with(self, submission: Submission) -> Follow:
         """How this provider learns where a job stands: polling :meth:`check_job` by default;
         an API that pushes events returns its own :class:`Follow`."""
@@ -175,7 +193,21 @@ class HttpProvider(Provider):
     def same_origin(self, url: str | None) -> bool:
         return self.exchanger.same_origin(url)
 
+    def reference_body(self, request: GenerationRequest) -> tuple[dict[str, Any],
+                                                                  dict[str, Any]]:
+        """The fields carrying the request's reference images as the model declares them:
+        as sent (the staged URLs or data) and as recorded (``sha256:<hash>`` each)."""
+        refs = request.references
+        if not refs:
+            return {}, {}
+        support = self.capabilities(request.model).references
+        strength = request.reference_strength
+        return (reference_fields(support, strength, self.staged.values(refs)),
+                reference_fields(support, strength, [recorded(r) for r in refs]))
+
     async def call(self, phase: Phase, method: str, url: str, *, json_body: Any = None,
+                   content: bytes | None = None,
+                   files: Mapping[str, tuple[str, bytes, str]] | None = None,
                    headers: Mapping[str, str] | None = None, authed: bool = True) -> Answer:
         """One request under the retry policy and the phase's deadline; the key attached
         (``authed``) only on the API's origin. Exchange failures become ProviderErrors: a
@@ -186,6 +218,7 @@ class HttpProvider(Provider):
             attempt += 1
             try:
                 answer = await self.exchanger.send(phase, method, url, json_body=json_body,
+                                                   content=content, files=files,
                                                    headers=headers, authed=authed)
             except ExchangeFailed as failure:
                 if attempt < limit and self.retry.may_resend(phase, failure):
@@ -209,7 +242,8 @@ class HttpProvider(Provider):
             return MayHaveBeenBilledError(self.id, f"{failure.reason}, so the studio never "
                                           "learned the job's id")
         what = {Phase.POLL: "a status check", Phase.DOWNLOAD: "the image download",
-                Phase.CANCEL: "the cancel request"}[phase]
+                Phase.CANCEL: "the cancel request",
+                Phase.UPLOAD: "the upload of a reference image"}[phase]
         kind = ProviderTimeout if failure.timed_out else ProviderUnreachable
         return kind(self.id, f"{what} failed: {failure.reason}")
 
@@ -255,6 +289,12 @@ class HttpProvider(Provider):
         default = self.default_models()
         return ModelChoice(preview=self._preview_model or default.preview,
                            final=self._final_model or default.final)
+
+    def reference_models(self) -> ModelChoice | None:
+        return self.reference_defaults
+
+    def text_models(self) -> ModelChoice:
+        return self.default_models()
 
     def capabilities(self, model: str) -> ModelCapabilities:
         caps = self.model_capabilities(model)
@@ -316,8 +356,13 @@ class HttpProvider(Provider):
             self._require_key()
             adapted, notes = self.prepare(request)
             started = self.clock.monotonic()
+            refs = adapted.references
+
+            async def stage() -> None:
+                await self.staged.stage(refs, self.stage_reference)
+
             accepted = await self.gate.submit(lambda: self._send_checked(adapted), emit,
-                                              journal)
+                                              journal, stage if refs else None)
             elapsed = self.clock.monotonic() - started
         except ProviderError as exc:
             raise self._logged(exc.redacted(self.redactor)) from None
@@ -335,7 +380,7 @@ class HttpProvider(Provider):
             cancel_url=self._usable(accepted.cancel_url),
             outputs=tuple(redact(list(status.outputs))), eta=status.eta,
             info=redact({"state": status.state.value, "position": status.position,
-                         **status.info}),
+                         **({"references": len(refs)} if refs else {}), **status.info}),
             seed_returned=status.seed,
         )
 
@@ -449,13 +494,23 @@ class HttpProvider(Provider):
             timings=Timings(submit=submission.submit_seconds, queue=queue,
                             processing=processing, download=finished - ready),
             request_body=submission.request_body, notes=submission.notes,
-            cost=self.capabilities(submission.model).price_per_image,
+            cost=self._cost(submission, final),
             info=self.redactor.data(dict(final.info)),
         )
         emit(Done(result))
         self._log.info("%s job %s done: %dx%d %s", provider_name(self.id),
                        submission.request_id, image.width, image.height, image.format)
         return result
+
+    def _cost(self, submission: Submission, final: JobStatus) -> float | None:
+        """What the image cost: the API's own figure where it gave one (``cost`` in the
+        status's info, in currency), else the model's price with what its references add."""
+        told = final.info.get("cost", submission.info.get("cost"))
+        if isinstance(told, int | float) and not isinstance(told, bool) and told >= 0:
+            return float(told)
+        count = submission.info.get("references")
+        return self.capabilities(submission.model).price_for(
+            count if isinstance(count, int) else 0)
 
     # ------------------------------------------------------------ cancel
 
