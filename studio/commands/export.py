@@ -111,7 +111,7 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     )
     from studio.export.pages import DEFAULT_COLUMNS, LANDSCAPE_LAYOUTS, LAYOUT_NAMES
     from studio.export.run import ExportFormat, ExportRequest, Layout, run_export
-    from studio.render.identity import IdentityScores
+    from studio.render.identity import IdentityScores, sheet_reference_images
     from studio.runtime import RuntimeConfigError
 
     runtime = _runtime(environ)
@@ -150,7 +150,8 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     qt: list[object] = []  # the offscreen application, kept alive while PDFs are written
     try:
         # Identity scores as studio score (or the window) kept them; none is made here.
-        identity = IdentityScores(library, analyse=None, rules=rules).lookup()
+        identity = IdentityScores(library, analyse=None, rules=rules).lookup(
+            sheet_reference_images(library, sheet, sheet_path))
         export = gather_sheet(library, sheet, sheet_path, catalog, identity=identity)
         if fmt is not ExportFormat.PNG:
             from studio.export.pdf import gui_application

@@ -65,7 +65,7 @@ def cmd_status(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from studio.identity import IdentityRules
     from studio.library import LibraryError
     from studio.library.status import sheet_status
-    from studio.render.identity import IdentityScores
+    from studio.render.identity import IdentityScores, sheet_reference_images
     from studio.runtime import EXIT_BAD_INPUT, EXIT_OK, Runtime, RuntimeConfigError
 
     runtime = Runtime(environ)
@@ -90,8 +90,10 @@ def cmd_status(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         # Identity scores are reported as studio score (or the window) kept them: a lookup.
         # Analysing a render nobody scored costs a quarter of a second, so a large sheet
         # would take minutes; those cells show none.
+        # The identity is the character's as studio score finds it: the sheet's references.
         identity = (None if library is None
-                    else IdentityScores(library, analyse=None, rules=rules).lookup())
+                    else IdentityScores(library, analyse=None, rules=rules).lookup(
+                        sheet_reference_images(library, sheet, sheet_path)))
         rows = sheet_status(library, sheet, sheet_path, catalog, identity)
     except LibraryError as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None
