@@ -256,9 +256,10 @@ def test_the_identity_is_the_approved_renders(
     assert cells[("Cat", "preview")]["verdict"] == "not scorable"
 
 
+@pytest.mark.usefixtures("qapp")  # the bundle's PDFs need the application the tests share
 def test_the_identity_is_the_anchors_reference_images(
         photos: dict[tuple[str, str], RenderRecord], data_dir: Path, sheet_path: Path,
-        reference: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # The sheet now names the astronaut photograph as the character's face: a file beside
     # the sheet, not yet in the library (nothing was rendered since).
     (sheet_path.parent / "refs").mkdir()
@@ -287,6 +288,19 @@ def test_the_identity_is_the_anchors_reference_images(
              for stage in ("preview", "final") if row[stage] is not None}
     assert shown[("Portrait", "preview")] == {
         "distance": cells[("Portrait", "preview")]["distance"], "verdict": "same person"}
+    # So do bundles, in their JSON and CSV records.
+    bundle = tmp_path / "ines.zip"
+    code, _out, err = run(capsys, "export", str(sheet_path), "--format", "zip", "--out",
+                          str(bundle))
+    assert code == 0, err
+    with zipfile.ZipFile(bundle) as archive:
+        rows = {r["render_id"]: r for r in json.loads(archive.read("settings.json"))}
+        table = {int(r["render_id"]): r for r in csv.DictReader(io.StringIO(
+            archive.read("settings.csv").decode("utf-8-sig")))}
+    portrait = photos[("Portrait", "preview")].id
+    assert (rows[portrait]["identity_distance"], rows[portrait]["identity_verdict"]) == (
+        cells[("Portrait", "preview")]["distance"], "same person")
+    assert table[portrait]["identity_verdict"] == "same person"
 
     # Once a render stores the sheet's references, the library's copy is the character's own
     # identity wherever no sheet is at hand.
