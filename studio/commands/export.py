@@ -102,6 +102,7 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from studio.core.sheet import load_sheet
     from studio.core.templates import default_layout
     from studio.export.gather import NoRendersError, gather_sheet
+    from studio.export.images import unreadable_images
     from studio.export.model import (
         ExportCancelledError,
         ExportError,
@@ -153,6 +154,10 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         identity = IdentityScores(library, analyse=None, rules=rules).lookup(
             sheet_reference_images(library, sheet, sheet_path))
         export = gather_sheet(library, sheet, sheet_path, catalog, identity=identity)
+        shown_images = [(f"The image of render {cell.render_id} (“{cell.scene}”)",
+                         cell.image or b"") for cell in export.document.cells]
+        for sentence in unreadable_images(shown_images, bundle=fmt is ExportFormat.ZIP):
+            print(for_terminal(f"studio: {sentence}"), file=sys.stderr)
         if fmt is not ExportFormat.PNG:
             from studio.export.pdf import gui_application
 

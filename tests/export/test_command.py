@@ -234,3 +234,52 @@ def test_a_hostile_bundle_is_refused_and_nothing_is_written(
     assert not target.exists()
     assert not (tmp_path.parent / "escaped.sheet.toml").exists()
     assert not Path(environ["STUDIO_DATA_DIR"]).exists()  # the library was not even opened
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels over a few bytes of data."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+def test_an_old_stored_image_over_the_pixel_limit_is_one_sentence_in_every_format(
+        capsys: pytest.CaptureFixture[str], environ: dict[str, str], rendered: Path,
+        out_dir: Path, tmp_path: Path) -> None:
+    # Stored before the limits existed: a 30000x30000 picture (Pillow's own bomb check would
+    # raise) stands where the library keeps a preview's image.
+    with Library.open(Path(environ["STUDIO_DATA_DIR"])) as library:
+        page = library.renders.page(RenderFilter(stage=Stage.PREVIEW, usable=True))
+        victim = next(r for r in page.items if r.scene_name == "Golden-hour street")
+    assert victim.image_path is not None
+    victim.image_path.write_bytes(_png_claiming(30_000, 30_000))
+    for fmt in ("png", "pdf", "zip"):
+        target = out_dir / f"emma.{fmt}"
+        code, out, err = run(capsys, environ, "export", str(rendered), "--format", fmt,
+                             "--out", str(target))
+        assert code == 0, err
+        assert "Traceback" not in err and "DecompressionBomb" not in err
+        (sentence,) = [line for line in err.splitlines() if "claims more pixels" in line]
+        assert sentence.startswith(f"studio: The image of render {victim.id} "
+                                   "(“Golden-hour street”) claims more pixels than the studio "
+                                   "opens")
+        assert "drawn as “Image could not be read”" in sentence
+        assert ("left out of the bundle" in sentence) is (fmt == "zip")
+        assert out.startswith("Wrote the") and target.stat().st_size > 0
+    with zipfile.ZipFile(out_dir / "emma.zip") as archive:
+        rows = json.loads(archive.read("settings.json"))
+    assert len(rows) == 5 and victim.id not in {r["render_id"] for r in rows}
+    # Without it the bundle stays importable.
+    other = dict(environ, STUDIO_DATA_DIR=str(tmp_path / "other-library"))
+    code, out, err = run(capsys, other, "import-bundle", str(out_dir / "emma.zip"), "--to",
+                         str(tmp_path / "imported"))
+    assert code == 0 and "Imported 5 images" in out, err
+    with Image.open(out_dir / "emma.png") as sheet_png:
+        assert sheet_png.width > 0  # the sheet itself was drawn
