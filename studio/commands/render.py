@@ -409,6 +409,11 @@ def cmd_resume(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
 
     started = time.monotonic()
     runtime, providers = _runtime(environ)
+    if not runtime.library_exists():
+        # Nothing was ever rendered here, so nothing is unfinished: no library is created.
+        say(f"nothing to resume: there is no library in {runtime.data_dir} yet.")
+        _print_summary(None, time.monotonic() - started, [], args.json, out)
+        return EXIT_OK
     library = _open_library(runtime)
     try:
         queue = RenderQueue(library, providers,
