@@ -1,5 +1,6 @@
-"""`studio status`: every scene's latest preview and final, and whether each is out of date
-against the sheet file as it is now, with the reasons. Reads only: it never creates a library."""
+"""`studio status`: every scene's preview and final (the picked take, else the latest), how many
+takes each has, and whether each is out of date against the sheet file as it is now, with the
+reasons. Reads only: it never creates a library."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ if TYPE_CHECKING:
     from studio.library.status import CellStatus, SceneStatus
 
 STATUS_HELP = """\
-Each cell is the scene's latest render at that stage. "out of date" means the sheet now sends
+Each cell is the scene's take at that stage: the one picked with `studio library choose`, else
+the latest; "N takes" counts the renders kept for it. "out of date" means the sheet now sends
 something else for it than what it was made from; the reasons name what changed (anchor, skin,
 quality, setting, pattern, lighting, lens, framing, seed, negative, model, steps, guidance,
 reference). "identity" is the render's distance from the character's face and its verdict, as

@@ -4,9 +4,6 @@ resume` without sending any take twice."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ import pytest
 from studio.core.request import Stage
 from studio.library import Library
 from tests.cli import test_render_cmd
-from tests.cli.test_render_cmd import ROOT, open_library, run_main
+from tests.cli.test_render_cmd import kill_once_followed, open_library, run_main
 from tests.render.fakes import ScriptedModelsLab
 
 # The render command's fixtures: the ModelsLab fake, the four-scene sheet, the environment.
@@ -126,18 +123,8 @@ def test_a_killed_takes_batch_is_finished_by_resume_without_sending_a_take_twice
     server: ScriptedModelsLab,
 ) -> None:
     server.hold.update({"rooftop", "library"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "studio", "render", str(sheet_path), "--stage", "preview",
-         "--scene", "Rooftop", "--scene", "Library", "--takes", "2", "--json"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        # Every take accepted and polled: each was recorded with its id before its first poll.
-        assert server.wait_until(lambda: len(server.fetched_ids()) == 4, timeout=60), (
-            proc.poll(), server.requests)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    kill_once_followed(server, env, 4, "render", str(sheet_path), "--stage", "preview",
+                       "--scene", "Rooftop", "--scene", "Library", "--takes", "2", "--json")
     assert server.submits() == 4
     with open_library(env) as lib:
         pending = lib.jobs.unfinished()

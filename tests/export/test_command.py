@@ -22,6 +22,7 @@ from studio.core.sheet import load_sheet
 from studio.export.gather import gather_sheet
 from studio.library import Library, RenderFilter
 from studio.library.metadata import read_png_metadata
+from tests.export.test_importer_hostile import png_claiming
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -236,20 +237,6 @@ def test_a_hostile_bundle_is_refused_and_nothing_is_written(
     assert not Path(environ["STUDIO_DATA_DIR"]).exists()  # the library was not even opened
 
 
-def _png_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header claims ``width`` x ``height`` pixels over a few bytes of data."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
-
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
-
-
 def test_an_old_stored_image_over_the_pixel_limit_is_one_sentence_in_every_format(
         capsys: pytest.CaptureFixture[str], environ: dict[str, str], rendered: Path,
         out_dir: Path, tmp_path: Path) -> None:
@@ -259,7 +246,7 @@ def test_an_old_stored_image_over_the_pixel_limit_is_one_sentence_in_every_forma
         page = library.renders.page(RenderFilter(stage=Stage.PREVIEW, usable=True))
         victim = next(r for r in page.items if r.scene_name == "Golden-hour street")
     assert victim.image_path is not None
-    victim.image_path.write_bytes(_png_claiming(30_000, 30_000))
+    victim.image_path.write_bytes(png_claiming(30_000, 30_000))
     for fmt in ("png", "pdf", "zip"):
         target = out_dir / f"emma.{fmt}"
         code, out, err = run(capsys, environ, "export", str(rendered), "--format", fmt,
