@@ -297,13 +297,19 @@ def _job(
 def _takes(choice: ProviderChoice, binding: SheetBinding, scene: Scene,
            request: GenerationRequest, made_from: Fingerprint, takes: int, *,
            anchor_version_id: int, parent: RenderRecord | None = None) -> list[JobSpec]:
-    """The jobs of ``takes`` takes of one scene, one per seed from the request's."""
+    """The jobs of ``takes`` takes of one scene, one per seed from the request's (within the
+    range of the model the provider prepared the first take for: a scene with references may
+    go to the provider's reference model)."""
+    first = _job(choice, request, binding, scene, made_from,
+                 anchor_version_id=anchor_version_id, parent=parent)
     if takes == 1 or request.seed is None:
-        seeds: tuple[int | None, ...] = (None,) * takes
+        seeds: tuple[int | None, ...] = (None,) * (takes - 1)
     else:
-        seeds = take_seeds(request.seed, takes, choice.provider.capabilities(choice.model))
-    return [_job(choice, request, binding, scene, made_from, anchor_version_id=anchor_version_id,
-                 parent=parent, seed=seed) for seed in seeds]
+        caps = choice.provider.capabilities(first.request.model)
+        seeds = take_seeds(request.seed, takes, caps)[1:]
+    return [first, *(_job(choice, request, binding, scene, made_from,
+                          anchor_version_id=anchor_version_id, parent=parent, seed=seed)
+                     for seed in seeds)]
 
 
 def plan_previews(
