@@ -102,6 +102,7 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from studio.core.sheet import load_sheet
     from studio.core.templates import default_layout
     from studio.export.gather import NoRendersError, gather_sheet
+    from studio.export.images import unreadable_images
     from studio.export.model import (
         ExportCancelledError,
         ExportError,
@@ -111,7 +112,7 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     )
     from studio.export.pages import DEFAULT_COLUMNS, LANDSCAPE_LAYOUTS, LAYOUT_NAMES
     from studio.export.run import ExportFormat, ExportRequest, Layout, run_export
-    from studio.render.identity import IdentityScores
+    from studio.render.identity import IdentityScores, sheet_reference_images
     from studio.runtime import RuntimeConfigError
 
     runtime = _runtime(environ)
@@ -150,8 +151,13 @@ def cmd_export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     qt: list[object] = []  # the offscreen application, kept alive while PDFs are written
     try:
         # Identity scores as studio score (or the window) kept them; none is made here.
-        identity = IdentityScores(library, analyse=None, rules=rules).lookup()
+        identity = IdentityScores(library, analyse=None, rules=rules).lookup(
+            sheet_reference_images(library, sheet, sheet_path))
         export = gather_sheet(library, sheet, sheet_path, catalog, identity=identity)
+        shown_images = [(f"The image of render {cell.render_id} (“{cell.scene}”)",
+                         cell.image or b"") for cell in export.document.cells]
+        for sentence in unreadable_images(shown_images, bundle=fmt is ExportFormat.ZIP):
+            print(for_terminal(f"studio: {sentence}"), file=sys.stderr)
         if fmt is not ExportFormat.PNG:
             from studio.export.pdf import gui_application
 

@@ -1,7 +1,8 @@
-"""`studio library list|search|check`: the project library from the command line.
+"""`studio library list|search|check|choose`: the project library from the command line.
 
 Reading (``list``, ``search``, ``check --no-repair``) never creates a library nor changes one;
-``check`` with its repairs needs a library it may write and says so (exit 2) when it cannot.
+``check`` with its repairs and ``choose`` (picking the take a cell shows) need a library they
+may write and say so (exit 2) when they cannot.
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def cmd_check(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO)
     return _print(result, args.json, out)
 
 
+def cmd_choose(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
+    from studio.library.commands import choose_command
+
+    return _print(choose_command(_data_dir(environ), args.render), args.json, out)
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lib = sub.add_parser("library", help="list, search and check the project library")
     groups = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
@@ -87,3 +94,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--no-repair", action="store_true", help="only report")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_check)
+
+    p = groups.add_parser("choose", help="pick the take a scene's cell shows (and finals are "
+                          "made from)",
+                          description="Make RENDER_ID the take its scene shows at its stage "
+                          "(studio status, the window, exports); a picked preview take is the "
+                          "one that scene's finals are made from. The pick is kept until "
+                          "another is made; while the render is in the trash, the latest take "
+                          "is shown.")
+    p.add_argument("render", type=int, metavar="RENDER_ID",
+                   help="the render's id (studio status, render --json, library list)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_choose)

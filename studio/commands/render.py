@@ -43,9 +43,16 @@ Which provider renders: --provider when given (exit 2, nothing sent, if it has n
 else the sheet's provider for the stage when its key is configured; else the offline
 placeholder, with a note on stderr (offline is the default where no key is configured).
 
-Finals reuse each scene's preview (the latest approved one, else the latest): the same anchor
-version, prompt and seed, with the final stage's model, steps, guidance and negative prompt, linked
-to that preview. A scene with no preview is finalized from the sheet.
+Finals reuse each scene's preview (the take picked with `studio library choose`, else the latest
+approved one, else the latest): the same anchor version, prompt and seed, with the final stage's
+model, steps, guidance and negative prompt, linked to that preview. A scene with no preview is
+finalized from the sheet.
+
+--takes N renders N takes of each scene, with the seeds that follow the scene's: seed, seed+1,
+... (within the model's seed range, passing over seeds it would replace by a random one; for
+finals, from the preview's seed). Each take is kept with the seed it was sent with; a take is out
+of date only when the scene's own seed (or anything else it was made from) changes. The cell
+shows the latest take until one is picked with `studio library choose RENDER_ID`.
 
 Before sending, the number of requests and (where a price per image is set) the cost are printed;
 a budget cap (--budget-cap, or budget_cap in settings) refuses a batch that would pass it.
@@ -112,7 +119,9 @@ async def _close_providers(providers: Mapping[str, Provider]) -> None:
 # --------------------------------------------------------------------------- progress
 
 
-def _progress_printer() -> Any:
+def _progress_printer(show_seed: bool = False) -> Any:
+    """Prints each job's steps; with ``show_seed`` (takes) each line names the job's seed, so
+    the takes of one scene can be told apart."""
     from studio.render.events import (
         BatchPlanned,
         JobCancelled,
@@ -144,6 +153,8 @@ def _progress_printer() -> Any:
             say(event.message)
             return
         who = f"{event.job.scene} · {event.job.stage.value}"
+        if show_seed:
+            who += f" · seed {event.job.seed}"
         if isinstance(event, JobSubmitted):
             verb = "following again" if event.resumed else "sent"
             say(f"{who} · {verb} ({event.job.provider} job {event.request_id})")
@@ -307,6 +318,7 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from studio.render.plan import (
         RenderInputError,
         all_notes,
+        check_takes,
         choose_provider,
         out_of_date_cells,
         plan_finals,
@@ -318,6 +330,7 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     stage = Stage(args.stage)
     if args.approved and stage is not Stage.FINAL:
         raise RenderInputError("--approved only applies to --stage final.")
+    check_takes(args.takes)
     runtime, providers = _runtime(environ)
     catalog = runtime.catalog
     settings = runtime.settings
@@ -337,19 +350,23 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     try:
         binding = bind_sheet(library, sheet, sheet_path, catalog)
         if stage is Stage.PREVIEW:
-            plan = plan_previews(library, binding, sheet, catalog, choice, args.scene)
+            plan = plan_previews(library, binding, sheet, catalog, choice, args.scene,
+                                 takes=args.takes)
         else:
             plan = plan_finals(library, binding, sheet, catalog, choice, args.scene,
-                               approved_only=args.approved)
+                               approved_only=args.approved, takes=args.takes)
         for note in all_notes(plan):
             say(note)
         cap = args.budget_cap if args.budget_cap is not None else settings.budget_cap
         queue = RenderQueue(library, providers, price=settings_prices(settings, providers),
                             budget_cap=cap)
         batch = queue.estimate(plan.jobs)
-        say(f"{stage.value}s of {len(plan.jobs)} scene(s) on "
+        scenes = f"{len(plan.jobs) // args.takes} scene(s)"
+        if args.takes > 1:
+            scenes += f", {args.takes} takes each"
+        say(f"{stage.value}s of {scenes} on "
             f"{_provider_label(choice.provider.id)} ({choice.model}): {batch.sentence()}")
-        queue.subscribe(_progress_printer())
+        queue.subscribe(_progress_printer(show_seed=args.takes > 1))
         warming.join()
         _run_batch(queue, lambda: queue.add(plan.jobs), providers)
         views = queue.jobs()
@@ -392,6 +409,11 @@ def cmd_resume(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
 
     started = time.monotonic()
     runtime, providers = _runtime(environ)
+    if not runtime.library_exists():
+        # Nothing was ever rendered here, so nothing is unfinished: no library is created.
+        say(f"nothing to resume: there is no library in {runtime.data_dir} yet.")
+        _print_summary(None, time.monotonic() - started, [], args.json, out)
+        return EXIT_OK
     library = _open_library(runtime)
     try:
         queue = RenderQueue(library, providers,
@@ -432,6 +454,13 @@ def _budget(value: str) -> float:
     return amount
 
 
+def _takes(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of takes: {value!r}") from None
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "render", help="render a sheet's previews or finals into the library",
@@ -450,6 +479,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "replicate, fal, imageapi, onemin, offline)")
     p.add_argument("--model", metavar="ID", help="render with this model instead of the "
                    "stage's")
+    p.add_argument("--takes", type=_takes, default=1, metavar="N",
+                   help="render N takes of each scene, with seeds seed, seed+1, ... (default 1)")
     p.add_argument("--out", metavar="DIR", help="also copy the images here, named "
                    "<scene>.<stage>.png")
     p.add_argument("--budget-cap", type=_budget, metavar="AMOUNT",

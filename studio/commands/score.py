@@ -119,7 +119,7 @@ def _score_sheet(runtime: Runtime, sheet: Sheet, sheet_path: Path, analyse: Anal
     from studio.core.text import for_terminal
     from studio.identity import NO_IDENTITY
     from studio.library import LibraryError, LibraryReadOnlyError
-    from studio.render.identity import IdentityScores, sheet_renders
+    from studio.render.identity import IdentityScores, sheet_reference_images, sheet_renders
     from studio.runtime import EXIT_BAD_INPUT
 
     if not runtime.library_exists():
@@ -139,8 +139,11 @@ def _score_sheet(runtime: Runtime, sheet: Sheet, sheet_path: Path, analyse: Anal
     try:
         scores = IdentityScores(library, analyse, rules)
         character_id, renders = sheet_renders(library, sheet, sheet_path, every=every)
-        # The sheet's reference images join here once the library keeps them.
-        source = given or scores.source(character_id, references=()) or NO_IDENTITY
+        if given is None:
+            # The character's reference set as the sheet names it, read through the library.
+            references = sheet_reference_images(library, sheet, sheet_path)
+            given = scores.source(character_id, references)
+        source = given or NO_IDENTITY
         return source, scores.score_all(renders, source)
     except LibraryError as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None

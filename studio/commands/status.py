@@ -1,5 +1,6 @@
-"""`studio status`: every scene's latest preview and final, and whether each is out of date
-against the sheet file as it is now, with the reasons. Reads only: it never creates a library."""
+"""`studio status`: every scene's preview and final (the picked take, else the latest), how many
+takes each has, and whether each is out of date against the sheet file as it is now, with the
+reasons. Reads only: it never creates a library."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ if TYPE_CHECKING:
     from studio.library.status import CellStatus, SceneStatus
 
 STATUS_HELP = """\
-Each cell is the scene's latest render at that stage. "out of date" means the sheet now sends
+Each cell is the scene's take at that stage: the one picked with `studio library choose`, else
+the latest; "N takes" counts the renders kept for it. "out of date" means the sheet now sends
 something else for it than what it was made from; the reasons name what changed (anchor, skin,
 quality, setting, pattern, lighting, lens, framing, seed, negative, model, steps, guidance,
 reference). "identity" is the render's distance from the character's face and its verdict, as
@@ -65,7 +67,7 @@ def cmd_status(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from studio.identity import IdentityRules
     from studio.library import LibraryError
     from studio.library.status import sheet_status
-    from studio.render.identity import IdentityScores
+    from studio.render.identity import IdentityScores, sheet_reference_images
     from studio.runtime import EXIT_BAD_INPUT, EXIT_OK, Runtime, RuntimeConfigError
 
     runtime = Runtime(environ)
@@ -90,8 +92,10 @@ def cmd_status(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         # Identity scores are reported as studio score (or the window) kept them: a lookup.
         # Analysing a render nobody scored costs a quarter of a second, so a large sheet
         # would take minutes; those cells show none.
+        # The identity is the character's as studio score finds it: the sheet's references.
         identity = (None if library is None
-                    else IdentityScores(library, analyse=None, rules=rules).lookup())
+                    else IdentityScores(library, analyse=None, rules=rules).lookup(
+                        sheet_reference_images(library, sheet, sheet_path)))
         rows = sheet_status(library, sheet, sheet_path, catalog, identity)
     except LibraryError as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None

@@ -9,6 +9,8 @@ text they stay linear and the parser that runs next reports the syntax error.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from dataclasses import dataclass
 
@@ -16,8 +18,16 @@ _TOML_SPECIAL = re.compile(r"[\[\]{}\"'#\n.=,]")
 _TOML_BASIC_STOP = re.compile(r'[\\"\n]')
 _TOML_ML_BASIC_STOP = re.compile(r'[\\"]')
 _TOML_LITERAL_STOP = re.compile(r"['\n]")
-_JSON_SPECIAL = re.compile(r'[\[\]{}"]')
-_JSON_STRING_STOP = re.compile(r'[\\"]')
+#: A JSON string with its escapes (one left open runs to the end of the text). Linear: every
+#: repetition starts at a backslash, so there is only one way to match.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*"?')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+_MARK = "\x00"  # what a string is cut down to (JSON text holds no NUL outside its strings)
+#: Bytes tables: braces as square brackets; every byte but a bracket (a UTF-8 sequence of a
+#: character past ASCII holds no ASCII byte, so none is taken for one); open 2, close 0.
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_TWICE_OPENS = bytes.maketrans(b"[]", b"\x02\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,23 +138,51 @@ def scan_toml(text: str, *, max_nesting: int, max_key_parts: int) -> Excess | No
 
 
 def scan_json(text: str, *, max_depth: int) -> Excess | None:
-    """Where ``text`` first nests arrays and objects deeper than ``max_depth``; None if nowhere."""
-    depth = 0
-    pos = 0
-    while (found := _JSON_SPECIAL.search(text, pos)) is not None:
-        char, index = found.group(), found.start()
-        pos = index + 1
-        if char in "[{":
-            depth += 1
-            if depth > max_depth:
-                return Excess("nesting", index, text)
-        elif char in "]}":
-            depth = max(0, depth - 1)
-        else:
-            while (stop := _JSON_STRING_STOP.search(text, pos)) is not None:
-                pos = stop.start() + (2 if stop.group() == "\\" else 1)
-                if stop.group() == '"':
-                    break
-            else:
+    """Where ``text`` first nests arrays and objects deeper than ``max_depth``; None if nowhere.
+
+    The loops run inside the regular expression engine and bytes methods, not in Python: each
+    string is cut down to one mark and the brackets left are kept as bytes (``{}`` counted as
+    ``[]``: nesting is nesting, whichever bracket); taking out every innermost pair
+    ``max_depth`` times empties them when nothing nests deeper. Otherwise running depths find
+    the place. A close bracket with nothing open makes the text invalid right there, and the
+    parser stops at it, so the depths after it need not be exact.
+    """
+    marked = _JSON_STRING.sub(_MARK, text)  # brackets inside strings do not nest
+    brackets = marked.encode("utf-8", "surrogatepass").translate(_AS_SQUARE, _NOT_BRACKETS)
+    rest = brackets
+    for _ in range(max_depth):
+        if not rest:
+            return None
+        inner_gone = rest.replace(b"[]", b"")  # one level: its output is not searched again
+        if len(inner_gone) == len(rest):
+            break  # what is left does not close: invalid text, measured below
+        rest = inner_gone
+    if not rest:
+        return None
+    # Depth after the i-th bracket (from 1): twice the opens so far, less i.
+    depths = map(operator.sub, itertools.accumulate(brackets.translate(_TWICE_OPENS)),
+                 itertools.count(1))
+    deeper = itertools.compress(itertools.count(), map(max_depth.__lt__, depths))
+    index = next(deeper, None)
+    if index is None:
+        return None
+    at = next(itertools.islice(_JSON_BRACKET.finditer(marked), index, None)).start()
+    return Excess("nesting", _offset_in_text(text, marked, at), text)
+
+
+def _offset_in_text(text: str, marked: str, at: int) -> int:
+    """Where the character at ``at`` of ``marked`` (``text`` with each string cut down to one
+    mark) is in ``text``: so far past the end of the last string before it."""
+    last = marked.rfind(_MARK, 0, at)
+    if last < 0:
+        return at
+    if _MARK in text:  # not JSON; the marks do not all stand for strings, so count them out
+        removed = 0
+        for found in _JSON_STRING.finditer(text):
+            if found.start() - removed > at:
                 break
-    return None
+            removed += found.end() - found.start() - 1
+        return at + removed
+    before = marked.count(_MARK, 0, at)
+    string = next(itertools.islice(_JSON_STRING.finditer(text), before - 1, None))
+    return string.end() + (at - last - 1)

@@ -25,6 +25,7 @@ from studio.core.references import ReferenceUnavailableError
 from studio.core.request import Stage
 from studio.core.sheet import Sheet
 from studio.export.bundle import REFERENCES_DIR, BundleImage, slug
+from studio.export.images import can_open
 from studio.export.model import ExportCell, ExportError, ExportReference, SheetDocument
 from studio.library.binding import find_sheet_record, render_staleness
 from studio.library.models import AnchorVersion, RenderFilter, RenderRecord, SheetCell, SheetRecord
@@ -239,7 +240,9 @@ def bundle_images(export: SheetExport, renders: Sequence[RenderRecord]) -> list[
     out: list[BundleImage] = []
     for render in ranked:
         data = _read_image(render)
-        if not data:
+        # An image over the limits (stored before they existed) would make the whole bundle
+        # refused on import: it stays out (`studio export` names it).
+        if not data or not can_open(data):
             continue
         number = order.get(render.scene_name, len(order)) + 1
         name = (f"{number:02d}-{slug(render.scene_name or 'scene')}-{render.stage.value}-"

@@ -1,44 +1,95 @@
 """Reading the images an export places: their size, their pixels as 8-bit RGB, and the main
-colours of a set of them (a model sheet's palette strip)."""
+colours of a set of them (a model sheet's palette strip).
+
+Every image is opened through the library's one image opener (``library.decoding``): only the
+formats a library may hold, and never more pixels than the studio opens, checked from the
+header before anything is decoded. An image stored before those limits existed (a 30000x30000
+PNG) is drawn as unreadable and :func:`unreadable_images` names it in a sentence.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import io
+import warnings
+from collections.abc import Iterable, Iterator
 
-from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageStat
+
+from studio.library.decoding import STORED_FORMATS, open_image
+from studio.library.errors import ImageImportError
 
 _BACKGROUND = (255, 255, 255)
+_LABEL = "The image"
+_REFUSED = "it is drawn as “Image could not be read”"
 
 
 class UnreadableImageError(ValueError):
-    """The bytes are not an image Pillow can read (the cell is drawn as unreadable)."""
+    """The bytes are not an image the studio opens (the cell is drawn as unreadable); the
+    message is a sentence saying why."""
+
+
+@contextlib.contextmanager
+def _opened(data: bytes, label: str = _LABEL, refused: str = _REFUSED) -> Iterator[Image.Image]:
+    """The image opened lazily within the limits; any refusal or decoding failure (also
+    while the caller decodes it) is an :class:`UnreadableImageError`."""
+    try:
+        with open_image(data, label, formats=STORED_FORMATS, refused=refused) as image, \
+                warnings.catch_warnings():
+            # The pixel limit was checked above, below Pillow's warning threshold.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield image
+    except ImageImportError as exc:
+        raise UnreadableImageError(str(exc)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise UnreadableImageError(f"{label} is truncated or damaged; {refused}.") from exc
 
 
 def image_size(data: bytes) -> tuple[int, int]:
     """Width and height in pixels, read from the header only (EXIF rotation applied)."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            orientation = image.getexif().get(0x0112, 1)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UnreadableImageError(str(exc)) from exc
+    with _opened(data) as image:
+        width, height = image.size
+        orientation = image.getexif().get(0x0112, 1)
     if orientation in (5, 6, 7, 8):  # rotated a quarter turn
         return height, width
     return width, height
 
 
+def can_open(data: bytes) -> bool:
+    """Whether the image opens within the limits (from its header only)."""
+    try:
+        with _opened(data):
+            return True
+    except UnreadableImageError:
+        return False
+
+
+def unreadable_images(images: Iterable[tuple[str, bytes]], *,
+                      bundle: bool = False) -> list[str]:
+    """For each ``(label, image bytes)`` that cannot be placed, a sentence naming it, why, and
+    what the export does with it (``bundle``: also left out of the bundle); from the header
+    only, nothing is decoded. Empty bytes (no image) are not reported."""
+    refused = _REFUSED + (" and left out of the bundle" if bundle else "")
+    found = []
+    for label, data in images:
+        if not data:
+            continue
+        try:
+            with _opened(data, label, refused):
+                pass
+        except UnreadableImageError as exc:
+            found.append(str(exc))
+    return found
+
+
 def decode_rgb(data: bytes, size: tuple[int, int] | None = None) -> Image.Image:
     """The image as RGB (transparency flattened onto white); resampled to exactly ``size``
     with a high-quality filter when given."""
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            if size is not None and opened.format == "JPEG":
-                opened.draft("RGB", size)  # decode a JPEG at a reduced scale directly
-            image = ImageOps.exif_transpose(opened)
-            image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UnreadableImageError(str(exc)) from exc
+    with _opened(data) as opened:
+        if size is not None and opened.format == "JPEG":
+            opened.draft("RGB", size)  # decode a JPEG at a reduced scale directly
+        image = ImageOps.exif_transpose(opened)
+        image.load()
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, _BACKGROUND)
@@ -84,10 +135,10 @@ def palette(images: tuple[bytes, ...], count: int = 8) -> tuple[tuple[tuple[int,
     thumbs: list[tuple[Image.Image, tuple[int, int, int]]] = []
     for data in images:
         try:
-            with Image.open(io.BytesIO(data)) as opened:
+            with _opened(data) as opened:
                 opened.draft("RGB", (_PALETTE_SIDE * 2, _PALETTE_SIDE * 2))
                 picture = ImageOps.exif_transpose(opened).convert("RGB")
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        except UnreadableImageError:
             continue
         # One height for all, so the strip they are pasted into has no uncovered canvas.
         width = max(1, round(picture.width * _PALETTE_SIDE / max(1, picture.height)))

@@ -1,4 +1,4 @@
-"""The ``studio library list|search|check`` commands, as functions the CLI adapts.
+"""The ``studio library list|search|check|choose`` commands, as functions the CLI adapts.
 
 Each ``library_*`` function takes an open ``Library`` and its arguments and returns a
 ``CommandOutput``: the text for a terminal, the JSON-able data for ``--json``, and the exit code.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LibraryBusyError, LibraryError
+from .errors import LibraryBusyError, LibraryError, RecordNotFoundError
 from .library import Library
 from .models import RenderFilter, RenderRecord
 from .paths import DATABASE_NAME
@@ -237,3 +237,45 @@ def check_command(data_dir: Path, *, repair: bool = True) -> CommandOutput:
         library.close()
         return CommandOutput(message, {"error": message}, EXIT_BAD_INPUT)
     return _with_library(library, lambda lib: library_check(lib, repair=True))
+
+
+def library_choose(library: Library, render_id: int) -> CommandOutput:
+    """Pick ``render_id`` as the take its cell shows (and, for a preview, the one its scene's
+    finals are made from). A render that cannot be picked is a sentence (exit 2)."""
+    try:
+        library.renders.choose_take(render_id)
+        render = library.renders.get(render_id)
+    except RecordNotFoundError as exc:
+        message = (f"{exc} Nothing was picked; `studio status SHEET` names the render each "
+                   "cell shows and `studio library list` the latest ones.")
+        return CommandOutput(message, {"error": message}, EXIT_BAD_INPUT)
+    except LibraryError as exc:
+        return CommandOutput(str(exc), {"error": str(exc)}, EXIT_BAD_INPUT)
+    stage = render.stage.value
+    scene = render.scene_name or "its scene"
+    text = f"Render {render.id} (seed {render.seed}) is now the {stage} take of “{scene}”"
+    text += "; its finals are made from it." if stage == "preview" else "."
+    return CommandOutput(text, {"render": render.id, "scene": render.scene_name,
+                                "stage": stage, "seed": render.seed})
+
+
+def choose_command(data_dir: Path, render_id: int) -> CommandOutput:
+    """``studio library choose RENDER_ID``: a writing command. It never creates a library, and
+    on one it cannot write (a read-only folder, another studio writing for longer than the
+    wait) it says so and changes nothing (exit 2)."""
+    if not library_exists(data_dir):
+        message = (f"There is no library in {data_dir} yet, so there is no render "
+                   f"{render_id} to pick; render a sheet first.")
+        return CommandOutput(message, {"error": message}, EXIT_BAD_INPUT)
+    try:
+        library = Library.open(data_dir, if_busy="wait")
+    except LibraryError as exc:
+        return CommandOutput(f"{exc} Nothing was picked.", {"error": str(exc)}, EXIT_BAD_INPUT)
+    if library.read_only:
+        message = f"{library.notice} Nothing was picked."
+        library.close()
+        return CommandOutput(message, {"error": message}, EXIT_BAD_INPUT)
+    try:
+        return library_choose(library, render_id)
+    finally:
+        library.close()

@@ -4,7 +4,9 @@ The measure itself (``studio.identity``) knows nothing of the library; this modu
 two. ``LibraryAnalysisCache`` keeps each image's face analysis in the library by the image's
 SHA-256, so an image is analysed once whichever command or window asks. ``IdentityScores``
 finds the character's identity (its reference images with a face, else its approved finals,
-else its first approved render) and judges renders against it. Choosing the identity again
+else its first approved render) and judges renders against it. The reference images are read
+through the library (:func:`reference_images`): its stored copy of each by hash, else the file
+a sheet names. Choosing the identity again
 after an approval or a new reference costs nothing: it is made from cached analyses.
 
 ``IdentityScores`` works in two modes. Given an analyser (``DlibFaceAnalyser`` for a command,
@@ -28,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.core.anchor import ReferenceImage
+from studio.core.reference_files import reference_file
 from studio.core.request import Stage
 from studio.core.sheet import Sheet
 from studio.identity import (
@@ -201,12 +205,23 @@ class IdentityScores:
 
     # ------------------------------------------------------------------ the identity
 
+    def character_references(self, character_id: int | None) -> list[ImageFile]:
+        """The reference images of the character's latest anchor version, as the library
+        keeps them."""
+        if character_id is None:
+            return []
+        anchor = self._library.characters.latest_anchor(character_id)
+        return [] if anchor is None else reference_images(self._library, anchor.references)
+
     def source(self, character_id: int | None,
-               references: Sequence[ImageFile] = ()) -> IdentitySource | None:
-        """The character's identity: the mean face of ``references`` (its reference images;
-        those without one clear face are passed over), else of its approved finals, else its
-        first approved render. None when reading cached analyses only and one it depends on
-        is not cached yet."""
+               references: Sequence[ImageFile] | None = None) -> IdentitySource | None:
+        """The character's identity: the mean face of ``references`` (its reference images,
+        by default those of its latest anchor version in the library; images without one
+        clear face are passed over), else of its approved finals, else its first approved
+        render. None when reading cached analyses only and one it depends on is not cached
+        yet."""
+        if references is None:
+            references = self.character_references(character_id)
         try:
             return choose_identity_source(
                 self._analysed(references),
@@ -259,17 +274,43 @@ class IdentityScores:
                   source: IdentitySource | None) -> list[RenderScore]:
         return [RenderScore(render, self.score(render, source)) for render in renders]
 
-    def lookup(self) -> Callable[[RenderRecord], dict[str, Any] | None]:
+    def lookup(self, references: Sequence[ImageFile] | None = None
+               ) -> Callable[[RenderRecord], dict[str, Any] | None]:
         """For one pass over renders (a status, an export): each render's ``identity_figures``
-        against its own character's identity, chosen once per character."""
+        against its own character's identity, chosen once per character (from ``references``
+        when given: the sheet's reference images, :func:`sheet_reference_images`)."""
         sources: dict[int | None, IdentitySource | None] = {}
 
         def figures(render: RenderRecord) -> dict[str, Any] | None:
             if render.character_id not in sources:
-                sources[render.character_id] = self.source(render.character_id)
+                sources[render.character_id] = self.source(render.character_id, references)
             return identity_figures(self.score(render, sources[render.character_id]))
 
         return figures
+
+
+def reference_images(library: Library, references: Iterable[ReferenceImage],
+                     sheet_path: Path | None = None) -> list[ImageFile]:
+    """The reference images as the identity reads them: the library's stored copy of each (by
+    its hash), else, for a sheet at ``sheet_path`` naming an image not stored yet (not
+    rendered since it was added), the file beside the sheet. An image neither has is left
+    out."""
+    found = []
+    for ref in references:
+        if not ref.sha256:
+            continue
+        path = library.references.path(ref.sha256)
+        if path is None and sheet_path is not None and ref.path:
+            path = reference_file(sheet_path, ref)
+        if path is not None:
+            found.append(ImageFile(ref.sha256, path))
+    return found
+
+
+def sheet_reference_images(library: Library, sheet: Sheet, path: Path) -> list[ImageFile]:
+    """The reference images the sheet file at ``path`` names for its character (the identity
+    of ``studio score`` and ``studio status``), read through the library."""
+    return reference_images(library, sheet.character.references, path)
 
 
 def _cached_only(data: bytes) -> FaceAnalysis:

@@ -10,6 +10,13 @@ prompt parts of its fingerprint), takes the final stage's model, steps, guidance
 prompt, and is linked to the preview (``parent_id``). A scene with no preview yet is finalized
 straight from the sheet, and said so; so is a final made from an out-of-date preview.
 
+*Takes*: a stage of a scene may be rendered several times at once (``takes``), with the seeds
+that follow the cell's own (:func:`take_seeds`). Every take carries the cell's fingerprint (its
+seed part is the cell's seed, not the take's): a take is a variation the user asked for, not a
+render of something the sheet no longer says, so only a change of the cell's seed makes it out
+of date. The seed each take was sent with is in its request and its record. A final is made
+from the preview take the user picked (:func:`preview_for`).
+
 Everything here is blocking (library reads and writes): the window calls it from a worker thread.
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from studio.core.capabilities import ModelCapabilities
 from studio.core.errors import StudioInputError
 from studio.core.fingerprint import (
     STAGE_PARTS,
@@ -39,6 +47,8 @@ from studio.providers.errors import InvalidRequestError, provider_name
 from studio.providers.keys import missing_setup
 
 SHEET_SUFFIX = ".sheet.toml"
+#: The most takes one render of a scene may ask for (``studio render --takes``).
+TAKES_MAX = 16
 
 
 class RenderInputError(StudioInputError):
@@ -132,6 +142,43 @@ def choose_provider(
     return ProviderChoice(chosen, chosen_model, note)
 
 
+# --------------------------------------------------------------------------- takes
+
+
+def check_takes(takes: int) -> None:
+    """Refuse a number of takes out of 1..TAKES_MAX with a sentence."""
+    if not 1 <= takes <= TAKES_MAX:
+        raise RenderInputError(f"--takes {takes} is not a number of takes the studio renders; "
+                               f"ask for 1 to {TAKES_MAX}.")
+
+
+def take_seeds(seed: int, takes: int, caps: ModelCapabilities) -> tuple[int, ...]:
+    """The seeds of ``takes`` takes of a cell whose seed is ``seed``: the seed itself, then
+    seed+1, seed+2, ... within the model's seed range (past its top, on from its bottom),
+    passing over seeds the model replaces by a random one, so every take can be made again.
+    A sentence (:class:`RenderInputError`) when ``takes`` is out of range."""
+    check_takes(takes)
+    low, high = caps.seed_min, caps.seed_max
+    span = high - low + 1
+    skipped = set(caps.replaced_seeds)
+    seeds = [seed]
+    candidate = seed
+    # Bounded: each step adds a take or passes one of the few replaced seeds.
+    for _ in range(takes + len(skipped)):
+        if len(seeds) == takes:
+            break
+        candidate = low + (candidate + 1 - low) % span
+        if candidate == seed:
+            break  # a range smaller than the takes asked for
+        if candidate not in skipped:
+            seeds.append(candidate)
+    if len(seeds) < takes:
+        raise RenderInputError(f"{caps.label or caps.model} takes only {len(seeds)} different "
+                               f"seeds, fewer than the {takes} takes asked for; ask for fewer "
+                               "takes.")
+    return tuple(seeds)
+
+
 # --------------------------------------------------------------------------- jobs
 
 
@@ -223,8 +270,14 @@ def _job(
     *,
     anchor_version_id: int,
     parent: RenderRecord | None = None,
+    seed: int | None = None,
 ) -> JobSpec:
-    request = request.with_changes(model=choice.model, provider=choice.provider.id)
+    """The job of one take of ``scene``: ``request`` sent with ``seed`` (a take's own; the
+    request's when None), stamped with the cell's fingerprint ``made_from``."""
+    changes: dict[str, object] = {"model": choice.model, "provider": choice.provider.id}
+    if seed is not None:
+        changes["seed"] = seed
+    request = request.with_changes(**changes)
     try:
         adapted, notes = choice.provider.prepare(request)
     except InvalidRequestError as exc:  # refused before anything is sent (references too)
@@ -241,6 +294,24 @@ def _job(
     return JobSpec(draft, notes)
 
 
+def _takes(choice: ProviderChoice, binding: SheetBinding, scene: Scene,
+           request: GenerationRequest, made_from: Fingerprint, takes: int, *,
+           anchor_version_id: int, parent: RenderRecord | None = None) -> list[JobSpec]:
+    """The jobs of ``takes`` takes of one scene, one per seed from the request's (within the
+    range of the model the provider prepared the first take for: a scene with references may
+    go to the provider's reference model)."""
+    first = _job(choice, request, binding, scene, made_from,
+                 anchor_version_id=anchor_version_id, parent=parent)
+    if takes == 1 or request.seed is None:
+        seeds: tuple[int | None, ...] = (None,) * (takes - 1)
+    else:
+        caps = choice.provider.capabilities(first.request.model)
+        seeds = take_seeds(request.seed, takes, caps)[1:]
+    return [first, *(_job(choice, request, binding, scene, made_from,
+                          anchor_version_id=anchor_version_id, parent=parent, seed=seed)
+                     for seed in seeds)]
+
+
 def plan_previews(
     library: Library,
     binding: SheetBinding,
@@ -248,20 +319,31 @@ def plan_previews(
     catalog: PresetCatalog,
     choice: ProviderChoice,
     scenes: Sequence[str] | None = None,
+    *,
+    takes: int = 1,
 ) -> RenderPlan:
-    """Previews of the named scenes (all when none are named), in sheet order."""
+    """Previews of the named scenes (all when none are named), in sheet order; ``takes`` of
+    each, with the seeds :func:`take_seeds` gives."""
+    check_takes(takes)
     jobs = tuple(
-        _job(choice, build_request(sheet, sc, Stage.PREVIEW, catalog), binding, sc,
-             fingerprint(sheet, sc, Stage.PREVIEW, catalog), anchor_version_id=binding.anchor.id)
-        for sc in _selected(sheet, scenes)
+        job for sc in _selected(sheet, scenes)
+        for job in _takes(choice, binding, sc, build_request(sheet, sc, Stage.PREVIEW, catalog),
+                          fingerprint(sheet, sc, Stage.PREVIEW, catalog), takes,
+                          anchor_version_id=binding.anchor.id)
     )
     notes = (choice.note,) if choice.note else ()
     return RenderPlan(Stage.PREVIEW, jobs, notes, out_of_date_cells(library, binding))
 
 
 def preview_for(library: Library, binding: SheetBinding, scene: str) -> RenderRecord | None:
-    """The preview a final of ``scene`` is made from: the latest approved one, else the latest."""
+    """The preview a final of ``scene`` is made from: the take the user picked (while it is
+    usable and not in the trash), else the latest approved one, else the latest."""
     scene_id = binding.scenes[scene].id
+    picked = library.renders.chosen_take(scene_id, Stage.PREVIEW)
+    if picked is not None:
+        render = library.renders.get(picked)
+        if render.usable and render.trashed is None:
+            return render
     for approval in (Approval.APPROVED, None):
         page = library.renders.page(RenderFilter(
             sheet_id=binding.sheet.id, scene_id=scene_id, stage=Stage.PREVIEW,
@@ -280,9 +362,12 @@ def plan_finals(
     scenes: Sequence[str] | None = None,
     *,
     approved_only: bool = False,
+    takes: int = 1,
 ) -> RenderPlan:
     """Finals of the named scenes (all when none are named; only those with an approved preview
-    when ``approved_only``), each from its preview."""
+    when ``approved_only``), each from its preview (:func:`preview_for`); ``takes`` of each,
+    from the preview's seed on."""
+    check_takes(takes)
     jobs: list[JobSpec] = []
     notes: list[str] = [choice.note] if choice.note else []
     stale = out_of_date_cells(library, binding)
@@ -295,8 +380,8 @@ def plan_finals(
         if preview is None:
             notes.append(f"“{sc.name}” has no preview yet; its final is rendered straight from "
                          "the sheet.")
-            jobs.append(_job(choice, base, binding, sc, now,
-                             anchor_version_id=binding.anchor.id))
+            jobs.extend(_takes(choice, binding, sc, base, now, takes,
+                               anchor_version_id=binding.anchor.id))
             continue
         # What a final inherits from its preview is its prompt and seed, not its stage's own
         # settings: only those parts carry over.
@@ -312,8 +397,8 @@ def plan_finals(
                                     references=preview.references,
                                     reference_strength=preview.reference_strength)
         anchor_id = preview.anchor_version_id or binding.anchor.id
-        jobs.append(_job(choice, request, binding, sc, now.for_final(preview.fingerprint),
-                         anchor_version_id=anchor_id, parent=preview))
+        jobs.extend(_takes(choice, binding, sc, request, now.for_final(preview.fingerprint),
+                           takes, anchor_version_id=anchor_id, parent=preview))
     if approved_only and not jobs:
         raise RenderInputError("No scene of the sheet has an approved preview; approve previews "
                                "first, or finalize named scenes with --scene.")

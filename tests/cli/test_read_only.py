@@ -109,6 +109,7 @@ WRITING = {
     "import-bundle": lambda sheet, bundle, tmp: ["import-bundle", str(bundle), "--to",
                                                  str(tmp / "imported")],
     "library-check": lambda sheet, bundle, tmp: ["library", "check"],
+    "library-choose": lambda sheet, bundle, tmp: ["library", "choose", "1"],
 }
 READING = {
     "library-list": (lambda sheet, tmp: ["library", "list"], "Emma: character sheet"),
@@ -218,7 +219,12 @@ def test_an_immutable_database_file_is_viewed_not_written(
     (["status", "{sheet}"], 0, "Studio headshot"),
     (["export", "{sheet}", "--format", "png", "--out", "{tmp}/x.png"], 2,
      "has no renders in the library yet"),
-], ids=["list", "list-json", "search", "check-no-repair", "check", "status", "export"])
+    (["resume"], 0, "studio: nothing to resume: there is no library in {data} yet."),
+    (["resume", "--json"], 0, '"results": []'),
+    (["library", "choose", "1"], 2, "studio: There is no library in {data} yet, so there is "
+     "no render 1 to pick"),
+], ids=["list", "list-json", "search", "check-no-repair", "check", "status", "export",
+        "resume", "resume-json", "choose"])
 def test_reading_commands_on_a_new_machine_create_no_library(
         capsys: pytest.CaptureFixture[str], sheet: Path, data_dir: Path, tmp_path: Path,
         args: list[str], code: int, shown: str) -> None:

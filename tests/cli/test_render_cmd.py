@@ -280,17 +280,8 @@ def test_a_killed_render_is_finished_by_resume_without_resubmitting(
     server: ScriptedModelsLab,
 ) -> None:
     server.hold.update({"rooftop", "library", "harbour", "studio"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "studio", "render", str(sheet_path), "--stage", "preview",
-         "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        # Every job polled at least once: each was accepted and recorded before its first poll.
-        assert server.wait_until(lambda: len(server.fetched_ids()) == 4, timeout=60), (
-            proc.poll(), server.requests)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    kill_once_followed(server, env, 4, "render", str(sheet_path), "--stage", "preview",
+                       "--json")
     assert server.submits() == 4
     with open_library(env) as lib:
         pending = lib.jobs.unfinished()
@@ -313,6 +304,21 @@ def test_a_killed_render_is_finished_by_resume_without_resubmitting(
         for r in data["results"]:
             job = lib.jobs.get(r["job"])
             assert job.state is JobState.DONE and job.attempts == 1
+
+
+def kill_once_followed(server: ScriptedModelsLab, env: dict[str, str], jobs: int,
+                       *args: str) -> None:
+    """Run ``studio ARGS`` in a process and kill -9 it once ``jobs`` jobs have been polled
+    (each was accepted and recorded before its first poll)."""
+    proc = subprocess.Popen([sys.executable, "-m", "studio", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert server.wait_until(lambda: len(server.fetched_ids()) == jobs, timeout=60), (
+            proc.poll(), server.requests)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
 
 
 def test_finalize_only_the_approved_scenes(

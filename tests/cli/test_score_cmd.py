@@ -256,6 +256,65 @@ def test_the_identity_is_the_approved_renders(
     assert cells[("Cat", "preview")]["verdict"] == "not scorable"
 
 
+@pytest.mark.usefixtures("qapp")  # the bundle's PDFs need the application the tests share
+def test_the_identity_is_the_anchors_reference_images(
+        photos: dict[tuple[str, str], RenderRecord], data_dir: Path, sheet_path: Path,
+        reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The sheet now names the astronaut photograph as the character's face: a file beside
+    # the sheet, not yet in the library (nothing was rendered since).
+    (sheet_path.parent / "refs").mkdir()
+    reference.replace(sheet_path.parent / "refs" / "face.png")
+    sheet_path.write_text(_sheet_text().replace(
+        "seed = 42\n", 'seed = 42\nreferences = [{ image = "refs/face.png", role = "face" }]\n'),
+        encoding="utf-8")
+    approve(data_dir, photos[("Small", "preview")])  # the references outrank approvals
+    code, data, err = run(capsys, "score", str(sheet_path), "--json")
+    assert code == 0, err
+    assert data["identity_source"] == "references" and data["identity_faces"] == 1
+    cells = _by_cell(data)
+    assert cells[("Portrait", "preview")]["distance"] < 0.2  # the photograph, resized
+    for key in (("Portrait", "preview"), ("Portrait", "final"), ("Close-up", "preview")):
+        assert cells[key]["verdict"] == "same person"
+    # Against the approved render it would be 0.0: its own face.
+    assert cells[("Small", "preview")]["distance"] > 0.05
+    assert cells[("Cat", "preview")]["verdict"] == "not scorable"
+    code, text, _err = run(capsys, "score", str(sheet_path))
+    assert "identity from" in text.splitlines()[0] and "reference" in text.splitlines()[0]
+
+    # studio status reads the same identity (the analyses score kept), never analysing.
+    code, status, err = run(capsys, "status", str(sheet_path), "--json")
+    assert code == 0, err
+    shown = {(row["scene"], stage): row[stage]["identity"] for row in status["scenes"]
+             for stage in ("preview", "final") if row[stage] is not None}
+    assert shown[("Portrait", "preview")] == {
+        "distance": cells[("Portrait", "preview")]["distance"], "verdict": "same person"}
+    # So do bundles, in their JSON and CSV records.
+    bundle = tmp_path / "ines.zip"
+    code, _out, err = run(capsys, "export", str(sheet_path), "--format", "zip", "--out",
+                          str(bundle))
+    assert code == 0, err
+    with zipfile.ZipFile(bundle) as archive:
+        rows = {r["render_id"]: r for r in json.loads(archive.read("settings.json"))}
+        table = {int(r["render_id"]): r for r in csv.DictReader(io.StringIO(
+            archive.read("settings.csv").decode("utf-8-sig")))}
+    portrait = photos[("Portrait", "preview")].id
+    assert (rows[portrait]["identity_distance"], rows[portrait]["identity_verdict"]) == (
+        cells[("Portrait", "preview")]["distance"], "same person")
+    assert table[portrait]["identity_verdict"] == "same person"
+
+    # Once a render stores the sheet's references, the library's copy is the character's own
+    # identity wherever no sheet is at hand.
+    from studio.identity import SourceKind
+    from studio.render.identity import IdentityScores
+
+    with sheet_renders(data_dir, sheet_path) as renders:
+        character_id = renders.binding.character.id
+        (stored,) = IdentityScores(renders.library).character_references(character_id)
+        assert stored.path.parent.parent.name == "images"  # the library's copy, by hash
+        source = IdentityScores(renders.library, analyse=None).source(character_id)
+        assert source is not None and source.kind is SourceKind.REFERENCES
+
+
 def test_each_image_is_analysed_once_across_runs(
         photos: dict[tuple[str, str], RenderRecord], sheet_path: Path, analyses: list[int],
         data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,6 +71,44 @@ def test_the_json_scan_measures_exactly_the_depth_json_reads(value: Any) -> None
         assert scan_json(text, max_depth=depth - 1) is not None
 
 
+def _open_levels(prefix: str) -> int:
+    """How many arrays and objects are open at the end of ``prefix`` of valid JSON text
+    (a plain character walk, the reference for the scan)."""
+    depth, in_string, escaped = 0, False, False
+    for char in prefix:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+    return depth
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(_json_leaves, lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(alphabet='[]{"\\k', max_size=4), inner,
+                                      max_size=3), min_leaves=1, max_leaves=20),
+       st.integers(0, 3))
+def test_the_json_scan_names_the_first_bracket_past_the_limit(value: Any, over: int) -> None:
+    text = json.dumps(value, indent=1 if over % 2 else None)
+    depth = _depth(value)
+    if depth <= over:
+        return
+    excess = scan_json(text, max_depth=depth - 1 - over)
+    assert excess is not None and excess.text is text
+    assert text[excess.offset] in "[{"  # a bracket outside any string...
+    assert _open_levels(text[:excess.offset]) == depth - 1 - over  # ...opening one too many
+    assert excess.line == text.count("\n", 0, excess.offset) + 1
+
+
 # ----------------------------------------------------------------------- terminal text
 
 

@@ -22,6 +22,7 @@ from studio.core.sheet import load_sheet
 from studio.export.gather import gather_sheet
 from studio.library import Library, RenderFilter
 from studio.library.metadata import read_png_metadata
+from tests.export.test_importer_hostile import png_claiming
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -234,3 +235,38 @@ def test_a_hostile_bundle_is_refused_and_nothing_is_written(
     assert not target.exists()
     assert not (tmp_path.parent / "escaped.sheet.toml").exists()
     assert not Path(environ["STUDIO_DATA_DIR"]).exists()  # the library was not even opened
+
+
+def test_an_old_stored_image_over_the_pixel_limit_is_one_sentence_in_every_format(
+        capsys: pytest.CaptureFixture[str], environ: dict[str, str], rendered: Path,
+        out_dir: Path, tmp_path: Path) -> None:
+    # Stored before the limits existed: a 30000x30000 picture (Pillow's own bomb check would
+    # raise) stands where the library keeps a preview's image.
+    with Library.open(Path(environ["STUDIO_DATA_DIR"])) as library:
+        page = library.renders.page(RenderFilter(stage=Stage.PREVIEW, usable=True))
+        victim = next(r for r in page.items if r.scene_name == "Golden-hour street")
+    assert victim.image_path is not None
+    victim.image_path.write_bytes(png_claiming(30_000, 30_000))
+    for fmt in ("png", "pdf", "zip"):
+        target = out_dir / f"emma.{fmt}"
+        code, out, err = run(capsys, environ, "export", str(rendered), "--format", fmt,
+                             "--out", str(target))
+        assert code == 0, err
+        assert "Traceback" not in err and "DecompressionBomb" not in err
+        (sentence,) = [line for line in err.splitlines() if "claims more pixels" in line]
+        assert sentence.startswith(f"studio: The image of render {victim.id} "
+                                   "(“Golden-hour street”) claims more pixels than the studio "
+                                   "opens")
+        assert "drawn as “Image could not be read”" in sentence
+        assert ("left out of the bundle" in sentence) is (fmt == "zip")
+        assert out.startswith("Wrote the") and target.stat().st_size > 0
+    with zipfile.ZipFile(out_dir / "emma.zip") as archive:
+        rows = json.loads(archive.read("settings.json"))
+    assert len(rows) == 5 and victim.id not in {r["render_id"] for r in rows}
+    # Without it the bundle stays importable.
+    other = dict(environ, STUDIO_DATA_DIR=str(tmp_path / "other-library"))
+    code, out, err = run(capsys, other, "import-bundle", str(out_dir / "emma.zip"), "--to",
+                         str(tmp_path / "imported"))
+    assert code == 0 and "Imported 5 images" in out, err
+    with Image.open(out_dir / "emma.png") as sheet_png:
+        assert sheet_png.width > 0  # the sheet itself was drawn
