@@ -180,3 +180,24 @@ def test_work_that_holds_the_last_reference_is_freed_on_the_gui_thread(  # type:
         pass
     qtbot.waitUntil(lambda: bool(freed_on))
     assert freed_on == [True]
+
+
+def test_an_owner_that_closed_hears_nothing_not_even_a_failure(background, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A view-model closes while its read runs, and the library closes under the read: the
+    failure that follows is nobody's to show (it was once logged as an error at every close)."""
+    owner = QObject()
+    release = threading.Event()
+    reported: list[str] = []
+    background.failed.connect(reported.append)
+
+    def read() -> None:
+        release.wait()
+        raise RuntimeError("The library is closed.")
+
+    background.run(read, owner=owner, what="Reading the anchor's history")
+    background.forget(owner)
+    release.set()
+    with qtbot.waitSignal(background.idle):
+        pass
+    assert reported == []
+    owner.deleteLater()

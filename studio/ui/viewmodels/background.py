@@ -50,11 +50,13 @@ class _Work:
     #: The function itself, released on the GUI thread when the work is delivered: it may
     #: hold the last reference to a closed window's objects, which must not die on a worker.
     fn: Callable[[], Any] | None = None
+    forgotten: bool = False
 
     @property
     def orphaned(self) -> bool:
-        """The object that asked for it is gone (a closed window): nobody is told."""
-        return self.owner is not None and not shiboken6.isValid(self.owner)
+        """The object that asked for it is gone (a closed window) or has closed and forgotten
+        its work: nobody is told."""
+        return self.forgotten or (self.owner is not None and not shiboken6.isValid(self.owner))
 
 
 def failure_sentence(what: str, exc: BaseException) -> str:
@@ -157,6 +159,13 @@ class Background(QObject):
         # work (and the owner's callbacks) outlives its delivery in a reference cycle.
         self._work[future] = work
         future.add_done_callback(self._hand_over)
+
+    def forget(self, owner: QObject) -> None:
+        """``owner`` has closed: what it asked for that is still running reports to nobody
+        (the library it read may be closing under it, and that is no failure to show)."""
+        for work in self._work.values():
+            if work.owner is owner:
+                work.forgotten = True
 
     def _hand_over(self, future: concurrent.futures.Future[Any]) -> None:
         """On the worker's thread: pass the finished work to the GUI thread."""

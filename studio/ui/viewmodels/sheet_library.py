@@ -306,4 +306,5 @@ class SheetLibrary(QObject):
 
     def close(self) -> None:
         self._closed = True
+        self._bg.forget(self)
         self._changes.close()
