@@ -47,6 +47,8 @@ def to_data(value: Any) -> Any:
         return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if f.metadata.get("codec") != "skip"}
     if isinstance(value, Mapping):
+        if _all_text(value):  # the common table of texts, without a call per item
+            return dict(value)
         return {str(to_data(k)): to_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple | frozenset | set):
         items = sorted(value) if isinstance(value, frozenset | set) else value
@@ -83,8 +85,14 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+def _all_text(mapping: Mapping[Any, Any]) -> bool:
+    return all(type(k) is str and type(v) is str for k, v in mapping.items())
+
+
 def _decode(tp: Any, data: Any, where: str) -> Any:
     if tp is Any or tp is object:
+        return data
+    if (tp is str or tp is int) and type(data) is tp:  # the common leaves, before any walk
         return data
     origin = typing.get_origin(tp)
     if origin is Union or origin is types.UnionType:
@@ -118,6 +126,8 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
             raise CodecError(f"{where} must be an object")
         args = typing.get_args(tp)
         key_type, value_type = args if len(args) == 2 else (str, Any)
+        if key_type is str and value_type is str and _all_text(data):
+            return dict(data)
         return {_decode(key_type, k, f"{where} key {k!r}"): _decode(value_type, v, f"{where}.{k}")
                 for k, v in data.items()}
     if origin is typing.Literal:

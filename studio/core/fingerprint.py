@@ -21,6 +21,7 @@ changing a reference image marks exactly the cells that send it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,8 +47,10 @@ PROMPT_PARTS = tuple(r for r in REASONS if r not in STAGE_PARTS)
 _DIGEST_LENGTH = 16
 
 
+@functools.lru_cache(maxsize=4096)
 def part_digest(text: str) -> str:
-    """The short digest a fingerprint keeps of one part's text."""
+    """The short digest a fingerprint keeps of one part's text (remembered: a sheet's scenes
+    share most of their texts, the anchor and the stage settings above all)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_DIGEST_LENGTH]
 
 
@@ -86,16 +89,30 @@ class Fingerprint:
 def fingerprint_texts(sheet: Sheet, scene: Scene, stage: Stage,
                       catalog: PresetCatalog) -> dict[str, str]:
     """The resolved text of every part for ``scene`` at ``stage`` (what the digests are of)."""
+    return _with_stage(_prompt_texts(sheet, scene, catalog), sheet, stage, catalog)
+
+
+def _prompt_texts(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> dict[str, str]:
+    """The parts every stage shares: the composed prompt's, the framing, the seed."""
     grouped: dict[str, list[str]] = {}
     for part in prompt_parts(sheet, scene, catalog):
         grouped.setdefault(part.role, []).append(part.text.strip())
     texts = {role: "\x1f".join(items) for role, items in grouped.items()}
     size = frame_size(scene.framing, catalog) or (1024, 1024)
-    profile = sheet.profile(stage)
     texts.update({
         "reference": reference_text(sheet, scene, texts.get("reference", "")),
         "framing": f"{size[0]}x{size[1]}",
         "seed": str(sheet.seed_for(scene)),
+    })
+    return texts
+
+
+def _with_stage(shared: Mapping[str, str], sheet: Sheet, stage: Stage,
+                catalog: PresetCatalog) -> dict[str, str]:
+    """``shared`` with the parts ``stage``'s own settings decide."""
+    texts = dict(shared)
+    profile = sheet.profile(stage)
+    texts.update({
         "negative": stage_negative(sheet, stage, catalog),
         "model": profile.model,
         "steps": str(profile.steps),
@@ -117,6 +134,14 @@ def reference_text(sheet: Sheet, scene: Scene, clause: str) -> str:
 def fingerprint(sheet: Sheet, scene: Scene, stage: Stage, catalog: PresetCatalog) -> Fingerprint:
     """What ``scene`` of ``sheet`` sends at ``stage`` now, as a fingerprint."""
     return Fingerprint.of_texts(fingerprint_texts(sheet, scene, stage, catalog))
+
+
+def fingerprints(sheet: Sheet, scene: Scene, catalog: PresetCatalog,
+                 stages: Iterable[Stage] = tuple(Stage)) -> dict[Stage, Fingerprint]:
+    """:func:`fingerprint` at each of ``stages``, composing the scene's prompt once."""
+    shared = _prompt_texts(sheet, scene, catalog)
+    return {stage: Fingerprint.of_texts(_with_stage(shared, sheet, stage, catalog))
+            for stage in stages}
 
 
 def staleness(stored: Fingerprint | None, current: Fingerprint) -> tuple[str, ...]:

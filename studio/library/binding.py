@@ -16,12 +16,12 @@ from studio.core.fingerprint import (
     adopt_legacy,
     fingerprint,
     fingerprint_texts,
+    fingerprints,
     staleness,
 )
 from studio.core.imagefile import content_hash
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.reference_files import reference_file
-from studio.core.request import Stage
 from studio.core.sheet import SHEET_SUFFIX, Scene, Sheet
 from studio.library.library import Library
 from studio.library.models import (
@@ -63,8 +63,7 @@ def scene_spec(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> SceneSpec:
     """A sheet's scene as the library records it, with what it sends now at each stage."""
     return SceneSpec(name=scene.name, setting=scene.setting, lighting=scene.lighting,
                      lens=scene.lens, framing=scene.framing, notes=scene.notes,
-                     fingerprints={stage: fingerprint(sheet, scene, stage, catalog)
-                                   for stage in Stage})
+                     fingerprints=fingerprints(sheet, scene, catalog))
 
 
 def bind_sheet(library: Library, sheet: Sheet, path: Path,

@@ -107,3 +107,12 @@ def test_any_request_round_trips(prompt: str, seed: int | None, steps: int, guid
     request = _request(prompt=prompt, seed=seed, steps=steps, guidance=guidance,
                        context=SceneContext("Emma", scene))
     assert codec.loads(GenerationRequest, codec.dumps(request)) == request
+
+
+def test_a_table_of_texts_is_still_checked_item_by_item() -> None:
+    """Tables of texts (a fingerprint's parts) take a short path through the codec; a value
+    that is not text must still be refused with the field named."""
+    with pytest.raises(codec.CodecError, match="parts"):
+        codec.from_data(Fingerprint, {"parts": {"anchor": "abc", "seed": 42}})
+    assert codec.from_data(Fingerprint, {"parts": {"anchor": "abc"}}).part("anchor") == "abc"
+    assert codec.to_data(Fingerprint({"anchor": "abc"})) == {"parts": {"anchor": "abc"}}

@@ -13,6 +13,7 @@ from studio.core.fingerprint import (
     describe_reasons,
     fingerprint,
     fingerprint_texts,
+    fingerprints,
     staleness,
 )
 from studio.core.presets import PresetCatalog
@@ -101,3 +102,22 @@ def test_a_legacy_render_is_judged_by_what_its_record_proves(emma: Sheet,
     other = dataclasses.replace(evidence, anchor="someone else", seed=7,
                                 prompt=evidence.prompt.replace(scene.setting, "elsewhere"))
     assert staleness(adopt_legacy(other, texts), current) == ("anchor", "setting", "seed")
+
+
+def test_every_stage_at_once_equals_each_stage_alone(emma: Sheet, catalog: PresetCatalog) -> None:
+    """``fingerprints`` composes a scene's prompt once for all stages (binding a sheet of
+    thousands of scenes): it must give exactly what ``fingerprint`` gives stage by stage, for
+    the example and for every built-in template."""
+    from studio.core.templates import load_templates, sheet_from_template
+
+    sheets = [emma] + [sheet_from_template(t, "Mara", 7, anchor="30-year-old woman, red hair")
+                       for t in load_templates(catalog).all()]
+    checked = 0
+    for sheet in sheets:
+        for scene in sheet.scenes:
+            together = fingerprints(sheet, scene, catalog)
+            assert set(together) == set(Stage)
+            for stage in Stage:
+                assert together[stage] == fingerprint(sheet, scene, stage, catalog)
+                checked += 1
+    assert checked > 40
