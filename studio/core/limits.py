@@ -99,6 +99,10 @@ COST_MAX = 1_000_000.0
 JSON_MAX_BYTES = 32 * MIB
 #: Arrays and objects inside one another in such a document (records are two or three deep).
 JSON_DEPTH_MAX = 32
+#: Bytes of JSON text for each array or object in it, at the least. A row the studio writes
+#: holds a few in about 2 KB; text that is nothing but ``{},{},...`` (three bytes each) would
+#: cost some 24 bytes of memory for every byte read, 800 MB for a 32 MB settings file.
+JSON_BYTES_PER_CONTAINER_MIN = 32
 
 
 class LimitError(StudioInputError):
@@ -165,7 +169,12 @@ def read_json(text: str, source: str, *, max_bytes: int = JSON_MAX_BYTES,
     if len(text) > max_bytes:
         raise LimitError(source, f"the JSON text is {bytes_words(len(text))}",
                          bytes_words(max_bytes), "is it really a file the studio wrote?")
-    excess = scan_json(text, max_depth=max_depth)
+    most = max(1_000, len(text) // JSON_BYTES_PER_CONTAINER_MIN)
+    excess = scan_json(text, max_depth=max_depth, max_containers=most)
+    if excess is not None and excess.kind == "containers":
+        raise LimitError(source, f"the JSON text holds more than {most:,} arrays and objects",
+                         f"one for every {JSON_BYTES_PER_CONTAINER_MIN} bytes",
+                         "is it really a file the studio wrote?")
     if excess is not None:
         raise LimitError(source, f"arrays and objects nest more than {max_depth} levels deep "
                          f"(from line {excess.line})", f"{max_depth} levels",

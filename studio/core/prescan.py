@@ -34,7 +34,7 @@ _TWICE_OPENS = bytes.maketrans(b"[]", b"\x02\x00")
 class Excess:
     """The first place the text goes over a limit."""
 
-    kind: str  # "nesting" or "key"
+    kind: str  # "nesting", "key" or "containers"
     offset: int  # index into the text
     text: str
 
@@ -137,8 +137,10 @@ def scan_toml(text: str, *, max_nesting: int, max_key_parts: int) -> Excess | No
     return None
 
 
-def scan_json(text: str, *, max_depth: int) -> Excess | None:
+def scan_json(text: str, *, max_depth: int, max_containers: int | None = None) -> Excess | None:
     """Where ``text`` first nests arrays and objects deeper than ``max_depth``; None if nowhere.
+    With ``max_containers``, text holding more arrays and objects than that is an excess of
+    kind "containers" (at the start: the count is of the whole text), unless it nests too deep.
 
     The loops run inside the regular expression engine and bytes methods, not in Python: each
     string is cut down to one mark and the brackets left are kept as bytes (``{}`` counted as
@@ -149,6 +151,14 @@ def scan_json(text: str, *, max_depth: int) -> Excess | None:
     """
     marked = _JSON_STRING.sub(_MARK, text)  # brackets inside strings do not nest
     brackets = marked.encode("utf-8", "surrogatepass").translate(_AS_SQUARE, _NOT_BRACKETS)
+    excess = _nesting(text, marked, brackets, max_depth)
+    if excess is None and max_containers is not None \
+            and brackets.count(b"[") > max_containers:
+        return Excess("containers", 0, text)
+    return excess
+
+
+def _nesting(text: str, marked: str, brackets: bytes, max_depth: int) -> Excess | None:
     rest = brackets
     for _ in range(max_depth):
         if not rest:

@@ -41,6 +41,21 @@ def test_json_over_the_size_limit_is_refused_before_parsing() -> None:
         limits.read_json(" " * 2048, "big.json", max_bytes=1024)
 
 
+def test_json_of_nothing_but_empty_containers_is_refused_before_parsing() -> None:
+    """``{},{},...``: three bytes each, some 24 bytes of memory each once parsed (800 MB for a
+    32 MB settings file); refused by the count of arrays and objects, before json.loads."""
+    text = '[{"file": "a.png", "tags": [' + "{}," * 200_000 + "{}]}]"
+    with pytest.raises(limits.LimitError, match=r"^settings\.json: the JSON text holds more "
+                       r"than [\d,]+ arrays and objects, over the limit of one for every 32 "
+                       r"bytes; is it really a file the studio wrote\?$"):
+        limits.read_json(text, "settings.json")
+    # the studio's own rows are far from it: a typical row, many times over
+    row = {"file": "images/001.png", "prompt": "Emma, 30-year-old woman, " * 8, "seed": 42,
+           "tags": ["beach"], "loras": [], "references": [{"sha256": "ab" * 32, "role": "face"}]}
+    rows = json.dumps([row] * 500)
+    assert limits.read_json(rows, "settings.json") == [row] * 500
+
+
 def test_json_within_the_limits_reads_as_usual() -> None:
     text = json.dumps({"rows": [{"seed": 2**63 - 1, "guidance": 3.5, "nested": [[["ok"]]]}],
                        "brackets": "[[[[{{{{ \\\" ]]"})
