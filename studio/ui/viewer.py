@@ -153,16 +153,7 @@ class ImageViewer(KeyedWindow):
         self.position.setText(model.position)
         self.position.setVisible(bool(model.position))
         self.prompt.setPlainText(model.prompt)
-        facts = model.facts()
-        while self.form.rowCount():
-            self.form.removeRow(0)
-        self.values = {}
-        for label, text in facts:
-            value = QLabel(text, self)
-            value.setWordWrap(True)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.form.addRow(label, value)
-            self.values[label] = value
+        self._show_facts(model.facts())
         self.error.setText(model.error)
         self.error.setVisible(bool(model.error))
         if model.image is None:
@@ -175,6 +166,22 @@ class ImageViewer(KeyedWindow):
         self.buttons["reference"].setEnabled(in_library)
         self.buttons["previous"].setEnabled(model.index > 0)
         self.buttons["next"].setEnabled(0 <= model.index < len(model.items) - 1)
+
+    def _show_facts(self, facts: list[tuple[str, str]]) -> None:
+        """The settings beside the image; the rows are rebuilt only when their labels change
+        (an image of another kind), else their texts change in place."""
+        if [label for label, _ in facts] != list(self.values):
+            while self.form.rowCount():
+                self.form.removeRow(0)
+            self.values = {}
+            for label, _ in facts:
+                value = QLabel(self)
+                value.setWordWrap(True)
+                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                self.form.addRow(label, value)
+                self.values[label] = value
+        for label, text in facts:
+            self.values[label].setText(text)
 
     def _show_image(self) -> None:
         self.view.set_image(self.model.image)
