@@ -57,6 +57,7 @@ IMAGE_ENTRIES: dict[str, ImageEntry] = {e.name: e for e in (
                "Double-click"),
     ImageEntry("compare", "Compare with…", lambda w, i, _l: w.compare_with(i), "C"),
     ImageEntry("set_a", "Set as A", lambda w, i, _l: w.set_a(i), "Shift+A"),
+    ImageEntry("set_b", "Set as B", lambda w, i, _l: w.set_b(i), "Shift+B"),
     ImageEntry("approve", "Approve", lambda w, i, _l: w.image_actions.set_approval(
         [i], Approval.APPROVED), "A", _in_library),
     ImageEntry("reject", "Reject", lambda w, i, _l: w.image_actions.set_approval(
@@ -73,10 +74,10 @@ IMAGE_ENTRIES: dict[str, ImageEntry] = {e.name: e for e in (
                _in_library),
 )}
 
-CARD_MENU = ("view", "compare", "set_a", "-", "approve", "reject", "star", "-", "finalize",
-             "rerender", "reference", "-", "reveal", "trash")
-LIBRARY_MENU = ("view", "compare", "set_a", "-", "approve", "reject", "star", "-", "finalize",
-                "rerender", "reference", "-", "reveal", "trash")
+CARD_MENU = ("view", "compare", "set_a", "set_b", "-", "approve", "reject", "star", "-",
+             "finalize", "rerender", "reference", "-", "reveal", "trash")
+#: A library render offers what a card does (finalize and re-render when it is a card's render).
+LIBRARY_MENU = CARD_MENU
 
 
 def card_items(model: SceneListModel, stage: Stage) -> list[ImageItem]:
@@ -135,6 +136,7 @@ class ImageWindows(QObject):
             viewer.destroyed.connect(self._viewer_gone)
             viewer.compareRequested.connect(self.compare_with)
             viewer.setARequested.connect(self.set_a)
+            viewer.setBRequested.connect(self.set_b)
             self.viewer = viewer
         self.viewer.open(items, index)
         bring_to_front(self.viewer)
@@ -154,6 +156,16 @@ class ImageWindows(QObject):
         self.picks.set_a(item)
         self.window.show_message(f"“{item.title}” is A: choose “Compare with…” on another "
                                  "image to compare the two.", "info")
+
+    def set_b(self, item: ImageItem) -> CompareView | None:
+        """B is ``item``; with an A (another image) picked, the two are compared at once."""
+        self.picks.set_b(item)
+        a = self.picks.a
+        if a is None or a.path == item.path:
+            self.window.show_message(f"“{item.title}” is B: choose “Set as A” on another "
+                                     "image to compare the two.", "info")
+            return None
+        return self.open_compare(a, item)
 
     def compare_with(self, item: ImageItem) -> CompareView | None:
         pair = self.picks.compare_with(item)

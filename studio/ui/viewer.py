@@ -44,22 +44,25 @@ VIEWER_KEYS: tuple[ViewerKey, ...] = (
     WindowKey("finalize", "Finalize", ("F",), lambda v: v.finalize()),
     WindowKey("reference", "Use as reference", ("R",), lambda v: v.use_as_reference()),
     WindowKey("compare", "Compare with…", ("C",), lambda v: v.compare_with()),
-    WindowKey("set_a", "Set as A", ("Shift+A",), lambda v: v.set_as_a()),
+    WindowKey("set_a", "Set as A", ("Shift+A",), lambda v: v.set_as("a")),
+    WindowKey("set_b", "Set as B", ("Shift+B",), lambda v: v.set_as("b")),
     WindowKey("close", "Close", ("Escape",), lambda v: v.close()),
 )
 
 #: The buttons beside the image, two a row (the zoom ones sit above it).
 BUTTONS = ("previous", "next", "approve", "reject", "star", "finalize", "reference", "compare",
-           "set_a")
+           "set_a", "set_b")
 ZOOM_BUTTONS = ("zoom_out", "zoom_in", "fit", "actual")
 
 
 class ImageViewer(KeyedWindow):
-    """``compareRequested(item)`` for "Compare with…" and ``setARequested(item)`` for "Set as
-    A" (the window's compare picks answer them)."""
+    """``compareRequested(item)`` for "Compare with…", ``setARequested(item)`` and
+    ``setBRequested(item)`` for "Set as A" and "Set as B" (the window's compare picks answer
+    them)."""
 
     compareRequested = Signal(object)
     setARequested = Signal(object)
+    setBRequested = Signal(object)
     KEYS = VIEWER_KEYS
 
     model: ViewerModel
@@ -216,6 +219,6 @@ class ImageViewer(KeyedWindow):
         for item in self._item():
             self.compareRequested.emit(item)
 
-    def set_as_a(self) -> None:
+    def set_as(self, which: str) -> None:
         for item in self._item():
-            self.setARequested.emit(item)
+            (self.setARequested if which == "a" else self.setBRequested).emit(item)

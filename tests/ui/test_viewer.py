@@ -147,6 +147,17 @@ def test_the_viewer_from_a_card(make_window, qtbot, shot, palette: str) -> None:
     _key(qtbot, viewer, Qt.Key.Key_F)
     qtbot.waitUntil(lambda: model.cell(names[1]).final.state is JobState.DONE, timeout=60000)
 
+    # Set as A here, go on, set as B: the two are compared
+    _key(qtbot, viewer, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    _key(qtbot, viewer, Qt.Key.Key_Right)
+    _viewer_ready(qtbot, viewer)
+    _key(qtbot, viewer, Qt.Key.Key_B, Qt.KeyboardModifier.ShiftModifier)
+    compare = window.tools.compare
+    assert compare is not None
+    assert [side.caption for side in compare.sides] == [f"A · {names[1]} · preview",
+                                                        f"B · {names[2]} · preview"]
+    compare.close()
+
     # Escape closes it
     _key(qtbot, viewer, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: window.image_windows.viewer is None)
@@ -231,8 +242,8 @@ def test_compare_any_two_and_the_card_menu(make_window, qtbot, shot, palette: st
     menu = _context_menu(qtbot, window.grid.viewport(),
                          card_layout(rect).slots[Stage.PREVIEW].center(), window.grid)
     texts = [a.text().split("\t")[0] for a in menu.actions() if not a.isSeparator()]
-    assert texts == ["Open in viewer", "Compare with…", "Set as A", "Approve", "Reject", "Star",
-                     "Finalize", "Render again", "Use as reference",
+    assert texts == ["Open in viewer", "Compare with…", "Set as A", "Set as B", "Approve",
+                     "Reject", "Star", "Finalize", "Render again", "Use as reference",
                      "Show the file in its folder", "Move to trash"]
     shot(menu, f"card-menu-{palette}.png")
     _trigger(menu, "set_a")
