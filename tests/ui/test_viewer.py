@@ -165,12 +165,14 @@ def test_the_viewer_from_a_card(make_window, qtbot, shot, palette: str) -> None:
 
 @MENU_NOISE
 def test_use_as_reference_from_the_viewer_the_inspector_and_a_card(  # type: ignore[no-untyped-def]
-        make_window, qtbot, tmp_path: Path) -> None:
+        make_window, qtbot, dialogs, tmp_path: Path) -> None:
     window = make_window()
     _previews_done(qtbot, window)
     model, doc = window.model, window.document
     sheet_path = tmp_path / "emma.sheet.toml"
-    doc.save(sheet_path)
+    dialogs.save_paths.append(sheet_path)
+    window.actions_by_name["save_as"].trigger()  # the cards' renders follow it
+    qtbot.waitUntil(lambda: doc.path == sheet_path and not window.rendering.sheet_library.loading)
     names = model.names()
 
     # From the viewer: the render is copied beside the sheet and named relative to it
@@ -206,7 +208,7 @@ def test_use_as_reference_from_the_viewer_the_inspector_and_a_card(  # type: ign
                          card_layout(rect).slots[Stage.PREVIEW].center(), window.grid)
     _trigger(menu, "reference")
     qtbot.waitUntil(lambda: len(doc.sheet.character.references) == 3)
-    doc.save()
+    window.actions_by_name["save"].trigger()
     saved = load_sheet(sheet_path, doc.catalog)
     assert [r.sha256 for r in saved.character.references] == [
         r.sha256 for r in doc.sheet.character.references]
@@ -393,3 +395,25 @@ def test_viewer_keeps_to_the_image_shown_when_moving_fast(make_window, qtbot) ->
     assert viewer.model.record.id == window.model.cell(names[-1]).preview.render_id
     assert not viewer.buttons["next"].isEnabled()
     viewer.close()
+
+
+def test_use_as_reference_on_an_unsaved_sheet_names_the_librarys_file(  # type: ignore[no-untyped-def]
+        make_window, qtbot, dialogs, tmp_path: Path) -> None:
+    window = make_window()
+    _previews_done(qtbot, window)
+    doc, name = window.document, window.model.names()[0]
+    assert doc.path is None
+    viewer = window.image_windows.open_card(name, Stage.PREVIEW)
+    _viewer_ready(qtbot, viewer)
+    viewer.press("reference")
+    qtbot.waitUntil(lambda: len(doc.sheet.character.references) == 1)
+    ref = doc.sheet.character.references[0]
+    assert Path(ref.path).is_absolute() and Path(ref.path).is_file()
+    viewer.close()
+    # Saved, the sheet still names it, and reads back with the same image
+    sheet_path = tmp_path / "later.sheet.toml"
+    dialogs.save_paths.append(sheet_path)
+    window.actions_by_name["save_as"].trigger()
+    qtbot.waitUntil(lambda: doc.path == sheet_path)
+    saved = load_sheet(sheet_path, doc.catalog)
+    assert [r.sha256 for r in saved.character.references] == [ref.sha256]
