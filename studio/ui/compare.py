@@ -1,21 +1,29 @@
-"""Compare a scene's preview and final at full size: side by side with synchronised zoom and
-pan, or over one another with a slider. Images are decoded on worker threads."""
+"""Compare two images at full size: a scene's preview and final, or any two picked as A and B
+(cards, library renders, the viewer). Side by side with synchronised zoom and pan, or over one
+another with a slider; S or X swaps the two, Escape closes. Images are decoded on worker
+threads. The keys are the data in :data:`COMPARE_KEYS`, which the Keyboard Shortcuts window
+lists too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
+    QKeySequence,
     QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
     QPixmap,
     QResizeEvent,
+    QShortcut,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -65,15 +73,22 @@ class ZoomView(QGraphicsView):
         self._following = False
         self._fitted = True
 
-    def set_image(self, image: QImage | None, logical_width: int = 0) -> None:
-        """Show ``image``; ``logical_width`` scales it so two different sizes line up."""
+    def set_image(self, image: QImage | None, box: QSize | None = None) -> None:
+        """Show ``image``; within ``box`` (scaled to fit it, centred) so two images of
+        different sizes line up, else at its own size."""
         if image is None:
             self.item.setPixmap(QPixmap())
             return
         self.item.setPixmap(QPixmap.fromImage(image))
-        scale = logical_width / image.width() if logical_width and image.width() else 1.0
+        scale = 1.0
+        frame = QRectF(0, 0, image.width(), image.height())
+        if box is not None and image.width() and image.height():
+            scale = min(box.width() / image.width(), box.height() / image.height())
+            frame = QRectF(0, 0, box.width(), box.height())
         self.item.setScale(scale)
-        self.scene().setSceneRect(self.item.sceneBoundingRect())
+        self.item.setPos((frame.width() - image.width() * scale) / 2,
+                         (frame.height() - image.height() * scale) / 2)
+        self.scene().setSceneRect(frame)
         if self._fitted:
             self.fit()
 
@@ -92,7 +107,7 @@ class ZoomView(QGraphicsView):
 
     def fit(self) -> None:
         if self.has_image():
-            self.fitInView(self.item, Qt.AspectRatioMode.KeepAspectRatio)
+            self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
             self._fitted = True
             self.viewChanged.emit()
 
@@ -153,6 +168,7 @@ class SliderView(QWidget):
         self._fitted = True
         self._drag: str | None = None
         self._last = QPointF()
+        self.labels = ("PREVIEW", "FINAL")
         self.setMouseTracking(True)
         self.setMinimumSize(320, 240)
 
@@ -205,7 +221,7 @@ class SliderView(QWidget):
         p.setBrush(QColor("white"))
         p.drawEllipse(QPointF(x, self.height() / 2), 7, 7)
         p.setPen(QColor("white"))
-        for text, left in (("PREVIEW", True), ("FINAL", False)):
+        for text, left in ((self.labels[0], True), (self.labels[1], False)):
             box = p.fontMetrics().boundingRect(text).adjusted(-6, -3, 6, 3)
             box.moveTop(8)
             if left:
@@ -252,18 +268,101 @@ class SliderView(QWidget):
         event.accept()
 
 
-class CompareView(QWidget):
-    """A scene's preview and final, side by side or with a slider."""
+W = TypeVar("W", bound=QWidget)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowKey(Generic[W]):
+    """One key of a window of images (the viewer, compare): its name, what it does in the
+    user's words (a button's text), its keys, and what it does to the window."""
+
+    name: str
+    text: str
+    keys: tuple[str, ...]
+    run: Callable[[W], object]
+
+    @property
+    def shown(self) -> str:
+        """The keys as this system writes them ("S or X")."""
+        return " or ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText)
+                           for k in self.keys)
+
+
+class KeyedWindow(QWidget):
+    """A window whose keys (and the buttons that do the same) come from a table of
+    :class:`WindowKey`; shortcuts and buttons call one bound method, so nothing holds a closed
+    window."""
+
+    KEYS: tuple[WindowKey[Any], ...] = ()
+
+    def install_keys(self) -> None:
+        for key in self.KEYS:
+            for text in key.keys:
+                shortcut = QShortcut(QKeySequence(text), self)
+                shortcut.setObjectName(key.name)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(self._key)
+
+    def key_button(self, name: str, text: str = "") -> QPushButton:
+        """A button doing what the key ``name`` does, its keys in its tooltip."""
+        key = next(k for k in self.KEYS if k.name == name)
+        button = QPushButton(text or key.text, self)
+        button.setObjectName(f"{self.objectName()}-{name}")
+        button.setToolTip(f"{key.text} ({key.shown})")
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay the window's
+        button.setProperty("key", name)
+        button.clicked.connect(self._key)
+        return button
+
+    def _key(self) -> None:
+        sender = self.sender()
+        name = sender.objectName() if isinstance(sender, QShortcut) else sender.property("key")
+        self.press(name)
+
+    def press(self, name: str) -> None:
+        """Do what the key ``name`` does."""
+        for key in self.KEYS:
+            if key.name == name:
+                key.run(self)
+                return
+
+
+COMPARE_KEYS: tuple[WindowKey[CompareView], ...] = (
+    WindowKey("swap", "Swap A and B", ("S", "X"), lambda c: c.swap()),
+    WindowKey("mode", "Side by side or slider", ("M",),
+              lambda c: c.set_mode(1 - c.stack.currentIndex())),
+    WindowKey("fit", "Fit", ("0",), lambda c: c.fit()),
+    WindowKey("actual", "100%", ("1",), lambda c: c.set_zoom(1.0)),
+    WindowKey("close", "Close", ("Escape",), lambda c: c.close()),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CompareSide:
+    """One of the two images: its caption (on the image) and its file."""
+
+    caption: str
+    path: Path | None
+
+
+class CompareView(KeyedWindow):
+    """Two images, side by side or with a slider: a scene's preview and final
+    (:meth:`show_pair`) or any two (:meth:`show_images`)."""
 
     loaded = Signal()
+    KEYS = COMPARE_KEYS
+
+    stack: QStackedWidget
 
     def __init__(self, background: Background, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("compareView")
         self.setWindowTitle("Compare")
         self._bg = background
-        self.images: dict[str, QImage | None] = {"preview": None, "final": None}
+        self.sides = (CompareSide("PREVIEW", None), CompareSide("FINAL", None))
+        self.images: list[QImage | None] = [None, None]
         self._pending = 0
+        self._generation = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         bar = QHBoxLayout()
@@ -272,21 +371,21 @@ class CompareView(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         bar.addWidget(self.title, 1)
+        mode_key = next(k for k in COMPARE_KEYS if k.name == "mode")
         self.mode_group = QButtonGroup(self)
         for i, text in enumerate(("Side by side", "Slider")):
             button = QPushButton(text, self)
             button.setCheckable(True)
             button.setObjectName(f"compareMode{i}")
+            button.setToolTip(f"{text} ({mode_key.shown} switches)")
             self.mode_group.addButton(button, i)
             bar.addWidget(button)
         self.mode_group.button(0).setChecked(True)
         self.mode_group.idClicked.connect(self.set_mode)
-        fit = QPushButton("Fit", self)
-        fit.clicked.connect(self.fit)
-        actual = QPushButton("100%", self)
-        actual.clicked.connect(lambda: self.set_zoom(1.0))
-        bar.addWidget(fit)
-        bar.addWidget(actual)
+        self.buttons: dict[str, QPushButton] = {}
+        for name in ("swap", "fit", "actual"):
+            self.buttons[name] = self.key_button(name)
+            bar.addWidget(self.buttons[name])
         layout.addLayout(bar)
         self.stack = QStackedWidget(self)
         split = QSplitter(self)
@@ -303,6 +402,7 @@ class CompareView(QWidget):
         self.info = QLabel(self)
         self.info.setWordWrap(True)
         layout.addWidget(self.info)
+        self.install_keys()
         self.resize(1200, 720)
 
     def set_mode(self, mode: int) -> None:
@@ -324,41 +424,83 @@ class CompareView(QWidget):
 
     def show_pair(self, title: str, preview: Path | None, final: Path | None,
                   info: str = "") -> None:
+        """A scene's preview and final."""
+        self.show_images(title, CompareSide("PREVIEW", preview), CompareSide("FINAL", final),
+                         info)
+
+    def show_images(self, title: str, a: CompareSide, b: CompareSide, info: str = "") -> None:
+        """Any two images, ``a`` on the left (or under the slider's left part)."""
         self.title.setText(title)
         self.setWindowTitle(f"Compare — {title}")
         self.info.setText(info)
-        self.images = {"preview": None, "final": None}
-        for key, path in (("preview", preview), ("final", final)):
-            if path is None:
+        self.sides = (a, b)
+        self.images = [None, None]
+        self._generation += 1
+        self._pending = 0
+        for i, side in enumerate(self.sides):
+            if side.path is None:
                 continue
             self._pending += 1
-            self._bg.run(partial(decode_scaled, path, 0), partial(self._arrived, key),
-                         partial(self._missing, key), owner=self, what=f"Reading the {key}")
+            self._bg.run(partial(decode_scaled, side.path, 0),
+                         partial(self._arrived, self._generation, i),
+                         partial(self._missing, self._generation, i),
+                         owner=self, what=f"Reading {side.path.name}")
         if self._pending == 0:
             self._show()
 
-    def _arrived(self, key: str, image: QImage) -> None:
-        self.images[key] = image
+    def swap(self) -> None:
+        """B where A was and A where B was (nothing read again)."""
+        if self.busy:
+            return
+        self.sides = (self.sides[1], self.sides[0])
+        self.images = [self.images[1], self.images[0]]
+        self._show()
+
+    def _arrived(self, generation: int, i: int, image: QImage) -> None:
+        if generation != self._generation:
+            return
+        self.images[i] = image
         self._pending -= 1
         if self._pending == 0:
             self._show()
 
-    def _missing(self, key: str, exc: BaseException) -> None:
+    def _missing(self, generation: int, i: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
         self._pending -= 1
-        self.info.setText(f"The {key} cannot be shown: {exc}")
+        self.info.setText(f"{self.sides[i].caption.title()} cannot be shown: {exc}")
         if self._pending == 0:
             self._show()
 
     def _show(self) -> None:
-        preview, final = self.images["preview"], self.images["final"]
-        base = preview or final
-        width = base.width() if base is not None else 0
-        self.left.set_image(preview, width)
-        self.right.set_image(final, width)
-        scaled_final = final
-        if preview is not None and final is not None and final.size() != preview.size():
-            scaled_final = final.scaled(preview.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
-                                        Qt.TransformationMode.SmoothTransformation)
-        self.slider.set_images(preview, scaled_final)
+        first, second = self.images
+        (a, b) = self.sides
+        self.left.caption, self.right.caption = a.caption, b.caption
+        self.slider.labels = (a.caption, b.caption)
+        base = first or second
+        box = base.size() if base is not None else None
+        self.left.set_image(first, box)
+        self.right.set_image(second, box)
+        self.slider.set_images(first, fitted_into(second, box) if first is not None else second)
         self.left.fit()
+        self.left.viewport().update()
+        self.right.viewport().update()
         self.loaded.emit()
+
+
+def fitted_into(image: QImage | None, size: QSize | None) -> QImage | None:
+    """``image`` scaled to fit ``size`` (its proportions kept), centred on a canvas of that size,
+    so the slider's two images line up without stretching either."""
+    if image is None or size is None or image.size() == size:
+        return image
+    canvas = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
+    canvas.fill(QColor(40, 40, 40))
+    scaled = image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                          Qt.TransformationMode.SmoothTransformation)
+    p = QPainter(canvas)
+    p.drawImage((size.width() - scaled.width()) // 2, (size.height() - scaled.height()) // 2,
+                scaled)
+    p.end()
+    return canvas
+
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -36,7 +36,10 @@ FIELDS = ("provider", "model", "request", "seed", "size", "steps", "guidance", "
 
 
 class Inspector(QWidget):
-    """Shows the render its view-model holds."""
+    """Shows the render its view-model holds; ``referenceRequested(record)`` for "Use as
+    reference"."""
+
+    referenceRequested = Signal(object)
 
     def __init__(self, model: InspectorModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,7 +95,9 @@ class Inspector(QWidget):
                 ("copy", "Copy", "Copy the settings as text other image tools read"),
                 ("folder", "Open folder", "Show the image file in its folder"),
                 ("trash", "Move to trash", "Move this render to the library's trash (the "
-                 "library browser can restore it)"))):
+                 "library browser can restore it)"),
+                ("reference", "Use as reference", "Add this render to the character's "
+                 "reference images (at most 4)"))):
             button = QPushButton(text, self.box)
             button.setObjectName(f"inspector-{key}")
             button.setToolTip(tip)
@@ -104,6 +109,8 @@ class Inspector(QWidget):
         self.buttons["copy"].clicked.connect(self.copy)
         self.buttons["folder"].clicked.connect(self.open_folder)
         self.buttons["trash"].clicked.connect(model.trash)
+        self.buttons["reference"].clicked.connect(
+            lambda: self.referenceRequested.emit(self.record))
         box.addLayout(grid)
         layout.addWidget(self.box)
         layout.addStretch(1)

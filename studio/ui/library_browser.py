@@ -1,14 +1,16 @@
 """The library browser: every project and render with thumbnails, full-text search, filters
 (stage, provider, approval, stars, trash), verdicts, trash and restore, and opening a render's
-sheet. It binds to :class:`~studio.ui.viewmodels.library_browser.LibraryBrowserModel`, which
-reads off the GUI thread and follows the library's announcements.
+sheet. Double-click opens a render in the viewer; the context menu (built by the window's
+image side) has the rest. It binds to
+:class:`~studio.ui.viewmodels.library_browser.LibraryBrowserModel`, which reads off the GUI
+thread and follows the library's announcements.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,10 +39,14 @@ from studio.ui.widgets import image_paths
 
 
 class LibraryBrowser(QWidget):
-    """``openSheetRequested(path)`` when the user opens a render's sheet."""
+    """``openSheetRequested(path)`` when the user opens a render's sheet;
+    ``viewRequested(renders, render)`` on a double-click (the renders shown, the one clicked);
+    ``menuRequested(renders, render, global position)`` for a render's context menu."""
 
     openSheetRequested = Signal(object)
     importRequested = Signal(list)
+    viewRequested = Signal(list, object)
+    menuRequested = Signal(list, object, QPoint)
 
     def __init__(self, browser: LibraryBrowserModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +95,9 @@ class LibraryBrowser(QWidget):
         self.view.setUniformItemSizes(True)
         self.view.setWordWrap(True)
         self.view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.doubleClicked.connect(self._activated)
+        self.view.customContextMenuRequested.connect(self._context_menu)
         split.addWidget(self.projects)
         split.addWidget(self.view)
         split.setStretchFactor(1, 1)
@@ -209,6 +218,19 @@ class LibraryBrowser(QWidget):
             self.buttons[key].setEnabled(bool(chosen) and not trashed)
         self.buttons["restore"].setEnabled(bool(chosen) and trashed)
         self.buttons["open"].setEnabled(len(chosen) == 1 and chosen[0].sheet_id is not None)
+
+    def _activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.viewRequested.emit(self.model.renders(), self.model.render_at(index.row()))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.view.selectionModel().isSelected(index):
+            self.view.setCurrentIndex(index)
+        self.menuRequested.emit(self.model.renders(), self.model.render_at(index.row()),
+                                self.view.viewport().mapToGlobal(pos))
 
     def _open_sheet(self) -> None:
         chosen = self.selected()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QSizePolicy, QVBoxLayout, QWidget
 
@@ -26,8 +26,9 @@ from studio import APP_DISPLAY_NAME
 from studio.core.request import Stage
 from studio.core.settings import Settings
 from studio.ui.character_panel import CharacterPanel
+from studio.ui.image_windows import ImageWindows, record_item
 from studio.ui.inspector import Inspector
-from studio.ui.scene_delegate import SceneCardDelegate
+from studio.ui.scene_delegate import SceneCardDelegate, card_layout
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import SceneGridView
 from studio.ui.services import Dialogs, StudioServices, example_sheet_path
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
                                          self.importer, self.background,
                                          self._questions.confirm, self)
         self.tools = ToolWindows(self)
+        self.image_windows = ImageWindows(self)
         self.closed_down = False
         self._closing = False
         self._state_saved = False
@@ -231,6 +233,9 @@ class MainWindow(QMainWindow):
         self.images.loaded.connect(self.model.refresh_images)
         self.images.failedToLoad.connect(lambda path, _why: self.model.refresh_images(path))
         self.delegate.actionRequested.connect(self._card_action)
+        self.inspector.referenceRequested.connect(self._use_as_reference)
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._card_menu)
         self.grid.selectionNamesChanged.connect(
             lambda names: self.selection.set(self.grid.current_name(), names))
         self.grid.sceneActivated.connect(self._scene_activated)
@@ -381,7 +386,27 @@ class MainWindow(QMainWindow):
 
     def _card_action(self, name: str, action: str) -> None:
         if not self.rendering.card_action(name, action) and action.startswith("open:"):
-            self.tools.open_compare(name)
+            self.image_windows.open_card(name, Stage(action.partition(":")[2]))
+
+    def _use_as_reference(self, record: Any) -> None:
+        item = record_item(record) if record is not None else None
+        if item is not None:
+            self.image_windows.image_actions.use_as_reference(item)
+
+    def _card_menu(self, pos: QPoint) -> None:
+        """A card's context menu, for the image under the pointer (else the card's final)."""
+        index = self.grid.indexAt(pos)
+        if not index.isValid():
+            return
+        name = self.model.scene_at(index.row()).name
+        if name not in self.grid.selected_names():
+            self.grid.select_name(name)
+        hit = card_layout(self.grid.visualRect(index)).hit(pos) or ""
+        kind, _, what = hit.partition(":")
+        menu = self.image_windows.card_menu(name, Stage(what) if kind == "slot" else None,
+                                            self.grid)
+        if menu is not None:
+            menu.popup(self.grid.viewport().mapToGlobal(pos))
 
     # ------------------------------------------------------------------ drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

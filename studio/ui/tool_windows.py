@@ -36,6 +36,7 @@ class ToolWindows(QObject):
         self.consistency: ConsistencyView | None = None
         self.library_browser: LibraryBrowser | None = None
         self.settings_dialog: SettingsDialog | None = None
+        self.shortcuts: QWidget | None = None
 
     @property
     def window(self) -> MainWindow:
@@ -75,8 +76,6 @@ class ToolWindows(QObject):
             self.open_compare(name)
 
     def open_compare(self, name: str) -> CompareView | None:
-        from studio.ui.compare import CompareView
-
         w = self.window
         cell = w.model.cell(name)
         preview, final = cell.preview.image, cell.final.image
@@ -84,16 +83,23 @@ class ToolWindows(QObject):
             w.show_message(f"\u201c{name}\u201d has no render to compare yet: preview it "
                            "first.", "info")
             return None
-        if self.compare is None:
-            self.compare = CompareView(w.background, w)
-            self.compare.setWindowFlag(Qt.WindowType.Window)
-            self._own(self.compare, "compare")
+        compare = self.compare_view()
         info = []
         for label, slot in (("Preview", cell.preview), ("Final", cell.final)):
             if slot.image is not None:
                 info.append(f"{label}: {slot.provider} · {slot.model}")
-        self.compare.show_pair(name, preview, final, "   ·   ".join(info))
-        bring_to_front(self.compare)
+        compare.show_pair(name, preview, final, "   ·   ".join(info))
+        bring_to_front(compare)
+        return compare
+
+    def compare_view(self) -> CompareView:
+        """The compare window (built when first asked for)."""
+        from studio.ui.compare import CompareView
+
+        if self.compare is None:
+            self.compare = CompareView(self.window.background, self.window)
+            self.compare.setWindowFlag(Qt.WindowType.Window)
+            self._own(self.compare, "compare")
         return self.compare
 
     # ------------------------------------------------------------------ library and grid
@@ -113,6 +119,7 @@ class ToolWindows(QObject):
             browser.setWindowFlag(Qt.WindowType.Window)
             browser.openSheetRequested.connect(w.session.open_path)
             browser.importRequested.connect(w.importer.run)
+            w.image_windows.attach_library_browser(browser)
             self._own(browser, "library_browser")
             self.library_browser = browser
         bring_to_front(self.library_browser)
@@ -128,14 +135,26 @@ class ToolWindows(QObject):
             view = ConsistencyView(tiles, w.images, w)
             tiles.setParent(view)
             view.setWindowFlag(Qt.WindowType.Window)
+            w.image_windows.attach_consistency(view)
             self._own(view, "consistency")
             self.consistency = view
         bring_to_front(self.consistency)
         return self.consistency
 
+    def open_shortcuts(self) -> QWidget:
+        """Help › Keyboard shortcuts."""
+        from studio.ui.shortcuts_window import ShortcutsWindow
+
+        if self.shortcuts is None:
+            self.shortcuts = ShortcutsWindow(self.window)
+            self.shortcuts.setWindowFlag(Qt.WindowType.Window)
+            self._own(self.shortcuts, "shortcuts")
+        bring_to_front(self.shortcuts)
+        return self.shortcuts
+
     def close_all(self) -> None:
         for extra in (self.compare, self.consistency, self.library_browser,
-                      self.settings_dialog):
+                      self.settings_dialog, self.shortcuts, self.window.image_windows.viewer):
             if extra is not None:
                 extra.close()
 

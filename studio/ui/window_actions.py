@@ -56,9 +56,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("save_as", "Save &as…", Std.SaveAs, "Save the sheet under a new name",
                lambda w: w.session.save_as()),
     ActionSpec("quit", "&Quit", Std.Quit, "Close the studio", lambda w: w.close()),
-    ActionSpec("undo", "&Undo", Std.Undo, "Nothing to undo",
+    ActionSpec("undo", "&Undo", Std.Undo, "Undo the last edit",
                lambda w: w.document.undo_stack.undo()),
-    ActionSpec("redo", "&Redo", Std.Redo, "Nothing to redo",
+    ActionSpec("redo", "&Redo", Std.Redo, "Redo the edit last undone",
                lambda w: w.document.undo_stack.redo()),
     ActionSpec("add_scene", "&Add scene", "Ctrl+Shift+N", "Add a scene to the sheet",
                lambda w: w.grid.add_scene()),
@@ -107,6 +107,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("export", "&Export…", "Ctrl+E",
                "The sheet as a character sheet (PNG/PDF), a storyboard PDF or a ZIP bundle",
                lambda w: w.tools.export_dialog()),
+    ActionSpec("shortcuts", "&Keyboard shortcuts", "F1",
+               "Every key of the studio, of the viewer and of compare",
+               lambda w: w.tools.open_shortcuts()),
 )
 
 #: Menus in order; "-" is a separator, "@name" a part the window fills in itself.
@@ -119,6 +122,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Render", ("preview_all", "preview_selected", "finalize_selected", "finalize_approved",
                  "finalize_all", "retry_failed", "cancel_all")),
     ("&View", ("library", "compare", "consistency", "-", "@docks")),
+    ("&Help", ("shortcuts",)),
 )
 
 TOOLBAR: tuple[str, ...] = ("open", "save", "-", "undo", "redo", "-", "add_scene", "-",

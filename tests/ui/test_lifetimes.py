@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import QObject
 
 from studio.app import create_window
+from studio.core.request import Stage
 from studio.ui.gc_guard import held_collection
 from tests.ui.conftest import close_window
 
@@ -54,6 +55,15 @@ def _open_tools(qtbot, window):  # type: ignore[no-untyped-def]
     return dialog, browser
 
 
+def _shown(qtbot, viewer) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the viewer shows its image (closures local to here, as in :func:`_ready`)."""
+    qtbot.waitUntil(lambda: not viewer.busy and viewer.view.has_image())
+
+
+def compare_done(compare):  # type: ignore[no-untyped-def]
+    return lambda: not compare.busy
+
+
 def _freed(qtbot, ref: weakref.ref[QObject]) -> bool:  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: ref() is None, timeout=10000)  # runs the deferred deletes
     return True
@@ -68,6 +78,10 @@ def test_a_closed_window_is_freed_without_the_cycle_collector(  # type: ignore[n
     window.tools.open_library()
     window.tools.open_consistency()
     window.tools.open_compare(window.model.names()[0])
+    window.tools.open_shortcuts()
+    viewer = window.image_windows.open_card(window.model.names()[0], Stage.PREVIEW)
+    _shown(qtbot, viewer)
+    del viewer
     window.document.set_name("Emmy")
     window.actions_by_name["undo"].trigger()
     ref = weakref.ref(window)
@@ -89,4 +103,32 @@ def test_a_closed_settings_dialog_and_library_browser_are_freed(  # type: ignore
     for ref in refs:
         assert _freed(qtbot, ref)
     assert window.tools.settings_dialog is None and window.tools.library_browser is None
+    assert no_collection == []
+
+
+def test_a_closed_viewer_compare_and_shortcuts_window_are_freed(  # type: ignore[no-untyped-def]
+        make_window, qtbot, no_collection) -> None:
+    window = make_window()
+    _ready(qtbot, window)
+    names = window.model.names()
+    viewer = window.image_windows.open_card(names[0], Stage.PREVIEW)
+    _shown(qtbot, viewer)
+    viewer.press("next")
+    _shown(qtbot, viewer)
+    viewer.press("set_a")
+    viewer.press("compare")  # the same image: it stays A
+    window.image_windows.compare_with(window.image_windows.picks.a)
+    compare = window.image_windows.open_compare(window.image_windows.picks.a,
+                                                viewer.model.items[0])
+    qtbot.waitUntil(compare_done(compare))
+    shortcuts = window.tools.open_shortcuts()
+    refs = [weakref.ref(viewer), weakref.ref(viewer.model), weakref.ref(compare),
+            weakref.ref(shortcuts)]
+    viewer.close()
+    compare.close()
+    shortcuts.close()
+    del viewer, compare, shortcuts
+    for ref in refs:
+        assert _freed(qtbot, ref)
+    assert window.image_windows.viewer is None and window.tools.compare is None
     assert no_collection == []

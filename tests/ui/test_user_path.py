@@ -105,6 +105,10 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
         qtbot.mouseDClick(window.grid.viewport(), Qt.MouseButton.LeftButton,
                           pos=card_layout(window.grid.card_rect("Library")).slots[Stage.FINAL]
                           .center())
+    viewer = window.image_windows.viewer  # a double-click opens the image in the viewer
+    assert viewer is not None and viewer.model.current.scene == "Library"
+    viewer.close()
+    window.actions_by_name["compare"].trigger()
     compare = window.tools.compare
     assert compare is not None
     qtbot.waitUntil(lambda: compare.left.has_image() and compare.right.has_image())

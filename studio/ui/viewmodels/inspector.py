@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from studio.core.lifecycle import Approval
 from studio.core.presets import PresetKind
 from studio.core.prompt import prompt_parts
 from studio.core.request import SEED_MAX, Stage
@@ -36,6 +37,37 @@ def parameters_text(render: RenderRecord) -> str:
                  f"Size: {render.width}x{render.height}, Model: {render.model}, "
                  f"Provider: {render.provider}")
     return "\n".join(lines)
+
+
+def render_facts(render: RenderRecord) -> list[tuple[str, str]]:
+    """The render's settings and results as (label, text) rows, as the viewer shows them beside
+    the image (the prompt apart)."""
+    from studio.core import codec
+
+    seed = "—" if render.seed_requested is None else str(render.seed_requested)
+    if render.seed_returned is not None and render.seed_returned != render.seed_requested:
+        seed += f" → {render.seed_returned} (returned)"
+    timings = codec.to_data(render.timings)
+    detail = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if v)
+    verdict = " · ".join(part for part in (
+        "" if render.approval is Approval.NONE else render.approval.value.title(),
+        "★ starred" if render.star else "",
+        "in the trash" if render.trashed is not None else "") if part) or "none"
+    return [
+        ("Scene", render.scene_name or "(imported)"),
+        ("Stage", render.stage.value),
+        ("Provider", render.provider),
+        ("Model", render.model),
+        ("Seed", seed),
+        ("Size", f"{render.width}x{render.height}"),
+        ("Steps", str(render.steps)),
+        ("Guidance", f"{render.guidance:g}"),
+        ("Time", f"{render.timings.total:.1f} s" + (f" ({detail})" if detail else "")),
+        ("Cost", "unknown" if render.cost is None else f"{render.cost:.4f}"),
+        ("Created", render.created.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
+        ("Status", render.status_word + (f": {render.error}" if render.error else "")),
+        ("Verdict", verdict),
+    ]
 
 
 def setting_from_prompt(doc: SheetDocument, scene: Scene, prompt: str) -> str:

@@ -56,7 +56,7 @@ def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
     if slot.message:
         lines.append(slot.message)
     if slot.image is not None:
-        lines.append("Double-click to compare the preview and the final.")
+        lines.append("Double-click to open it in the viewer; right-click for more.")
     return "\n".join(lines)
 
 
