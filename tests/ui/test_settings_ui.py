@@ -130,3 +130,35 @@ def test_connection_test_reaches_the_server_without_showing_the_key(  # type: ig
         dialog.reject()
     finally:
         server.stop()
+
+
+def test_settings_saved_while_a_batch_renders_apply_once_it_has_finished(  # type: ignore[no-untyped-def]
+        make_window, services, qtbot, monkeypatch) -> None:
+    """They used to wait for the user to save them again (on a slow machine the first start's
+    placeholders were still drawing, and a new key never took effect)."""
+    import threading
+
+    from studio.providers.offline import OfflineProvider
+
+    release = threading.Event()
+    draw = OfflineProvider._draw
+
+    def held_draw(self, request, seed):  # type: ignore[no-untyped-def]
+        release.wait(30)
+        return draw(self, request, seed)
+
+    monkeypatch.setattr(OfflineProvider, "_draw", held_draw)
+    services.keys = FakeKeyStore(available=False)  # the key goes to the key file
+    window = make_window()
+    qtbot.waitUntil(lambda: window.renderer is not None and window.renderer.busy)
+    dialog = open_settings(window, qtbot)
+    page = dialog.pages["modelslab"]
+    page.key.setText(SECRET_KEY)
+    page.in_file.setChecked(True)
+    with qtbot.waitSignal(dialog.saved):
+        assert dialog.save()
+    qtbot.waitUntil(lambda: "as soon as the renders in progress" in window.messages.text)
+    assert not window.renderer.providers["modelslab"].configured
+    release.set()
+    qtbot.waitUntil(lambda: window.renderer.providers["modelslab"].configured, timeout=20000)
+    qtbot.waitUntil(lambda: not window.banner.isVisible())

@@ -151,6 +151,8 @@ class StudioRendering(QObject):
             return
 
         async def swap() -> None:
+            if self.settings is not settings:
+                return  # newer settings were saved meanwhile; they apply instead
             try:
                 providers = await self._bg.call(build, settings)
             except Exception as exc:
@@ -162,10 +164,21 @@ class StudioRendering(QObject):
                 self.providersChanged.emit()
                 self.message.emit("Settings saved; the next batch uses them.", "ok")
             else:
-                self.message.emit("Settings saved; they apply once the renders in progress "
-                                  "have finished (save them again then).", "warning")
+                self.message.emit("Settings saved; they apply as soon as the renders in "
+                                  "progress have finished.", "info")
+                self._apply_when_idle(renderer, lambda: self._bg.start(
+                    swap(), "Applying the settings"))
 
         self._bg.start(swap(), "Applying the settings")
+
+    def _apply_when_idle(self, renderer: Any, apply: Callable[[], Any]) -> None:
+        """Call ``apply`` once ``renderer``'s batch has finished (its next idle progress)."""
+        def on_progress(progress: Any) -> None:
+            if progress.idle:
+                renderer.progressChanged.disconnect(on_progress)
+                apply()
+
+        renderer.progressChanged.connect(on_progress)
 
     # ------------------------------------------------------------------ commands
     def render_scenes(self, kind: str, names: list[str]) -> None:
