@@ -38,6 +38,7 @@ from studio.ui.viewmodels.document import SheetDocument, new_character_sheet
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.importing import ImageImport
 from studio.ui.viewmodels.inspector import InspectorModel
+from studio.ui.viewmodels.references import ReferenceSet
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.viewmodels.session import SaveChoice, Session
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         self.inspector_model = InspectorModel(self.document, self.model, self.selection,
                                               self.background, self)
         self.importer = ImageImport(self.document, self.background, self)
+        self.references = ReferenceSet(self.document, self.background, self)
         self.rendering = StudioRendering(self.model, self.session, self.inspector_model,
                                          self.importer, self.background,
                                          self._questions.confirm, self)
@@ -180,7 +182,9 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         docks = []
         for title, name, widget, area in (
-                ("Character", "characterDock", CharacterPanel(self.document, parent=self),
+                ("Character", "characterDock",
+                 CharacterPanel(self.document, parent=self, references=self.references,
+                                images=self.images),
                  Qt.DockWidgetArea.LeftDockWidgetArea),
                 ("Scene", "sceneDock", SceneEditor(self.document, self.selection, self),
                  Qt.DockWidgetArea.RightDockWidgetArea),
