@@ -1,6 +1,7 @@
 """The character panel: name, structured anchor fields and the composed (editable) anchor, its
-version history, the reference images (:mod:`studio.ui.reference_strip`), the locked seed with re-roll, the negative prompt with the recommended
-presets, skin-detail and quality toggles, and the live prompt checks with one-click fixes."""
+version history, the reference images (:mod:`studio.ui.reference_strip`), the locked seed with
+re-roll, the negative prompt with the recommended presets, skin-detail and quality toggles, and
+the live prompt checks with one-click fixes."""
 
 from __future__ import annotations
 
