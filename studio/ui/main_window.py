@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QSizePolicy, QVBo
 from studio import APP_DISPLAY_NAME
 from studio.core.request import Stage
 from studio.core.settings import Settings
+from studio.ui.card_badges import CardBadges
 from studio.ui.character_panel import CharacterPanel
 from studio.ui.image_windows import ImageWindows, record_item
 from studio.ui.inspector import Inspector
@@ -33,8 +34,10 @@ from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import SceneGridView
 from studio.ui.services import Dialogs, StudioServices, example_sheet_path
 from studio.ui.tool_windows import ToolWindows
+from studio.ui.viewmodels.attention import JobAttention
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.document import SheetDocument, new_character_sheet
+from studio.ui.viewmodels.identity import RenderFacts
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.importing import ImageImport
 from studio.ui.viewmodels.inspector import InspectorModel
@@ -124,6 +127,8 @@ class MainWindow(QMainWindow):
         self.rendering = StudioRendering(self.model, self.session, self.inspector_model,
                                          self.importer, self.background,
                                          self._questions.confirm, self)
+        self.render_facts = RenderFacts(self.model, self.background, self)
+        self.attention = JobAttention(self.model, self.background, self._questions.confirm, self)
         self.tools = ToolWindows(self)
         self.image_windows = ImageWindows(self)
         self.closed_down = False
@@ -165,6 +170,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ construction
     def _build_central(self) -> None:
         self.delegate = SceneCardDelegate(self.services.catalog, self.images, self)
+        self.delegate.badges = CardBadges(self.render_facts, self.attention)
         self.grid = SceneGridView(self.model, self.delegate, self)
         central = QWidget(self)
         column = QVBoxLayout(central)
@@ -240,6 +246,11 @@ class MainWindow(QMainWindow):
         self.inspector.referenceRequested.connect(self._use_as_reference)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.customContextMenuRequested.connect(self._card_menu)
+        for source in (self.render_facts.changed, self.attention.changed):
+            source.connect(self._badges_changed)
+        self.render_facts.unavailable.connect(lambda text: self.show_message(text, "info"))
+        self.attention.message.connect(self.show_message)
+        self.references.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.grid.selectionNamesChanged.connect(
             lambda names: self.selection.set(self.grid.current_name(), names))
         self.grid.sceneActivated.connect(self._scene_activated)
@@ -294,13 +305,41 @@ class MainWindow(QMainWindow):
                 self.character_panel.set_history)
             self.rendering.renderer.batchPlanned.connect(  # type: ignore[union-attr]
                 lambda text: self.statusBar().showMessage(f"Sent: {text}", 8000))
+            self._attach_badges()
             self._update_actions()
             self._update_progress()
         self.renderingReady.emit(ready)
         if self._closing and not self.closed_down:
             self.close()  # it was asked to close while the library was being opened
 
+    def _attach_badges(self) -> None:
+        """Identity scores and uncertain jobs follow the library and the queue from now on."""
+        rendering = self.rendering
+        library, changes = rendering.library, rendering.changes
+        rules = None
+        try:
+            from studio.identity import IdentityRules
+
+            if rendering.settings is not None:
+                rules = IdentityRules(threshold=rendering.settings.identity_threshold)
+        except ValueError as exc:  # StudioInputError: a sentence
+            self.show_message(f"identity_threshold in the settings cannot be used ({exc}); "
+                              "the default threshold is used.", "warning")
+        self.render_facts.attach(library, changes, rules, self.services.identity_analyser)
+        self.attention.follow(lambda: getattr(self.rendering.renderer, "queue", None))
+        self.attention.load_earlier(library, self.rendering.sheet_library.library_path(),
+                                    self.document.sheet)
+        self.session.opened.connect(lambda _path: self.attention.load_earlier(
+            library, self.rendering.sheet_library.library_path(), self.document.sheet))
+
+    def _badges_changed(self) -> None:
+        self.grid.viewport().update()
+        waits = self.attention.status_line()
+        if waits:
+            self.statusBar().showMessage(waits[0].upper() + waits[1:], 30000)
+
     def _providers_changed(self) -> None:
+        self.attention.resubscribe()
         self.services.key_configured = self.rendering.key_configured
         self.refresh_banner()
         self._update_cost()
@@ -389,6 +428,8 @@ class MainWindow(QMainWindow):
         self.scene_editor.setting_edit.setFocus()
 
     def _card_action(self, name: str, action: str) -> None:
+        if self.attention.card_action(name, action):
+            return
         if not self.rendering.card_action(name, action) and action.startswith("open:"):
             self.image_windows.open_card(name, Stage(action.partition(":")[2]))
 
@@ -456,6 +497,8 @@ class MainWindow(QMainWindow):
     async def _shut_down(self) -> None:
         try:
             await self.background.drain(keep=asyncio.current_task())
+            self.attention.close()
+            await self.background.call(self.render_facts.close())
             await self.rendering.aclose()
         finally:
             self.closed_down = True

@@ -144,14 +144,14 @@ class RenderFacts(QObject):
 
         self._bg.run(prepare, ready, failed, owner=self, what="Preparing identity scoring")
 
-    def close(self) -> None:
-        """Stop scoring and end the face analyser's child process."""
+    def close(self) -> Callable[[], None]:
+        """Stop scoring; returns the end of the face analyser's child process, which blocks
+        until an analysis under way has finished (run it on a worker)."""
         self._closed = True
         self._timer.stop()
         analyser, self._analyser = self._analyser, None
         closer = getattr(analyser, "close", None)
-        if closer is not None:
-            closer()
+        return closer if callable(closer) else _nothing
 
     def _set_unavailable(self, reason: str) -> None:
         reason = reason.strip()
@@ -263,6 +263,10 @@ class RenderFacts(QObject):
     def _bump(self) -> None:
         self.revision += 1
         self.changed.emit()
+
+
+def _nothing() -> None:
+    return None
 
 
 class _Unavailable(Exception):
