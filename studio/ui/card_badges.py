@@ -12,6 +12,7 @@ on a click and :func:`tooltip_at` for a tooltip; what the marks say comes from
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen
@@ -24,6 +25,9 @@ from studio.ui.viewmodels.attention import JobAttention
 from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.identity import RenderFact, RenderFacts
 from studio.ui.viewmodels.references import ROLE_LABELS
+
+if TYPE_CHECKING:
+    from studio.identity import IdentityScore
 
 VERDICT_COLOURS = {"same person": "#2e7d32", "drifting": "#b7791f",
                    "different person": "#c62828", "not scorable": "#6b7280"}
@@ -99,10 +103,21 @@ def _fact(badges: CardBadges | None, slot: Slot) -> RenderFact | None:
 
 def identity_text(fact: RenderFact | None) -> str | None:
     """The badge's words: the distance, "?" when not scorable; None when there is no score."""
-    if fact is None or fact.score is None:
+    return identity_text_of(fact.score if fact is not None else None)
+
+
+def identity_text_of(score: IdentityScore | None) -> str | None:
+    if score is None:
         return None
-    score = fact.score
     return "?" if score.distance is None else f"{score.distance:.2f}"
+
+
+def paint_identity(painter: QPainter, image_rect: QRect, score: IdentityScore) -> None:
+    """The identity badge in the bottom-right corner of ``image_rect`` (any picture of a
+    render: a card's slot, a tile of the consistency grid)."""
+    text = identity_text_of(score) or "?"
+    _pill(painter, identity_rect(image_rect, text), text,
+          QColor(VERDICT_COLOURS.get(score.verdict.value, "#6b7280")))
 
 
 def has_references(slot: Slot, fact: RenderFact | None) -> bool:
@@ -134,10 +149,8 @@ def paint(painter: QPainter, palette: QPalette, scene: str, slots: dict[Stage, Q
     for stage, rect in slots.items():
         slot = cell.slot(stage)
         fact = _fact(badges, slot)
-        text = identity_text(fact)
-        if text is not None and fact is not None and fact.score is not None:
-            _pill(painter, identity_rect(rect, text), text,
-                  QColor(VERDICT_COLOURS.get(fact.score.verdict.value, "#6b7280")))
+        if fact is not None and fact.score is not None:
+            paint_identity(painter, rect, fact.score)
         if has_references(slot, fact):
             _references_mark(painter, references_rect(rect))
         wait = _wait(badges, slot)

@@ -241,3 +241,38 @@ def test_a_rate_limit_wait_shows_on_queued_cards_and_the_status_line(  # type: i
     settle_cards(qtbot, window)
     shot(window.grid, "rate-limit-card.png")
     window.model.update_slot(name, Stage.PREVIEW, state=JobState.DONE)
+
+
+def test_the_consistency_view_puts_the_identity_first_sorts_and_filters(  # type: ignore[no-untyped-def]
+        make_window, qtbot, shot) -> None:
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: previews_done(window), timeout=30000)
+    first = model.names()[0]
+    window.grid.select_name(first)
+    window.actions_by_name["approve"].trigger()
+    qtbot.waitUntil(lambda: window.render_facts.source is not None
+                    and window.render_facts.source.kind.value == "approved"
+                    and scored(window), timeout=20000)
+    view = window.tools.open_consistency()
+    tiles = view._tiles
+    assert view.identity_paths() == [str(model.cell(first).preview.image)]
+    assert view.identity_label.text().startswith("Identity: the approved renders (1 face)")
+    assert view.labels()[0] == f"✓ {first} (preview)"  # scene order
+    distances = {t.scene: t.distance for t in tiles.tiles}
+
+    view.sort_box.click()
+    ordered = [t.scene for t in tiles.tiles]
+    assert ordered == sorted(distances, key=lambda n: -(distances[n] or 0.0))
+    assert [p for p in view.paths()] == [str(model.cell(n).preview.image) for n in ordered]
+
+    view.drift_box.click()
+    drifted = [n for n in ordered if window.render_facts.score_of(n, Stage.PREVIEW).verdict
+               in (Verdict.DRIFTING, Verdict.DIFFERENT_PERSON)]
+    assert [t.scene for t in tiles.tiles] == drifted
+    assert first not in [t.scene for t in tiles.tiles]  # distance 0: the same person
+    assert f"Showing the {len(drifted)} that drift." in view.summary.text()
+    view.drift_box.click()
+    assert len(view.paths()) == len(model.names())
+    settle_images(qtbot, window)
+    shot(view, "consistency-identity.png")
