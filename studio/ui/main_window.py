@@ -194,7 +194,8 @@ class MainWindow(QMainWindow):
                  Qt.DockWidgetArea.LeftDockWidgetArea),
                 ("Scene", "sceneDock", SceneEditor(self.document, self.selection, self),
                  Qt.DockWidgetArea.RightDockWidgetArea),
-                ("Inspector", "inspectorDock", Inspector(self.inspector_model, self),
+                ("Inspector", "inspectorDock",
+                 Inspector(self.inspector_model, self, self.render_facts),
                  Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)

@@ -111,6 +111,15 @@ def test_identity_badges_follow_the_identity_source(  # type: ignore[no-untyped-
     colour = picture.pixelColor(round(inside.x() * ratio), round(inside.y() * ratio))
     wanted = card_badges.VERDICT_COLOURS[fact.score.verdict.value]
     assert colour.name() == wanted
+    # The inspector shows the figures.
+    window.grid.select_name(other)
+    window.inspector_dock.raise_()
+    qtbot.waitUntil(lambda: window.inspector.record is not None
+                    and window.inspector.record.id == fact.render_id)
+    figures = window.inspector.values["identity"].text()
+    assert figures == (f"{fact.score.verdict.value}: distance {fact.score.distance:.3f} from "
+                       "the approved renders (1 face); same person under 0.60")
+    assert window.inspector.values["references"].text() == "none"
     shot(window, "identity-badges.png")
 
 

@@ -116,9 +116,11 @@ class RenderFacts(QObject):
         """The library is open: read and score the cards' renders from now on. ``analyser``
         builds the face analyser (tests pass a fake); None: dlib in a child process, once the
         check that it can run here has passed (on a worker)."""
+        from studio.identity import IdentityRules
         from studio.render.identity import IdentityScores
 
         self._library = library
+        rules = rules if rules is not None else IdentityRules()
         self.rules = rules
         changes.changed.connect(self._library_changed)
 
