@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from studio.core.anchor import REFERENCES_MAX, ReferenceImage, ReferenceRole
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.references import ROLE_LABELS, ReferenceSet
+from studio.ui.widgets import FlowLayout
 
 TILE_MIME = "application/x-studio-reference-index"
 THUMB = 76
@@ -124,11 +125,12 @@ class ReferenceStrip(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(4)
-        self.tiles_row = QHBoxLayout()
-        self.tiles_row.setSpacing(4)
-        column.addLayout(self.tiles_row)
+        # The tiles wrap onto more lines in a narrow panel.
+        self.flow_box = QWidget(self)
+        self.flow = FlowLayout(self.flow_box, spacing=4)
+        column.addWidget(self.flow_box)
         self.tiles: list[ReferenceTile] = []
-        self.drop_zone = QFrame(self)
+        self.drop_zone = QFrame(self.flow_box)
         self.drop_zone.setObjectName("referenceDropZone")
         self.drop_zone.setFrameShape(QFrame.Shape.StyledPanel)
         self.drop_zone.setStyleSheet("#referenceDropZone { border: 1px dashed palette(mid); "
@@ -144,8 +146,7 @@ class ReferenceStrip(QWidget):
         self.add_button.setToolTip("Choose PNG, JPEG or WebP images of the character")
         self.add_button.clicked.connect(self.add_clicked)
         zone.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.tiles_row.addWidget(self.drop_zone)
-        self.tiles_row.addStretch(1)
+        self.flow.add(self.drop_zone)
         self.error = QLabel(self)
         self.error.setObjectName("referenceError")
         self.error.setWordWrap(True)
@@ -177,15 +178,17 @@ class ReferenceStrip(QWidget):
         else:
             self.drop_hint.setText("Drop up to 4 images of the character here: a face, the "
                                    "full body, an outfit")
-        self.drop_zone.setFixedWidth(THUMB + 40 if refs else 16777215)
+        self.drop_zone.setFixedSize(THUMB + 24 if refs else 250, THUMB + 60)
 
     def _rebuild(self, refs: tuple[ReferenceImage, ...]) -> None:
+        while self.flow.takeAt(0) is not None:
+            pass
         for tile in self.tiles:
             tile.hide()
             tile.deleteLater()
         self.tiles = []
         for i, ref in enumerate(refs):
-            tile = ReferenceTile(i, self)
+            tile = ReferenceTile(i, self.flow_box)
             tile.role.setCurrentIndex(max(0, tile.role.findData(ref.role.value)))
             tile.role.activated.connect(
                 lambda _n, t=tile: self._refs.set_role(
@@ -198,8 +201,11 @@ class ReferenceStrip(QWidget):
             tile.dragged.connect(self._start_drag)
             tile.setToolTip(f"{ref.path}\n{ROLE_LABELS[ref.role]} · image {ref.short or '…'}")
             self._show_thumb(tile, ref)
-            self.tiles_row.insertWidget(i, tile)
+            self.flow.add(tile)
+            tile.show()
             self.tiles.append(tile)
+        self.flow.add(self.drop_zone)
+        self.flow_box.updateGeometry()
 
     def _show_thumb(self, tile: ReferenceTile, ref: ReferenceImage) -> None:
         if self._images is None:
@@ -268,7 +274,7 @@ class ReferenceStrip(QWidget):
     def index_at(self, pos: QPoint) -> int:
         """The place a tile dropped at ``pos`` takes: the tile under it, else the last."""
         for tile in self.tiles:
-            if tile.geometry().contains(pos):
+            if tile.geometry().translated(self.flow_box.pos()).contains(pos):
                 return tile.index
         return max(0, len(self.tiles) - 1)
 

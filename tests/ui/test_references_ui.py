@@ -103,7 +103,7 @@ def test_a_thumbnail_dropped_on_another_takes_its_place(  # type: ignore[no-unty
     strip.grab()  # lay the tiles out
     mime = QMimeData()
     mime.setData(TILE_MIME, b"2")
-    drop(strip, mime, strip.tiles[0].geometry().center())
+    drop(strip, mime, strip.tiles[0].geometry().translated(strip.flow_box.pos()).center())
     names = [Path(r.path).stem for r in window.document.sheet.character.references]
     assert names == ["blue", "red", "green"]
 
