@@ -41,7 +41,7 @@ from studio.ui.viewmodels.identity import RenderFacts
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.importing import ImageImport
 from studio.ui.viewmodels.inspector import InspectorModel
-from studio.ui.viewmodels.references import ReferenceSet
+from studio.ui.viewmodels.references import ReferenceSet, reference_cost
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.viewmodels.session import SaveChoice, Session
@@ -392,9 +392,24 @@ class MainWindow(QMainWindow):
             self.status.show_cost("", "")
             return
         text, tips = self.renderer.cost_summary(len(self.document.sheet.scenes))
+        tips = self._with_reference_cost(dict(tips))
         self.status.show_cost(text, "\n".join(tips.values()))
         set_tip(self.actions_by_name["preview_all"], tips[Stage.PREVIEW])
         set_tip(self.actions_by_name["finalize_all"], tips[Stage.FINAL])
+
+    def _with_reference_cost(self, tips: dict[Stage, str]) -> dict[Stage, str]:
+        """Each stage's cost sentence with what its reference images add."""
+        renderer = self.renderer
+        for stage in tips:
+            try:
+                extra = reference_cost(self.document.sheet, stage, renderer.providers,
+                                       renderer.settings).sentence()
+            except Exception as exc:  # an estimate must never stop editing
+                log.info("reference cost of %s unknown: %s", stage.value, exc)
+                continue
+            if extra:
+                tips[stage] = f"{tips[stage]} {extra}"
+        return tips
 
     def refresh_banner(self) -> None:
         if self.services.key_configured():

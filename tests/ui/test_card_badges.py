@@ -157,6 +157,10 @@ def test_references_badge_on_cards_rendered_with_references(  # type: ignore[no-
     Image.new("RGB", (128, 128), "#c08060").save(face)
     window.references.add_files([face])
     qtbot.waitUntil(lambda: bool(window.document.sheet.character.references))
+    # The cost line says what the references add to each stage's batch.
+    count = len(window.model.names())
+    assert (f"References: {count} reference images over {count} scenes; placeholder lists no "
+            "extra price for them.") in window.status.cost_label.toolTip()
     name = window.model.names()[0]
     before = window.model.cell(name).preview
     assert not card_badges.has_references(before, window.render_facts.fact(before.render_id))

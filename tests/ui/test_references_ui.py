@@ -188,3 +188,44 @@ def test_the_scene_strength_combo(window, qtbot, tmp_path: Path) -> None:  # typ
     assert "sends 0 of 1" in combo.toolTip()
     window.document.undo_stack.undo()
     assert combo.currentData() == "light"
+
+
+class _PricedProvider:
+    """A provider whose model bills each reference image (as BFL's do)."""
+
+    id = "bfl"
+    configured = True
+
+    def capabilities(self, model: str):  # type: ignore[no-untyped-def]
+        from studio.core.capabilities import ModelCapabilities, reference_support
+
+        return ModelCapabilities(provider="bfl", model=model,
+                                 references=reference_support("bfl", model))
+
+    def default_model(self, stage):  # type: ignore[no-untyped-def]
+        return "flux-2-pro"
+
+
+def test_what_references_add_to_a_batch(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from studio.core.request import Stage
+    from studio.core.settings import Settings
+    from studio.ui.viewmodels.references import reference_cost
+
+    drop(strip_of(window), file_drop(image(tmp_path / "a.png", "red"),
+                                     image(tmp_path / "b.png", "blue")))
+    wait_checked(qtbot, window)
+    sheet = window.document.sheet
+    light = sheet.scenes[0].name
+    sheet = sheet.with_scenes(tuple(
+        replace(s, reference=ReferenceStrength.LIGHT) if s.name == light else
+        replace(s, reference=ReferenceStrength.OFF) if i == 1 else s
+        for i, s in enumerate(sheet.scenes)))
+    sheet = replace(sheet, final=replace(sheet.final, provider="bfl", model="flux-2-pro"))
+    providers = {"bfl": _PricedProvider(), "offline": _PricedProvider()}
+    cost = reference_cost(sheet, Stage.FINAL, providers, Settings())
+    # light sends one (face first), off none, strong both: 1 + 0 + 2 + 2
+    assert (cost.images, cost.scenes) == (5, 3)
+    assert cost.cost == pytest.approx(5 * 0.015)
+    assert cost.sentence() == "References: 5 reference images over 3 scenes add about 0.07."

@@ -8,16 +8,23 @@ relative to the sheet's folder where it can be (``document.sheet_for_file``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from studio.core.anchor import REFERENCES_MAX, ReferenceImage, ReferenceRole
 from studio.core.reference_files import reference_file, reference_from_file
+from studio.core.request import Stage
+from studio.core.settings import Settings
+from studio.core.sheet import Sheet, scene_reference_strength, scene_references
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.document import SheetDocument
+
+if TYPE_CHECKING:
+    from studio.providers.base import Provider
 
 ROLE_LABELS = {ReferenceRole.FACE: "Face", ReferenceRole.FULL_BODY: "Full body",
                ReferenceRole.OUTFIT: "Outfit", ReferenceRole.OTHER: "Other"}
@@ -142,3 +149,48 @@ class ReferenceSet(QObject):
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
         self.busyChanged.emit(busy)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceCost:
+    """What a stage's batch sends in reference images, and what they add to its price where
+    the model's API bills input images (None: the model lists no price for them)."""
+
+    images: int
+    scenes: int
+    cost: float | None
+    model: str
+
+    def sentence(self) -> str:
+        if self.images == 0:
+            return ""
+        sent = (f"{self.images} reference image{'s' if self.images != 1 else ''} over "
+                f"{self.scenes} scene{'s' if self.scenes != 1 else ''}")
+        if self.cost is None:
+            return f"References: {sent}; {self.model} lists no extra price for them."
+        if self.cost == 0:
+            return f"References: {sent}, at no extra cost."
+        return f"References: {sent} add about {self.cost:.2f}."
+
+
+def reference_cost(sheet: Sheet, stage: Stage, providers: Mapping[str, Provider],
+                   settings: Settings) -> ReferenceCost:
+    """The reference images every scene of ``sheet`` sends at ``stage`` through the provider
+    and model the batch would use (each scene's strength, the model's roles and limits), and
+    their price from the model's capabilities."""
+    from studio.render import choose_provider
+
+    profile = sheet.profile(stage)
+    choice = choose_provider(providers, stage, profile.provider, profile.model,
+                             default_provider_id=settings.stage_provider(stage))
+    support = choice.provider.capabilities(choice.model).references
+    images = scenes = 0
+    for scene in sheet.scenes:
+        usable = [r for r in scene_references(sheet, scene) if r.role in support.roles]
+        count = min(len(usable), support.count_for(scene_reference_strength(sheet, scene)))
+        if count:
+            images += count
+            scenes += 1
+    price = support.price_per_reference
+    cost = None if price is None else round(price * images, 6)
+    return ReferenceCost(images, scenes, cost, choice.model)
