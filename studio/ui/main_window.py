@@ -316,7 +316,9 @@ class MainWindow(QMainWindow):
     def _attach_badges(self) -> None:
         """Identity scores and uncertain jobs follow the library and the queue from now on."""
         rendering = self.rendering
-        library, changes = rendering.library, rendering.changes
+        library, changes, sheets = rendering.library, rendering.changes, rendering.sheet_library
+        if library is None or changes is None or sheets is None:
+            return
         rules = None
         try:
             from studio.identity import IdentityRules
@@ -328,10 +330,12 @@ class MainWindow(QMainWindow):
                               "the default threshold is used.", "warning")
         self.render_facts.attach(library, changes, rules, self.services.identity_analyser)
         self.attention.follow(lambda: getattr(self.rendering.renderer, "queue", None))
-        self.attention.load_earlier(library, self.rendering.sheet_library.library_path(),
-                                    self.document.sheet)
-        self.session.opened.connect(lambda _path: self.attention.load_earlier(
-            library, self.rendering.sheet_library.library_path(), self.document.sheet))
+
+        def earlier(_path: object = None) -> None:
+            self.attention.load_earlier(library, sheets.library_path(), self.document.sheet)
+
+        earlier()
+        self.session.opened.connect(earlier)
 
     def _badges_changed(self) -> None:
         self.grid.viewport().update()
