@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"identity_threshold in the settings cannot be used ({exc}); "
                               "the default threshold is used.", "warning")
         self.render_facts.attach(library, changes, rules, self.services.identity_analyser)
-        self.attention.follow(lambda: getattr(self.rendering.renderer, "queue", None))
+        self.attention.follow(rendering)
 
         def earlier(_path: object = None) -> None:
             self.attention.load_earlier(library, sheets.library_path(), self.document.sheet)

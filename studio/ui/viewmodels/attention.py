@@ -60,7 +60,7 @@ class JobAttention(QObject):
         self._model = model
         self._bg = background
         self._confirm = confirm
-        self._queue: Callable[[], RenderQueue | None] = lambda: None
+        self._rendering: Any = None
         self._subscribed: RenderQueue | None = None
         self._unsubscribe: Callable[[], None] | None = None
         #: (scene, stage) -> the uncertain job shown on that card.
@@ -73,10 +73,15 @@ class JobAttention(QObject):
         model.document.sceneRenamed.connect(self._scene_renamed)
 
     # ------------------------------------------------------------------ following the queue
-    def follow(self, queue: Callable[[], RenderQueue | None]) -> None:
-        """Listen to the queue ``queue()`` returns (called again after Settings swap it)."""
-        self._queue = queue
+    def follow(self, rendering: Any) -> None:
+        """Listen to the queue of ``rendering``'s renderer (a ``StudioRendering``; asked again
+        by :meth:`resubscribe` after Settings gave it a new one)."""
+        self._rendering = rendering
         self.resubscribe()
+
+    def _queue(self) -> RenderQueue | None:
+        renderer = getattr(self._rendering, "renderer", None)
+        return getattr(renderer, "queue", None)
 
     def resubscribe(self) -> None:
         queue = self._queue()
