@@ -244,13 +244,14 @@ class ReferenceStrip(QWidget):
 
     # ------------------------------------------------------------------ drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if local_files(mime) or mime.hasFormat(TILE_MIME):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        self._offer(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._offer(event)
+
+    @staticmethod
+    def _offer(event: QDragMoveEvent) -> None:
+        """Take files (any kind: the check says why one cannot be used) and tiles."""
         mime = event.mimeData()
         if local_files(mime) or mime.hasFormat(TILE_MIME):
             event.acceptProposedAction()

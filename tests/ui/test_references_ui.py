@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
 from studio.core.anchor import ReferenceRole, ReferenceStrength
 from studio.core.sheet import load_sheet
@@ -25,11 +26,17 @@ def image(path: Path, colour: str, size: tuple[int, int] = (96, 128)) -> Path:
 
 
 def drop(widget, mime: QMimeData, at: QPoint | None = None) -> bool:  # type: ignore[no-untyped-def]
-    """Deliver a drop as Qt does after a drag ends over ``widget``; whether it was taken."""
-    pos = QPointF(at if at is not None else widget.rect().center())
-    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    widget.dropEvent(event)  # as QWidget::event hands it over
+    """Drag ``mime`` over ``widget`` and drop it there, as Qt delivers a drag from a file
+    manager; whether the drop was taken."""
+    point = at if at is not None else widget.rect().center()
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    event = QDropEvent(QPointF(point), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
     return event.isAccepted()
 
 

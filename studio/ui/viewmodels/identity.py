@@ -206,7 +206,8 @@ class RenderFacts(QObject):
         self._dirty = False
         self._scored_key = key
         self._generation += 1
-        self._facts = {i: f for i, f in self._facts.items() if i in set(ids)}
+        shown = set(ids)
+        self._facts = {i: f for i, f in self._facts.items() if i in shown}
         files = self._reference_files()
         self._next(self._generation, ids, files)
 
