@@ -197,7 +197,8 @@ class SceneEditor(QWidget):
         refs = self._doc.sheet.character.references
         combo = self.strength_combo
         combo.setEnabled(bool(refs))
-        chosen = scene.reference or ReferenceStrength.STRONG
+        # With no reference images nothing is sent, whatever the scene asks for.
+        chosen = (scene.reference or ReferenceStrength.STRONG) if refs else ReferenceStrength.OFF
         with QSignalBlocker(combo):
             combo.setCurrentIndex(max(0, combo.findData(chosen.value)))
         if not refs:

@@ -180,6 +180,7 @@ def test_the_scene_strength_combo(window, qtbot, tmp_path: Path) -> None:  # typ
     window.grid.select_name(name)
     combo = editor.strength_combo
     assert not combo.isEnabled() and "Add reference images" in combo.toolTip()
+    assert combo.currentData() == "off"  # nothing to send
     drop(strip_of(window), file_drop(image(tmp_path / "face.png", "#c08060")))
     wait_checked(qtbot, window)
     assert combo.isEnabled()
