@@ -406,8 +406,8 @@ class MainWindow(QMainWindow):
         renderer = self.renderer
         for stage in tips:
             try:
-                extra = reference_cost(self.document.sheet, stage, renderer.providers,
-                                       renderer.settings).sentence()
+                extra = reference_cost(self.document.sheet, stage, self.document.catalog,
+                                       renderer.providers, renderer.settings).sentence()
             except Exception as exc:  # an estimate must never stop editing
                 log.info("reference cost of %s unknown: %s", stage.value, exc)
                 continue

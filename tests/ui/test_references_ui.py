@@ -213,6 +213,12 @@ class _PricedProvider:
     def default_model(self, stage):  # type: ignore[no-untyped-def]
         return "flux-2-pro"
 
+    def prepare(self, request):  # type: ignore[no-untyped-def]
+        from studio.core.references import fit_references  # as every provider's adapt step
+
+        fit = fit_references(request, self.capabilities(request.model))
+        return fit.request, fit.notes
+
 
 def test_what_references_add_to_a_batch(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
@@ -232,8 +238,47 @@ def test_what_references_add_to_a_batch(window, qtbot, tmp_path: Path) -> None: 
         for i, s in enumerate(sheet.scenes)))
     sheet = replace(sheet, final=replace(sheet.final, provider="bfl", model="flux-2-pro"))
     providers = {"bfl": _PricedProvider(), "offline": _PricedProvider()}
-    cost = reference_cost(sheet, Stage.FINAL, providers, Settings())
+    cost = reference_cost(sheet, Stage.FINAL, window.document.catalog, providers, Settings())
     # light sends one (face first), off none, strong both: 1 + 0 + 2 + 2
     assert (cost.images, cost.scenes) == (5, 3)
     assert cost.cost == pytest.approx(5 * 0.015)
     assert cost.sentence() == "References: 5 reference images over 3 scenes add about 0.07."
+
+
+def test_what_references_add_on_black_forest_labs(tmp_path: Path) -> None:
+    """The real bfl provider prepares each request: light sends one picture, strong both, at
+    the price BFL bills per input image (no network: nothing is sent to estimate)."""
+    import asyncio
+    from dataclasses import replace
+
+    from studio.core.anchor import ReferenceImage
+    from studio.core.presets import load_catalog
+    from studio.core.request import Stage
+    from studio.core.settings import ProviderEnv, Settings
+    from studio.core.sheet import Character, Scene, Sheet
+    from studio.providers.registry import build_providers
+    from studio.ui.viewmodels.references import reference_cost
+
+    settings = Settings()
+    providers = build_providers({"bfl": ProviderEnv(api_key="k" * 32)}, settings, tmp_path,
+                                keychain=None)
+    try:
+        refs = (ReferenceImage("a" * 64, ReferenceRole.FACE),
+                ReferenceImage("b" * 64, ReferenceRole.FULL_BODY))
+        sheet = Sheet(character=Character(name="Emma", anchor="Emma, 30-year-old woman",
+                                          seed=1, references=refs),
+                      scenes=(Scene(name="One", setting="a street"),
+                              Scene(name="Two", setting="a cafe",
+                                    reference=ReferenceStrength.LIGHT),
+                              Scene(name="Three", setting="a park",
+                                    reference=ReferenceStrength.OFF)))
+        sheet = replace(sheet, final=replace(sheet.final, provider="bfl", model="flux-2-pro"))
+        cost = reference_cost(sheet, Stage.FINAL, load_catalog(), providers, settings)
+        assert (cost.images, cost.scenes, cost.model) == (3, 2, "flux-2-pro")
+        assert cost.cost == pytest.approx(3 * 0.015)
+    finally:
+        async def close() -> None:
+            for provider in providers.values():
+                await provider.aclose()
+
+        asyncio.run(close())

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.core.anchor import REFERENCES_MAX, ReferenceImage, ReferenceRole
+from studio.core.anchor import REFERENCES_MAX, ReferenceImage, ReferenceRole, ReferenceStrength
+from studio.core.presets import PresetCatalog
 from studio.core.reference_files import reference_file, reference_from_file
 from studio.core.request import Stage
 from studio.core.settings import Settings
-from studio.core.sheet import Sheet, scene_reference_strength, scene_references
+from studio.core.sheet import Sheet, scene_references
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.document import SheetDocument
 
@@ -173,24 +174,38 @@ class ReferenceCost:
         return f"References: {sent} add about {self.cost:.2f}."
 
 
-def reference_cost(sheet: Sheet, stage: Stage, providers: Mapping[str, Provider],
-                   settings: Settings) -> ReferenceCost:
-    """The reference images every scene of ``sheet`` sends at ``stage`` through the provider
-    and model the batch would use (each scene's strength, the model's roles and limits), and
-    their price from the model's capabilities."""
+def reference_cost(sheet: Sheet, stage: Stage, catalog: PresetCatalog,
+                   providers: Mapping[str, Provider], settings: Settings) -> ReferenceCost:
+    """The reference images every scene of ``sheet`` sends at ``stage``, as the provider the
+    batch would use prepares each request (its strength, the model's roles and limits, and the
+    provider's switch to its reference model), and what they add at the model's price per
+    reference (as the queue's estimate counts them)."""
+    from studio.core.prompt import build_request
     from studio.render import choose_provider
 
     profile = sheet.profile(stage)
     choice = choose_provider(providers, stage, profile.provider, profile.model,
                              default_provider_id=settings.stage_provider(stage))
-    support = choice.provider.capabilities(choice.model).references
+    provider = choice.provider
     images = scenes = 0
+    cost: float | None = 0.0
+    models: dict[str, None] = {}
     for scene in sheet.scenes:
-        usable = [r for r in scene_references(sheet, scene) if r.role in support.roles]
-        count = min(len(usable), support.count_for(scene_reference_strength(sheet, scene)))
-        if count:
-            images += count
-            scenes += 1
-    price = support.price_per_reference
-    cost = None if price is None else round(price * images, 6)
-    return ReferenceCost(images, scenes, cost, choice.model)
+        if not scene_references(sheet, scene):
+            continue
+        request = build_request(sheet, scene, stage, catalog).with_changes(
+            model=choice.model, provider=provider.id)
+        try:
+            adapted, _notes = provider.prepare(request)
+        except Exception:  # refused: nothing is sent for it (the render says why)
+            continue
+        support = provider.capabilities(adapted.model).references
+        sent = min(len(adapted.references), support.max_images)
+        if not sent or adapted.reference_strength is ReferenceStrength.OFF:
+            continue
+        images += sent
+        scenes += 1
+        models[adapted.model] = None
+        price = support.price_per_reference
+        cost = None if cost is None or price is None else round(cost + price * sent, 6)
+    return ReferenceCost(images, scenes, cost, ", ".join(models) or choice.model)
