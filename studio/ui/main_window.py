@@ -517,9 +517,11 @@ class MainWindow(QMainWindow):
     async def _shut_down(self) -> None:
         try:
             await self.background.drain(keep=asyncio.current_task())
-            self.attention.close()
-            await self.background.call(self.render_facts.close())
-            await self.rendering.aclose()
+            try:
+                await self.rendering.aclose()
+            finally:
+                self.attention.close()
+                await self.background.call(self.render_facts.close())
         finally:
             self.closed_down = True
             QTimer.singleShot(0, self.close)
