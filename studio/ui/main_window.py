@@ -517,11 +517,14 @@ class MainWindow(QMainWindow):
     async def _shut_down(self) -> None:
         try:
             await self.background.drain(keep=asyncio.current_task())
+            # Nothing asks the library for scores once it closes; the face analyser's child
+            # process ends after it.
+            self.attention.close()
+            end_analyser = self.render_facts.close()
             try:
                 await self.rendering.aclose()
             finally:
-                self.attention.close()
-                await self.background.call(self.render_facts.close())
+                await self.background.call(end_analyser)
         finally:
             self.closed_down = True
             QTimer.singleShot(0, self.close)
