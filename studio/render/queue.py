@@ -35,6 +35,7 @@ from studio.providers.keys import missing_setup
 from studio.render.budget import BatchEstimate, PriceLookup, check_budget, estimate
 from studio.render.events import (
     BatchPlanned,
+    JobCancelled,
     JobEvent,
     JobQueued,
     JobRef,
@@ -371,6 +372,24 @@ class RenderQueue:
                              "sent again this way")
         job = await self._requeued(job_id)
         self._start(job)
+        return job.ref
+
+    async def forget(self, job_id: int) -> JobRef:
+        """Give up an uncertain job without sending it again: the user has checked with the
+        provider (or accepts the loss). It ends cancelled, is no longer listed as uncertain and
+        is never sent. Raises ValueError for a job that is not uncertain."""
+        self._check_open()
+        rec = await asyncio.to_thread(self._library.jobs.get, job_id)
+        if rec.state is not JobState.UNCERTAIN:
+            raise ValueError(f"job {job_id} is {rec.state.value}; only an uncertain job is "
+                             "forgotten this way")
+        await asyncio.to_thread(self._library.jobs.cancel, job_id)
+        job = self._jobs.get(job_id)
+        if job is None or job.state is not JobState.UNCERTAIN:
+            job = self._hold(RunningJob(ref=job_ref(rec), state=JobState.UNCERTAIN,
+                                        error=rec.error, kind="uncertain", may_be_billed=True))
+        self.change(job, JobCancelled(job.ref, True, "Forgotten: not sent again. If the "
+                                      "provider did render it, it may still be billed."))
         return job.ref
 
     async def resend_uncertain(self) -> tuple[JobRef, ...]:

@@ -1,6 +1,7 @@
 """The character panel: name, structured anchor fields and the composed (editable) anchor, its
-version history, the locked seed with re-roll, the negative prompt with the recommended
-presets, skin-detail and quality toggles, and the live prompt checks with one-click fixes."""
+version history, the reference images (:mod:`studio.ui.reference_strip`), the locked seed with
+re-roll, the negative prompt with the recommended presets, skin-detail and quality toggles, and
+the live prompt checks with one-click fixes."""
 
 from __future__ import annotations
 
@@ -26,8 +27,11 @@ from studio.core.checks import CapabilityLookup, Finding, Severity, lint_sheet
 from studio.core.presets import PresetKind
 from studio.core.request import Stage
 from studio.ui import icons
+from studio.ui.reference_strip import ReferenceStrip
 from studio.ui.viewmodels.document import SheetDocument
 from studio.ui.viewmodels.history import AnchorHistoryEntry
+from studio.ui.viewmodels.images import ImageCache
+from studio.ui.viewmodels.references import ReferenceSet
 from studio.ui.widgets import (
     FlowLayout,
     keep_typed_number,
@@ -149,7 +153,8 @@ class CharacterPanel(QWidget):
     historyRestoreRequested = Signal(object)
 
     def __init__(self, document: SheetDocument, capabilities: CapabilityLookup | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, references: ReferenceSet | None = None,
+                 images: ImageCache | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("characterPanel")
         self._doc = document
@@ -216,6 +221,13 @@ class CharacterPanel(QWidget):
         self.history_box.setLayout(history_row)
         self.history_box.hide()
         layout.addWidget(self.history_box)
+
+        # reference images
+        self.reference_strip: ReferenceStrip | None = None
+        if references is not None:
+            layout.addWidget(section_label("Reference images", body))
+            self.reference_strip = ReferenceStrip(references, images, body)
+            layout.addWidget(self.reference_strip)
 
         # seed
         layout.addWidget(section_label("Seed", body))

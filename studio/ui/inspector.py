@@ -25,14 +25,16 @@ from PySide6.QtWidgets import (
 
 from studio.core import codec
 from studio.core.request import Stage
+from studio.ui.viewmodels.identity import RenderFacts
 from studio.ui.viewmodels.inspector import InspectorModel, parameters_text
+from studio.ui.viewmodels.references import ROLE_LABELS
 from studio.ui.widgets import scrolling_column, section_label
 
 if TYPE_CHECKING:
     from studio.library import RenderRecord
 
 FIELDS = ("provider", "model", "request", "seed", "size", "steps", "guidance", "time", "cost",
-          "created", "status", "verdict")
+          "created", "status", "verdict", "references", "identity")
 
 
 class Inspector(QWidget):
@@ -41,10 +43,12 @@ class Inspector(QWidget):
 
     referenceRequested = Signal(object)
 
-    def __init__(self, model: InspectorModel, parent: QWidget | None = None) -> None:
+    def __init__(self, model: InspectorModel, parent: QWidget | None = None,
+                 facts: RenderFacts | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("inspector")
         self._model = model
+        self._facts = facts
         body, layout = scrolling_column(self)
         row = QHBoxLayout()
         self.stage_group = QButtonGroup(self)
@@ -121,6 +125,8 @@ class Inspector(QWidget):
         layout.addWidget(self.error)
         self.open_url: Callable[[QUrl], Any] = QDesktopServices.openUrl
         model.changed.connect(self._show)
+        if facts is not None:
+            facts.changed.connect(self._show)
         self._show()
 
     @property
@@ -164,6 +170,8 @@ class Inspector(QWidget):
                 "" if render.approval.value == "none" else render.approval.value.title(),
                 "★ starred" if render.star else "",
                 "in the trash" if render.trashed is not None else "") if part) or "none",
+            "references": _references_text(render),
+            "identity": self._identity_text(render.id),
         }
         for key, text in values.items():
             self.values[key].setText(text)
@@ -174,6 +182,25 @@ class Inspector(QWidget):
             self.buttons[key].setEnabled(scene_known)
         self.buttons["trash"].setEnabled(render.trashed is None)
 
+    def _identity_text(self, render_id: int) -> str:
+        """The identity figures: distance, verdict, faces, and what they are measured from."""
+        facts = self._facts
+        if facts is None:
+            return "—"
+        if facts.unavailable_reason:
+            return "not available on this system"
+        fact = facts.fact(render_id)
+        if fact is None or fact.score is None:
+            return "scoring…" if facts.busy else "not scored"
+        score = fact.score
+        faces = {0: "no face", 1: "1 face"}.get(score.faces, f"{score.faces} faces")
+        if score.distance is None:
+            return f"not scorable ({faces}): {score.explanation.removeprefix('Not scored: ')}"
+        rules = facts.rules
+        source = f" from {facts.source.describe()}" if facts.source is not None else ""
+        threshold = f"; same person under {rules.threshold:.2f}" if rules is not None else ""
+        return f"{score.verdict.value}: distance {score.distance:.3f}{source}{threshold}"
+
     # ------------------------------------------------------------------ actions
     def copy(self) -> None:
         if self.record is not None:
@@ -182,3 +209,11 @@ class Inspector(QWidget):
     def open_folder(self) -> None:
         if self.record is not None and self.record.image_path is not None:
             self.open_url(QUrl.fromLocalFile(str(self.record.image_path.parent)))
+
+
+def _references_text(render: RenderRecord) -> str:
+    refs = render.references
+    if not refs:
+        return "none"
+    roles = ", ".join(f"{ROLE_LABELS[r.role].lower()} {r.short}" for r in refs)
+    return f"{len(refs)} ({roles}), {render.reference_strength.value}"

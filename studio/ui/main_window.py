@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QSizePolicy, QVBo
 from studio import APP_DISPLAY_NAME
 from studio.core.request import Stage
 from studio.core.settings import Settings
+from studio.ui.card_badges import CardBadges
 from studio.ui.character_panel import CharacterPanel
 from studio.ui.image_windows import ImageWindows, record_item
 from studio.ui.inspector import Inspector
@@ -33,11 +34,14 @@ from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import SceneGridView
 from studio.ui.services import Dialogs, StudioServices, example_sheet_path
 from studio.ui.tool_windows import ToolWindows
+from studio.ui.viewmodels.attention import JobAttention
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.document import SheetDocument, new_character_sheet
+from studio.ui.viewmodels.identity import RenderFacts
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.importing import ImageImport
 from studio.ui.viewmodels.inspector import InspectorModel
+from studio.ui.viewmodels.references import ReferenceSet, reference_cost
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.viewmodels.session import SaveChoice, Session
@@ -119,9 +123,12 @@ class MainWindow(QMainWindow):
         self.inspector_model = InspectorModel(self.document, self.model, self.selection,
                                               self.background, self)
         self.importer = ImageImport(self.document, self.background, self)
+        self.references = ReferenceSet(self.document, self.background, self)
         self.rendering = StudioRendering(self.model, self.session, self.inspector_model,
                                          self.importer, self.background,
                                          self._questions.confirm, self)
+        self.render_facts = RenderFacts(self.model, self.background, self)
+        self.attention = JobAttention(self.model, self.background, self._questions.confirm, self)
         self.tools = ToolWindows(self)
         self.image_windows = ImageWindows(self)
         self.closed_down = False
@@ -163,6 +170,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ construction
     def _build_central(self) -> None:
         self.delegate = SceneCardDelegate(self.services.catalog, self.images, self)
+        self.delegate.badges = CardBadges(self.render_facts, self.attention)
         self.grid = SceneGridView(self.model, self.delegate, self)
         central = QWidget(self)
         column = QVBoxLayout(central)
@@ -180,11 +188,14 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         docks = []
         for title, name, widget, area in (
-                ("Character", "characterDock", CharacterPanel(self.document, parent=self),
+                ("Character", "characterDock",
+                 CharacterPanel(self.document, parent=self, references=self.references,
+                                images=self.images),
                  Qt.DockWidgetArea.LeftDockWidgetArea),
                 ("Scene", "sceneDock", SceneEditor(self.document, self.selection, self),
                  Qt.DockWidgetArea.RightDockWidgetArea),
-                ("Inspector", "inspectorDock", Inspector(self.inspector_model, self),
+                ("Inspector", "inspectorDock",
+                 Inspector(self.inspector_model, self, self.render_facts),
                  Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
@@ -236,6 +247,11 @@ class MainWindow(QMainWindow):
         self.inspector.referenceRequested.connect(self._use_as_reference)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.customContextMenuRequested.connect(self._card_menu)
+        for source in (self.render_facts.changed, self.attention.changed):
+            source.connect(self._badges_changed)
+        self.render_facts.unavailable.connect(lambda text: self.show_message(text, "info"))
+        self.attention.message.connect(self.show_message)
+        self.references.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.grid.selectionNamesChanged.connect(
             lambda names: self.selection.set(self.grid.current_name(), names))
         self.grid.sceneActivated.connect(self._scene_activated)
@@ -290,13 +306,45 @@ class MainWindow(QMainWindow):
                 self.character_panel.set_history)
             self.rendering.renderer.batchPlanned.connect(  # type: ignore[union-attr]
                 lambda text: self.statusBar().showMessage(f"Sent: {text}", 8000))
+            self._attach_badges()
             self._update_actions()
             self._update_progress()
         self.renderingReady.emit(ready)
         if self._closing and not self.closed_down:
             self.close()  # it was asked to close while the library was being opened
 
+    def _attach_badges(self) -> None:
+        """Identity scores and uncertain jobs follow the library and the queue from now on."""
+        rendering = self.rendering
+        library, changes, sheets = rendering.library, rendering.changes, rendering.sheet_library
+        if library is None or changes is None or sheets is None:
+            return
+        rules = None
+        try:
+            from studio.identity import IdentityRules
+
+            if rendering.settings is not None:
+                rules = IdentityRules(threshold=rendering.settings.identity_threshold)
+        except ValueError as exc:  # StudioInputError: a sentence
+            self.show_message(f"identity_threshold in the settings cannot be used ({exc}); "
+                              "the default threshold is used.", "warning")
+        self.render_facts.attach(library, changes, rules, self.services.identity_analyser)
+        self.attention.follow(rendering)
+
+        def earlier(_path: object = None) -> None:
+            self.attention.load_earlier(library, sheets.library_path(), self.document.sheet)
+
+        earlier()
+        self.session.opened.connect(earlier)
+
+    def _badges_changed(self) -> None:
+        self.grid.viewport().update()
+        waits = self.attention.status_line()
+        if waits:
+            self.statusBar().showMessage(waits[0].upper() + waits[1:], 30000)
+
     def _providers_changed(self) -> None:
+        self.attention.resubscribe()
         self.services.key_configured = self.rendering.key_configured
         self.refresh_banner()
         self._update_cost()
@@ -348,9 +396,24 @@ class MainWindow(QMainWindow):
             self.status.show_cost("", "")
             return
         text, tips = self.renderer.cost_summary(len(self.document.sheet.scenes))
+        tips = self._with_reference_cost(dict(tips))
         self.status.show_cost(text, "\n".join(tips.values()))
         set_tip(self.actions_by_name["preview_all"], tips[Stage.PREVIEW])
         set_tip(self.actions_by_name["finalize_all"], tips[Stage.FINAL])
+
+    def _with_reference_cost(self, tips: dict[Stage, str]) -> dict[Stage, str]:
+        """Each stage's cost sentence with what its reference images add."""
+        renderer = self.renderer
+        for stage in tips:
+            try:
+                extra = reference_cost(self.document.sheet, stage, self.document.catalog,
+                                       renderer.providers, renderer.settings).sentence()
+            except Exception as exc:  # an estimate must never stop editing
+                log.info("reference cost of %s unknown: %s", stage.value, exc)
+                continue
+            if extra:
+                tips[stage] = f"{tips[stage]} {extra}"
+        return tips
 
     def refresh_banner(self) -> None:
         if self.services.key_configured():
@@ -385,6 +448,8 @@ class MainWindow(QMainWindow):
         self.scene_editor.setting_edit.setFocus()
 
     def _card_action(self, name: str, action: str) -> None:
+        if self.attention.card_action(name, action):
+            return
         if not self.rendering.card_action(name, action) and action.startswith("open:"):
             self.image_windows.open_card(name, Stage(action.partition(":")[2]))
 
@@ -452,7 +517,14 @@ class MainWindow(QMainWindow):
     async def _shut_down(self) -> None:
         try:
             await self.background.drain(keep=asyncio.current_task())
-            await self.rendering.aclose()
+            # Nothing asks the library for scores once it closes; the face analyser's child
+            # process ends after it.
+            self.attention.close()
+            end_analyser = self.render_facts.close()
+            try:
+                await self.rendering.aclose()
+            finally:
+                await self.background.call(end_analyser)
         finally:
             self.closed_down = True
             QTimer.singleShot(0, self.close)

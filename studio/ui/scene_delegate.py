@@ -44,7 +44,7 @@ from studio.core.lifecycle import Approval, JobState
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import Stage
 from studio.core.sheet import Scene
-from studio.ui import theme
+from studio.ui import card_badges, theme
 from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.scenes import Role
@@ -169,6 +169,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         self._shown: dict[str, QPixmap] = {}
         self._frame_spent = 0.0
         self._later: list[tuple[QWidget, QRect]] = []
+        #: What the identity, references and uncertain-job marks say (set by the window).
+        self.badges: card_badges.CardBadges | None = None
 
     def set_hover_pos(self, pos: QPoint | None) -> None:
         self._hover_pos = pos
@@ -191,7 +193,8 @@ class SceneCardDelegate(QStyledItemDelegate):
                  if hovered and self._hover_pos is not None else None)
         ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
         key = (index.data(Role.REVISION), index.row(), rect.width(), rect.height(), selected,
-               hovered, hover, option.palette.cacheKey(), option.font.key(), ratio)
+               hovered, hover, option.palette.cacheKey(), option.font.key(), ratio,
+               card_badges.revision(self.badges))
         picture = self._cards.get(key)
         name = str(index.data(Qt.ItemDataRole.DisplayRole))
         shown = self._shown.get(name)
@@ -333,6 +336,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         for stage in (Stage.PREVIEW, Stage.FINAL):
             self._paint_slot(painter, pal, lay, stage, cell.slot(stage), stale[stage], small,
                              hover == f"slot:{stage.value}")
+        card_badges.paint(painter, pal, scene.name, lay.slots, cell, self.badges)
         # buttons
         actions = card_actions(cell)
         for key in BUTTONS:
@@ -460,6 +464,11 @@ class SceneCardDelegate(QStyledItemDelegate):
             return False
         lay = card_layout(option.rect)
         pos = event.position().toPoint()
+        badge = card_badges.action_at(scene.name, lay.slots, cell, self.badges, pos)
+        if badge is not None:
+            if event.type() == QEvent.Type.MouseButtonRelease:
+                self.actionRequested.emit(scene.name, badge)
+            return True
         hit = lay.hit(pos)
         if hit is None:
             return False
@@ -510,6 +519,8 @@ class SceneCardDelegate(QStyledItemDelegate):
             tip = index.data(Role.FINAL_TIP if stage is Stage.FINAL else Role.PREVIEW_TIP)
         elif hit == "star":
             tip = "Star this scene"
+        tip = card_badges.tooltip_at(scene.name, card_layout(option.rect).slots, cell,
+                                     self.badges, event.pos()) or tip
         if tip:
             QToolTip.showText(event.globalPos(), tip, option.widget)
             return True

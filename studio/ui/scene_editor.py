@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.anchor import ReferenceStrength
 from studio.core.presets import PresetKind
 from studio.core.prompt import prompt_parts, stage_negative
 from studio.core.request import Stage
-from studio.core.sheet import Scene
+from studio.core.sheet import Scene, scene_references
 from studio.ui.viewmodels.document import SheetDocument
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.widgets import (
@@ -36,6 +37,10 @@ from studio.ui.widgets import (
     section_label,
     show_plain_text,
 )
+
+STRENGTH_LABELS = {ReferenceStrength.OFF: "Off: words only",
+                   ReferenceStrength.LIGHT: "Light: a likeness, free pose and style",
+                   ReferenceStrength.STRONG: "Strong: hold the face closely"}
 
 PART_COLOURS = {"reference": "#c2185b", "anchor": "#2f6fd6", "skin": "#8e44ad",
                 "setting": "#2e7d32", "pattern": "#00838f", "lighting": "#c77700",
@@ -114,6 +119,12 @@ class SceneEditor(QWidget):
         self.framing_combo = PresetCombo(document, PresetKind.FRAMING, False, self.form_box)
         self.framing_combo.activated.connect(lambda _i: self._set("framing", self.framing_combo))
         form.addRow("Framing", self.framing_combo)
+        self.strength_combo = QComboBox(self.form_box)
+        self.strength_combo.setObjectName("sceneReferenceStrength")
+        for strength, label in STRENGTH_LABELS.items():
+            self.strength_combo.addItem(label, strength.value)
+        self.strength_combo.activated.connect(self._strength_chosen)
+        form.addRow("References", self.strength_combo)
         seed_row = QHBoxLayout()
         self.seed_override = QCheckBox("Own seed", self.form_box)
         self.seed_override.setObjectName("sceneSeedOverride")
@@ -172,6 +183,7 @@ class SceneEditor(QWidget):
             self.lighting_combo.set_value(scene.lighting)
             self.lens_combo.set_value(scene.lens)
             self.framing_combo.set_value(scene.framing)
+            self._show_strength(scene)
             with QSignalBlocker(self.seed_override):
                 self.seed_override.setChecked(scene.seed is not None)
             self.seed_edit.setEnabled(scene.seed is not None)
@@ -180,6 +192,23 @@ class SceneEditor(QWidget):
             self.prompt_view.setHtml(self.prompt_html(scene))
         finally:
             self._refreshing = False
+
+    def _show_strength(self, scene: Scene) -> None:
+        refs = self._doc.sheet.character.references
+        combo = self.strength_combo
+        combo.setEnabled(bool(refs))
+        # With no reference images nothing is sent, whatever the scene asks for.
+        chosen = (scene.reference or ReferenceStrength.STRONG) if refs else ReferenceStrength.OFF
+        with QSignalBlocker(combo):
+            combo.setCurrentIndex(max(0, combo.findData(chosen.value)))
+        if not refs:
+            combo.setToolTip("Add reference images in the character panel to use them here")
+            return
+        sent = len(scene_references(self._doc.sheet, scene))
+        default = " (the default)" if scene.reference is None else ""
+        combo.setToolTip(f"How strongly this scene holds to the character's reference images"
+                         f"{default}; it sends {sent} of {len(refs)}. Each model maps light "
+                         "and strong onto its own setting.")
 
     def prompt_html(self, scene: Scene) -> str:
         sheet, catalog = self._doc.sheet, self._doc.catalog
@@ -223,6 +252,12 @@ class SceneEditor(QWidget):
         if self.scene_name:
             self._doc.update_scene(self.scene_name, f"Set the {key}", merge=False,
                                    **{key: combo.value()})
+
+    def _strength_chosen(self, _index: int) -> None:
+        if self.scene_name:
+            strength = ReferenceStrength(str(self.strength_combo.currentData()))
+            self._doc.update_scene(self.scene_name, f"Set the references to {strength.value}",
+                                   merge=False, reference=strength)
 
     def _seed_toggled(self, on: bool) -> None:
         if self.scene_name:

@@ -105,6 +105,9 @@ class StudioServices:
     prepare_rendering: Callable[[], RenderingParts] | None = None
     #: The providers for other settings (blocking, like ``prepare_rendering``).
     build_providers: Callable[[Settings], dict[str, Provider]] | None = None
+    #: Builds the face analyser for identity scores (tests: a fake); None: dlib in a child
+    #: process, after checking it can run here (blocking, called on a worker).
+    identity_analyser: Callable[[], Any] | None = None
 
 
 def example_sheet_path() -> Path | None:

@@ -11,12 +11,13 @@ window title.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -38,7 +39,50 @@ from PySide6.QtWidgets import (
 from studio.core.settings import PROVIDER_IDS, ProviderSettings, Settings
 from studio.providers.errors import provider_name
 from studio.providers.keys import env_name, key_file
-from studio.ui.viewmodels.settings import REMOTE_IDS, KeyEdit, SettingsModel
+from studio.ui.viewmodels.settings import (
+    REMOTE_IDS,
+    KeyEdit,
+    ServersState,
+    SettingsModel,
+)
+
+SERVER_COLOURS = {"up": "#2e7d32", "down": "#c62828", "not checked": "#8a8f98"}
+
+
+class ServersBox(QWidget):
+    """A farm's servers: the summary ("3 servers, 2 up, 5 queued"), one line per server (state,
+    queue, GPU) and a Check button that asks them now."""
+
+    def __init__(self, provider_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"servers-{provider_id}")
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.check_button = QPushButton("Check", self)
+        self.check_button.setObjectName(f"checkServers-{provider_id}")
+        self.check_button.setToolTip("Ask every server for its queue and GPU now")
+        self.summary = QLabel("Not checked yet", self)
+        self.summary.setObjectName(f"serversSummary-{provider_id}")
+        self.summary.setWordWrap(True)
+        row.addWidget(self.check_button)
+        row.addWidget(self.summary, 1)
+        column.addLayout(row)
+        self.lines = QLabel(self)
+        self.lines.setObjectName(f"serversList-{provider_id}")
+        self.lines.setWordWrap(True)
+        self.lines.setTextFormat(Qt.TextFormat.RichText)
+        column.addWidget(self.lines)
+        self.state: ServersState | None = None
+
+    def show_state(self, state: ServersState) -> None:
+        self.state = state
+        self.check_button.setEnabled(True)
+        self.summary.setText(state.summary)
+        self.lines.setText("<br>".join(
+            f'<span style="color:{SERVER_COLOURS.get(s.state, "#8a8f98")}">●</span> '
+            f"{html.escape(s.line)}" for s in state.servers))
+        self.lines.setVisible(bool(state.servers))
 
 
 class ProviderPage(QWidget):
@@ -91,6 +135,7 @@ class ProviderPage(QWidget):
         self.base_url = QLineEdit(settings.base_url or "", self)
         self.base_url.setPlaceholderText(default_url)
         form.addRow("Base URL", self.base_url)
+        self.servers: ServersBox | None = None
         self.preview_model = QComboBox(self)
         self.final_model = QComboBox(self)
         for combo, value in ((self.preview_model, settings.preview_model),
@@ -180,6 +225,8 @@ class SettingsDialog(QDialog):
                                 model.key_states[pid], key_file(model.config_dir),
                                 model.key_in_environment(pid), self.stack)
             page.test_button.clicked.connect(lambda _=False, p=page: self.test_connection(p))
+            if provider is not None and hasattr(provider, "farm_status"):
+                self._add_servers(page, provider)
             self.pages[pid] = page
             self.stack.addWidget(page)
             configured = provider is not None and provider.configured
@@ -280,6 +327,34 @@ class SettingsDialog(QDialog):
         self.error = sentence
         self.message.setText(sentence)
         self.save_button.setEnabled(True)
+
+    # ------------------------------------------------------------------ a farm's servers
+    def _add_servers(self, page: ProviderPage, provider: Any) -> None:
+        """A provider that runs on the user's own servers (one URL, or several separated by
+        commas) shows each server's state."""
+        page.base_url.setToolTip("One server's URL, or several separated by commas: the "
+                                 "renders are spread over them")
+        box = ServersBox(page.provider_id, page)
+        form = page.layout()
+        if isinstance(form, QFormLayout):
+            form.insertRow(form.rowCount() - 1, "Servers", box)
+        page.servers = box
+        box.check_button.clicked.connect(lambda _=False, p=page: self.check_servers(p))
+        try:
+            known = ServersState.of(provider.farm_status())
+        except Exception:  # as last seen; the Check button asks again
+            known = None
+        if known is not None and known.servers:
+            box.show_state(known)
+
+    def check_servers(self, page: ProviderPage) -> None:
+        box = page.servers
+        if box is None:
+            return
+        box.check_button.setEnabled(False)
+        box.summary.setText("Checking…")
+        self.model.check_servers(page.provider_id, page.key.text().strip(), self.collect(),
+                                 box.show_state)
 
     # ------------------------------------------------------------------ connection test
     def test_connection(self, page: ProviderPage) -> None:

@@ -131,7 +131,7 @@ class ToolWindows(QObject):
 
         w = self.window
         if self.consistency is None:
-            tiles = ConsistencyModel(w.model)
+            tiles = ConsistencyModel(w.model, w.render_facts)
             view = ConsistencyView(tiles, w.images, w)
             tiles.setParent(view)
             view.setWindowFlag(Qt.WindowType.Window)

@@ -281,3 +281,30 @@ async def test_closing_during_a_held_blocking_call_leaves_it_for_resume_as_uncer
         await resumed.wait()
         assert [u.job.job_id for u in again.of(JobUncertain)] == [ref.job_id]
         assert server.accepted_count("rooftop") == 1
+
+
+async def test_an_uncertain_job_forgotten_is_cancelled_and_never_sent(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Any, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    provs = providers()
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    rec = library.jobs.create(plan.jobs[0].draft)
+    library.jobs.set_state(rec.id, JobState.SENDING)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    await queue.resume()
+    await queue.wait()
+    assert library.jobs.get(rec.id).state is JobState.UNCERTAIN
+    ref = await queue.forget(rec.id)
+    assert ref.job_id == rec.id
+    (cancelled,) = recorder.of(JobCancelled)
+    assert cancelled.job.job_id == rec.id and "Forgotten" in cancelled.message
+    assert library.jobs.get(rec.id).state is JobState.CANCELLED
+    assert library.jobs.uncertain() == [] and queue.progress().uncertain == 0
+    with pytest.raises(ValueError, match="only an uncertain job"):
+        await queue.forget(rec.id)
+    again = queues(library, provs)
+    assert await again.resume() == ()
+    await again.wait()
+    assert ml_server.submits() == 0

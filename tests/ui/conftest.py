@@ -74,6 +74,19 @@ def dialogs() -> FakeDialogs:
     return FakeDialogs()
 
 
+def hashed_face(data: bytes):  # type: ignore[no-untyped-def]
+    """A fake face analyser with no dlib: every image shows one face whose descriptor comes
+    from the bytes' hash (about 0.6 apart between two images), so identity scores vary from
+    image to image as real ones do, and each image always scores the same."""
+    import hashlib
+
+    from studio.identity import FaceAnalysis
+
+    digest = hashlib.sha512(data).digest() * 2
+    descriptor = tuple(b / 255 * 0.13 for b in digest[:128])
+    return FaceAnalysis(faces=1, descriptor=descriptor, box=None, problem=None)
+
+
 @pytest.fixture
 def services(tmp_path: Path, dialogs: FakeDialogs) -> StudioServices:
     return StudioServices(
@@ -82,6 +95,8 @@ def services(tmp_path: Path, dialogs: FakeDialogs) -> StudioServices:
         config_dir=tmp_path / "config",
         data_dir=tmp_path / "data",
         dialogs=dialogs,
+        # Window tests score identity with a fake analyser (no dlib child process per window).
+        identity_analyser=lambda: hashed_face,
     )
 
 

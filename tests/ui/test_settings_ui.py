@@ -35,6 +35,14 @@ class FakeKeyStore:
         self.keys.pop(provider_id, None)
 
 
+def previews_settled(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The first start's offline previews have finished: saved settings take effect only
+    while nothing renders, so a test that saves waits for them first."""
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+
+
 def open_settings(window, qtbot):  # type: ignore[no-untyped-def]
     """Settings, once the keychain has said which keys it holds (asked off the GUI thread)."""
     dialog = window.tools.open_settings()
@@ -57,6 +65,7 @@ def test_without_a_keychain_a_key_is_kept_only_by_explicit_choice(  # type: igno
     services.keys = FakeKeyStore(available=False)
     window = make_window()
     assert window.banner.isVisible()
+    previews_settled(window, qtbot)
     dialog = open_settings(window, qtbot)
     page = dialog.pages["modelslab"]
     assert page.warning.isVisibleTo(dialog) and "no keychain" in page.warning.text()
@@ -88,6 +97,7 @@ def test_a_keychain_holds_the_key_and_settings_toml_never_does(  # type: ignore[
     store = FakeKeyStore()
     services.keys = store
     window = make_window()
+    previews_settled(window, qtbot)
     dialog = open_settings(window, qtbot)
     page = dialog.pages["fal"]
     assert not page.in_file.isVisibleTo(dialog)

@@ -18,6 +18,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from studio.core.anchor import AnchorFields, compose_anchor
 from studio.core.checks import Fix, apply_fix
 from studio.core.presets import PresetCatalog, PresetKind
+from studio.core.reference_files import rebase_references
 from studio.core.request import SEED_MAX, SEED_MIN
 from studio.core.sheet import Character, Scene, Sheet, load_sheet, save_sheet
 
@@ -63,6 +64,14 @@ def new_character_sheet(catalog: PresetCatalog, name: str = "Emma") -> Sheet:
 def _first(catalog: PresetCatalog, kind: PresetKind) -> str:
     ids = catalog.ids(kind)
     return ids[0] if ids else ""
+
+
+def sheet_for_file(sheet: Sheet, old_path: Path | None, new_path: Path) -> Sheet:
+    """``sheet`` as it is written to ``new_path``: every reference path relative to the new
+    folder where it can be. An unsaved sheet's reference paths are absolute, so any other
+    folder serves as the old one."""
+    old = old_path if old_path is not None else Path(new_path).resolve().parent.parent / "-"
+    return rebase_references(sheet, old, new_path)
 
 
 def unique_name(wanted: str, taken: set[str]) -> str:
@@ -161,10 +170,15 @@ class SheetDocument(QObject):
         target = path or self._path
         if target is None:
             raise ValueError("the sheet has no file yet; choose where to save it")
-        save_sheet(self._sheet, target)
+        # Reference images are named relative to the sheet file wherever it is saved.
+        sheet = sheet_for_file(self._sheet, self._path, target)
+        save_sheet(sheet, target)
+        moved, self._sheet = sheet != self._sheet, sheet
         if target != self._path:
             self._path = target
             self.pathChanged.emit()
+        if moved:
+            self.changed.emit()
         self.undo_stack.setClean()
         return target
 

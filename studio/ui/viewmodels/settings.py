@@ -215,6 +215,64 @@ class SettingsModel(QObject):
                                           f"{type(exc).__name__}"))
 
 
+    # ------------------------------------------------------------------ a farm's servers
+    def check_servers(self, provider_id: str, key: str, settings: Settings,
+                      report: Callable[[ServersState], None]) -> None:
+        """Ask each of the provider's servers how it is (off the GUI thread); ``report`` gets
+        the state, or a sentence when the servers cannot be asked."""
+        self._bg.start(servers_state(provider_id, key, settings, self.config_dir,
+                                     self.provider_envs, self._bg.call),
+                       "Checking the servers", report,
+                       lambda exc: report(ServersState(
+                           f"The servers of {provider_name(provider_id)} could not be checked: "
+                           f"{exc}")))
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLine:
+    """One server as Settings lists it."""
+
+    url: str
+    state: str  # up | down | not checked
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServersState:
+    """A farm as Settings shows it: ``3 servers, 2 up, 5 queued`` and each server's line."""
+
+    summary: str
+    servers: tuple[ServerLine, ...] = ()
+
+    @classmethod
+    def of(cls, status: Any) -> ServersState:
+        """From a provider's ``FarmStatus`` (no secrets in it)."""
+        return cls(status.sentence(), tuple(
+            ServerLine(s.url, s.state if s.state != "unknown" else "not checked", s.line())
+            for s in status.servers))
+
+
+async def servers_state(provider_id: str, key: str, settings: Settings, config_dir: Path,
+                        provider_envs: Mapping[str, ProviderEnv],
+                        blocking: Callable[..., Awaitable[Any]]) -> ServersState:
+    """Each server of ``provider_id`` (the base URLs of ``settings``, or the environment's) as
+    it answers now, within a few seconds."""
+    from studio.providers.registry import build_providers
+
+    envs = dict(provider_envs)
+    if key:
+        envs[provider_id] = replace(envs.get(provider_id) or ProviderEnv(), api_key=key)
+    providers = await blocking(build_providers, envs, settings, config_dir)
+    try:
+        provider = providers[provider_id]
+        if not hasattr(provider, "check_servers"):
+            return ServersState(f"{provider_name(provider_id)} has no servers of its own.")
+        return ServersState.of(await provider.check_servers())
+    finally:
+        for p in providers.values():
+            await p.aclose()
+
+
 def _store_key(keys: KeyStore, keychain: bool, config_dir: Path, pid: str, edit: KeyEdit,
                outcome: SaveOutcome) -> Settings:
     """Keep or forget one provider's key (worker thread); problems go to ``outcome``."""
