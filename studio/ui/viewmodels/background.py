@@ -23,6 +23,7 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
+import threading
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -106,6 +107,10 @@ class Background(QObject):
         self._work: dict[concurrent.futures.Future[Any], _Work] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        # Held while a worker hands work over and while closing: once close() has passed it,
+        # no worker of any pool (the library's thumbnails too) touches this object again, so
+        # the window may destroy it.
+        self._handing = threading.Lock()
         # Queued even when the work finished on the GUI thread: a callback never runs inside
         # the call that started the work.
         self._arrived.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
@@ -169,11 +174,12 @@ class Background(QObject):
 
     def _hand_over(self, future: concurrent.futures.Future[Any]) -> None:
         """On the worker's thread: pass the finished work to the GUI thread."""
-        work = self._work.get(future)
-        if self._closed or work is None:
-            return
-        with contextlib.suppress(RuntimeError):  # the Qt side is gone: the owner has closed
-            self._arrived.emit(work)
+        with self._handing:
+            work = self._work.get(future)
+            if self._closed or work is None:
+                return
+            with contextlib.suppress(RuntimeError):  # the Qt side is gone: the owner has closed
+                self._arrived.emit(work)
 
     def _deliver(self, work: _Work) -> None:
         future = work.future
@@ -260,9 +266,10 @@ class Background(QObject):
     def close(self) -> None:
         """Cancel the coroutines and queued work, wait for the workers already running; no
         callback runs after this."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._handing:
+            if self._closed:
+                return
+            self._closed = True
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()
