@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import threading
 from pathlib import Path
 
@@ -201,3 +202,27 @@ def test_an_owner_that_closed_hears_nothing_not_even_a_failure(background, qtbot
         pass
     assert reported == []
     owner.deleteLater()
+
+
+def test_awaited_work_of_a_cancelled_coroutine_is_freed_on_the_gui_thread(  # type: ignore[no-untyped-def]
+        background, qtbot) -> None:
+    """A window closing cancels the coroutine that awaits blocking work; the work must still
+    not be freed by its worker."""
+    freed_on: list[bool] = []
+    witness = _Witness(freed_on)
+    release = threading.Event()
+
+    def work(held: _Witness = witness) -> None:
+        release.wait()
+
+    task = background.start(background.call(work), "Waiting")
+    del work, witness
+    qtbot.waitUntil(lambda: background.pending == 1)
+    task.cancel()
+    qtbot.waitUntil(task.done)
+    del task  # the cancelled coroutine's frame (and its cycle through the error) goes too
+    gc.collect()
+    assert freed_on == []  # the worker still runs it
+    release.set()
+    qtbot.waitUntil(lambda: bool(freed_on))
+    assert freed_on == [True]

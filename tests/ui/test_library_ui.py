@@ -137,7 +137,8 @@ def test_a_verdict_star_and_trash_in_the_library_browser_reach_the_card(  # type
     grid = window.tools.open_consistency()
     assert f"★ ✓ {name} (preview)" in grid.labels()
     # the browser's own row shows it too (it follows the same announcement)
-    assert _row(browser, render_id).approval is Approval.APPROVED and _row(browser, render_id).star
+    qtbot.waitUntil(lambda: _row(browser, render_id).approval is Approval.APPROVED
+                    and _row(browser, render_id).star)
 
     browser.buttons["trash"].click()
     qtbot.waitUntil(lambda: model.cell(name).preview.render_id is None)

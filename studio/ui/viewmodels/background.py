@@ -52,6 +52,8 @@ class _Work:
     #: hold the last reference to a closed window's objects, which must not die on a worker.
     fn: Callable[[], Any] | None = None
     forgotten: bool = False
+    #: A coroutine awaits it (:meth:`Background.call`): the answer is the coroutine's.
+    awaited: bool = False
 
     @property
     def orphaned(self) -> bool:
@@ -190,7 +192,7 @@ class Background(QObject):
         if self._closed:
             return
         try:
-            if future.cancelled() or work.orphaned:
+            if future.cancelled() or work.orphaned or work.awaited:
                 return
             exc = future.exception()
             if exc is None:
@@ -207,11 +209,13 @@ class Background(QObject):
         """Await ``fn(*args)`` run on a worker thread (from a coroutine)."""
         if self._closed:
             raise asyncio.CancelledError
-        # The coroutine keeps ``fn`` and ``args`` until it resumes on the GUI thread; the worker
-        # lets go of its own references first.
-        box: list[Callable[[], T]] = [functools.partial(fn, *args)]
-        work = self._pool.submit(_call_from, box)
-        return await asyncio.wrap_future(work, loop=self.loop)
+        # Kept here as well as by the worker, which lets go first: the awaiting coroutine may be
+        # cancelled (its window closing) while the worker runs, and what ``fn`` holds must
+        # still be freed on the GUI thread. Its answer goes to the coroutine alone.
+        job: Callable[[], T] = functools.partial(fn, *args)
+        future = self._pool.submit(_call_from, [job])
+        self._follow(_Work(future, None, None, "", None, job, awaited=True))
+        return await asyncio.wrap_future(future, loop=self.loop)
 
     # ------------------------------------------------------------------ coroutines
     def start(self, coro: Coroutine[Any, Any, Any], what: str,
