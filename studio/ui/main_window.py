@@ -307,6 +307,8 @@ class MainWindow(QMainWindow):
             self.rendering.renderer.batchPlanned.connect(  # type: ignore[union-attr]
                 lambda text: self.statusBar().showMessage(f"Sent: {text}", 8000))
             self._attach_badges()
+            self.rendering.renderer.sharedFailure.connect(  # type: ignore[union-attr]
+                self._shared_failure)
             self._update_actions()
             self._update_progress()
         self.renderingReady.emit(ready)
@@ -425,6 +427,13 @@ class MainWindow(QMainWindow):
                      on_action: Callable[[], Any] | None = None) -> None:
         self.messages.show_message(text, level, action if on_action else "",
                                    on_action=on_action)
+        self.statusBar().showMessage(text, 8000)
+
+    def _shared_failure(self, text: str, in_settings: bool) -> None:
+        """Many cards failed the same way: one notice for the sheet, with the way out."""
+        self.messages.show_message(
+            text, "error", "Retry failed", on_action=self.rendering.retry_failed,
+            second=("Open Settings", self.tools.open_settings) if in_settings else None)
         self.statusBar().showMessage(text, 8000)
 
     def _session_message(self, text: str, level: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidgetItem,
 )
 
+from studio.core.lifecycle import JobState
 from studio.ui import theme
 from studio.ui.viewmodels.scenes import GridProgress
 
@@ -123,23 +125,33 @@ class MessageBar(QFrame):
         self.button = QPushButton(self)
         self.button.clicked.connect(self._action_clicked)
         self._on_action: Callable[[], object] | None = None
+        #: A second action for the same notice ("Open Settings" beside "Retry failed").
+        self.second_button = QPushButton(self)
+        self.second_button.setObjectName("secondAction")
+        self.second_button.clicked.connect(self._second_clicked)
+        self.second_button.hide()
+        self._on_second: Callable[[], object] | None = None
         self.close_button = QToolButton(self)
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Dismiss")
         self.close_button.clicked.connect(self.dismiss)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.second_button)
         layout.addWidget(self.button)
         layout.addWidget(self.close_button)
         self.level = "info"
         self.hide()
 
     def show_message(self, text: str, level: str = "info", action: str = "",
-                     closable: bool = True, on_action: Callable[[], object] | None = None
-                     ) -> None:
+                     closable: bool = True, on_action: Callable[[], object] | None = None,
+                     second: tuple[str, Callable[[], object]] | None = None) -> None:
         """Show ``text``; with ``on_action``, a button labelled ``action`` runs it once (and
-        the bar closes)."""
+        the bar closes); ``second`` is another (label, action) shown before it."""
         self._on_action = on_action
+        self._on_second = second[1] if second else None
+        self.second_button.setText(second[0] if second else "")
+        self.second_button.setVisible(second is not None)
         self.level = level
         self.label.setText(text)
         self.button.setText(action)
@@ -159,6 +171,12 @@ class MessageBar(QFrame):
         self.actionTriggered.emit()
         if action is not None:
             self.dismiss()
+            action()
+
+    def _second_clicked(self) -> None:
+        action, self._on_second = self._on_second, None
+        self.dismiss()
+        if action is not None:
             action()
 
     @property
@@ -293,13 +311,27 @@ class BatchStatus(QWidget):
     def show_progress(self, progress: GridProgress) -> None:
         self._shown = progress
         self.progress_label.setText(progress.text)
+        self.progress_label.setToolTip(progress.tip)
+        self.progress_bar.setToolTip(progress.tip)
         self.progress_bar.setVisible(progress.running)
         if progress.running and not self._bar_timer.isActive():
             self._bar_timer.start()
 
     def _update_bar(self) -> None:
+        """What came out done over everything in the batch: failed, cancelled and uncertain
+        renders leave the bar short of full, in the failure colour once the batch is over."""
         progress = self._shown
-        if progress is not None:
-            self.progress_bar.setRange(0, max(1, progress.active + progress.done
-                                              + progress.failed))
-            self.progress_bar.setValue(progress.done + progress.failed)
+        if progress is None:
+            return
+        bar = self.progress_bar
+        bar.setRange(0, max(1, progress.total))
+        bar.setValue(progress.done)
+        outcome = progress.outcome
+        if outcome != bar.property("outcome"):
+            bar.setProperty("outcome", outcome)
+            pal = QApplication.palette(bar)
+            if outcome == "incomplete":
+                failed = JobState.FAILED if progress.failed else JobState.CANCELLED
+                pal.setColor(QPalette.ColorRole.Highlight,
+                             theme.status_colour(failed, palette=pal))
+            bar.setPalette(pal)

@@ -82,7 +82,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     model = window.model
     for name in model.names():
         assert model.cell(name).preview.state is JobState.DONE, name
-    qtbot.waitUntil(lambda: window.progress_label.text().startswith("4 done"))
+    qtbot.waitUntil(lambda: window.progress_label.text() == "Previews: 4 of 4 done")
 
     # Finalize one with one click, then approve it
     click_card(qtbot, window, "Library", "button:finalize")

@@ -55,7 +55,9 @@ class Slot:
         if s is JobState.PROCESSING and self.eta is not None and self.eta > 0:
             return f"Processing · about {self.eta:.0f} s"
         if s is JobState.QUEUED and self.position is not None:
-            return f"Queued · #{self.position + 1}"
+            return f"Queued · #{self.position + 1} in line"
+        if s is JobState.PROCESSING and self.position is not None:
+            return f"Waiting at the provider · #{self.position + 1}"
         if s is JobState.DONE and out_of_date:
             return "Out of date"
         return state_label(s)
