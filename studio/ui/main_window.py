@@ -31,7 +31,7 @@ from studio.ui.image_windows import ImageWindows, record_item
 from studio.ui.inspector import Inspector
 from studio.ui.scene_delegate import SceneCardDelegate, card_layout
 from studio.ui.scene_editor import SceneEditor
-from studio.ui.scene_grid import SceneGridView
+from studio.ui.scene_grid import CardSizeSlider, SceneGridView
 from studio.ui.services import Dialogs, StudioServices, example_sheet_path
 from studio.ui.tool_windows import ToolWindows
 from studio.ui.viewmodels.attention import JobAttention
@@ -150,6 +150,9 @@ class MainWindow(QMainWindow):
         self.toolbar.addWidget(self.status)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self.statusBar().setSizeGripEnabled(True)
+        self.statusBar().addPermanentWidget(self.status.progress)
+        self.card_size = CardSizeSlider(self.grid, self)
+        self.statusBar().addPermanentWidget(self.card_size)
         # The toolbar's counts follow the cards a moment later, once per burst of changes (a
         # new text re-lays the toolbar out).
         self._progress_timer = QTimer(self)
@@ -265,6 +268,12 @@ class MainWindow(QMainWindow):
             signal.connect(self._progress_soon)
 
     def _restore_window(self) -> None:
+        try:
+            step = int(str(self.state.value("grid/card_size", self.grid.card_size_step)))
+        except ValueError:
+            step = self.grid.card_size_step
+        self.grid.set_card_size(step)
+        self.grid.cardSizeChanged.connect(lambda s: self.state.set_value("grid/card_size", s))
         geometry = self.state.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)

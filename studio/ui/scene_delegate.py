@@ -54,8 +54,32 @@ CARD_H = 318
 MARGIN = 10
 GAP = 10
 THUMB_SIDE = 320  # decode size for card images (sharp at 2x on the 180 px slot)
-CARD_CACHE = 96  # pictures of cards kept (about 0.5 MB each)
+CARD_CACHE_PIXELS = 16_000_000  # pictures of cards kept (about 64 MB), whatever their size
 FRAME_BUDGET = 0.006  # seconds of card drawing per turn of the event loop
+
+#: The card sizes the View menu and the slider step through: (name, width the cards aim at;
+#: the grid widens them a little so the columns fill the row).
+CARD_SIZES = (("Storyboard thumbnails", 168), ("Small", 236), ("Medium", 300), ("Large", 356),
+              ("Extra large", 470))
+DEFAULT_CARD_SIZE = 3
+#: Narrower than this, a card is a thumbnail: the name, one image and its state line (the
+#: chips and buttons are in the menus, the Scene panel and the keys).
+COMPACT_BELOW = 280
+
+
+def card_height(width: int) -> int:
+    """The height of a card ``width`` wide (its images are square)."""
+    if width < COMPACT_BELOW:
+        return 62 + (width - 6 - 12)
+    return 158 + (width - 6 - 2 * MARGIN - GAP) // 2
+
+
+def shown_stage(cell: Cell | None) -> Stage:
+    """The stage a thumbnail shows: the final once there is one (or one is on its way)."""
+    if cell is not None and (cell.final.image is not None or cell.final.state is not None):
+        return Stage.FINAL
+    return Stage.PREVIEW
+
 
 BUTTONS = ("preview", "finalize", "retry", "cancel", "approve", "reject")
 BUTTON_TEXT = {"preview": "Preview", "finalize": "Finalize", "retry": "Retry",
@@ -76,7 +100,8 @@ _PROGRESS = {JobState.QUEUED: 0.08, JobState.SENDING: 0.15, JobState.SUBMITTED: 
 
 @dataclass(frozen=True)
 class CardLayout:
-    """Where each part of a card is, for painting and hit-testing."""
+    """Where each part of a card is, for painting and hit-testing. A compact card (a
+    thumbnail) has one slot and no chips or buttons."""
 
     card: QRect
     name: QRect
@@ -86,6 +111,7 @@ class CardLayout:
     slots: dict[Stage, QRect]
     states: dict[Stage, QRect]
     buttons: dict[str, QRect]
+    compact: bool = False
 
     def hit(self, pos: QPoint) -> str | None:
         if self.star.contains(pos):
@@ -102,7 +128,10 @@ class CardLayout:
         return None
 
 
-def card_layout(rect: QRect) -> CardLayout:
+def card_layout(rect: QRect, cell: Cell | None = None) -> CardLayout:
+    """The parts of a card in ``rect``; ``cell`` says which image a thumbnail shows."""
+    if rect.width() < COMPACT_BELOW:
+        return _compact_layout(rect, shown_stage(cell))
     r = rect.adjusted(3, 3, -3, -3)
     x0, y = r.left() + MARGIN, r.top() + MARGIN
     width = r.width() - 2 * MARGIN
@@ -133,6 +162,20 @@ def card_layout(rect: QRect) -> CardLayout:
         buttons[key] = QRect(x, y, w, 28)
         x += w + 5
     return CardLayout(r, name, star, setting, chips, slots, states, buttons)
+
+
+def _compact_layout(rect: QRect, stage: Stage) -> CardLayout:
+    r = rect.adjusted(3, 3, -3, -3)
+    pad = 6
+    x0, y = r.left() + pad, r.top() + pad
+    width = r.width() - 2 * pad
+    star = QRect(r.right() - pad - 20, y - 1, 20, 20)
+    name = QRect(x0, y, width - 22, 18)
+    y += 22
+    image = QRect(x0, y, width, max(40, r.bottom() - pad - 22 - y))
+    state = QRect(x0, image.bottom() + 4, width, 18)
+    return CardLayout(r, name, star, QRect(), {}, {stage: image}, {stage: state}, {},
+                      compact=True)
 
 
 def card_actions(cell: Cell) -> dict[str, tuple[bool, bool]]:
@@ -171,13 +214,19 @@ class SceneCardDelegate(QStyledItemDelegate):
         self._later: list[tuple[QWidget, QRect]] = []
         #: What the identity, references and uncertain-job marks say (set by the window).
         self.badges: card_badges.CardBadges | None = None
+        self._cached_pixels = 0
+        #: The width cards are drawn at (the grid sets it from the card size and its width).
+        self.card_width = CARD_W
 
     def set_hover_pos(self, pos: QPoint | None) -> None:
         self._hover_pos = pos
 
+    def card_size(self) -> QSize:
+        return QSize(self.card_width, card_height(self.card_width))
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
                  ) -> QSize:
-        return QSize(CARD_W, CARD_H)
+        return self.card_size()
 
     # ------------------------------------------------------------------ painting
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
@@ -189,7 +238,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)
         hovered = bool(state & QStyle.StateFlag.State_MouseOver)
-        hover = (card_layout(rect).hit(self._hover_pos)
+        hover = (card_layout(rect, index.data(Role.CELL)).hit(self._hover_pos)
                  if hovered and self._hover_pos is not None else None)
         ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
         key = (index.data(Role.REVISION), index.row(), rect.width(), rect.height(), selected,
@@ -224,8 +273,10 @@ class SceneCardDelegate(QStyledItemDelegate):
             finally:
                 card_painter.end()
             self._cards[key] = picture
-            while len(self._cards) > CARD_CACHE:
-                self._cards.popitem(last=False)
+            self._cached_pixels += picture.width() * picture.height()
+            while self._cached_pixels > CARD_CACHE_PIXELS and len(self._cards) > 1:
+                _, old = self._cards.popitem(last=False)
+                self._cached_pixels -= old.width() * old.height()
             self._spend(time.perf_counter() - started)
         else:
             self._cards.move_to_end(key)
@@ -266,7 +317,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)
         hovered = bool(state & QStyle.StateFlag.State_MouseOver)
-        lay = card_layout(rect)
+        lay = card_layout(rect, cell)
         hover = lay.hit(hover_pos) if hovered and hover_pos is not None else None
 
         painter.save()
@@ -289,14 +340,15 @@ class SceneCardDelegate(QStyledItemDelegate):
         # name and star
         font = QFont(base_font)
         font.setBold(True)
-        font.setPointSizeF(base_font.pointSizeF() * 1.15)
+        if not lay.compact:
+            font.setPointSizeF(base_font.pointSizeF() * 1.15)
         painter.setFont(font)
         painter.setPen(text)
         fm = QFontMetrics(font)
         painter.drawText(lay.name, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                          fm.elidedText(scene.name, Qt.TextElideMode.ElideRight, lay.name.width()))
         star_font = QFont(base_font)
-        star_font.setPointSizeF(base_font.pointSizeF() * 1.4)
+        star_font.setPointSizeF(base_font.pointSizeF() * (1.1 if lay.compact else 1.4))
         painter.setFont(star_font)
         painter.setPen(theme.STAR if cell.star else (text if hover == "star" else dim))
         painter.drawText(lay.star, Qt.AlignmentFlag.AlignCenter, "★" if cell.star else "☆")
@@ -305,14 +357,19 @@ class SceneCardDelegate(QStyledItemDelegate):
         painter.setPen(dim)
         fm = QFontMetrics(base_font)
         setting = scene.setting + (f" · seed {scene.seed}" if scene.seed is not None else "")
-        painter.drawText(lay.setting, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                         fm.elidedText(setting, Qt.TextElideMode.ElideRight, lay.setting.width()))
+        if not lay.setting.isEmpty():
+            painter.drawText(lay.setting,
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                             fm.elidedText(setting, Qt.TextElideMode.ElideRight,
+                                           lay.setting.width()))
         # chips
         small = QFont(base_font)
         small.setPointSizeF(base_font.pointSizeF() * 0.88)
         painter.setFont(small)
         sfm = QFontMetrics(small)
         for key, kind in CHIPS:
+            if key not in lay.chips:
+                continue
             r = lay.chips[key]
             value = getattr(scene, key)
             label = self._catalog.label_for(kind, value) if value else f"No {key}"
@@ -333,13 +390,13 @@ class SceneCardDelegate(QStyledItemDelegate):
         # the two slots
         stale = {Stage.PREVIEW: bool(index.data(Role.PREVIEW_STALE)),
                  Stage.FINAL: bool(index.data(Role.FINAL_STALE))}
-        for stage in (Stage.PREVIEW, Stage.FINAL):
+        for stage in lay.slots:
             self._paint_slot(painter, pal, lay, stage, cell.slot(stage), stale[stage], small,
                              hover == f"slot:{stage.value}")
         card_badges.paint(painter, pal, scene.name, lay.slots, cell, self.badges)
         # buttons
         actions = card_actions(cell)
-        for key in BUTTONS:
+        for key in lay.buttons:
             enabled, checked = actions[key]
             self._paint_button(painter, pal, lay.buttons[key], BUTTON_TEXT[key], enabled,
                                checked, hover == f"button:{key}", key, base_font)
@@ -373,9 +430,16 @@ class SceneCardDelegate(QStyledItemDelegate):
             painter.setPen(text)
             fallback = ("The render failed." if slot.state is JobState.FAILED else
                         "The provider may have accepted (and billed) this render.")
-            painter.drawText(r.adjusted(10, 26, -10, -10),
-                             Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
-                             | Qt.TextFlag.TextWordWrap, slot.message or fallback)
+            message = slot.message or fallback
+            box = r.adjusted(8, 8, -8, -8)
+            # A word wider than the slot (an environment variable's name) breaks anywhere
+            # rather than running out of the card; the tooltip has the whole sentence.
+            fm = QFontMetrics(small)
+            wrap = (Qt.TextFlag.TextWrapAnywhere
+                    if any(fm.horizontalAdvance(w) > box.width() for w in message.split())
+                    else Qt.TextFlag.TextWordWrap)
+            painter.drawText(box, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft | wrap,
+                             message)
         else:
             painter.setFont(small)
             painter.setPen(QPen(theme.blend(text, dark_bg, 0.6), 1, Qt.PenStyle.DashLine))
@@ -395,16 +459,6 @@ class SceneCardDelegate(QStyledItemDelegate):
             painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(r.adjusted(1, 1, -1, -1), 6, 6)
-        # stage pill
-        painter.setFont(small)
-        fm = QFontMetrics(small)
-        caption = "PREVIEW" if stage is Stage.PREVIEW else "FINAL"
-        pill = QRect(r.left() + 6, r.top() + 6, fm.horizontalAdvance(caption) + 12, fm.height() + 2)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(0, 0, 0, 150))
-        painter.drawRoundedRect(pill, 4, 4)
-        painter.setPen(QColor("white"))
-        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, caption)
         # progress bar for work in flight
         if slot.active:
             bar = QRect(r.left() + 6, r.bottom() - 8, r.width() - 12, 4)
@@ -415,19 +469,30 @@ class SceneCardDelegate(QStyledItemDelegate):
             done.setWidth(max(4, int(bar.width() * share)))
             painter.setBrush(theme.status_colour(slot.state, palette=pal))
             painter.drawRoundedRect(done, 2, 2)
-        # state line
+        # state line: the stage's caption beside the image, never over it
         sr = lay.states[stage]
+        fm = QFontMetrics(small)
+        painter.setFont(small)
+        caption = "PREVIEW" if stage is Stage.PREVIEW else "FINAL"
+        pill = QRect(sr.left(), sr.top() + 1, fm.horizontalAdvance(caption) + 10, sr.height() - 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.blend(pal.color(QPalette.ColorRole.Base), text, 0.72))
+        painter.drawRoundedRect(pill, 4, 4)
+        painter.setPen(pal.color(QPalette.ColorRole.Base))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, caption)
         colour = theme.status_colour(slot.state, stale, pal)
+        painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colour)
-        dot = QRect(sr.left() + 1, sr.center().y() - 4, 8, 8)
+        dot = QRect(pill.right() + 6, sr.center().y() - 3, 7, 7)
         painter.drawEllipse(dot)
         painter.setPen(text)
         line = slot.describe(stale)
         if slot.done and slot.model:
             line += f" · {slot.model}"
-        painter.drawText(sr.adjusted(14, 0, 0, 0),
+        left = dot.right() + 5
+        painter.drawText(QRect(left, sr.top(), sr.right() - left, sr.height()),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                         fm.elidedText(line, Qt.TextElideMode.ElideRight, sr.width() - 14))
+                         fm.elidedText(line, Qt.TextElideMode.ElideRight, sr.right() - left))
 
     def _paint_button(self, painter: QPainter, pal: QPalette, r: QRect, label: str,
                       enabled: bool, checked: bool, hovered: bool, key: str,
@@ -462,7 +527,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         cell: Cell | None = index.data(Role.CELL)
         if scene is None or cell is None:
             return False
-        lay = card_layout(option.rect)
+        lay = card_layout(option.rect, cell)
         pos = event.position().toPoint()
         badge = card_badges.action_at(scene.name, lay.slots, cell, self.badges, pos)
         if badge is not None:
@@ -504,7 +569,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         cell: Cell | None = index.data(Role.CELL)
         if scene is None or cell is None:
             return False
-        hit = card_layout(option.rect).hit(event.pos())
+        hit = card_layout(option.rect, cell).hit(event.pos())
         tip = None
         if hit and hit.startswith("button:"):
             tip = BUTTON_TIP[hit.split(":", 1)[1]]

@@ -276,8 +276,9 @@ def image_paths(mime: Any) -> list[Path]:
 
 
 class BatchStatus(QWidget):
-    """The toolbar's line about the sheet's renders: what a batch would cost, how many are
-    done, rendering or failed, and a bar."""
+    """The toolbar's line about the sheet's renders: what a batch would cost; and ``progress``
+    (for the status line, where a batch's counts per stage have room): how many are done,
+    rendering, failed or cancelled, and a bar."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -285,14 +286,19 @@ class BatchStatus(QWidget):
         row.setContentsMargins(6, 0, 6, 0)
         self.cost_label = QLabel(self)
         self.cost_label.setObjectName("costLabel")
-        self.progress_label = QLabel(self)
+        row.addWidget(self.cost_label)
+        self.progress = QWidget(self)
+        self.progress.setObjectName("batchProgress")
+        line = QHBoxLayout(self.progress)
+        line.setContentsMargins(6, 0, 6, 0)
+        self.progress_label = QLabel(self.progress)
         self.progress_label.setObjectName("progressLabel")
-        self.progress_bar = QProgressBar(self)
+        self.progress_bar = QProgressBar(self.progress)
         self.progress_bar.setObjectName("progressBar")
-        self.progress_bar.setFixedWidth(160)
+        self.progress_bar.setFixedWidth(140)
         self.progress_bar.setTextVisible(False)
-        for widget in (self.cost_label, self.progress_label, self.progress_bar):
-            row.addWidget(widget)
+        line.addWidget(self.progress_label)
+        line.addWidget(self.progress_bar)
         self._shown: GridProgress | None = None
         # The bar repaints itself at once on every change: a few times a second will do.
         self._bar_timer = QTimer(self)

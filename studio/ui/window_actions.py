@@ -104,6 +104,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("import", "&Import images…", "Ctrl+I",
                "Import PNG, JPEG or WebP images made by other tools (their settings are read)",
                lambda w: w.tools.import_dialog()),
+    ActionSpec("larger_cards", "&Larger cards", "Ctrl+=",
+               "Bigger scene cards, fewer to a row", lambda w: w.grid.larger_cards()),
+    ActionSpec("smaller_cards", "S&maller cards", "Ctrl+-",
+               "Smaller scene cards, down to storyboard thumbnails",
+               lambda w: w.grid.smaller_cards()),
     ActionSpec("export", "&Export…", "Ctrl+E",
                "The sheet as a character sheet (PNG/PDF), a storyboard PDF or a ZIP bundle",
                lambda w: w.tools.export_dialog()),
@@ -121,7 +126,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "reject", "star")),
     ("&Render", ("preview_all", "preview_selected", "finalize_selected", "finalize_approved",
                  "finalize_all", "retry_failed", "cancel_all")),
-    ("&View", ("library", "compare", "consistency", "-", "@docks")),
+    ("&View", ("library", "compare", "consistency", "-", "larger_cards", "smaller_cards", "-",
+               "@docks")),
     ("&Help", ("shortcuts",)),
 )
 
