@@ -211,9 +211,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         #: budget).
         self._shown: dict[str, QPixmap] = {}
         self._frame_spent = 0.0
-        self._later: list[tuple[QWidget, QRect]] = []
-        #: What the identity, references and uncertain-job marks say (set by the window).
-        self.badges: card_badges.CardBadges | None = None
+        self._later: list[tuple[QAbstractItemView, QPersistentModelIndex]] = []
         self._cached_pixels = 0
         #: The width cards are drawn at (the grid sets it from the card size and its width).
         self.card_width = CARD_W
@@ -249,13 +247,16 @@ class SceneCardDelegate(QStyledItemDelegate):
         shown = self._shown.get(name)
         view = option.widget
         on_screen = isinstance(painter.device(), QWidget)  # not a grab() or a print
-        if (picture is None and shown is not None and on_screen and self._over_budget()
-                and shown.deviceIndependentSize().toSize() == rect.size()
+        if (picture is None and on_screen and self._over_budget()
                 and isinstance(view, QAbstractItemView)):
-            # This frame has drawn enough cards: show the card as it was a moment ago and
-            # draw it anew in the next one, so no repaint holds the window for long.
-            self._redraw_later(view, rect)
-            painter.drawPixmap(rect.topLeft(), shown)
+            # This frame has drawn enough cards: show the card as it was a moment ago (or, the
+            # first time it comes into sight, its outline and name) and draw it in full in the
+            # next frame, so no repaint holds the window for long.
+            self._redraw_later(view, index)
+            if shown is not None and shown.deviceIndependentSize().toSize() == rect.size():
+                painter.drawPixmap(rect.topLeft(), shown)
+            else:
+                self._draw_outline(painter, option, name, selected)
             return
         if picture is None:
             started = time.perf_counter()
@@ -295,16 +296,36 @@ class SceneCardDelegate(QStyledItemDelegate):
     def _new_frame(self) -> None:
         self._frame_spent = 0.0
 
-    def _redraw_later(self, view: QAbstractItemView, rect: QRect) -> None:
+    def _redraw_later(self, view: QAbstractItemView,
+                      index: QModelIndex | QPersistentModelIndex) -> None:
         if not self._later:
             QTimer.singleShot(0, self._redraw)
-        self._later.append((view.viewport(), QRect(rect)))
+        # The card's index, not its place: the view may have scrolled by the next frame.
+        self._later.append((view, QPersistentModelIndex(index)))
 
     def _redraw(self) -> None:
         later, self._later = self._later, []
-        for viewport, rect in later:
-            if shiboken6.isValid(viewport):
-                viewport.update(rect)
+        for view, index in later:
+            if shiboken6.isValid(view) and index.isValid():
+                view.update(QModelIndex(index))
+
+    def _draw_outline(self, painter: QPainter, option: QStyleOptionViewItem, name: str,
+                      selected: bool) -> None:
+        """A card's frame and name only: what a card shows for the one frame before it is
+        drawn in full."""
+        pal: QPalette = option.palette
+        lay = card_layout(option.rect)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight if selected
+                                      else QPalette.ColorRole.Mid), 1))
+        painter.setBrush(theme.card_background(pal, selected, False))
+        painter.drawRoundedRect(lay.card, 8, 8)
+        painter.setPen(pal.color(QPalette.ColorRole.Text))
+        painter.drawText(lay.name, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                         QFontMetrics(option.font).elidedText(name, Qt.TextElideMode.ElideRight,
+                                                              lay.name.width()))
+        painter.restore()
 
     def _draw_card(self, painter: QPainter, option: QStyleOptionViewItem,
                    index: QModelIndex | QPersistentModelIndex, hover_pos: QPoint | None) -> None:
