@@ -18,7 +18,7 @@ from studio.ui.viewmodels.cells import Slot
 from studio.ui.viewmodels.scenes import SceneListModel
 from tests.fakes.fixtures import SECRET_KEY, FakeClock
 from tests.render.fakes import MARKERS, ScriptedModelsLab
-from tests.ui.conftest import settle_images
+from tests.ui.conftest import close_window, settle_images
 
 
 @pytest.fixture
@@ -69,7 +69,10 @@ def test_cancel_all_never_reads_done_nor_fills_the_bar(  # type: ignore[no-untyp
     assert bar_state(window) == (2, 4, "incomplete")
     assert "Retry failed" in window.progress_label.toolTip()
     settle_images(qtbot, window)
-    shot(window.status, "progress-after-cancel-all.png")
+    shot(window.status.progress, "progress-after-cancel-all.png")
+    # the provider lets go of the held jobs, and the window closes before the fake stops
+    fake_modelslab.release()
+    close_window(qtbot, window)
 
 
 def test_an_all_failed_batch_shows_an_empty_bar_and_one_notice(  # type: ignore[no-untyped-def]
@@ -99,6 +102,7 @@ def test_an_all_failed_batch_shows_an_empty_bar_and_one_notice(  # type: ignore[
     assert not window.messages.isVisible()
     qtbot.waitUntil(lambda: "4 renders failed" in window.messages.text, timeout=30000)
     assert model.progress().failed == 4 and model.progress().active == 0
+    close_window(qtbot, window)
 
 
 def test_counts_per_stage_eta_and_positions_in_line(qapp) -> None:  # type: ignore[no-untyped-def]
