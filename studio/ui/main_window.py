@@ -29,6 +29,7 @@ from studio.ui.card_badges import CardBadges
 from studio.ui.character_panel import CharacterPanel
 from studio.ui.image_windows import ImageWindows, record_item
 from studio.ui.inspector import Inspector
+from studio.ui.scene_checks import SceneFindings
 from studio.ui.scene_delegate import SceneCardDelegate, card_layout
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import CardSizeSlider, SceneGridView
@@ -214,6 +215,9 @@ class MainWindow(QMainWindow):
         self.scene_editor = cast(SceneEditor, self.scene_dock.widget())
         self.inspector = cast(Inspector, self.inspector_dock.widget())
         self.tabifyDockWidget(self.scene_dock, self.inspector_dock)
+        # The prompt checks on the cards and in the Scene panel, where the problem is.
+        self.character_panel.checks.findingsChanged.connect(self.model.set_findings)
+        self.scene_findings = SceneFindings(self.scene_editor, self.model, self.selection)
         self.scene_dock.raise_()
 
     def _add_recent_menu(self, menu: QMenu) -> None:

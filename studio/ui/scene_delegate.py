@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import shiboken6
 from PySide6.QtCore import (
@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.checks import Finding, Severity
 from studio.core.lifecycle import Approval, JobState
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import Stage
@@ -112,10 +113,13 @@ class CardLayout:
     states: dict[Stage, QRect]
     buttons: dict[str, QRect]
     compact: bool = False
+    checks: QRect = field(default_factory=QRect)  # the prompt checks' marker, left of the star
 
     def hit(self, pos: QPoint) -> str | None:
         if self.star.contains(pos):
             return "star"
+        if self.checks.contains(pos):
+            return "checks"
         for name, rect in self.buttons.items():
             if rect.contains(pos):
                 return f"button:{name}"
@@ -136,7 +140,8 @@ def card_layout(rect: QRect, cell: Cell | None = None) -> CardLayout:
     x0, y = r.left() + MARGIN, r.top() + MARGIN
     width = r.width() - 2 * MARGIN
     star = QRect(r.right() - MARGIN - 24, y - 1, 24, 24)
-    name = QRect(x0, y, width - 30, 22)
+    checks = QRect(star.left() - 24, y, 22, 22)
+    name = QRect(x0, y, width - 54, 22)
     y += 24
     setting = QRect(x0, y, width, 18)
     y += 22
@@ -161,7 +166,7 @@ def card_layout(rect: QRect, cell: Cell | None = None) -> CardLayout:
             x += 5 + (width - (4 * big + 2 * small + 5 * 5))  # push the verdicts to the right
         buttons[key] = QRect(x, y, w, 28)
         x += w + 5
-    return CardLayout(r, name, star, setting, chips, slots, states, buttons)
+    return CardLayout(r, name, star, setting, chips, slots, states, buttons, checks=checks)
 
 
 def _compact_layout(rect: QRect, stage: Stage) -> CardLayout:
@@ -170,12 +175,24 @@ def _compact_layout(rect: QRect, stage: Stage) -> CardLayout:
     x0, y = r.left() + pad, r.top() + pad
     width = r.width() - 2 * pad
     star = QRect(r.right() - pad - 20, y - 1, 20, 20)
-    name = QRect(x0, y, width - 22, 18)
+    checks = QRect(star.left() - 20, y, 18, 18)
+    name = QRect(x0, y, width - 42, 18)
     y += 22
     image = QRect(x0, y, width, max(40, r.bottom() - pad - 22 - y))
     state = QRect(x0, image.bottom() + 4, width, 18)
     return CardLayout(r, name, star, QRect(), {}, {stage: image}, {stage: state}, {},
-                      compact=True)
+                      compact=True, checks=checks)
+
+
+def findings_tip(findings: tuple[Finding, ...]) -> str:
+    """What the prompt checks found about a scene, and what to do: a card's marker tooltip."""
+    if not findings:
+        return ""
+    lines = ["Prompt checks:"]
+    for f in findings:
+        lines.append(f"• {f.severity.value.title()}: {f.message}\n   → {f.suggestion}")
+    lines.append("The Scene panel shows where.")
+    return "\n".join(lines)
 
 
 def card_actions(cell: Cell) -> dict[str, tuple[bool, bool]]:
@@ -212,6 +229,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         self._shown: dict[str, QPixmap] = {}
         self._frame_spent = 0.0
         self._later: list[tuple[QAbstractItemView, QPersistentModelIndex]] = []
+        #: What the identity, references and uncertain-job marks say (set by the window).
+        self.badges: card_badges.CardBadges | None = None
         self._cached_pixels = 0
         #: The width cards are drawn at (the grid sets it from the card size and its width).
         self.card_width = CARD_W
@@ -373,6 +392,9 @@ class SceneCardDelegate(QStyledItemDelegate):
         painter.setFont(star_font)
         painter.setPen(theme.STAR if cell.star else (text if hover == "star" else dim))
         painter.drawText(lay.star, Qt.AlignmentFlag.AlignCenter, "★" if cell.star else "☆")
+        findings: tuple[Finding, ...] = index.data(Role.FINDINGS) or ()
+        if findings:
+            self._paint_checks(painter, lay.checks, findings, base_font)
         # setting
         painter.setFont(base_font)
         painter.setPen(dim)
@@ -515,6 +537,24 @@ class SceneCardDelegate(QStyledItemDelegate):
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                          fm.elidedText(line, Qt.TextElideMode.ElideRight, sr.right() - left))
 
+    def _paint_checks(self, painter: QPainter, r: QRect, findings: tuple[Finding, ...],
+                      font: QFont) -> None:
+        """A round mark for the prompt checks' findings about this scene: red for an error,
+        amber for a warning (the tooltip says what and how to fix it)."""
+        error = any(f.severity is Severity.ERROR for f in findings)
+        colour = theme.status_colour(JobState.FAILED if error else JobState.UNCERTAIN)
+        side = min(r.width(), r.height()) - 2
+        mark = QRect(0, 0, side, side)
+        mark.moveCenter(r.center())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawEllipse(mark)
+        bold = QFont(font)
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.setPen(QColor("white"))
+        painter.drawText(mark, Qt.AlignmentFlag.AlignCenter, "!")
+
     def _paint_button(self, painter: QPainter, pal: QPalette, r: QRect, label: str,
                       enabled: bool, checked: bool, hovered: bool, key: str,
                       font: QFont) -> None:
@@ -579,18 +619,14 @@ class SceneCardDelegate(QStyledItemDelegate):
             return True
         return False
 
-    def helpEvent(self, event: object, view: object, option: QStyleOptionViewItem,
-                  index: QModelIndex | QPersistentModelIndex) -> bool:
-        from PySide6.QtGui import QHelpEvent
-        from PySide6.QtWidgets import QToolTip
-
-        if not isinstance(event, QHelpEvent):
-            return False
+    def tooltip_at(self, index: QModelIndex | QPersistentModelIndex, rect: QRect,
+                   pos: QPoint) -> str | None:
+        """The tooltip of the part of the card in ``rect`` at ``pos`` (None: the card's own)."""
         scene: Scene | None = index.data(Role.SCENE)
         cell: Cell | None = index.data(Role.CELL)
         if scene is None or cell is None:
-            return False
-        hit = card_layout(option.rect, cell).hit(event.pos())
+            return None
+        hit = card_layout(rect, cell).hit(pos)
         tip = None
         if hit and hit.startswith("button:"):
             tip = BUTTON_TIP[hit.split(":", 1)[1]]
@@ -605,8 +641,20 @@ class SceneCardDelegate(QStyledItemDelegate):
             tip = index.data(Role.FINAL_TIP if stage is Stage.FINAL else Role.PREVIEW_TIP)
         elif hit == "star":
             tip = "Star this scene"
-        tip = card_badges.tooltip_at(scene.name, card_layout(option.rect).slots, cell,
-                                     self.badges, event.pos()) or tip
+        elif hit == "checks":
+            tip = findings_tip(index.data(Role.FINDINGS) or ())
+        tip = card_badges.tooltip_at(scene.name, card_layout(rect, cell).slots, cell,
+                                     self.badges, pos) or tip
+        return tip or None
+
+    def helpEvent(self, event: object, view: object, option: QStyleOptionViewItem,
+                  index: QModelIndex | QPersistentModelIndex) -> bool:
+        from PySide6.QtGui import QHelpEvent
+        from PySide6.QtWidgets import QToolTip
+
+        if not isinstance(event, QHelpEvent):
+            return False
+        tip = self.tooltip_at(index, option.rect, event.pos())
         if tip:
             QToolTip.showText(event.globalPos(), tip, option.widget)
             return True

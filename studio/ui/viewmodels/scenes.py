@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from studio.core.checks import Finding, Severity
 from studio.core.fingerprint import Fingerprint, describe_reasons, fingerprint, staleness
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
@@ -46,6 +47,8 @@ class Role(IntEnum):
     FINAL_TIP = Qt.ItemDataRole.UserRole + 7
     #: Changes whenever anything a card shows changes (painters cache cards by it).
     REVISION = Qt.ItemDataRole.UserRole + 8
+    #: The prompt checks' warnings and errors about the scene (a tuple of ``Finding``).
+    FINDINGS = Qt.ItemDataRole.UserRole + 9
 
 
 def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
@@ -159,6 +162,8 @@ class SceneListModel(QAbstractListModel):
         self._batch: dict[tuple[str, Stage], int] = {}
         self._batch_serial = 0
         self._batch_started: float | None = None
+        #: The prompt checks' warnings and errors, per scene name.
+        self._findings: dict[str, tuple[Finding, ...]] = {}
         self._scenes: list[Scene] = list(document.sheet.scenes)
         self._rows: dict[str, int] = {}
         self._cells: dict[str, Cell] = {}
@@ -383,6 +388,27 @@ class SceneListModel(QAbstractListModel):
                 changed[name] = cell.with_slot(stage, replace(slot, position=position))
         return changed
 
+    # ------------------------------------------------------------------ prompt checks
+    def set_findings(self, findings: list[Finding]) -> None:
+        """The prompt checks' latest findings; the cards of scenes with a warning or an error
+        show a marker (notes of information are left to the checks list)."""
+        by_scene: dict[str, list[Finding]] = {}
+        for finding in findings:
+            if finding.scene and finding.severity is not Severity.INFO:
+                by_scene.setdefault(finding.scene, []).append(finding)
+        new = {name: tuple(found) for name, found in by_scene.items()}
+        changed = {n for n in new.keys() | self._findings.keys()
+                   if new.get(n) != self._findings.get(n)}
+        self._findings = new
+        for name in changed:
+            row = self.row_of(name)
+            if row is not None:
+                self._touch(name)
+                self.dataChanged.emit(self.index(row), self.index(row))
+
+    def findings(self, name: str) -> tuple[Finding, ...]:
+        return self._findings.get(name, ())
+
     def refresh_images(self, path: str) -> None:
         """Repaint the rows showing ``path`` (its decoded image has arrived)."""
         for row, scene in enumerate(self._scenes):
@@ -430,6 +456,8 @@ class SceneListModel(QAbstractListModel):
             return self.is_stale(scene.name, Stage.FINAL)
         if role == Role.FINGERPRINT:
             return self._fingerprints[index.row()][Stage.PREVIEW].digest
+        if role == Role.FINDINGS:
+            return self.findings(scene.name)
         if role == Role.REVISION:
             return (self._epoch, self._revisions.get(scene.name, 0))
         if role == Role.PREVIEW_TIP:
