@@ -34,6 +34,7 @@ from studio.ui.scene_delegate import SceneCardDelegate, card_layout
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import CardSizeSlider, SceneGridView
 from studio.ui.services import Dialogs, StudioServices, example_sheet_path
+from studio.ui.template_dialog import WindowTemplates
 from studio.ui.tool_windows import ToolWindows
 from studio.ui.viewmodels.attention import JobAttention
 from studio.ui.viewmodels.background import Background
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         self.attention = JobAttention(self.model, self.background, self._questions.confirm, self)
         self.tools = ToolWindows(self)
         self.image_windows = ImageWindows(self)
+        self.templates = WindowTemplates(catalog, services.config_dir)
         self.closed_down = False
         self._closing = False
         self._state_saved = False
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self.delegate = SceneCardDelegate(self.services.catalog, self.images, self)
         self.delegate.badges = CardBadges(self.render_facts, self.attention)
         self.grid = SceneGridView(self.model, self.delegate, self)
+        self.grid.group_label = self.templates.group_label
         central = QWidget(self)
         column = QVBoxLayout(central)
         column.setContentsMargins(6, 6, 6, 0)

@@ -234,6 +234,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         self._cached_pixels = 0
         #: The width cards are drawn at (the grid sets it from the card size and its width).
         self.card_width = CARD_W
+        #: The grid is painting a scroll step (cards new to the eye may come a frame later).
+        self.scrolling = False
 
     def set_hover_pos(self, pos: QPoint | None) -> None:
         self._hover_pos = pos
@@ -266,13 +268,14 @@ class SceneCardDelegate(QStyledItemDelegate):
         shown = self._shown.get(name)
         view = option.widget
         on_screen = isinstance(painter.device(), QWidget)  # not a grab() or a print
+        same_size = shown is not None and shown.deviceIndependentSize().toSize() == rect.size()
         if (picture is None and on_screen and self._over_budget()
-                and isinstance(view, QAbstractItemView)):
-            # This frame has drawn enough cards: show the card as it was a moment ago (or, the
-            # first time it comes into sight, its outline and name) and draw it in full in the
-            # next frame, so no repaint holds the window for long.
+                and isinstance(view, QAbstractItemView) and (same_size or self.scrolling)):
+            # This frame has drawn enough cards: show the card as it was a moment ago (or,
+            # while the grid scrolls, its outline and name the first time it comes into sight)
+            # and draw it in full in the next frame, so no repaint holds the window for long.
             self._redraw_later(view, index)
-            if shown is not None and shown.deviceIndependentSize().toSize() == rect.size():
+            if shown is not None and same_size:
                 painter.drawPixmap(rect.topLeft(), shown)
             else:
                 self._draw_outline(painter, option, name, selected)

@@ -68,6 +68,8 @@ SPACING = 6
 HEADER_H = 30
 #: How much wider than asked a card may grow to fill its row.
 STRETCH = 1.25
+EMPTY_TEXT = ("No scenes yet.\nScene › Add scene (Ctrl+Shift+N), or Scene › Add from template "
+              "(Ctrl+Shift+M) for a turnaround, expressions, poses, outfits or storyboard shots.")
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -148,6 +150,7 @@ class SceneGridView(QAbstractItemView):
         self._size_step = DEFAULT_CARD_SIZE
         self._hover_row: int | None = None
         self._drop_row: int | None = None
+        self._painted_offset = 0
         #: Names a section header by its group id (the window gives the templates' labels).
         self.group_label: Callable[[str], str] = group_label
         self.setObjectName("sceneGrid")
@@ -335,9 +338,14 @@ class SceneGridView(QAbstractItemView):
         plan = self.plan()
         painter = QPainter(self.viewport())
         offset = self.verticalOffset()
+        self._delegate.scrolling = offset != self._painted_offset
+        self._painted_offset = offset
         exposed = event.rect()
         top, bottom = exposed.top() + offset, exposed.bottom() + offset
         try:
+            if not plan.cards:
+                self._paint_empty(painter)
+                return
             self._paint_headers(painter, plan, offset, top, bottom)
             card_h = plan.cards[0].height() if plan.cards else 0
             first = bisect_left(plan.tops, top - card_h)
@@ -380,6 +388,14 @@ class SceneGridView(QAbstractItemView):
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title)
             painter.setPen(QPen(theme.blend(text, pal.color(QPalette.ColorRole.Base), 0.7), 1))
             painter.drawLine(r.left() + 4, r.bottom() - 1, r.right() - 4, r.bottom() - 1)
+
+    def _paint_empty(self, painter: QPainter) -> None:
+        """What an empty sheet's grid says: how to add scenes."""
+        pal = self.palette()
+        painter.setPen(theme.blend(pal.color(QPalette.ColorRole.Text),
+                                   pal.color(QPalette.ColorRole.Base), 0.35))
+        painter.drawText(self.viewport().rect().adjusted(24, 24, -24, -24),
+                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, EMPTY_TEXT)
 
     def _paint_drop(self, painter: QPainter, plan: GridPlan, offset: int) -> None:
         """Where a dragged card would land: a bar before the card at that place."""

@@ -47,9 +47,20 @@ def _render(kind: str, which: str) -> Callable[[MainWindow], Any]:
     return run
 
 
+def _templates(which: str, window: MainWindow) -> Any:
+    from studio.ui import template_dialog
+
+    if which == "new":
+        return template_dialog.new_from_template(window)
+    return template_dialog.add_from_template(window)
+
+
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("new", "&New sheet", Std.New, "Start a new character sheet",
                lambda w: w.session.new_sheet()),
+    ActionSpec("new_from_template", "New from &template…", "Ctrl+Shift+T",
+               "Start a sheet from a template: turnaround, head turn, expressions, poses, "
+               "outfits or storyboard coverage", lambda w: _templates("new", w)),
     ActionSpec("open", "&Open…", Std.Open, "Open a character sheet file",
                lambda w: w.session.open_dialog()),
     ActionSpec("save", "&Save", Std.Save, "Save the sheet file", lambda w: w.session.save()),
@@ -62,6 +73,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                lambda w: w.document.undo_stack.redo()),
     ActionSpec("add_scene", "&Add scene", "Ctrl+Shift+N", "Add a scene to the sheet",
                lambda w: w.grid.add_scene()),
+    ActionSpec("add_from_template", "Add from te&mplate…", "Ctrl+Shift+M",
+               "Add a template's cells after the sheet's scenes (one undo step)",
+               lambda w: _templates("add", w)),
     ActionSpec("duplicate_scene", "&Duplicate scene", "Ctrl+D", "Duplicate the selected scene",
                lambda w: w.grid.duplicate_current()),
     ActionSpec("delete_scene", "De&lete scene", Std.Delete, "Delete the selected scenes",
@@ -119,11 +133,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
 
 #: Menus in order; "-" is a separator, "@name" a part the window fills in itself.
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("&File", ("new", "open", "@recent", "-", "save", "save_as", "-", "import", "export",
-               "settings", "-", "quit")),
+    ("&File", ("new", "new_from_template", "open", "@recent", "-", "save", "save_as", "-",
+               "import", "export", "settings", "-", "quit")),
     ("&Edit", ("undo", "redo")),
-    ("&Scene", ("add_scene", "@patterns", "duplicate_scene", "delete_scene", "-", "approve",
-                "reject", "star")),
+    ("&Scene", ("add_scene", "add_from_template", "@patterns", "duplicate_scene",
+                "delete_scene", "-", "approve", "reject", "star")),
     ("&Render", ("preview_all", "preview_selected", "finalize_selected", "finalize_approved",
                  "finalize_all", "retry_failed", "cancel_all")),
     ("&View", ("library", "compare", "consistency", "-", "larger_cards", "smaller_cards", "-",

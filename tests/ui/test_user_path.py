@@ -39,8 +39,7 @@ def build_character_sheet(window, qtbot, path: Path) -> None:  # type: ignore[no
         edit.selectAll()
         qtbot.keyClicks(edit, text)
     assert window.document.sheet.character.anchor.startswith("Mara, 28-year-old woman")
-    window.grid.select_name("Headshot")
-    window.actions_by_name["delete_scene"].trigger()
+    assert window.model.rowCount() == 0  # File › New starts empty
     editor = window.scene_editor
     for name, setting, lighting, lens, framing in SCENES:
         window.actions_by_name["add_scene"].trigger()
