@@ -46,7 +46,7 @@ from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import Stage
 from studio.core.sheet import Scene
 from studio.ui import card_badges, theme
-from studio.ui.viewmodels.cells import Cell, Slot
+from studio.ui.viewmodels.cells import Cell, Slot, Take, ordered_takes
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.scenes import Role
 
@@ -66,6 +66,8 @@ DEFAULT_CARD_SIZE = 3
 #: Narrower than this, a card is a thumbnail: the name, one image and its state line (the
 #: chips and buttons are in the menus, the Scene panel and the keys).
 COMPACT_BELOW = 280
+FILM = 30  # the side of a take in a card's filmstrip
+TAKE_SIDE = 96  # decode size for the filmstrip's images
 
 
 def card_height(width: int) -> int:
@@ -114,12 +116,18 @@ class CardLayout:
     buttons: dict[str, QRect]
     compact: bool = False
     checks: QRect = field(default_factory=QRect)  # the prompt checks' marker, left of the star
+    #: Per stage, the filmstrip of the other takes: (place, render id; -1: "+n more").
+    takes: dict[Stage, tuple[tuple[QRect, int], ...]] = field(default_factory=dict)
 
     def hit(self, pos: QPoint) -> str | None:
         if self.star.contains(pos):
             return "star"
         if self.checks.contains(pos):
             return "checks"
+        for strip in self.takes.values():
+            for rect, render_id in strip:
+                if render_id >= 0 and rect.contains(pos):
+                    return f"take:{render_id}"
         for name, rect in self.buttons.items():
             if rect.contains(pos):
                 return f"button:{name}"
@@ -132,8 +140,10 @@ class CardLayout:
         return None
 
 
-def card_layout(rect: QRect, cell: Cell | None = None) -> CardLayout:
-    """The parts of a card in ``rect``; ``cell`` says which image a thumbnail shows."""
+def card_layout(rect: QRect, cell: Cell | None = None, by_likeness: bool = False
+                ) -> CardLayout:
+    """The parts of a card in ``rect``; ``cell`` says which image a thumbnail shows and
+    which takes its filmstrips hold (``by_likeness``: the most like the character first)."""
     if rect.width() < COMPACT_BELOW:
         return _compact_layout(rect, shown_stage(cell))
     r = rect.adjusted(3, 3, -3, -3)
@@ -153,6 +163,13 @@ def card_layout(rect: QRect, cell: Cell | None = None) -> CardLayout:
     slot_h = max(60, r.bottom() - y - bottom_reserved)
     slots = {Stage.PREVIEW: QRect(x0, y, side, slot_h),
              Stage.FINAL: QRect(x0 + side + GAP, y, side, slot_h)}
+    takes: dict[Stage, tuple[tuple[QRect, int], ...]] = {}
+    for stage, slot_rect in list(slots.items()):
+        others = ordered_takes(cell.slot(stage).other_takes, by_likeness) if cell else ()
+        if others:
+            slots[stage] = slot_rect.adjusted(0, 0, 0, -(FILM + 4))
+            takes[stage] = filmstrip(QRect(slot_rect.left(), slot_rect.bottom() - FILM + 1,
+                                           slot_rect.width(), FILM), others)
     y += slot_h + 2
     states = {Stage.PREVIEW: QRect(x0, y, side, 18),
               Stage.FINAL: QRect(x0 + side + GAP, y, side, 18)}
@@ -166,7 +183,21 @@ def card_layout(rect: QRect, cell: Cell | None = None) -> CardLayout:
             x += 5 + (width - (4 * big + 2 * small + 5 * 5))  # push the verdicts to the right
         buttons[key] = QRect(x, y, w, 28)
         x += w + 5
-    return CardLayout(r, name, star, setting, chips, slots, states, buttons, checks=checks)
+    return CardLayout(r, name, star, setting, chips, slots, states, buttons, checks=checks,
+                      takes=takes)
+
+
+def filmstrip(band: QRect, takes: tuple[Take, ...]) -> tuple[tuple[QRect, int], ...]:
+    """Small squares for ``takes`` along ``band``; when they do not all fit, the last square
+    says how many more there are (render id -1)."""
+    side, gap = band.height(), 4
+    fit = max(1, (band.width() + gap) // (side + gap))
+    shown = takes if len(takes) <= fit else takes[:fit - 1]
+    out = [(QRect(band.left() + i * (side + gap), band.top(), side, side), t.render_id)
+           for i, t in enumerate(shown)]
+    if len(shown) < len(takes):
+        out.append((QRect(band.left() + len(shown) * (side + gap), band.top(), side, side), -1))
+    return tuple(out)
 
 
 def _compact_layout(rect: QRect, stage: Stage) -> CardLayout:
@@ -193,6 +224,15 @@ def findings_tip(findings: tuple[Finding, ...]) -> str:
         lines.append(f"• {f.severity.value.title()}: {f.message}\n   → {f.suggestion}")
     lines.append("The Scene panel shows where.")
     return "\n".join(lines)
+
+
+def take_tip(take: Take) -> str:
+    """A filmstrip take's tooltip: its seed, its likeness where scored, and the click."""
+    parts = [f"Take · seed {take.seed}" if take.seed is not None else "Take"]
+    if take.distance is not None:
+        parts.append(f"identity distance {take.distance:.2f} (smaller: more alike)")
+    return " · ".join(parts) + "\nClick to show this take (finals are made from the preview " \
+        "shown)."
 
 
 def card_actions(cell: Cell) -> dict[str, tuple[bool, bool]]:
@@ -236,6 +276,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         self.card_width = CARD_W
         #: The grid is painting a scroll step (cards new to the eye may come a frame later).
         self.scrolling = False
+        #: Filmstrips list the takes most like the character first (where scored).
+        self.takes_by_likeness = False
 
     def set_hover_pos(self, pos: QPoint | None) -> None:
         self._hover_pos = pos
@@ -257,12 +299,13 @@ class SceneCardDelegate(QStyledItemDelegate):
         state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)
         hovered = bool(state & QStyle.StateFlag.State_MouseOver)
-        hover = (card_layout(rect, index.data(Role.CELL)).hit(self._hover_pos)
+        hover = (card_layout(rect, index.data(Role.CELL), self.takes_by_likeness)
+                 .hit(self._hover_pos)
                  if hovered and self._hover_pos is not None else None)
         ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
         key = (index.data(Role.REVISION), index.row(), rect.width(), rect.height(), selected,
                hovered, hover, option.palette.cacheKey(), option.font.key(), ratio,
-               card_badges.revision(self.badges))
+               card_badges.revision(self.badges), self.takes_by_likeness)
         picture = self._cards.get(key)
         name = str(index.data(Qt.ItemDataRole.DisplayRole))
         shown = self._shown.get(name)
@@ -360,7 +403,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)
         hovered = bool(state & QStyle.StateFlag.State_MouseOver)
-        lay = card_layout(rect, cell)
+        lay = card_layout(rect, cell, self.takes_by_likeness)
         hover = lay.hit(hover_pos) if hovered and hover_pos is not None else None
 
         painter.save()
@@ -440,6 +483,8 @@ class SceneCardDelegate(QStyledItemDelegate):
             self._paint_slot(painter, pal, lay, stage, cell.slot(stage), stale[stage], small,
                              hover == f"slot:{stage.value}")
         card_badges.paint(painter, pal, scene.name, lay.slots, cell, self.badges)
+        for stage, strip in lay.takes.items():
+            self._paint_takes(painter, pal, strip, cell.slot(stage), hover, small)
         # buttons
         actions = card_actions(cell)
         for key in lay.buttons:
@@ -540,6 +585,39 @@ class SceneCardDelegate(QStyledItemDelegate):
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                          fm.elidedText(line, Qt.TextElideMode.ElideRight, sr.right() - left))
 
+    def _paint_takes(self, painter: QPainter, pal: QPalette,
+                     strip: tuple[tuple[QRect, int], ...], slot: Slot, hover: str | None,
+                     font: QFont) -> None:
+        """The filmstrip under a slot: the scene's other takes, small, to click."""
+        takes = {t.render_id: t for t in slot.takes}
+        base = pal.color(QPalette.ColorRole.Base)
+        text = pal.color(QPalette.ColorRole.Text)
+        for rect, render_id in strip:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.blend(base, text, 0.12))
+            painter.drawRoundedRect(rect, 3, 3)
+            take = takes.get(render_id)
+            if take is None:  # "+n more"
+                painter.setFont(font)
+                painter.setPen(text)
+                more = len(slot.other_takes) - (len(strip) - 1)
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"+{more}")
+                continue
+            image = self._images.get(take.image, TAKE_SIDE) if take.image else None
+            if image is not None:
+                painter.save()
+                painter.setClipRect(rect)
+                fitted = QSize(image.width(), image.height()).scaled(
+                    rect.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding)
+                target = QRect(0, 0, fitted.width(), fitted.height())
+                target.moveCenter(rect.center())
+                painter.drawImage(target, image)
+                painter.restore()
+            if hover == f"take:{render_id}":
+                painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 3, 3)
+
     def _paint_checks(self, painter: QPainter, r: QRect, findings: tuple[Finding, ...],
                       font: QFont) -> None:
         """A round mark for the prompt checks' findings about this scene: red for an error,
@@ -591,7 +669,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         cell: Cell | None = index.data(Role.CELL)
         if scene is None or cell is None:
             return False
-        lay = card_layout(option.rect, cell)
+        lay = card_layout(option.rect, cell, self.takes_by_likeness)
         pos = event.position().toPoint()
         badge = card_badges.action_at(scene.name, lay.slots, cell, self.badges, pos)
         if badge is not None:
@@ -606,9 +684,12 @@ class SceneCardDelegate(QStyledItemDelegate):
             if kind == "slot":
                 self.actionRequested.emit(scene.name, f"open:{what}")
                 return True
-            return kind in ("button", "chip", "star")
+            return kind in ("button", "chip", "star", "take", "checks")
         if kind == "star":
             self.actionRequested.emit(scene.name, "star")
+            return True
+        if kind == "take":
+            self.actionRequested.emit(scene.name, hit)
             return True
         if kind == "button":
             if card_actions(cell)[what][0]:
@@ -629,7 +710,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         cell: Cell | None = index.data(Role.CELL)
         if scene is None or cell is None:
             return None
-        hit = card_layout(rect, cell).hit(pos)
+        hit = card_layout(rect, cell, self.takes_by_likeness).hit(pos)
         tip = None
         if hit and hit.startswith("button:"):
             tip = BUTTON_TIP[hit.split(":", 1)[1]]
@@ -646,6 +727,12 @@ class SceneCardDelegate(QStyledItemDelegate):
             tip = "Star this scene"
         elif hit == "checks":
             tip = findings_tip(index.data(Role.FINDINGS) or ())
+        elif hit and hit.startswith("take:"):
+            render_id = int(hit.split(":", 1)[1])
+            take = next((t for s in (cell.preview, cell.final) for t in s.takes
+                         if t.render_id == render_id), None)
+            if take is not None:
+                tip = take_tip(take)
         tip = card_badges.tooltip_at(scene.name, card_layout(rect, cell).slots, cell,
                                      self.badges, pos) or tip
         return tip or None

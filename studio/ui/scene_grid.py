@@ -200,6 +200,11 @@ class SceneGridView(QAbstractItemView):
     def smaller_cards(self) -> None:
         self.set_card_size(self._size_step - 1)
 
+    def set_takes_by_likeness(self, on: bool) -> None:
+        """Filmstrips list the takes most like the character first (where scored)."""
+        self._delegate.takes_by_likeness = on
+        self.viewport().update()
+
     # ------------------------------------------------------------------ layout
     def _groups_now(self) -> tuple[str, ...]:
         model = self._model
@@ -500,7 +505,8 @@ class SceneGridView(QAbstractItemView):
         super().mouseDoubleClickEvent(event)
         if index.isValid():
             cell: Cell | None = index.data(Role.CELL)
-            hit = card_layout(self.visualRect(index), cell).hit(event.position().toPoint())
+            hit = card_layout(self.visualRect(index), cell,
+                              self._delegate.takes_by_likeness).hit(event.position().toPoint())
             if hit is None:
                 self.sceneActivated.emit(self._model.scene_at(index.row()).name)
 

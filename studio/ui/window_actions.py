@@ -37,6 +37,7 @@ class ActionSpec:
     tip: str
     handler: Callable[[MainWindow], Any]
     grid_only: bool = False
+    checkable: bool = False
 
 
 def _render(kind: str, which: str) -> Callable[[MainWindow], Any]:
@@ -123,6 +124,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("smaller_cards", "S&maller cards", "Ctrl+-",
                "Smaller scene cards, down to storyboard thumbnails",
                lambda w: w.grid.smaller_cards()),
+    ActionSpec("takes_by_likeness", "Order takes by &likeness", None,
+               "List each card's takes most like the character first, where identity scores "
+               "exist (else newest first)", lambda w: w.grid.set_takes_by_likeness(
+                   w.actions_by_name["takes_by_likeness"].isChecked()), checkable=True),
     ActionSpec("export", "&Export…", "Ctrl+E",
                "The sheet as a character sheet (PNG/PDF), a storyboard PDF or a ZIP bundle",
                lambda w: w.tools.export_dialog()),
@@ -140,8 +145,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "delete_scene", "-", "approve", "reject", "star")),
     ("&Render", ("preview_all", "preview_selected", "finalize_selected", "finalize_approved",
                  "finalize_all", "retry_failed", "cancel_all")),
-    ("&View", ("library", "compare", "consistency", "-", "larger_cards", "smaller_cards", "-",
-               "@docks")),
+    ("&View", ("library", "compare", "consistency", "-", "larger_cards", "smaller_cards",
+               "takes_by_likeness", "-", "@docks")),
     ("&Help", ("shortcuts",)),
 )
 
@@ -172,6 +177,7 @@ def build_actions(window: MainWindow, grid: QWidget,
         action = QAction(spec.text, owner)
         action.setObjectName(f"action-{spec.name}")
         action.setData(spec.name)
+        action.setCheckable(spec.checkable)
         if spec.shortcut is not None:
             action.setShortcut(QKeySequence(spec.shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut

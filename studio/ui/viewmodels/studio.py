@@ -216,6 +216,9 @@ class StudioRendering(QObject):
                               else Approval.REJECTED)
         elif action == "star":
             self.toggle_star([name])
+        elif action.startswith("take:"):
+            if self.sheet_library is not None:
+                self.sheet_library.choose_take(int(action.split(":", 1)[1]))
         else:
             return False
         return True
