@@ -49,7 +49,7 @@ from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.viewmodels.session import SaveChoice, Session
 from studio.ui.viewmodels.studio import StudioRendering
 from studio.ui.viewmodels.window_state import WindowState
-from studio.ui.widgets import BatchStatus, MessageBar, image_paths
+from studio.ui.widgets import BatchStatus, CutTextTips, MessageBar, image_paths
 from studio.ui.window_actions import (
     HANDLERS,
     RecentMenu,
@@ -60,6 +60,9 @@ from studio.ui.window_actions import (
 )
 
 log = logging.getLogger("studio.ui")
+
+#: Set once the user closed the no-key notice (window.ini): it stays away.
+BANNER_DISMISSED = "banner/no_key_dismissed"
 
 NO_KEY_TEXT = ("No API key yet: scenes render as offline placeholder cards, right here on "
                "this computer. Add a key in Settings (ModelsLab, Replicate, fal, …) for real "
@@ -221,6 +224,10 @@ class MainWindow(QMainWindow):
         # The prompt checks on the cards and in the Scene panel, where the problem is.
         self.character_panel.checks.findingsChanged.connect(self.model.set_findings)
         self.scene_findings = SceneFindings(self.scene_editor, self.model, self.selection)
+        # A field too narrow for its text shows the whole of it as a tooltip.
+        self.cut_text_tips = CutTextTips(self)
+        for dock in docks:
+            self.cut_text_tips.watch(dock)
         self.scene_dock.raise_()
 
     def _add_recent_menu(self, menu: QMenu) -> None:
@@ -243,6 +250,7 @@ class MainWindow(QMainWindow):
             text_changed.connect(lambda text, a=acts[name], v=verb:
                                  set_tip(a, f"{v} {text}" if text else f"Nothing to {v.lower()}"))
         self.banner.actionTriggered.connect(self.tools.open_settings)
+        self.banner.closed.connect(self._banner_closed)
         for source in (self.background.failed, self.importer.failed):
             source.connect(lambda text: self.show_message(text, "error"))
         self.session.message.connect(self._session_message)
@@ -434,10 +442,17 @@ class MainWindow(QMainWindow):
         return tips
 
     def refresh_banner(self) -> None:
-        if self.services.key_configured():
+        dismissed = self.state.value(BANNER_DISMISSED, False) in (True, "true")
+        if self.services.key_configured() or dismissed:
             self.banner.hide()
         else:
             self.banner.show_message(NO_KEY_TEXT, "info", "Add a key…", closable=True)
+            self.banner.close_button.setToolTip(
+                "Don't show this again (Settings adds a key whenever you want one)")
+
+    def _banner_closed(self) -> None:
+        """The no-key notice was closed by the user: for good, on every later start too."""
+        self.state.set_value(BANNER_DISMISSED, True)
 
     def show_message(self, text: str, level: str = "info", action: str = "",
                      on_action: Callable[[], Any] | None = None) -> None:

@@ -727,7 +727,14 @@ class SceneCardDelegate(QStyledItemDelegate):
             tip = "Star this scene"
         elif hit == "checks":
             tip = findings_tip(index.data(Role.FINDINGS) or ())
-        elif hit and hit.startswith("take:"):
+        elif hit is None:
+            # The state lines are cut to fit: their whole text is the slot's tooltip.
+            layout = card_layout(rect, cell, self.takes_by_likeness)
+            for stage, line in layout.states.items():
+                if line.contains(pos):
+                    tip = index.data(Role.FINAL_TIP if stage is Stage.FINAL
+                                     else Role.PREVIEW_TIP)
+        elif hit.startswith("take:"):
             render_id = int(hit.split(":", 1)[1])
             take = next((t for s in (cell.preview, cell.final) for t in s.takes
                          if t.render_id == render_id), None)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QHelpEvent, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
     QWidgetItem,
@@ -341,3 +342,32 @@ class BatchStatus(QWidget):
                 pal.setColor(QPalette.ColorRole.Highlight,
                              theme.status_colour(failed, palette=pal))
             bar.setPalette(pal)
+
+
+def cut_text(edit: QLineEdit) -> str | None:
+    """The field's whole text when it is too long to be seen at once, else None."""
+    text = edit.text()
+    if not text or edit.echoMode() is not QLineEdit.EchoMode.Normal:
+        return None
+    room = edit.contentsRect().width() - 8  # the frame's and the text's own margins
+    return text if edit.fontMetrics().horizontalAdvance(text) > room else None
+
+
+class CutTextTips(QObject):
+    """Shows a one-line field's whole text as its tooltip while the field cuts it (a field
+    with its own tooltip keeps it when the text fits)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(watched, QLineEdit):
+            text = cut_text(watched)
+            if text is not None and isinstance(event, QHelpEvent):
+                tip = watched.toolTip()
+                QToolTip.showText(event.globalPos(), f"{text}\n\n{tip}" if tip else text,
+                                  watched)
+                return True
+        return False
+
+    def watch(self, root: QWidget) -> None:
+        """Every one-line field under ``root`` (those there now)."""
+        for edit in root.findChildren(QLineEdit):
+            edit.installEventFilter(self)
