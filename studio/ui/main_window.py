@@ -49,7 +49,14 @@ from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.viewmodels.session import SaveChoice, Session
 from studio.ui.viewmodels.studio import StudioRendering
 from studio.ui.viewmodels.window_state import WindowState
-from studio.ui.widgets import BatchStatus, CutTextTips, MessageBar, image_paths
+from studio.ui.widgets import (
+    BatchStatus,
+    CutTextTips,
+    MessageBar,
+    allow_takes,
+    image_paths,
+    takes_box,
+)
 from studio.ui.window_actions import (
     HANDLERS,
     RecentMenu,
@@ -148,6 +155,9 @@ class MainWindow(QMainWindow):
         build_menus(self, {"recent": self._add_recent_menu,
                            "patterns": self._add_pattern_menu, "docks": self._add_dock_toggles})
         self.toolbar = build_toolbar(self)
+        self.takes_box = takes_box(self.toolbar)
+        self.takes_box.valueChanged.connect(self._takes_changed)
+        self.toolbar.addWidget(self.takes_box)
         spacer = QWidget(self.toolbar)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.toolbar.addWidget(spacer)
@@ -333,6 +343,7 @@ class MainWindow(QMainWindow):
             self._attach_badges()
             self.rendering.renderer.sharedFailure.connect(  # type: ignore[union-attr]
                 self._shared_failure)
+            allow_takes(self.takes_box)
             self._update_actions()
             self._update_progress()
         self.renderingReady.emit(ready)
@@ -459,6 +470,10 @@ class MainWindow(QMainWindow):
         self.messages.show_message(text, level, action if on_action else "",
                                    on_action=on_action)
         self.statusBar().showMessage(text, 8000)
+
+    def _takes_changed(self, takes: int) -> None:
+        self.rendering.set_takes(takes)
+        self._update_cost()
 
     def _shared_failure(self, text: str, in_settings: bool) -> None:
         """Many cards failed the same way: one notice for the sheet, with the way out."""

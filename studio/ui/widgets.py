@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSpinBox,
     QToolButton,
     QToolTip,
     QVBoxLayout,
@@ -371,3 +372,25 @@ class CutTextTips(QObject):
         """Every one-line field under ``root`` (those there now)."""
         for edit in root.findChildren(QLineEdit):
             edit.installEventFilter(self)
+
+
+def takes_box(parent: QWidget | None = None) -> QSpinBox:
+    """The toolbar's "Takes: N": how many takes of each scene a batch renders. Off until the
+    rendering side is ready (:func:`allow_takes`; its module is not loaded at start-up)."""
+    box = QSpinBox(parent)
+    box.setObjectName("takesBox")
+    box.setRange(1, 1)
+    box.setEnabled(False)
+    box.setPrefix("Takes: ")
+    box.setAccessibleName("Takes per scene")
+    box.setToolTip("How many takes of each scene Preview and Finalize render (seeds seed, "
+                   "seed+1, …); each card keeps them all and shows the one you pick")
+    return box
+
+
+def allow_takes(box: QSpinBox) -> None:
+    """Up to the render layer's most takes per scene, now that it is loaded."""
+    from studio.render.plan import TAKES_MAX
+
+    box.setRange(1, TAKES_MAX)
+    box.setEnabled(True)

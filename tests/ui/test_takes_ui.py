@@ -85,3 +85,23 @@ def test_takes_by_likeness_put_the_most_alike_first(make_window) -> None:  # typ
     assert action.isCheckable()
     action.trigger()
     assert window.delegate.takes_by_likeness
+
+
+def test_the_takes_box_renders_that_many_takes_of_each_scene(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    box = window.takes_box
+    assert box.isEnabled() and box.maximum() >= 4
+    box.setValue(3)
+    assert window.renderer.takes == 3
+    assert "3 takes of each" in window.actions_by_name["preview_all"].toolTip()
+    name = model.names()[2]
+    before = len(window.library.renders.takes(
+        window.library.renders.get(model.cell(name).preview.render_id).scene_id, Stage.PREVIEW))
+    click_card(qtbot, window, name, "button:preview")
+    qtbot.waitUntil(lambda: len(model.cell(name).preview.takes) == before + 3, timeout=30000)
+    seeds = [t.seed for t in model.cell(name).preview.takes[:3]]
+    assert len(set(seeds)) == 3  # each take its own recorded seed
+    qtbot.waitUntil(lambda: model.progress().active == 0, timeout=30000)

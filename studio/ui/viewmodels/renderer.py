@@ -92,6 +92,10 @@ class SheetRenderer(QObject):
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
         self._jobs: dict[tuple[str, Stage], int] = {}
+        #: Every job of each cell (its takes), so cancelling a scene stops them all.
+        self._cell_jobs: dict[tuple[str, Stage], set[int]] = {}
+        #: How many takes of each scene a batch renders (seeds seed, seed+1, ...).
+        self.takes = 1
         #: Scenes renamed while their jobs run: the queue knows them by the old name.
         self._aliases: dict[str, str] = {}
         self.last_progress: Progress | None = None
@@ -134,6 +138,8 @@ class SheetRenderer(QObject):
         for stage in Stage:
             if (old, stage) in self._jobs:
                 self._jobs[(new, stage)] = self._jobs.pop((old, stage))
+            if (old, stage) in self._cell_jobs:
+                self._cell_jobs[(new, stage)] = self._cell_jobs.pop((old, stage))
             if (old, stage) in self._pending:
                 self._pending[(new, stage)] = self._pending.pop((old, stage))
             if (old, stage) in self._failures:
@@ -168,8 +174,9 @@ class SheetRenderer(QObject):
         """The cost of previewing and finalizing ``count`` scenes, shown before anything is
         sent: the toolbar's short line, and a sentence per stage for its tooltips."""
         parts, tips = [], {}
+        takes = self.takes
         for stage, label in ((Stage.PREVIEW, "Previews"), (Stage.FINAL, "Finals")):
-            batch = self.estimate(stage, count)
+            batch = self.estimate(stage, count * takes)
             if batch.cost is None:
                 cost = "cost unknown"
             elif batch.cost == 0:
@@ -177,8 +184,9 @@ class SheetRenderer(QObject):
             else:
                 cost = f"≈ {batch.cost:.2f}"
             parts.append(f"{label}: {cost}")
-            tips[stage] = (f"{label} of all {count} scenes on {self.provider_label(stage)}: "
-                           f"{batch.sentence()}")
+            each = f" ({takes} takes of each)" if takes > 1 else ""
+            tips[stage] = (f"{label} of all {count} scenes{each} on "
+                           f"{self.provider_label(stage)}: {batch.sentence()}")
         if all(part.endswith("cost unknown") for part in parts):
             return "Cost unknown (no price set)", tips  # short enough for the toolbar
         return "  ·  ".join(parts), tips
@@ -204,8 +212,9 @@ class SheetRenderer(QObject):
         asked = 0
         for name in names:
             for stage in Stage:
-                job_id = self._jobs.get((name, stage))
-                if job_id is not None and self.slot(name, stage).active:
+                if not self.slot(name, stage).active:
+                    continue
+                for job_id in self._cell_jobs.get((name, stage), set()):
                     asked += self.queue.cancel(job_id)
         return asked
 
@@ -245,7 +254,8 @@ class SheetRenderer(QObject):
                 await call(_keep_unsaved, sheet, path)
             binding = await call(bind_sheet, self.library, sheet, path, catalog)
             planner = plan_previews if stage is Stage.PREVIEW else plan_finals
-            plan = await call(planner, self.library, binding, sheet, catalog, choice, names)
+            plan = await call(lambda: planner(self.library, binding, sheet, catalog, choice,
+                                              names, takes=self.takes))
         except (RenderInputError, LibraryError) as exc:
             self.message.emit(str(exc), "error")
             return
@@ -303,6 +313,7 @@ class SheetRenderer(QObject):
         key = (scene, ref.stage)
         if isinstance(event, JobQueued):
             self._jobs[key] = ref.job_id
+            self._cell_jobs.setdefault(key, set()).add(ref.job_id)
         elif self._jobs.setdefault(key, ref.job_id) != ref.job_id:
             return  # an older job of this cell; its successor is shown
         if self.model.row_of(scene) is None:
@@ -392,6 +403,7 @@ class SheetRenderer(QObject):
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
         self._jobs.clear()
+        self._cell_jobs.clear()
         self.warm_up()
         return True
 

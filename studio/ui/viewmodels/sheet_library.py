@@ -72,7 +72,8 @@ def merge_cell(shown: Cell, stored: StoredCell | None) -> Cell:
                                          JobState.UNCERTAIN):
             # The queue owns the state; the image under it follows the library.
             slots[stage] = replace(slot, image=render.image_path if render else None,
-                                   render_id=render.id if render else None)
+                                   render_id=render.id if render else None,
+                                   takes=stored.takes.get(stage, ()))
         elif render is None:
             slots[stage] = Slot()
         else:
