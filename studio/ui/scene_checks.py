@@ -26,7 +26,10 @@ class SceneFindings(QLabel):
 
     def __init__(self, editor: SceneEditor, model: SceneListModel,
                  selection: SceneSelection) -> None:
-        super().__init__(editor.form_box.parentWidget())
+        body = editor.form_box.parentWidget()
+        assert body is not None
+        super().__init__(body)
+        self._body = body
         self.setObjectName("sceneFindings")
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
@@ -37,7 +40,7 @@ class SceneFindings(QLabel):
                                            "framing": editor.framing_combo,
                                            "seed": editor.seed_edit}
         self._tips = {key: widget.toolTip() for key, widget in self.fields.items()}
-        layout = editor.form_box.parentWidget().layout()
+        layout = body.layout()
         if isinstance(layout, QBoxLayout):
             layout.insertWidget(layout.indexOf(editor.form_box) + 1, self)
         self.findings: tuple[Finding, ...] = ()
@@ -49,8 +52,7 @@ class SceneFindings(QLabel):
     def refresh(self, *_args: object) -> None:
         name = self._selection.current
         findings = self._model.findings(name) if name else ()
-        if findings == self.findings and (self.isVisibleTo(self.parentWidget())
-                                          == bool(findings)):
+        if findings == self.findings and self.isVisibleTo(self._body) == bool(findings):
             return
         self.findings = findings
         self.setText("\n".join(f"{_mark(f)} {f.message}\n   → {f.suggestion}"

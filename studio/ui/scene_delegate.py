@@ -372,7 +372,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         later, self._later = self._later, []
         for view, index in later:
             if shiboken6.isValid(view) and index.isValid():
-                view.update(QModelIndex(index))
+                view.update(view.model().index(index.row(), index.column()))
 
     def _draw_outline(self, painter: QPainter, option: QStyleOptionViewItem, name: str,
                       selected: bool) -> None:

@@ -144,7 +144,8 @@ class TemplateDialog(QDialog):
 
     def template(self) -> SheetTemplate | None:
         item = self.list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        template = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return template if isinstance(template, SheetTemplate) else None
 
     def select(self, template_id: str) -> None:
         for row in range(self.list.count()):

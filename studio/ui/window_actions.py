@@ -56,6 +56,11 @@ def _templates(which: str, window: MainWindow) -> Any:
     return template_dialog.add_from_template(window)
 
 
+def _likeness(window: MainWindow) -> None:
+    action: QAction = window.actions_by_name["takes_by_likeness"]
+    window.grid.set_takes_by_likeness(action.isChecked())
+
+
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("new", "&New sheet", Std.New, "Start a new character sheet",
                lambda w: w.session.new_sheet()),
@@ -126,8 +131,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                lambda w: w.grid.smaller_cards()),
     ActionSpec("takes_by_likeness", "Order takes by &likeness", None,
                "List each card's takes most like the character first, where identity scores "
-               "exist (else newest first)", lambda w: w.grid.set_takes_by_likeness(
-                   w.actions_by_name["takes_by_likeness"].isChecked()), checkable=True),
+               "exist (else newest first)", lambda w: _likeness(w), checkable=True),
     ActionSpec("export", "&Export…", "Ctrl+E",
                "The sheet as a character sheet (PNG/PDF), a storyboard PDF or a ZIP bundle",
                lambda w: w.tools.export_dialog()),
