@@ -44,7 +44,7 @@ from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.importing import ImageImport
 from studio.ui.viewmodels.inspector import InspectorModel
 from studio.ui.viewmodels.references import ReferenceSet, reference_cost
-from studio.ui.viewmodels.scenes import SceneListModel
+from studio.ui.viewmodels.scenes import Role, SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.viewmodels.session import SaveChoice, Session
 from studio.ui.viewmodels.studio import StudioRendering
@@ -521,7 +521,8 @@ class MainWindow(QMainWindow):
         name = self.model.scene_at(index.row()).name
         if name not in self.grid.selected_names():
             self.grid.select_name(name)
-        hit = card_layout(self.grid.visualRect(index)).hit(pos) or ""
+        hit = card_layout(self.grid.visualRect(index), index.data(Role.CELL),
+                          self.delegate.takes_by_likeness).hit(pos) or ""
         kind, _, what = hit.partition(":")
         menu = self.image_windows.card_menu(name, Stage(what) if kind == "slot" else None,
                                             self.grid)
