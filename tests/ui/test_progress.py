@@ -56,7 +56,7 @@ def test_cancel_all_never_reads_done_nor_fills_the_bar(  # type: ignore[no-untyp
     window.actions_by_name["preview_all"].trigger()
     model = window.model
     qtbot.waitUntil(lambda: sum(model.cell(n).preview.done for n in names) == 2, timeout=30000)
-    qtbot.waitUntil(lambda: model.progress().active == 2)
+    qtbot.waitUntil(lambda: model.progress().active == 2, timeout=30000)
     assert "2 rendering" in model.progress().text
     window.actions_by_name["cancel_all"].trigger()
     qtbot.waitUntil(lambda: model.progress().active == 0, timeout=30000)
@@ -64,7 +64,7 @@ def test_cancel_all_never_reads_done_nor_fills_the_bar(  # type: ignore[no-untyp
     assert progress.text == "Previews: 2 of 4 done · 2 cancelled"
     assert (progress.done, progress.cancelled, progress.total) == (2, 2, 4)
     assert progress.outcome == "incomplete" and not progress.complete
-    qtbot.waitUntil(lambda: not window.counts_pending)
+    qtbot.waitUntil(lambda: not window.counts_pending, timeout=30000)
     assert window.progress_label.text() == "Previews: 2 of 4 done · 2 cancelled"
     assert bar_state(window) == (2, 4, "incomplete")
     assert "Retry failed" in window.progress_label.toolTip()
@@ -86,12 +86,12 @@ def test_an_all_failed_batch_shows_an_empty_bar_and_one_notice(  # type: ignore[
     model = window.model
     qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.FAILED for n in names),
                     timeout=30000)
-    qtbot.waitUntil(lambda: not window.counts_pending)
+    qtbot.waitUntil(lambda: not window.counts_pending, timeout=30000)
     assert window.progress_label.text() == "Previews: 0 of 4 done · 4 failed"
     assert bar_state(window) == (0, 4, "incomplete")
     # One notice for the sheet, not four; its buttons lead to Settings and to a retry
     qtbot.waitUntil(lambda: "4 renders failed on ModelsLab for the same reason"
-                    in window.messages.text)
+                    in window.messages.text, timeout=30000)
     assert window.messages.second_button.isVisible()
     assert window.messages.second_button.text() == "Open Settings"
     assert window.messages.button.text() == "Retry failed"
@@ -164,5 +164,6 @@ def test_a_provider_queue_position_shows_on_the_card(make_window, qtbot) -> None
                  model="fluxgram", seed=42)
     window.renderer._on_event(JobQueued(ref))
     window.renderer._on_event(JobProcessing(ref, eta=None, position=2))
-    qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.PROCESSING)
+    qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.PROCESSING,
+                    timeout=30000)
     assert model.cell(name).final.describe() == "Waiting at the provider · #3"
