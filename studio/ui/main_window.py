@@ -29,10 +29,12 @@ from studio.ui.card_badges import CardBadges
 from studio.ui.character_panel import CharacterPanel
 from studio.ui.image_windows import ImageWindows, record_item
 from studio.ui.inspector import Inspector
+from studio.ui.scene_checks import SceneFindings
 from studio.ui.scene_delegate import SceneCardDelegate, card_layout
 from studio.ui.scene_editor import SceneEditor
-from studio.ui.scene_grid import SceneGridView
+from studio.ui.scene_grid import CardSizeSlider, SceneGridView
 from studio.ui.services import Dialogs, StudioServices, example_sheet_path
+from studio.ui.template_dialog import WindowTemplates
 from studio.ui.tool_windows import ToolWindows
 from studio.ui.viewmodels.attention import JobAttention
 from studio.ui.viewmodels.background import Background
@@ -42,12 +44,19 @@ from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.importing import ImageImport
 from studio.ui.viewmodels.inspector import InspectorModel
 from studio.ui.viewmodels.references import ReferenceSet, reference_cost
-from studio.ui.viewmodels.scenes import SceneListModel
+from studio.ui.viewmodels.scenes import Role, SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.viewmodels.session import SaveChoice, Session
 from studio.ui.viewmodels.studio import StudioRendering
 from studio.ui.viewmodels.window_state import WindowState
-from studio.ui.widgets import BatchStatus, MessageBar, image_paths
+from studio.ui.widgets import (
+    BatchStatus,
+    CutTextTips,
+    MessageBar,
+    allow_takes,
+    image_paths,
+    takes_box,
+)
 from studio.ui.window_actions import (
     HANDLERS,
     RecentMenu,
@@ -58,6 +67,9 @@ from studio.ui.window_actions import (
 )
 
 log = logging.getLogger("studio.ui")
+
+#: Set once the user closed the no-key notice (window.ini): it stays away.
+BANNER_DISMISSED = "banner/no_key_dismissed"
 
 NO_KEY_TEXT = ("No API key yet: scenes render as offline placeholder cards, right here on "
                "this computer. Add a key in Settings (ModelsLab, Replicate, fal, …) for real "
@@ -131,6 +143,7 @@ class MainWindow(QMainWindow):
         self.attention = JobAttention(self.model, self.background, self._questions.confirm, self)
         self.tools = ToolWindows(self)
         self.image_windows = ImageWindows(self)
+        self.templates = WindowTemplates(catalog, services.config_dir)
         self.closed_down = False
         self._closing = False
         self._state_saved = False
@@ -142,6 +155,9 @@ class MainWindow(QMainWindow):
         build_menus(self, {"recent": self._add_recent_menu,
                            "patterns": self._add_pattern_menu, "docks": self._add_dock_toggles})
         self.toolbar = build_toolbar(self)
+        self.takes_box = takes_box(self.toolbar)
+        self.takes_box.valueChanged.connect(self._takes_changed)
+        self.toolbar.addWidget(self.takes_box)
         spacer = QWidget(self.toolbar)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.toolbar.addWidget(spacer)
@@ -150,6 +166,9 @@ class MainWindow(QMainWindow):
         self.toolbar.addWidget(self.status)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self.statusBar().setSizeGripEnabled(True)
+        self.statusBar().addPermanentWidget(self.status.progress)
+        self.card_size = CardSizeSlider(self.grid, self)
+        self.statusBar().addPermanentWidget(self.card_size)
         # The toolbar's counts follow the cards a moment later, once per burst of changes (a
         # new text re-lays the toolbar out).
         self._progress_timer = QTimer(self)
@@ -172,6 +191,7 @@ class MainWindow(QMainWindow):
         self.delegate = SceneCardDelegate(self.services.catalog, self.images, self)
         self.delegate.badges = CardBadges(self.render_facts, self.attention)
         self.grid = SceneGridView(self.model, self.delegate, self)
+        self.grid.group_label = self.templates.group_label
         central = QWidget(self)
         column = QVBoxLayout(central)
         column.setContentsMargins(6, 6, 6, 0)
@@ -211,6 +231,13 @@ class MainWindow(QMainWindow):
         self.scene_editor = cast(SceneEditor, self.scene_dock.widget())
         self.inspector = cast(Inspector, self.inspector_dock.widget())
         self.tabifyDockWidget(self.scene_dock, self.inspector_dock)
+        # The prompt checks on the cards and in the Scene panel, where the problem is.
+        self.character_panel.checks.findingsChanged.connect(self.model.set_findings)
+        self.scene_findings = SceneFindings(self.scene_editor, self.model, self.selection)
+        # A field too narrow for its text shows the whole of it as a tooltip.
+        self.cut_text_tips = CutTextTips(self)
+        for dock in docks:
+            self.cut_text_tips.watch(dock)
         self.scene_dock.raise_()
 
     def _add_recent_menu(self, menu: QMenu) -> None:
@@ -233,6 +260,7 @@ class MainWindow(QMainWindow):
             text_changed.connect(lambda text, a=acts[name], v=verb:
                                  set_tip(a, f"{v} {text}" if text else f"Nothing to {v.lower()}"))
         self.banner.actionTriggered.connect(self.tools.open_settings)
+        self.banner.closed.connect(self._banner_closed)
         for source in (self.background.failed, self.importer.failed):
             source.connect(lambda text: self.show_message(text, "error"))
         self.session.message.connect(self._session_message)
@@ -265,6 +293,12 @@ class MainWindow(QMainWindow):
             signal.connect(self._progress_soon)
 
     def _restore_window(self) -> None:
+        try:
+            step = int(str(self.state.value("grid/card_size", self.grid.card_size_step)))
+        except ValueError:
+            step = self.grid.card_size_step
+        self.grid.set_card_size(step)
+        self.grid.cardSizeChanged.connect(lambda s: self.state.set_value("grid/card_size", s))
         geometry = self.state.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -307,6 +341,9 @@ class MainWindow(QMainWindow):
             self.rendering.renderer.batchPlanned.connect(  # type: ignore[union-attr]
                 lambda text: self.statusBar().showMessage(f"Sent: {text}", 8000))
             self._attach_badges()
+            self.rendering.renderer.sharedFailure.connect(  # type: ignore[union-attr]
+                self._shared_failure)
+            allow_takes(self.takes_box)
             self._update_actions()
             self._update_progress()
         self.renderingReady.emit(ready)
@@ -416,15 +453,33 @@ class MainWindow(QMainWindow):
         return tips
 
     def refresh_banner(self) -> None:
-        if self.services.key_configured():
+        dismissed = self.state.value(BANNER_DISMISSED, False) in (True, "true")
+        if self.services.key_configured() or dismissed:
             self.banner.hide()
         else:
             self.banner.show_message(NO_KEY_TEXT, "info", "Add a key…", closable=True)
+            self.banner.close_button.setToolTip(
+                "Don't show this again (Settings adds a key whenever you want one)")
+
+    def _banner_closed(self) -> None:
+        """The no-key notice was closed by the user: for good, on every later start too."""
+        self.state.set_value(BANNER_DISMISSED, True)
 
     def show_message(self, text: str, level: str = "info", action: str = "",
                      on_action: Callable[[], Any] | None = None) -> None:
         self.messages.show_message(text, level, action if on_action else "",
                                    on_action=on_action)
+        self.statusBar().showMessage(text, 8000)
+
+    def _takes_changed(self, takes: int) -> None:
+        self.rendering.set_takes(takes)
+        self._update_cost()
+
+    def _shared_failure(self, text: str, in_settings: bool) -> None:
+        """Many cards failed the same way: one notice for the sheet, with the way out."""
+        self.messages.show_message(
+            text, "error", "Retry failed", on_action=self.rendering.retry_failed,
+            second=("Open Settings", self.tools.open_settings) if in_settings else None)
         self.statusBar().showMessage(text, 8000)
 
     def _session_message(self, text: str, level: str) -> None:
@@ -466,7 +521,8 @@ class MainWindow(QMainWindow):
         name = self.model.scene_at(index.row()).name
         if name not in self.grid.selected_names():
             self.grid.select_name(name)
-        hit = card_layout(self.grid.visualRect(index)).hit(pos) or ""
+        hit = card_layout(self.grid.visualRect(index), index.data(Role.CELL),
+                          self.delegate.takes_by_likeness).hit(pos) or ""
         kind, _, what = hit.partition(":")
         menu = self.image_windows.card_menu(name, Stage(what) if kind == "slot" else None,
                                             self.grid)

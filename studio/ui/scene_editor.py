@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QRegularExpression, QSignalBlocker, Qt
-from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtGui import QColor, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,6 +29,7 @@ from studio.core.presets import PresetKind
 from studio.core.prompt import prompt_parts, stage_negative
 from studio.core.request import Stage
 from studio.core.sheet import Scene, scene_references
+from studio.ui import theme
 from studio.ui.viewmodels.document import SheetDocument
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.widgets import (
@@ -45,6 +46,14 @@ STRENGTH_LABELS = {ReferenceStrength.OFF: "Off: words only",
 PART_COLOURS = {"reference": "#c2185b", "anchor": "#2f6fd6", "skin": "#8e44ad",
                 "setting": "#2e7d32", "pattern": "#00838f", "lighting": "#c77700",
                 "lens": "#6d4c41", "quality": "#7b1fa2"}
+
+
+def part_colour(role: str) -> str:
+    """A prompt part's colour, lightened on a dark palette so it stays readable."""
+    colour = QColor(PART_COLOURS.get(role, "#444444"))
+    if theme.is_dark():
+        colour = theme.blend(colour, QColor("white"), 0.45)
+    return colour.name()
 
 
 class PresetCombo(QComboBox):
@@ -214,9 +223,9 @@ class SceneEditor(QWidget):
         sheet, catalog = self._doc.sheet, self._doc.catalog
         parts = prompt_parts(sheet, scene, catalog)
         spans = ", ".join(
-            f'<span style="color:{PART_COLOURS.get(p.role, "#444")}" title="{p.role}">'
+            f'<span style="color:{part_colour(p.role)}" title="{p.role}">'
             f"{html.escape(p.text.strip().strip(','))}</span>" for p in parts)
-        legend = " ".join(f'<span style="color:{PART_COLOURS[r]}">■ {r}</span>'
+        legend = " ".join(f'<span style="color:{part_colour(r)}">■ {r}</span>'
                           for r in dict.fromkeys(p.role for p in parts))
         negative = stage_negative(sheet, Stage.FINAL, catalog)
         return (f"<p>{spans}</p><p style='font-size:small'>{legend}</p>"

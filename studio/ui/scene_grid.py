@@ -1,40 +1,164 @@
-"""The scene grid: a wrapping list view of cards, with drag-to-reorder and preset menus."""
+"""The scene grid: cards in columns that follow the view's width, at a size the user picks (from
+storyboard thumbnails to large cards), in sections by template group, scrolled by pixels, with
+drag-to-reorder and preset menus.
+
+The view lays the cards out itself (a plain item view, not a wrapping list): a list view cannot
+start a new row for a section header. One delegate paints every card; a sheet of hundreds of
+scenes costs no widget per card, and painting looks only at the cards in sight.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QDropEvent, QKeyEvent, QKeySequence, QMouseEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import (
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QRegion,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from studio.core.presets import PresetKind
-from studio.ui.scene_delegate import CHIPS, SceneCardDelegate, card_layout
-from studio.ui.viewmodels.scenes import SceneListModel
+from studio.ui import theme
+from studio.ui.scene_delegate import (
+    CARD_SIZES,
+    CHIPS,
+    DEFAULT_CARD_SIZE,
+    SceneCardDelegate,
+    card_height,
+    card_layout,
+)
+from studio.ui.viewmodels.cells import Cell
+from studio.ui.viewmodels.scenes import Role, SceneListModel
+
+SPACING = 6
+HEADER_H = 30
+#: How much wider than asked a card may grow to fill its row.
+STRETCH = 1.25
+EMPTY_TEXT = ("No scenes yet.\nScene › Add scene (Ctrl+Shift+N), or Scene › Add from template "
+              "(Ctrl+Shift+M) for a turnaround, expressions, poses, outfits or storyboard shots.")
+
+Index = QModelIndex | QPersistentModelIndex
 
 
-class SceneGridView(QListView):
-    """Cards in rows that wrap with the window width. ``sceneActivated(name)`` on double-click
-    outside an image; actions from the cards come out of the delegate's signals."""
+@dataclass(frozen=True)
+class GridPlan:
+    """Where every card and section header is, in the grid's content coordinates."""
+
+    cards: tuple[QRect, ...]
+    headers: tuple[tuple[QRect, str], ...]
+    tops: tuple[int, ...]  # each card's top, in row order (ascending)
+    height: int
+    columns: int
+    card_width: int
+
+
+def plan_grid(groups: Sequence[str], width: int, target: int,
+              label: Callable[[str], str], spacing: int = SPACING,
+              header_h: int = HEADER_H) -> GridPlan:
+    """Cards ``target`` wide (grown by up to a quarter so the columns fill ``width``), in as
+    many columns as fit; when any scene belongs to a template group, each run of one group
+    starts a row under a header saying its name and size."""
+    inner = max(1, width - spacing)
+    columns = max(1, inner // (target + spacing))
+    card_w = min(int(target * STRETCH), inner // columns - spacing)
+    card_w = max(card_w, min(target, 120))
+    card_h = card_height(card_w)
+    sections = any(groups)
+    runs: list[tuple[str, int, int]] = []  # group, first row, count
+    for row, group in enumerate(groups):
+        if runs and runs[-1][0] == group:
+            runs[-1] = (group, runs[-1][1], runs[-1][2] + 1)
+        else:
+            runs.append((group, row, 1))
+    if not sections:
+        runs = [("", 0, len(groups))] if groups else []
+    cards: list[QRect] = []
+    headers: list[tuple[QRect, str]] = []
+    y = spacing
+    for group, _first, count in runs:
+        if sections:
+            scenes = "scene" if count == 1 else "scenes"
+            headers.append((QRect(spacing, y, width - 2 * spacing, header_h),
+                            f"{label(group)} · {count} {scenes}"))
+            y += header_h
+        for i in range(count):
+            col = i % columns
+            if col == 0 and i:
+                y += card_h + spacing
+            cards.append(QRect(spacing + col * (card_w + spacing), y, card_w, card_h))
+        if count:
+            y += card_h + spacing
+    return GridPlan(tuple(cards), tuple(headers), tuple(c.top() for c in cards), y, columns,
+                    card_w)
+
+
+def group_label(group: str) -> str:
+    """A section's name when the templates do not give one: its id in words."""
+    return group.replace("-", " ").replace("_", " ").capitalize() if group else "Other scenes"
+
+
+class SceneGridView(QAbstractItemView):
+    """Cards in rows that follow the view's width. ``sceneActivated(name)`` on double-click
+    outside an image; ``cardSizeChanged(step)`` when the card size changes; actions from the
+    cards come out of the delegate's signals."""
 
     sceneActivated = Signal(str)
     selectionNamesChanged = Signal(list)
+    cardSizeChanged = Signal(int)
 
     def __init__(self, model: SceneListModel, delegate: SceneCardDelegate,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = model
         self._delegate = delegate
+        self._plan: GridPlan | None = None
+        self._groups: tuple[str, ...] = ()
+        self._size_step = DEFAULT_CARD_SIZE
+        self._hover_row: int | None = None
+        self._drop_row: int | None = None
+        self._painted_offset = 0
+        #: Names a section header by its group id (the window gives the templates' labels).
+        self.group_label: Callable[[str], str] = group_label
         self.setObjectName("sceneGrid")
         self.setModel(model)
         self.setItemDelegate(delegate)
-        self.setViewMode(QListView.ViewMode.ListMode)
-        self.setFlow(QListView.Flow.LeftToRight)
-        self.setWrapping(True)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setUniformItemSizes(True)
-        self.setSpacing(6)
         self.setMouseTracking(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.verticalScrollBar().setSingleStep(24)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setDragEnabled(True)
         self.setAcceptDrops(True)
@@ -45,9 +169,252 @@ class SceneGridView(QListView):
         self._restore: list[str] = []
         model.modelAboutToBeReset.connect(self._remember_selection)
         model.modelReset.connect(self._restore_selection)
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved,
+                       model.rowsMoved, model.layoutChanged):
+            signal.connect(self._relayout)
+        model.dataChanged.connect(self._groups_may_have_changed)
         self.selectionModel().selectionChanged.connect(
             lambda *_: self.selectionNamesChanged.emit(self.selected_names()))
         delegate.chipRequested.connect(self._chip_menu)
+
+    # ------------------------------------------------------------------ card size
+    @property
+    def card_size_step(self) -> int:
+        return self._size_step
+
+    def set_card_size(self, step: int) -> None:
+        """One of :data:`CARD_SIZES`, kept at the card that was at the top."""
+        step = max(0, min(len(CARD_SIZES) - 1, int(step)))
+        if step == self._size_step and self._plan is not None:
+            return
+        anchor = self.indexAt(QPoint(SPACING + 1, SPACING + 1))
+        self._size_step = step
+        self._relayout()
+        if anchor.isValid():
+            self.scrollTo(anchor, QAbstractItemView.ScrollHint.PositionAtTop)
+        self.cardSizeChanged.emit(step)
+
+    def larger_cards(self) -> None:
+        self.set_card_size(self._size_step + 1)
+
+    def smaller_cards(self) -> None:
+        self.set_card_size(self._size_step - 1)
+
+    def set_takes_by_likeness(self, on: bool) -> None:
+        """Filmstrips list the takes most like the character first (where scored)."""
+        self._delegate.takes_by_likeness = on
+        self.viewport().update()
+
+    # ------------------------------------------------------------------ layout
+    def _groups_now(self) -> tuple[str, ...]:
+        model = self._model
+        return tuple(model.scene_at(r).group for r in range(model.rowCount()))
+
+    def _groups_may_have_changed(self, *_args: object) -> None:
+        if self._groups_now() != self._groups:
+            self._relayout()
+
+    def _relayout(self, *_args: object) -> None:
+        self._plan = None
+        self._hover_row = None
+        self.updateGeometries()
+        self.viewport().update()
+
+    def plan(self) -> GridPlan:
+        """The layout for the view's width now (computed once per change)."""
+        if self._plan is None:
+            self._groups = self._groups_now()
+            # The scroll bar's width is always set aside, so its showing up never changes the
+            # columns (and with them the height that made it show up).
+            width = self.contentsRect().width() - self.verticalScrollBar().sizeHint().width()
+            self._plan = plan_grid(self._groups, width, CARD_SIZES[self._size_step][1],
+                                   self.group_label)
+            self._delegate.card_width = self._plan.card_width
+        return self._plan
+
+    def updateGeometries(self) -> None:
+        plan = self.plan()
+        bar = self.verticalScrollBar()
+        page = self.viewport().height()
+        bar.setRange(0, max(0, plan.height - page))
+        bar.setPageStep(page)
+        # A wheel notch (three steps) moves about one row of cards.
+        bar.setSingleStep(max(16, (card_height(plan.card_width) + SPACING) // 3))
+        super().updateGeometries()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        if event.size().width() != event.oldSize().width():
+            self._plan = None
+        super().resizeEvent(event)
+        self.updateGeometries()
+
+    # ------------------------------------------------------------------ item view geometry
+    def horizontalOffset(self) -> int:
+        return 0
+
+    def verticalOffset(self) -> int:
+        return self.verticalScrollBar().value()
+
+    def isIndexHidden(self, index: Index) -> bool:
+        return False
+
+    def visualRect(self, index: Index) -> QRect:
+        plan = self.plan()
+        if not index.isValid() or not 0 <= index.row() < len(plan.cards):
+            return QRect()
+        return plan.cards[index.row()].translated(0, -self.verticalOffset())
+
+    def indexAt(self, point: QPoint) -> QModelIndex:
+        plan = self.plan()
+        pos = QPoint(point.x(), point.y() + self.verticalOffset())
+        last = bisect_right(plan.tops, pos.y())
+        for row in range(last - 1, max(-1, last - 1 - plan.columns), -1):
+            if plan.cards[row].contains(pos):
+                return self._model.index(row)
+        return QModelIndex()
+
+    def scrollTo(self, index: Index,
+                 hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible
+                 ) -> None:
+        plan = self.plan()
+        if not index.isValid() or not 0 <= index.row() < len(plan.cards):
+            return
+        rect = plan.cards[index.row()]
+        bar, top, page = self.verticalScrollBar(), self.verticalOffset(), self.viewport().height()
+        if hint is QAbstractItemView.ScrollHint.PositionAtTop:
+            bar.setValue(rect.top() - SPACING)
+        elif hint is QAbstractItemView.ScrollHint.PositionAtBottom:
+            bar.setValue(rect.bottom() + SPACING - page)
+        elif hint is QAbstractItemView.ScrollHint.PositionAtCenter:
+            bar.setValue(rect.center().y() - page // 2)
+        elif rect.top() < top:
+            bar.setValue(rect.top() - SPACING)
+        elif rect.bottom() > top + page:
+            bar.setValue(min(rect.top() - SPACING, rect.bottom() + SPACING - page))
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction,
+                   modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        count = self._model.rowCount()
+        if not count:
+            return QModelIndex()
+        current = self.currentIndex()
+        row = current.row() if current.isValid() else 0
+        cards = self.plan().cards
+        move = QAbstractItemView.CursorAction
+        if action in (move.MoveLeft, move.MovePrevious):
+            row -= 1
+        elif action in (move.MoveRight, move.MoveNext):
+            row += 1
+        elif action is move.MoveHome:
+            row = 0
+        elif action is move.MoveEnd:
+            row = count - 1
+        elif action in (move.MoveUp, move.MoveDown, move.MovePageUp, move.MovePageDown):
+            here = cards[row]
+            step = self.viewport().height() if action in (move.MovePageUp,
+                                                          move.MovePageDown) else 1
+            up = action in (move.MoveUp, move.MovePageUp)
+            wanted_y = here.top() - step if up else here.bottom() + step
+            rows = [r for r, c in enumerate(cards)
+                    if (c.top() < here.top() if up else c.top() > here.top())]
+            if rows:
+                row = min(rows, key=lambda r: (abs(cards[r].center().y() - wanted_y),
+                                                abs(cards[r].center().x() - here.center().x())))
+        row = max(0, min(count - 1, row))
+        return self._model.index(row)
+
+    def setSelection(self, rect: QRect, command: QItemSelectionModel.SelectionFlag) -> None:
+        area = rect.normalized().translated(0, self.verticalOffset())
+        selection = QItemSelection()
+        for row, card in enumerate(self.plan().cards):
+            if card.intersects(area):
+                index = self._model.index(row)
+                selection.select(index, index)
+        self.selectionModel().select(selection, command)
+
+    def visualRegionForSelection(self, selection: QItemSelection) -> QRegion:
+        region = QRegion()
+        for index in selection.indexes():
+            region = region.united(self.visualRect(index))
+        return region
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, event: QPaintEvent) -> None:
+        plan = self.plan()
+        painter = QPainter(self.viewport())
+        offset = self.verticalOffset()
+        self._delegate.scrolling = offset != self._painted_offset
+        self._painted_offset = offset
+        exposed = event.rect()
+        top, bottom = exposed.top() + offset, exposed.bottom() + offset
+        try:
+            if not plan.cards:
+                self._paint_empty(painter)
+                return
+            self._paint_headers(painter, plan, offset, top, bottom)
+            card_h = plan.cards[0].height() if plan.cards else 0
+            first = bisect_left(plan.tops, top - card_h)
+            last = bisect_right(plan.tops, bottom)
+            selection = self.selectionModel()
+            current = self.currentIndex()
+            focused = self.hasFocus()
+            for row in range(first, last):
+                index = self._model.index(row)
+                option = QStyleOptionViewItem()
+                self.initViewItemOption(option)
+                option.rect = plan.cards[row].translated(0, -offset)
+                state = option.state
+                if selection.isSelected(index):
+                    state |= QStyle.StateFlag.State_Selected
+                if row == self._hover_row:
+                    state |= QStyle.StateFlag.State_MouseOver
+                if focused and index == current:
+                    state |= QStyle.StateFlag.State_HasFocus
+                option.state = state
+                self.itemDelegate().paint(painter, option, index)
+            if self._drop_row is not None:
+                self._paint_drop(painter, plan, offset)
+        finally:
+            painter.end()
+
+    def _paint_headers(self, painter: QPainter, plan: GridPlan, offset: int, top: int,
+                       bottom: int) -> None:
+        pal = self.palette()
+        text = pal.color(QPalette.ColorRole.Text)
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        for rect, title in plan.headers:
+            if rect.bottom() < top or rect.top() > bottom:
+                continue
+            r = rect.translated(0, -offset)
+            painter.setPen(text)
+            painter.drawText(r.adjusted(4, 0, 0, -4),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title)
+            painter.setPen(QPen(theme.blend(text, pal.color(QPalette.ColorRole.Base), 0.7), 1))
+            painter.drawLine(r.left() + 4, r.bottom() - 1, r.right() - 4, r.bottom() - 1)
+
+    def _paint_empty(self, painter: QPainter) -> None:
+        """What an empty sheet's grid says: how to add scenes."""
+        pal = self.palette()
+        painter.setPen(theme.blend(pal.color(QPalette.ColorRole.Text),
+                                   pal.color(QPalette.ColorRole.Base), 0.35))
+        painter.drawText(self.viewport().rect().adjusted(24, 24, -24, -24),
+                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, EMPTY_TEXT)
+
+    def _paint_drop(self, painter: QPainter, plan: GridPlan, offset: int) -> None:
+        """Where a dragged card would land: a bar before the card at that place."""
+        row = self._drop_row
+        if row is None or not plan.cards:
+            return
+        if row < len(plan.cards):
+            card = plan.cards[row]
+            x = card.left() - SPACING // 2
+        else:
+            card = plan.cards[-1]
+            x = card.right() + SPACING // 2
+        painter.fillRect(QRect(x - 1, card.top() - offset, 3, card.height()),
+                         self.palette().color(QPalette.ColorRole.Highlight))
 
     # ------------------------------------------------------------------ selection
     def selected_names(self) -> list[str]:
@@ -119,12 +486,17 @@ class SceneGridView(QListView):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._delegate.set_hover_pos(event.position().toPoint())
         index = self.indexAt(event.position().toPoint())
+        row = index.row() if index.isValid() else None
+        if row != self._hover_row and self._hover_row is not None:
+            self.viewport().update(self.visualRect(self._model.index(self._hover_row)))
+        self._hover_row = row
         if index.isValid():
             self.viewport().update(self.visualRect(index))
         super().mouseMoveEvent(event)
 
     def leaveEvent(self, event: QEvent) -> None:
         self._delegate.set_hover_pos(None)
+        self._hover_row = None
         self.viewport().update()
         super().leaveEvent(event)
 
@@ -132,7 +504,9 @@ class SceneGridView(QListView):
         index = self.indexAt(event.position().toPoint())
         super().mouseDoubleClickEvent(event)
         if index.isValid():
-            hit = card_layout(self.visualRect(index)).hit(event.position().toPoint())
+            cell: Cell | None = index.data(Role.CELL)
+            hit = card_layout(self.visualRect(index), cell,
+                              self._delegate.takes_by_likeness).hit(event.position().toPoint())
             if hit is None:
                 self.sceneActivated.emit(self._model.scene_at(index.row()).name)
 
@@ -145,7 +519,21 @@ class SceneGridView(QListView):
         rect = self.visualRect(index)
         return index.row() + (1 if pos.x() > rect.center().x() else 0)
 
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        super().dragMoveEvent(event)
+        if event.source() is self:
+            self._drop_row = self.drop_row_for(event.position().toPoint())
+            event.acceptProposedAction()
+            self.viewport().update()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._drop_row = None
+        self.viewport().update()
+        super().dragLeaveEvent(event)
+
     def dropEvent(self, event: QDropEvent) -> None:
+        self._drop_row = None
+        self.viewport().update()
         if event.source() is self:
             rows = sorted({i.row() for i in self.selectionModel().selectedIndexes()})
             if len(rows) == 1:
@@ -197,3 +585,36 @@ class SceneGridView(QListView):
             self.selectAll()
             return
         super().keyPressEvent(event)
+
+
+class CardSizeSlider(QWidget):
+    """The status bar's card-size control: a slider over :data:`CARD_SIZES`, following the
+    grid (the View menu's steps move it too)."""
+
+    def __init__(self, grid: SceneGridView, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("cardSize")
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 6, 0)
+        self.label = QLabel("Cards", self)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setObjectName("cardSizeSlider")
+        self.slider.setRange(0, len(CARD_SIZES) - 1)
+        self.slider.setPageStep(1)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setFixedWidth(120)
+        self.slider.setAccessibleName("Card size")
+        row.addWidget(self.label)
+        row.addWidget(self.slider)
+        self._grid = grid
+        self._show(grid.card_size_step)
+        self.slider.valueChanged.connect(grid.set_card_size)
+        grid.cardSizeChanged.connect(self._show)
+
+    def _show(self, step: int) -> None:
+        if self.slider.value() != step:
+            self.slider.setValue(step)
+        tip = f"Card size: {CARD_SIZES[step][0]} (View › Larger cards Ctrl+=, Smaller cards Ctrl+-)"
+        self.slider.setToolTip(tip)
+        self.label.setToolTip(tip)

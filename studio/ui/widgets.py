@@ -9,9 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QHelpEvent, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -23,12 +24,15 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSpinBox,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
     QWidgetItem,
 )
 
+from studio.core.lifecycle import JobState
 from studio.ui import theme
 from studio.ui.viewmodels.scenes import GridProgress
 
@@ -123,23 +127,33 @@ class MessageBar(QFrame):
         self.button = QPushButton(self)
         self.button.clicked.connect(self._action_clicked)
         self._on_action: Callable[[], object] | None = None
+        #: A second action for the same notice ("Open Settings" beside "Retry failed").
+        self.second_button = QPushButton(self)
+        self.second_button.setObjectName("secondAction")
+        self.second_button.clicked.connect(self._second_clicked)
+        self.second_button.hide()
+        self._on_second: Callable[[], object] | None = None
         self.close_button = QToolButton(self)
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Dismiss")
         self.close_button.clicked.connect(self.dismiss)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.second_button)
         layout.addWidget(self.button)
         layout.addWidget(self.close_button)
         self.level = "info"
         self.hide()
 
     def show_message(self, text: str, level: str = "info", action: str = "",
-                     closable: bool = True, on_action: Callable[[], object] | None = None
-                     ) -> None:
+                     closable: bool = True, on_action: Callable[[], object] | None = None,
+                     second: tuple[str, Callable[[], object]] | None = None) -> None:
         """Show ``text``; with ``on_action``, a button labelled ``action`` runs it once (and
-        the bar closes)."""
+        the bar closes); ``second`` is another (label, action) shown before it."""
         self._on_action = on_action
+        self._on_second = second[1] if second else None
+        self.second_button.setText(second[0] if second else "")
+        self.second_button.setVisible(second is not None)
         self.level = level
         self.label.setText(text)
         self.button.setText(action)
@@ -159,6 +173,12 @@ class MessageBar(QFrame):
         self.actionTriggered.emit()
         if action is not None:
             self.dismiss()
+            action()
+
+    def _second_clicked(self) -> None:
+        action, self._on_second = self._on_second, None
+        self.dismiss()
+        if action is not None:
             action()
 
     @property
@@ -258,8 +278,9 @@ def image_paths(mime: Any) -> list[Path]:
 
 
 class BatchStatus(QWidget):
-    """The toolbar's line about the sheet's renders: what a batch would cost, how many are
-    done, rendering or failed, and a bar."""
+    """The toolbar's line about the sheet's renders: what a batch would cost; and ``progress``
+    (for the status line, where a batch's counts per stage have room): how many are done,
+    rendering, failed or cancelled, and a bar."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -267,14 +288,19 @@ class BatchStatus(QWidget):
         row.setContentsMargins(6, 0, 6, 0)
         self.cost_label = QLabel(self)
         self.cost_label.setObjectName("costLabel")
-        self.progress_label = QLabel(self)
+        row.addWidget(self.cost_label)
+        self.progress = QWidget(self)
+        self.progress.setObjectName("batchProgress")
+        line = QHBoxLayout(self.progress)
+        line.setContentsMargins(6, 0, 6, 0)
+        self.progress_label = QLabel(self.progress)
         self.progress_label.setObjectName("progressLabel")
-        self.progress_bar = QProgressBar(self)
+        self.progress_bar = QProgressBar(self.progress)
         self.progress_bar.setObjectName("progressBar")
-        self.progress_bar.setFixedWidth(160)
+        self.progress_bar.setFixedWidth(140)
         self.progress_bar.setTextVisible(False)
-        for widget in (self.cost_label, self.progress_label, self.progress_bar):
-            row.addWidget(widget)
+        line.addWidget(self.progress_label)
+        line.addWidget(self.progress_bar)
         self._shown: GridProgress | None = None
         # The bar repaints itself at once on every change: a few times a second will do.
         self._bar_timer = QTimer(self)
@@ -293,13 +319,78 @@ class BatchStatus(QWidget):
     def show_progress(self, progress: GridProgress) -> None:
         self._shown = progress
         self.progress_label.setText(progress.text)
+        self.progress_label.setToolTip(progress.tip)
+        self.progress_bar.setToolTip(progress.tip)
         self.progress_bar.setVisible(progress.running)
         if progress.running and not self._bar_timer.isActive():
             self._bar_timer.start()
 
     def _update_bar(self) -> None:
+        """What came out done over everything in the batch: failed, cancelled and uncertain
+        renders leave the bar short of full, in the failure colour once the batch is over."""
         progress = self._shown
-        if progress is not None:
-            self.progress_bar.setRange(0, max(1, progress.active + progress.done
-                                              + progress.failed))
-            self.progress_bar.setValue(progress.done + progress.failed)
+        if progress is None:
+            return
+        bar = self.progress_bar
+        bar.setRange(0, max(1, progress.total))
+        bar.setValue(progress.done)
+        outcome = progress.outcome
+        if outcome != bar.property("outcome"):
+            bar.setProperty("outcome", outcome)
+            pal = QApplication.palette(bar)
+            if outcome == "incomplete":
+                failed = JobState.FAILED if progress.failed else JobState.CANCELLED
+                pal.setColor(QPalette.ColorRole.Highlight,
+                             theme.status_colour(failed, palette=pal))
+            bar.setPalette(pal)
+
+
+def cut_text(edit: QLineEdit) -> str | None:
+    """The field's whole text when it is too long to be seen at once, else None."""
+    text = edit.text()
+    if not text or edit.echoMode() is not QLineEdit.EchoMode.Normal:
+        return None
+    room = edit.contentsRect().width() - 8  # the frame's and the text's own margins
+    return text if edit.fontMetrics().horizontalAdvance(text) > room else None
+
+
+class CutTextTips(QObject):
+    """Shows a one-line field's whole text as its tooltip while the field cuts it (a field
+    with its own tooltip keeps it when the text fits)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(watched, QLineEdit):
+            text = cut_text(watched)
+            if text is not None and isinstance(event, QHelpEvent):
+                tip = watched.toolTip()
+                QToolTip.showText(event.globalPos(), f"{text}\n\n{tip}" if tip else text,
+                                  watched)
+                return True
+        return False
+
+    def watch(self, root: QWidget) -> None:
+        """Every one-line field under ``root`` (those there now)."""
+        for edit in root.findChildren(QLineEdit):
+            edit.installEventFilter(self)
+
+
+def takes_box(parent: QWidget | None = None) -> QSpinBox:
+    """The toolbar's "Takes: N": how many takes of each scene a batch renders. Off until the
+    rendering side is ready (:func:`allow_takes`; its module is not loaded at start-up)."""
+    box = QSpinBox(parent)
+    box.setObjectName("takesBox")
+    box.setRange(1, 1)
+    box.setEnabled(False)
+    box.setPrefix("Takes: ")
+    box.setAccessibleName("Takes per scene")
+    box.setToolTip("How many takes of each scene Preview and Finalize render (seeds seed, "
+                   "seed+1, …); each card keeps them all and shows the one you pick")
+    return box
+
+
+def allow_takes(box: QSpinBox) -> None:
+    """Up to the render layer's most takes per scene, now that it is loaded."""
+    from studio.render.plan import TAKES_MAX
+
+    box.setRange(1, TAKES_MAX)
+    box.setEnabled(True)

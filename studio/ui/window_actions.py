@@ -37,6 +37,7 @@ class ActionSpec:
     tip: str
     handler: Callable[[MainWindow], Any]
     grid_only: bool = False
+    checkable: bool = False
 
 
 def _render(kind: str, which: str) -> Callable[[MainWindow], Any]:
@@ -47,9 +48,25 @@ def _render(kind: str, which: str) -> Callable[[MainWindow], Any]:
     return run
 
 
+def _templates(which: str, window: MainWindow) -> Any:
+    from studio.ui import template_dialog
+
+    if which == "new":
+        return template_dialog.new_from_template(window)
+    return template_dialog.add_from_template(window)
+
+
+def _likeness(window: MainWindow) -> None:
+    action: QAction = window.actions_by_name["takes_by_likeness"]
+    window.grid.set_takes_by_likeness(action.isChecked())
+
+
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("new", "&New sheet", Std.New, "Start a new character sheet",
                lambda w: w.session.new_sheet()),
+    ActionSpec("new_from_template", "New from &template…", "Ctrl+Shift+T",
+               "Start a sheet from a template: turnaround, head turn, expressions, poses, "
+               "outfits or storyboard coverage", lambda w: _templates("new", w)),
     ActionSpec("open", "&Open…", Std.Open, "Open a character sheet file",
                lambda w: w.session.open_dialog()),
     ActionSpec("save", "&Save", Std.Save, "Save the sheet file", lambda w: w.session.save()),
@@ -62,6 +79,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                lambda w: w.document.undo_stack.redo()),
     ActionSpec("add_scene", "&Add scene", "Ctrl+Shift+N", "Add a scene to the sheet",
                lambda w: w.grid.add_scene()),
+    ActionSpec("add_from_template", "Add from te&mplate…", "Ctrl+Shift+M",
+               "Add a template's cells after the sheet's scenes (one undo step)",
+               lambda w: _templates("add", w)),
     ActionSpec("duplicate_scene", "&Duplicate scene", "Ctrl+D", "Duplicate the selected scene",
                lambda w: w.grid.duplicate_current()),
     ActionSpec("delete_scene", "De&lete scene", Std.Delete, "Delete the selected scenes",
@@ -104,6 +124,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("import", "&Import images…", "Ctrl+I",
                "Import PNG, JPEG or WebP images made by other tools (their settings are read)",
                lambda w: w.tools.import_dialog()),
+    ActionSpec("larger_cards", "&Larger cards", "Ctrl+=",
+               "Bigger scene cards, fewer to a row", lambda w: w.grid.larger_cards()),
+    ActionSpec("smaller_cards", "S&maller cards", "Ctrl+-",
+               "Smaller scene cards, down to storyboard thumbnails",
+               lambda w: w.grid.smaller_cards()),
+    ActionSpec("takes_by_likeness", "Order takes by &likeness", None,
+               "List each card's takes most like the character first, where identity scores "
+               "exist (else newest first)", lambda w: _likeness(w), checkable=True),
     ActionSpec("export", "&Export…", "Ctrl+E",
                "The sheet as a character sheet (PNG/PDF), a storyboard PDF or a ZIP bundle",
                lambda w: w.tools.export_dialog()),
@@ -114,14 +142,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
 
 #: Menus in order; "-" is a separator, "@name" a part the window fills in itself.
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("&File", ("new", "open", "@recent", "-", "save", "save_as", "-", "import", "export",
-               "settings", "-", "quit")),
+    ("&File", ("new", "new_from_template", "open", "@recent", "-", "save", "save_as", "-",
+               "import", "export", "settings", "-", "quit")),
     ("&Edit", ("undo", "redo")),
-    ("&Scene", ("add_scene", "@patterns", "duplicate_scene", "delete_scene", "-", "approve",
-                "reject", "star")),
+    ("&Scene", ("add_scene", "add_from_template", "@patterns", "duplicate_scene",
+                "delete_scene", "-", "approve", "reject", "star")),
     ("&Render", ("preview_all", "preview_selected", "finalize_selected", "finalize_approved",
                  "finalize_all", "retry_failed", "cancel_all")),
-    ("&View", ("library", "compare", "consistency", "-", "@docks")),
+    ("&View", ("library", "compare", "consistency", "-", "larger_cards", "smaller_cards",
+               "takes_by_likeness", "-", "@docks")),
     ("&Help", ("shortcuts",)),
 )
 
@@ -152,6 +181,7 @@ def build_actions(window: MainWindow, grid: QWidget,
         action = QAction(spec.text, owner)
         action.setObjectName(f"action-{spec.name}")
         action.setData(spec.name)
+        action.setCheckable(spec.checkable)
         if spec.shortcut is not None:
             action.setShortcut(QKeySequence(spec.shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut

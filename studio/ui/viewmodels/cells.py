@@ -23,6 +23,27 @@ def state_label(state: JobState | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Take:
+    """One render of a scene at a stage (a cell keeps every one as a take); ``distance`` is
+    its identity distance from the character when it was scored (smaller: more alike)."""
+
+    render_id: int
+    image: Path | None
+    seed: int | None = None
+    distance: float | None = None
+
+
+def ordered_takes(takes: tuple[Take, ...], by_likeness: bool = False) -> tuple[Take, ...]:
+    """Newest first (as the library lists them), or, ``by_likeness``, the most like the
+    character first where scores exist (the unscored after them, newest first)."""
+    if not by_likeness or all(t.distance is None for t in takes):
+        return takes
+    order = {t.render_id: i for i, t in enumerate(takes)}
+    return tuple(sorted(takes, key=lambda t: (t.distance is None, t.distance or 0.0,
+                                              order[t.render_id])))
+
+
+@dataclass(frozen=True, slots=True)
 class Slot:
     """One stage of one scene: its state and, once done, its image.
 
@@ -40,6 +61,13 @@ class Slot:
     provider: str = ""
     model: str = ""
     cost: float | None = None
+    #: Every take of the scene at this stage, newest first, when it has more than one.
+    takes: tuple[Take, ...] = ()
+
+    @property
+    def other_takes(self) -> tuple[Take, ...]:
+        """The takes besides the one shown."""
+        return tuple(t for t in self.takes if t.render_id != self.render_id)
 
     @property
     def active(self) -> bool:
@@ -55,7 +83,9 @@ class Slot:
         if s is JobState.PROCESSING and self.eta is not None and self.eta > 0:
             return f"Processing · about {self.eta:.0f} s"
         if s is JobState.QUEUED and self.position is not None:
-            return f"Queued · #{self.position + 1}"
+            return f"Queued · #{self.position + 1} in line"
+        if s is JobState.PROCESSING and self.position is not None:
+            return f"Waiting at the provider · #{self.position + 1}"
         if s is JobState.DONE and out_of_date:
             return "Out of date"
         return state_label(s)

@@ -59,6 +59,12 @@ log = logging.getLogger("studio.ui.render")
 
 Confirm = Callable[[str, str], bool]
 
+#: Failures the user fixes in Settings (a key, credits, a server address), not on the cards.
+SETTINGS_KINDS = frozenset({"authentication", "key_refused", "out_of_credits", "not_configured",
+                            "unreachable"})
+#: Kinds that are one cause to the user: a key refused once is refused for every card after.
+SAME_CAUSE = {"key_refused": "authentication"}
+
 
 class SheetRenderer(QObject):
     """Renders the scenes of the window's sheet; the cards' buttons and the toolbar call it."""
@@ -67,6 +73,9 @@ class SheetRenderer(QObject):
     batchPlanned = Signal(str)  # "4 requests, estimated cost 0.00"
     progressChanged = Signal(object)  # render.Progress
     renderStored = Signal(object)  # library.RenderRecord of a finished job
+    #: Many cards failed the same way: one sentence for the sheet, and whether Settings is
+    #: where it is fixed.
+    sharedFailure = Signal(str, bool)
 
     def __init__(self, model: SceneListModel, sheet_library: SheetLibrary,
                  providers: Mapping[str, Provider], settings: Settings, background: Background,
@@ -83,6 +92,10 @@ class SheetRenderer(QObject):
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
         self._jobs: dict[tuple[str, Stage], int] = {}
+        #: Every job of each cell (its takes), so cancelling a scene stops them all.
+        self._cell_jobs: dict[tuple[str, Stage], set[int]] = {}
+        #: How many takes of each scene a batch renders (seeds seed, seed+1, ...).
+        self.takes = 1
         #: Scenes renamed while their jobs run: the queue knows them by the old name.
         self._aliases: dict[str, str] = {}
         self.last_progress: Progress | None = None
@@ -95,6 +108,9 @@ class SheetRenderer(QObject):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
         self._flush_timer.timeout.connect(self._flush)
+        #: Why each failed slot failed (provider, kind, sentence), to tell one cause for many.
+        self._failures: dict[tuple[str, Stage], tuple[str, str, str]] = {}
+        self._shared_told: dict[tuple[str, str], int] = {}
         model.document.sceneRenamed.connect(self._scene_renamed)
 
     def warm_up(self) -> None:
@@ -122,8 +138,12 @@ class SheetRenderer(QObject):
         for stage in Stage:
             if (old, stage) in self._jobs:
                 self._jobs[(new, stage)] = self._jobs.pop((old, stage))
+            if (old, stage) in self._cell_jobs:
+                self._cell_jobs[(new, stage)] = self._cell_jobs.pop((old, stage))
             if (old, stage) in self._pending:
                 self._pending[(new, stage)] = self._pending.pop((old, stage))
+            if (old, stage) in self._failures:
+                self._failures[(new, stage)] = self._failures.pop((old, stage))
 
     def slot(self, name: str, stage: Stage) -> Slot:
         """The scene's slot as the events say, updates not yet on the card included."""
@@ -154,8 +174,9 @@ class SheetRenderer(QObject):
         """The cost of previewing and finalizing ``count`` scenes, shown before anything is
         sent: the toolbar's short line, and a sentence per stage for its tooltips."""
         parts, tips = [], {}
+        takes = self.takes
         for stage, label in ((Stage.PREVIEW, "Previews"), (Stage.FINAL, "Finals")):
-            batch = self.estimate(stage, count)
+            batch = self.estimate(stage, count * takes)
             if batch.cost is None:
                 cost = "cost unknown"
             elif batch.cost == 0:
@@ -163,8 +184,9 @@ class SheetRenderer(QObject):
             else:
                 cost = f"≈ {batch.cost:.2f}"
             parts.append(f"{label}: {cost}")
-            tips[stage] = (f"{label} of all {count} scenes on {self.provider_label(stage)}: "
-                           f"{batch.sentence()}")
+            each = f" ({takes} takes of each)" if takes > 1 else ""
+            tips[stage] = (f"{label} of all {count} scenes{each} on "
+                           f"{self.provider_label(stage)}: {batch.sentence()}")
         if all(part.endswith("cost unknown") for part in parts):
             return "Cost unknown (no price set)", tips  # short enough for the toolbar
         return "  ·  ".join(parts), tips
@@ -190,8 +212,9 @@ class SheetRenderer(QObject):
         asked = 0
         for name in names:
             for stage in Stage:
-                job_id = self._jobs.get((name, stage))
-                if job_id is not None and self.slot(name, stage).active:
+                if not self.slot(name, stage).active:
+                    continue
+                for job_id in self._cell_jobs.get((name, stage), set()):
                     asked += self.queue.cancel(job_id)
         return asked
 
@@ -231,7 +254,8 @@ class SheetRenderer(QObject):
                 await call(_keep_unsaved, sheet, path)
             binding = await call(bind_sheet, self.library, sheet, path, catalog)
             planner = plan_previews if stage is Stage.PREVIEW else plan_finals
-            plan = await call(planner, self.library, binding, sheet, catalog, choice, names)
+            plan = await call(lambda: planner(self.library, binding, sheet, catalog, choice,
+                                              names, takes=self.takes))
         except (RenderInputError, LibraryError) as exc:
             self.message.emit(str(exc), "error")
             return
@@ -289,6 +313,7 @@ class SheetRenderer(QObject):
         key = (scene, ref.stage)
         if isinstance(event, JobQueued):
             self._jobs[key] = ref.job_id
+            self._cell_jobs.setdefault(key, set()).add(ref.job_id)
         elif self._jobs.setdefault(key, ref.job_id) != ref.job_id:
             return  # an older job of this cell; its successor is shown
         if self.model.row_of(scene) is None:
@@ -310,6 +335,9 @@ class SheetRenderer(QObject):
             self.renderStored.emit(render)
         elif isinstance(event, JobFailed | JobCancelled | JobUncertain):
             new = replace(base, state=event.state, message=event.message)
+            if isinstance(event, JobFailed):
+                self._failures[key] = (ref.provider, event.kind,
+                                       event.message.replace(f" for scene “{ref.scene}”", ""))
         else:  # pragma: no cover - every event kind is handled above
             return
         self._pending[key] = new
@@ -323,6 +351,31 @@ class SheetRenderer(QObject):
             if model.row_of(name) is not None:
                 cells[name] = cells.get(name, model.cell(name)).with_slot(stage, slot)
         model.set_cells(cells)
+        self._tell_shared_failures()
+
+    def _tell_shared_failures(self) -> None:
+        """One sentence for the sheet when two or more cards failed for the same reason on
+        the same provider (a refused key fails every card), said again as the count grows."""
+        groups: dict[tuple[str, str], list[tuple[bool, str]]] = {}
+        for (name, stage), (provider, kind, sentence) in list(self._failures.items()):
+            if self.model.row_of(name) is None or \
+                    self.model.cell(name).slot(stage).state is not JobState.FAILED:
+                del self._failures[(name, stage)]  # retried, or the scene is gone
+                continue
+            cause = SAME_CAUSE.get(kind, kind)
+            # The sentence of the failure that names the cause itself goes first ("Invalid API
+            # key"), before those that were refused because of it.
+            groups.setdefault((provider, cause), []).append((kind != cause, sentence))
+        for group in [g for g in self._shared_told if g not in groups]:
+            del self._shared_told[group]
+        for (provider, kind), sentences in groups.items():
+            count = len(sentences)
+            if count < 2 or self._shared_told.get((provider, kind)) == count:
+                continue
+            self._shared_told[(provider, kind)] = count
+            self.sharedFailure.emit(
+                f"{count} renders failed on {provider_name(provider)} for the same reason. "
+                f"{min(sentences)[1]}", kind in SETTINGS_KINDS)
 
     @property
     def busy(self) -> bool:
@@ -350,6 +403,7 @@ class SheetRenderer(QObject):
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
         self._jobs.clear()
+        self._cell_jobs.clear()
         self.warm_up()
         return True
 

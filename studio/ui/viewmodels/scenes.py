@@ -8,6 +8,8 @@ fingerprint its render was made with: the card, its tooltip and ``studio status`
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
@@ -22,6 +24,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from studio.core.checks import Finding, Severity
 from studio.core.fingerprint import Fingerprint, describe_reasons, fingerprint, staleness
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
@@ -44,6 +47,8 @@ class Role(IntEnum):
     FINAL_TIP = Qt.ItemDataRole.UserRole + 7
     #: Changes whenever anything a card shows changes (painters cache cards by it).
     REVISION = Qt.ItemDataRole.UserRole + 8
+    #: The prompt checks' warnings and errors about the scene (a tuple of ``Finding``).
+    FINDINGS = Qt.ItemDataRole.UserRole + 9
 
 
 def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
@@ -61,14 +66,84 @@ def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class StageCounts:
+    """Where the slots of one stage of the current batch stand."""
+
+    queued: int = 0
+    rendering: int = 0  # sent, processing or downloading
+    done: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    uncertain: int = 0
+
+    @property
+    def active(self) -> int:
+        return self.queued + self.rendering
+
+    @property
+    def total(self) -> int:
+        return (self.active + self.done + self.failed + self.cancelled + self.uncertain)
+
+    def sentence(self) -> str:
+        """"3 of 50 done · 12 rendering · 2 failed · 33 cancelled"; every count apart."""
+        parts = [f"{self.done} of {self.total} done"]
+        for count, word in ((self.rendering, "rendering"), (self.queued, "queued"),
+                            (self.failed, "failed"), (self.cancelled, "cancelled"),
+                            (self.uncertain, "uncertain")):
+            if count:
+                parts.append(f"{count} {word}")
+        return " · ".join(parts)
+
+
+STAGE_WORDS = {Stage.PREVIEW: "Previews", Stage.FINAL: "Finals"}
+
+
+def eta_words(seconds: float) -> str:
+    """"about 40 s left", "about 3 min left"."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {round(seconds / 60)} min left"
+
+
+@dataclass(frozen=True, slots=True)
 class GridProgress:
-    """The toolbar's summary of the sheet's renders (both stages of every scene)."""
+    """The toolbar's summary of the current batch: every slot (scene and stage) that was sent
+    since the grid was last idle, counted per stage and by outcome. Before any batch, the
+    sheet's size.
+
+    The bar's value is what came out done, over everything in the batch: a batch with failed or
+    cancelled renders never reads "complete"."""
 
     text: str
     active: int
     done: int
     failed: int
-    running: bool  # something was rendered or is rendering: show the bar
+    running: bool  # a batch was sent: show the bar
+    cancelled: int = 0
+    uncertain: int = 0
+    total: int = 0
+    stages: tuple[tuple[Stage, StageCounts], ...] = ()
+    eta: float | None = None
+    tip: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.running and self.active == 0
+
+    @property
+    def complete(self) -> bool:
+        """Every render of the batch came out done."""
+        return self.finished and self.done == self.total
+
+    @property
+    def outcome(self) -> str:
+        """``rendering``, ``complete``, ``incomplete`` (some failed, were cancelled or are
+        uncertain) or ``idle`` (nothing sent yet)."""
+        if not self.running:
+            return "idle"
+        if self.active:
+            return "rendering"
+        return "complete" if self.complete else "incomplete"
 
 
 class SceneListModel(QAbstractListModel):
@@ -76,9 +151,19 @@ class SceneListModel(QAbstractListModel):
 
     cellsChanged = Signal()
 
-    def __init__(self, document: SheetDocument, parent: Any = None) -> None:
+    def __init__(self, document: SheetDocument, parent: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self._doc = document
+        #: Reads the time for the batch's pace (its ETA); a test gives its own.
+        self.clock = clock
+        #: The current batch: every (scene, stage) sent since the grid was last idle, with the
+        #: order it was sent in (the line's order).
+        self._batch: dict[tuple[str, Stage], int] = {}
+        self._batch_serial = 0
+        self._batch_started: float | None = None
+        #: The prompt checks' warnings and errors, per scene name.
+        self._findings: dict[str, tuple[Finding, ...]] = {}
         self._scenes: list[Scene] = list(document.sheet.scenes)
         self._rows: dict[str, int] = {}
         self._cells: dict[str, Cell] = {}
@@ -110,6 +195,9 @@ class SceneListModel(QAbstractListModel):
     def _on_scene_renamed(self, old: str, new: str) -> None:
         if old in self._cells:
             self._cells[new] = self._cells.pop(old)
+        for stage in Stage:
+            if (old, stage) in self._batch:
+                self._batch[(new, stage)] = self._batch.pop((old, stage))
         self._renamed = (old, new)
 
     def _on_document_changed(self) -> None:
@@ -134,6 +222,8 @@ class SceneListModel(QAbstractListModel):
     def reset_cells(self) -> None:
         self._epoch += 1
         self._cells.clear()
+        self._batch.clear()
+        self._batch_started = None
         if self._scenes:
             self.dataChanged.emit(self.index(0), self.index(len(self._scenes) - 1))
         self.cellsChanged.emit()
@@ -143,29 +233,36 @@ class SceneListModel(QAbstractListModel):
         return self._cells.get(name, Cell())
 
     def set_cell(self, name: str, cell: Cell) -> None:
+        self.set_cells({name: cell})
+
+    def set_cells(self, cells: dict[str, Cell]) -> None:
+        """Replace several cells at once (one ``cellsChanged``); unchanged ones are skipped.
+        Slots that start work join the batch, and the queued ones are numbered again."""
+        changed = False
+        line_moved = False
+        for name, cell in cells.items():
+            old = self._cells.get(name, Cell())
+            if old == cell:
+                continue
+            for stage in Stage:
+                before, after = old.slot(stage), cell.slot(stage)
+                self._follow_batch(name, before, after, stage)
+                line_moved |= JobState.QUEUED in (before.state, after.state)
+            self._store(name, cell)
+            changed = True
+        if line_moved:
+            for name, cell in self._number_the_line().items():
+                self._store(name, cell)
+        if changed:
+            self.cellsChanged.emit()
+
+    def _store(self, name: str, cell: Cell) -> None:
         self._cells[name] = cell
         self._touch(name)
         row = self.row_of(name)
         if row is not None:
             index = self.index(row)
             self.dataChanged.emit(index, index)
-        self.cellsChanged.emit()
-
-    def set_cells(self, cells: dict[str, Cell]) -> None:
-        """Replace several cells at once (one ``cellsChanged``); unchanged ones are skipped."""
-        changed = False
-        for name, cell in cells.items():
-            if self._cells.get(name, Cell()) == cell:
-                continue
-            self._cells[name] = cell
-            self._touch(name)
-            changed = True
-            row = self.row_of(name)
-            if row is not None:
-                index = self.index(row)
-                self.dataChanged.emit(index, index)
-        if changed:
-            self.cellsChanged.emit()
 
     def set_slot(self, name: str, stage: Stage, slot: Slot) -> None:
         self.set_cell(name, self.cell(name).with_slot(stage, slot))
@@ -204,21 +301,113 @@ class SceneListModel(QAbstractListModel):
             out[cell.final.state] += 1
         return out
 
+    def batch_counts(self) -> dict[Stage, StageCounts]:
+        """The current batch's slots by stage and outcome (scenes deleted since are left out)."""
+        tallies: dict[Stage, dict[str, int]] = {stage: {} for stage in Stage}
+        for name, stage in self._batch:
+            if name not in self._rows:
+                continue
+            state = self.cell(name).slot(stage).state
+            if state is None:
+                continue
+            if state is JobState.QUEUED:
+                word = "queued"
+            elif state.active:
+                word = "rendering"
+            else:
+                word = {JobState.DONE: "done", JobState.FAILED: "failed",
+                        JobState.CANCELLED: "cancelled"}.get(state, "uncertain")
+            tally = tallies[stage]
+            tally[word] = tally.get(word, 0) + 1
+        return {stage: StageCounts(**tally) for stage, tally in tallies.items()}
+
+    def batch_eta(self, counts: dict[Stage, StageCounts] | None = None) -> float | None:
+        """Seconds until the batch is finished, from the pace so far (what has finished over
+        the time since it started); None until something has finished."""
+        counts = counts if counts is not None else self.batch_counts()
+        left = sum(c.active for c in counts.values())
+        finished = sum(c.total - c.active for c in counts.values())
+        if not left or finished <= 0 or self._batch_started is None:
+            return None
+        return (self.clock() - self._batch_started) / finished * left
+
     def progress(self) -> GridProgress:
-        counts = self.counts()
-        active = sum(n for s, n in counts.items() if s is not None and s.active)
-        done, failed = counts[JobState.DONE], counts[JobState.FAILED]
-        ran = active + done + failed + counts[JobState.CANCELLED] + counts[JobState.UNCERTAIN]
-        if ran == 0:
+        counts = self.batch_counts()
+        stages = tuple((stage, c) for stage, c in counts.items() if c.total)
+        if not stages:
             return GridProgress(f"{len(self._scenes)} scenes", 0, 0, 0, False)
-        parts = [f"{done} done"]
-        if active:
-            parts.append(f"{active} rendering")
-        if failed:
-            parts.append(f"{failed} failed")
-        if counts[JobState.UNCERTAIN]:
-            parts.append(f"{counts[JobState.UNCERTAIN]} uncertain")
-        return GridProgress(" · ".join(parts), active, done, failed, True)
+        total = sum(c.total for _, c in stages)
+        active = sum(c.active for _, c in stages)
+        done = sum(c.done for _, c in stages)
+        eta = self.batch_eta(counts)
+        if len(stages) == 1:
+            stage, c = stages[0]
+            text = f"{STAGE_WORDS[stage]}: {c.sentence()}"
+        else:
+            text = "  |  ".join(f"{STAGE_WORDS[s]}: {c.sentence()}" for s, c in stages)
+        if eta is not None:
+            text += f" · {eta_words(eta)}"
+        tip = "\n".join(f"{STAGE_WORDS[s]} of this batch: {c.sentence()}" for s, c in stages)
+        if not active and done < total:
+            tip += "\nNot everything came out: Retry failed (Ctrl+Shift+R) sends the rest again."
+        return GridProgress(text, active, done, sum(c.failed for _, c in stages), True,
+                            cancelled=sum(c.cancelled for _, c in stages),
+                            uncertain=sum(c.uncertain for _, c in stages), total=total,
+                            stages=stages, eta=eta, tip=tip)
+
+    # ------------------------------------------------------------------ the batch
+    def _follow_batch(self, name: str, old: Slot, new: Slot, stage: Stage) -> None:
+        """A slot that starts work joins the batch; the first one after the grid was idle
+        starts a new batch."""
+        if not new.active or old.active:
+            return
+        key = (name, stage)
+        if not self._batch_running():
+            self._batch.clear()
+            self._batch_started = self.clock()
+        elif key in self._batch:
+            del self._batch[key]  # sent again while the batch runs: at the end of the line
+        self._batch[key] = self._batch_serial
+        self._batch_serial += 1
+
+    def _batch_running(self) -> bool:
+        return any(self.cell(name).slot(stage).active for name, stage in self._batch
+                   if name in self._rows)
+
+    def _number_the_line(self) -> dict[str, Cell]:
+        """Queued slots waiting here (not yet at a provider), numbered in the order they were
+        sent: the position a card shows ("Queued · #3")."""
+        waiting = sorted((order, name, stage) for (name, stage), order in self._batch.items()
+                         if name in self._rows
+                         and self.cell(name).slot(stage).state is JobState.QUEUED)
+        changed: dict[str, Cell] = {}
+        for position, (_, name, stage) in enumerate(waiting):
+            cell = changed.get(name, self.cell(name))
+            slot = cell.slot(stage)
+            if slot.position != position:
+                changed[name] = cell.with_slot(stage, replace(slot, position=position))
+        return changed
+
+    # ------------------------------------------------------------------ prompt checks
+    def set_findings(self, findings: list[Finding]) -> None:
+        """The prompt checks' latest findings; the cards of scenes with a warning or an error
+        show a marker (notes of information are left to the checks list)."""
+        by_scene: dict[str, list[Finding]] = {}
+        for finding in findings:
+            if finding.scene and finding.severity is not Severity.INFO:
+                by_scene.setdefault(finding.scene, []).append(finding)
+        new = {name: tuple(found) for name, found in by_scene.items()}
+        changed = {n for n in new.keys() | self._findings.keys()
+                   if new.get(n) != self._findings.get(n)}
+        self._findings = new
+        for name in changed:
+            row = self.row_of(name)
+            if row is not None:
+                self._touch(name)
+                self.dataChanged.emit(self.index(row), self.index(row))
+
+    def findings(self, name: str) -> tuple[Finding, ...]:
+        return self._findings.get(name, ())
 
     def refresh_images(self, path: str) -> None:
         """Repaint the rows showing ``path`` (its decoded image has arrived)."""
@@ -267,6 +456,8 @@ class SceneListModel(QAbstractListModel):
             return self.is_stale(scene.name, Stage.FINAL)
         if role == Role.FINGERPRINT:
             return self._fingerprints[index.row()][Stage.PREVIEW].digest
+        if role == Role.FINDINGS:
+            return self.findings(scene.name)
         if role == Role.REVISION:
             return (self._epoch, self._revisions.get(scene.name, 0))
         if role == Role.PREVIEW_TIP:

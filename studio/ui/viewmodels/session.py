@@ -103,7 +103,9 @@ class Session(QObject):
 
     def new_sheet(self) -> None:
         if self.settle_changes():
-            self.load(new_character_sheet(self.catalog), None, "Untitled sheet")
+            # A new sheet starts empty: its scenes are the user's (or a template's).
+            self.load(new_character_sheet(self.catalog).with_scenes(()), None,
+                      "Untitled sheet")
 
     # ------------------------------------------------------------------ saving
     def save(self) -> bool:

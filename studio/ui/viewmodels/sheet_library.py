@@ -9,9 +9,10 @@ are written to the library and come back the same way: the library is the one co
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ from studio.library import Library, RenderRecord
 from studio.library.binding import legacy_fingerprint, project_name, sheet_name
 from studio.library.changes import LibraryChange
 from studio.ui.viewmodels.background import Background
-from studio.ui.viewmodels.cells import Cell, Slot
+from studio.ui.viewmodels.cells import Cell, Slot, Take
 from studio.ui.viewmodels.changes import LibraryChanges
 from studio.ui.viewmodels.history import AnchorHistoryEntry
 from studio.ui.viewmodels.scenes import SceneListModel
+
+log = logging.getLogger("studio.ui.library")
 
 
 def slug(text: str) -> str:
@@ -41,6 +44,7 @@ class StoredCell:
 
     renders: dict[Stage, RenderRecord]
     made_with: dict[Stage, Fingerprint | None]
+    takes: dict[Stage, tuple[Take, ...]] = field(default_factory=dict)
 
     @property
     def approval(self) -> Approval:
@@ -68,15 +72,42 @@ def merge_cell(shown: Cell, stored: StoredCell | None) -> Cell:
                                          JobState.UNCERTAIN):
             # The queue owns the state; the image under it follows the library.
             slots[stage] = replace(slot, image=render.image_path if render else None,
-                                   render_id=render.id if render else None)
+                                   render_id=render.id if render else None,
+                                   takes=stored.takes.get(stage, ()))
         elif render is None:
             slots[stage] = Slot()
         else:
             slots[stage] = Slot(JobState.DONE, image=render.image_path, render_id=render.id,
                                 made_with=stored.made_with.get(stage), provider=render.provider,
-                                model=render.model, cost=render.cost)
+                                model=render.model, cost=render.cost,
+                                takes=stored.takes.get(stage, ()))
     return Cell(preview=slots[Stage.PREVIEW], final=slots[Stage.FINAL],
                 approval=stored.approval, star=stored.star)
+
+
+def _identity_lookup(library: Library) -> Any:
+    """Each render's identity figures as ``studio score`` (or the window) kept them: cached
+    analyses only, as ``studio status`` reads them (analysing is left to the scorer)."""
+    try:
+        from studio.identity import IdentityRules
+        from studio.render.identity import IdentityScores
+
+        return IdentityScores(library, analyse=None, rules=IdentityRules()).lookup()
+    except Exception:  # identity scores are optional here: the takes show without them
+        log.debug("identity scores unavailable for the takes", exc_info=True)
+        return None
+
+
+def _distance(lookup: Any, render: RenderRecord) -> float | None:
+    if lookup is None:
+        return None
+    try:
+        figures = lookup(render)
+    except Exception:
+        log.debug("no identity score for render %s", render.id, exc_info=True)
+        return None
+    distance = figures.get("distance") if figures else None
+    return float(distance) if isinstance(distance, int | float) else None
 
 
 class SheetLibrary(QObject):
@@ -193,6 +224,8 @@ class SheetLibrary(QObject):
             if record is None:
                 return None, {}
             out: dict[str, StoredCell] = {}
+            counts = library.renders.take_counts(record.id)
+            identity = _identity_lookup(library)
             for cell in library.renders.cells(record.id):
                 render = cell.render
                 name = aliases.get(cell.scene.name, cell.scene.name)
@@ -207,6 +240,10 @@ class SheetLibrary(QObject):
                     made_with = legacy_fingerprint(library, sheet, scene, render, catalog)
                 stored.renders[cell.stage] = render
                 stored.made_with[cell.stage] = made_with
+                if counts.get((cell.scene.id, cell.stage), 0) > 1:
+                    stored.takes[cell.stage] = tuple(
+                        Take(t.id, t.image_path, t.seed_requested, _distance(identity, t))
+                        for t in library.renders.takes(cell.scene.id, cell.stage))
             return record.id, out
 
         self._bg.run(read, lambda result: self._loaded(path, *result), self._load_failed,
@@ -267,6 +304,15 @@ class SheetLibrary(QObject):
     def set_star(self, names: list[str], star: bool) -> None:
         self._write(self.library.renders.set_star, self.render_ids(names), star,
                     "Saving the star")
+
+    def choose_take(self, render_id: int) -> None:
+        """Show ``render_id`` as its cell's take (and make finals from it): stored in the
+        library, whose announcement brings every view round to it."""
+        choose = self.library.renders.choose_take
+        self._bg.run(lambda: choose(render_id),
+                     on_failure=lambda exc: self.message.emit(
+                         f"Picking the take failed: {exc}", "error"),
+                     owner=self, what="Picking the take")
 
     def _write(self, fn: Callable[[list[int], Any], Any], ids: list[int], value: Any,
                what: str) -> None:

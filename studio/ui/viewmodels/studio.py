@@ -78,6 +78,8 @@ class StudioRendering(QObject):
         self.changes: LibraryChanges | None = None
         self.sheet_library: SheetLibrary | None = None
         self.renderer: SheetRenderer | None = None
+        #: How many takes of each scene a batch renders.
+        self.takes = 1
 
     # ------------------------------------------------------------------ opening
     def start(self, prepare: Callable[[], RenderingParts], preview_all: bool = False) -> None:
@@ -110,6 +112,7 @@ class StudioRendering(QObject):
                                           library.data_dir / "unsaved", self)
         self.renderer = SheetRenderer(model, self.sheet_library, parts.providers, parts.settings,
                                       bg, self._confirm, self)
+        self.renderer.takes = self.takes
         self._inspector.attach(library, self.changes)
         self._importer.library = library
         self.renderer.message.connect(self.message)
@@ -186,6 +189,12 @@ class StudioRendering(QObject):
         if self.renderer is not None and names:
             getattr(self.renderer, kind)(names)
 
+    def set_takes(self, takes: int) -> None:
+        """How many takes of each scene the next batches render (seeds seed, seed+1, ...)."""
+        self.takes = takes
+        if self.renderer is not None:
+            self.renderer.takes = takes
+
     def finalize_approved(self) -> None:
         if self.renderer is not None and not self.renderer.finalize_approved():
             self.message.emit("No scene is approved yet: approve the previews you like (✓ on "
@@ -216,6 +225,9 @@ class StudioRendering(QObject):
                               else Approval.REJECTED)
         elif action == "star":
             self.toggle_star([name])
+        elif action.startswith("take:"):
+            if self.sheet_library is not None:
+                self.sheet_library.choose_take(int(action.split(":", 1)[1]))
         else:
             return False
         return True

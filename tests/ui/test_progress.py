@@ -1,0 +1,169 @@
+"""The toolbar's progress tells the truth: done, failed and cancelled counted apart and per
+stage, a bar that is never full for a batch that did not all come out, a batch ETA, positions
+in the line on the cards, and one notice for the sheet when many cards fail the same way.
+
+The two reproductions (Cancel all said "50 done" with a full bar; an all-failed batch showed a
+full bar) run the real window against the loopback ModelsLab fake."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from studio.core.lifecycle import JobState
+from studio.core.request import Stage
+from studio.core.sheet import Scene
+from studio.render.events import JobQueued, JobRef
+from studio.ui.viewmodels.cells import Slot
+from studio.ui.viewmodels.scenes import SceneListModel
+from tests.fakes.fixtures import SECRET_KEY, FakeClock
+from tests.render.fakes import MARKERS, ScriptedModelsLab
+from tests.ui.conftest import close_window, settle_images
+
+
+@pytest.fixture
+def fake_modelslab(services):  # type: ignore[no-untyped-def]
+    server = ScriptedModelsLab(SECRET_KEY)
+    server.start()
+    env = dict(services.environ)
+    env["STUDIO_MODELSLAB_API_KEY"] = SECRET_KEY
+    env["STUDIO_MODELSLAB_BASE_URL"] = server.base_url
+    services.environ = env
+    services.provider_options = {"clock": FakeClock()}
+    yield server
+    server.stop()
+
+
+def load_scenes(window, count: int = 4) -> list[str]:  # type: ignore[no-untyped-def]
+    """A sheet whose scenes carry the fake's markers (so it can hold or fail each)."""
+    scenes = tuple(Scene(name=f"{MARKERS[i % len(MARKERS)].title()} {i + 1}",
+                         setting=f"{MARKERS[i % len(MARKERS)]} at dusk", lighting="golden-hour")
+                   for i in range(count))
+    window.session.load(window.document.sheet.with_scenes(scenes), None)
+    return [s.name for s in scenes]
+
+
+def bar_state(window) -> tuple[int, int, str]:  # type: ignore[no-untyped-def]
+    bar = window.status.progress_bar
+    return bar.value(), bar.maximum(), str(bar.property("outcome"))
+
+
+def test_cancel_all_never_reads_done_nor_fills_the_bar(  # type: ignore[no-untyped-def]
+        make_window, fake_modelslab, qtbot, shot) -> None:
+    window = make_window()
+    names = load_scenes(window)
+    fake_modelslab.hold.update({"library", "harbour"})  # two finish, two wait at the provider
+    window.actions_by_name["preview_all"].trigger()
+    model = window.model
+    qtbot.waitUntil(lambda: sum(model.cell(n).preview.done for n in names) == 2, timeout=30000)
+    qtbot.waitUntil(lambda: model.progress().active == 2, timeout=30000)
+    assert "2 rendering" in model.progress().text
+    window.actions_by_name["cancel_all"].trigger()
+    qtbot.waitUntil(lambda: model.progress().active == 0, timeout=30000)
+    progress = model.progress()
+    assert progress.text == "Previews: 2 of 4 done · 2 cancelled"
+    assert (progress.done, progress.cancelled, progress.total) == (2, 2, 4)
+    assert progress.outcome == "incomplete" and not progress.complete
+    qtbot.waitUntil(lambda: not window.counts_pending, timeout=30000)
+    assert window.progress_label.text() == "Previews: 2 of 4 done · 2 cancelled"
+    assert bar_state(window) == (2, 4, "incomplete")
+    assert "Retry failed" in window.progress_label.toolTip()
+    settle_images(qtbot, window)
+    shot(window.status.progress, "progress-after-cancel-all.png")
+    # the provider lets go of the held jobs, and the window closes before the fake stops
+    fake_modelslab.release()
+    close_window(qtbot, window)
+
+
+def test_an_all_failed_batch_shows_an_empty_bar_and_one_notice(  # type: ignore[no-untyped-def]
+        make_window, services, fake_modelslab, qtbot, shot) -> None:
+    env = dict(services.environ)
+    env["STUDIO_MODELSLAB_API_KEY"] = "a-key-the-server-refuses-000"
+    services.environ = env
+    window = make_window()
+    names = load_scenes(window)
+    window.actions_by_name["preview_all"].trigger()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.FAILED for n in names),
+                    timeout=30000)
+    qtbot.waitUntil(lambda: not window.counts_pending, timeout=30000)
+    assert window.progress_label.text() == "Previews: 0 of 4 done · 4 failed"
+    assert bar_state(window) == (0, 4, "incomplete")
+    # One notice for the sheet, not four; its buttons lead to Settings and to a retry
+    qtbot.waitUntil(lambda: "4 renders failed on ModelsLab for the same reason"
+                    in window.messages.text, timeout=30000)
+    assert window.messages.second_button.isVisible()
+    assert window.messages.second_button.text() == "Open Settings"
+    assert window.messages.button.text() == "Retry failed"
+    settle_images(qtbot, window)
+    shot(window, "main-window-all-failed.png")
+    # Retry failed from the notice sends them again (and they fail again, the key is wrong)
+    qtbot.mouseClick(window.messages.button, Qt.MouseButton.LeftButton)
+    assert not window.messages.isVisible()
+    qtbot.waitUntil(lambda: "4 renders failed" in window.messages.text, timeout=30000)
+    assert model.progress().failed == 4 and model.progress().active == 0
+    close_window(qtbot, window)
+
+
+def test_counts_per_stage_eta_and_positions_in_line(qapp) -> None:  # type: ignore[no-untyped-def]
+    """The model's batch, driven slot by slot as the renderer drives it."""
+    from studio.core.presets import load_catalog
+    from studio.ui.viewmodels.document import SheetDocument, new_character_sheet
+
+    catalog = load_catalog()
+    sheet = new_character_sheet(catalog)
+    sheet = sheet.with_scenes(tuple(Scene(name=f"S{i}", setting="street") for i in range(4)))
+    now = [100.0]
+    model = SceneListModel(SheetDocument(sheet, catalog), clock=lambda: now[0])
+    # nothing sent yet: the sheet's size, no bar
+    assert model.progress().text == "4 scenes" and model.progress().outcome == "idle"
+    # four previews are queued: numbered in the order they were sent
+    for name in ("S0", "S1", "S2", "S3"):
+        model.set_slot(name, Stage.PREVIEW, Slot(state=JobState.QUEUED))
+    assert [model.cell(n).preview.describe() for n in ("S0", "S1", "S2", "S3")] == [
+        "Queued · #1 in line", "Queued · #2 in line", "Queued · #3 in line",
+        "Queued · #4 in line"]
+    # the first leaves the line: the others move up
+    model.set_slot("S0", Stage.PREVIEW, Slot(state=JobState.PROCESSING))
+    assert model.cell("S1").preview.describe() == "Queued · #1 in line"
+    assert model.progress().eta is None  # nothing finished: no pace yet
+    now[0] = 110.0
+    model.set_slot("S0", Stage.PREVIEW, Slot(state=JobState.DONE))
+    model.set_slot("S1", Stage.PREVIEW, Slot(state=JobState.FAILED, message="no"))
+    # two finished in 10 s, two to go: about 10 s left
+    progress = model.progress()
+    assert progress.eta == pytest.approx(10.0)
+    assert progress.text == "Previews: 1 of 4 done · 2 queued · 1 failed · about 10 s left"
+    # a final joins the running batch: the stages are counted apart
+    model.set_slot("S0", Stage.FINAL, Slot(state=JobState.SENDING))
+    progress = model.progress()
+    assert progress.text.startswith("Previews: 1 of 4 done · 2 queued · 1 failed  |  "
+                                    "Finals: 0 of 1 done · 1 rendering")
+    for name in ("S2", "S3"):
+        model.set_slot(name, Stage.PREVIEW, Slot(state=JobState.CANCELLED))
+    model.set_slot("S0", Stage.FINAL, Slot(state=JobState.DONE))
+    progress = model.progress()
+    assert progress.outcome == "incomplete"
+    assert (progress.done, progress.failed, progress.cancelled, progress.total) == (2, 1, 2, 5)
+    # the next preview after the grid went idle starts a new batch of its own
+    model.set_slot("S3", Stage.PREVIEW, Slot(state=JobState.QUEUED))
+    model.set_slot("S3", Stage.PREVIEW, Slot(state=JobState.DONE))
+    assert model.progress().text == "Previews: 1 of 1 done"
+    assert model.progress().complete
+
+
+def test_a_provider_queue_position_shows_on_the_card(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from studio.render.events import JobProcessing
+
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    name = model.names()[0]
+    ref = JobRef(job_id=9_998, scene=name, stage=Stage.FINAL, provider="modelslab",
+                 model="fluxgram", seed=42)
+    window.renderer._on_event(JobQueued(ref))
+    window.renderer._on_event(JobProcessing(ref, eta=None, position=2))
+    qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.PROCESSING,
+                    timeout=30000)
+    assert model.cell(name).final.describe() == "Waiting at the provider · #3"
