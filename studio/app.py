@@ -155,6 +155,10 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     collector = prepare_application(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    # Blocking calls the render and provider layers make never free the window's objects on
+    # a worker thread.
+    from studio.ui.viewmodels.handback import hand_back_default_executor
+    hand_back_default_executor(loop)
     services = build_services(environ)
     window = create_window(args, services, loop)
     window.show()

@@ -53,7 +53,10 @@ def studio_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:  # type: ignore[no
     """An asyncio loop driven by Qt's event processing (qtbot.waitUntil/waitSignal run it)."""
     import qasync
 
+    from studio.ui.viewmodels.handback import hand_back_default_executor
+
     loop = qasync.QEventLoop(qapp, already_running=True)
+    hand_back_default_executor(loop)
     try:
         yield loop
     finally:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import functools
 import logging
 import threading
 import traceback
@@ -31,6 +30,8 @@ from typing import Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from studio.ui.viewmodels.handback import HandBackExecutor
 
 log = logging.getLogger("studio.ui.background")
 
@@ -48,9 +49,6 @@ class _Work:
     on_failure: Failure | None
     what: str
     owner: QObject | None = None
-    #: The function itself, released on the GUI thread when the work is delivered: it may
-    #: hold the last reference to a closed window's objects, which must not die on a worker.
-    fn: Callable[[], Any] | None = None
     forgotten: bool = False
     #: A coroutine awaits it (:meth:`Background.call`): the answer is the coroutine's.
     awaited: bool = False
@@ -66,16 +64,6 @@ def failure_sentence(what: str, exc: BaseException) -> str:
     """``what`` failed, in one sentence for the user (the error's own words, no traceback)."""
     detail = str(exc).strip() or type(exc).__name__
     return f"{what} failed: {detail}"
-
-
-def _call_from(box: list[Callable[[], T]]) -> T:
-    """On a worker: call the function in ``box`` and let go of it before the result is handed
-    over, so the GUI thread (which keeps its own reference) is the one that frees it."""
-    fn = box.pop()
-    try:
-        return fn()
-    finally:
-        del fn
 
 
 _released: list[object] = []
@@ -98,14 +86,16 @@ class Background(QObject):
     failed = Signal(str)
     idle = Signal()
     _arrived = Signal(object)  # a finished _Work, handed from its thread to the GUI thread
+    _posted = Signal(object, object)  # (fn, args) from a worker of this helper's pool
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None,
                  parent: QObject | None = None, threads: int = 3,
                  name: str = "studio-ui") -> None:
         super().__init__(parent)
         self._loop = loop
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads,
-                                                           thread_name_prefix=name)
+        # Its workers hand every answer, and every reference the work held, back to the GUI
+        # thread: a window's objects are never freed on a worker.
+        self._pool = HandBackExecutor(self._post, max_workers=threads, thread_name_prefix=name)
         self._work: dict[concurrent.futures.Future[Any], _Work] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -116,6 +106,7 @@ class Background(QObject):
         # Queued even when the work finished on the GUI thread: a callback never runs inside
         # the call that started the work.
         self._arrived.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._posted.connect(self._run_posted, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------------ state
     @property
@@ -147,8 +138,7 @@ class Background(QObject):
         the sheet's renders"); once ``owner`` is deleted (its window closed), nobody is told."""
         if self._closed:
             return
-        future = self._pool.submit(_call_from, [fn])
-        self._follow(_Work(future, on_success, on_failure, what, owner, fn))
+        self._follow(_Work(self._pool.submit(fn), on_success, on_failure, what, owner))
 
     def follow(self, future: concurrent.futures.Future[T],
                on_success: Callable[[T], None] | None = None,
@@ -174,8 +164,19 @@ class Background(QObject):
             if work.owner is owner:
                 work.forgotten = True
 
+    def _post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """On a worker of the pool: have ``fn(*args)`` called on the GUI thread."""
+        with self._handing:
+            if self._closed:
+                raise RuntimeError("the helper has closed")
+            self._posted.emit(fn, args)
+
+    def _run_posted(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        fn(*args)
+
     def _hand_over(self, future: concurrent.futures.Future[Any]) -> None:
-        """On the worker's thread: pass the finished work to the GUI thread."""
+        """Pass the finished work to the GUI thread (called on the thread that finished it: the
+        GUI thread for this helper's pool, a worker for a future it follows)."""
         with self._handing:
             work = self._work.get(future)
             if self._closed or work is None:
@@ -209,12 +210,11 @@ class Background(QObject):
         """Await ``fn(*args)`` run on a worker thread (from a coroutine)."""
         if self._closed:
             raise asyncio.CancelledError
-        # Kept here as well as by the worker, which lets go first: the awaiting coroutine may be
-        # cancelled (its window closing) while the worker runs, and what ``fn`` holds must
-        # still be freed on the GUI thread. Its answer goes to the coroutine alone.
-        job: Callable[[], T] = functools.partial(fn, *args)
-        future = self._pool.submit(_call_from, [job])
-        self._follow(_Work(future, None, None, "", None, job, awaited=True))
+        # The pool keeps the job until its answer is back on the GUI thread, so a coroutine
+        # cancelled while the worker runs (its window closing) leaves nothing for the worker to
+        # free. The answer goes to the coroutine alone.
+        future = self._pool.submit(fn, *args)
+        self._follow(_Work(future, None, None, "", None, awaited=True))
         return await asyncio.wrap_future(future, loop=self.loop)
 
     # ------------------------------------------------------------------ coroutines
