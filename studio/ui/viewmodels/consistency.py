@@ -79,9 +79,14 @@ class ConsistencyModel(QObject):
         self._scored: tuple[Tile, ...] = ()
         model.cellsChanged.connect(self.refresh)
         model.modelReset.connect(self.refresh)
-        model.dataChanged.connect(lambda *_: self.refresh())
+        # A method, not a lambda: Qt drops the connection when this view-model is destroyed
+        # (the scene model outlives the consistency window).
+        model.dataChanged.connect(self._cells_changed)
         if facts is not None:
             facts.changed.connect(self.refresh)
+        self.refresh()
+
+    def _cells_changed(self, *_: object) -> None:
         self.refresh()
 
     @property
