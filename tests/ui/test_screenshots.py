@@ -49,7 +49,8 @@ def test_the_window_the_library_and_settings_in_both_palettes(  # type: ignore[n
     window.actions_by_name["star"].trigger()
     window.inspector_dock.raise_()
     qtbot.waitUntil(lambda: window.inspector.record is not None
-                    and window.inspector.values["verdict"].text() == "Approved · ★ starred")
+                    and window.inspector.values["verdict"].text() == "Approved · ★ starred",
+                    timeout=30000)  # two library writes and a read: slow on a busy machine
     settle_images(qtbot, window)
     shot(window, f"main-window-inspector-{palette}.png")
 
