@@ -226,3 +226,19 @@ def test_awaited_work_of_a_cancelled_coroutine_is_freed_on_the_gui_thread(  # ty
     release.set()
     qtbot.waitUntil(lambda: bool(freed_on))
     assert freed_on == [True]
+
+
+def test_a_followed_future_is_handed_over_without_its_work(background, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The foreign pool's worker hands over the future alone: holding the work (its owner and
+    callbacks, the window's objects) even a moment after the GUI thread let go of it would
+    free them on that worker."""
+    owner = QObject()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        gate = threading.Event()
+        future = pool.submit(gate.wait, 10)
+        answers: list[object] = []
+        background.follow(future, answers.append, what="Making a thumbnail", owner=owner)
+        with qtbot.waitSignal(background._arrived) as arrived:
+            gate.set()
+        assert arrived.args == [future]
+        qtbot.waitUntil(lambda: answers == [True])

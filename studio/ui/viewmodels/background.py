@@ -85,7 +85,10 @@ class Background(QObject):
 
     failed = Signal(str)
     idle = Signal()
-    _arrived = Signal(object)  # a finished _Work, handed from its thread to the GUI thread
+    # The future of a finished piece of work, handed from its thread to the GUI thread. Only
+    # the future: a worker holding the work itself (its owner, its callbacks) even a moment
+    # after the GUI thread let go would free the window's objects there.
+    _arrived = Signal(object)
     _posted = Signal(object, object)  # (fn, args) from a worker of this helper's pool
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None,
@@ -178,15 +181,15 @@ class Background(QObject):
         """Pass the finished work to the GUI thread (called on the thread that finished it: the
         GUI thread for this helper's pool, a worker for a future it follows)."""
         with self._handing:
-            work = self._work.get(future)
-            if self._closed or work is None:
+            if self._closed or future not in self._work:
                 return
             with contextlib.suppress(RuntimeError):  # the Qt side is gone: the owner has closed
-                self._arrived.emit(work)
+                self._arrived.emit(future)
 
-    def _deliver(self, work: _Work) -> None:
-        future = work.future
-        self._work.pop(future, None)
+    def _deliver(self, future: concurrent.futures.Future[Any]) -> None:
+        work = self._work.pop(future, None)
+        if work is None:
+            return
         # The work may hold the last reference to its (closed) window, this helper's parent:
         # it is let go of from the event loop, never inside this slot.
         _release_later(work)
