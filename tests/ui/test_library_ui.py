@@ -193,3 +193,37 @@ def test_a_verdict_and_star_on_the_card_and_a_trash_in_the_inspector_reach_the_b
     assert browser.model.rowCount() == 3
     qtbot.waitUntil(lambda: model.cell(name).preview.render_id is None)
     assert window.library.renders.get(render_id).trashed is not None
+
+
+def test_a_verdict_written_while_the_inspector_reads_the_render_is_shown(  # type: ignore[no-untyped-def]
+        make_window, qtbot) -> None:
+    """The inspector's read of a render can see the library just before a write; the write's
+    announcement then arrives while no record is shown yet. Before, that announcement was
+    ignored and the inspector kept the old verdict (under load, in the screenshot test)."""
+    import threading
+
+    from studio.core.lifecycle import Approval
+
+    window = make_window()
+    _previews_done(qtbot, window)
+    model, renders = window.model, window.library.renders
+    name = model.names()[2]
+    render_id = model.cell(name).preview.render_id
+    read, gate = threading.Event(), threading.Event()
+    plain_get = renders.get
+
+    def slow_get(wanted: int):  # type: ignore[no-untyped-def]
+        record = plain_get(wanted)  # read before the write below...
+        read.set()
+        gate.wait(10)  # ... and answered after it was announced
+        return record
+
+    renders.get = slow_get
+    window.grid.select_name(name)
+    qtbot.waitUntil(read.is_set)
+    renders.set_approval([render_id], Approval.APPROVED)
+    qtbot.waitUntil(lambda: model.cell(name).approval is Approval.APPROVED)  # announced
+    gate.set()
+    qtbot.waitUntil(lambda: window.inspector.record is not None
+                    and window.inspector.record.approval is Approval.APPROVED, timeout=10000)
+    assert window.inspector.values["verdict"].text().startswith("Approved")

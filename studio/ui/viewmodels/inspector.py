@@ -176,9 +176,14 @@ class InspectorModel(QObject):
         self.changed.emit()
 
     def _library_changed(self, change: LibraryChange) -> None:
-        if self.record is not None and self.record.id in change.renders:
-            # Read it again; the record shown stays (and its buttons work) meanwhile.
-            self._read(self.record.id, again=True)
+        # The render being read may have been read before this write: read it again (the
+        # older answer is dropped). Else the one shown: read it again, and it stays (and its
+        # buttons work) meanwhile.
+        shown = self.record.id if self.record is not None else None
+        for render_id in (self._asked, shown):
+            if render_id is not None and render_id in change.renders:
+                self._read(render_id, again=True)
+                return
 
     # ------------------------------------------------------------------ actions
     @property
