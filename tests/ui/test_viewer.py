@@ -424,3 +424,38 @@ def test_use_as_reference_on_an_unsaved_sheet_names_the_librarys_file(  # type: 
     qtbot.waitUntil(lambda: doc.path == sheet_path)
     saved = load_sheet(sheet_path, doc.catalog)
     assert [r.sha256 for r in saved.character.references] == [ref.sha256]
+
+
+def test_a_verdict_written_while_the_viewer_reads_the_render_is_shown(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The viewer's read of its render can see the library just before a write; the write's
+    announcement arrives while the read is on its way. Before, it was ignored then and the
+    viewer kept the old verdict."""
+    import threading
+
+    window = make_window()
+    _previews_done(qtbot, window)
+    model, renders = window.model, window.library.renders
+    name = model.names()[1]
+    window.grid.select_name(name)
+    qtbot.waitUntil(lambda: window.inspector.record is not None)
+    render_id = model.cell(name).preview.render_id
+    read, gate = threading.Event(), threading.Event()
+    plain_get = renders.get
+
+    def slow_get(wanted: int):  # type: ignore[no-untyped-def]
+        record = plain_get(wanted)  # read before the write below...
+        read.set()
+        gate.wait(10)  # ... and answered after it was announced
+        return record
+
+    renders.get = slow_get
+    _double_click_slot(qtbot, window, name, Stage.PREVIEW)
+    qtbot.waitUntil(read.is_set)
+    renders.set_approval([render_id], Approval.APPROVED)
+    qtbot.waitUntil(lambda: model.cell(name).approval is Approval.APPROVED)  # announced
+    gate.set()
+    viewer = window.image_windows.viewer
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer.model.record is not None
+                    and viewer.model.record.approval is Approval.APPROVED, timeout=10000)
+    viewer.close()

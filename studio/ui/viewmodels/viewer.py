@@ -44,6 +44,10 @@ class ViewerModel(QObject):
         self.error = ""
         self._generation = 0
         self._pending = 0
+        # The newest read of the record wins: a write announced while one is on its way reads
+        # it again (the first may have seen the library just before the write).
+        self._record_read_no = 0
+        self._record_waiting = False
         if changes is not None:
             changes.changed.connect(self._library_changed)
 
@@ -109,6 +113,7 @@ class ViewerModel(QObject):
         generation = self._generation
         self.record, self.image, self.error = None, None, ""
         self._pending = 1
+        self._record_waiting = False
         self._bg.run(partial(decode_scaled, item.path, 0),
                      partial(self._decoded, generation), partial(self._failed, generation),
                      owner=self, what=f"Reading {item.path.name}")
@@ -120,10 +125,14 @@ class ViewerModel(QObject):
         if item is None or item.render_id is None or library is None:
             return
         render_id = item.render_id
-        self._pending += 1
+        if not self._record_waiting:
+            self._record_waiting = True
+            self._pending += 1
+        self._record_read_no += 1
+        read_no = self._record_read_no
         self._bg.run(lambda: library.renders.get(render_id),
-                     partial(self._record_read, generation),
-                     partial(self._record_failed, generation),
+                     partial(self._record_read, generation, read_no),
+                     partial(self._record_failed, generation, read_no),
                      owner=self, what="Reading the render's settings")
 
     def _decoded(self, generation: int, image: QImage) -> None:
@@ -144,21 +153,27 @@ class ViewerModel(QObject):
                       "file was moved or damaged.")
         self.changed.emit()
 
-    def _record_read(self, generation: int, record: RenderRecord) -> None:
-        if generation != self._generation:
-            return
+    def _record_answered(self, generation: int, read_no: int) -> bool:
+        """An answer to the newest read of the record shown: it is counted done."""
+        if generation != self._generation or read_no != self._record_read_no:
+            return False
+        self._record_waiting = False
         self._pending -= 1
+        return True
+
+    def _record_read(self, generation: int, read_no: int, record: RenderRecord) -> None:
+        if not self._record_answered(generation, read_no):
+            return
         self.record = record
         self.changed.emit()
 
-    def _record_failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._generation:
+    def _record_failed(self, generation: int, read_no: int, exc: BaseException) -> None:
+        if not self._record_answered(generation, read_no):
             return
-        self._pending -= 1
         self.error = f"The render's settings cannot be read: {exc}"
         self.changed.emit()
 
     def _library_changed(self, change: LibraryChange) -> None:
         item = self.current
-        if item is not None and item.render_id in change.renders and self._pending == 0:
+        if item is not None and item.render_id in change.renders:
             self._read_record(self._generation)
