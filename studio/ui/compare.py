@@ -1,7 +1,8 @@
 """Compare two images at full size: a scene's preview and final, or any two picked as A and B
 (cards, library renders, the viewer). Side by side with synchronised zoom and pan, or over one
-another with a slider; S or X swaps the two, Escape closes. Images are decoded on worker
-threads. The keys are the data in :data:`COMPARE_KEYS`, which the Keyboard Shortcuts window
+another with a slider; S or X swaps the two, Escape closes. The captions (which image is A,
+which B, and the zoom) sit in a line above the images, never over them. Images are decoded on
+worker threads. The keys are the data in :data:`COMPARE_KEYS`, which the Keyboard Shortcuts window
 lists too."""
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -57,6 +59,9 @@ class ZoomView(QGraphicsView):
 
     def __init__(self, caption: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        #: Whether the caption and zoom are drawn on the image (the viewer's); compare shows
+        #: them in a line above the image instead.
+        self.overlay = True
         self.setScene(QGraphicsScene(self))
         self.item = QGraphicsPixmapItem()
         self.item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
@@ -139,12 +144,18 @@ class ZoomView(QGraphicsView):
         finally:
             self._following = False
 
+    def caption_text(self) -> str:
+        """"A · Market · preview  ·  100%": the caption with the zoom."""
+        return f"{self.caption}  ·  {self.zoom * 100:.0f}%"
+
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        if not self.overlay:
+            return
         painter.save()
         painter.resetTransform()
         painter.setPen(QColor("white"))
         fm = painter.fontMetrics()
-        text = f"{self.caption}  ·  {self.zoom * 100:.0f}%"
+        text = self.caption_text()
         box = fm.boundingRect(text).adjusted(-6, -3, 6, 3)
         box.moveTopLeft(self.viewport().rect().topLeft() + QPointF(8, 8).toPoint())
         painter.fillRect(box, QColor(0, 0, 0, 150))
@@ -155,8 +166,12 @@ class ZoomView(QGraphicsView):
 class SliderView(QWidget):
     """The preview and the final over one another; a divider reveals one or the other.
 
-    Drag the divider to move it, drag elsewhere to pan, the wheel to zoom.
+    Drag the divider to move it, drag elsewhere to pan, the wheel to zoom. ``labels`` name the
+    two images; the compare window shows them above this view, so nothing covers the images.
+    ``viewChanged`` fires after every zoom or fit.
     """
+
+    viewChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -188,6 +203,13 @@ class SliderView(QWidget):
                               (self.height() - base.height() * self.zoom) / 2)
         self._fitted = True
         self.update()
+        self.viewChanged.emit()
+
+    def set_zoom(self, zoom: float) -> None:
+        self.zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        self._fitted = False
+        self.update()
+        self.viewChanged.emit()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -220,16 +242,6 @@ class SliderView(QWidget):
         p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
         p.setBrush(QColor("white"))
         p.drawEllipse(QPointF(x, self.height() / 2), 7, 7)
-        p.setPen(QColor("white"))
-        for text, left in ((self.labels[0], True), (self.labels[1], False)):
-            box = p.fontMetrics().boundingRect(text).adjusted(-6, -3, 6, 3)
-            box.moveTop(8)
-            if left:
-                box.moveRight(int(x) - 10)
-            else:
-                box.moveLeft(int(x) + 10)
-            p.fillRect(box, QColor(0, 0, 0, 150))
-            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         p.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -265,6 +277,7 @@ class SliderView(QWidget):
             self.zoom = new
             self._fitted = False
             self.update()
+            self.viewChanged.emit()
         event.accept()
 
 
@@ -339,7 +352,7 @@ COMPARE_KEYS: tuple[WindowKey[CompareView], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class CompareSide:
-    """One of the two images: its caption (on the image) and its file."""
+    """One of the two images: its caption (shown above it) and its file."""
 
     caption: str
     path: Path | None
@@ -389,20 +402,39 @@ class CompareView(KeyedWindow):
         layout.addLayout(bar)
         self.stack = QStackedWidget(self)
         split = QSplitter(self)
-        self.left = ZoomView("PREVIEW", split)
-        self.right = ZoomView("FINAL", split)
-        split.addWidget(self.left)
-        split.addWidget(self.right)
+        self.left = ZoomView("PREVIEW")
+        self.right = ZoomView("FINAL")
+        #: Side by side: each image's caption above it.
+        self.captions = (caption_label("compareCaptionA"), caption_label("compareCaptionB"))
+        for view, caption in ((self.left, self.captions[0]), (self.right, self.captions[1])):
+            view.overlay = False
+            split.addWidget(captioned(caption, view, split))
         self.left.viewChanged.connect(lambda: self.right.follow(self.left))
         self.right.viewChanged.connect(lambda: self.left.follow(self.right))
-        self.slider = SliderView(self)
+        self.left.viewChanged.connect(self._show_captions)
+        self.right.viewChanged.connect(self._show_captions)
+        self.slider = SliderView()
+        #: The slider: A's caption above its left part, B's above its right part, the zoom
+        #: between them.
+        self.slider_captions = (caption_label("compareSliderA"), caption_label("compareSliderB"))
+        self.slider_zoom = caption_label("compareSliderZoom")
+        self.slider_captions[1].setAlignment(Qt.AlignmentFlag.AlignRight
+                                             | Qt.AlignmentFlag.AlignVCenter)
+        self.slider_zoom.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.slider_captions[0], 3)
+        row.addWidget(self.slider_zoom, 1)
+        row.addWidget(self.slider_captions[1], 3)
+        self.slider.viewChanged.connect(self._show_captions)
         self.stack.addWidget(split)
-        self.stack.addWidget(self.slider)
+        self.stack.addWidget(captioned(row, self.slider, self))
         layout.addWidget(self.stack, 1)
         self.info = QLabel(self)
         self.info.setWordWrap(True)
         layout.addWidget(self.info)
         self.install_keys()
+        self._show_captions()
         self.resize(1200, 720)
 
     def set_mode(self, mode: int) -> None:
@@ -415,8 +447,16 @@ class CompareView(KeyedWindow):
 
     def set_zoom(self, zoom: float) -> None:
         self.left.set_zoom(zoom)
-        self.slider.zoom = zoom
-        self.slider.update()
+        self.slider.set_zoom(zoom)
+
+    def _show_captions(self) -> None:
+        """The captions above the images, with each mode's zoom."""
+        for view, label in ((self.left, self.captions[0]), (self.right, self.captions[1])):
+            set_caption(label, view.caption_text())
+        a, b = self.slider.labels
+        set_caption(self.slider_captions[0], f"◀ {a}")
+        set_caption(self.slider_captions[1], f"{b} ▶")
+        self.slider_zoom.setText(f"{self.slider.zoom * 100:.0f}%")
 
     @property
     def busy(self) -> bool:
@@ -485,7 +525,40 @@ class CompareView(KeyedWindow):
         self.left.fit()
         self.left.viewport().update()
         self.right.viewport().update()
+        self._show_captions()
         self.loaded.emit()
+
+
+def caption_label(name: str) -> QLabel:
+    """A caption over an image pane: bold, on one line, its whole text in a tooltip when the
+    pane is too narrow for it (it never widens the window)."""
+    label = QLabel()
+    label.setObjectName(name)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    label.setContentsMargins(4, 2, 4, 2)
+    return label
+
+
+def set_caption(label: QLabel, text: str) -> None:
+    label.setText(text)
+    label.setToolTip(text)
+
+
+def captioned(caption: QWidget | QHBoxLayout, view: QWidget, parent: QWidget) -> QWidget:
+    """``view`` with ``caption`` (a label, or a row of them) in a line above it."""
+    pane = QWidget(parent)
+    column = QVBoxLayout(pane)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    if isinstance(caption, QHBoxLayout):
+        column.addLayout(caption)
+    else:
+        column.addWidget(caption)
+    column.addWidget(view, 1)
+    return pane
 
 
 def fitted_into(image: QImage | None, size: QSize | None) -> QImage | None:
