@@ -24,9 +24,9 @@ from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 from studio.core.settings import Settings
 from studio.core.sheet import Sheet, save_sheet
-from studio.library import Library, LibraryError
+from studio.library import Library, LibraryError, RenderDraft
 from studio.providers.base import Provider
-from studio.providers.errors import provider_name
+from studio.providers.errors import InvalidRequestError, provider_name
 from studio.render import (
     BatchEstimate,
     BatchPlanned,
@@ -37,6 +37,7 @@ from studio.render import (
     JobProcessing,
     JobQueued,
     JobSending,
+    JobSpec,
     JobSubmitted,
     JobUncertain,
     Progress,
@@ -49,6 +50,7 @@ from studio.render import (
     plan_previews,
     settings_prices,
 )
+from studio.render.budget import estimate as budget_estimate
 from studio.render.plan import all_notes
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.cells import Cell, Slot
@@ -159,16 +161,34 @@ class SheetRenderer(QObject):
         return self.sheet_library.library
 
     # ------------------------------------------------------------------ estimates
-    def estimate(self, stage: Stage, count: int) -> BatchEstimate:
-        """What rendering ``count`` scenes at ``stage`` would cost, before anything is sent."""
-        sheet = self.document.sheet
+    def estimate(self, stage: Stage, takes: int = 1) -> BatchEstimate:
+        """What rendering every scene of the sheet at ``stage`` (``takes`` of each) would cost,
+        before anything is sent: the render layer's estimate of the jobs, each request as the
+        chosen provider prepares it (its model, the reference images it sends), so the line
+        agrees with what the queue then asks to confirm and checks against the budget cap."""
+        return budget_estimate(self._costed_jobs(stage) * takes, self._price)
+
+    def _costed_jobs(self, stage: Stage) -> list[JobSpec]:
+        """One job per scene as it would be sent (drafts for costing only: nothing is recorded);
+        a request the provider refuses is left out, since nothing is sent for it."""
+        from studio.core.prompt import build_request
+
+        doc = self.document
+        sheet, catalog = doc.sheet, doc.catalog
         profile = sheet.profile(stage)
         choice = choose_provider(self.providers, stage, profile.provider, profile.model,
                                  default_provider_id=self.settings.stage_provider(stage))
-        each = self._price(choice.provider.id, choice.model)
-        if each is None:
-            return BatchEstimate(count, None, (choice.provider.id,))
-        return BatchEstimate(count, round(each * count, 6))
+        provider = choice.provider
+        jobs = []
+        for scene in sheet.scenes:
+            request = build_request(sheet, scene, stage, catalog).with_changes(
+                model=choice.model, provider=provider.id)
+            try:
+                adapted, _notes = provider.prepare(request)
+            except InvalidRequestError:
+                continue
+            jobs.append(JobSpec(RenderDraft(request=adapted, project_id=0)))
+        return jobs
 
     def cost_summary(self, count: int) -> tuple[str, dict[Stage, str]]:
         """The cost of previewing and finalizing ``count`` scenes, shown before anything is
@@ -176,7 +196,7 @@ class SheetRenderer(QObject):
         parts, tips = [], {}
         takes = self.takes
         for stage, label in ((Stage.PREVIEW, "Previews"), (Stage.FINAL, "Finals")):
-            batch = self.estimate(stage, count * takes)
+            batch = self.estimate(stage, takes)
             if batch.cost is None:
                 cost = "cost unknown"
             elif batch.cost == 0:
