@@ -113,6 +113,8 @@ class SheetRenderer(QObject):
         #: Why each failed slot failed (provider, kind, sentence), to tell one cause for many.
         self._failures: dict[tuple[str, Stage], tuple[str, str, str]] = {}
         self._shared_told: dict[tuple[str, str], int] = {}
+        #: Per stage, each scene's job as the cost line prepared it (see ``_costed_jobs``).
+        self._costed: dict[Stage, dict[Any, JobSpec | None]] = {}
         model.document.sceneRenamed.connect(self._scene_renamed)
 
     def warm_up(self) -> None:
@@ -170,7 +172,9 @@ class SheetRenderer(QObject):
 
     def _costed_jobs(self, stage: Stage) -> list[JobSpec]:
         """One job per scene as it would be sent (drafts for costing only: nothing is recorded);
-        a request the provider refuses is left out, since nothing is sent for it."""
+        a request the provider refuses is left out, since nothing is sent for it. Each scene's
+        job is kept while the scene, the character and the stage's settings stay the same, so
+        an edit to one scene prepares only that scene again."""
         from studio.core.prompt import build_request
 
         doc = self.document
@@ -179,15 +183,24 @@ class SheetRenderer(QObject):
         choice = choose_provider(self.providers, stage, profile.provider, profile.model,
                                  default_provider_id=self.settings.stage_provider(stage))
         provider = choice.provider
+        shared = (stage, provider.id, choice.model, id(catalog), sheet.character, profile)
+        known, kept = self._costed.get(stage, {}), {}
         jobs = []
         for scene in sheet.scenes:
-            request = build_request(sheet, scene, stage, catalog).with_changes(
-                model=choice.model, provider=provider.id)
-            try:
-                adapted, _notes = provider.prepare(request)
-            except InvalidRequestError:
-                continue
-            jobs.append(JobSpec(RenderDraft(request=adapted, project_id=0)))
+            key = (shared, scene)
+            if key not in known:
+                request = build_request(sheet, scene, stage, catalog).with_changes(
+                    model=choice.model, provider=provider.id)
+                try:
+                    adapted, _notes = provider.prepare(request)
+                except InvalidRequestError:
+                    known[key] = None
+                else:
+                    known[key] = JobSpec(RenderDraft(request=adapted, project_id=0))
+            job = kept[key] = known[key]
+            if job is not None:
+                jobs.append(job)
+        self._costed[stage] = kept
         return jobs
 
     def cost_summary(self, count: int) -> tuple[str, dict[Stage, str]]:
@@ -418,6 +431,7 @@ class SheetRenderer(QObject):
                 log.exception("closing %s failed", provider.id)
         self.providers = providers
         self.settings = settings
+        self._costed.clear()
         self._price = settings_prices(settings, providers)
         self.queue = RenderQueue(self.library, providers, price=self._price,
                                  budget_cap=settings.budget_cap)
