@@ -133,7 +133,7 @@ def test_a_verdict_star_and_trash_in_the_library_browser_reach_the_card(  # type
     browser.buttons["star"].click()
     qtbot.waitUntil(lambda: model.cell(name).star)
     # the inspector shows the same verdict, and the consistency grid marks the tile
-    qtbot.waitUntil(lambda: inspector.values["verdict"].text() == "Approved · ★ starred")
+    qtbot.waitUntil(lambda: inspector.values["Verdict"].text() == "Approved · ★ starred")
     grid = window.tools.open_consistency()
     assert f"★ ✓ {name} (preview)" in grid.labels()
     # the browser's own row shows it too (it follows the same announcement)
