@@ -24,7 +24,7 @@ from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 from studio.core.settings import Settings
 from studio.core.sheet import Sheet, save_sheet
-from studio.library import Library, LibraryError, RenderDraft
+from studio.library import Library, LibraryError, RenderDraft, RenderRecord
 from studio.providers.base import Provider
 from studio.providers.errors import InvalidRequestError, provider_name
 from studio.render import (
@@ -56,6 +56,7 @@ from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.sheet_library import SheetLibrary
+from studio.ui.viewmodels.takes import CellBatches, TakeJob, batch_slot
 
 log = logging.getLogger("studio.ui.render")
 
@@ -93,9 +94,9 @@ class SheetRenderer(QObject):
         self.queue = RenderQueue(self.library, providers, price=self._price,
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
-        self._jobs: dict[tuple[str, Stage], int] = {}
-        #: Every job of each cell (its takes), so cancelling a scene stops them all.
-        self._cell_jobs: dict[tuple[str, Stage], set[int]] = {}
+        #: The jobs of each cell's batch (its takes): the card stands for them all, and
+        #: cancelling or retrying a scene reaches every one.
+        self._batches = CellBatches()
         #: How many takes of each scene a batch renders (seeds seed, seed+1, ...).
         self.takes = 1
         #: Scenes renamed while their jobs run: the queue knows them by the old name.
@@ -106,6 +107,8 @@ class SheetRenderer(QObject):
         #: Slots changed by events since the cards were last updated: a batch's events arrive
         #: many at a time, and the cards take them all in one update.
         self._pending: dict[tuple[str, Stage], Slot] = {}
+        #: The pending slots that carry a render just finished, to be shown on the card.
+        self._pending_shown: set[tuple[str, Stage]] = set()
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
@@ -139,13 +142,13 @@ class SheetRenderer(QObject):
             if current == old:
                 self._aliases[known] = new
         self._aliases[old] = new
+        self._batches.rename(old, new)
         for stage in Stage:
-            if (old, stage) in self._jobs:
-                self._jobs[(new, stage)] = self._jobs.pop((old, stage))
-            if (old, stage) in self._cell_jobs:
-                self._cell_jobs[(new, stage)] = self._cell_jobs.pop((old, stage))
             if (old, stage) in self._pending:
                 self._pending[(new, stage)] = self._pending.pop((old, stage))
+            if (old, stage) in self._pending_shown:
+                self._pending_shown.discard((old, stage))
+                self._pending_shown.add((new, stage))
             if (old, stage) in self._failures:
                 self._failures[(new, stage)] = self._failures.pop((old, stage))
 
@@ -247,8 +250,9 @@ class SheetRenderer(QObject):
             for stage in Stage:
                 if not self.slot(name, stage).active:
                     continue
-                for job_id in self._cell_jobs.get((name, stage), set()):
-                    asked += self.queue.cancel(job_id)
+                for job_id, job in self._batches.jobs((name, stage)).items():
+                    if job.state.active:
+                        asked += self.queue.cancel(job_id)
         return asked
 
     def cancel_all(self) -> int:
@@ -305,6 +309,11 @@ class SheetRenderer(QObject):
         notes = [n for n in all_notes(plan) if "out of date" not in n and n != choice.note]
         if notes:
             self.message.emit(" ".join(notes[:3]), "info")
+        sizes: dict[tuple[str, Stage], int] = {}
+        for job in plan.jobs:
+            sizes[(job.scene, job.stage)] = sizes.get((job.scene, job.stage), 0) + 1
+        for key, size in sizes.items():
+            self._batches.expect(key, size)
         try:
             await self.queue.add(plan.jobs)
         except RenderInputError as exc:
@@ -318,14 +327,15 @@ class SheetRenderer(QObject):
                 slot = cell.slot(stage)
                 if slot.state not in (JobState.FAILED, JobState.CANCELLED):
                     continue
-                job_id = self._jobs.get((name, stage))
-                if job_id is None:
+                lost = [job_id for job_id, job in self._batches.jobs((name, stage)).items()
+                        if job.state in (JobState.FAILED, JobState.CANCELLED)]
+                if not lost:
                     fresh[stage].append(name)
-                    continue
-                try:
-                    await self.queue.retry(job_id)
-                except (RenderInputError, ValueError, KeyError) as exc:
-                    self.message.emit(str(exc), "error")
+                for job_id in lost:
+                    try:
+                        await self.queue.retry(job_id)
+                    except (RenderInputError, ValueError, KeyError) as exc:
+                        self.message.emit(str(exc), "error")
         for stage, listed in fresh.items():
             if listed:
                 await self._render(stage, listed)
@@ -344,45 +354,63 @@ class SheetRenderer(QObject):
         ref = event.job
         scene = self._aliases.get(ref.scene, ref.scene)
         key = (scene, ref.stage)
-        if isinstance(event, JobQueued):
-            self._jobs[key] = ref.job_id
-            self._cell_jobs.setdefault(key, set()).add(ref.job_id)
-        elif self._jobs.setdefault(key, ref.job_id) != ref.job_id:
-            return  # an older job of this cell; its successor is shown
+        if isinstance(event, JobProcessing):
+            take = TakeJob(JobState.PROCESSING, event.eta, event.position)
+        elif isinstance(event, JobFailed | JobCancelled | JobUncertain):
+            take = TakeJob(event.state, message=event.message)
+        elif isinstance(event, JobQueued | JobSending | JobSubmitted | JobDownloading | JobDone):
+            take = TakeJob(event.state)
+        else:  # pragma: no cover - every event kind is handled above
+            return
+        jobs = self._batches.follow(key, ref.job_id, take)
+        if isinstance(event, JobFailed):
+            self._failures[key] = (ref.provider, event.kind,
+                                   event.message.replace(f" for scene “{ref.scene}”", ""))
+        if isinstance(event, JobDone):
+            self.renderStored.emit(event.render)
         if self.model.row_of(scene) is None:
             return
         slot = self.slot(scene, ref.stage)
-        base = replace(slot, provider=ref.provider, model=ref.model, eta=None, position=None)
-        if isinstance(event, JobQueued):
-            new = replace(base, state=JobState.QUEUED, message="")
-        elif isinstance(event, JobSending | JobSubmitted | JobDownloading):
-            new = replace(base, state=event.state)
-        elif isinstance(event, JobProcessing):
-            new = replace(base, state=JobState.PROCESSING, eta=event.eta,
-                          position=event.position)
-        elif isinstance(event, JobDone):
+        new = batch_slot(replace(slot, provider=ref.provider, model=ref.model), jobs)
+        if isinstance(event, JobDone) and self._shows(key, slot, event.render, len(jobs) > 1):
             render = event.render
-            new = replace(base, state=JobState.DONE, image=render.image_path,
-                          render_id=render.id, cost=render.cost, made_with=render.fingerprint,
-                          message="")
-            self.renderStored.emit(render)
-        elif isinstance(event, JobFailed | JobCancelled | JobUncertain):
-            new = replace(base, state=event.state, message=event.message)
-            if isinstance(event, JobFailed):
-                self._failures[key] = (ref.provider, event.kind,
-                                       event.message.replace(f" for scene “{ref.scene}”", ""))
-        else:  # pragma: no cover - every event kind is handled above
-            return
+            new = replace(new, image=render.image_path, render_id=render.id, cost=render.cost,
+                          made_with=render.fingerprint)
+            self._pending_shown.add(key)
         self._pending[key] = new
         if not self._flush_timer.isActive():
             self._flush_timer.start()
 
+    def _shows(self, key: tuple[str, Stage], slot: Slot, render: RenderRecord,
+               takes: bool) -> bool:
+        """Whether the card shows ``render``, just finished: not over a picked take; of a batch
+        of takes, the first to finish (kept in the library as the picked take), the others
+        joining the filmstrip; a single render, as the newest."""
+        if not takes:
+            return not slot.chosen
+        if not self._batches.first_done(key, render.id):
+            return False
+        self.sheet_library.keep_first_take(key[0], key[1], render)
+        return not slot.chosen
+
     def _flush(self) -> None:
+        """The cards take what the events said: the state of each slot, and a render to show;
+        the rest (the render shown otherwise, its takes) is the library's, as the card holds it
+        now (it may have been read again since the events came)."""
         pending, self._pending = self._pending, {}
+        shown, self._pending_shown = self._pending_shown, set()
         model, cells = self.model, dict[str, Cell]()
         for (name, stage), slot in pending.items():
-            if model.row_of(name) is not None:
-                cells[name] = cells.get(name, model.cell(name)).with_slot(stage, slot)
+            if model.row_of(name) is None:
+                continue
+            cell = cells.get(name, model.cell(name))
+            new = replace(cell.slot(stage), state=slot.state, eta=slot.eta,
+                          position=slot.position, message=slot.message,
+                          provider=slot.provider, model=slot.model)
+            if (name, stage) in shown:
+                new = replace(new, image=slot.image, render_id=slot.render_id, cost=slot.cost,
+                              made_with=slot.made_with)
+            cells[name] = cell.with_slot(stage, new)
         model.set_cells(cells)
         self._tell_shared_failures()
 
@@ -436,8 +464,7 @@ class SheetRenderer(QObject):
         self.queue = RenderQueue(self.library, providers, price=self._price,
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
-        self._jobs.clear()
-        self._cell_jobs.clear()
+        self._batches.clear()
         self.warm_up()
         return True
 

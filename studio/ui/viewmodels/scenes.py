@@ -164,6 +164,9 @@ class SceneListModel(QAbstractListModel):
         self._batch_started: float | None = None
         #: The prompt checks' warnings and errors, per scene name.
         self._findings: dict[str, tuple[Finding, ...]] = {}
+        #: Each scored take's identity distance (None: not scorable), by render id: the
+        #: filmstrips order takes by likeness with them.
+        self._distances: dict[int, float | None] = {}
         self._scenes: list[Scene] = list(document.sheet.scenes)
         self._rows: dict[str, int] = {}
         self._cells: dict[str, Cell] = {}
@@ -242,6 +245,7 @@ class SceneListModel(QAbstractListModel):
         line_moved = False
         for name, cell in cells.items():
             old = self._cells.get(name, Cell())
+            cell = self._with_distances(cell)
             if old == cell:
                 continue
             for stage in Stage:
@@ -255,6 +259,19 @@ class SceneListModel(QAbstractListModel):
                 self._store(name, cell)
         if changed:
             self.cellsChanged.emit()
+
+    def _with_distances(self, cell: Cell) -> Cell:
+        if not self._distances or not (cell.preview.takes or cell.final.takes):
+            return cell
+        return replace(cell, preview=cell.preview.with_distances(self._distances),
+                       final=cell.final.with_distances(self._distances))
+
+    def set_take_distances(self, distances: dict[int, float | None]) -> None:
+        """Identity distances of renders (scored by the window's identity scoring): the takes
+        among them carry them, so a filmstrip can list the most alike first."""
+        self._distances.update(distances)
+        self.set_cells({name: cell for name, cell in self._cells.items()
+                        if cell.preview.takes or cell.final.takes})
 
     def _store(self, name: str, cell: Cell) -> None:
         self._cells[name] = cell
