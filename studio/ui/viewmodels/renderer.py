@@ -24,9 +24,9 @@ from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 from studio.core.settings import Settings
 from studio.core.sheet import Sheet, save_sheet
-from studio.library import Library, LibraryError, RenderDraft, RenderRecord
+from studio.library import Library, LibraryError, RenderRecord
 from studio.providers.base import Provider
-from studio.providers.errors import InvalidRequestError, provider_name
+from studio.providers.errors import provider_name
 from studio.render import (
     BatchEstimate,
     BatchPlanned,
@@ -37,10 +37,10 @@ from studio.render import (
     JobProcessing,
     JobQueued,
     JobSending,
-    JobSpec,
     JobSubmitted,
     JobUncertain,
     Progress,
+    ProviderChoice,
     RenderEvent,
     RenderInputError,
     RenderQueue,
@@ -54,6 +54,7 @@ from studio.render.budget import estimate as budget_estimate
 from studio.render.plan import all_notes
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.cells import Cell, Slot
+from studio.ui.viewmodels.costs import CostedJobs, cost_line
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.sheet_library import SheetLibrary
 from studio.ui.viewmodels.takes import CellBatches, TakeJob, batch_slot
@@ -116,8 +117,8 @@ class SheetRenderer(QObject):
         #: Why each failed slot failed (provider, kind, sentence), to tell one cause for many.
         self._failures: dict[tuple[str, Stage], tuple[str, str, str]] = {}
         self._shared_told: dict[tuple[str, str], int] = {}
-        #: Per stage, each scene's job as the cost line prepared it (see ``_costed_jobs``).
-        self._costed: dict[Stage, dict[Any, JobSpec | None]] = {}
+        #: Each scene's job as the cost line prepared it.
+        self._costed = CostedJobs()
         model.document.sceneRenamed.connect(self._scene_renamed)
 
     def warm_up(self) -> None:
@@ -166,72 +167,28 @@ class SheetRenderer(QObject):
         return self.sheet_library.library
 
     # ------------------------------------------------------------------ estimates
+    def _choice(self, stage: Stage) -> ProviderChoice:
+        """The provider and model the stage's batches go to now."""
+        profile = self.document.sheet.profile(stage)
+        return choose_provider(self.providers, stage, profile.provider, profile.model,
+                               default_provider_id=self.settings.stage_provider(stage))
+
     def estimate(self, stage: Stage, takes: int = 1) -> BatchEstimate:
         """What rendering every scene of the sheet at ``stage`` (``takes`` of each) would cost,
-        before anything is sent: the render layer's estimate of the jobs, each request as the
-        chosen provider prepares it (its model, the reference images it sends), so the line
-        agrees with what the queue then asks to confirm and checks against the budget cap."""
-        return budget_estimate(self._costed_jobs(stage) * takes, self._price)
-
-    def _costed_jobs(self, stage: Stage) -> list[JobSpec]:
-        """One job per scene as it would be sent (drafts for costing only: nothing is recorded);
-        a request the provider refuses is left out, since nothing is sent for it. Each scene's
-        job is kept while the scene, the character and the stage's settings stay the same, so
-        an edit to one scene prepares only that scene again."""
-        from studio.core.prompt import build_request
-
+        before anything is sent: the render layer's estimate of the jobs as the provider
+        prepares them, the figure the queue then asks to confirm and holds to the budget cap."""
         doc = self.document
-        sheet, catalog = doc.sheet, doc.catalog
-        profile = sheet.profile(stage)
-        choice = choose_provider(self.providers, stage, profile.provider, profile.model,
-                                 default_provider_id=self.settings.stage_provider(stage))
-        provider = choice.provider
-        shared = (stage, provider.id, choice.model, id(catalog), sheet.character, profile)
-        known, kept = self._costed.get(stage, {}), {}
-        jobs = []
-        for scene in sheet.scenes:
-            key = (shared, scene)
-            if key not in known:
-                request = build_request(sheet, scene, stage, catalog).with_changes(
-                    model=choice.model, provider=provider.id)
-                try:
-                    adapted, _notes = provider.prepare(request)
-                except InvalidRequestError:
-                    known[key] = None
-                else:
-                    known[key] = JobSpec(RenderDraft(request=adapted, project_id=0))
-            job = kept[key] = known[key]
-            if job is not None:
-                jobs.append(job)
-        self._costed[stage] = kept
-        return jobs
+        jobs = self._costed.jobs(doc.sheet, doc.catalog, stage, self._choice(stage))
+        return budget_estimate(jobs * takes, self._price)
 
     def cost_summary(self, count: int) -> tuple[str, dict[Stage, str]]:
         """The cost of previewing and finalizing ``count`` scenes, shown before anything is
         sent: the toolbar's short line, and a sentence per stage for its tooltips."""
-        parts, tips = [], {}
-        takes = self.takes
-        for stage, label in ((Stage.PREVIEW, "Previews"), (Stage.FINAL, "Finals")):
-            batch = self.estimate(stage, takes)
-            if batch.cost is None:
-                cost = "cost unknown"
-            elif batch.cost == 0:
-                cost = "free"
-            else:
-                cost = f"≈ {batch.cost:.2f}"
-            parts.append(f"{label}: {cost}")
-            each = f" ({takes} takes of each)" if takes > 1 else ""
-            tips[stage] = (f"{label} of all {count} scenes{each} on "
-                           f"{self.provider_label(stage)}: {batch.sentence()}")
-        if all(part.endswith("cost unknown") for part in parts):
-            return "Cost unknown (no price set)", tips  # short enough for the toolbar
-        return "  ·  ".join(parts), tips
+        return cost_line({stage: self.estimate(stage, self.takes) for stage in Stage}, count,
+                         self.takes, {stage: self.provider_label(stage) for stage in Stage})
 
     def provider_label(self, stage: Stage) -> str:
-        sheet = self.document.sheet
-        profile = sheet.profile(stage)
-        choice = choose_provider(self.providers, stage, profile.provider, profile.model,
-                                 default_provider_id=self.settings.stage_provider(stage))
+        choice = self._choice(stage)
         return f"{provider_name(choice.provider.id)} · {choice.model}"
 
     # ------------------------------------------------------------------ actions
@@ -282,11 +239,9 @@ class SheetRenderer(QObject):
         sheet: Sheet = doc.sheet
         catalog = doc.catalog
         path = self.sheet_library.library_path()
-        profile = sheet.profile(stage)
         call = self._bg.call
         try:
-            choice = choose_provider(self.providers, stage, profile.provider, profile.model,
-                                     default_provider_id=self.settings.stage_provider(stage))
+            choice = self._choice(stage)
             if doc.path is None:
                 await call(_keep_unsaved, sheet, path)
             binding = await call(bind_sheet, self.library, sheet, path, catalog)
@@ -309,11 +264,7 @@ class SheetRenderer(QObject):
         notes = [n for n in all_notes(plan) if "out of date" not in n and n != choice.note]
         if notes:
             self.message.emit(" ".join(notes[:3]), "info")
-        sizes: dict[tuple[str, Stage], int] = {}
-        for job in plan.jobs:
-            sizes[(job.scene, job.stage)] = sizes.get((job.scene, job.stage), 0) + 1
-        for key, size in sizes.items():
-            self._batches.expect(key, size)
+        self._batches.expect((job.scene, job.stage) for job in plan.jobs)
         try:
             await self.queue.add(plan.jobs)
         except RenderInputError as exc:

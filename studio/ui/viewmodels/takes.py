@@ -6,7 +6,8 @@ the card keeps showing it (or the take picked before) while the others arrive.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from studio.core.lifecycle import JobState
@@ -60,11 +61,13 @@ class CellBatches:
         #: take already finished before the next is queued.
         self._expected: dict[CellKey, int] = {}
 
-    def expect(self, key: CellKey, count: int) -> None:
-        """A batch of ``count`` takes of the cell is about to be sent."""
-        self._jobs[key] = {}
-        self._first_done.pop(key, None)
-        self._expected[key] = count
+    def expect(self, cells: Iterable[CellKey]) -> None:
+        """A batch is about to be sent with a job for each of ``cells`` (a cell once per take):
+        each starts a new batch of that many."""
+        for key, count in Counter(cells).items():
+            self._jobs[key] = {}
+            self._first_done.pop(key, None)
+            self._expected[key] = count
 
     def follow(self, key: CellKey, job_id: int, job: TakeJob) -> dict[int, TakeJob]:
         """Record ``job``'s new state. A job new to the cell joins the batch being sent; else,
