@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.lifecycle import Approval
-from studio.ui.compare import ZOOM_STEP, KeyedWindow, WindowKey, ZoomView
+from studio.ui.compare import KeyedWindow, WindowKey
+from studio.ui.image_views import ZOOM_STEP, ZoomView
 from studio.ui.render_details import FactsForm, PromptBox
 from studio.ui.viewmodels.image_actions import ImageActions, ImageItem
 from studio.ui.viewmodels.viewer import ViewerModel
