@@ -200,6 +200,9 @@ class SheetLibrary(QObject):
                 self._aliases[known] = new
         self._aliases.setdefault(old, new)
         self._aliases.pop(new, None)
+        for stage in Stage:
+            if (old, stage) in self._first_takes:
+                self._first_takes[(new, stage)] = self._first_takes.pop((old, stage))
 
     # ------------------------------------------------------------------ the cards
     def reload(self) -> None:
@@ -318,8 +321,7 @@ class SheetLibrary(QObject):
         scene_id = render.scene_id
         if scene_id is None:
             return
-        key = (name, stage)
-        self._first_takes[key] = render.id
+        self._first_takes[(name, stage)] = render.id
         self.reload()  # a read on its way may show a later take: read again
         library = self.library
 
@@ -328,12 +330,15 @@ class SheetLibrary(QObject):
                 library.renders.choose_take(render.id)
 
         def done(_result: object = None) -> None:
-            if self._first_takes.get(key) == render.id:
-                del self._first_takes[key]
+            for pinned, render_id in list(self._first_takes.items()):
+                if render_id == render.id:  # under the scene's name now
+                    del self._first_takes[pinned]
 
         def failed(exc: BaseException) -> None:
             done()
-            self.message.emit(f"Keeping the first take failed: {exc}", "error")
+            self.message.emit(f"The first take of “{name}” could not be kept as the one its "
+                              f"card shows: {exc}. Click a take in its filmstrip to pick one.",
+                              "error")
 
         self._bg.run(pick, done, failed, owner=self, what="Keeping the first take")
 
