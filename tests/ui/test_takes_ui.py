@@ -243,3 +243,39 @@ def test_the_filmstrip_orders_takes_by_likeness_once_they_are_scored(  # type: i
     settle_images(qtbot, window)
     shot(window, f"main-window-takes-likeness-{palette}.png")
     window.actions_by_name["takes_by_likeness"].trigger()
+
+
+def test_a_card_stands_for_every_take_of_its_batch() -> None:
+    from studio.ui.viewmodels.cells import Slot
+    from studio.ui.viewmodels.takes import CellBatches, TakeJob, batch_slot
+
+    key = ("Market", Stage.PREVIEW)
+    batches = CellBatches()
+    batches.expect([key, key, key])
+    batches.follow(key, 1, TakeJob(JobState.QUEUED))
+    # the first take comes out before the others are even queued: still one batch
+    jobs = batches.follow(key, 1, TakeJob(JobState.DONE))
+    assert batch_slot(Slot(), jobs).state is JobState.DONE
+    jobs = batches.follow(key, 2, TakeJob(JobState.PROCESSING, eta=12.0))
+    batches.follow(key, 3, TakeJob(JobState.QUEUED))
+    assert set(jobs) == {1, 2, 3}
+    slot = batch_slot(Slot(), jobs)
+    assert (slot.state, slot.eta) == (JobState.PROCESSING, 12.0)  # the furthest along
+    assert batches.first_done(key, 41) and not batches.first_done(key, 42)
+    batches.follow(key, 2, TakeJob(JobState.DONE))
+    jobs = batches.follow(key, 3, TakeJob(JobState.FAILED, message="Refused: NSFW."))
+    slot = batch_slot(Slot(), jobs)
+    assert slot.state is JobState.DONE
+    assert slot.message == "1 of 3 takes did not come out: Refused: NSFW."
+    # nothing came out: the first sentence of the worst ending
+    lost = {1: TakeJob(JobState.CANCELLED, message="Cancelled."),
+            2: TakeJob(JobState.FAILED, message="Timed out."),
+            3: TakeJob(JobState.UNCERTAIN, message="May have been sent.")}
+    assert batch_slot(Slot(), lost).message == "May have been sent."
+    # a job new to an ended batch starts the next one; a renamed scene keeps its batch
+    jobs = batches.follow(key, 4, TakeJob(JobState.QUEUED))
+    assert set(jobs) == {4}
+    assert batches.first_done(key, 43)
+    batches.rename("Market", "Harbour")
+    assert set(batches.jobs(("Harbour", Stage.PREVIEW))) == {4}
+    assert batches.jobs(key) == {}
