@@ -226,4 +226,4 @@ def test_a_verdict_written_while_the_inspector_reads_the_render_is_shown(  # typ
     gate.set()
     qtbot.waitUntil(lambda: window.inspector.record is not None
                     and window.inspector.record.approval is Approval.APPROVED, timeout=10000)
-    assert window.inspector.values["verdict"].text().startswith("Approved")
+    assert window.inspector.values["Verdict"].text().startswith("Approved")
