@@ -1,7 +1,8 @@
 """Compare two images at full size: a scene's preview and final, or any two picked as A and B
 (cards, library renders, the viewer). Side by side with synchronised zoom and pan, or over one
-another with a slider; S or X swaps the two, Escape closes. Images are decoded on worker
-threads. The keys are the data in :data:`COMPARE_KEYS`, which the Keyboard Shortcuts window
+another with a slider; S or X swaps the two, Escape closes. The captions (which image is A,
+which B, and the zoom) sit in a line above the images, never over them. Images are decoded on
+worker threads. The keys are the data in :data:`COMPARE_KEYS`, which the Keyboard Shortcuts window
 lists too."""
 
 from __future__ import annotations
@@ -12,261 +13,29 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
     QKeySequence,
-    QMouseEvent,
     QPainter,
-    QPaintEvent,
-    QPen,
-    QPixmap,
-    QResizeEvent,
     QShortcut,
-    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from studio.ui.image_views import SliderView, ZoomView
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.images import decode_scaled
-
-ZOOM_STEP = 1.25
-MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
-
-
-class ZoomView(QGraphicsView):
-    """One image that zooms with the wheel (about the cursor) and pans by dragging.
-
-    ``viewChanged`` fires after every zoom or pan so a partner view can follow.
-    """
-
-    viewChanged = Signal()
-
-    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setScene(QGraphicsScene(self))
-        self.item = QGraphicsPixmapItem()
-        self.item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self.scene().addItem(self.item)
-        self.caption = caption
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        self.setBackgroundBrush(QColor(40, 40, 40))
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.horizontalScrollBar().valueChanged.connect(lambda _v: self.viewChanged.emit())
-        self.verticalScrollBar().valueChanged.connect(lambda _v: self.viewChanged.emit())
-        self._following = False
-        self._fitted = True
-
-    def set_image(self, image: QImage | None, box: QSize | None = None) -> None:
-        """Show ``image``; within ``box`` (scaled to fit it, centred) so two images of
-        different sizes line up, else at its own size."""
-        if image is None:
-            self.item.setPixmap(QPixmap())
-            return
-        self.item.setPixmap(QPixmap.fromImage(image))
-        scale = 1.0
-        frame = QRectF(0, 0, image.width(), image.height())
-        if box is not None and image.width() and image.height():
-            scale = min(box.width() / image.width(), box.height() / image.height())
-            frame = QRectF(0, 0, box.width(), box.height())
-        self.item.setScale(scale)
-        self.item.setPos((frame.width() - image.width() * scale) / 2,
-                         (frame.height() - image.height() * scale) / 2)
-        self.scene().setSceneRect(frame)
-        if self._fitted:
-            self.fit()
-
-    def has_image(self) -> bool:
-        return not self.item.pixmap().isNull()
-
-    @property
-    def zoom(self) -> float:
-        return self.transform().m11()
-
-    def set_zoom(self, zoom: float) -> None:
-        zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
-        self.setTransform(self.transform().fromScale(zoom, zoom))
-        self._fitted = False
-        self.viewChanged.emit()
-
-    def fit(self) -> None:
-        if self.has_image():
-            self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
-            self._fitted = True
-            self.viewChanged.emit()
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        steps = event.angleDelta().y() / 120
-        if steps:
-            factor = ZOOM_STEP ** steps
-            target = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom * factor))
-            self.scale(target / self.zoom, target / self.zoom)
-            self._fitted = False
-            self.viewChanged.emit()
-        event.accept()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if self._fitted:
-            self.fit()
-
-    def follow(self, other: ZoomView) -> None:
-        """Take ``other``'s zoom and the same point at the centre."""
-        if self._following:
-            return
-        self._following = True
-        try:
-            self.setTransform(other.transform())
-            self._fitted = other._fitted
-            centre = other.mapToScene(other.viewport().rect().center())
-            self.centerOn(centre)
-        finally:
-            self._following = False
-
-    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
-        painter.save()
-        painter.resetTransform()
-        painter.setPen(QColor("white"))
-        fm = painter.fontMetrics()
-        text = f"{self.caption}  ·  {self.zoom * 100:.0f}%"
-        box = fm.boundingRect(text).adjusted(-6, -3, 6, 3)
-        box.moveTopLeft(self.viewport().rect().topLeft() + QPointF(8, 8).toPoint())
-        painter.fillRect(box, QColor(0, 0, 0, 150))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-        painter.restore()
-
-
-class SliderView(QWidget):
-    """The preview and the final over one another; a divider reveals one or the other.
-
-    Drag the divider to move it, drag elsewhere to pan, the wheel to zoom.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.left: QImage | None = None
-        self.right: QImage | None = None
-        self.split = 0.5
-        self.zoom = 1.0
-        self.offset = QPointF(0, 0)
-        self._fitted = True
-        self._drag: str | None = None
-        self._last = QPointF()
-        self.labels = ("PREVIEW", "FINAL")
-        self.setMouseTracking(True)
-        self.setMinimumSize(320, 240)
-
-    def set_images(self, left: QImage | None, right: QImage | None) -> None:
-        self.left, self.right = left, right
-        self.fit()
-
-    def _base(self) -> QImage | None:
-        return self.left or self.right
-
-    def fit(self) -> None:
-        base = self._base()
-        if base is None or base.isNull():
-            return
-        self.zoom = min(self.width() / base.width(), self.height() / base.height())
-        self.offset = QPointF((self.width() - base.width() * self.zoom) / 2,
-                              (self.height() - base.height() * self.zoom) / 2)
-        self._fitted = True
-        self.update()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if self._fitted:
-            self.fit()
-
-    def divider_x(self) -> float:
-        return self.width() * self.split
-
-    def _target(self, image: QImage) -> QRectF:
-        base = self._base()
-        assert base is not None
-        w, h = base.width() * self.zoom, base.height() * self.zoom
-        return QRectF(self.offset.x(), self.offset.y(), w, h)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
-        p.fillRect(self.rect(), QColor(40, 40, 40))
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        x = self.divider_x()
-        for image, clip in ((self.left, QRectF(0, 0, x, self.height())),
-                            (self.right, QRectF(x, 0, self.width() - x, self.height()))):
-            if image is None or image.isNull():
-                continue
-            p.save()
-            p.setClipRect(clip)
-            p.drawImage(self._target(image), image)
-            p.restore()
-        p.setPen(QPen(QColor("white"), 2))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-        p.setBrush(QColor("white"))
-        p.drawEllipse(QPointF(x, self.height() / 2), 7, 7)
-        p.setPen(QColor("white"))
-        for text, left in ((self.labels[0], True), (self.labels[1], False)):
-            box = p.fontMetrics().boundingRect(text).adjusted(-6, -3, 6, 3)
-            box.moveTop(8)
-            if left:
-                box.moveRight(int(x) - 10)
-            else:
-                box.moveLeft(int(x) + 10)
-            p.fillRect(box, QColor(0, 0, 0, 150))
-            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-        p.end()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        pos = event.position()
-        self._drag = "split" if abs(pos.x() - self.divider_x()) < 10 else "pan"
-        self._last = pos
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        pos = event.position()
-        if self._drag == "split":
-            self.split = max(0.0, min(1.0, pos.x() / max(1, self.width())))
-            self.update()
-        elif self._drag == "pan":
-            self.offset += pos - self._last
-            self._fitted = False
-            self.update()
-        else:
-            near = abs(pos.x() - self.divider_x()) < 10
-            self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.OpenHandCursor)
-        self._last = pos
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        self._drag = None
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        steps = event.angleDelta().y() / 120
-        if steps and self._base() is not None:
-            at = event.position()
-            factor = ZOOM_STEP ** steps
-            new = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom * factor))
-            # keep the image point under the cursor where it is
-            self.offset = at - (at - self.offset) * (new / self.zoom)
-            self.zoom = new
-            self._fitted = False
-            self.update()
-        event.accept()
-
 
 W = TypeVar("W", bound=QWidget)
 
@@ -339,7 +108,7 @@ COMPARE_KEYS: tuple[WindowKey[CompareView], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class CompareSide:
-    """One of the two images: its caption (on the image) and its file."""
+    """One of the two images: its caption (shown above it) and its file."""
 
     caption: str
     path: Path | None
@@ -389,20 +158,39 @@ class CompareView(KeyedWindow):
         layout.addLayout(bar)
         self.stack = QStackedWidget(self)
         split = QSplitter(self)
-        self.left = ZoomView("PREVIEW", split)
-        self.right = ZoomView("FINAL", split)
-        split.addWidget(self.left)
-        split.addWidget(self.right)
+        self.left = ZoomView("PREVIEW")
+        self.right = ZoomView("FINAL")
+        #: Side by side: each image's caption above it.
+        self.captions = (caption_label("compareCaptionA"), caption_label("compareCaptionB"))
+        for view, caption in ((self.left, self.captions[0]), (self.right, self.captions[1])):
+            view.overlay = False
+            split.addWidget(captioned(caption, view, split))
         self.left.viewChanged.connect(lambda: self.right.follow(self.left))
         self.right.viewChanged.connect(lambda: self.left.follow(self.right))
-        self.slider = SliderView(self)
+        self.left.viewChanged.connect(self._show_captions)
+        self.right.viewChanged.connect(self._show_captions)
+        self.slider = SliderView()
+        #: The slider: A's caption above its left part, B's above its right part, the zoom
+        #: between them.
+        self.slider_captions = (caption_label("compareSliderA"), caption_label("compareSliderB"))
+        self.slider_zoom = caption_label("compareSliderZoom")
+        self.slider_captions[1].setAlignment(Qt.AlignmentFlag.AlignRight
+                                             | Qt.AlignmentFlag.AlignVCenter)
+        self.slider_zoom.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.slider_captions[0], 3)
+        row.addWidget(self.slider_zoom, 1)
+        row.addWidget(self.slider_captions[1], 3)
+        self.slider.viewChanged.connect(self._show_captions)
         self.stack.addWidget(split)
-        self.stack.addWidget(self.slider)
+        self.stack.addWidget(captioned(row, self.slider, self))
         layout.addWidget(self.stack, 1)
         self.info = QLabel(self)
         self.info.setWordWrap(True)
         layout.addWidget(self.info)
         self.install_keys()
+        self._show_captions()
         self.resize(1200, 720)
 
     def set_mode(self, mode: int) -> None:
@@ -415,8 +203,16 @@ class CompareView(KeyedWindow):
 
     def set_zoom(self, zoom: float) -> None:
         self.left.set_zoom(zoom)
-        self.slider.zoom = zoom
-        self.slider.update()
+        self.slider.set_zoom(zoom)
+
+    def _show_captions(self) -> None:
+        """The captions above the images, with each mode's zoom."""
+        for view, label in ((self.left, self.captions[0]), (self.right, self.captions[1])):
+            set_caption(label, view.caption_text())
+        a, b = self.slider.labels
+        set_caption(self.slider_captions[0], f"◀ {a}")
+        set_caption(self.slider_captions[1], f"{b} ▶")
+        self.slider_zoom.setText(f"{self.slider.zoom * 100:.0f}%")
 
     @property
     def busy(self) -> bool:
@@ -485,7 +281,40 @@ class CompareView(KeyedWindow):
         self.left.fit()
         self.left.viewport().update()
         self.right.viewport().update()
+        self._show_captions()
         self.loaded.emit()
+
+
+def caption_label(name: str) -> QLabel:
+    """A caption over an image pane: bold, on one line, its whole text in a tooltip when the
+    pane is too narrow for it (it never widens the window)."""
+    label = QLabel()
+    label.setObjectName(name)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    label.setContentsMargins(4, 2, 4, 2)
+    return label
+
+
+def set_caption(label: QLabel, text: str) -> None:
+    label.setText(text)
+    label.setToolTip(text)
+
+
+def captioned(caption: QWidget | QHBoxLayout, view: QWidget, parent: QWidget) -> QWidget:
+    """``view`` with ``caption`` (a label, or a row of them) in a line above it."""
+    pane = QWidget(parent)
+    column = QVBoxLayout(pane)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    if isinstance(caption, QHBoxLayout):
+        column.addLayout(caption)
+    else:
+        column.addWidget(caption)
+    column.addWidget(view, 1)
+    return pane
 
 
 def fitted_into(image: QImage | None, size: QSize | None) -> QImage | None:

@@ -2,7 +2,9 @@
 back (prompt, negative, settings, provider, model, request id, seeds, time, cost, the verdict),
 with "use all settings", "use seed", "use prompt", copy to clipboard, open the file's folder and
 move to the trash. It binds to :class:`~studio.ui.viewmodels.inspector.InspectorModel`, which
-reads the render off the GUI thread and again when the library says it changed."""
+reads the render off the GUI thread and again when the library says it changed. The settings are
+written out as the viewer writes them (:func:`~studio.ui.viewmodels.inspector.render_facts`),
+with the identity figures after them."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -23,18 +24,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core import codec
 from studio.core.request import Stage
+from studio.ui.render_details import FactsForm, PromptBox
 from studio.ui.viewmodels.identity import RenderFacts
-from studio.ui.viewmodels.inspector import InspectorModel, parameters_text
-from studio.ui.viewmodels.references import ROLE_LABELS
+from studio.ui.viewmodels.inspector import (
+    FACT_LABELS,
+    InspectorModel,
+    parameters_text,
+    render_facts,
+    shown_prompt,
+)
 from studio.ui.widgets import scrolling_column, section_label
 
 if TYPE_CHECKING:
     from studio.library import RenderRecord
-
-FIELDS = ("provider", "model", "request", "seed", "size", "steps", "guidance", "time", "cost",
-          "created", "status", "verdict", "references", "identity")
 
 
 class Inspector(QWidget):
@@ -69,27 +72,18 @@ class Inspector(QWidget):
         box = QVBoxLayout(self.box)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(section_label("Prompt", self.box))
-        self.prompt = QPlainTextEdit(self.box)
-        self.prompt.setObjectName("inspectorPrompt")
-        self.prompt.setReadOnly(True)
+        self.prompt_box = PromptBox("inspectorPrompt", self.box)
+        self.prompt = self.prompt_box.text
         self.prompt.setFixedHeight(110)
-        box.addWidget(self.prompt)
+        box.addWidget(self.prompt_box)
         box.addWidget(section_label("Negative prompt", self.box))
         self.negative = QPlainTextEdit(self.box)
         self.negative.setReadOnly(True)
         self.negative.setFixedHeight(54)
         box.addWidget(self.negative)
-        form = QFormLayout()
-        self.values: dict[str, QLabel] = {}
-        for key in FIELDS:
-            label = QLabel(self.box)
-            label.setObjectName(f"inspector-{key}")
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(label.textInteractionFlags()
-                                          | label.textInteractionFlags().TextSelectableByMouse)
-            form.addRow(key.replace("request", "request id").capitalize(), label)
-            self.values[key] = label
-        box.addLayout(form)
+        self.form = FactsForm("inspector")
+        self.form.show_facts([(label, "") for label in (*FACT_LABELS, "Identity")])
+        box.addLayout(self.form)
         grid = QGridLayout()
         self.buttons: dict[str, QPushButton] = {}
         for i, (key, text, tip) in enumerate((
@@ -133,6 +127,11 @@ class Inspector(QWidget):
     def record(self) -> RenderRecord | None:
         return self._model.record
 
+    @property
+    def values(self) -> dict[str, QLabel]:
+        """Each row's label ("Provider", "Verdict", "Identity", ...) to the text it shows."""
+        return self.form.values
+
     def _stage_clicked(self, index: int) -> None:
         self._model.set_stage(list(Stage)[index])
 
@@ -146,35 +145,9 @@ class Inspector(QWidget):
         self.stage_group.button(list(Stage).index(model.stage)).setChecked(True)
         if render is None:
             return
-        self.prompt.setPlainText(render.prompt)
+        self.prompt_box.show_prompt(shown_prompt(render))
         self.negative.setPlainText(render.negative or "(none)")
-        seed = "—" if render.seed_requested is None else str(render.seed_requested)
-        if render.seed_returned is not None and render.seed_returned != render.seed_requested:
-            seed += f" → {render.seed_returned} (returned)"
-        timings = codec.to_data(render.timings)
-        total = render.timings.total
-        detail = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if v)
-        values = {
-            "provider": render.provider,
-            "model": render.model,
-            "request": render.request_id or "—",
-            "seed": seed,
-            "size": f"{render.width}x{render.height}",
-            "steps": str(render.steps),
-            "guidance": f"{render.guidance:g}",
-            "time": f"{total:.1f} s" + (f" ({detail})" if detail else ""),
-            "cost": "unknown" if render.cost is None else f"{render.cost:.4f}",
-            "created": render.created.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-            "status": render.status_word + (f": {render.error}" if render.error else ""),
-            "verdict": " · ".join(part for part in (
-                "" if render.approval.value == "none" else render.approval.value.title(),
-                "★ starred" if render.star else "",
-                "in the trash" if render.trashed is not None else "") if part) or "none",
-            "references": _references_text(render),
-            "identity": self._identity_text(render.id),
-        }
-        for key, text in values.items():
-            self.values[key].setText(text)
+        self.form.show_facts([*render_facts(render), ("Identity", self._identity_text(render.id))])
         has_image = render.image_path is not None
         self.buttons["folder"].setEnabled(has_image)
         scene_known = model.scene is not None
@@ -210,10 +183,3 @@ class Inspector(QWidget):
         if self.record is not None and self.record.image_path is not None:
             self.open_url(QUrl.fromLocalFile(str(self.record.image_path.parent)))
 
-
-def _references_text(render: RenderRecord) -> str:
-    refs = render.references
-    if not refs:
-        return "none"
-    roles = ", ".join(f"{ROLE_LABELS[r.role].lower()} {r.short}" for r in refs)
-    return f"{len(refs)} ({roles}), {render.reference_strength.value}"

@@ -10,13 +10,11 @@ and its render as the library holds it) and does things through
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -24,7 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.lifecycle import Approval
-from studio.ui.compare import ZOOM_STEP, KeyedWindow, WindowKey, ZoomView
+from studio.ui.compare import KeyedWindow, WindowKey
+from studio.ui.image_views import ZOOM_STEP, ZoomView
+from studio.ui.render_details import FactsForm, PromptBox
 from studio.ui.viewmodels.image_actions import ImageActions, ImageItem
 from studio.ui.viewmodels.viewer import ViewerModel
 from studio.ui.widgets import section_label
@@ -102,17 +102,14 @@ class ImageViewer(KeyedWindow):
         self.position.setObjectName("viewerPosition")
         column.addWidget(self.position)
         column.addWidget(section_label("Prompt", side))
-        self.prompt = QPlainTextEdit(side)
-        self.prompt.setObjectName("viewerPrompt")
-        self.prompt.setReadOnly(True)
-        self.prompt.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # single-letter keys stay the viewer's
+        # Single-letter keys stay the viewer's: the prompt never takes the focus.
+        self.prompt_box = PromptBox("viewerPrompt", side, keys_stay_outside=True)
+        self.prompt = self.prompt_box.text
         self.prompt.setMinimumHeight(90)
         self.prompt.setMaximumHeight(160)
-        column.addWidget(self.prompt)
-        self.form = QFormLayout()
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        column.addWidget(self.prompt_box)
+        self.form = FactsForm("viewer")
         column.addLayout(self.form)
-        self.values: dict[str, QLabel] = {}
         grid = QGridLayout()
         for i, name in enumerate(BUTTONS):
             grid.addWidget(self._button(keys[name]), i // 2, i % 2)
@@ -155,8 +152,8 @@ class ImageViewer(KeyedWindow):
         self.view.caption = title
         self.position.setText(model.position)
         self.position.setVisible(bool(model.position))
-        self.prompt.setPlainText(model.prompt)
-        self._show_facts(model.facts())
+        self.prompt_box.show_prompt(model.prompt)
+        self.form.show_facts(model.facts())
         self.error.setText(model.error)
         self.error.setVisible(bool(model.error))
         if model.image is None:
@@ -170,21 +167,10 @@ class ImageViewer(KeyedWindow):
         self.buttons["previous"].setEnabled(model.index > 0)
         self.buttons["next"].setEnabled(0 <= model.index < len(model.items) - 1)
 
-    def _show_facts(self, facts: list[tuple[str, str]]) -> None:
-        """The settings beside the image; the rows are rebuilt only when their labels change
-        (an image of another kind), else their texts change in place."""
-        if [label for label, _ in facts] != list(self.values):
-            while self.form.rowCount():
-                self.form.removeRow(0)
-            self.values = {}
-            for label, _ in facts:
-                value = QLabel(self)
-                value.setWordWrap(True)
-                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-                self.form.addRow(label, value)
-                self.values[label] = value
-        for label, text in facts:
-            self.values[label].setText(text)
+    @property
+    def values(self) -> dict[str, QLabel]:
+        """Each row's label ("Seed", "Verdict", ...) to the text it shows."""
+        return self.form.values
 
     def _show_image(self) -> None:
         self.view.set_image(self.model.image)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.lifecycle import JobState
 from studio.ui import theme
-from studio.ui.viewmodels.scenes import GridProgress
+from studio.ui.viewmodels.progress import GridProgress
 
 
 class FlowLayout(QLayout):

@@ -131,7 +131,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                lambda w: w.grid.smaller_cards()),
     ActionSpec("takes_by_likeness", "Order takes by &likeness", None,
                "List each card's takes most like the character first, where identity scores "
-               "exist (else newest first)", lambda w: _likeness(w), checkable=True),
+               "exist (else in the order they were made)", lambda w: _likeness(w),
+               checkable=True),
     ActionSpec("export", "&Export…", "Ctrl+E",
                "The sheet as a character sheet (PNG/PDF), a storyboard PDF or a ZIP bundle",
                lambda w: w.tools.export_dialog()),

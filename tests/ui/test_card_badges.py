@@ -116,10 +116,10 @@ def test_identity_badges_follow_the_identity_source(  # type: ignore[no-untyped-
     window.inspector_dock.raise_()
     qtbot.waitUntil(lambda: window.inspector.record is not None
                     and window.inspector.record.id == fact.render_id)
-    figures = window.inspector.values["identity"].text()
+    figures = window.inspector.values["Identity"].text()
     assert figures == (f"{fact.score.verdict.value}: distance {fact.score.distance:.3f} from "
                        "the approved renders (1 face); same person under 0.60")
-    assert window.inspector.values["references"].text() == "none"
+    assert window.inspector.values["References"].text() == "none"
     shot(window, "identity-badges.png")
 
 

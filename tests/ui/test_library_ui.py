@@ -133,7 +133,7 @@ def test_a_verdict_star_and_trash_in_the_library_browser_reach_the_card(  # type
     browser.buttons["star"].click()
     qtbot.waitUntil(lambda: model.cell(name).star)
     # the inspector shows the same verdict, and the consistency grid marks the tile
-    qtbot.waitUntil(lambda: inspector.values["verdict"].text() == "Approved · ★ starred")
+    qtbot.waitUntil(lambda: inspector.values["Verdict"].text() == "Approved · ★ starred")
     grid = window.tools.open_consistency()
     assert f"★ ✓ {name} (preview)" in grid.labels()
     # the browser's own row shows it too (it follows the same announcement)
@@ -226,4 +226,4 @@ def test_a_verdict_written_while_the_inspector_reads_the_render_is_shown(  # typ
     gate.set()
     qtbot.waitUntil(lambda: window.inspector.record is not None
                     and window.inspector.record.approval is Approval.APPROVED, timeout=10000)
-    assert window.inspector.values["verdict"].text().startswith("Approved")
+    assert window.inspector.values["Verdict"].text().startswith("Approved")

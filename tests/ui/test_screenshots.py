@@ -50,14 +50,14 @@ def test_the_window_the_library_and_settings_in_both_palettes(  # type: ignore[n
     window.inspector_dock.raise_()
     def verdict_shown() -> bool:
         return (window.inspector.record is not None
-                and window.inspector.values["verdict"].text() == "Approved · ★ starred")
+                and window.inspector.values["Verdict"].text() == "Approved · ★ starred")
 
     try:  # two library writes and a read: slow on a busy machine
         qtbot.waitUntil(verdict_shown, timeout=30000)
     except qtbot.TimeoutError as exc:
         cell, record = model.cell(name), window.inspector.record
         raise AssertionError(
-            f"the inspector shows {window.inspector.values['verdict'].text()!r} for render "
+            f"the inspector shows {window.inspector.values['Verdict'].text()!r} for render "
             f"{record.id if record else None} ({record.approval if record else None}, star "
             f"{record.star if record else None}); the card {cell.preview.render_id}: "
             f"{cell.approval}, star {cell.star}; selected {window.selection.names}") from exc

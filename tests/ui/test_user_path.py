@@ -133,7 +133,7 @@ def test_the_artists_path_offline(make_window, qtbot, tmp_path: Path, shot) -> N
     qtbot.waitUntil(lambda: window.inspector.record is not None
                     and window.inspector.record.id == final_id)
     assert "Mara" in window.inspector.prompt.toPlainText()
-    assert window.inspector.values["provider"].text() == "offline"
+    assert window.inspector.values["Provider"].text() == "offline"
     window.inspector.copy()
     from PySide6.QtGui import QGuiApplication
 

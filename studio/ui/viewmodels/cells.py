@@ -34,13 +34,16 @@ class Take:
 
 
 def ordered_takes(takes: tuple[Take, ...], by_likeness: bool = False) -> tuple[Take, ...]:
-    """Newest first (as the library lists them), or, ``by_likeness``, the most like the
-    character first where scores exist (the unscored after them, newest first)."""
+    """``takes`` (newest first, as the library lists them) in the order a filmstrip shows them:
+    the order they were made, so a take keeps its place while more arrive; or, ``by_likeness``,
+    the most like the character first where scores exist (the unscored after them, in the order
+    they were made)."""
+    made = tuple(reversed(takes))
     if not by_likeness or all(t.distance is None for t in takes):
-        return takes
-    order = {t.render_id: i for i, t in enumerate(takes)}
-    return tuple(sorted(takes, key=lambda t: (t.distance is None, t.distance or 0.0,
-                                              order[t.render_id])))
+        return made
+    order = {t.render_id: i for i, t in enumerate(made)}
+    return tuple(sorted(made, key=lambda t: (t.distance is None, t.distance or 0.0,
+                                             order[t.render_id])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +66,22 @@ class Slot:
     cost: float | None = None
     #: Every take of the scene at this stage, newest first, when it has more than one.
     takes: tuple[Take, ...] = ()
+    #: The render shown is the take picked for the cell (by the user, or the first to finish
+    #: of a batch of takes while none was picked): renders that finish later join the
+    #: filmstrip instead of taking its place.
+    chosen: bool = False
 
     @property
     def other_takes(self) -> tuple[Take, ...]:
         """The takes besides the one shown."""
         return tuple(t for t in self.takes if t.render_id != self.render_id)
+
+    def with_distances(self, distances: dict[int, float | None]) -> Slot:
+        """The slot with its takes' identity distances from ``distances`` where it has them."""
+        takes = tuple(replace(t, distance=distances[t.render_id])
+                      if t.render_id in distances and distances[t.render_id] != t.distance
+                      else t for t in self.takes)
+        return self if takes == self.takes else replace(self, takes=takes)
 
     @property
     def active(self) -> bool:

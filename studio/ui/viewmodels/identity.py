@@ -3,11 +3,12 @@ was sent with, and its identity score (is it still the character's face?).
 
 :class:`RenderFacts` reads the renders the cards show from the library and scores them with
 ``studio.render.identity.IdentityScores``, off the GUI thread, a few renders at a time so badges
-appear as they are scored; it reads again when the cards show other renders, when the library
-announces a change (an approval can change the character's identity) and when the reference set
-changes. dlib runs in a child process (``FaceAnalysisProcess``), so the window's threads keep
-running while a face is measured. Where identity scoring cannot run, ``unavailable`` says so
-once and everything else works.
+appear as they are scored (the cards' other takes too: their distances go to the scene model, so
+a filmstrip can list the takes most like the character first); it reads again when the cards show
+other renders, when the library announces a change (an approval can change the character's
+identity) and when the reference set changes. dlib runs in a child process
+(``FaceAnalysisProcess``), so the window's threads keep running while a face is measured. Where
+identity scoring cannot run, ``unavailable`` says so once and everything else works.
 """
 
 from __future__ import annotations
@@ -184,12 +185,15 @@ class RenderFacts(QObject):
 
     def _wanted(self) -> tuple[list[int], tuple[Any, ...]]:
         ids: list[int] = []
+        takes: list[int] = []  # scored after every shown render, so badges come first
         for name in self._model.names():
             cell = self._model.cell(name)
             for stage in Stage:
                 slot = cell.slot(stage)
                 if slot.render_id is not None and slot.state is JobState.DONE:
                     ids.append(slot.render_id)
+                takes += [t.render_id for t in slot.other_takes]
+        ids += takes
         refs = self._model.document.sheet.character.references
         return ids, (tuple(ids), reference_identity(refs))
 
@@ -253,6 +257,9 @@ class RenderFacts(QObject):
                 if self._facts.get(rid) != fact:
                     self._facts[rid] = fact
                     changed = True
+            self._model.set_take_distances({
+                rid: fact.score.distance if fact.score is not None else None
+                for rid, fact in result.facts.items()})
             if changed:
                 self._bump()
             self._next(generation, rest, files)

@@ -1,23 +1,28 @@
 """The inspector's view-model: for the current card's preview or final, the render's record as the
 library holds it (what was sent and what came back, the verdict, the star), read off the GUI
 thread and read again when the library announces that it changed; and what the inspector's
-buttons do with it (use its settings, seed or prompt, move it to the trash)."""
+buttons do with it (use its settings, seed or prompt, move it to the trash).
+
+:func:`render_facts` and :func:`shown_prompt` are the one way a render's settings and prompt are
+written out for reading: the inspector and the viewer both show them, so they cannot disagree.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from studio.core.lifecycle import Approval
 from studio.core.presets import PresetKind
-from studio.core.prompt import prompt_parts
+from studio.core.prompt import prompt_parts, reference_clause
 from studio.core.request import SEED_MAX, Stage
 from studio.core.sheet import Scene, frame_size
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.document import SheetDocument
+from studio.ui.viewmodels.references import ROLE_LABELS
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
 
@@ -39,9 +44,14 @@ def parameters_text(render: RenderRecord) -> str:
     return "\n".join(lines)
 
 
+#: The rows of :func:`render_facts`, in order.
+FACT_LABELS = ("Scene", "Stage", "Provider", "Model", "Request id", "Seed", "Size", "Steps",
+               "Guidance", "Time", "Cost", "Created", "Status", "Verdict", "References")
+
+
 def render_facts(render: RenderRecord) -> list[tuple[str, str]]:
     """The render's settings and results as (label, text) rows, as the viewer shows them beside
-    the image (the prompt apart)."""
+    the image and the inspector under the prompt (the prompts apart)."""
     from studio.core import codec
 
     seed = "—" if render.seed_requested is None else str(render.seed_requested)
@@ -53,21 +63,62 @@ def render_facts(render: RenderRecord) -> list[tuple[str, str]]:
         "" if render.approval is Approval.NONE else render.approval.value.title(),
         "★ starred" if render.star else "",
         "in the trash" if render.trashed is not None else "") if part) or "none"
-    return [
-        ("Scene", render.scene_name or "(imported)"),
-        ("Stage", render.stage.value),
-        ("Provider", render.provider),
-        ("Model", render.model),
-        ("Seed", seed),
-        ("Size", f"{render.width}x{render.height}"),
-        ("Steps", str(render.steps)),
-        ("Guidance", f"{render.guidance:g}"),
-        ("Time", f"{render.timings.total:.1f} s" + (f" ({detail})" if detail else "")),
-        ("Cost", "unknown" if render.cost is None else f"{render.cost:.4f}"),
-        ("Created", render.created.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
-        ("Status", render.status_word + (f": {render.error}" if render.error else "")),
-        ("Verdict", verdict),
-    ]
+    return list(zip(FACT_LABELS, (
+        render.scene_name or "(imported)",
+        render.stage.value,
+        render.provider,
+        render.model,
+        render.request_id or "—",
+        seed,
+        f"{render.width}x{render.height}",
+        str(render.steps),
+        f"{render.guidance:g}",
+        f"{render.timings.total:.1f} s" + (f" ({detail})" if detail else ""),
+        "unknown" if render.cost is None else f"{render.cost:.4f}",
+        render.created.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        render.status_word + (f": {render.error}" if render.error else ""),
+        verdict,
+        references_text(render),
+    ), strict=True))
+
+
+def references_text(render: RenderRecord) -> str:
+    """"2 (face 1a2b3c, full body 4d5e6f), strong", or "none"."""
+    refs = render.references
+    if not refs:
+        return "none"
+    roles = ", ".join(f"{ROLE_LABELS[r.role].lower()} {r.short}" for r in refs)
+    return f"{len(refs)} ({roles}), {render.reference_strength.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class PromptText:
+    """A render's prompt as shown: ``short`` has the clause that opens a prompt sent with
+    reference images ("the woman from images 1 and 2, with the face from image 3, wearing
+    the outfit from image 4") cut to a few words; ``full`` is the prompt as sent."""
+
+    full: str
+    short: str
+
+    @property
+    def shortened(self) -> bool:
+        return self.short != self.full
+
+
+def shown_prompt(render: RenderRecord) -> PromptText:
+    """``render``'s prompt with its reference clause, when it opens with the one its references
+    make (the clause of the images actually sent), shortened to "[the woman from 3 reference
+    images]"; any other prompt unchanged."""
+    prompt, refs = render.prompt, render.references
+    words = prompt.split(" ", 2)
+    if refs and len(words) == 3 and words[0] == "the":
+        subject = words[1].rstrip(",")
+        clause = reference_clause(subject, refs)
+        if clause and prompt.startswith(clause) and len(prompt) > len(clause):
+            rest = prompt[len(clause):].lstrip(", ")
+            images = "the reference image" if len(refs) == 1 else f"{len(refs)} reference images"
+            return PromptText(prompt, f"[the {subject} from {images}] {rest}")
+    return PromptText(prompt, prompt)
 
 
 def setting_from_prompt(doc: SheetDocument, scene: Scene, prompt: str) -> str:

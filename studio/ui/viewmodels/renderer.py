@@ -24,7 +24,7 @@ from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 from studio.core.settings import Settings
 from studio.core.sheet import Sheet, save_sheet
-from studio.library import Library, LibraryError
+from studio.library import Library, LibraryError, RenderRecord
 from studio.providers.base import Provider
 from studio.providers.errors import provider_name
 from studio.render import (
@@ -40,6 +40,7 @@ from studio.render import (
     JobSubmitted,
     JobUncertain,
     Progress,
+    ProviderChoice,
     RenderEvent,
     RenderInputError,
     RenderQueue,
@@ -49,11 +50,14 @@ from studio.render import (
     plan_previews,
     settings_prices,
 )
+from studio.render.budget import estimate as budget_estimate
 from studio.render.plan import all_notes
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.cells import Cell, Slot
+from studio.ui.viewmodels.costs import CostedJobs, cost_line
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.sheet_library import SheetLibrary
+from studio.ui.viewmodels.takes import CellBatches, TakeJob, batch_slot
 
 log = logging.getLogger("studio.ui.render")
 
@@ -91,9 +95,9 @@ class SheetRenderer(QObject):
         self.queue = RenderQueue(self.library, providers, price=self._price,
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
-        self._jobs: dict[tuple[str, Stage], int] = {}
-        #: Every job of each cell (its takes), so cancelling a scene stops them all.
-        self._cell_jobs: dict[tuple[str, Stage], set[int]] = {}
+        #: The jobs of each cell's batch (its takes): the card stands for them all, and
+        #: cancelling or retrying a scene reaches every one.
+        self._batches = CellBatches()
         #: How many takes of each scene a batch renders (seeds seed, seed+1, ...).
         self.takes = 1
         #: Scenes renamed while their jobs run: the queue knows them by the old name.
@@ -104,6 +108,8 @@ class SheetRenderer(QObject):
         #: Slots changed by events since the cards were last updated: a batch's events arrive
         #: many at a time, and the cards take them all in one update.
         self._pending: dict[tuple[str, Stage], Slot] = {}
+        #: The pending slots that carry a render just finished, to be shown on the card.
+        self._pending_shown: set[tuple[str, Stage]] = set()
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(0)
@@ -111,6 +117,8 @@ class SheetRenderer(QObject):
         #: Why each failed slot failed (provider, kind, sentence), to tell one cause for many.
         self._failures: dict[tuple[str, Stage], tuple[str, str, str]] = {}
         self._shared_told: dict[tuple[str, str], int] = {}
+        #: Each scene's job as the cost line prepared it.
+        self._costed = CostedJobs()
         model.document.sceneRenamed.connect(self._scene_renamed)
 
     def warm_up(self) -> None:
@@ -135,13 +143,13 @@ class SheetRenderer(QObject):
             if current == old:
                 self._aliases[known] = new
         self._aliases[old] = new
+        self._batches.rename(old, new)
         for stage in Stage:
-            if (old, stage) in self._jobs:
-                self._jobs[(new, stage)] = self._jobs.pop((old, stage))
-            if (old, stage) in self._cell_jobs:
-                self._cell_jobs[(new, stage)] = self._cell_jobs.pop((old, stage))
             if (old, stage) in self._pending:
                 self._pending[(new, stage)] = self._pending.pop((old, stage))
+            if (old, stage) in self._pending_shown:
+                self._pending_shown.discard((old, stage))
+                self._pending_shown.add((new, stage))
             if (old, stage) in self._failures:
                 self._failures[(new, stage)] = self._failures.pop((old, stage))
 
@@ -159,43 +167,28 @@ class SheetRenderer(QObject):
         return self.sheet_library.library
 
     # ------------------------------------------------------------------ estimates
-    def estimate(self, stage: Stage, count: int) -> BatchEstimate:
-        """What rendering ``count`` scenes at ``stage`` would cost, before anything is sent."""
-        sheet = self.document.sheet
-        profile = sheet.profile(stage)
-        choice = choose_provider(self.providers, stage, profile.provider, profile.model,
-                                 default_provider_id=self.settings.stage_provider(stage))
-        each = self._price(choice.provider.id, choice.model)
-        if each is None:
-            return BatchEstimate(count, None, (choice.provider.id,))
-        return BatchEstimate(count, round(each * count, 6))
+    def _choice(self, stage: Stage) -> ProviderChoice:
+        """The provider and model the stage's batches go to now."""
+        profile = self.document.sheet.profile(stage)
+        return choose_provider(self.providers, stage, profile.provider, profile.model,
+                               default_provider_id=self.settings.stage_provider(stage))
+
+    def estimate(self, stage: Stage, takes: int = 1) -> BatchEstimate:
+        """What rendering every scene of the sheet at ``stage`` (``takes`` of each) would cost,
+        before anything is sent: the render layer's estimate of the jobs as the provider
+        prepares them, the figure the queue then asks to confirm and holds to the budget cap."""
+        doc = self.document
+        jobs = self._costed.jobs(doc.sheet, doc.catalog, stage, self._choice(stage))
+        return budget_estimate(jobs * takes, self._price)
 
     def cost_summary(self, count: int) -> tuple[str, dict[Stage, str]]:
         """The cost of previewing and finalizing ``count`` scenes, shown before anything is
         sent: the toolbar's short line, and a sentence per stage for its tooltips."""
-        parts, tips = [], {}
-        takes = self.takes
-        for stage, label in ((Stage.PREVIEW, "Previews"), (Stage.FINAL, "Finals")):
-            batch = self.estimate(stage, count * takes)
-            if batch.cost is None:
-                cost = "cost unknown"
-            elif batch.cost == 0:
-                cost = "free"
-            else:
-                cost = f"≈ {batch.cost:.2f}"
-            parts.append(f"{label}: {cost}")
-            each = f" ({takes} takes of each)" if takes > 1 else ""
-            tips[stage] = (f"{label} of all {count} scenes{each} on "
-                           f"{self.provider_label(stage)}: {batch.sentence()}")
-        if all(part.endswith("cost unknown") for part in parts):
-            return "Cost unknown (no price set)", tips  # short enough for the toolbar
-        return "  ·  ".join(parts), tips
+        return cost_line({stage: self.estimate(stage, self.takes) for stage in Stage}, count,
+                         self.takes, {stage: self.provider_label(stage) for stage in Stage})
 
     def provider_label(self, stage: Stage) -> str:
-        sheet = self.document.sheet
-        profile = sheet.profile(stage)
-        choice = choose_provider(self.providers, stage, profile.provider, profile.model,
-                                 default_provider_id=self.settings.stage_provider(stage))
+        choice = self._choice(stage)
         return f"{provider_name(choice.provider.id)} · {choice.model}"
 
     # ------------------------------------------------------------------ actions
@@ -214,8 +207,9 @@ class SheetRenderer(QObject):
             for stage in Stage:
                 if not self.slot(name, stage).active:
                     continue
-                for job_id in self._cell_jobs.get((name, stage), set()):
-                    asked += self.queue.cancel(job_id)
+                for job_id, job in self._batches.jobs((name, stage)).items():
+                    if job.state.active:
+                        asked += self.queue.cancel(job_id)
         return asked
 
     def cancel_all(self) -> int:
@@ -245,11 +239,9 @@ class SheetRenderer(QObject):
         sheet: Sheet = doc.sheet
         catalog = doc.catalog
         path = self.sheet_library.library_path()
-        profile = sheet.profile(stage)
         call = self._bg.call
         try:
-            choice = choose_provider(self.providers, stage, profile.provider, profile.model,
-                                     default_provider_id=self.settings.stage_provider(stage))
+            choice = self._choice(stage)
             if doc.path is None:
                 await call(_keep_unsaved, sheet, path)
             binding = await call(bind_sheet, self.library, sheet, path, catalog)
@@ -272,6 +264,7 @@ class SheetRenderer(QObject):
         notes = [n for n in all_notes(plan) if "out of date" not in n and n != choice.note]
         if notes:
             self.message.emit(" ".join(notes[:3]), "info")
+        self._batches.expect((job.scene, job.stage) for job in plan.jobs)
         try:
             await self.queue.add(plan.jobs)
         except RenderInputError as exc:
@@ -285,14 +278,15 @@ class SheetRenderer(QObject):
                 slot = cell.slot(stage)
                 if slot.state not in (JobState.FAILED, JobState.CANCELLED):
                     continue
-                job_id = self._jobs.get((name, stage))
-                if job_id is None:
+                lost = [job_id for job_id, job in self._batches.jobs((name, stage)).items()
+                        if job.state in (JobState.FAILED, JobState.CANCELLED)]
+                if not lost:
                     fresh[stage].append(name)
-                    continue
-                try:
-                    await self.queue.retry(job_id)
-                except (RenderInputError, ValueError, KeyError) as exc:
-                    self.message.emit(str(exc), "error")
+                for job_id in lost:
+                    try:
+                        await self.queue.retry(job_id)
+                    except (RenderInputError, ValueError, KeyError) as exc:
+                        self.message.emit(str(exc), "error")
         for stage, listed in fresh.items():
             if listed:
                 await self._render(stage, listed)
@@ -311,45 +305,63 @@ class SheetRenderer(QObject):
         ref = event.job
         scene = self._aliases.get(ref.scene, ref.scene)
         key = (scene, ref.stage)
-        if isinstance(event, JobQueued):
-            self._jobs[key] = ref.job_id
-            self._cell_jobs.setdefault(key, set()).add(ref.job_id)
-        elif self._jobs.setdefault(key, ref.job_id) != ref.job_id:
-            return  # an older job of this cell; its successor is shown
+        if isinstance(event, JobProcessing):
+            take = TakeJob(JobState.PROCESSING, event.eta, event.position)
+        elif isinstance(event, JobFailed | JobCancelled | JobUncertain):
+            take = TakeJob(event.state, message=event.message)
+        elif isinstance(event, JobQueued | JobSending | JobSubmitted | JobDownloading | JobDone):
+            take = TakeJob(event.state)
+        else:  # pragma: no cover - every event kind is handled above
+            return
+        jobs = self._batches.follow(key, ref.job_id, take)
+        if isinstance(event, JobFailed):
+            self._failures[key] = (ref.provider, event.kind,
+                                   event.message.replace(f" for scene “{ref.scene}”", ""))
+        if isinstance(event, JobDone):
+            self.renderStored.emit(event.render)
         if self.model.row_of(scene) is None:
             return
         slot = self.slot(scene, ref.stage)
-        base = replace(slot, provider=ref.provider, model=ref.model, eta=None, position=None)
-        if isinstance(event, JobQueued):
-            new = replace(base, state=JobState.QUEUED, message="")
-        elif isinstance(event, JobSending | JobSubmitted | JobDownloading):
-            new = replace(base, state=event.state)
-        elif isinstance(event, JobProcessing):
-            new = replace(base, state=JobState.PROCESSING, eta=event.eta,
-                          position=event.position)
-        elif isinstance(event, JobDone):
+        new = batch_slot(replace(slot, provider=ref.provider, model=ref.model), jobs)
+        if isinstance(event, JobDone) and self._shows(key, slot, event.render, len(jobs) > 1):
             render = event.render
-            new = replace(base, state=JobState.DONE, image=render.image_path,
-                          render_id=render.id, cost=render.cost, made_with=render.fingerprint,
-                          message="")
-            self.renderStored.emit(render)
-        elif isinstance(event, JobFailed | JobCancelled | JobUncertain):
-            new = replace(base, state=event.state, message=event.message)
-            if isinstance(event, JobFailed):
-                self._failures[key] = (ref.provider, event.kind,
-                                       event.message.replace(f" for scene “{ref.scene}”", ""))
-        else:  # pragma: no cover - every event kind is handled above
-            return
+            new = replace(new, image=render.image_path, render_id=render.id, cost=render.cost,
+                          made_with=render.fingerprint)
+            self._pending_shown.add(key)
         self._pending[key] = new
         if not self._flush_timer.isActive():
             self._flush_timer.start()
 
+    def _shows(self, key: tuple[str, Stage], slot: Slot, render: RenderRecord,
+               takes: bool) -> bool:
+        """Whether the card shows ``render``, just finished: not over a picked take; of a batch
+        of takes, the first to finish (kept in the library as the picked take), the others
+        joining the filmstrip; a single render, as the newest."""
+        if not takes:
+            return not slot.chosen
+        if not self._batches.first_done(key, render.id):
+            return False
+        self.sheet_library.keep_first_take(key[0], key[1], render)
+        return not slot.chosen
+
     def _flush(self) -> None:
+        """The cards take what the events said: the state of each slot, and a render to show;
+        the rest (the render shown otherwise, its takes) is the library's, as the card holds it
+        now (it may have been read again since the events came)."""
         pending, self._pending = self._pending, {}
+        shown, self._pending_shown = self._pending_shown, set()
         model, cells = self.model, dict[str, Cell]()
         for (name, stage), slot in pending.items():
-            if model.row_of(name) is not None:
-                cells[name] = cells.get(name, model.cell(name)).with_slot(stage, slot)
+            if model.row_of(name) is None:
+                continue
+            cell = cells.get(name, model.cell(name))
+            new = replace(cell.slot(stage), state=slot.state, eta=slot.eta,
+                          position=slot.position, message=slot.message,
+                          provider=slot.provider, model=slot.model)
+            if (name, stage) in shown:
+                new = replace(new, image=slot.image, render_id=slot.render_id, cost=slot.cost,
+                              made_with=slot.made_with)
+            cells[name] = cell.with_slot(stage, new)
         model.set_cells(cells)
         self._tell_shared_failures()
 
@@ -398,12 +410,12 @@ class SheetRenderer(QObject):
                 log.exception("closing %s failed", provider.id)
         self.providers = providers
         self.settings = settings
+        self._costed.clear()
         self._price = settings_prices(settings, providers)
         self.queue = RenderQueue(self.library, providers, price=self._price,
                                  budget_cap=settings.budget_cap)
         self._unsubscribe = self.queue.subscribe(self._on_event)
-        self._jobs.clear()
-        self._cell_jobs.clear()
+        self._batches.clear()
         self.warm_up()
         return True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
@@ -31,6 +31,7 @@ from studio.core.request import Stage
 from studio.core.sheet import Scene
 from studio.ui.viewmodels.cells import Cell, Slot, state_label
 from studio.ui.viewmodels.document import SheetDocument
+from studio.ui.viewmodels.progress import STAGE_WORDS, GridProgress, StageCounts, eta_words
 
 ROW_MIME = "application/x-studio-scene-rows"
 
@@ -65,87 +66,6 @@ def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-@dataclass(frozen=True, slots=True)
-class StageCounts:
-    """Where the slots of one stage of the current batch stand."""
-
-    queued: int = 0
-    rendering: int = 0  # sent, processing or downloading
-    done: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    uncertain: int = 0
-
-    @property
-    def active(self) -> int:
-        return self.queued + self.rendering
-
-    @property
-    def total(self) -> int:
-        return (self.active + self.done + self.failed + self.cancelled + self.uncertain)
-
-    def sentence(self) -> str:
-        """"3 of 50 done · 12 rendering · 2 failed · 33 cancelled"; every count apart."""
-        parts = [f"{self.done} of {self.total} done"]
-        for count, word in ((self.rendering, "rendering"), (self.queued, "queued"),
-                            (self.failed, "failed"), (self.cancelled, "cancelled"),
-                            (self.uncertain, "uncertain")):
-            if count:
-                parts.append(f"{count} {word}")
-        return " · ".join(parts)
-
-
-STAGE_WORDS = {Stage.PREVIEW: "Previews", Stage.FINAL: "Finals"}
-
-
-def eta_words(seconds: float) -> str:
-    """"about 40 s left", "about 3 min left"."""
-    if seconds < 90:
-        return f"about {max(1, round(seconds))} s left"
-    return f"about {round(seconds / 60)} min left"
-
-
-@dataclass(frozen=True, slots=True)
-class GridProgress:
-    """The toolbar's summary of the current batch: every slot (scene and stage) that was sent
-    since the grid was last idle, counted per stage and by outcome. Before any batch, the
-    sheet's size.
-
-    The bar's value is what came out done, over everything in the batch: a batch with failed or
-    cancelled renders never reads "complete"."""
-
-    text: str
-    active: int
-    done: int
-    failed: int
-    running: bool  # a batch was sent: show the bar
-    cancelled: int = 0
-    uncertain: int = 0
-    total: int = 0
-    stages: tuple[tuple[Stage, StageCounts], ...] = ()
-    eta: float | None = None
-    tip: str = ""
-
-    @property
-    def finished(self) -> bool:
-        return self.running and self.active == 0
-
-    @property
-    def complete(self) -> bool:
-        """Every render of the batch came out done."""
-        return self.finished and self.done == self.total
-
-    @property
-    def outcome(self) -> str:
-        """``rendering``, ``complete``, ``incomplete`` (some failed, were cancelled or are
-        uncertain) or ``idle`` (nothing sent yet)."""
-        if not self.running:
-            return "idle"
-        if self.active:
-            return "rendering"
-        return "complete" if self.complete else "incomplete"
-
-
 class SceneListModel(QAbstractListModel):
     """Scenes of the document in order. ``cellsChanged`` fires when any render state moves."""
 
@@ -164,6 +84,9 @@ class SceneListModel(QAbstractListModel):
         self._batch_started: float | None = None
         #: The prompt checks' warnings and errors, per scene name.
         self._findings: dict[str, tuple[Finding, ...]] = {}
+        #: Each scored take's identity distance (None: not scorable), by render id: the
+        #: filmstrips order takes by likeness with them.
+        self._distances: dict[int, float | None] = {}
         self._scenes: list[Scene] = list(document.sheet.scenes)
         self._rows: dict[str, int] = {}
         self._cells: dict[str, Cell] = {}
@@ -242,6 +165,7 @@ class SceneListModel(QAbstractListModel):
         line_moved = False
         for name, cell in cells.items():
             old = self._cells.get(name, Cell())
+            cell = self._with_distances(cell)
             if old == cell:
                 continue
             for stage in Stage:
@@ -255,6 +179,19 @@ class SceneListModel(QAbstractListModel):
                 self._store(name, cell)
         if changed:
             self.cellsChanged.emit()
+
+    def _with_distances(self, cell: Cell) -> Cell:
+        if not self._distances or not (cell.preview.takes or cell.final.takes):
+            return cell
+        return replace(cell, preview=cell.preview.with_distances(self._distances),
+                       final=cell.final.with_distances(self._distances))
+
+    def set_take_distances(self, distances: dict[int, float | None]) -> None:
+        """Identity distances of renders (scored by the window's identity scoring): the takes
+        among them carry them, so a filmstrip can list the most alike first."""
+        self._distances.update(distances)
+        self.set_cells({name: cell for name, cell in self._cells.items()
+                        if cell.preview.takes or cell.final.takes})
 
     def _store(self, name: str, cell: Cell) -> None:
         self._cells[name] = cell

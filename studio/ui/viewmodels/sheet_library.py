@@ -5,6 +5,11 @@ The cards are filled from the library when a sheet opens and refreshed from the 
 announcements afterwards, so a verdict, a star, a trash or a restore made anywhere (the library
 browser, the inspector, another card) shows on the cards at once. A card's own verdict and star
 are written to the library and come back the same way: the library is the one copy.
+
+A cell shows the take picked for it, else its latest render. When a batch of several takes of a
+scene is rendered while none is picked, the first take to finish is picked (stored in the library,
+so the card, ``studio status`` and the finals made from it agree), and the takes finishing after
+it join the filmstrip instead of taking the card over one after another.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class StoredCell:
     renders: dict[Stage, RenderRecord]
     made_with: dict[Stage, Fingerprint | None]
     takes: dict[Stage, tuple[Take, ...]] = field(default_factory=dict)
+    #: The stages whose render is the take picked for the cell.
+    chosen: set[Stage] = field(default_factory=set)
 
     @property
     def approval(self) -> Approval:
@@ -73,41 +80,27 @@ def merge_cell(shown: Cell, stored: StoredCell | None) -> Cell:
             # The queue owns the state; the image under it follows the library.
             slots[stage] = replace(slot, image=render.image_path if render else None,
                                    render_id=render.id if render else None,
-                                   takes=stored.takes.get(stage, ()))
+                                   takes=stored.takes.get(stage, ()),
+                                   chosen=stage in stored.chosen)
         elif render is None:
             slots[stage] = Slot()
         else:
             slots[stage] = Slot(JobState.DONE, image=render.image_path, render_id=render.id,
                                 made_with=stored.made_with.get(stage), provider=render.provider,
                                 model=render.model, cost=render.cost,
-                                takes=stored.takes.get(stage, ()))
+                                takes=stored.takes.get(stage, ()),
+                                chosen=stage in stored.chosen)
     return Cell(preview=slots[Stage.PREVIEW], final=slots[Stage.FINAL],
                 approval=stored.approval, star=stored.star)
 
 
-def _identity_lookup(library: Library) -> Any:
-    """Each render's identity figures as ``studio score`` (or the window) kept them: cached
-    analyses only, as ``studio status`` reads them (analysing is left to the scorer)."""
-    try:
-        from studio.identity import IdentityRules
-        from studio.render.identity import IdentityScores
-
-        return IdentityScores(library, analyse=None, rules=IdentityRules()).lookup()
-    except Exception:  # identity scores are optional here: the takes show without them
-        log.debug("identity scores unavailable for the takes", exc_info=True)
+def _picked(library: Library, scene_id: int, stage: Stage) -> int | None:
+    """The take picked for the cell while it can be shown (usable, not in the trash)."""
+    picked = library.renders.chosen_take(scene_id, stage)
+    if picked is None:
         return None
-
-
-def _distance(lookup: Any, render: RenderRecord) -> float | None:
-    if lookup is None:
-        return None
-    try:
-        figures = lookup(render)
-    except Exception:
-        log.debug("no identity score for render %s", render.id, exc_info=True)
-        return None
-    distance = figures.get("distance") if figures else None
-    return float(distance) if isinstance(distance, int | float) else None
+    render = library.renders.get(picked)
+    return picked if render.usable and render.trashed is None else None
 
 
 class SheetLibrary(QObject):
@@ -139,6 +132,9 @@ class SheetLibrary(QObject):
         #: Scenes renamed in this session: the library knows them by their old names until
         #: the next render records the sheet again.
         self._aliases: dict[str, str] = {}
+        #: The first take to finish of a batch of takes, per cell, until the library holds it
+        #: as the picked take (a read meanwhile shows it, not the latest take).
+        self._first_takes: dict[tuple[str, Stage], int] = {}
         changes.changed.connect(self._library_changed)
         model.document.sceneRenamed.connect(self._scene_renamed)
 
@@ -204,6 +200,9 @@ class SheetLibrary(QObject):
                 self._aliases[known] = new
         self._aliases.setdefault(old, new)
         self._aliases.pop(new, None)
+        for stage in Stage:
+            if (old, stage) in self._first_takes:
+                self._first_takes[(new, stage)] = self._first_takes.pop((old, stage))
 
     # ------------------------------------------------------------------ the cards
     def reload(self) -> None:
@@ -217,6 +216,7 @@ class SheetLibrary(QObject):
         self._again = False
         library, sheet, catalog = self.library, self.document.sheet, self.document.catalog
         path, aliases = self.library_path(), dict(self._aliases)
+        first_takes = dict(self._first_takes)
         self._linked = path
 
         def read() -> tuple[int | None, dict[str, StoredCell]]:
@@ -225,7 +225,6 @@ class SheetLibrary(QObject):
                 return None, {}
             out: dict[str, StoredCell] = {}
             counts = library.renders.take_counts(record.id)
-            identity = _identity_lookup(library)
             for cell in library.renders.cells(record.id):
                 render = cell.render
                 name = aliases.get(cell.scene.name, cell.scene.name)
@@ -241,9 +240,19 @@ class SheetLibrary(QObject):
                 stored.renders[cell.stage] = render
                 stored.made_with[cell.stage] = made_with
                 if counts.get((cell.scene.id, cell.stage), 0) > 1:
+                    takes = library.renders.takes(cell.scene.id, cell.stage)
                     stored.takes[cell.stage] = tuple(
-                        Take(t.id, t.image_path, t.seed_requested, _distance(identity, t))
-                        for t in library.renders.takes(cell.scene.id, cell.stage))
+                        Take(t.id, t.image_path, t.seed_requested) for t in takes)
+                    picked = _picked(library, cell.scene.id, cell.stage)
+                    first = first_takes.get((name, cell.stage))
+                    if picked is None and first is not None:
+                        # Being picked: show it already, not the latest take.
+                        picked = first if any(t.id == first for t in takes) else None
+                        render = next((t for t in takes if t.id == picked), render)
+                        stored.renders[cell.stage] = render
+                        stored.made_with[cell.stage] = render.fingerprint
+                    if picked == render.id:
+                        stored.chosen.add(cell.stage)
             return record.id, out
 
         self._bg.run(read, lambda result: self._loaded(path, *result), self._load_failed,
@@ -304,6 +313,34 @@ class SheetLibrary(QObject):
     def set_star(self, names: list[str], star: bool) -> None:
         self._write(self.library.renders.set_star, self.render_ids(names), star,
                     "Saving the star")
+
+    def keep_first_take(self, name: str, stage: Stage, render: RenderRecord) -> None:
+        """``render`` is the first take to finish of a batch of takes of ``name``: unless a
+        take is already picked for the cell, pick it (so later takes join the filmstrip), and
+        show it meanwhile."""
+        scene_id = render.scene_id
+        if scene_id is None:
+            return
+        self._first_takes[(name, stage)] = render.id
+        self.reload()  # a read on its way may show a later take: read again
+        library = self.library
+
+        def pick() -> None:
+            if _picked(library, scene_id, stage) is None:
+                library.renders.choose_take(render.id)
+
+        def done(_result: object = None) -> None:
+            for pinned, render_id in list(self._first_takes.items()):
+                if render_id == render.id:  # under the scene's name now
+                    del self._first_takes[pinned]
+
+        def failed(exc: BaseException) -> None:
+            done()
+            self.message.emit(f"The first take of “{name}” could not be kept as the one its "
+                              f"card shows: {exc}. Click a take in its filmstrip to pick one.",
+                              "error")
+
+        self._bg.run(pick, done, failed, owner=self, what="Keeping the first take")
 
     def choose_take(self, render_id: int) -> None:
         """Show ``render_id`` as its cell's take (and make finals from it): stored in the

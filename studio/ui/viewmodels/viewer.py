@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.image_actions import ImageItem
 from studio.ui.viewmodels.images import decode_scaled
-from studio.ui.viewmodels.inspector import render_facts
+from studio.ui.viewmodels.inspector import PromptText, render_facts, shown_prompt
 
 if TYPE_CHECKING:
     from studio.library import Library, RenderRecord
@@ -78,8 +78,9 @@ class ViewerModel(QObject):
         return rows
 
     @property
-    def prompt(self) -> str:
-        return self.record.prompt if self.record is not None else ""
+    def prompt(self) -> PromptText:
+        """The render's prompt as shown (its reference clause shortened), empty without one."""
+        return shown_prompt(self.record) if self.record is not None else PromptText("", "")
 
     # ------------------------------------------------------------------ moving
     def open(self, items: list[ImageItem], index: int = 0) -> None:
