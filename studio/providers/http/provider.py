@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import logging
 import random
 from abc import abstractmethod
@@ -332,6 +333,12 @@ class HttpProvider(Provider):
     def warm_up(self) -> None:
         # Loading the TLS trust store is a few hundred milliseconds of the first request.
         self.exchanger.client  # noqa: B018 - built for its side effect
+        # httpcore imports its network layer (anyio) during the first request; on a thread
+        # of its own that import overlaps the library's disk work instead of holding the
+        # first request back.
+        with contextlib.suppress(ImportError):
+            importlib.import_module("httpcore._backends.anyio")
+            importlib.import_module("anyio._backends._asyncio")
 
     def _require_key(self) -> str:
         if self._key is None:
