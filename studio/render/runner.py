@@ -261,7 +261,7 @@ class JobRunner:
         for a few milliseconds, and a job waiting to send (one that took the place this job
         just freed) goes first, so a finished batch never delays the next one's requests."""
         await asyncio.sleep(0)  # the job handed this job's place runs up to its journal entry
-        while self._sending:
+        if self._sending:  # those waiting now; later ones never hold a store back for long
             await asyncio.wait(set(self._sending))
 
     # ------------------------------------------------------------------ endings
