@@ -54,7 +54,7 @@ def wire_rendering(services: StudioServices) -> None:
         providers = runtime.with_settings(settings).providers(**options)
         for provider in providers.values():
             _ = provider.configured  # looks the key up now, here, once
-        return providers
+        return dict(providers)  # every one built here, on the worker
 
     def prepare() -> RenderingParts:
         from studio.library import Library, LibraryError

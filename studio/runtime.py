@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from studio.core.templates import TemplateCatalog
     from studio.identity import IdentityRules
     from studio.library import Library
-    from studio.providers.base import Provider
     from studio.providers.errors import Secrets
+    from studio.providers.registry import Providers
 
 # Exit codes of every command (DESIGN.md).
 EXIT_OK = 0
@@ -229,7 +229,7 @@ class Runtime:
 
         return any(self.provider_env(pid).api_key for pid in PROVIDER_IDS if pid != "offline")
 
-    def providers(self, **options: Any) -> dict[str, Provider]:
+    def providers(self, **options: Any) -> Providers:
         """Every provider, keyed by id, configured or not (``Provider.configured`` tells);
         ``options`` go to :func:`studio.providers.registry.build_providers` (tests: transports,
         clocks, keychains). They read reference images from the library's image store."""

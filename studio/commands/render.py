@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from studio.library import Library
-    from studio.providers.base import Provider
+    from studio.providers.registry import Providers
     from studio.render.events import RenderEvent
     from studio.render.queue import JobView, RenderQueue
     from studio.runtime import Runtime
@@ -91,7 +91,7 @@ def _command_error(message: str, code: int = EXIT_BAD_INPUT) -> Exception:
 # --------------------------------------------------------------------------- composition
 
 
-def _runtime(environ: Mapping[str, str]) -> tuple[Runtime, dict[str, Provider]]:
+def _runtime(environ: Mapping[str, str]) -> tuple[Runtime, Providers]:
     """The composition root and its providers; a bad setting is a sentence (exit 2)."""
     from studio.runtime import Runtime, RuntimeConfigError
 
@@ -109,11 +109,6 @@ def _open_library(runtime: Runtime) -> Library:
         return runtime.open_library()
     except LibraryError as exc:
         raise _command_error(f"{exc} Nothing was sent.") from None
-
-
-async def _close_providers(providers: Mapping[str, Provider]) -> None:
-    for provider in providers.values():
-        await provider.aclose()
 
 
 # --------------------------------------------------------------------------- progress
@@ -285,17 +280,17 @@ def _exit_code(views: Sequence[JobView]) -> int:
     return EXIT_OK if all(_status_word(v) == "ok" for v in views) else EXIT_FAILED
 
 
-async def _drive(queue: RenderQueue, start: Any, providers: Mapping[str, Provider]) -> None:
+async def _drive(queue: RenderQueue, start: Any, providers: Providers) -> None:
     """Run ``start`` (add or resume) then wait; on interruption leave jobs for resume."""
     try:
         await start()
         await queue.wait()
     finally:
         await queue.aclose()
-        await _close_providers(providers)
+        await providers.aclose()  # only those this command built
 
 
-def _run_batch(queue: RenderQueue, start: Any, providers: Mapping[str, Provider]) -> None:
+def _run_batch(queue: RenderQueue, start: Any, providers: Providers) -> None:
     """Drive the queue to the end; on Ctrl-C say how many jobs `studio resume` will finish."""
     import asyncio
 

@@ -30,11 +30,12 @@ from studio.core.capabilities import KONTEXT_ASPECT_RATIOS, ModelCapabilities, r
 from studio.core.lifecycle import JobState
 from studio.core.request import GenerationRequest
 from studio.providers.base import ModelChoice, Submission
-from studio.providers.errors import ContentFilteredError, ProviderFailedError
+from studio.providers.errors import ContentFilteredError, ProviderError, ProviderFailedError
 from studio.providers.http import Accepted, Auth, JobStatus, Pacing, Phase
 from studio.providers.http.classify import as_float, as_int, first_text
 from studio.providers.http.provider import HttpProvider
 from studio.providers.http.references import ReferenceFile
+from studio.providers.http.status import StatusWords, aspect_ratio_name
 
 FLUX2_PRO = "flux-2-pro"
 FLUX2_KLEIN = "flux-2-klein-4b"
@@ -64,7 +65,11 @@ MODELS: Mapping[str, ModelCapabilities] = {
 }
 
 _MODERATED = ("request moderated", "content moderated")
-_FAILED = ("error", "failed")
+#: Pending, or a word this client does not know: still working, until the job's deadline says
+#: otherwise. "Task not found" just after the submit: not visible yet (see NOT_FOUND_GRACE).
+STATUS = StatusWords.of(done=["Ready"], failed=[*_MODERATED, "Error", "Failed"],
+                        queued=["Task not found"], processing=["Pending"],
+                        unknown=JobState.PROCESSING)
 
 
 class BflProvider(HttpProvider):
@@ -100,9 +105,7 @@ class BflProvider(HttpProvider):
         caps = self.capabilities(request.model)
         body: dict[str, Any] = {"prompt": request.prompt}
         if caps.takes_aspect_ratio:
-            body["aspect_ratio"] = next(
-                (name for name, size in caps.aspect_ratios.items()
-                 if size == (request.width, request.height)), "1:1")
+            body["aspect_ratio"] = aspect_ratio_name(caps, request.width, request.height)
             body["prompt_upsampling"] = False  # the prompt is the anchor: never rewritten
         else:
             body["width"], body["height"] = request.width, request.height
@@ -121,11 +124,8 @@ class BflProvider(HttpProvider):
     async def send_job(self, request: GenerationRequest) -> Accepted:
         sent, kept = self.reference_body(request)
         body = self._body(request, kept)
-        answer = await self.call(Phase.SUBMIT, "POST", self.url(f"/v1/{request.model}"),
-                                 json_body=self._body(request, sent))
-        if answer.status >= 400:
-            raise self.error_of(answer)
-        data = self.json_of(answer)
+        data = await self.request_json(Phase.SUBMIT, "POST", self.url(f"/v1/{request.model}"),
+                                       json_body=self._body(request, sent))
         task = data.get("id")
         polling = data.get("polling_url")
         info: dict[str, Any] = {}
@@ -164,42 +164,38 @@ class BflProvider(HttpProvider):
         return str(httpx.URL(self.url("/v1/get_result"), params={"id": submission.request_id}))
 
     async def check_job(self, submission: Submission) -> JobStatus:
-        answer = await self.call(Phase.POLL, "GET", self._poll_url(submission))
-        if answer.status >= 400:
-            raise self.error_of(answer)
-        data = self.json_of(answer)
+        data = await self.poll_json(submission, self._poll_url(submission))
         status = str(data.get("status") or "").strip()
-        lower = status.lower()
-        details = data.get("details")
-        why = _details(details) or first_text(data, "error", "message", "detail")
-        if lower == "ready":
+        state = STATUS.state(self.id, status, "task status")
+        why = _details(data.get("details")) or first_text(data, "error", "message", "detail")
+        if state is JobState.DONE:
             result = data.get("result")
             result = result if isinstance(result, Mapping) else {}
             sample = result.get("sample")
-            outputs = (sample,) if isinstance(sample, str) and sample else ()
-            if not outputs:
+            if not (isinstance(sample, str) and sample):
                 return JobStatus(JobState.FAILED, error=ProviderFailedError(
                     self.id, "the task was ready without an image"))
-            return JobStatus(JobState.DONE, outputs=outputs, seed=as_int(result.get("seed")))
-        if lower in _MODERATED:
-            what = "the prompt or a reference image" if lower.startswith("request") \
-                else "the image made"
-            return JobStatus(JobState.FAILED, error=ContentFilteredError(
-                self.id, f"{status}: {what} was flagged by moderation (not charged)"
-                + (f" ({why})" if why else "")))
-        if lower in _FAILED:
-            return JobStatus(JobState.FAILED, error=ProviderFailedError(
-                self.id, f"the task ended with {status}" + (f": {why}" if why else "")))
-        if lower == "task not found":
+            return JobStatus(JobState.DONE, outputs=(sample,), seed=as_int(result.get("seed")))
+        if state is JobState.FAILED:
+            return JobStatus(JobState.FAILED, error=self._failure(status, why))
+        if state is JobState.SUBMITTED:  # not found: not visible yet, or gone
             if self.clock.wall() - submission.submitted_at < NOT_FOUND_GRACE:
                 return JobStatus(JobState.SUBMITTED)
             return JobStatus(JobState.FAILED, error=ProviderFailedError(
                 self.id, "the task does not exist or has expired"))
-        # Pending, or a status this client does not know: still working, until the job's
-        # deadline says otherwise.
         progress = as_float(data.get("progress"))
         return JobStatus(JobState.PROCESSING,
                          info={} if progress is None else {"progress": progress})
+
+    def _failure(self, status: str, why: str) -> ProviderError:
+        if status.lower() in _MODERATED:
+            what = "the prompt or a reference image" if status.lower().startswith("request") \
+                else "the image made"
+            return ContentFilteredError(
+                self.id, f"{status}: {what} was flagged by moderation (not charged)"
+                + (f" ({why})" if why else ""))
+        return ProviderFailedError(
+            self.id, f"the task ended with {status}" + (f": {why}" if why else ""))
 
 
 def _details(value: Any) -> str:

@@ -41,6 +41,7 @@ from studio.providers.http import Accepted, Auth, JobStatus, Pacing, Phase
 from studio.providers.http.classify import as_int, first_text
 from studio.providers.http.provider import HttpProvider
 from studio.providers.http.references import ReferenceFile
+from studio.providers.http.status import StatusWords, aspect_ratio_name
 
 SCHNELL = "fal-ai/flux/schnell"
 LORA = "fal-ai/flux-lora"
@@ -55,6 +56,9 @@ DEFAULT_STORAGE_URL = "https://rest.fal.ai"
 _NO_STEPS = frozenset({PRO_EDIT, KONTEXT, KONTEXT_MULTI})
 #: Models that take ``safety_tolerance`` (a string "1".."5"/"6"; "2" is the default).
 _TOLERANCE = frozenset({PRO_EDIT, KONTEXT, KONTEXT_MULTI})
+#: The queue's status words (COMPLETED also ends a request that failed: its ``error`` says).
+STATUS = StatusWords.of(queued=["IN_QUEUE"], processing=["IN_PROGRESS"], done=["COMPLETED"],
+                        cancelled=["CANCELED", "CANCELLED"], failed=["FAILED"])
 
 
 def _refs(model: str) -> ReferenceSupport:
@@ -140,9 +144,7 @@ class FalProvider(HttpProvider):
         model = request.model
         body: dict[str, Any] = {"prompt": request.prompt}
         if caps.takes_aspect_ratio:
-            body["aspect_ratio"] = next(
-                (name for name, size in caps.aspect_ratios.items()
-                 if size == (request.width, request.height)), "1:1")
+            body["aspect_ratio"] = aspect_ratio_name(caps, request.width, request.height)
         else:
             body["image_size"] = {"width": request.width, "height": request.height}
         if model not in _NO_STEPS:
@@ -197,11 +199,8 @@ class FalProvider(HttpProvider):
     async def send_job(self, request: GenerationRequest) -> Accepted:
         sent, kept = self.reference_body(request)
         body = self._body(request, kept)
-        answer = await self.call(Phase.SUBMIT, "POST", self.url(request.model),
-                                 json_body=self._body(request, sent))
-        if answer.status >= 400:
-            raise self.error_of(answer)
-        data = self.json_of(answer)
+        data = await self.request_json(Phase.SUBMIT, "POST", self.url(request.model),
+                                       json_body=self._body(request, sent))
         request_id = data.get("request_id")
 
         def link(key: str) -> str | None:
@@ -217,16 +216,11 @@ class FalProvider(HttpProvider):
 
     async def check_job(self, submission: Submission) -> JobStatus:
         base = self._base(submission.model, submission.request_id)
-        answer = await self.call(Phase.POLL, "GET", submission.poll_url or f"{base}/status")
-        if answer.status >= 400:
-            raise self.error_of(answer)
-        data = self.json_of(answer)
-        status = str(data.get("status") or "").upper()
-        if status == "IN_QUEUE":
+        data = await self.poll_json(submission, f"{base}/status")
+        state = STATUS.state(self.id, data.get("status"), "queue status")
+        if state is JobState.SUBMITTED:
             return JobStatus(JobState.SUBMITTED, position=as_int(data.get("queue_position")))
-        if status == "IN_PROGRESS":
-            return JobStatus(JobState.PROCESSING)
-        if status == "COMPLETED":
+        if state is JobState.DONE:
             error = first_text(data, "error")
             if error:
                 error_type = str(data.get("error_type") or "")
@@ -235,19 +229,16 @@ class FalProvider(HttpProvider):
                 return JobStatus(JobState.FAILED, error=self.classify(
                     None, f"{error} ({error_type})" if error_type else error))
             return await self._result(submission, submission.result_url or base)
-        if status in ("CANCELED", "CANCELLED"):
+        if state is JobState.CANCELLED:
             return JobStatus(JobState.CANCELLED,
                              error=RenderCancelled(self.id, "the request was cancelled"))
-        if status == "FAILED":
+        if state is JobState.FAILED:
             return JobStatus(JobState.FAILED, error=self.classify(
                 None, first_text(data, "error", "detail") or "the request failed"))
-        raise BadResponseError(self.id, f"unknown queue status {status!r}")
+        return JobStatus(JobState.PROCESSING)
 
     async def _result(self, submission: Submission, url: str) -> JobStatus:
-        answer = await self.call(Phase.POLL, "GET", url)
-        if answer.status >= 400:
-            raise self.error_of(answer)
-        data = self.json_of(answer)
+        data = await self.request_json(Phase.POLL, "GET", url)
         images = data.get("images")
         outputs: list[str] = []
         if isinstance(images, list):

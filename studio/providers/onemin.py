@@ -23,6 +23,7 @@ from studio.providers.errors import BadResponseError, InvalidRequestError
 from studio.providers.http import Accepted, Answer, Auth, JobStatus, Pacing, Phase
 from studio.providers.http.classify import first_text
 from studio.providers.http.provider import HttpProvider
+from studio.providers.http.status import StatusWords, aspect_ratio_name
 
 SCHNELL_LORA = "black-forest-labs/flux-schnell-lora"
 
@@ -44,8 +45,9 @@ MODELS: Mapping[str, ModelCapabilities] = {
     ),
 }
 
-_DONE = {"SUCCESS", "COMPLETED"}
-_FAILED = {"FAILURE", "FAILED", "ERROR"}
+#: A record with no status yet is being made too.
+STATUS = StatusWords.of(done=["SUCCESS", "COMPLETED"], failed=["FAILURE", "FAILED", "ERROR"],
+                        processing=["PROCESSING", "PENDING", "QUEUED", ""])
 LORA_SCALE_MAX = 3.0
 
 
@@ -78,9 +80,8 @@ class OneMinProvider(HttpProvider):
         return adapted, notes
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
-        caps = self.capabilities(request.model)
-        ratio = next((name for name, size in caps.aspect_ratios.items()
-                      if size == (request.width, request.height)), "1:1")
+        ratio = aspect_ratio_name(self.capabilities(request.model), request.width,
+                                  request.height)
         prompt: dict[str, Any] = {
             "prompt": request.prompt,
             "aspect_ratio": ratio,
@@ -117,11 +118,9 @@ class OneMinProvider(HttpProvider):
                         poll_url=self.url(f"/api/results/{request_id}"))
 
     async def check_job(self, submission: Submission) -> JobStatus:
-        url = submission.poll_url or self.url(f"/api/results/{submission.request_id}")
-        answer = await self.call(Phase.POLL, "GET", url)
-        if answer.status >= 400:
-            raise self.error_of(answer, self._error_text(answer))
-        record = self.json_of(answer).get("aiRecord")
+        data = await self.poll_json(submission, self.url(f"/api/results/{submission.request_id}"),
+                                    error_text=self._error_text)
+        record = data.get("aiRecord")
         if not isinstance(record, Mapping):
             raise BadResponseError(self.id, "1min.ai no longer knows this job")
         return self.status(record)
@@ -138,19 +137,17 @@ class OneMinProvider(HttpProvider):
         return f"{text} ({code})" if isinstance(code, str) and text else text
 
     def status(self, record: Mapping[str, Any]) -> JobStatus:
-        status = str(record.get("status") or "").upper()
+        state = STATUS.state(self.id, record.get("status"), "record status")
         detail = record.get("aiRecordDetail")
         detail = detail if isinstance(detail, Mapping) else {}
-        if status in _FAILED:
+        if state is JobState.FAILED:
             message = first_text(detail, "errorMessage") or first_text(
                 record, "errorMessage") or "the generation failed"
             return JobStatus(JobState.FAILED, error=self.classify(None, message))
-        if status in _DONE:
+        if state is JobState.DONE:
             url = record.get("temporaryUrl")
             if not isinstance(url, str) or not url:
                 return JobStatus(JobState.FAILED, error=BadResponseError(
                     self.id, "the finished record has no download link"))
             return JobStatus(JobState.DONE, outputs=(url,))
-        if status in ("PROCESSING", "PENDING", "QUEUED", ""):
-            return JobStatus(JobState.PROCESSING)
-        raise BadResponseError(self.id, f"unknown record status {status!r}")
+        return JobStatus(JobState.PROCESSING)

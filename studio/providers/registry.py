@@ -1,48 +1,93 @@
 """Building the providers from the environment and settings, and describing them.
 
 The composition root (``studio.runtime``) reads each provider's environment and calls
-:func:`build_providers` once; the dict is passed down. What the environment says
-(``STUDIO_<ID>_API_KEY``, ``_BASE_URL``, ``_CONCURRENCY``, ``_TIMEOUT``) wins over settings;
-settings win over the built-in defaults.
+:func:`build_providers` once; the :class:`Providers` mapping is passed down. What the
+environment says (``STUDIO_<ID>_API_KEY``, ``_BASE_URL``, ``_CONCURRENCY``, ``_TIMEOUT``) wins
+over settings; settings win over the built-in defaults.
+
+Each provider is built, and its adapter module imported, the first time it is looked up: a
+command that renders through one API does not pay for importing the seven others (ComfyUI's
+alone is a tenth of a start-up). Settings that cannot be used are still refused at once, by
+:func:`build_providers`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from studio.core.capabilities import ModelCapabilities
 from studio.core.references import ReferenceReader
 from studio.core.settings import PROVIDER_IDS, ProviderEnv, Settings
 from studio.providers.base import Clock, Provider
-from studio.providers.bfl import BflProvider
-from studio.providers.comfyui.farm import FarmConfigError, parse_server_urls
-from studio.providers.comfyui.provider import ComfyUIProvider
 from studio.providers.errors import Secrets, provider_name
-from studio.providers.fal import FalProvider
-from studio.providers.http import Deadlines, HttpProvider, RetryPolicy
-from studio.providers.imageapi import ImageApiProvider
 from studio.providers.keys import Keychain, env_name, find_key, missing_setup
-from studio.providers.modelslab import Endpoint, ModelsLabProvider
-from studio.providers.offline import OfflineProvider
-from studio.providers.onemin import OneMinProvider
-from studio.providers.replicate import ReplicateProvider
 
-REMOTE_CLASSES: Mapping[str, type[HttpProvider]] = {
-    "modelslab": ModelsLabProvider,
-    "replicate": ReplicateProvider,
-    "fal": FalProvider,
-    "imageapi": ImageApiProvider,
-    "onemin": OneMinProvider,
-    "bfl": BflProvider,
+if TYPE_CHECKING:
+    import httpx
+
+    from studio.providers.comfyui.provider import ComfyUIProvider
+    from studio.providers.http import Deadlines, HttpProvider, RetryPolicy
+    from studio.providers.modelslab import Endpoint
+
+#: Where each hosted API's adapter lives (module, class), imported when it is first built.
+REMOTE_CLASSES: Mapping[str, tuple[str, str]] = {
+    "modelslab": ("studio.providers.modelslab", "ModelsLabProvider"),
+    "replicate": ("studio.providers.replicate", "ReplicateProvider"),
+    "fal": ("studio.providers.fal", "FalProvider"),
+    "imageapi": ("studio.providers.imageapi", "ImageApiProvider"),
+    "onemin": ("studio.providers.onemin", "OneMinProvider"),
+    "bfl": ("studio.providers.bfl", "BflProvider"),
 }
 
 assert set(REMOTE_CLASSES) | {"comfyui", "offline"} == set(PROVIDER_IDS)
+
+
+def remote_class(provider_id: str) -> type[HttpProvider]:
+    """The adapter class of a hosted API (its module imported now)."""
+    module, name = REMOTE_CLASSES[provider_id]
+    cls: type[HttpProvider] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+class Providers(Mapping[str, Provider]):
+    """Every provider by id, configured or not; each is built on its first look-up.
+
+    Iterating the ids and ``in`` build nothing; ``[id]``, ``get`` and ``values`` build what they
+    return. :meth:`aclose` closes the providers that were built.
+    """
+
+    def __init__(self, builders: Mapping[str, Callable[[], Provider]]) -> None:
+        self._builders = dict(builders)
+        self._built: dict[str, Provider] = {}
+
+    def __getitem__(self, provider_id: str) -> Provider:
+        provider = self._built.get(provider_id)
+        if provider is None:
+            provider = self._built[provider_id] = self._builders[provider_id]()
+        return provider
+
+    def __contains__(self, provider_id: object) -> bool:
+        return provider_id in self._builders
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+    def built(self) -> tuple[Provider, ...]:
+        """The providers looked up so far (the only ones holding connections)."""
+        return tuple(self._built.values())
+
+    async def aclose(self) -> None:
+        """Release the network resources of every provider built."""
+        for provider in self.built():
+            await provider.aclose()
 
 
 class ProviderConfigError(ValueError):
@@ -57,16 +102,23 @@ def _comfyui(
     clock: Clock | None,
     deadline: float | None,
     secrets: Secrets | None,
-) -> ComfyUIProvider:
+) -> Callable[[], ComfyUIProvider]:
     """``STUDIO_COMFYUI_BASE_URL`` (one URL or a comma-separated farm), the optional key for
     an authenticating proxy, per-server concurrency, the exchange timeout and the workflow files
-    ``STUDIO_COMFYUI_WORKFLOW_PREVIEW`` / ``_FINAL``."""
+    ``STUDIO_COMFYUI_WORKFLOW_PREVIEW`` / ``_FINAL``. The server list is checked now; the
+    provider is built by the returned function."""
     ps = settings.provider("comfyui")
-    where = env_name("comfyui", "BASE_URL") if env.base_url else "Settings → Providers → ComfyUI"
-    try:
-        urls = parse_server_urls(env.base_url or ps.base_url or "", where)
-    except FarmConfigError as exc:
-        raise ProviderConfigError(str(exc)) from None
+    urls: list[str] = []
+    raw = env.base_url or ps.base_url or ""
+    if raw.strip():  # nothing configured: nothing to check, and no farm code to import
+        from studio.providers.comfyui.farm import FarmConfigError, parse_server_urls
+
+        where = env_name("comfyui", "BASE_URL") if env.base_url \
+            else "Settings → Providers → ComfyUI"
+        try:
+            urls = list(parse_server_urls(raw, where))
+        except FarmConfigError as exc:
+            raise ProviderConfigError(str(exc)) from None
     kwargs: dict[str, Any] = {}
     timeout = env.timeout if env.timeout is not None else ps.timeout
     if timeout is not None:
@@ -87,18 +139,23 @@ def _comfyui(
             secrets.add(found)  # the log redacts it too
         return found
 
-    return ComfyUIProvider(
-        base_urls=urls,
-        api_key=key,
-        concurrency=env.concurrency or ps.concurrency,
-        price_per_image=ps.price_per_image,
-        preview_model=ps.preview_model,
-        final_model=ps.final_model,
-        workflow_preview=workflow("WORKFLOW_PREVIEW"),
-        workflow_final=workflow("WORKFLOW_FINAL"),
-        clock=clock,
-        **kwargs,
-    )
+    def build() -> ComfyUIProvider:
+        from studio.providers.comfyui.provider import ComfyUIProvider
+
+        return ComfyUIProvider(
+            base_urls=urls,
+            api_key=key,
+            concurrency=env.concurrency or ps.concurrency,
+            price_per_image=ps.price_per_image,
+            preview_model=ps.preview_model,
+            final_model=ps.final_model,
+            workflow_preview=workflow("WORKFLOW_PREVIEW"),
+            workflow_final=workflow("WORKFLOW_FINAL"),
+            clock=clock,
+            **kwargs,
+        )
+
+    return build
 
 
 def _modelslab_endpoints(env: ProviderEnv) -> dict[str, Endpoint]:
@@ -131,16 +188,17 @@ def build_providers(
     rate_limit_patience: float | None = None,
     secrets: Secrets | None = None,
     references: ReferenceReader | None = None,
-) -> dict[str, Provider]:
-    """Every provider, keyed by id, configured or not (``Provider.configured`` tells).
+) -> Providers:
+    """Every provider, keyed by id, configured or not (``Provider.configured`` tells), each
+    built on first look-up; a setting that cannot be used raises ProviderConfigError now.
 
     Each exchange's deadline is ``STUDIO_<ID>_TIMEOUT``, else the provider's ``timeout`` in
     Settings, else the provider's built-in one per phase (``deadlines`` replaces those, for
     tests). ``secrets`` learns each key as it is looked up, for the log's redaction.
     ``references`` reads reference images by hash for the providers that send them.
     """
-    providers: dict[str, Provider] = {}
-    for pid, cls in REMOTE_CLASSES.items():
+    builders: dict[str, Callable[[], Provider]] = {}
+    for pid in REMOTE_CLASSES:
         ps = settings.provider(pid)
         env = envs.get(pid) or ProviderEnv()
         kwargs: dict[str, Any] = {
@@ -163,17 +221,27 @@ def build_providers(
             kwargs["job_deadline"] = job_deadline
         if rate_limit_patience is not None:
             kwargs["rate_limit_patience"] = rate_limit_patience
-        if cls is ModelsLabProvider:
+        if pid == "modelslab":
             kwargs["endpoints"] = _modelslab_endpoints(env)
-        if cls is FalProvider and env.extra.get("STORAGE_URL", "").strip():
+        if pid == "fal" and env.extra.get("STORAGE_URL", "").strip():
             # ``STUDIO_FAL_STORAGE_URL``: where reference images are uploaded (fal's storage
             # API; by default rest.fal.ai, or the base URL when one is set).
             kwargs["storage_url"] = env.extra["STORAGE_URL"].strip()
-        providers[pid] = cls(**kwargs)
-    providers["comfyui"] = _comfyui(envs.get("comfyui") or ProviderEnv(), settings, config_dir,
-                                    keychain, clock, job_deadline, secrets)
-    providers["offline"] = OfflineProvider(references=references)
-    return providers
+        builders[pid] = functools.partial(_build_remote, pid, kwargs)
+    builders["comfyui"] = _comfyui(envs.get("comfyui") or ProviderEnv(), settings, config_dir,
+                                   keychain, clock, job_deadline, secrets)
+    builders["offline"] = functools.partial(_offline, references)
+    return Providers(builders)
+
+
+def _build_remote(provider_id: str, kwargs: Mapping[str, Any]) -> Provider:
+    return remote_class(provider_id)(**kwargs)
+
+
+def _offline(references: ReferenceReader | None) -> Provider:
+    from studio.providers.offline import OfflineProvider
+
+    return OfflineProvider(references=references)
 
 
 def default_provider(providers: Mapping[str, Provider], wanted: str | None) -> Provider:
@@ -224,6 +292,9 @@ def capability_summary(caps: ModelCapabilities) -> str:
 
 
 def provider_status(providers: Mapping[str, Provider]) -> list[ProviderStatus]:
+    from studio.providers.comfyui.provider import ComfyUIProvider
+    from studio.providers.http import HttpProvider
+
     rows = []
     for pid in PROVIDER_IDS:
         provider = providers.get(pid)

@@ -35,6 +35,7 @@ from studio.providers.http import Accepted, Auth, Deadlines, JobStatus, Pacing, 
 from studio.providers.http.classify import as_float, first_text
 from studio.providers.http.provider import HttpProvider
 from studio.providers.http.references import ReferenceFile
+from studio.providers.http.status import StatusWords, aspect_ratio_name
 
 SCHNELL = "black-forest-labs/flux-schnell"
 KONTEXT_PRO = "black-forest-labs/flux-kontext-pro"
@@ -80,8 +81,8 @@ MODELS: Mapping[str, ModelCapabilities] = {
 }
 
 _SEED_RE = re.compile(r"Using seed:\s*(\d{1,20})")
-_TERMINAL_FAIL = {"failed"}
-_TERMINAL_CANCEL = {"canceled", "cancelled", "aborted"}
+STATUS = StatusWords.of(queued=["starting"], processing=["processing"], done=["succeeded"],
+                        failed=["failed"], cancelled=["canceled", "cancelled", "aborted"])
 
 
 class ReplicateProvider(HttpProvider):
@@ -110,11 +111,8 @@ class ReplicateProvider(HttpProvider):
         caps = self.capabilities(request.model)
         model_input: dict[str, Any] = {"prompt": request.prompt}
         if caps.takes_aspect_ratio:
-            model_input["aspect_ratio"] = next(
-                (name for name, size in caps.aspect_ratios.items()
-                 if size == (request.width, request.height)),
-                "1:1",
-            )
+            model_input["aspect_ratio"] = aspect_ratio_name(caps, request.width,
+                                                            request.height)
         if request.model in (KONTEXT_PRO, FLUX2_PRO):
             if request.model == FLUX2_PRO:
                 model_input.update(aspect_ratio="custom", width=request.width,
@@ -156,12 +154,9 @@ class ReplicateProvider(HttpProvider):
         owner_name = request.model.strip("/")
         sent, kept = self.reference_body(request)
         body = self._body(request, kept)
-        answer = await self.call(Phase.SUBMIT, "POST",
-                                 self.url(f"/v1/models/{owner_name}/predictions"),
-                                 json_body=self._body(request, sent))
-        if answer.status >= 400:
-            raise self.error_of(answer)
-        data = self.json_of(answer)
+        data = await self.request_json(Phase.SUBMIT, "POST",
+                                       self.url(f"/v1/models/{owner_name}/predictions"),
+                                       json_body=self._body(request, sent))
         request_id = data.get("id")
         urls = data.get("urls")
         urls = urls if isinstance(urls, Mapping) else {}
@@ -174,11 +169,8 @@ class ReplicateProvider(HttpProvider):
         )
 
     async def check_job(self, submission: Submission) -> JobStatus:
-        url = submission.poll_url or self.url(f"/v1/predictions/{submission.request_id}")
-        answer = await self.call(Phase.POLL, "GET", url)
-        if answer.status >= 400:
-            raise self.error_of(answer)
-        return self.status(self.json_of(answer))
+        return self.status(await self.poll_json(
+            submission, self.url(f"/v1/predictions/{submission.request_id}")))
 
     async def stop_job(self, submission: Submission) -> bool:
         url = submission.cancel_url or self.url(
@@ -199,29 +191,24 @@ class ReplicateProvider(HttpProvider):
         metrics = data.get("metrics")
         info = {"predict_time": as_float(metrics.get("predict_time"))} if isinstance(
             metrics, Mapping) else {}
-        if status in _TERMINAL_FAIL:
+        state = STATUS.state(self.id, status, "prediction status")
+        if state is JobState.FAILED:
             message = first_text(data, "error") or "the prediction failed"
             return JobStatus(JobState.FAILED, error=self.classify(None, message))
-        if status in _TERMINAL_CANCEL:
+        if state is JobState.CANCELLED:
             return JobStatus(JobState.CANCELLED, error=RenderCancelled(
                 self.id, f"the prediction was {status}"))
-        if status == "succeeded":
-            if not outputs:
-                # Every image was flagged and dropped, or the output was removed (1 h retention).
-                return JobStatus(JobState.FAILED, error=self.classify(
-                    None, "the prediction succeeded but returned no image (NSFW filter)"))
+        if state is JobState.DONE and not outputs:
+            # Every image was flagged and dropped, or the output was removed (1 h retention).
+            return JobStatus(JobState.FAILED, error=self.classify(
+                None, "the prediction succeeded but returned no image (NSFW filter)"))
+        if state is JobState.DONE or (state is JobState.PROCESSING and outputs):
+            # File outputs arrive only once all are written: a processing prediction with
+            # outputs is already complete (the logs may not hold the seed yet, so none is
+            # claimed unless they do).
             return JobStatus(JobState.DONE, outputs=outputs, seed=_logged_seed(data),
                              info=info)
-        if status == "processing" and outputs:
-            # File outputs arrive only once all are written: already complete (the logs may
-            # not hold the seed yet, so none is claimed unless they do).
-            return JobStatus(JobState.DONE, outputs=outputs, seed=_logged_seed(data),
-                             info=info)
-        if status == "starting":
-            return JobStatus(JobState.SUBMITTED)
-        if status == "processing":
-            return JobStatus(JobState.PROCESSING)
-        raise BadResponseError(self.id, f"unknown prediction status {status!r}")
+        return JobStatus(state)
 
 
 def _logged_seed(data: Mapping[str, Any]) -> int | None:

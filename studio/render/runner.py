@@ -85,6 +85,10 @@ class JobRunner:
         self._host = host
         self._clock = clock
         self.journal = StateJournal(library)
+        #: Journal entries "sending" not yet written: each holds a request back.
+        self._sending: set[asyncio.Future[None]] = set()
+        #: One image stored at a time (each holds the library's lock while it writes).
+        self._storing = asyncio.Lock()
 
     async def _db(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(func, *args, **kwargs)
@@ -168,7 +172,10 @@ class JobRunner:
         async def journal(state: JobState) -> None:
             if state is JobState.SENDING:
                 job.leaving = True
-                await self.journal.move(job.ref.job_id, JobState.SENDING)
+                move = self.journal.move(job.ref.job_id, JobState.SENDING)
+                self._sending.add(move)
+                move.add_done_callback(self._sending.discard)
+                await move
                 if job.state is not JobState.SENDING:
                     self._host.change(job, JobSending(job.ref))
             else:  # came back throttled: nothing was taken, it waits again
@@ -240,12 +247,22 @@ class JobRunner:
         await self.settle_writes(job)
         outcome = Outcome(request_id=result.request_id, seed_returned=result.seed_returned,
                           timings=result.timings, cost=result.cost)
-        render = await self._db(self._library.jobs.complete, job.ref.job_id, result.image,
-                                outcome)
+        async with self._storing:
+            await self._sends_first()
+            render = await self._db(self._library.jobs.complete, job.ref.job_id, result.image,
+                                    outcome)
         job.render = render
         job.seconds = self._clock() - (job.started or self._clock())
         notes = tuple(dict.fromkeys((*job.notes, *result.notes)))
         self._host.change(job, JobDone(job.ref, render, job.seconds, notes))
+
+    async def _sends_first(self) -> None:
+        """Until no request waits for its "sending" entry: storing an image holds the library
+        for a few milliseconds, and a job waiting to send (one that took the place this job
+        just freed) goes first, so a finished batch never delays the next one's requests."""
+        await asyncio.sleep(0)  # the job handed this job's place runs up to its journal entry
+        if self._sending:  # those waiting now; later ones never hold a store back for long
+            await asyncio.wait(set(self._sending))
 
     # ------------------------------------------------------------------ endings
 

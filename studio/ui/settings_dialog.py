@@ -1,7 +1,7 @@
 """Settings: per provider the API key (kept in the system keychain; where there is none, only by
 the user's explicit choice in a file readable by them alone, with a warning), base URL, default
-models, concurrency, price per image and a connection test; the default stage providers, the
-budget cap and the data location.
+models, concurrency, the time limit of one request, price per image and a connection test;
+the default stage providers, the budget cap and the data location.
 
 It binds to :class:`~studio.ui.viewmodels.settings.SettingsModel`: the keychain is asked which
 keys it holds, and keys and settings are saved, off the GUI thread. A key typed here goes to
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -154,6 +155,19 @@ class ProviderPage(QWidget):
         self.concurrency.setSpecialValueText("provider default")
         self.concurrency.setValue(settings.concurrency or 0)
         form.addRow("At once", self.concurrency)
+        self.timeout = QDoubleSpinBox(self)
+        self.timeout.setObjectName(f"timeout-{provider_id}")
+        self.timeout.setRange(0.0, 3600.0)
+        self.timeout.setDecimals(1)
+        self.timeout.setSingleStep(5.0)
+        self.timeout.setSuffix(" s")
+        self.timeout.setSpecialValueText("provider default")
+        self.timeout.setValue(settings.timeout or 0.0)
+        self.timeout.setToolTip(
+            "How long one exchange with the API may take in all (a submit, a status check, a "
+            "download) before it counts as failed. " + env_name(provider_id, "TIMEOUT")
+            + " in the environment wins over it.")
+        form.addRow("Time limit per request", self.timeout)
         self.price = QLineEdit("" if settings.price_per_image is None
                                else f"{settings.price_per_image:g}", self)
         self.price.setValidator(QDoubleValidator(0.0, 1000.0, 6, self.price))
@@ -187,10 +201,21 @@ class ProviderPage(QWidget):
             preview_model=self.preview_model.currentText().strip() or None,
             final_model=self.final_model.currentText().strip() or None,
             concurrency=self.concurrency.value() or None,
+            timeout=self._timeout(old.timeout),
             price_per_image=float(price) if price else None,
             key_in_file=self.in_file.isChecked() if self.in_file.isVisible() or
             old.key_in_file else False,
         )
+
+
+    def _timeout(self, old: float | None) -> float | None:
+        shown = self.timeout.value()
+        if not shown:
+            return None
+        # A finer value from settings.toml than the box shows is kept as it was.
+        if old is not None and round(old, self.timeout.decimals()) == shown:
+            return old
+        return shown
 
 
 class SettingsDialog(QDialog):

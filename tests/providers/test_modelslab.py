@@ -63,7 +63,9 @@ async def test_processing_then_success_after_eta(
 
     assert events.names == ["Submitted", "Processing", "Downloading", "Done"]
     assert events.items[1].eta == 12.5
-    assert fast_clock.sleeps[0] == 12.5  # waited the announced eta before the first poll
+    # Waited the announced eta (less the moment the acceptance took to record) before the
+    # first poll.
+    assert fast_clock.sleeps[0] == pytest.approx(12.5, abs=0.5)
     assert modelslab_server.submits() == 1
     assert modelslab_server.fetches() == 1
     assert result.format == "png" and (result.width, result.height) == (64, 48)
@@ -76,6 +78,26 @@ async def test_processing_then_success_after_eta(
     assert sent[0].json["key"] == api_key and sent[1].json == {"key": api_key}
     assert all("authorization" not in r.headers for r in sent)
     assert_no_key(api_key, result, events.items[0].submission)
+
+
+async def test_first_poll_counts_the_eta_from_the_acceptance(
+    modelslab_server, make_provider, events, fast_clock
+):
+    # Time spent after the acceptance (recording the job, a resume hours later) is not waited
+    # again: the first status check comes when the announced eta has passed since then.
+    modelslab_server.eta = 12.5
+    provider = make_provider(modelslab_server)
+    submission = await provider.submit(sample_request())
+    fast_clock.offset += 10.0
+    await provider.follow(submission, events)
+    assert fast_clock.sleeps[-1] == pytest.approx(2.5, abs=0.5)
+    assert modelslab_server.fetches() == 1
+
+    late = await provider.submit(sample_request())
+    fast_clock.offset += 60.0  # long past the eta: asked at once
+    await provider.follow(late, events)
+    assert fast_clock.sleeps[-1] == 0.0
+    assert modelslab_server.fetches() == 2
 
 
 async def test_long_eta_is_capped_before_first_poll(modelslab_server, make_provider, fast_clock):

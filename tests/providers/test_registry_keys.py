@@ -98,6 +98,55 @@ def test_all_six_providers_offline_default_without_keys() -> None:
     assert isinstance(default_provider(providers, "modelslab"), OfflineProvider)
 
 
+@pytest.mark.asyncio
+async def test_each_provider_is_built_on_first_look_up() -> None:
+    providers = build({"STUDIO_MODELSLAB_API_KEY": "k"})
+    assert "comfyui" in providers and "nowhere" not in providers and len(providers) == 8
+    assert set(providers) == set(PROVIDER_IDS)
+    assert providers.built() == ()  # ids and `in` build nothing
+    modelslab = providers["modelslab"]
+    assert providers.get("modelslab") is modelslab  # built once
+    assert providers.get("nowhere") is None
+    assert providers.built() == (modelslab,)
+    closed: list[str] = []
+
+    async def aclose() -> None:
+        closed.append("modelslab")
+
+    modelslab.aclose = aclose  # type: ignore[method-assign]
+    await providers.aclose()
+    assert closed == ["modelslab"] and providers.built() == (modelslab,)
+
+
+def test_rendering_through_one_api_imports_no_other_adapter() -> None:
+    # Start-up time: the adapters (ComfyUI's above all) are imported when first built.
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from studio.core.settings import Settings\n"
+        "from studio.providers.keys import no_keychain\n"
+        "from studio.providers.registry import build_providers\n"
+        "from studio.runtime import provider_envs\n"
+        "p = build_providers(provider_envs({'STUDIO_MODELSLAB_API_KEY': 'k'}), Settings(),"
+        " keychain=no_keychain)\n"
+        "assert p['modelslab'].configured\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('studio.providers.')"
+        " and m.count('.') == 2)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    loaded = set(json.loads(out))
+    assert "studio.providers.modelslab" in loaded
+    others = {f"studio.providers.{p}" for p in PROVIDER_IDS if p != "modelslab"}
+    assert not loaded & others
+
+
+def test_a_bad_comfyui_address_is_refused_at_once() -> None:
+    with pytest.raises(ProviderConfigError):
+        build({"STUDIO_COMFYUI_BASE_URL": "ftp://nowhere"})
+
+
 def test_env_overrides_settings() -> None:
     settings = Settings().with_provider("modelslab", ProviderSettings(
         base_url="https://gateway.example", concurrency=3, final_model="fluxgram",
@@ -285,7 +334,8 @@ async def test_built_provider_reaches_a_fake_through_the_given_transport(
             await provider.aclose()
     assert result.provider == "modelslab"
     assert CountingTransport.calls == 3  # submit, fetch, image
-    assert fast_clock.sleeps == [0.05]
+    # The given clock waited the eta (counted from the acceptance) before the one fetch.
+    assert fast_clock.sleeps == [pytest.approx(0.05, abs=0.02)]
 
 
 def test_the_keychain_is_asked_only_for_providers_in_use() -> None:

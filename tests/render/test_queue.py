@@ -3,6 +3,7 @@ library records at each step, concurrency, failure of one scene, cancel one / al
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -433,3 +434,33 @@ async def test_closing_right_after_cancel_all_finishes_the_cancellations(
     await queue.aclose()
     assert len(recorder.of(JobCancelled)) == 4
     assert library.jobs.unfinished() == []
+
+
+async def test_a_freed_place_sends_the_next_job_before_the_finished_image_is_stored(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Storing an image holds the library for a moment: the job waiting for the place a
+    # finished job frees journals its request first, so the next request never waits for it.
+    order: list[tuple[str, int]] = []
+    set_states, complete = library.jobs.set_states, library.jobs.complete
+
+    def recorded_states(states):  # type: ignore[no-untyped-def]
+        order.extend(("sending", job) for job, s in states.items() if s is JobState.SENDING)
+        return set_states(states)
+
+    def recorded_complete(job_id, *args, **kwargs):  # type: ignore[no-untyped-def]
+        order.append(("stored", job_id))
+        return complete(job_id, *args, **kwargs)
+
+    monkeypatch.setattr(library.jobs, "set_states", recorded_states)
+    monkeypatch.setattr(library.jobs, "complete", recorded_complete)
+    provs = providers(concurrency=1)
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    refs = await queue.add(plan.jobs)
+    await queue.wait()
+    ids = [ref.job_id for ref in refs]
+    assert queue.progress().done == 4
+    for before, after in itertools.pairwise(ids):
+        assert order.index(("sending", after)) < order.index(("stored", before))

@@ -172,3 +172,43 @@ def test_settings_saved_while_a_batch_renders_apply_once_it_has_finished(  # typ
     release.set()
     qtbot.waitUntil(lambda: window.renderer.providers["modelslab"].configured, timeout=20000)
     qtbot.waitUntil(lambda: not window.banner.isVisible())
+
+
+def test_a_request_time_limit_typed_in_settings_is_saved_and_used(  # type: ignore[no-untyped-def]
+        make_window, services, qtbot) -> None:
+    from PySide6.QtCore import Qt
+
+    from studio.core.settings import load_settings
+    from studio.providers.http import Deadlines
+
+    services.keys = FakeKeyStore()
+    window = make_window()
+    previews_settled(window, qtbot)
+    dialog = open_settings(window, qtbot)
+    box = dialog.pages["fal"].timeout
+    assert box.text() == "provider default"
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(box, "45")
+    qtbot.keyClick(box, Qt.Key.Key_Tab)
+    assert box.value() == 45.0
+    with qtbot.waitSignal(dialog.saved):
+        assert dialog.save()
+    saved = load_settings(services.config_dir)
+    assert saved.provider("fal").timeout == 45.0
+    assert saved.provider("replicate").timeout is None  # the others keep their defaults
+    # Used: the next batch's fal provider bounds every exchange by it.
+    qtbot.waitUntil(lambda: window.renderer.providers["fal"].deadlines
+                    == Deadlines(45.0, 45.0, 45.0), timeout=20000)
+    assert window.renderer.providers["replicate"].deadlines == Deadlines()
+    # Shown again, and cleared back to the provider's own limits.
+    again = open_settings(window, qtbot)
+    box = again.pages["fal"].timeout
+    assert box.value() == 45.0
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(box, "0")
+    qtbot.keyClick(box, Qt.Key.Key_Tab)
+    with qtbot.waitSignal(again.saved):
+        assert again.save()
+    assert load_settings(services.config_dir).provider("fal").timeout is None

@@ -3,6 +3,7 @@
 Modules: :mod:`.exchange` (the client, per-phase deadlines for a whole exchange, where the key
 may go), :mod:`.retry` (what may be sent again), :mod:`.gate` (a refused key, shared rate
 limits), :mod:`.follow` (statuses of an accepted job: polling, or pushed events),
+:mod:`.status` (an API's status words, as data),
 :mod:`.download` (links and data to verified images), :mod:`.classify` (statuses and messages
 to typed errors), :mod:`.provider` (:class:`HttpProvider`, the Provider built from them).
 
@@ -17,8 +18,10 @@ Subclass :class:`~studio.providers.http.provider.HttpProvider` and give:
 * ``send_job(request)``: build the body, ``await self.call(Phase.SUBMIT, "POST", url,
   json_body=...)``, read the answer into :class:`Accepted` (id, first :class:`JobStatus`,
   links), or raise the error it means (``self.error_of(answer)``, ``self.classify(...)``);
-* ``check_job(submission)``: one status check with ``Phase.POLL`` into a :class:`JobStatus`
-  (``seed`` only when the API confirmed one);
+* ``check_job(submission)``: one status check into a :class:`JobStatus` (``seed`` only when
+  the API confirmed one): ``data = await self.poll_json(submission, fallback_url)`` asks (the
+  API's poll URL or the adapter's, error statuses raised as typed errors), and the adapter's
+  :class:`StatusWords` table says what the status word means;
 * optionally ``stop_job(submission)`` (cancel) and ``follow_with(submission)``.
 
 ``follow_with`` returns a :class:`~studio.providers.http.follow.Follow`: by default
@@ -37,6 +40,7 @@ from studio.providers.http.exchange import Answer, Auth, Deadlines, Phase
 from studio.providers.http.follow import Follow, JobStatus, Pacing, Polling
 from studio.providers.http.provider import Accepted, HttpProvider
 from studio.providers.http.retry import RetryPolicy
+from studio.providers.http.status import StatusWords, aspect_ratio_name
 
 __all__ = ["Accepted", "Answer", "Auth", "Deadlines", "Follow", "HttpProvider", "JobStatus",
-           "Pacing", "Phase", "Polling", "RetryPolicy"]
+           "Pacing", "Phase", "Polling", "RetryPolicy", "StatusWords", "aspect_ratio_name"]

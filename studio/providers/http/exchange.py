@@ -15,6 +15,7 @@ never across a redirect (redirects are not followed here).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -140,6 +141,14 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port or default
 
 
+@functools.lru_cache(maxsize=512)
+def _origin_of(url: str) -> tuple[str, str, int | None]:
+    """The origin of ``url`` as httpx reads it (the one it would connect to); a job's links
+    are checked more than once (kept on acceptance, then keyed on each status check).
+    Raises httpx.InvalidURL or TypeError for one that is not a URL."""
+    return _origin(httpx.URL(url))
+
+
 class Exchanger:
     """The provider's HTTP client and the rules every request of it follows."""
 
@@ -199,7 +208,7 @@ class Exchanger:
         if not url:
             return False
         try:
-            origin = _origin(httpx.URL(url))
+            origin = _origin_of(url)
         except (httpx.InvalidURL, TypeError):
             return False
         return origin == _origin(self._base) or origin in self._also
@@ -287,17 +296,21 @@ class Exchanger:
 async def read_capped(response: httpx.Response, cap: int, provider: str,
                       too_large: str | None = None) -> bytes:
     """The streamed body, refused as soon as it (or its announced length) passes ``cap``."""
-    too_large = too_large or (f"{host_of(str(response.url))} sent more than "
-                              f"{cap // (1024 * 1024)} MB; the answer was not read")
-    status = response.status_code
+
+    def refused() -> BadResponseError:
+        # Worded only when needed: naming the host parses the URL, on every answer otherwise.
+        return BadResponseError(provider, too_large or (
+            f"{host_of(str(response.url))} sent more than {cap // (1024 * 1024)} MB; the "
+            "answer was not read"), status_code=response.status_code)
+
     length = response.headers.get("content-length", "")
     if length.strip().isdigit() and int(length) > cap:
-        raise BadResponseError(provider, too_large, status_code=status)
+        raise refused()
     data = bytearray()
     async for chunk in response.aiter_bytes():
         data += chunk
         if len(data) > cap:
-            raise BadResponseError(provider, too_large, status_code=status)
+            raise refused()
     return bytes(data)
 
 

@@ -60,8 +60,9 @@ class JobStatus:
 
 @dataclass(frozen=True, slots=True)
 class Pacing:
-    """When to ask again: the first check after the announced ETA (at most ``first_cap``
-    seconds), then every ``interval`` seconds growing by ``growth`` up to ``max_interval``."""
+    """When to ask again: the first check once the ETA announced at the acceptance has passed
+    (at most ``first_cap`` seconds after it), then every ``interval`` seconds growing by
+    ``growth`` up to ``max_interval``."""
 
     interval: float = 1.0
     max_interval: float = 10.0
@@ -107,7 +108,10 @@ class Polling:
         garbled = 0
         while not status.terminal:
             if first_check and status.eta is not None:
-                delay = min(max(status.eta, 0.0), self.pacing.first_cap)
+                # The ETA counts from the acceptance, not from now: the time spent since
+                # (recording the job, a busy loop, a resume) is not waited a second time.
+                since = max(0.0, self.clock.wall() - submission.submitted_at)
+                delay = min(max(status.eta - since, 0.0), self.pacing.first_cap)
             else:
                 delay = interval
                 interval = min(interval * self.pacing.growth, self.pacing.max_interval)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import logging
 import random
 from abc import abstractmethod
@@ -253,6 +254,24 @@ class HttpProvider(Provider):
                        self.redactor.text(why), delay)
         await self.clock.sleep(delay)
 
+    async def request_json(self, phase: Phase, method: str, url: str, *,
+                           json_body: Any = None,
+                           error_text: Callable[[Answer], str] | None = None,
+                           ) -> dict[str, Any]:
+        """:meth:`call`, then the answer's JSON object; an error status raises the error it
+        means (its message read by ``error_text`` where the API words errors its own way)."""
+        answer = await self.call(phase, method, url, json_body=json_body)
+        if answer.status >= 400:
+            raise self.error_of(answer, error_text(answer) if error_text else "")
+        return self.json_of(answer)
+
+    async def poll_json(self, submission: Submission, fallback: str, *, method: str = "GET",
+                        error_text: Callable[[Answer], str] | None = None) -> dict[str, Any]:
+        """One status check of an accepted job, as JSON: at the poll URL the API named on
+        acceptance (when the engine kept it), else at ``fallback``, the adapter's own."""
+        return await self.request_json(Phase.POLL, method, submission.poll_url or fallback,
+                                       error_text=error_text)
+
     def json_of(self, answer: Answer) -> dict[str, Any]:
         """The JSON object of an answer; for an error status without one, the error it means;
         BadResponseError for HTML, truncation or non-objects."""
@@ -332,6 +351,12 @@ class HttpProvider(Provider):
     def warm_up(self) -> None:
         # Loading the TLS trust store is a few hundred milliseconds of the first request.
         self.exchanger.client  # noqa: B018 - built for its side effect
+        # httpcore imports its network layer (anyio) during the first request; on a thread
+        # of its own that import overlaps the library's disk work instead of holding the
+        # first request back.
+        with contextlib.suppress(ImportError):
+            importlib.import_module("httpcore._backends.anyio")
+            importlib.import_module("anyio._backends._asyncio")
 
     def _require_key(self) -> str:
         if self._key is None:

@@ -262,7 +262,7 @@ async def servers_state(provider_id: str, key: str, settings: Settings, config_d
     envs = dict(provider_envs)
     if key:
         envs[provider_id] = replace(envs.get(provider_id) or ProviderEnv(), api_key=key)
-    providers = await blocking(build_providers, envs, settings, config_dir)
+    providers = await blocking(lambda: dict(build_providers(envs, settings, config_dir)))
     try:
         provider = providers[provider_id]
         if not hasattr(provider, "check_servers"):
@@ -320,7 +320,7 @@ async def check_connection(provider_id: str, key: str, settings: Settings, confi
         envs[provider_id] = replace(envs.get(provider_id) or ProviderEnv(), api_key=key)
 
     def build() -> tuple[dict[str, Any], bool]:
-        built = build_providers(envs, settings, config_dir)
+        built = dict(build_providers(envs, settings, config_dir))
         return built, built[provider_id].configured  # the key is looked up once, here
 
     providers, configured = await blocking(build)
