@@ -213,9 +213,10 @@ def test_a_verdict_written_while_the_inspector_reads_the_render_is_shown(  # typ
     plain_get = renders.get
 
     def slow_get(wanted: int):  # type: ignore[no-untyped-def]
-        record = plain_get(wanted)  # read before the write below...
-        read.set()
-        gate.wait(10)  # ... and answered after it was announced
+        record = plain_get(wanted)
+        if not read.is_set():  # the first read: before the write below...
+            read.set()
+            gate.wait(10)  # ... and answered after it was announced
         return record
 
     renders.get = slow_get
