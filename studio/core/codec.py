@@ -44,8 +44,7 @@ def to_data(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.metadata.get("codec") != "skip"}
+        return {name: to_data(getattr(value, name)) for name in _encoded(type(value))}
     if isinstance(value, Mapping):
         if _all_text(value):  # the common table of texts, without a call per item
             return dict(value)
@@ -85,8 +84,18 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+@cache
+def _encoded(cls: type) -> tuple[str, ...]:
+    """The names of the fields of dataclass ``cls`` every serialised form holds."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("codec") != "skip")
+
+
+_TEXT = frozenset({str})
+
+
 def _all_text(mapping: Mapping[Any, Any]) -> bool:
-    return all(type(k) is str and type(v) is str for k, v in mapping.items())
+    # The types of keys and values gathered in C: a table of texts is the common case.
+    return {*map(type, mapping), *map(type, mapping.values())} <= _TEXT
 
 
 def _decode(tp: Any, data: Any, where: str) -> Any:

@@ -13,10 +13,10 @@ from studio.core.anchor import ReferenceImage
 from studio.core.fingerprint import (
     Fingerprint,
     RenderEvidence,
+    SheetFingerprints,
     adopt_legacy,
     fingerprint,
     fingerprint_texts,
-    fingerprints,
     staleness,
 )
 from studio.core.imagefile import content_hash
@@ -61,9 +61,20 @@ def sheet_name(path: Path) -> str:
 
 def scene_spec(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> SceneSpec:
     """A sheet's scene as the library records it, with what it sends now at each stage."""
+    return _spec(scene, SheetFingerprints(sheet, catalog))
+
+
+def scene_specs(sheet: Sheet, catalog: PresetCatalog) -> list[SceneSpec]:
+    """:func:`scene_spec` of every scene of ``sheet``, in order (what the scenes share is
+    composed once)."""
+    sheet_fingerprints = SheetFingerprints(sheet, catalog)
+    return [_spec(scene, sheet_fingerprints) for scene in sheet.scenes]
+
+
+def _spec(scene: Scene, sheet_fingerprints: SheetFingerprints) -> SceneSpec:
     return SceneSpec(name=scene.name, setting=scene.setting, lighting=scene.lighting,
                      lens=scene.lens, framing=scene.framing, notes=scene.notes,
-                     fingerprints=fingerprints(sheet, scene, catalog))
+                     fingerprints=sheet_fingerprints.stages(scene))
 
 
 def bind_sheet(library: Library, sheet: Sheet, path: Path,
@@ -92,8 +103,7 @@ def bind_sheet(library: Library, sheet: Sheet, path: Path,
     ))
     record = library.sheets.save(project.id, sheet_name(path), str(path.resolve()),
                                  character.id)
-    scenes = library.sheets.sync_scenes(record.id, [scene_spec(sheet, sc, catalog)
-                                                    for sc in sheet.scenes])
+    scenes = library.sheets.sync_scenes(record.id, scene_specs(sheet, catalog))
     binding = SheetBinding(project, character, anchor, record, {s.name: s for s in scenes})
     legacy = library.renders.unfingerprinted(record.id)
     names = {s.id: s.name for s in scenes}
