@@ -118,6 +118,7 @@ class SheetPrompts:
         self._negatives: dict[Stage, str] = {}
         self._words: dict[tuple[PresetKind, str], tuple[str, str]] = {}
         self._sizes: dict[str, tuple[int, int]] = {}
+        self._last: tuple[Scene | None, list[PromptPart]] = (None, [])
 
     def anchor(self, scene: Scene) -> tuple[str, str]:
         """The anchor ``scene`` sends (:func:`scene_anchor`) and the subject it names the
@@ -168,6 +169,13 @@ class SheetPrompts:
 
     def parts(self, scene: Scene) -> list[PromptPart]:
         """:func:`prompt_parts` of ``scene``."""
+        # A scene's request and its fingerprint are made one after the other: its parts are
+        # kept until the next scene is asked for (a scene never changes: it is frozen).
+        if scene is not self._last[0]:
+            self._last = (scene, self._parts(scene))
+        return list(self._last[1])
+
+    def _parts(self, scene: Scene) -> list[PromptPart]:
         anchor = self.anchor(scene)[0]
         parts: list[PromptPart] = [PromptPart("reference", self.sends(scene).clause),
                                    PromptPart("anchor", anchor.strip()), *self._skin,
@@ -186,8 +194,10 @@ class SheetPrompts:
         """:func:`compose_prompt` of ``scene``."""
         return ", ".join(p.text.strip().strip(",").strip() for p in self.parts(scene))
 
-    def request(self, scene: Scene, stage: Stage) -> GenerationRequest:
-        """:func:`build_request` of ``scene`` at ``stage``."""
+    def request(self, scene: Scene, stage: Stage, *, model: str | None = None,
+                provider: str = "") -> GenerationRequest:
+        """:func:`build_request` of ``scene`` at ``stage``; ``model`` and ``provider``, when
+        given, in place of the stage's model and no provider (what planning sends with)."""
         profile = self.sheet.profile(stage)
         width, height = self.size(scene)
         sends = self.sends(scene)
@@ -198,9 +208,10 @@ class SheetPrompts:
             height=height,
             steps=profile.steps,
             guidance=profile.guidance,
-            model=profile.model,
+            model=profile.model if model is None else model,
             seed=self.sheet.seed_for(scene),
             stage=stage,
+            provider=provider,
             references=sends.sent,
             reference_strength=sends.strength,
             context=SceneContext(

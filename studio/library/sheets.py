@@ -138,10 +138,14 @@ class Sheets:
             raise ValueError("two scenes of one sheet have the same name")
         with self._db.transaction("save the sheet's scenes") as (conn, changed):
             self._db.one(conn, "SELECT id FROM sheets WHERE id = ?", (sheet_id,), "such sheet")
-            existing = {row["name"]: row for row in conn.execute(
-                "SELECT * FROM scenes WHERE sheet_id = ?", (sheet_id,))}
+            # Plain tuples (id, then the values), not rows: a sheet may hold thousands.
+            reading = conn.cursor()
+            reading.row_factory = None
+            existing: dict[str, tuple[Any, ...]] = {row[0]: row[1:] for row in reading.execute(
+                f"SELECT name, id, {', '.join(_SCENE_VALUES)} FROM scenes WHERE sheet_id = ?",
+                (sheet_id,))}
             wanted = set(names)
-            removed = [(row["id"],) for name, row in existing.items() if name not in wanted]
+            removed = [(row[0],) for name, row in existing.items() if name not in wanted]
             added: list[tuple[Any, ...]] = []
             updated: list[tuple[Any, ...]] = []
             for position, spec in enumerate(scenes):
@@ -152,8 +156,8 @@ class Sheets:
                 old = existing.get(spec.name)
                 if old is None:
                     added.append((sheet_id, spec.name, *values))
-                elif tuple(old[k] for k in _SCENE_VALUES) != values:
-                    updated.append((*values, old["id"]))
+                elif old[1:] != values:
+                    updated.append((*values, old[0]))
             # One statement per kind of change: a sheet of thousands of scenes is recorded in
             # a few statements, not one per scene.
             conn.executemany("DELETE FROM scenes WHERE id = ?", removed)

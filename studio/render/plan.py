@@ -277,7 +277,8 @@ def _job(
     changes: dict[str, object] = {"model": choice.model, "provider": choice.provider.id}
     if seed is not None:
         changes["seed"] = seed
-    request = request.with_changes(**changes)
+    if any(getattr(request, name) != value for name, value in changes.items()):
+        request = request.with_changes(**changes)
     try:
         adapted, notes = choice.provider.prepare(request)
     except InvalidRequestError as exc:  # refused before anything is sent (references too)
@@ -330,7 +331,9 @@ def plan_previews(
     now = SheetFingerprints(sheet, catalog, prompts)
     jobs = tuple(
         job for sc in _selected(sheet, scenes)
-        for job in _takes(choice, binding, sc, prompts.request(sc, Stage.PREVIEW),
+        for job in _takes(choice, binding, sc,
+                          prompts.request(sc, Stage.PREVIEW, model=choice.model,
+                                          provider=choice.provider.id),
                           now.of(sc, Stage.PREVIEW), takes,
                           anchor_version_id=binding.anchor.id)
     )
