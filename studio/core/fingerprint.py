@@ -98,14 +98,16 @@ class SheetFingerprints:
         self.sheet = sheet
         self.prompts = prompts or SheetPrompts(sheet, catalog)
         self._stages: dict[Stage, dict[str, str]] = {}
+        self._stage_digests: dict[Stage, dict[str, str]] = {}
+        self._last: tuple[Scene | None, dict[str, str]] = (None, {})
         self._references: dict[tuple[str, ReferenceStrength | None], str] = {}
 
     def prompt_texts(self, scene: Scene) -> dict[str, str]:
         """The parts every stage shares: the composed prompt's, the framing, the seed."""
-        grouped: dict[str, list[str]] = {}
-        for part in self.prompts.parts(scene):
-            grouped.setdefault(part.role, []).append(part.text.strip())
-        texts = {role: "\x1f".join(items) for role, items in grouped.items()}
+        texts: dict[str, str] = {}
+        for part in self.prompts.parts(scene):  # each role's texts in order, joined by \x1f
+            text, role = part.text.strip(), part.role
+            texts[role] = f"{texts[role]}\x1f{text}" if role in texts else text
         width, height = self.prompts.size(scene)
         texts["reference"] = self._reference(scene, texts.get("reference", ""))
         texts["framing"] = f"{width}x{height}"
@@ -132,24 +134,32 @@ class SheetFingerprints:
             }
         return kept
 
-    def texts(self, scene: Scene, stage: Stage,
-              shared: Mapping[str, str] | None = None) -> dict[str, str]:
-        """:func:`fingerprint_texts` of ``scene`` (``shared``: its :meth:`prompt_texts`, when
-        known already)."""
-        texts = dict(self.prompt_texts(scene) if shared is None else shared)
+    def texts(self, scene: Scene, stage: Stage) -> dict[str, str]:
+        """:func:`fingerprint_texts` of ``scene``."""
+        texts = self.prompt_texts(scene)
         texts.update(self.stage_texts(stage))
         return {name: texts.get(name, "") for name in REASONS}
 
     def of(self, scene: Scene, stage: Stage) -> Fingerprint:
-        """:func:`fingerprint` of ``scene`` at ``stage``."""
-        return Fingerprint.of_texts(self.texts(scene, stage))
+        """:func:`fingerprint` of ``scene`` at ``stage``: ``Fingerprint.of_texts`` of its
+        :meth:`texts`, with the digests of the parts every stage shares made once per scene
+        and those of the stage's own parts once per sheet."""
+        if scene is not self._last[0]:  # a scene is frozen: its digests cannot change
+            texts = self.prompt_texts(scene)
+            self._last = (scene, {name: part_digest(texts.get(name, ""))
+                                  for name in PROMPT_PARTS})
+        shared = self._last[1]
+        own = self._stage_digests.get(stage)
+        if own is None:
+            own = self._stage_digests[stage] = {
+                name: part_digest(text) for name, text in self.stage_texts(stage).items()}
+        return Fingerprint({name: shared[name] if name in shared else own[name]
+                            for name in REASONS})
 
     def stages(self, scene: Scene,
                stages: Iterable[Stage] = tuple(Stage)) -> dict[Stage, Fingerprint]:
         """:func:`fingerprints` of ``scene``: composing its prompt once for every stage."""
-        shared = self.prompt_texts(scene)
-        return {stage: Fingerprint.of_texts(self.texts(scene, stage, shared))
-                for stage in stages}
+        return {stage: self.of(scene, stage) for stage in stages}
 
 
 def fingerprint_texts(sheet: Sheet, scene: Scene, stage: Stage,

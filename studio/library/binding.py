@@ -22,6 +22,7 @@ from studio.core.fingerprint import (
 from studio.core.imagefile import content_hash
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.reference_files import reference_file
+from studio.core.request import Stage
 from studio.core.sheet import SHEET_SUFFIX, Scene, Sheet
 from studio.library.library import Library
 from studio.library.models import (
@@ -46,6 +47,17 @@ class SheetBinding:
     anchor: AnchorVersion
     sheet: SheetRecord
     scenes: Mapping[str, SceneRecord]
+    #: The sheet as it was bound: while a plan is made from this very sheet, what each scene
+    #: sends now is what its record says (:meth:`fingerprint`), not composed again.
+    bound: Sheet | None = None
+
+    def fingerprint(self, sheet: Sheet, scene: Scene, stage: Stage) -> Fingerprint | None:
+        """What ``scene`` of ``sheet`` sends at ``stage`` now, when ``sheet`` is the sheet that
+        was bound (the scene's record holds it); None otherwise."""
+        if sheet is not self.bound:
+            return None
+        record = self.scenes.get(scene.name)
+        return None if record is None else record.fingerprint(stage)
 
 
 def project_name(sheet: Sheet) -> str:
@@ -104,7 +116,8 @@ def bind_sheet(library: Library, sheet: Sheet, path: Path,
     record = library.sheets.save(project.id, sheet_name(path), str(path.resolve()),
                                  character.id)
     scenes = library.sheets.sync_scenes(record.id, scene_specs(sheet, catalog))
-    binding = SheetBinding(project, character, anchor, record, {s.name: s for s in scenes})
+    binding = SheetBinding(project, character, anchor, record, {s.name: s for s in scenes},
+                           bound=sheet)
     legacy = library.renders.unfingerprinted(record.id)
     names = {s.id: s.name for s in scenes}
     learned = {}

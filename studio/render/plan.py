@@ -334,7 +334,8 @@ def plan_previews(
         for job in _takes(choice, binding, sc,
                           prompts.request(sc, Stage.PREVIEW, model=choice.model,
                                           provider=choice.provider.id),
-                          now.of(sc, Stage.PREVIEW), takes,
+                          binding.fingerprint(sheet, sc, Stage.PREVIEW)
+                          or now.of(sc, Stage.PREVIEW), takes,
                           anchor_version_id=binding.anchor.id)
     )
     notes = (choice.note,) if choice.note else ()
@@ -381,7 +382,8 @@ def plan_finals(
     sheet_fingerprints = SheetFingerprints(sheet, catalog, prompts)
     for sc in _selected(sheet, scenes):
         base = prompts.request(sc, Stage.FINAL)
-        now = sheet_fingerprints.of(sc, Stage.FINAL)
+        now = (binding.fingerprint(sheet, sc, Stage.FINAL)
+               or sheet_fingerprints.of(sc, Stage.FINAL))
         preview = preview_for(library, binding, sc.name)
         if approved_only and (preview is None or preview.approval is not Approval.APPROVED):
             continue
@@ -394,7 +396,8 @@ def plan_finals(
         # What a final inherits from its preview is its prompt and seed, not its stage's own
         # settings: only those parts carry over.
         inherited = tuple(r for r in staleness(preview.fingerprint,
-                                               sheet_fingerprints.of(sc, Stage.PREVIEW))
+                                               binding.fingerprint(sheet, sc, Stage.PREVIEW)
+                                               or sheet_fingerprints.of(sc, Stage.PREVIEW))
                           if r not in STAGE_PARTS)
         if inherited:
             cell = OutOfDateCell(sc.name, Stage.PREVIEW, preview.id, inherited)
