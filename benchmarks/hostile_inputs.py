@@ -12,8 +12,11 @@
   Each in a fresh process, with its peak RSS and the RSS before the operation started.
 
 - the first request of a 20,000-scene sheet: from ``queue.add`` (the render queue's own share),
-  and from the start of a ``studio render`` process against the loopback ModelsLab fake, with
-  where the rest of that time goes (loading, binding and planning the sheet).
+  and from the start of a ``studio render`` process against the loopback ModelsLab fake (wall
+  time, and the CPU time the process had used by then), with where the rest of that time goes
+  (loading, binding and planning the sheet, wall and CPU); for a sheet whose scenes differ only
+  by name, and for one whose every scene has its own setting, presets, framing and seed. The
+  load average is printed with them: wall times on a busy machine are inflated, CPU times less.
 
 ``--before`` also measures what these inputs cost without the protections: AUTOMATIC1111's own
 item pattern (the reader's old core) on the shorter lines, the plain TOML reader on the deep
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -317,9 +321,34 @@ class _FirstRequest:
         self.server = Fake("bench-key", eta=3600.0, delay=3600.0)
 
 
-def queue_first_request(scenes: int) -> dict[str, object]:
-    """In one process: load, bind and plan the sheet (timed), then from ``queue.add`` to the
-    first request at the fake."""
+def scenes_text(count: int, varied: bool = False) -> str:
+    """``count`` ``[[scenes]]`` tables: the same scene but its name (as the scale case was first
+    measured), or with ``varied`` each scene with its own setting, seed and a mix of lighting,
+    lens and framing presets and free text (nothing a scene shares with another is free)."""
+    if not varied:
+        return "".join(SCENE.format(i=i) for i in range(count))
+    lighting = ("soft-studio", "golden-hour", "rembrandt", "warm lamplight from the left")
+    lens = ("canon-ef-85", "sigma-35", "an old zoom lens")
+    framing = ("portrait", "full-body", "landscape", "768x1344")
+    return "".join(
+        f'[[scenes]]\nname = "Panel {i}"\nsetting = "street corner number {i}, medium shot"\n'
+        f'lighting = "{lighting[i % 4]}"\nlens = "{lens[i % 3]}"\nframing = "{framing[i % 4]}"\n'
+        f"seed = {1000 + i}\n\n" for i in range(count))
+
+
+def _timed(row: dict[str, object], key: str, action):  # type: ignore[no-untyped-def]
+    """Run ``action``; note its wall and CPU time in ``row`` as ``key_seconds`` and
+    ``key_cpu_seconds``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = action()
+    row[f"{key}_seconds"] = round(time.perf_counter() - wall, 3)
+    row[f"{key}_cpu_seconds"] = round(time.process_time() - cpu, 3)
+    return result
+
+
+def queue_first_request(scenes: int, varied: bool = False) -> dict[str, object]:
+    """In one process: load, bind and plan the sheet (each timed, wall and CPU), then from
+    ``queue.add`` to the first request at the fake."""
     import asyncio
     import tempfile
 
@@ -335,28 +364,23 @@ def queue_first_request(scenes: int) -> dict[str, object]:
 
     fake = _FirstRequest()
     fake.server.start()
-    row: dict[str, object] = {"scenes": scenes}
+    row: dict[str, object] = {"scenes": scenes, "varied": varied}
     try:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "storyboard.sheet.toml"
-            path.write_text(HEAD + "".join(
-                SCENE.format(i=i) for i in range(scenes)), encoding="utf-8")
+            path.write_text(HEAD + scenes_text(scenes, varied), encoding="utf-8")
             catalog = load_catalog()
-            started = time.perf_counter()
-            sheet = load_sheet(path, catalog)
-            row["load_seconds"] = round(time.perf_counter() - started, 2)
+            sheet = _timed(row, "load", lambda: load_sheet(path, catalog))
             library = Library.open(Path(folder) / "data")
             provider = ModelsLabProvider(api_key="bench-key", base_url=fake.server.base_url,
                                          concurrency=12)
             providers = {"modelslab": provider, "offline": OfflineProvider()}
             try:
-                started = time.perf_counter()
-                binding = bind_sheet(library, sheet, path, catalog)
-                row["bind_seconds"] = round(time.perf_counter() - started, 2)
-                started = time.perf_counter()
+                binding = _timed(row, "bind",
+                                 lambda: bind_sheet(library, sheet, path, catalog))
                 choice = choose_provider(providers, Stage.PREVIEW, "modelslab", "flux-schnell")
-                plan = plan_previews(library, binding, sheet, catalog, choice)
-                row["plan_seconds"] = round(time.perf_counter() - started, 2)
+                plan = _timed(row, "plan", lambda: plan_previews(library, binding, sheet,
+                                                                  catalog, choice))
 
                 async def run() -> None:
                     queue = RenderQueue(library, providers)
@@ -371,6 +395,8 @@ def queue_first_request(scenes: int) -> dict[str, object]:
                     await provider.aclose()
 
                 asyncio.run(run())
+                # The same sheet once more: the library already holds its scenes.
+                _timed(row, "bind_again", lambda: bind_sheet(library, sheet, path, catalog))
             finally:
                 library.close()
     finally:
@@ -378,9 +404,19 @@ def queue_first_request(scenes: int) -> dict[str, object]:
     return row
 
 
-def process_first_request(scenes: int) -> dict[str, object]:
-    """From the start of a ``studio render`` process to the first request at the fake."""
-    import os
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of process ``pid`` so far (Linux), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_first_request(scenes: int, varied: bool = False) -> dict[str, object]:
+    """From the start of a ``studio render`` process to the first request at the fake: wall
+    time, and the CPU time the process had used by then (the figure a busy machine disturbs
+    least). ``varied``: every scene has its own setting, lighting, lens, framing and seed."""
     import tempfile
 
     fake = _FirstRequest()
@@ -389,8 +425,7 @@ def process_first_request(scenes: int) -> dict[str, object]:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "storyboard.sheet.toml"
             path.write_text(HEAD + "[preview]\nprovider = \"modelslab\"\n"
-                            'model = "flux-schnell"\n'
-                            + "".join(SCENE.format(i=i) for i in range(scenes)),
+                            'model = "flux-schnell"\n' + scenes_text(scenes, varied),
                             encoding="utf-8")
             env = {**os.environ, "STUDIO_DATA_DIR": str(Path(folder) / "data"),
                    "STUDIO_CONFIG_DIR": str(Path(folder) / "config"),
@@ -403,15 +438,18 @@ def process_first_request(scenes: int) -> dict[str, object]:
             proc = subprocess.Popen([sys.executable, "-m", "studio", "render", str(path),
                                      "--stage", "preview"], cwd=ROOT, env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cpu = None
             try:
-                fake.arrived.wait(600)
+                if fake.arrived.wait(600):
+                    cpu = _cpu_seconds(proc.pid)
             finally:
                 proc.kill()
                 proc.wait()
             seconds = None if fake.at is None else round(fake.at - started, 2)
     finally:
         fake.server.stop()
-    return {"scenes": scenes, "process_first_request_seconds": seconds}
+    return {"scenes": scenes, "process_first_request_seconds": seconds,
+            "process_cpu_seconds": None if cpu is None else round(cpu, 2)}
 
 
 def main() -> None:
@@ -466,8 +504,10 @@ def main() -> None:
     if args.before and wanted("parameters"):
         out["parameters_before"] = time_parser([10_000, 20_000, 40_000], ["word"], "a1111")
     if args.queue_scenes and wanted("queue"):
-        out["first_request"] = {**queue_first_request(args.queue_scenes),
-                                **process_first_request(args.queue_scenes)}
+        out["first_request"] = [
+            {**queue_first_request(args.queue_scenes, varied),
+             **process_first_request(args.queue_scenes, varied)} for varied in (False, True)]
+        out["load_average"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out, indent=1))
 
 

@@ -37,15 +37,18 @@ class CodecError(ValueError):
 def to_data(value: Any) -> Any:
     """``value`` as JSON-able data: dataclasses become objects, enums their values, tuples lists,
     datetimes ISO text, paths text."""
-    if value is None or isinstance(value, bool | int | str):
+    kind: type = type(value)
+    if kind in _PLAIN or value is None:  # the common leaves, before any other test
+        return value
+    if isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
         return value
     if isinstance(value, Enum):
         return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.metadata.get("codec") != "skip"}
+    names = _encoded(kind)
+    if names is not None:
+        return {name: to_data(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         if _all_text(value):  # the common table of texts, without a call per item
             return dict(value)
@@ -62,8 +65,11 @@ def to_data(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """Compact, stable JSON text of ``value`` (keys sorted; NaN and infinities refused)."""
-    return json.dumps(to_data(value), sort_keys=True, ensure_ascii=False, allow_nan=False,
-                      separators=(",", ":"))
+    return _ENCODER.encode(to_data(value))
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False,
+                            separators=(",", ":"))
 
 
 def loads(cls: type[T], text: str | bytes) -> T:
@@ -85,8 +91,24 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+@cache
+def _encoded(cls: type) -> tuple[str, ...] | None:
+    """The names of the fields of dataclass ``cls`` every serialised form holds; None when
+    ``cls`` is not a dataclass."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("codec") != "skip")
+
+
+_PLAIN = frozenset({str, int, bool, float})
+
+
+_TEXT = frozenset({str})
+
+
 def _all_text(mapping: Mapping[Any, Any]) -> bool:
-    return all(type(k) is str and type(v) is str for k, v in mapping.items())
+    # The types of keys and values gathered in C: a table of texts is the common case.
+    return {*map(type, mapping), *map(type, mapping.values())} <= _TEXT
 
 
 def _decode(tp: Any, data: Any, where: str) -> Any:

@@ -26,13 +26,13 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from studio.core.anchor import ReferenceStrength
 from studio.core.presets import PresetCatalog
-from studio.core.prompt import prompt_parts, stage_negative
+from studio.core.prompt import SheetPrompts
 from studio.core.request import Stage
 from studio.core.sheet import (
     Scene,
     Sheet,
-    frame_size,
     scene_reference_strength,
     scene_references,
 )
@@ -86,39 +86,86 @@ class Fingerprint:
                                    else preview.part(name)) for name in REASONS})
 
 
+class SheetFingerprints:
+    """The fingerprints of one sheet's scenes. What scenes share (the composed prompt's shared
+    parts, each stage's settings) is worked out once per sheet (:class:`SheetPrompts`), so the
+    fingerprints of thousands of scenes cost little more per scene than the scene's own texts;
+    one scene asked of a new ``SheetFingerprints`` (what :func:`fingerprint` does) gives the
+    same answer."""
+
+    def __init__(self, sheet: Sheet, catalog: PresetCatalog,
+                 prompts: SheetPrompts | None = None) -> None:
+        self.sheet = sheet
+        self.prompts = prompts or SheetPrompts(sheet, catalog)
+        self._stages: dict[Stage, dict[str, str]] = {}
+        self._stage_digests: dict[Stage, dict[str, str]] = {}
+        self._last: tuple[Scene | None, dict[str, str]] = (None, {})
+        self._references: dict[tuple[str, ReferenceStrength | None], str] = {}
+
+    def prompt_texts(self, scene: Scene) -> dict[str, str]:
+        """The parts every stage shares: the composed prompt's, the framing, the seed."""
+        texts: dict[str, str] = {}
+        for part in self.prompts.parts(scene):  # each role's texts in order, joined by \x1f
+            text, role = part.text.strip(), part.role
+            texts[role] = f"{texts[role]}\x1f{text}" if role in texts else text
+        width, height = self.prompts.size(scene)
+        texts["reference"] = self._reference(scene, texts.get("reference", ""))
+        texts["framing"] = f"{width}x{height}"
+        texts["seed"] = str(self.sheet.seed_for(scene))
+        return texts
+
+    def _reference(self, scene: Scene, clause: str) -> str:
+        key = (scene.outfit, scene.reference)
+        kept = self._references.get(key)
+        if kept is None:
+            kept = self._references[key] = reference_text(self.sheet, scene, clause)
+        return kept
+
+    def stage_texts(self, stage: Stage) -> dict[str, str]:
+        """The parts ``stage``'s own settings decide."""
+        kept = self._stages.get(stage)
+        if kept is None:
+            profile = self.sheet.profile(stage)
+            kept = self._stages[stage] = {
+                "negative": self.prompts.negative(stage),
+                "model": profile.model,
+                "steps": str(profile.steps),
+                "guidance": repr(float(profile.guidance)),
+            }
+        return kept
+
+    def texts(self, scene: Scene, stage: Stage) -> dict[str, str]:
+        """:func:`fingerprint_texts` of ``scene``."""
+        texts = self.prompt_texts(scene)
+        texts.update(self.stage_texts(stage))
+        return {name: texts.get(name, "") for name in REASONS}
+
+    def of(self, scene: Scene, stage: Stage) -> Fingerprint:
+        """:func:`fingerprint` of ``scene`` at ``stage``: ``Fingerprint.of_texts`` of its
+        :meth:`texts`, with the digests of the parts every stage shares made once per scene
+        and those of the stage's own parts once per sheet."""
+        if scene is not self._last[0]:  # a scene is frozen: its digests cannot change
+            texts = self.prompt_texts(scene)
+            self._last = (scene, {name: part_digest(texts.get(name, ""))
+                                  for name in PROMPT_PARTS})
+        shared = self._last[1]
+        own = self._stage_digests.get(stage)
+        if own is None:
+            own = self._stage_digests[stage] = {
+                name: part_digest(text) for name, text in self.stage_texts(stage).items()}
+        return Fingerprint({name: shared[name] if name in shared else own[name]
+                            for name in REASONS})
+
+    def stages(self, scene: Scene,
+               stages: Iterable[Stage] = tuple(Stage)) -> dict[Stage, Fingerprint]:
+        """:func:`fingerprints` of ``scene``: composing its prompt once for every stage."""
+        return {stage: self.of(scene, stage) for stage in stages}
+
+
 def fingerprint_texts(sheet: Sheet, scene: Scene, stage: Stage,
                       catalog: PresetCatalog) -> dict[str, str]:
     """The resolved text of every part for ``scene`` at ``stage`` (what the digests are of)."""
-    return _with_stage(_prompt_texts(sheet, scene, catalog), sheet, stage, catalog)
-
-
-def _prompt_texts(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> dict[str, str]:
-    """The parts every stage shares: the composed prompt's, the framing, the seed."""
-    grouped: dict[str, list[str]] = {}
-    for part in prompt_parts(sheet, scene, catalog):
-        grouped.setdefault(part.role, []).append(part.text.strip())
-    texts = {role: "\x1f".join(items) for role, items in grouped.items()}
-    size = frame_size(scene.framing, catalog) or (1024, 1024)
-    texts.update({
-        "reference": reference_text(sheet, scene, texts.get("reference", "")),
-        "framing": f"{size[0]}x{size[1]}",
-        "seed": str(sheet.seed_for(scene)),
-    })
-    return texts
-
-
-def _with_stage(shared: Mapping[str, str], sheet: Sheet, stage: Stage,
-                catalog: PresetCatalog) -> dict[str, str]:
-    """``shared`` with the parts ``stage``'s own settings decide."""
-    texts = dict(shared)
-    profile = sheet.profile(stage)
-    texts.update({
-        "negative": stage_negative(sheet, stage, catalog),
-        "model": profile.model,
-        "steps": str(profile.steps),
-        "guidance": repr(float(profile.guidance)),
-    })
-    return {name: texts.get(name, "") for name in REASONS}
+    return SheetFingerprints(sheet, catalog).texts(scene, stage)
 
 
 def reference_text(sheet: Sheet, scene: Scene, clause: str) -> str:
@@ -133,15 +180,13 @@ def reference_text(sheet: Sheet, scene: Scene, clause: str) -> str:
 
 def fingerprint(sheet: Sheet, scene: Scene, stage: Stage, catalog: PresetCatalog) -> Fingerprint:
     """What ``scene`` of ``sheet`` sends at ``stage`` now, as a fingerprint."""
-    return Fingerprint.of_texts(fingerprint_texts(sheet, scene, stage, catalog))
+    return SheetFingerprints(sheet, catalog).of(scene, stage)
 
 
 def fingerprints(sheet: Sheet, scene: Scene, catalog: PresetCatalog,
                  stages: Iterable[Stage] = tuple(Stage)) -> dict[Stage, Fingerprint]:
     """:func:`fingerprint` at each of ``stages``, composing the scene's prompt once."""
-    shared = _prompt_texts(sheet, scene, catalog)
-    return {stage: Fingerprint.of_texts(_with_stage(shared, sheet, stage, catalog))
-            for stage in stages}
+    return SheetFingerprints(sheet, catalog).stages(scene, stages)
 
 
 def staleness(stored: Fingerprint | None, current: Fingerprint) -> tuple[str, ...]:

@@ -18,6 +18,22 @@ _TOML_SPECIAL = re.compile(r"[\[\]{}\"'#\n.=,]")
 _TOML_BASIC_STOP = re.compile(r'[\\"\n]')
 _TOML_ML_BASIC_STOP = re.compile(r'[\\"]')
 _TOML_LITERAL_STOP = re.compile(r"['\n]")
+#: A run of whole lines that cannot change what the scan counts, matched at a line's start at
+#: the top level: blank lines, comments, one-part table headers and ``key = value`` lines
+#: with a bare key and a one-line value without escapes or brackets. Any other line ends the
+#: run and is scanned character by character. Atomic groups and possessive repeats: a line
+#: matched is never matched again another way, so the run is read in one linear pass inside
+#: the regular expression engine.
+_TOML_PLAIN_LINES = re.compile(r"""
+    (?>
+        [ \t]*+
+        (?>
+            [A-Za-z0-9_-]++ [ \t]*+ = [ \t]*+
+            (?> "[^"\\\n]*+" | '[^'\n]*+' | [+-]?[0-9]++ (?:\.[0-9]++)? | true | false )
+          | \[\[? [ \t]*+ [A-Za-z0-9_-]++ [ \t]*+ \]\]?
+        )?
+        [ \t]*+ (?:\#[^\n]*+)? \n
+    )*+""", re.VERBOSE)
 #: A JSON string with its escapes (one left open runs to the end of the text). Linear: every
 #: repetition starts at a backslash, so there is only one way to match.
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*"?')
@@ -82,6 +98,12 @@ def _skip_toml_string(text: str, start: int) -> int:
     return len(text)
 
 
+def _plain_lines_end(text: str, pos: int) -> int:
+    """The end of the run of plain lines starting at ``pos`` (``pos`` when there is none)."""
+    found = _TOML_PLAIN_LINES.match(text, pos)
+    return pos if found is None else found.end()
+
+
 def scan_toml(text: str, *, max_nesting: int, max_key_parts: int) -> Excess | None:
     """Where ``text`` first nests arrays/inline tables (or table-header brackets) deeper than
     ``max_nesting``, or has a dotted key or table name of more than ``max_key_parts`` parts;
@@ -90,11 +112,19 @@ def scan_toml(text: str, *, max_nesting: int, max_key_parts: int) -> Excess | No
     Keys are told from values as the TOML reader does: a key starts a line, a table header or
     an inline table's entry; what follows ``=`` is a value (so ``1.5`` is not two parts).
     """
+    # Plain lines nest two levels at most (``[[scenes]]``) and have one-part keys.
+    return _scan_toml(text, max_nesting, max_key_parts,
+                      skip_plain=max_nesting >= 2 and max_key_parts >= 1)
+
+
+def _scan_toml(text: str, max_nesting: int, max_key_parts: int, *,
+               skip_plain: bool) -> Excess | None:
+    """:func:`scan_toml`; with ``skip_plain``, runs of plain lines are passed over whole."""
     opened: list[str] = []  # "h" table header, "[" array, "{" inline table
     in_key = True
     parts = 1
-    pos = 0
     search = _TOML_SPECIAL.search
+    pos = _plain_lines_end(text, 0) if skip_plain else 0
     while (found := search(text, pos)) is not None:
         char, index = found.group(), found.start()
         pos = index + 1
@@ -127,6 +157,8 @@ def scan_toml(text: str, *, max_nesting: int, max_key_parts: int) -> Excess | No
             if not opened or opened[-1] == "h":
                 opened.clear()  # a header never spans lines; an unclosed one is the reader's
                 in_key, parts = True, 1
+                if skip_plain:
+                    pos = _plain_lines_end(text, pos)
         elif char == "#":
             end = text.find("\n", index)
             if end < 0:

@@ -14,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from studio.core.anchor import ReferenceImage, ReferenceRole, anchor_subject
+from studio.core.anchor import (
+    ReferenceImage,
+    ReferenceRole,
+    ReferenceStrength,
+    anchor_subject,
+)
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import GenerationRequest, SceneContext, Stage
 from studio.core.sheet import (
@@ -76,30 +81,6 @@ def scene_subject(sheet: Sheet, scene: Scene) -> str:
     return anchor_subject(scene_anchor(sheet, scene), ch.fields)
 
 
-def prompt_parts(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> list[PromptPart]:
-    """The parts of the prompt ``scene`` sends, in order (what the Scene panel shows as the
-    prompt sent, each part coloured by its role)."""
-    ch = sheet.character
-    clause = reference_clause(scene_subject(sheet, scene), scene_references(sheet, scene))
-    # The scene's effective anchor: the character's, its outfit swapped for the scene's.
-    parts: list[PromptPart] = [PromptPart("reference", clause),
-                               PromptPart("anchor", scene_anchor(sheet, scene).strip())]
-    parts += [PromptPart("skin", catalog.text_for(PresetKind.SKIN, s)) for s in ch.skin]
-    parts.append(PromptPart("setting", scene.setting.strip()))
-    if scene.pattern:
-        parts.append(PromptPart("pattern", catalog.text_for(PresetKind.PATTERN, scene.pattern)))
-    if scene.lighting:
-        parts.append(PromptPart("lighting", catalog.text_for(PresetKind.LIGHTING, scene.lighting)))
-    if scene.lens:
-        parts.append(PromptPart("lens", catalog.text_for(PresetKind.LENS, scene.lens)))
-    parts += [PromptPart("quality", catalog.text_for(PresetKind.QUALITY, q)) for q in ch.quality]
-    return [p for p in parts if p.text.strip()]
-
-
-def compose_prompt(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> str:
-    return ", ".join(p.text.strip().strip(",").strip() for p in prompt_parts(sheet, scene, catalog))
-
-
 def stage_negative(sheet: Sheet, stage: Stage, catalog: PresetCatalog) -> str:
     """The negative prompt a stage sends: the stage's own if set, none for previews, else the
     character's, else the catalog's recommended negative for finals."""
@@ -113,34 +94,161 @@ def stage_negative(sheet: Sheet, stage: Stage, catalog: PresetCatalog) -> str:
     return catalog.recommended_negative(Stage.FINAL)
 
 
+class SheetPrompts:
+    """The prompts and requests of one sheet's scenes.
+
+    What scenes share is worked out once per sheet and kept: the anchor and its subject for
+    each outfit, the reference images and clause for each way a scene sends them, the skin and
+    quality texts, each stage's negative, each preset's words and label. A sheet of thousands
+    of scenes then costs little more per scene than the scene's own words; one scene asked of a
+    new ``SheetPrompts`` (what :func:`prompt_parts` and :func:`build_request` do) gives the same
+    answer, as everything kept is a function of the sheet and the catalog alone.
+    """
+
+    def __init__(self, sheet: Sheet, catalog: PresetCatalog) -> None:
+        self.sheet = sheet
+        self.catalog = catalog
+        ch = sheet.character
+        self._skin = tuple(PromptPart("skin", catalog.text_for(PresetKind.SKIN, s))
+                           for s in ch.skin)
+        self._quality = tuple(PromptPart("quality", catalog.text_for(PresetKind.QUALITY, q))
+                              for q in ch.quality)
+        self._anchors: dict[str, tuple[str, str]] = {}
+        self._sends: dict[tuple[str, ReferenceStrength | None], _Sends] = {}
+        self._negatives: dict[Stage, str] = {}
+        self._words: dict[tuple[PresetKind, str], tuple[str, str]] = {}
+        self._sizes: dict[str, tuple[int, int]] = {}
+        self._last: tuple[Scene | None, list[PromptPart]] = (None, [])
+
+    def anchor(self, scene: Scene) -> tuple[str, str]:
+        """The anchor ``scene`` sends (:func:`scene_anchor`) and the subject it names the
+        character by (:func:`scene_subject`)."""
+        kept = self._anchors.get(scene.outfit)
+        if kept is None:
+            anchor = scene_anchor(self.sheet, scene)
+            kept = self._anchors[scene.outfit] = (
+                anchor, anchor_subject(anchor, self.sheet.character.fields))
+        return kept
+
+    def sends(self, scene: Scene) -> _Sends:
+        """The reference images ``scene`` sends, their strength and the prompt's clause about
+        them (:func:`scene_references`, :func:`scene_reference_strength`,
+        :func:`reference_clause`)."""
+        key = (scene.outfit, scene.reference)
+        kept = self._sends.get(key)
+        if kept is None:
+            refs = scene_references(self.sheet, scene)
+            kept = self._sends[key] = _Sends(
+                tuple(ReferenceImage(r.sha256, r.role) for r in refs),
+                scene_reference_strength(self.sheet, scene),
+                reference_clause(self.anchor(scene)[1], refs))
+        return kept
+
+    def negative(self, stage: Stage) -> str:
+        """:func:`stage_negative` of the sheet."""
+        kept = self._negatives.get(stage)
+        if kept is None:
+            kept = self._negatives[stage] = stage_negative(self.sheet, stage, self.catalog)
+        return kept
+
+    def words(self, kind: PresetKind, value: str) -> tuple[str, str]:
+        """The prompt text and the label of a preset id, or the value itself (free text)."""
+        kept = self._words.get((kind, value))
+        if kept is None:
+            kept = self._words[(kind, value)] = (self.catalog.text_for(kind, value),
+                                                 self.catalog.label_for(kind, value))
+        return kept
+
+    def size(self, scene: Scene) -> tuple[int, int]:
+        """Width and height of the scene's framing (1024x1024 when it names none)."""
+        kept = self._sizes.get(scene.framing)
+        if kept is None:
+            kept = self._sizes[scene.framing] = (
+                frame_size(scene.framing, self.catalog) or (1024, 1024))
+        return kept
+
+    def parts(self, scene: Scene) -> list[PromptPart]:
+        """:func:`prompt_parts` of ``scene``."""
+        # A scene's request and its fingerprint are made one after the other: its parts are
+        # kept until the next scene is asked for (a scene never changes: it is frozen).
+        if scene is not self._last[0]:
+            self._last = (scene, self._parts(scene))
+        return list(self._last[1])
+
+    def _parts(self, scene: Scene) -> list[PromptPart]:
+        anchor = self.anchor(scene)[0]
+        parts: list[PromptPart] = [PromptPart("reference", self.sends(scene).clause),
+                                   PromptPart("anchor", anchor.strip()), *self._skin,
+                                   PromptPart("setting", scene.setting.strip())]
+        if scene.pattern:
+            parts.append(PromptPart("pattern", self.words(PresetKind.PATTERN, scene.pattern)[0]))
+        if scene.lighting:
+            parts.append(PromptPart("lighting",
+                                    self.words(PresetKind.LIGHTING, scene.lighting)[0]))
+        if scene.lens:
+            parts.append(PromptPart("lens", self.words(PresetKind.LENS, scene.lens)[0]))
+        parts += self._quality
+        return [p for p in parts if p.text.strip()]
+
+    def prompt(self, scene: Scene) -> str:
+        """:func:`compose_prompt` of ``scene``."""
+        return ", ".join(p.text.strip().strip(",").strip() for p in self.parts(scene))
+
+    def request(self, scene: Scene, stage: Stage, *, model: str | None = None,
+                provider: str = "") -> GenerationRequest:
+        """:func:`build_request` of ``scene`` at ``stage``; ``model`` and ``provider``, when
+        given, in place of the stage's model and no provider (what planning sends with)."""
+        profile = self.sheet.profile(stage)
+        width, height = self.size(scene)
+        sends = self.sends(scene)
+        return GenerationRequest(
+            prompt=self.prompt(scene),
+            negative=self.negative(stage),
+            width=width,
+            height=height,
+            steps=profile.steps,
+            guidance=profile.guidance,
+            model=profile.model if model is None else model,
+            seed=self.sheet.seed_for(scene),
+            stage=stage,
+            provider=provider,
+            references=sends.sent,
+            reference_strength=sends.strength,
+            context=SceneContext(
+                character=self.sheet.character.name,
+                scene=scene.name,
+                lighting=self.words(PresetKind.LIGHTING, scene.lighting)[1],
+                lens=self.words(PresetKind.LENS, scene.lens)[1],
+                framing=self.words(PresetKind.FRAMING, scene.framing)[1],
+                subject=self.anchor(scene)[1],
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sends:
+    """The reference images a scene sends, as a request names them (by content, not by where
+    the sheet keeps them), their strength and the prompt's clause about them."""
+
+    sent: tuple[ReferenceImage, ...]
+    strength: ReferenceStrength
+    clause: str
+
+
+def prompt_parts(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> list[PromptPart]:
+    """The parts of the prompt ``scene`` sends, in order (what the Scene panel shows as the
+    prompt sent, each part coloured by its role)."""
+    return SheetPrompts(sheet, catalog).parts(scene)
+
+
+def compose_prompt(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> str:
+    return SheetPrompts(sheet, catalog).prompt(scene)
+
+
 def build_request(
     sheet: Sheet, scene: Scene, stage: Stage, catalog: PresetCatalog
 ) -> GenerationRequest:
-    profile = sheet.profile(stage)
-    size = frame_size(scene.framing, catalog) or (1024, 1024)
-    # The images by content, not by where the sheet keeps them.
-    references = tuple(ReferenceImage(r.sha256, r.role) for r in scene_references(sheet, scene))
-    return GenerationRequest(
-        prompt=compose_prompt(sheet, scene, catalog),
-        negative=stage_negative(sheet, stage, catalog),
-        width=size[0],
-        height=size[1],
-        steps=profile.steps,
-        guidance=profile.guidance,
-        model=profile.model,
-        seed=sheet.seed_for(scene),
-        stage=stage,
-        references=references,
-        reference_strength=scene_reference_strength(sheet, scene),
-        context=SceneContext(
-            character=sheet.character.name,
-            scene=scene.name,
-            lighting=catalog.label_for(PresetKind.LIGHTING, scene.lighting),
-            lens=catalog.label_for(PresetKind.LENS, scene.lens),
-            framing=catalog.label_for(PresetKind.FRAMING, scene.framing),
-            subject=scene_subject(sheet, scene),
-        ),
-    )
+    return SheetPrompts(sheet, catalog).request(scene, stage)
 
 
 def build_requests(
@@ -148,5 +256,6 @@ def build_requests(
 ) -> list[GenerationRequest]:
     """Requests for the sheet's scenes in sheet order (only the named ones, if given)."""
     wanted = None if not scene_names else set(scene_names)
-    return [build_request(sheet, sc, stage, catalog) for sc in sheet.scenes
+    prompts = SheetPrompts(sheet, catalog)
+    return [prompts.request(sc, stage) for sc in sheet.scenes
             if wanted is None or sc.name in wanted]

@@ -145,11 +145,25 @@ def frame_size(framing: str, catalog: PresetCatalog) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------- reading
 
 
+#: The keys a scene table may hold.
+_SCENE_KEYS = frozenset({"name", "setting", "lighting", "lens", "framing", "seed", "pattern",
+                         "notes", "group", "outfit", "reference"})
+#: The most characters of each text key of a scene (``core.limits``).
+_SCENE_TEXT_MAX = {name: text_limit(f"scenes.{name}") for name in _SCENE_KEYS}
+_STRENGTHS = frozenset(s.value for s in ReferenceStrength)
+
+
 class _Reader(TomlReader):
     """Turns a parsed TOML document into a Sheet, raising SheetError at the first problem."""
 
     error = SheetError
     format_name = "the sheet format"
+
+    def __init__(self, text: str, path: str, catalog: PresetCatalog) -> None:
+        super().__init__(text, path, catalog)
+        #: Scene values already found to be presets or free text, and framings found valid.
+        self._accepted: set[tuple[PresetKind, str]] = set()
+        self._framings: set[str] = set()
 
     def preset_list(self, tbl: Mapping[str, Any], name: str, kind: PresetKind) -> tuple[str, ...]:
         raw = self.get(tbl, name, list, key=f"character.{name}", table="character")
@@ -263,12 +277,14 @@ class _Reader(TomlReader):
             key = f"scenes[{i + 1}]"
             if not isinstance(tbl, dict):
                 raise self.fail("must be a table", key=key, hint="write [[scenes]] before it")
-            self.no_unknown(tbl, {"name", "setting", "lighting", "lens", "framing", "seed",
-                                  "pattern", "notes", "group", "outfit", "reference"}, key,
-                            "scenes", i)
+            if not tbl.keys() <= _SCENE_KEYS:
+                self.no_unknown(tbl, _SCENE_KEYS, key, "scenes", i)
 
             def text(name: str, *, required: bool = False, hint: str = "",
                      _tbl: dict[str, Any] = tbl, _key: str = key, _i: int = i) -> str:
+                value = _tbl.get(name)
+                if type(value) is str and len(value) <= _SCENE_TEXT_MAX[name]:
+                    return value  # the common case, before the checks that name the problem
                 scene = _tbl.get("name")
                 value = self.get(_tbl, name, str, key=f"{_key}.{name}", table="scenes",
                                  index=_i, required=required, hint=hint,
@@ -287,14 +303,10 @@ class _Reader(TomlReader):
             names.add(name)
             setting = text("setting", required=True,
                            hint="add setting = \"neutral grey studio backdrop, medium shot\"")
-            lighting = self.preset_value(PresetKind.LIGHTING, text("lighting"),
-                                         key=f"{key}.lighting", table="scenes", index=i,
-                                         name="lighting")
-            lens = self.preset_value(PresetKind.LENS, text("lens"), key=f"{key}.lens",
-                                     table="scenes", index=i, name="lens")
-            pattern = self.preset_value(PresetKind.PATTERN, text("pattern"),
-                                        key=f"{key}.pattern", table="scenes", index=i,
-                                        name="pattern")
+            lighting = self.scene_preset(PresetKind.LIGHTING, text("lighting"), key, i,
+                                         "lighting")
+            lens = self.scene_preset(PresetKind.LENS, text("lens"), key, i, "lens")
+            pattern = self.scene_preset(PresetKind.PATTERN, text("pattern"), key, i, "pattern")
             if pattern and self.catalog.get(PresetKind.PATTERN, pattern) is None:
                 raise self.fail(f"names an unknown pattern \"{shorten(pattern)}\"",
                                 key=f"{key}.pattern",
@@ -302,17 +314,21 @@ class _Reader(TomlReader):
                                 hint="use one of: "
                                 + ", ".join(self.catalog.ids(PresetKind.PATTERN)))
             framing = text("framing") or "portrait"
-            if frame_size(framing, self.catalog) is None:
-                ids = ", ".join(self.catalog.ids(PresetKind.FRAMING))
-                raise self.fail(f"\"{shorten(framing)}\" is neither a framing preset nor "
-                                "WIDTHxHEIGHT",
-                                key=f"{key}.framing", table="scenes", index=i,
-                                field_name="framing", hint=f"use one of {ids}, or e.g. 768x1024")
-            seed = self.get(tbl, "seed", int, key=f"{key}.seed", table="scenes", index=i)
+            if framing not in self._framings:
+                if frame_size(framing, self.catalog) is None:
+                    ids = ", ".join(self.catalog.ids(PresetKind.FRAMING))
+                    raise self.fail(f"\"{shorten(framing)}\" is neither a framing preset nor "
+                                    "WIDTHxHEIGHT",
+                                    key=f"{key}.framing", table="scenes", index=i,
+                                    field_name="framing",
+                                    hint=f"use one of {ids}, or e.g. 768x1024")
+                self._framings.add(framing)
+            seed = tbl.get("seed")
             if seed is not None:
+                seed = self.get(tbl, "seed", int, key=f"{key}.seed", table="scenes", index=i)
                 seed = self.seed(seed, key=f"{key}.seed", table="scenes", index=i)
             reference = text("reference") or None
-            if reference is not None and reference not in {s.value for s in ReferenceStrength}:
+            if reference is not None and reference not in _STRENGTHS:
                 raise self.fail(f"is \"{shorten(reference)}\", not a reference strength",
                                 key=f"{key}.reference", table="scenes", index=i,
                                 field_name="reference", hint="use \"off\", \"light\" or "
@@ -323,6 +339,17 @@ class _Reader(TomlReader):
                              reference=None if reference is None
                              else ReferenceStrength(reference)))
         return tuple(out)
+
+    def scene_preset(self, kind: PresetKind, value: str, key: str, index: int,
+                     name: str) -> str:
+        """:meth:`preset_value` of a scene's ``name``; a value once accepted is not looked up
+        again (a sheet's scenes use a few presets many times)."""
+        if (kind, value) in self._accepted:
+            return value
+        value = self.preset_value(kind, value, key=f"{key}.{name}", table="scenes", index=index,
+                                  name=name)
+        self._accepted.add((kind, value))
+        return value
 
     def sheet(self, data: Mapping[str, Any]) -> Sheet:
         fmt = data.get("format")

@@ -8,9 +8,11 @@ says what to write instead; the error type (``SheetError``, ``TemplateError``) i
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -169,9 +171,14 @@ class TomlReader:
     format_name = "the file format"
 
     def __init__(self, text: str, path: str, catalog: PresetCatalog) -> None:
-        self.lines = text.splitlines()
+        self._source = text
         self.path = path
         self.catalog = catalog
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        """The file's lines, split when a problem needs its line (a good file never does)."""
+        return self._source.splitlines()
 
     def _line_of(self, table: str, key: str | None, index: int | None = None) -> int | None:
         return find_line(self.lines, table, key, index)
@@ -230,7 +237,7 @@ class TomlReader:
         raise self.fail(f"names an unknown {kind.value} preset \"{shorten(value)}\"", key=key,
                         table=table, index=index, field_name=name, hint=hint)
 
-    def no_unknown(self, tbl: Mapping[str, Any], allowed: set[str], prefix: str, table: str,
+    def no_unknown(self, tbl: Mapping[str, Any], allowed: AbstractSet[str], prefix: str, table: str,
                    index: int | None = None) -> None:
         for key in tbl:
             if key not in allowed:

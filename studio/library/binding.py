@@ -13,15 +13,16 @@ from studio.core.anchor import ReferenceImage
 from studio.core.fingerprint import (
     Fingerprint,
     RenderEvidence,
+    SheetFingerprints,
     adopt_legacy,
     fingerprint,
     fingerprint_texts,
-    fingerprints,
     staleness,
 )
 from studio.core.imagefile import content_hash
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.reference_files import reference_file
+from studio.core.request import Stage
 from studio.core.sheet import SHEET_SUFFIX, Scene, Sheet
 from studio.library.library import Library
 from studio.library.models import (
@@ -46,6 +47,17 @@ class SheetBinding:
     anchor: AnchorVersion
     sheet: SheetRecord
     scenes: Mapping[str, SceneRecord]
+    #: The sheet as it was bound: while a plan is made from this very sheet, what each scene
+    #: sends now is what its record says (:meth:`fingerprint`), not composed again.
+    bound: Sheet | None = None
+
+    def fingerprint(self, sheet: Sheet, scene: Scene, stage: Stage) -> Fingerprint | None:
+        """What ``scene`` of ``sheet`` sends at ``stage`` now, when ``sheet`` is the sheet that
+        was bound (the scene's record holds it); None otherwise."""
+        if sheet is not self.bound:
+            return None
+        record = self.scenes.get(scene.name)
+        return None if record is None else record.fingerprint(stage)
 
 
 def project_name(sheet: Sheet) -> str:
@@ -61,9 +73,20 @@ def sheet_name(path: Path) -> str:
 
 def scene_spec(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> SceneSpec:
     """A sheet's scene as the library records it, with what it sends now at each stage."""
+    return _spec(scene, SheetFingerprints(sheet, catalog))
+
+
+def scene_specs(sheet: Sheet, catalog: PresetCatalog) -> list[SceneSpec]:
+    """:func:`scene_spec` of every scene of ``sheet``, in order (what the scenes share is
+    composed once)."""
+    sheet_fingerprints = SheetFingerprints(sheet, catalog)
+    return [_spec(scene, sheet_fingerprints) for scene in sheet.scenes]
+
+
+def _spec(scene: Scene, sheet_fingerprints: SheetFingerprints) -> SceneSpec:
     return SceneSpec(name=scene.name, setting=scene.setting, lighting=scene.lighting,
                      lens=scene.lens, framing=scene.framing, notes=scene.notes,
-                     fingerprints=fingerprints(sheet, scene, catalog))
+                     fingerprints=sheet_fingerprints.stages(scene))
 
 
 def bind_sheet(library: Library, sheet: Sheet, path: Path,
@@ -92,9 +115,9 @@ def bind_sheet(library: Library, sheet: Sheet, path: Path,
     ))
     record = library.sheets.save(project.id, sheet_name(path), str(path.resolve()),
                                  character.id)
-    scenes = library.sheets.sync_scenes(record.id, [scene_spec(sheet, sc, catalog)
-                                                    for sc in sheet.scenes])
-    binding = SheetBinding(project, character, anchor, record, {s.name: s for s in scenes})
+    scenes = library.sheets.sync_scenes(record.id, scene_specs(sheet, catalog))
+    binding = SheetBinding(project, character, anchor, record, {s.name: s for s in scenes},
+                           bound=sheet)
     legacy = library.renders.unfingerprinted(record.id)
     names = {s.id: s.name for s in scenes}
     learned = {}

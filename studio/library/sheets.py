@@ -26,6 +26,10 @@ class _StageFingerprints:
     stages: Mapping[Stage, Fingerprint]
 
 
+#: The columns of a scene its sheet file decides, in the order ``sync_scenes`` writes them.
+_SCENE_VALUES = ("position", "setting", "lighting", "lens", "framing", "notes", "fingerprints")
+
+
 def _sheet(row: sqlite3.Row) -> SheetRecord:
     return SheetRecord(id=row["id"], project_id=row["project_id"], name=row["name"],
                        path=row["path"], character_id=row["character_id"],
@@ -134,13 +138,16 @@ class Sheets:
             raise ValueError("two scenes of one sheet have the same name")
         with self._db.transaction("save the sheet's scenes") as (conn, changed):
             self._db.one(conn, "SELECT id FROM sheets WHERE id = ?", (sheet_id,), "such sheet")
-            existing = {row["name"]: row for row in conn.execute(
-                "SELECT * FROM scenes WHERE sheet_id = ?", (sheet_id,))}
+            # Plain tuples (id, then the values), not rows: a sheet may hold thousands.
+            reading = conn.cursor()
+            reading.row_factory = None
+            existing: dict[str, tuple[Any, ...]] = {row[0]: row[1:] for row in reading.execute(
+                f"SELECT name, id, {', '.join(_SCENE_VALUES)} FROM scenes WHERE sheet_id = ?",
+                (sheet_id,))}
             wanted = set(names)
-            dirty = any(name not in wanted for name in existing)
-            for name, row in existing.items():
-                if name not in wanted:
-                    conn.execute("DELETE FROM scenes WHERE id = ?", (row["id"],))
+            removed = [(row[0],) for name, row in existing.items() if name not in wanted]
+            added: list[tuple[Any, ...]] = []
+            updated: list[tuple[Any, ...]] = []
             for position, spec in enumerate(scenes):
                 values: tuple[Any, ...] = (
                     position, spec.setting, spec.lighting, spec.lens, spec.framing, spec.notes,
@@ -148,27 +155,30 @@ class Sheets:
                 )
                 old = existing.get(spec.name)
                 if old is None:
-                    conn.execute(
-                        "INSERT INTO scenes (sheet_id, name, position, setting, lighting, lens, "
-                        "framing, notes, fingerprints, text_hash) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
-                        (sheet_id, spec.name, *values),
-                    )
-                    dirty = True
-                elif tuple(old[k] for k in ("position", "setting", "lighting", "lens",
-                                            "framing", "notes", "fingerprints")) != values:
-                    conn.execute(
-                        "UPDATE scenes SET position = ?, setting = ?, lighting = ?, lens = ?, "
-                        "framing = ?, notes = ?, fingerprints = ? WHERE id = ?",
-                        (*values, old["id"]),
-                    )
-                    dirty = True
-            rows = conn.execute(
-                "SELECT * FROM scenes WHERE sheet_id = ? ORDER BY position", (sheet_id,)
-            ).fetchall()
-            if dirty:
+                    added.append((sheet_id, spec.name, *values))
+                elif old[1:] != values:
+                    updated.append((*values, old[0]))
+            # One statement per kind of change: a sheet of thousands of scenes is recorded in
+            # a few statements, not one per scene.
+            conn.executemany("DELETE FROM scenes WHERE id = ?", removed)
+            conn.executemany(
+                "INSERT INTO scenes (sheet_id, name, position, setting, lighting, lens, "
+                "framing, notes, fingerprints, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
+                added)
+            conn.executemany(
+                "UPDATE scenes SET position = ?, setting = ?, lighting = ?, lens = ?, "
+                "framing = ?, notes = ?, fingerprints = ? WHERE id = ?", updated)
+            ids = dict(conn.execute("SELECT name, id FROM scenes WHERE sheet_id = ?",
+                                    (sheet_id,)).fetchall())
+            if removed or added or updated:
                 changed.note(sheets=[sheet_id])
-        return [_scene(row) for row in rows]
+        # Every row now holds what ``scenes`` say: the records are made from them, not read
+        # back and decoded again.
+        return [SceneRecord(id=ids[spec.name], sheet_id=sheet_id, name=spec.name,
+                            position=position, setting=spec.setting, lighting=spec.lighting,
+                            lens=spec.lens, framing=spec.framing, notes=spec.notes,
+                            fingerprints=dict(spec.fingerprints))
+                for position, spec in enumerate(scenes)]
 
     def scenes(self, sheet_id: int) -> list[SceneRecord]:
         with self._db.read("list scenes") as conn:

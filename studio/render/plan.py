@@ -30,13 +30,13 @@ from studio.core.errors import StudioInputError
 from studio.core.fingerprint import (
     STAGE_PARTS,
     Fingerprint,
+    SheetFingerprints,
     describe_reasons,
-    fingerprint,
     staleness,
 )
 from studio.core.lifecycle import Approval
 from studio.core.presets import PresetCatalog
-from studio.core.prompt import build_request
+from studio.core.prompt import SheetPrompts
 from studio.core.request import GenerationRequest, Stage
 from studio.core.settings import PROVIDER_IDS, env_name
 from studio.core.sheet import Scene, Sheet
@@ -277,7 +277,8 @@ def _job(
     changes: dict[str, object] = {"model": choice.model, "provider": choice.provider.id}
     if seed is not None:
         changes["seed"] = seed
-    request = request.with_changes(**changes)
+    if any(getattr(request, name) != value for name, value in changes.items()):
+        request = request.with_changes(**changes)
     try:
         adapted, notes = choice.provider.prepare(request)
     except InvalidRequestError as exc:  # refused before anything is sent (references too)
@@ -325,10 +326,16 @@ def plan_previews(
     """Previews of the named scenes (all when none are named), in sheet order; ``takes`` of
     each, with the seeds :func:`take_seeds` gives."""
     check_takes(takes)
+    # What the scenes share is composed once for the whole sheet.
+    prompts = SheetPrompts(sheet, catalog)
+    now = SheetFingerprints(sheet, catalog, prompts)
     jobs = tuple(
         job for sc in _selected(sheet, scenes)
-        for job in _takes(choice, binding, sc, build_request(sheet, sc, Stage.PREVIEW, catalog),
-                          fingerprint(sheet, sc, Stage.PREVIEW, catalog), takes,
+        for job in _takes(choice, binding, sc,
+                          prompts.request(sc, Stage.PREVIEW, model=choice.model,
+                                          provider=choice.provider.id),
+                          binding.fingerprint(sheet, sc, Stage.PREVIEW)
+                          or now.of(sc, Stage.PREVIEW), takes,
                           anchor_version_id=binding.anchor.id)
     )
     notes = (choice.note,) if choice.note else ()
@@ -371,9 +378,12 @@ def plan_finals(
     jobs: list[JobSpec] = []
     notes: list[str] = [choice.note] if choice.note else []
     stale = out_of_date_cells(library, binding)
+    prompts = SheetPrompts(sheet, catalog)
+    sheet_fingerprints = SheetFingerprints(sheet, catalog, prompts)
     for sc in _selected(sheet, scenes):
-        base = build_request(sheet, sc, Stage.FINAL, catalog)
-        now = fingerprint(sheet, sc, Stage.FINAL, catalog)
+        base = prompts.request(sc, Stage.FINAL)
+        now = (binding.fingerprint(sheet, sc, Stage.FINAL)
+               or sheet_fingerprints.of(sc, Stage.FINAL))
         preview = preview_for(library, binding, sc.name)
         if approved_only and (preview is None or preview.approval is not Approval.APPROVED):
             continue
@@ -386,7 +396,8 @@ def plan_finals(
         # What a final inherits from its preview is its prompt and seed, not its stage's own
         # settings: only those parts carry over.
         inherited = tuple(r for r in staleness(preview.fingerprint,
-                                               fingerprint(sheet, sc, Stage.PREVIEW, catalog))
+                                               binding.fingerprint(sheet, sc, Stage.PREVIEW)
+                                               or sheet_fingerprints.of(sc, Stage.PREVIEW))
                           if r not in STAGE_PARTS)
         if inherited:
             cell = OutOfDateCell(sc.name, Stage.PREVIEW, preview.id, inherited)

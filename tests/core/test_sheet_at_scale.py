@@ -1,0 +1,151 @@
+"""The short cuts that let a sheet of thousands of scenes load and compose quickly give the same
+answers as the long way: the TOML pre-scan passing over plain lines, the reader checking each
+distinct value once, and prompts and fingerprints composed once per sheet."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from studio.core import limits
+from studio.core.anchor import ReferenceImage, ReferenceRole, ReferenceStrength
+from studio.core.errors import SheetError
+from studio.core.fingerprint import SheetFingerprints, fingerprint, fingerprint_texts
+from studio.core.prescan import _scan_toml, scan_toml
+from studio.core.presets import PresetCatalog, load_catalog
+from studio.core.prompt import SheetPrompts, build_request, prompt_parts
+from studio.core.request import Stage
+from studio.core.sheet import Scene, Sheet, parse_sheet
+
+_CATALOG = load_catalog()
+HEAD = ('format = 1\n[character]\nname = "Emma"\nanchor = "Emma, 30-year-old woman"\n'
+        'seed = 42\n')
+
+
+# ----------------------------------------------------------------------------- pre-scan
+
+# Lines the plain-line pass takes whole, and lines it must leave to the character scan.
+_LINES = [
+    "", "   ", "# a comment [[ { .", "[[scenes]]", "[character]", " [ preview ] ",
+    'name = "Panel 1"', "key = 'literal [ value'", "seed = 42", "guidance = 3.5",
+    "flag = true", "x=-7", 'setting = "a, b. c [d] {e}"  # comment',
+    # what plain lines are not: the scan itself must read these
+    "a.b.c.d.e.f = 1", "[a.b.c]", "[[a.b]]", "deep = [[[[[[1]]]]]]", "t = {a = {b = {c = 1}}}",
+    "arr = [", "  1, [2, [3]],", "]", 'ml = """', 'inside [[[ { "" ', 'still "" """',
+    "lit = '''", "[[ not a header ]]]", "'''", 'esc = "a \\" [ b"', "q.'a.b'.c = 1",
+    "[a . b . c . d]", "x = 1.5.6", "\r", "key = \"open", "{", "}", "= [",
+]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_LINES), max_size=40), st.integers(2, 6), st.integers(1, 4))
+def test_passing_over_plain_lines_finds_what_the_character_scan_finds(
+        lines: list[str], nesting: int, parts: int) -> None:
+    text = "\n".join(lines) + "\n"
+    fast = scan_toml(text, max_nesting=nesting, max_key_parts=parts)
+    slow = _scan_toml(text, nesting, parts, skip_plain=False)
+    assert (fast and (fast.kind, fast.offset)) == (slow and (slow.kind, slow.offset))
+
+
+def test_a_deep_value_after_thousands_of_plain_lines_is_still_found() -> None:
+    body = "".join(f'[[scenes]]\nname = "Panel {i}"\nsetting = "street"\n\n' for i in range(3000))
+    text = HEAD + body + "notes = " + "[" * 40 + "]" * 40 + "\n"
+    found = scan_toml(text, max_nesting=limits.SHEET_NESTING_MAX,
+                      max_key_parts=limits.SHEET_KEY_PARTS_MAX)
+    assert found is not None and found.kind == "nesting"
+    assert found.line == text.count("\n")  # the last line
+
+
+# ----------------------------------------------------------------------------- the reader
+
+def scenes(count: int, **last: str) -> str:
+    """``count`` scenes sharing their values, the last one with ``last`` in its own."""
+    out = []
+    for i in range(count):
+        keys = {"name": f"Panel {i}", "setting": "street", "lighting": "soft-studio",
+                "lens": "sigma-35", "framing": "768x1024"}
+        if i == count - 1:
+            keys.update(last)
+        out.append("[[scenes]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items()))
+    return "".join(out)
+
+
+@pytest.mark.parametrize(("last", "words"), [
+    ({"lighting": "soft-studoi"}, r"scenes\[300\]\.lighting.*unknown lighting preset"),
+    ({"framing": "huge"}, r"scenes\[300\]\.framing.*neither a framing preset"),
+    ({"setting": "x" * (limits.SHEET_TEXT_MAX["setting"] + 1)},
+     r"scenes\[300\]\.setting.*over the limit"),
+    ({"name": "Panel 0"}, r"scenes\[300\]\.name.*repeats the scene name"),
+    ({"reference": "loud"}, r"scenes\[300\]\.reference.*not a reference strength"),
+    ({"colour": "red"}, r"scenes\[300\]\.colour.*not a key"),
+])
+def test_a_value_checked_once_is_still_refused_in_the_scene_that_gets_it_wrong(
+        last: dict[str, str], words: str) -> None:
+    text = HEAD + scenes(300, **last)
+    with pytest.raises(SheetError, match=words) as caught:
+        parse_sheet(text, _CATALOG, "big.sheet.toml")
+    key = next(iter(last))
+    line = max(n for n, row in enumerate(text.splitlines(), 1) if row.startswith(f"{key} ="))
+    assert str(caught.value).startswith(f"big.sheet.toml:{line}: ")
+
+
+def test_a_sheet_of_many_scenes_reads_every_value() -> None:
+    sheet = parse_sheet(HEAD + scenes(500, lighting="warm lamplight", lens="canon-ef-85"),
+                        _CATALOG)
+    assert len(sheet.scenes) == 500
+    assert {s.lighting for s in sheet.scenes} == {"soft-studio", "warm lamplight"}
+    assert sheet.scenes[-1].lens == "canon-ef-85" and sheet.scenes[0].framing == "768x1024"
+
+
+# ----------------------------------------------------------------------------- composing
+
+_REFS = (ReferenceImage("a" * 64, ReferenceRole.FACE, "refs/face.png"),
+         ReferenceImage("b" * 64, ReferenceRole.FULL_BODY, "refs/body.png"),
+         ReferenceImage("c" * 64, ReferenceRole.OUTFIT, "refs/coat.png"))
+
+_scene = st.builds(
+    Scene,
+    name=st.just(""),
+    setting=st.sampled_from(["street", "  rooftop at dusk ", "", "café, window, rain"]),
+    lighting=st.sampled_from(["", "soft-studio", "golden-hour", "candle light, low"]),
+    lens=st.sampled_from(["", "sigma-35", "an old zoom lens"]),
+    framing=st.sampled_from(["portrait", "full-body", "landscape", "768x1344", "nonsense"]),
+    seed=st.none() | st.integers(0, 2**32 - 1),
+    pattern=st.sampled_from(["", "editorial", "documentary"]),
+    outfit=st.sampled_from(["", "red dress", " wearing a coat ", "a, b"]),
+    reference=st.sampled_from([None, *ReferenceStrength]),
+)
+
+
+def _sheet(catalog: PresetCatalog, scene_list: list[Scene], refs: int, written: bool) -> Sheet:
+    base = parse_sheet(HEAD + '[character.fields]\npresentation = "woman"\nhair = "red"\n'
+                       if not written else HEAD, catalog)
+    if not written:
+        base = replace(base, character=replace(base.character, anchor=""))
+    character = replace(base.character, references=_REFS[:refs],
+                        skin=("pores-subsurface", " freckles "), quality=("skin-pores-4k",))
+    named = tuple(replace(s, name=f"Scene {i}") for i, s in enumerate(scene_list))
+    return replace(base, character=character, scenes=named)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_scene, min_size=1, max_size=12), st.integers(0, 3), st.booleans())
+def test_composing_a_whole_sheet_at_once_gives_each_scene_what_it_gives_alone(
+        scene_list: list[Scene], refs: int, written: bool) -> None:
+    sheet = _sheet(_CATALOG, scene_list, refs, written)
+    prompts = SheetPrompts(sheet, _CATALOG)
+    shared = SheetFingerprints(sheet, _CATALOG, prompts)
+    # Twice round, in turn: kept values never leak from one scene into the next.
+    for scene in [*sheet.scenes, *reversed(sheet.scenes)]:
+        assert prompts.parts(scene) == prompt_parts(sheet, scene, _CATALOG)
+        for stage in Stage:
+            assert prompts.request(scene, stage) == build_request(sheet, scene, stage, _CATALOG)
+            assert shared.texts(scene, stage) == fingerprint_texts(sheet, scene, stage,
+                                                                   _CATALOG)
+            assert shared.of(scene, stage) == fingerprint(sheet, scene, stage, _CATALOG)
+        assert shared.stages(scene) == {stage: fingerprint(sheet, scene, stage, _CATALOG)
+                                        for stage in Stage}
