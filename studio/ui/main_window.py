@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QSizePolicy, QVBoxLayout, QWidget
 
 from studio import APP_DISPLAY_NAME
@@ -67,6 +67,9 @@ from studio.ui.window_actions import (
 )
 
 log = logging.getLogger("studio.ui")
+
+#: The longest the library waits for the window's first paint before it opens anyway.
+START_AFTER_MS = 300
 
 #: Set once the user closed the no-key notice (window.ini): it stays away.
 BANNER_DISMISSED = "banner/no_key_dismissed"
@@ -148,6 +151,9 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._state_saved = False
         self._shutdown: asyncio.Task[Any] | None = None
+        #: Rendering asked for before the window first painted itself (preview_all's value).
+        self._start_wanted: bool | None = None
+        self._painted = False
         self._build_central()
         self._build_docks()
         self.actions_by_name = build_actions(self, self.grid)
@@ -316,8 +322,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ rendering
     @property
     def starting(self) -> bool:
-        """The library and the providers are being opened."""
-        return self.rendering.starting
+        """The library and the providers are being opened (or about to be)."""
+        return self._start_wanted is not None or self.rendering.starting
 
     @property
     def library(self) -> Any:
@@ -328,9 +334,34 @@ class MainWindow(QMainWindow):
         return self.rendering.renderer
 
     def start_rendering(self, preview_all: bool = False) -> None:
-        """Open the library and the providers off the GUI thread, then render with them."""
-        if self.services.prepare_rendering is not None:
-            self.rendering.start(self.services.prepare_rendering, preview_all)
+        """Open the library and the providers off the GUI thread, then render with them.
+
+        The worker starts once the window has painted itself: its imports (the library,
+        Pillow, the network stack) would otherwise share the interpreter with the first paint.
+        A window not shown by the next turn of the event loop, or never painted (minimised),
+        does not wait for it.
+        """
+        if self.services.prepare_rendering is None:
+            return
+        self._start_wanted = preview_all
+        QTimer.singleShot(0, self._start_if_painted)
+        QTimer.singleShot(START_AFTER_MS, self._start_now)
+
+    def _start_if_painted(self) -> None:
+        if self._painted or not self.isVisible():
+            self._start_now()
+
+    def _start_now(self) -> None:
+        wanted, self._start_wanted = self._start_wanted, None
+        if wanted is not None and self.services.prepare_rendering is not None:
+            self.rendering.start(self.services.prepare_rendering, wanted)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            if self._start_wanted is not None:
+                QTimer.singleShot(0, self._start_now)
 
     def _rendering_ready(self, ready: bool) -> None:
         if ready:

@@ -210,8 +210,17 @@ class SceneGridView(QAbstractItemView):
         model = self._model
         return tuple(model.scene_at(r).group for r in range(model.rowCount()))
 
-    def _groups_may_have_changed(self, *_args: object) -> None:
-        if self._groups_now() != self._groups:
+    def _groups_may_have_changed(self, first: QModelIndex, last: QModelIndex,
+                                 *_roles: object) -> None:
+        """A scene's edit may move it to another section; a render's progress never does, so
+        only the changed rows are looked at (a batch changes many cards many times a second)."""
+        model, known = self._model, self._groups
+        if len(known) != model.rowCount():
+            self._relayout()
+            return
+        top = max(0, first.row()) if first.isValid() else 0
+        bottom = min(len(known) - 1, last.row()) if last.isValid() else len(known) - 1
+        if any(model.scene_at(r).group != known[r] for r in range(top, bottom + 1)):
             self._relayout()
 
     def _relayout(self, *_args: object) -> None:
