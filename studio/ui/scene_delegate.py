@@ -268,6 +268,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         #: budget).
         self._shown: dict[str, QPixmap] = {}
         self._frame_spent = 0.0
+        #: How long a card has taken to draw lately (a running average, in seconds).
+        self._card_cost = 0.0
         self._later: list[tuple[QAbstractItemView, QPersistentModelIndex]] = []
         #: What the identity, references and uncertain-job marks say (set by the window).
         self.badges: card_badges.CardBadges | None = None
@@ -350,13 +352,18 @@ class SceneCardDelegate(QStyledItemDelegate):
         painter.drawPixmap(rect.topLeft(), picture)
 
     def _over_budget(self) -> bool:
-        return self._frame_spent > FRAME_BUDGET
+        """Whether one more card would take this frame past its budget (the first card of a
+        frame is always drawn): a frame never runs a card's length over it."""
+        return (self._frame_spent > 0.0
+                and self._frame_spent + self._card_cost > FRAME_BUDGET)
 
     def _spend(self, seconds: float) -> None:
         """Count drawing time against this frame (it ends when the event loop turns)."""
         if self._frame_spent == 0.0:
             QTimer.singleShot(0, self._new_frame)
         self._frame_spent += seconds
+        self._card_cost = seconds if self._card_cost == 0.0 else (
+            0.7 * self._card_cost + 0.3 * seconds)
 
     def _new_frame(self) -> None:
         self._frame_spent = 0.0
