@@ -15,8 +15,9 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
@@ -27,14 +28,12 @@ from studio.core.request import Stage
 from studio.core.settings import Settings
 from studio.ui.card_badges import CardBadges
 from studio.ui.character_panel import CharacterPanel
-from studio.ui.image_windows import ImageWindows, record_item
 from studio.ui.inspector import Inspector
 from studio.ui.scene_checks import SceneFindings
 from studio.ui.scene_delegate import SceneCardDelegate, card_layout
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import CardSizeSlider, SceneGridView
 from studio.ui.services import Dialogs, StudioServices, example_sheet_path
-from studio.ui.template_dialog import WindowTemplates
 from studio.ui.tool_windows import ToolWindows
 from studio.ui.viewmodels.attention import JobAttention
 from studio.ui.viewmodels.background import Background
@@ -65,6 +64,10 @@ from studio.ui.window_actions import (
     build_toolbar,
     set_tip,
 )
+
+if TYPE_CHECKING:
+    from studio.ui.image_windows import ImageWindows
+    from studio.ui.template_dialog import WindowTemplates
 
 log = logging.getLogger("studio.ui")
 
@@ -145,8 +148,6 @@ class MainWindow(QMainWindow):
         self.render_facts = RenderFacts(self.model, self.background, self)
         self.attention = JobAttention(self.model, self.background, self._questions.confirm, self)
         self.tools = ToolWindows(self)
-        self.image_windows = ImageWindows(self)
-        self.templates = WindowTemplates(catalog, services.config_dir)
         self.closed_down = False
         self._closing = False
         self._state_saved = False
@@ -192,12 +193,37 @@ class MainWindow(QMainWindow):
         self._update_progress()
         self.refresh_banner()
 
+    # ------------------------------------------------------------------ made when first used
+    # Neither is part of the first paint: their modules are read when a menu or a card's
+    # image first asks for them.
+    @cached_property
+    def image_windows(self) -> ImageWindows:
+        """The viewer, compare and the library browser's image actions."""
+        from studio.ui.image_windows import ImageWindows
+
+        return ImageWindows(self)
+
+    @cached_property
+    def templates(self) -> WindowTemplates:
+        """The sheet templates (built-in and the user's) the window's dialogs offer."""
+        from studio.ui.template_dialog import WindowTemplates
+
+        return WindowTemplates(self.services.catalog, self.services.config_dir)
+
     # ------------------------------------------------------------------ construction
     def _build_central(self) -> None:
         self.delegate = SceneCardDelegate(self.services.catalog, self.images, self)
         self.delegate.badges = CardBadges(self.render_facts, self.attention)
         self.grid = SceneGridView(self.model, self.delegate, self)
-        self.grid.group_label = self.templates.group_label
+        # The templates' labels are read when a sheet first has sections (through a weak
+        # reference: the grid is the window's, and must not keep it alive).
+        window = weakref.ref(self)
+
+        def group_label(group: str) -> str:
+            alive = window()
+            return alive.templates.group_label(group) if alive is not None else group
+
+        self.grid.group_label = group_label
         central = QWidget(self)
         column = QVBoxLayout(central)
         column.setContentsMargins(6, 6, 6, 0)
@@ -540,6 +566,8 @@ class MainWindow(QMainWindow):
             self.image_windows.open_card(name, Stage(action.partition(":")[2]))
 
     def _use_as_reference(self, record: Any) -> None:
+        from studio.ui.image_windows import record_item
+
         item = record_item(record) if record is not None else None
         if item is not None:
             self.image_windows.image_actions.use_as_reference(item)
