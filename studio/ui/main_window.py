@@ -370,11 +370,12 @@ class MainWindow(QMainWindow):
         if self.services.prepare_rendering is None:
             return
         self._start_wanted = preview_all
-        QTimer.singleShot(0, self._start_if_painted)
-        QTimer.singleShot(START_AFTER_MS, self._start_now)
+        # Timers bound to the window: one closed and deleted before they fire cancels them.
+        QTimer.singleShot(0, self, self._start_if_painted)
+        QTimer.singleShot(START_AFTER_MS, self, self._start_now)
 
     def _start_if_painted(self) -> None:
-        if self._painted or not self.isVisible():
+        if self._start_wanted is not None and (self._painted or not self.isVisible()):
             self._start_now()
 
     def _start_now(self) -> None:
@@ -387,7 +388,7 @@ class MainWindow(QMainWindow):
         if not self._painted:
             self._painted = True
             if self._start_wanted is not None:
-                QTimer.singleShot(0, self._start_now)
+                QTimer.singleShot(0, self, self._start_now)
 
     def _rendering_ready(self, ready: bool) -> None:
         if ready:
