@@ -15,11 +15,12 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QSizePolicy, QVBoxLayout, QWidget
 
 from studio import APP_DISPLAY_NAME
@@ -27,14 +28,12 @@ from studio.core.request import Stage
 from studio.core.settings import Settings
 from studio.ui.card_badges import CardBadges
 from studio.ui.character_panel import CharacterPanel
-from studio.ui.image_windows import ImageWindows, record_item
 from studio.ui.inspector import Inspector
 from studio.ui.scene_checks import SceneFindings
 from studio.ui.scene_delegate import SceneCardDelegate, card_layout
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import CardSizeSlider, SceneGridView
 from studio.ui.services import Dialogs, StudioServices, example_sheet_path
-from studio.ui.template_dialog import WindowTemplates
 from studio.ui.tool_windows import ToolWindows
 from studio.ui.viewmodels.attention import JobAttention
 from studio.ui.viewmodels.background import Background
@@ -66,7 +65,14 @@ from studio.ui.window_actions import (
     set_tip,
 )
 
+if TYPE_CHECKING:
+    from studio.ui.image_windows import ImageWindows
+    from studio.ui.template_dialog import WindowTemplates
+
 log = logging.getLogger("studio.ui")
+
+#: The longest the library waits for the window's first paint before it opens anyway.
+START_AFTER_MS = 300
 
 #: Set once the user closed the no-key notice (window.ini): it stays away.
 BANNER_DISMISSED = "banner/no_key_dismissed"
@@ -142,12 +148,13 @@ class MainWindow(QMainWindow):
         self.render_facts = RenderFacts(self.model, self.background, self)
         self.attention = JobAttention(self.model, self.background, self._questions.confirm, self)
         self.tools = ToolWindows(self)
-        self.image_windows = ImageWindows(self)
-        self.templates = WindowTemplates(catalog, services.config_dir)
         self.closed_down = False
         self._closing = False
         self._state_saved = False
         self._shutdown: asyncio.Task[Any] | None = None
+        #: Rendering asked for before the window first painted itself (preview_all's value).
+        self._start_wanted: bool | None = None
+        self._painted = False
         self._build_central()
         self._build_docks()
         self.actions_by_name = build_actions(self, self.grid)
@@ -186,12 +193,37 @@ class MainWindow(QMainWindow):
         self._update_progress()
         self.refresh_banner()
 
+    # ------------------------------------------------------------------ made when first used
+    # Neither is part of the first paint: their modules are read when a menu or a card's
+    # image first asks for them.
+    @cached_property
+    def image_windows(self) -> ImageWindows:
+        """The viewer, compare and the library browser's image actions."""
+        from studio.ui.image_windows import ImageWindows
+
+        return ImageWindows(self)
+
+    @cached_property
+    def templates(self) -> WindowTemplates:
+        """The sheet templates (built-in and the user's) the window's dialogs offer."""
+        from studio.ui.template_dialog import WindowTemplates
+
+        return WindowTemplates(self.services.catalog, self.services.config_dir)
+
     # ------------------------------------------------------------------ construction
     def _build_central(self) -> None:
         self.delegate = SceneCardDelegate(self.services.catalog, self.images, self)
         self.delegate.badges = CardBadges(self.render_facts, self.attention)
         self.grid = SceneGridView(self.model, self.delegate, self)
-        self.grid.group_label = self.templates.group_label
+        # The templates' labels are read when a sheet first has sections (through a weak
+        # reference: the grid is the window's, and must not keep it alive).
+        window = weakref.ref(self)
+
+        def group_label(group: str) -> str:
+            alive = window()
+            return alive.templates.group_label(group) if alive is not None else group
+
+        self.grid.group_label = group_label
         central = QWidget(self)
         column = QVBoxLayout(central)
         column.setContentsMargins(6, 6, 6, 0)
@@ -316,8 +348,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ rendering
     @property
     def starting(self) -> bool:
-        """The library and the providers are being opened."""
-        return self.rendering.starting
+        """The library and the providers are being opened (or about to be)."""
+        return self._start_wanted is not None or self.rendering.starting
 
     @property
     def library(self) -> Any:
@@ -328,9 +360,35 @@ class MainWindow(QMainWindow):
         return self.rendering.renderer
 
     def start_rendering(self, preview_all: bool = False) -> None:
-        """Open the library and the providers off the GUI thread, then render with them."""
-        if self.services.prepare_rendering is not None:
-            self.rendering.start(self.services.prepare_rendering, preview_all)
+        """Open the library and the providers off the GUI thread, then render with them.
+
+        The worker starts once the window has painted itself: its imports (the library,
+        Pillow, the network stack) would otherwise share the interpreter with the first paint.
+        A window not shown by the next turn of the event loop, or never painted (minimised),
+        does not wait for it.
+        """
+        if self.services.prepare_rendering is None:
+            return
+        self._start_wanted = preview_all
+        # Timers bound to the window: one closed and deleted before they fire cancels them.
+        QTimer.singleShot(0, self, self._start_if_painted)
+        QTimer.singleShot(START_AFTER_MS, self, self._start_now)
+
+    def _start_if_painted(self) -> None:
+        if self._start_wanted is not None and (self._painted or not self.isVisible()):
+            self._start_now()
+
+    def _start_now(self) -> None:
+        wanted, self._start_wanted = self._start_wanted, None
+        if wanted is not None and self.services.prepare_rendering is not None:
+            self.rendering.start(self.services.prepare_rendering, wanted)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            if self._start_wanted is not None:
+                QTimer.singleShot(0, self, self._start_now)
 
     def _rendering_ready(self, ready: bool) -> None:
         if ready:
@@ -509,6 +567,8 @@ class MainWindow(QMainWindow):
             self.image_windows.open_card(name, Stage(action.partition(":")[2]))
 
     def _use_as_reference(self, record: Any) -> None:
+        from studio.ui.image_windows import record_item
+
         item = record_item(record) if record is not None else None
         if item is not None:
             self.image_windows.image_actions.use_as_reference(item)

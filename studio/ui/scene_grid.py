@@ -10,8 +10,7 @@ scenes costs no widget per card, and painting looks only at the cards in sight.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from PySide6.QtCore import (
     QEvent,
@@ -28,107 +27,45 @@ from PySide6.QtGui import (
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
-    QFont,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
     QPainter,
     QPaintEvent,
-    QPalette,
-    QPen,
     QRegion,
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
-    QLabel,
     QMenu,
-    QSizePolicy,
-    QSlider,
     QStyle,
     QStyleOptionViewItem,
     QWidget,
 )
 
-from studio.core.presets import PresetKind
-from studio.ui import theme
-from studio.ui.scene_delegate import (
-    CARD_SIZES,
-    CHIPS,
-    DEFAULT_CARD_SIZE,
-    SceneCardDelegate,
-    card_height,
-    card_layout,
+from studio.ui import grid_controls
+from studio.ui.card_geometry import CARD_SIZES, DEFAULT_CARD_SIZE, card_height, card_layout
+from studio.ui.grid_controls import CardSizeSlider
+from studio.ui.grid_layout import (
+    EMPTY_TEXT,
+    HEADER_H,
+    SPACING,
+    STRETCH,
+    GridPlan,
+    group_label,
+    paint_drop,
+    paint_empty,
+    paint_headers,
+    plan_grid,
 )
+from studio.ui.scene_delegate import SceneCardDelegate
 from studio.ui.viewmodels.cells import Cell
 from studio.ui.viewmodels.scenes import Role, SceneListModel
 
-SPACING = 6
-HEADER_H = 30
-#: How much wider than asked a card may grow to fill its row.
-STRETCH = 1.25
-EMPTY_TEXT = ("No scenes yet.\nScene › Add scene (Ctrl+Shift+N), or Scene › Add from template "
-              "(Ctrl+Shift+M) for a turnaround, expressions, poses, outfits or storyboard shots.")
+__all__ = ["EMPTY_TEXT", "HEADER_H", "SPACING", "STRETCH", "CardSizeSlider", "GridPlan",
+           "SceneGridView", "group_label", "plan_grid"]
 
 Index = QModelIndex | QPersistentModelIndex
-
-
-@dataclass(frozen=True)
-class GridPlan:
-    """Where every card and section header is, in the grid's content coordinates."""
-
-    cards: tuple[QRect, ...]
-    headers: tuple[tuple[QRect, str], ...]
-    tops: tuple[int, ...]  # each card's top, in row order (ascending)
-    height: int
-    columns: int
-    card_width: int
-
-
-def plan_grid(groups: Sequence[str], width: int, target: int,
-              label: Callable[[str], str], spacing: int = SPACING,
-              header_h: int = HEADER_H) -> GridPlan:
-    """Cards ``target`` wide (grown by up to a quarter so the columns fill ``width``), in as
-    many columns as fit; when any scene belongs to a template group, each run of one group
-    starts a row under a header saying its name and size."""
-    inner = max(1, width - spacing)
-    columns = max(1, inner // (target + spacing))
-    card_w = min(int(target * STRETCH), inner // columns - spacing)
-    card_w = max(card_w, min(target, 120))
-    card_h = card_height(card_w)
-    sections = any(groups)
-    runs: list[tuple[str, int, int]] = []  # group, first row, count
-    for row, group in enumerate(groups):
-        if runs and runs[-1][0] == group:
-            runs[-1] = (group, runs[-1][1], runs[-1][2] + 1)
-        else:
-            runs.append((group, row, 1))
-    if not sections:
-        runs = [("", 0, len(groups))] if groups else []
-    cards: list[QRect] = []
-    headers: list[tuple[QRect, str]] = []
-    y = spacing
-    for group, _first, count in runs:
-        if sections:
-            scenes = "scene" if count == 1 else "scenes"
-            headers.append((QRect(spacing, y, width - 2 * spacing, header_h),
-                            f"{label(group)} · {count} {scenes}"))
-            y += header_h
-        for i in range(count):
-            col = i % columns
-            if col == 0 and i:
-                y += card_h + spacing
-            cards.append(QRect(spacing + col * (card_w + spacing), y, card_w, card_h))
-        if count:
-            y += card_h + spacing
-    return GridPlan(tuple(cards), tuple(headers), tuple(c.top() for c in cards), y, columns,
-                    card_w)
-
-
-def group_label(group: str) -> str:
-    """A section's name when the templates do not give one: its id in words."""
-    return group.replace("-", " ").replace("_", " ").capitalize() if group else "Other scenes"
 
 
 class SceneGridView(QAbstractItemView):
@@ -210,8 +147,17 @@ class SceneGridView(QAbstractItemView):
         model = self._model
         return tuple(model.scene_at(r).group for r in range(model.rowCount()))
 
-    def _groups_may_have_changed(self, *_args: object) -> None:
-        if self._groups_now() != self._groups:
+    def _groups_may_have_changed(self, first: QModelIndex, last: QModelIndex,
+                                 *_roles: object) -> None:
+        """A scene's edit may move it to another section; a render's progress never does, so
+        only the changed rows are looked at (a batch changes many cards many times a second)."""
+        model, known = self._model, self._groups
+        if len(known) != model.rowCount():
+            self._relayout()
+            return
+        top = max(0, first.row()) if first.isValid() else 0
+        bottom = min(len(known) - 1, last.row()) if last.isValid() else len(known) - 1
+        if any(model.scene_at(r).group != known[r] for r in range(top, bottom + 1)):
             self._relayout()
 
     def _relayout(self, *_args: object) -> None:
@@ -349,9 +295,9 @@ class SceneGridView(QAbstractItemView):
         top, bottom = exposed.top() + offset, exposed.bottom() + offset
         try:
             if not plan.cards:
-                self._paint_empty(painter)
+                paint_empty(painter, self.palette(), self.viewport().rect())
                 return
-            self._paint_headers(painter, plan, offset, top, bottom)
+            paint_headers(painter, self.palette(), self.font(), plan, offset, top, bottom)
             card_h = plan.cards[0].height() if plan.cards else 0
             first = bisect_left(plan.tops, top - card_h)
             last = bisect_right(plan.tops, bottom)
@@ -373,48 +319,9 @@ class SceneGridView(QAbstractItemView):
                 option.state = state
                 self.itemDelegate().paint(painter, option, index)
             if self._drop_row is not None:
-                self._paint_drop(painter, plan, offset)
+                paint_drop(painter, self.palette(), plan, offset, self._drop_row)
         finally:
             painter.end()
-
-    def _paint_headers(self, painter: QPainter, plan: GridPlan, offset: int, top: int,
-                       bottom: int) -> None:
-        pal = self.palette()
-        text = pal.color(QPalette.ColorRole.Text)
-        font = QFont(self.font())
-        font.setBold(True)
-        painter.setFont(font)
-        for rect, title in plan.headers:
-            if rect.bottom() < top or rect.top() > bottom:
-                continue
-            r = rect.translated(0, -offset)
-            painter.setPen(text)
-            painter.drawText(r.adjusted(4, 0, 0, -4),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title)
-            painter.setPen(QPen(theme.blend(text, pal.color(QPalette.ColorRole.Base), 0.7), 1))
-            painter.drawLine(r.left() + 4, r.bottom() - 1, r.right() - 4, r.bottom() - 1)
-
-    def _paint_empty(self, painter: QPainter) -> None:
-        """What an empty sheet's grid says: how to add scenes."""
-        pal = self.palette()
-        painter.setPen(theme.blend(pal.color(QPalette.ColorRole.Text),
-                                   pal.color(QPalette.ColorRole.Base), 0.35))
-        painter.drawText(self.viewport().rect().adjusted(24, 24, -24, -24),
-                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, EMPTY_TEXT)
-
-    def _paint_drop(self, painter: QPainter, plan: GridPlan, offset: int) -> None:
-        """Where a dragged card would land: a bar before the card at that place."""
-        row = self._drop_row
-        if row is None or not plan.cards:
-            return
-        if row < len(plan.cards):
-            card = plan.cards[row]
-            x = card.left() - SPACING // 2
-        else:
-            card = plan.cards[-1]
-            x = card.right() + SPACING // 2
-        painter.fillRect(QRect(x - 1, card.top() - offset, 3, card.height()),
-                         self.palette().color(QPalette.ColorRole.Highlight))
 
     # ------------------------------------------------------------------ selection
     def selected_names(self) -> list[str]:
@@ -464,16 +371,9 @@ class SceneGridView(QAbstractItemView):
         names = self.selected_names()
         if names:
             self._model.document.remove_scenes(names)
-
     def pattern_menu(self, parent: QMenu) -> QMenu:
         """Scene › Add scene from pattern: one entry per pattern preset (its effect as tip)."""
-        menu = parent.addMenu("Add scene from &pattern")
-        menu.setToolTipsVisible(True)
-        for preset in self._model.document.catalog.of_kind(PresetKind.PATTERN):
-            action = menu.addAction(preset.label)
-            action.setToolTip(preset.tooltip)
-            action.triggered.connect(lambda _=False, pid=preset.id: self.add_scene(pid))
-        return menu
+        return grid_controls.pattern_menu(parent, self._model.document, self.add_scene)
 
     # ------------------------------------------------------------------ geometry
     def card_rect(self, name: str) -> QRect:
@@ -553,68 +453,10 @@ class SceneGridView(QAbstractItemView):
 
     def chip_menu(self, scene_name: str, key: str) -> QMenu | None:
         """The menu of presets for one chip of a card (the catalog's labels, effect as tip)."""
-        row = self._model.row_of(scene_name)
-        if row is None:
-            return None
-        kind: PresetKind = dict(CHIPS)[key]
-        scene = self._model.scene_at(row)
-        current = getattr(scene, key)
-        doc = self._model.document
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.setToolTipsVisible(True)
-        menu.setObjectName(f"chipMenu-{key}")
-        for preset in doc.catalog.of_kind(kind):
-            action = menu.addAction(preset.label)
-            action.setCheckable(True)
-            action.setChecked(preset.id == current)
-            action.setToolTip(preset.tooltip)
-            action.setData(preset.id)
-            action.triggered.connect(
-                lambda _=False, pid=preset.id: doc.update_scene(
-                    scene_name, f"Set {key} of \"{scene_name}\"", merge=False, **{key: pid}))
-        if key != "framing":
-            menu.addSeparator()
-            none = menu.addAction(f"No {key}")
-            none.triggered.connect(lambda _=False: doc.update_scene(
-                scene_name, f"Clear {key} of \"{scene_name}\"", merge=False, **{key: ""}))
-        return menu
+        return grid_controls.chip_menu(self, self._model, scene_name, key)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.SelectAll):
             self.selectAll()
             return
         super().keyPressEvent(event)
-
-
-class CardSizeSlider(QWidget):
-    """The status bar's card-size control: a slider over :data:`CARD_SIZES`, following the
-    grid (the View menu's steps move it too)."""
-
-    def __init__(self, grid: SceneGridView, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("cardSize")
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 6, 0)
-        self.label = QLabel("Cards", self)
-        self.slider = QSlider(Qt.Orientation.Horizontal, self)
-        self.slider.setObjectName("cardSizeSlider")
-        self.slider.setRange(0, len(CARD_SIZES) - 1)
-        self.slider.setPageStep(1)
-        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.slider.setFixedWidth(120)
-        self.slider.setAccessibleName("Card size")
-        row.addWidget(self.label)
-        row.addWidget(self.slider)
-        self._grid = grid
-        self._show(grid.card_size_step)
-        self.slider.valueChanged.connect(grid.set_card_size)
-        grid.cardSizeChanged.connect(self._show)
-
-    def _show(self, step: int) -> None:
-        if self.slider.value() != step:
-            self.slider.setValue(step)
-        tip = f"Card size: {CARD_SIZES[step][0]} (View › Larger cards Ctrl+=, Smaller cards Ctrl+-)"
-        self.slider.setToolTip(tip)
-        self.label.setToolTip(tip)

@@ -301,6 +301,9 @@ class BatchStatus(QWidget):
         self.progress_bar.setTextVisible(False)
         line.addWidget(self.progress_label)
         line.addWidget(self.progress_bar)
+        # As tall with the bar hidden as shown: the bar coming and going with a batch never
+        # changes the status line's height, which would lay out and repaint the whole window.
+        self.progress.setMinimumHeight(self.progress_bar.sizeHint().height())
         self._shown: GridProgress | None = None
         # The bar repaints itself at once on every change: a few times a second will do.
         self._bar_timer = QTimer(self)

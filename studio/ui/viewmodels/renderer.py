@@ -134,7 +134,7 @@ class SheetRenderer(QObject):
                 with contextlib.suppress(ImportError):
                     importlib.import_module(name)
             for provider in providers:
-                getattr(provider, "client", None)  # builds the HTTP client and its TLS context
+                provider.warm_up()  # builds the HTTP client and its TLS context
 
         self._warm = self._bg.start(self._bg.call(work), "Preparing the network")
 
