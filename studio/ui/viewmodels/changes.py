@@ -9,6 +9,7 @@ writes costs the views one refresh, not one each.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -30,14 +31,19 @@ class LibraryChanges(QObject):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._flush)
         self._heard.connect(self._collect, Qt.ConnectionType.QueuedConnection)
+        # Held by a writer while it emits and by close(): once close() has returned no writer
+        # is inside an emission on this object, so the window may destroy it (a signal emitted
+        # from another thread on an object being destroyed is a use after free).
+        self._emitting = threading.Lock()
         self._unsubscribe: Callable[[], None] | None = announcer.subscribe(self._listen)
 
     def _listen(self, change: LibraryChange) -> None:
         """On the writing thread."""
-        if self._unsubscribe is None:
-            return
-        with contextlib.suppress(RuntimeError):  # closed meanwhile: nobody listens any more
-            self._heard.emit(change)
+        with self._emitting:
+            if self._unsubscribe is None:
+                return
+            with contextlib.suppress(RuntimeError):  # the Qt side is gone: nobody listens
+                self._heard.emit(change)
 
     def _collect(self, change: LibraryChange) -> None:
         if self._unsubscribe is None:
@@ -53,7 +59,8 @@ class LibraryChanges(QObject):
 
     def close(self) -> None:
         """Stop listening (before the library closes)."""
-        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        with self._emitting:
+            unsubscribe, self._unsubscribe = self._unsubscribe, None
         if unsubscribe is not None:
             unsubscribe()
         self._timer.stop()
