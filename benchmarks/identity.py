@@ -11,7 +11,7 @@ library and scored as ``studio score`` does (every image analysed and kept), the
 the kept analyses (a second command), and read as ``studio status`` reads them (kept analyses
 only, never analysing), also on a library where nothing was scored yet.
 
-    python benchmarks/identity.py [--runs 15] [--sheet 12] [--library 48]
+    python benchmarks/identity.py [--runs 15] [--sheet 48] [--library 48]
 """
 
 from __future__ import annotations
@@ -45,7 +45,15 @@ from studio.identity import (  # noqa: E402
     IdentityScorer,
     identity_from_file,
 )
-from studio.identity.faces import DETECTION_SIDE, decode_image, pick_face  # noqa: E402
+from studio.identity.faces import (  # noqa: E402
+    DETECTION_SIDE,
+    FINE_DETECTION_SIDE,
+    decode_image,
+    face_crop,
+    locate_face_models,
+    pick_face,
+    searched_copy,
+)
 from studio.identity.worker import FaceAnalysisProcess  # noqa: E402
 
 
@@ -67,6 +75,51 @@ def timed(function: Callable[[], Any], runs: int) -> dict[str, float]:
     return {"cpu_median_ms": round(statistics.median(cpu), 1), "cpu_max_ms": round(max(cpu), 1),
             "wall_median_ms": round(statistics.median(wall), 1),
             "wall_max_ms": round(max(wall), 1)}
+
+
+def step_figures(render: bytes, analyser: DlibFaceAnalyser, runs: int) -> dict[str, Any]:
+    """Each step of one analysis on its own: decoding, the grey copy, its downscaling, the HOG
+    search, then the face's crop, its landmarks, the 150 px chip and the descriptor network."""
+    import numpy
+
+    decoded = decode_image(render)
+    assert decoded is not None
+    face, _ = pick_face(analyser.find_faces(decoded))
+    assert face is not None
+    files = locate_face_models()
+    dlib: Any = files.dlib
+    detector = dlib.get_frontal_face_detector()
+    landmarks = dlib.shape_predictor(str(files.landmarks))
+    describer = dlib.face_recognition_model_v1(str(files.descriptor))
+    grey = decoded.pixels.convert("L")
+    searched = numpy.asarray(searched_copy(grey, DETECTION_SIDE))
+    pixels, box = face_crop(decoded, face)
+    rect = dlib.rectangle(*box)
+    shape = landmarks(pixels, rect)
+    chip = dlib.get_face_chip(pixels, shape, 150, 0.25)
+    return {
+        "decode": timed(lambda: decode_image(render), runs),
+        "grey_copy": timed(lambda: decoded.pixels.convert("L"), runs),
+        "downscale": timed(lambda: searched_copy(grey, DETECTION_SIDE), runs),
+        "hog_search": timed(lambda: detector.run(searched, 0, 0.0), runs),
+        "detection_all": timed(lambda: analyser.find_faces(decoded), runs),
+        "face_crop": timed(lambda: face_crop(decoded, face), runs),
+        "landmarks": timed(lambda: landmarks(pixels, rect), runs),
+        "chip": timed(lambda: dlib.get_face_chip(pixels, shape, 150, 0.25), runs),
+        "descriptor_network": timed(lambda: describer.compute_face_descriptor(chip), runs),
+        "descriptor_all": timed(lambda: analyser.describe(decoded, face), runs),
+    }
+
+
+def large_jpeg_figures(astronaut: Image.Image, runs: int) -> dict[str, Any]:
+    """Decoding a camera-sized JPEG (a reference photograph) at a reduced scale, and whole."""
+    canvas = Image.new("RGB", (4200, 3000), (90, 90, 90))
+    canvas.paste(astronaut.resize((2816, 2816), Image.Resampling.BICUBIC), (1000, 100))
+    buffer = io.BytesIO()
+    canvas.save(buffer, "JPEG", quality=90)
+    data = buffer.getvalue()
+    return {"reduced": timed(lambda: decode_image(data), runs),
+            "whole": timed(lambda: decode_image(data, working_side=10**6), runs)}
 
 
 def longest_stall(work: Callable[[], None]) -> float:
@@ -163,7 +216,7 @@ def library_figures(renders: list[bytes], analyser: DlibFaceAnalyser) -> dict[st
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--sheet", type=int, default=12, help="renders scored for the stall")
+    parser.add_argument("--sheet", type=int, default=48, help="renders scored for the stall")
     parser.add_argument("--library", type=int, default=48,
                         help="renders of the sheet scored through the library (0: skip)")
     args = parser.parse_args(argv)
@@ -179,22 +232,19 @@ def main(argv: list[str] | None = None) -> int:
     load_seconds = time.perf_counter() - started
 
     identity = identity_from_file(analyser.analyse(png(astronaut)))
-    image = decode_image(render)
-    assert image is not None
-    face, _ = pick_face(analyser.find_faces(image))
-    assert face is not None
 
     def score_once() -> None:
         # A fresh scorer each time: no cache, the whole path from PNG bytes to a verdict.
         IdentityScorer(analyser).score(render, identity)
 
     figures: dict[str, Any] = {
-        "render": "1024x1024 PNG", "detection_side": DETECTION_SIDE, "runs": args.runs,
-        "threads": 1, "model_load_seconds": round(load_seconds, 2),
+        "render": "1024x1024 PNG", "detection_side": DETECTION_SIDE,
+        "fine_detection_side": FINE_DETECTION_SIDE, "runs": args.runs, "threads": 1,
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "model_load_seconds": round(load_seconds, 2),
         "score_one_render": timed(score_once, args.runs),
-        "decode_png": timed(lambda: decode_image(render), args.runs),
-        "detection": timed(lambda: analyser.find_faces(image), args.runs),
-        "descriptor": timed(lambda: analyser.describe(image, face), args.runs),
+        "steps": step_figures(render, analyser, args.runs),
+        "decode_4200x3000_jpeg": large_jpeg_figures(astronaut, args.runs),
     }
 
     renders = sheet_renders(astronaut, args.sheet)
