@@ -111,6 +111,12 @@ class RenderFacts(QObject):
     def available(self) -> bool:
         return not self.unavailable_reason
 
+    @property
+    def analyser(self) -> Any:
+        """The face analyser in use (the child process's, unless a test gave another); None
+        before it is ready and after ``close``."""
+        return self._analyser
+
     # ------------------------------------------------------------------ opening and closing
     def attach(self, library: Library, changes: LibraryChanges, rules: IdentityRules | None,
                analyser: AnalyserFactory | None = None) -> None:
