@@ -92,8 +92,8 @@ def test_a_new_threshold_in_settings_changes_the_badges_at_once(  # type: ignore
     window.grid.select_name(other)
     qtbot.waitUntil(lambda: window.inspector.record is not None
                     and window.inspector.record.id == model.cell(other).preview.render_id)
-    assert window.inspector.values["identity"].text().startswith(f"{wanted.value}: ")
-    assert window.inspector.values["identity"].text().endswith(
+    assert window.inspector.values["Identity"].text().startswith(f"{wanted.value}: ")
+    assert window.inspector.values["Identity"].text().endswith(
         f"same person under {threshold:.2f}")
     assert faces.calls == analysed  # judged again from the distances, nothing analysed
     assert load_settings(services.config_dir).identity_threshold == threshold
