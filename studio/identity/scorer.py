@@ -46,6 +46,14 @@ class IdentityScore:
         distance = None if self.distance is None else round(self.distance, 4)
         return {"faces": self.faces, "distance": distance, "verdict": str(self.verdict)}
 
+    def judged_by(self, rules: IdentityRules, identity: IdentitySource) -> IdentityScore:
+        """The same measure under other rules (a new threshold): the distance is kept, the
+        verdict and its explanation follow the rules; a score without a distance is as it
+        was."""
+        if self.distance is None:
+            return self
+        return _distance_score(self.faces, self.distance, identity, rules)
+
 
 class IdentityScorer:
     """Analyses images through a cache and judges them against an identity source."""
@@ -93,9 +101,14 @@ class IdentityScorer:
                                  "Not scored: the character has no identity yet; add a reference "
                                  "image showing the face, or approve a render.")
         distance = face_distance(analysis.descriptor, identity.descriptor)
-        verdict = rules.judge(distance)
-        return IdentityScore(
-            analysis.faces, distance, verdict,
-            f"{verdict.value.capitalize()}: distance {distance:.2f} from {identity.describe()} "
-            f"(same person under {rules.threshold:.2f}, drifting from "
-            f"{rules.threshold - rules.drift_margin:.2f}).")
+        return _distance_score(analysis.faces, distance, identity, rules)
+
+
+def _distance_score(faces: int, distance: float, identity: IdentitySource,
+                    rules: IdentityRules) -> IdentityScore:
+    verdict = rules.judge(distance)
+    return IdentityScore(
+        faces, distance, verdict,
+        f"{verdict.value.capitalize()}: distance {distance:.2f} from {identity.describe()} "
+        f"(same person under {rules.threshold:.2f}, drifting from "
+        f"{rules.threshold - rules.drift_margin:.2f}).")

@@ -1,10 +1,18 @@
 """Face analysis in a child process, so the caller's threads keep running while dlib works.
 
 dlib keeps Python's global interpreter lock for the whole of a descriptor computation (about
-150 ms on one core), so an analysis on a worker thread of the window's process would freeze the
+90 ms on one core), so an analysis on a worker thread of the window's process would freeze the
 window for as long. A child process has an interpreter of its own: the window's thread only
-hands over the image's bytes and waits on a future. The child loads dlib and the models once
+hands over the image's bytes and waits for the answer. The child loads dlib and the models once
 (about a second) and then serves every analysis; ``close`` ends it.
+
+The child is one ``multiprocessing.Process`` talking over one pipe, rather than a process pool:
+a pool's queues hold named semaphores, which the resource tracker reports as leaked whenever the
+app is killed, and the pool's child keeps the queue's far end open, so it outlived a killed app.
+Here the child holds only its own end of the pipe: when the app goes, however it goes, the
+child's next read ends (or its next answer cannot be sent) and it leaves quietly. It ignores
+Ctrl+C (the app decides what Ctrl+C ends) and runs at a lower priority, so on a busy machine
+the window's own threads come first.
 
 Started with ``spawn`` on every platform (forking a process that runs Qt is unsafe); a packaged
 app must call ``multiprocessing.freeze_support()`` first thing in its entry point.
@@ -12,6 +20,7 @@ app must call ``multiprocessing.freeze_support()`` first thing in its entry poin
 
 from __future__ import annotations
 
+import os
 import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -21,25 +30,100 @@ from .errors import IdentityUnavailable
 from .faces import DlibFaceAnalyser
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
-# The child's own analyser; set once by ``_start_child`` in the child process only.
-_child_analyser: DlibFaceAnalyser | None = None
-
-
-def _start_child() -> None:
-    global _child_analyser
-    _child_analyser = DlibFaceAnalyser()
+#: How much lower the child's priority is than the app's (POSIX niceness).
+CHILD_NICENESS = 10
+#: How long ``close`` lets an idle child leave on its own before ending it.
+LEAVE_SECONDS = 5.0
 
 
-def _load_in_child() -> None:
-    assert _child_analyser is not None
-    _child_analyser.load()
+def _serve(conn: Connection, niceness: int) -> None:
+    """The child: answer requests until the app says stop or is gone."""
+    import contextlib
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if niceness and hasattr(os, "nice"):
+        with contextlib.suppress(OSError):  # not allowed here: the app's priority, then
+            os.nice(niceness)
+    analyser = DlibFaceAnalyser()
+    try:
+        while True:
+            try:
+                request = conn.recv()
+            except (EOFError, OSError):
+                return  # the app is gone
+            if request is None:
+                return
+            kind, data = request
+            try:
+                if kind == "load":
+                    analyser.load()
+                    answer: tuple[str, Any] = ("ok", None)
+                else:
+                    answer = ("ok", analyser.analyse(data).to_json())
+            except Exception as exc:  # the caller raises it, as a call in its own process would
+                answer = ("raised", exc)
+            try:
+                conn.send(answer)
+            except (BrokenPipeError, EOFError, OSError):
+                return  # the app is gone
+            except Exception as exc:  # an exception that cannot be pickled: said in words
+                conn.send(("raised", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()
 
 
-def _analyse_in_child(data: bytes) -> dict[str, Any]:
-    assert _child_analyser is not None
-    return _child_analyser.analyse(data).to_json()
+class _Child:
+    """One running child and the parent's end of its pipe; calls take turns on the pipe."""
+
+    def __init__(self, niceness: int) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.conn, far_end = context.Pipe(duplex=True)
+        self.process: BaseProcess = context.Process(
+            target=_serve, args=(far_end, niceness), name="studio-face-analysis",
+            # Not waited for at exit: the interpreter ends it when ``close`` was not called.
+            daemon=True)
+        self.process.start()
+        far_end.close()  # only the child holds it now, so the child's reads end with the app
+        self.turn = threading.Lock()
+
+    def call(self, kind: str, data: bytes | None) -> Any:
+        with self.turn:
+            try:
+                self.conn.send((kind, data))
+                status, value = self.conn.recv()
+            except (EOFError, OSError) as exc:
+                raise _ChildGone(_STOPPED) from exc
+        if status == "raised":
+            raise value
+        return value
+
+    def end(self) -> None:
+        """Stop the child: asked politely when idle, ended when busy (its answer is no longer
+        wanted) or when it does not leave in time."""
+        process = self.process
+        if self.turn.acquire(blocking=False):
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            finally:
+                self.turn.release()
+            process.join(LEAVE_SECONDS)
+        if process.is_alive():
+            process.terminate()
+            process.join(LEAVE_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        with self.turn:  # a call still reading has seen the pipe close by now
+            self.conn.close()
+        process.close()
 
 
 class FaceAnalysisProcess:
@@ -50,8 +134,9 @@ class FaceAnalysisProcess:
     starts a new one).
     """
 
-    def __init__(self) -> None:
-        self._executor: ProcessPoolExecutor | None = None
+    def __init__(self, niceness: int = CHILD_NICENESS) -> None:
+        self._niceness = niceness
+        self._child: _Child | None = None
         self._lock = threading.Lock()
         self._closed = False
 
@@ -60,18 +145,32 @@ class FaceAnalysisProcess:
 
     def load(self) -> None:
         """Start the child and read the models now rather than on the first analysis."""
-        self._wait(self._submit(_load_in_child))
+        self._call("load", None)
 
     def analyse(self, data: bytes) -> FaceAnalysis:
-        return FaceAnalysis.from_json(self._wait(self._submit(_analyse_in_child, data)))
+        return FaceAnalysis.from_json(self._call("analyse", data))
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while one runs."""
+        with self._lock:
+            return None if self._child is None else self._child.process.pid
+
+    @property
+    def busy(self) -> bool:
+        """An image is on its way to the child or being analysed there."""
+        with self._lock:
+            child = self._child
+        return child is not None and child.turn.locked()
 
     def close(self) -> None:
-        """End the child; analyses not started are cancelled. Idempotent."""
+        """End the child; an analysis under way is abandoned and later calls are refused.
+        Idempotent."""
         with self._lock:
             self._closed = True
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            child, self._child = self._child, None
+        if child is not None:
+            child.end()
 
     def __enter__(self) -> FaceAnalysisProcess:
         return self
@@ -80,45 +179,30 @@ class FaceAnalysisProcess:
                  trace: TracebackType | None) -> None:
         self.close()
 
-    def _submit(self, function: Any, *args: Any) -> Future[Any]:
-        # Imported here: multiprocessing is only needed once scoring starts.
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
+    def _call(self, kind: str, data: bytes | None) -> Any:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the face analysis process was closed")
-            if self._executor is None:
-                self._executor = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_child)
-            executor = self._executor
+            if self._child is None:
+                self._child = _Child(self._niceness)
+            child = self._child
         try:
-            return executor.submit(function, *args)
-        except BrokenProcessPool as exc:
-            self._forget(executor)
-            raise _stopped() from exc
+            return child.call(kind, data)
+        except _ChildGone:
+            self._forget(child)  # it stopped: the next call starts another
+            raise
 
-    def _wait(self, future: Future[Any]) -> Any:
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            return future.result()
-        except BrokenProcessPool as exc:
-            with self._lock:
-                executor = self._executor
-            if executor is not None:
-                self._forget(executor)
-            raise _stopped() from exc
-
-    def _forget(self, executor: ProcessPoolExecutor) -> None:
+    def _forget(self, child: _Child) -> None:
         with self._lock:
-            if self._executor is executor:
-                self._executor = None
-        executor.shutdown(wait=False, cancel_futures=True)
+            if self._child is not child:
+                return
+            self._child = None
+        child.end()
 
 
-def _stopped() -> IdentityUnavailable:
-    return IdentityUnavailable("identity scoring stopped unexpectedly while analysing an image; "
-                               "the next image starts it again")
+class _ChildGone(IdentityUnavailable):
+    """The child ended (crashed, was killed, or was ended by ``close``) before it answered."""
+
+
+_STOPPED = ("identity scoring stopped unexpectedly while analysing an image; the next image "
+            "starts it again")

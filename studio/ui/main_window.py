@@ -445,9 +445,13 @@ class MainWindow(QMainWindow):
         self._update_cost()
 
     def apply_settings(self, settings: Settings) -> None:
-        """Saved settings take effect: new providers for the next batch."""
+        """Saved settings take effect: new providers for the next batch, the identity
+        threshold's verdicts at once."""
         self.services.settings = settings
         self.rendering.apply_settings(settings, self.services.build_providers)
+        refused = self.render_facts.use_threshold(settings.identity_threshold)
+        if refused:
+            self.show_message(f"The identity threshold was not changed: {refused}.", "warning")
 
     # ------------------------------------------------------------------ what the window shows
     def _update_title(self) -> None:

@@ -316,7 +316,26 @@ class SettingsDialog(QDialog):
         self.data_dir.setToolTip("Where the library keeps renders; takes effect at the next "
                                  "start. STUDIO_DATA_DIR wins over it.")
         form.addRow("Library folder", self.data_dir)
+        self.identity_threshold = QDoubleSpinBox(page)
+        self.identity_threshold.setObjectName("identityThreshold")
+        # The rules' bounds: above the 0.1 of drifting under it, at most 2.
+        self.identity_threshold.setRange(0.11, 2.0)
+        self.identity_threshold.setDecimals(2)
+        self.identity_threshold.setSingleStep(0.01)
+        self.identity_threshold.setValue(self.settings.identity_threshold)
+        self.identity_threshold.setToolTip(
+            "A render whose face is closer than this to the character's is the same person; "
+            "the last 0.10 under it reads drifting. 0.60 is dlib's published threshold. The "
+            "cards take the new verdicts when the settings are saved.")
+        form.addRow("Identity threshold", self.identity_threshold)
         return page
+
+    def _identity_threshold(self) -> float:
+        """The threshold shown, or the settings' own when it was left as shown (a file may
+        hold more decimals than the field)."""
+        own = self.settings.identity_threshold
+        shown = self.identity_threshold.value()
+        return own if round(own, 2) == round(shown, 2) else round(shown, 2)
 
     # ------------------------------------------------------------------ saving
     def collect(self) -> Settings:
@@ -328,7 +347,8 @@ class SettingsDialog(QDialog):
                        preview_provider=self.preview_provider.currentData(),
                        final_provider=self.final_provider.currentData(),
                        budget_cap=float(budget) if budget else None,
-                       data_dir=self.data_dir.text().strip() or None)
+                       data_dir=self.data_dir.text().strip() or None,
+                       identity_threshold=self._identity_threshold())
 
     def save(self) -> bool:
         """Write the keys and the settings (off the GUI thread); ``saved`` follows, or a

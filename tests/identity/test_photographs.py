@@ -22,6 +22,7 @@ from studio.identity import (
     Verdict,
     identity_from_file,
 )
+from studio.identity.faces import DETECTION_SIDE, FINE_DETECTION_SIDE, decode_image
 
 from .conftest import encode, photograph
 
@@ -110,6 +111,54 @@ def test_an_exif_rotated_photograph_is_read_upright(
     assert score.verdict is Verdict.SAME_PERSON, score.explanation
 
 
+def test_a_large_jpeg_is_measured_on_a_reduced_decode_and_reported_in_its_own_pixels(
+    astronaut: Image.Image, analyser: DlibFaceAnalyser, identity: IdentitySource,
+) -> None:
+    # A camera-sized photograph, stored turned on its side: decoded at a quarter scale (still
+    # over 1024 px long), read upright, the face's box in the photograph's own pixels.
+    canvas = Image.new("RGB", (4200, 3000), (90, 90, 90))
+    canvas.paste(astronaut.resize((2816, 2816), Image.Resampling.BICUBIC), (1000, 100))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(canvas.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=90,
+                  exif=exif.tobytes())
+    decoded = decode_image(data)
+    assert decoded is not None and decoded.size == (4200, 3000)
+    assert 1024 <= max(decoded.pixels.size) < 2048 and decoded.scale[0] == pytest.approx(4, 0.01)
+    analysis = analyser.analyse(data)
+    assert analysis.image_size == (4200, 3000)
+    box, times = analysis.box, 2816 / 512
+    assert box is not None  # her face: x 175-270, y 80-175 of 512 px, 5.5 times as large
+    assert 1000 + times * 150 <= box.left <= 1000 + times * 200
+    assert 100 + times * 60 <= box.top <= 100 + times * 110
+    assert times * 75 <= box.width <= times * 120
+    score = IdentityScorer(analyser).judge(analysis, identity)
+    assert score.verdict is Verdict.SAME_PERSON, score.explanation
+
+
+def test_only_a_small_face_is_searched_for_again_at_the_finer_size(
+    astronaut: Image.Image, identity: IdentitySource,
+) -> None:
+    searched: list[int] = []
+
+    class Recording(DlibFaceAnalyser):
+        def _search(self, grey, decoded, side):  # type: ignore[no-untyped-def]
+            searched.append(side)
+            return super()._search(grey, decoded, side)
+
+    recording = Recording()
+    portrait = encode(VARIANTS["up to 1024 px"](astronaut))
+    assert IdentityScorer(recording).score(portrait, identity).verdict is Verdict.SAME_PERSON
+    assert searched == [DETECTION_SIDE]
+    searched.clear()
+    small = encode(VARIANTS["face a tenth of a 1024 render"](astronaut))
+    assert IdentityScorer(recording).score(small, identity).verdict is Verdict.SAME_PERSON
+    assert searched == [DETECTION_SIDE, FINE_DETECTION_SIDE]
+    searched.clear()
+    assert recording.analyse(encode(photograph("coffee"))).problem is NotScorable.NO_FACE
+    assert searched == [DETECTION_SIDE, FINE_DETECTION_SIDE]
+
+
 @pytest.mark.parametrize("name", ["chelsea", "coffee"])
 def test_a_cat_and_a_coffee_are_not_scorable(
     name: str, analyser: DlibFaceAnalyser, identity: IdentitySource,
@@ -141,9 +190,11 @@ def test_two_faces_of_the_same_size_are_several_faces(
 def test_a_clearly_smaller_second_face_leaves_the_largest_scored(
     astronaut: Image.Image, analyser: DlibFaceAnalyser, identity: IdentitySource,
 ) -> None:
-    pair = Image.new("RGB", (520, 320), (40, 40, 40))
+    # 21/32 as wide: a face in the background, large enough for the first search to find (so
+    # it is seen and set aside, not missed), its box two pyramid levels under the largest's.
+    pair = Image.new("RGB", (530, 320), (40, 40, 40))
     pair.paste(_head(astronaut, 320), (0, 0))
-    pair.paste(_head(astronaut, 200), (320, 60))  # 5/8 as wide: a face in the background
+    pair.paste(_head(astronaut, 210), (320, 55))
     analysis = analyser.analyse(encode(pair))
     assert analysis.faces == 2 and analysis.scorable
     assert analysis.box is not None and analysis.box.left < 320

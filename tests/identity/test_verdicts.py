@@ -56,6 +56,23 @@ def test_the_threshold_is_configurable() -> None:
     assert "under 0.45" in scorer.score(b"b", IDENTITY).explanation
 
 
+def test_a_score_is_judged_again_under_a_new_threshold_from_its_distance() -> None:
+    analyser = CountingAnalyser({b"a": face(descriptor_at(0.42)), b"b": no_face()})
+    scorer = IdentityScorer(analyser)
+    score, unscorable = scorer.score(b"a", IDENTITY), scorer.score(b"b", IDENTITY)
+    assert score.verdict is Verdict.SAME_PERSON
+    strict = IdentityRules(threshold=0.45)
+    again = score.judged_by(strict, IDENTITY)
+    assert again.distance == score.distance and again.faces == score.faces
+    assert again.verdict is Verdict.DRIFTING and "same person under 0.45" in again.explanation
+    assert again == IdentityScorer(CountingAnalyser(analyser.analyses), rules=strict).score(
+        b"a", IDENTITY)
+    assert again.judged_by(IdentityRules(threshold=0.4), IDENTITY).verdict is (
+        Verdict.DIFFERENT_PERSON)
+    assert unscorable.judged_by(strict, IDENTITY) is unscorable  # no distance, no verdict
+    assert len(analyser.calls) == 2  # nothing analysed again
+
+
 @pytest.mark.parametrize("problem", list(NotScorable))
 def test_an_image_that_cannot_be_scored_gets_no_distance_and_no_drift(
     problem: NotScorable,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +111,12 @@ class RenderFacts(QObject):
     def available(self) -> bool:
         return not self.unavailable_reason
 
+    @property
+    def analyser(self) -> Any:
+        """The face analyser in use (the child process's, unless a test gave another); None
+        before it is ready and after ``close``."""
+        return self._analyser
+
     # ------------------------------------------------------------------ opening and closing
     def attach(self, library: Library, changes: LibraryChanges, rules: IdentityRules | None,
                analyser: AnalyserFactory | None = None) -> None:
@@ -146,6 +152,41 @@ class RenderFacts(QObject):
             self._schedule(force=True)
 
         self._bg.run(prepare, ready, failed, owner=self, what="Preparing identity scoring")
+
+    def use_threshold(self, threshold: float) -> str:
+        """The same-person threshold changed (the settings were saved): every badge, the
+        consistency view and the inspector take the new verdicts now, judged again from the
+        distances already measured (nothing is analysed again). Returns "" or, for a threshold
+        no distance can be judged by, the sentence saying so (the rules stay as they were)."""
+        from studio.identity import IdentityRules
+
+        current = self.rules if self.rules is not None else IdentityRules()
+        if threshold == current.threshold:
+            return ""
+        try:
+            rules = IdentityRules(threshold=threshold, drift_margin=current.drift_margin)
+        except ValueError as exc:  # StudioInputError: a sentence
+            return str(exc)
+        self.rules = rules
+        if self._rejudge(self._facts, self.source):
+            self._bump()
+        return ""
+
+    def _rejudge(self, facts: dict[int, RenderFact], source: IdentitySource | None) -> bool:
+        """Verdicts under the current rules, in place; whether one changed."""
+        rules = self.rules
+        if rules is None or source is None:
+            return False
+        changed = False
+        for rid, fact in facts.items():
+            score = fact.score
+            if score is None or score.distance is None:
+                continue
+            judged = score.judged_by(rules, source)
+            if judged != score:
+                facts[rid] = replace(fact, score=judged)
+                changed = True
+        return changed
 
     def close(self) -> Callable[[], None]:
         """Stop scoring; returns the end of the face analyser's child process, which blocks
@@ -251,6 +292,8 @@ class RenderFacts(QObject):
             if result.unavailable:
                 self._set_unavailable(result.unavailable)
                 self._scores = type(scores)(library, None, self.rules)
+            # Scored under the rules of when the piece started; the threshold may have changed.
+            self._rejudge(result.facts, result.source)
             changed = result.source != self.source
             self.source = result.source
             for rid, fact in result.facts.items():
