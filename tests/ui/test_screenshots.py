@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtGui import QColor, QPalette
 
+from studio.core.lifecycle import Approval
 from studio.ui import theme
 from tests.ui.conftest import settle_images
 from tests.ui.test_settings_ui import FakeKeyStore, open_settings
@@ -48,9 +49,11 @@ def test_the_window_the_library_and_settings_in_both_palettes(  # type: ignore[n
     window.actions_by_name["approve"].trigger()
     window.actions_by_name["star"].trigger()
     window.inspector_dock.raise_()
-    def verdict_shown() -> bool:
+    def verdict_shown() -> bool:  # in the inspector and on the card the shot shows
+        cell = model.cell(name)
         return (window.inspector.record is not None
-                and window.inspector.values["Verdict"].text() == "Approved · ★ starred")
+                and window.inspector.values["Verdict"].text() == "Approved · ★ starred"
+                and cell.approval is Approval.APPROVED and cell.star)
 
     try:  # two library writes and a read: slow on a busy machine
         qtbot.waitUntil(verdict_shown, timeout=30000)
