@@ -163,6 +163,13 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     window = create_window(args, services, loop)
     window.show()
     keep_collections_short(window)
+    # Ctrl+C in the terminal closes the window as its close button does (renders parked, the
+    # library closed) instead of raising in whatever Python code the GUI thread was running.
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda _signum, _frame: QTimer.singleShot(0, window.close))
     # The window closes itself once its renders are parked and the library is closed; the
     # loop then ends here rather than by Qt quitting under it.
     app.setQuitOnLastWindowClosed(False)

@@ -1,0 +1,42 @@
+"""Ctrl+C in the terminal that started the studio closes its window as the close button does:
+the process ends on its own with exit 0 and no traceback (it printed a KeyboardInterrupt
+traceback from the code the GUI thread happened to run, and went on running)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def test_ctrl_c_closes_the_window_quietly(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env.update({
+        "QT_QPA_PLATFORM": "offscreen",
+        "STUDIO_DATA_DIR": str(tmp_path / "data"),
+        "STUDIO_CONFIG_DIR": str(tmp_path / "config"),
+        "STUDIO_LOG_DIR": str(tmp_path / "logs"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    })
+    app = subprocess.Popen([sys.executable, "-m", "studio"], env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        images = tmp_path / "data" / "images"
+        deadline = time.monotonic() + 120
+        # First start: the example's previews render offline into the new library.
+        while time.monotonic() < deadline and app.poll() is None:
+            if images.is_dir() and any(images.rglob("*.png")):
+                break
+            time.sleep(0.2)
+        assert app.poll() is None, app.communicate()[1]
+        app.send_signal(signal.SIGINT)
+        _out, err = app.communicate(timeout=120)
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.communicate()
+    assert app.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
