@@ -165,3 +165,23 @@ def gui_thread_collector(qapp):  # type: ignore[no-untyped-def]
     yield collector
     collector.stop()
     collector.deleteLater()
+
+
+def hold_first_read(renders):  # type: ignore[no-untyped-def]
+    """Make the library's next ``renders.get`` read its record, then wait for ``gate`` before
+    answering (a read that saw the library just before a write and answers after the write
+    was announced); later reads go straight through. Returns the events (read, gate)."""
+    import threading
+
+    read, gate = threading.Event(), threading.Event()
+    plain_get = renders.get
+
+    def slow_get(wanted: int):  # type: ignore[no-untyped-def]
+        record = plain_get(wanted)
+        if not read.is_set():
+            read.set()
+            gate.wait(10)
+        return record
+
+    renders.get = slow_get
+    return read, gate

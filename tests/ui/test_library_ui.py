@@ -14,6 +14,7 @@ from PySide6.QtGui import QDropEvent
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
 from studio.library import Approval
+from tests.ui.conftest import hold_first_read
 
 
 def a1111_png(path: Path) -> Path:
@@ -200,8 +201,6 @@ def test_a_verdict_written_while_the_inspector_reads_the_render_is_shown(  # typ
     """The inspector's read of a render can see the library just before a write; the write's
     announcement then arrives while no record is shown yet. Before, that announcement was
     ignored and the inspector kept the old verdict (under load, in the screenshot test)."""
-    import threading
-
     from studio.core.lifecycle import Approval
 
     window = make_window()
@@ -209,17 +208,7 @@ def test_a_verdict_written_while_the_inspector_reads_the_render_is_shown(  # typ
     model, renders = window.model, window.library.renders
     name = model.names()[2]
     render_id = model.cell(name).preview.render_id
-    read, gate = threading.Event(), threading.Event()
-    plain_get = renders.get
-
-    def slow_get(wanted: int):  # type: ignore[no-untyped-def]
-        record = plain_get(wanted)
-        if not read.is_set():  # the first read: before the write below...
-            read.set()
-            gate.wait(10)  # ... and answered after it was announced
-        return record
-
-    renders.get = slow_get
+    read, gate = hold_first_read(renders)
     window.grid.select_name(name)
     qtbot.waitUntil(read.is_set)
     renders.set_approval([render_id], Approval.APPROVED)

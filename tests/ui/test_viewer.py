@@ -16,7 +16,7 @@ from studio.core.request import Stage
 from studio.core.sheet import load_sheet
 from studio.ui.scene_delegate import card_layout
 from studio.ui.window_actions import ACTIONS
-from tests.ui.conftest import settle_images
+from tests.ui.conftest import hold_first_read, settle_images
 from tests.ui.test_screenshots import palette  # noqa: F401  (the light and dark palettes)
 
 #: A popped-up menu on the offscreen platform: it has no window stack or keyboard to grab.
@@ -430,8 +430,6 @@ def test_a_verdict_written_while_the_viewer_reads_the_render_is_shown(make_windo
     """The viewer's read of its render can see the library just before a write; the write's
     announcement arrives while the read is on its way. Before, it was ignored then and the
     viewer kept the old verdict."""
-    import threading
-
     window = make_window()
     _previews_done(qtbot, window)
     model, renders = window.model, window.library.renders
@@ -439,17 +437,7 @@ def test_a_verdict_written_while_the_viewer_reads_the_render_is_shown(make_windo
     window.grid.select_name(name)
     qtbot.waitUntil(lambda: window.inspector.record is not None)
     render_id = model.cell(name).preview.render_id
-    read, gate = threading.Event(), threading.Event()
-    plain_get = renders.get
-
-    def slow_get(wanted: int):  # type: ignore[no-untyped-def]
-        record = plain_get(wanted)
-        if not read.is_set():  # the first read: before the write below...
-            read.set()
-            gate.wait(10)  # ... and answered after it was announced
-        return record
-
-    renders.get = slow_get
+    read, gate = hold_first_read(renders)
     _double_click_slot(qtbot, window, name, Stage.PREVIEW)
     qtbot.waitUntil(read.is_set)
     renders.set_approval([render_id], Approval.APPROVED)
