@@ -163,7 +163,6 @@ class CompareView(KeyedWindow):
         #: Side by side: each image's caption above it.
         self.captions = (caption_label("compareCaptionA"), caption_label("compareCaptionB"))
         for view, caption in ((self.left, self.captions[0]), (self.right, self.captions[1])):
-            view.overlay = False
             split.addWidget(captioned(caption, view, split))
         self.left.viewChanged.connect(lambda: self.right.follow(self.left))
         self.right.viewChanged.connect(lambda: self.left.follow(self.right))

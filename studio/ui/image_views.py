@@ -1,10 +1,11 @@
 """Images that zoom and pan: :class:`ZoomView`, one image (the viewer's, and each side of compare
 side by side), and :class:`SliderView`, two images over one another with a divider (compare's
-slider). Neither draws a caption over the image unless asked (the viewer's ``overlay``)."""
+slider). Neither draws anything over the image: their windows show captions and zoom in a line
+above it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -32,9 +33,6 @@ class ZoomView(QGraphicsView):
 
     def __init__(self, caption: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        #: Whether the caption and zoom are drawn on the image (the viewer's); compare shows
-        #: them in a line above the image instead.
-        self.overlay = True
         self.setScene(QGraphicsScene(self))
         self.item = QGraphicsPixmapItem()
         self.item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
@@ -120,20 +118,6 @@ class ZoomView(QGraphicsView):
     def caption_text(self) -> str:
         """"A · Market · preview  ·  100%": the caption with the zoom."""
         return f"{self.caption}  ·  {self.zoom * 100:.0f}%"
-
-    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
-        if not self.overlay:
-            return
-        painter.save()
-        painter.resetTransform()
-        painter.setPen(QColor("white"))
-        fm = painter.fontMetrics()
-        text = self.caption_text()
-        box = fm.boundingRect(text).adjusted(-6, -3, 6, 3)
-        box.moveTopLeft(self.viewport().rect().topLeft() + QPointF(8, 8).toPoint())
-        painter.fillRect(box, QColor(0, 0, 0, 150))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-        painter.restore()
 
 
 class SliderView(QWidget):

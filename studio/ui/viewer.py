@@ -10,7 +10,7 @@ and its render as the library holds it) and does things through
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -86,6 +86,12 @@ class ImageViewer(KeyedWindow):
         font.setBold(True)
         self.title.setFont(font)
         bar.addWidget(self.title, 1)
+        #: The zoom, beside its buttons: nothing is drawn over the image.
+        self.zoom_label = QLabel(self)
+        self.zoom_label.setObjectName("viewerZoom")
+        self.zoom_label.setMinimumWidth(self.zoom_label.fontMetrics().horizontalAdvance("8888%"))
+        self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bar.addWidget(self.zoom_label)
         self.buttons: dict[str, QPushButton] = {}
         for name in ZOOM_BUTTONS:
             bar.addWidget(self._button(keys[name]))
@@ -94,6 +100,7 @@ class ImageViewer(KeyedWindow):
         self.view = ZoomView("", split)
         self.view.setObjectName("viewerImage")
         self.view.setMinimumSize(400, 300)
+        self.view.viewChanged.connect(self._show_zoom)
         side = QWidget(split)
         side.setObjectName("viewerSide")
         column = QVBoxLayout(side)
@@ -148,8 +155,8 @@ class ImageViewer(KeyedWindow):
         model, item = self.model, self.model.current
         title = item.title if item is not None else ""
         self.title.setText(title)
+        self.title.setToolTip(title)
         self.setWindowTitle(f"{title} — Viewer" if title else "Viewer")
-        self.view.caption = title
         self.position.setText(model.position)
         self.position.setVisible(bool(model.position))
         self.prompt_box.show_prompt(model.prompt)
@@ -158,6 +165,7 @@ class ImageViewer(KeyedWindow):
         self.error.setVisible(bool(model.error))
         if model.image is None:
             self.view.set_image(None)
+            self._show_zoom()
         in_library = item is not None and item.render_id is not None
         for name in ("approve", "reject", "star"):
             self.buttons[name].setEnabled(in_library)
@@ -175,6 +183,10 @@ class ImageViewer(KeyedWindow):
     def _show_image(self) -> None:
         self.view.set_image(self.model.image)
         self.view.fit()
+        self._show_zoom()
+
+    def _show_zoom(self) -> None:
+        self.zoom_label.setText(f"{self.view.zoom * 100:.0f}%" if self.view.has_image() else "")
 
     def zoom_by(self, factor: float) -> None:
         self.view.set_zoom(self.view.zoom * factor)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QContextMenuEvent, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMenu, QToolButton, QWidget
 
@@ -117,6 +117,7 @@ def test_the_viewer_from_a_card(make_window, qtbot, shot, palette: str) -> None:
     assert viewer.view.zoom == pytest.approx(fitted * 1.25)
     _key(qtbot, viewer, Qt.Key.Key_1)
     assert viewer.view.zoom == pytest.approx(1.0)
+    assert viewer.zoom_label.text() == "100%"
     _key(qtbot, viewer, Qt.Key.Key_Plus)
     assert viewer.view.zoom == pytest.approx(1.25)
     bar = viewer.view.horizontalScrollBar()
@@ -132,6 +133,18 @@ def test_the_viewer_from_a_card(make_window, qtbot, shot, palette: str) -> None:
     assert bar.value() == before + 120  # the image moved with the pointer
     _key(qtbot, viewer, Qt.Key.Key_0)
     assert viewer.view.zoom == pytest.approx(fitted)
+    assert viewer.zoom_label.text() == f"{fitted * 100:.0f}%"
+    # The title and the zoom sit above the image; the image area shows the image only.
+    image_area = QRect(viewer.view.mapTo(viewer, QPoint(0, 0)), viewer.view.size())
+    for label in (viewer.title, viewer.zoom_label):
+        assert label.isVisible() and label.text()
+        assert QRect(label.mapTo(viewer, QPoint(0, 0)), label.size()).bottom() < image_area.top()
+    before = port.grab().toImage()
+    viewer.title.setText("X" * 60)
+    viewer.view.caption = "X" * 60
+    port.repaint()
+    assert port.grab().toImage() == before
+    viewer._show()
     shot(viewer, f"viewer-{palette}.png")
 
     # Approve and star from the viewer: written to the library, the card follows
