@@ -26,11 +26,12 @@ from PySide6.QtWidgets import (
 
 from studio.core.anchor import ReferenceStrength
 from studio.core.presets import PresetKind
-from studio.core.prompt import prompt_parts, stage_negative
+from studio.core.prompt import prompt_parts, scene_subject, stage_negative
 from studio.core.request import Stage
 from studio.core.sheet import Scene, scene_references
 from studio.ui import theme
 from studio.ui.viewmodels.document import SheetDocument
+from studio.ui.viewmodels.inspector import short_clause
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.widgets import (
     keep_typed_number,
@@ -199,6 +200,7 @@ class SceneEditor(QWidget):
             keep_typed_number(self.seed_edit, scene.seed if scene.seed is not None
                               else self._doc.sheet.character.seed)
             self.prompt_view.setHtml(self.prompt_html(scene))
+            self.prompt_view.setToolTip(self._whole_clause(scene))
         finally:
             self._refreshing = False
 
@@ -219,12 +221,24 @@ class SceneEditor(QWidget):
                          f"{default}; it sends {sent} of {len(refs)}. Each model maps light "
                          "and strong onto its own setting.")
 
+    def _whole_clause(self, scene: Scene) -> str:
+        """The reference clause as sent, for the tooltip of the shortened one ("" if none)."""
+        for part in prompt_parts(self._doc.sheet, scene, self._doc.catalog):
+            if part.role == "reference":
+                return f"<p>Sent as: {html.escape(part.text.strip().strip(','))}</p>"
+        return ""
+
     def prompt_html(self, scene: Scene) -> str:
         sheet, catalog = self._doc.sheet, self._doc.catalog
         parts = prompt_parts(sheet, scene, catalog)
-        spans = ", ".join(
-            f'<span style="color:{part_colour(p.role)}" title="{p.role}">'
-            f"{html.escape(p.text.strip().strip(','))}</span>" for p in parts)
+
+        def span(role: str, text: str) -> str:
+            if role == "reference":  # shortened as everywhere; the tooltip has it whole
+                text = short_clause(scene_subject(sheet, scene),
+                                    len(scene_references(sheet, scene)))
+            return f'<span style="color:{part_colour(role)}">{html.escape(text)}</span>'
+
+        spans = ", ".join(span(p.role, p.text.strip().strip(",")) for p in parts)
         legend = " ".join(f'<span style="color:{part_colour(r)}">■ {r}</span>'
                           for r in dict.fromkeys(p.role for p in parts))
         negative = stage_negative(sheet, Stage.FINAL, catalog)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 from studio.core.anchor import ReferenceRole, ReferenceStrength
 from studio.core.sheet import load_sheet
 from studio.ui.reference_strip import TILE_MIME, ReferenceStrip
+from tests.ui.test_screenshots import palette  # noqa: F401  (the light and dark palettes)
 
 
 def image(path: Path, colour: str, size: tuple[int, int] = (96, 128)) -> Path:
@@ -197,6 +198,23 @@ def test_the_scene_strength_combo(window, qtbot, tmp_path: Path) -> None:  # typ
     window.document.undo_stack.undo()
     assert combo.currentData() == "light"
 
+
+
+def test_the_scene_panel_shortens_the_reference_clause(  # type: ignore[no-untyped-def]
+        window, qtbot, tmp_path: Path, shot, palette: str) -> None:  # noqa: F811
+    """"Prompt sent" opens with the clause shortened as the inspector and viewer show it; the
+    whole clause is in its tooltip."""
+    name = window.document.scene_names()[0]
+    window.grid.select_name(name)
+    drop(strip_of(window), file_drop(image(tmp_path / "a.png", "#c08060"),
+                                     image(tmp_path / "b.png", "#6080c0")))
+    wait_checked(qtbot, window)
+    shown = window.scene_editor.prompt_view.toPlainText()
+    assert shown.startswith("[the woman from 2 reference images], Emma"), shown
+    assert "from images 1 and 2" not in shown and "with the face" not in shown
+    tip = window.scene_editor.prompt_view.toolTip()
+    assert "Sent as: the woman with the face from images 1 and 2" in tip
+    shot(window.scene_editor, f"scene-panel-references-{palette}.png")
 
 class _PricedProvider:
     """A provider whose model bills each reference image (as BFL's do)."""

@@ -105,6 +105,12 @@ class PromptText:
         return self.short != self.full
 
 
+def short_clause(subject: str, count: int) -> str:
+    """A reference clause as shown: "[the woman from 3 reference images]"."""
+    images = "the reference image" if count == 1 else f"{count} reference images"
+    return f"[the {subject} from {images}]"
+
+
 def shown_prompt(render: RenderRecord) -> PromptText:
     """``render``'s prompt with its reference clause, when it opens with the one its references
     make (the clause of the images actually sent), shortened to "[the woman from 3 reference
@@ -116,8 +122,7 @@ def shown_prompt(render: RenderRecord) -> PromptText:
         clause = reference_clause(subject, refs)
         if clause and prompt.startswith(clause) and len(prompt) > len(clause):
             rest = prompt[len(clause):].lstrip(", ")
-            images = "the reference image" if len(refs) == 1 else f"{len(refs)} reference images"
-            return PromptText(prompt, f"[the {subject} from {images}] {rest}")
+            return PromptText(prompt, f"{short_clause(subject, len(refs))} {rest}")
     return PromptText(prompt, prompt)
 
 
