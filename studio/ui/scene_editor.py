@@ -57,12 +57,21 @@ def part_colour(role: str) -> str:
     return colour.name()
 
 
+def narrow_combo(combo: QComboBox) -> QComboBox:
+    """A combo that narrows with its panel (its list still shows every label whole) instead
+    of widening the panel to its longest label."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
+    return combo
+
+
 class PresetCombo(QComboBox):
     """Picks a preset by its label; a value not in the catalog shows as free text."""
 
     def __init__(self, document: SheetDocument, kind: PresetKind, allow_none: bool,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        narrow_combo(self)
         self.kind = kind
         self.setObjectName(f"sceneCombo-{kind.value}")
         if allow_none:
@@ -81,7 +90,9 @@ class PresetCombo(QComboBox):
                 self.addItem(f"Free text: {value}", value)
                 i = self.count() - 1
             self.setCurrentIndex(i)
-            self.setToolTip(self.itemData(i, Qt.ItemDataRole.ToolTipRole) or "")
+            # The label first: the combo may be too narrow to show all of it.
+            tip = self.itemData(i, Qt.ItemDataRole.ToolTipRole) or ""
+            self.setToolTip(f"{self.itemText(i)}\n{tip}" if tip else self.itemText(i))
 
     def value(self) -> str:
         return str(self.currentData() or "")
@@ -129,7 +140,7 @@ class SceneEditor(QWidget):
         self.framing_combo = PresetCombo(document, PresetKind.FRAMING, False, self.form_box)
         self.framing_combo.activated.connect(lambda _i: self._set("framing", self.framing_combo))
         form.addRow("Framing", self.framing_combo)
-        self.strength_combo = QComboBox(self.form_box)
+        self.strength_combo = narrow_combo(QComboBox(self.form_box))
         self.strength_combo.setObjectName("sceneReferenceStrength")
         for strength, label in STRENGTH_LABELS.items():
             self.strength_combo.addItem(label, strength.value)
@@ -217,7 +228,8 @@ class SceneEditor(QWidget):
             return
         sent = len(scene_references(self._doc.sheet, scene))
         default = " (the default)" if scene.reference is None else ""
-        combo.setToolTip(f"How strongly this scene holds to the character's reference images"
+        combo.setToolTip(f"{combo.currentText()}\n"
+                         f"How strongly this scene holds to the character's reference images"
                          f"{default}; it sends {sent} of {len(refs)}. Each model maps light "
                          "and strong onto its own setting.")
 

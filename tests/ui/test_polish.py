@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
 
 from studio.ui.scene_editor import PART_COLOURS, part_colour
 from tests.ui.conftest import close_window
@@ -79,3 +80,29 @@ def test_cut_fields_and_card_lines_say_their_whole_text(make_window, qtbot) -> N
     line = card_layout(rect, model.cell(name)).states[Stage.PREVIEW]
     tip = window.delegate.tooltip_at(model.index(0), rect, line.center())
     assert tip is not None and tip.startswith("Preview: ") and "offline" in tip
+
+
+def test_the_side_panels_fit_their_docks(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """No side panel is wider than its dock (nothing cut at the right, no sideways scrolling),
+    whatever the scene's presets say, at the window's default size."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window = make_window()
+    name = window.document.scene_names()[0]
+    window.grid.select_name(name)
+    long_text = "tungsten practicals with a warm rim from a window left of camera " * 2
+    window.document.update_scene(name, "Set the lighting", merge=False, lighting=long_text)
+    for dock in (window.character_dock, window.scene_dock, window.inspector_dock):
+        dock.show()
+        dock.raise_()
+        qtbot.waitUntil(lambda d=dock: d.widget().isVisible())
+        scroll = dock.widget().findChild(QScrollArea)
+        QApplication.processEvents()
+        body = scroll.widget()
+        wide = sorted(((w.minimumSizeHint().width(), w.objectName() or type(w).__name__)
+                       for w in body.findChildren(QWidget)), reverse=True)[:8]
+        assert body.width() <= scroll.viewport().width(), (
+            dock.objectName(), body.width(), scroll.viewport().width(), wide)
+        assert scroll.horizontalScrollBar().maximum() == 0
+    # A combo narrower than its label says the whole label in its tooltip.
+    assert window.scene_editor.lighting_combo.toolTip().startswith(f"Free text: {long_text}")
