@@ -87,6 +87,7 @@ def create_window(args: Sequence[str], services: StudioServices,
     """The main window with the sheet named in ``args``, the last sheet, or (first start) the
     example sheet. Its library and providers are prepared on a worker from here on."""
     from studio.ui.main_window import MainWindow
+    from studio.ui.read_ahead import ReadAhead
 
     window = MainWindow(services, loop)
     first_start = not window.state.started_before
@@ -100,6 +101,7 @@ def create_window(args: Sequence[str], services: StudioServices,
         wire_rendering(services)
         # First start with no key: the example renders at once, offline, so the grid is alive.
         window.start_rendering(preview_all=first_start and opened_example)
+    ReadAhead(window)  # the viewer's modules, on a worker once the window has painted
     return window
 
 

@@ -123,3 +123,31 @@ def test_a_card_scrolled_back_into_sight_is_not_drawn_again(  # type: ignore[no-
     unchanged = {name for name in top if revision(name) == before[name]}
     assert unchanged and not unchanged & set(drawn)
     close_window(qtbot, window)
+
+
+def test_the_viewer_is_read_ahead_on_a_worker_only_after_the_first_paint(  # type: ignore[no-untyped-def]
+        qtbot, services, studio_loop) -> None:
+    import threading
+
+    from studio.app import create_window
+    from studio.ui.read_ahead import VIEWER_MODULES, ReadAhead
+
+    window = create_window([], services, studio_loop)
+    reads: list[tuple[str, bool, bool]] = []  # (module, painted by then, on the GUI thread)
+    gui = threading.get_ident()
+    ReadAhead(window, ("a.module", "another.module"),
+              lambda name: reads.append((name, window._painted, threading.get_ident() == gui)))
+    window.hide()
+    qtbot.waitUntil(lambda: not window.starting, timeout=20000)  # ready, never painted
+    for _ in range(3):
+        QApplication.processEvents()
+    assert reads == []  # nothing read before the first paint
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: len(reads) == 2, timeout=20000)
+    assert reads == [("a.module", True, False), ("another.module", True, False)]
+    assert set(VIEWER_MODULES) >= {"studio.ui.viewer", "studio.ui.image_windows"}
+    close_window(qtbot, window)
+    window.deleteLater()
+
