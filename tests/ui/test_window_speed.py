@@ -151,3 +151,42 @@ def test_the_viewer_is_read_ahead_on_a_worker_only_after_the_first_paint(  # typ
     close_window(qtbot, window)
     window.deleteLater()
 
+
+def test_a_read_of_the_library_merges_only_the_cards_that_moved(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.ui.viewmodels import sheet_library
+
+    window = make_window()
+    model, cards = window.model, window.rendering.sheet_library
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    qtbot.waitUntil(lambda: not cards.loading, timeout=20000)
+    merged: list[str] = []
+    merge = sheet_library.merge_cell
+
+    def counting(shown, stored):  # type: ignore[no-untyped-def]
+        merged.append(next(n for n in model.names() if model.cell(n) is shown))
+        return merge(shown, stored)
+
+    monkeypatch.setattr(sheet_library, "merge_cell", counting)
+
+    def read() -> None:
+        with qtbot.waitSignal(cards.cellsLoaded, timeout=20000):
+            cards.reload()
+
+    def nothing_moved() -> bool:  # once the first start's renders and scores have settled
+        merged.clear()
+        read()
+        return merged == []
+
+    qtbot.waitUntil(nothing_moved, timeout=20000)
+    name = model.names()[1]
+    model.update_slot(name, Stage.FINAL, state=JobState.QUEUED)
+    read()
+    assert merged == [name]
+    after = {n: model.cell(n) for n in model.names()}
+    cards._merged.clear()  # forget: every card merged again ends the same
+    read()
+    assert len(merged) == 1 + len(model.names())
+    assert {n: model.cell(n) for n in model.names()} == after
+

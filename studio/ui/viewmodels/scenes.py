@@ -66,6 +66,10 @@ def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+#: The cell of a scene with no render state yet (frozen: one serves every scene).
+_NO_CELL = Cell()
+
+
 class SceneListModel(QAbstractListModel):
     """Scenes of the document in order. ``cellsChanged`` fires when any render state moves."""
 
@@ -153,7 +157,8 @@ class SceneListModel(QAbstractListModel):
 
     # ------------------------------------------------------------------ render state
     def cell(self, name: str) -> Cell:
-        return self._cells.get(name, Cell())
+        cell = self._cells.get(name)
+        return _NO_CELL if cell is None else cell  # not a new Cell() on every look-up
 
     def set_cell(self, name: str, cell: Cell) -> None:
         self.set_cells({name: cell})
@@ -164,7 +169,7 @@ class SceneListModel(QAbstractListModel):
         changed = False
         line_moved = False
         for name, cell in cells.items():
-            old = self._cells.get(name, Cell())
+            old = self.cell(name)
             cell = self._with_distances(cell)
             if old == cell:
                 continue
