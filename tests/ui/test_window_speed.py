@@ -190,3 +190,36 @@ def test_a_read_of_the_library_merges_only_the_cards_that_moved(  # type: ignore
     assert len(merged) == 1 + len(model.names())
     assert {n: model.cell(n) for n in model.names()} == after
 
+
+def test_a_repaint_paints_only_the_cards_in_it(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtGui import QRegion
+
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid, model = window.grid, window.model
+    grid.set_card_size(0)  # thumbnails: many cards in sight
+    settle_images(qtbot, window)
+    window.delegate.badges = None  # identity scores arriving would repaint cards too
+    # Nothing left to paint: a repaint also paints whatever else was waiting to be painted.
+    grid.viewport().repaint()
+    rows = [r for r in range(model.rowCount())
+            if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())]
+    assert len(rows) > 6
+    first, last = rows[0], rows[-1]
+    painted: list[int] = []
+    original = scene_delegate.SceneCardDelegate.paint
+
+    def counting(self, painter, option, index):  # type: ignore[no-untyped-def]
+        painted.append(index.row())
+        return original(self, painter, option, index)
+
+    monkeypatch.setattr(scene_delegate.SceneCardDelegate, "paint", counting)
+    # two cards far apart (as a batch changes them): the rectangle around both holds them all
+    grid.viewport().repaint(QRegion(grid.visualRect(model.index(first)))
+                            .united(QRegion(grid.visualRect(model.index(last)))))
+    assert sorted(painted) == [first, last]
+    painted.clear()
+    grid.viewport().repaint()  # a whole repaint still paints every card in sight
+    assert sorted(painted) == rows
+    close_window(qtbot, window)
