@@ -223,3 +223,35 @@ def test_a_repaint_paints_only_the_cards_in_it(  # type: ignore[no-untyped-def]
     grid.viewport().repaint()  # a whole repaint still paints every card in sight
     assert sorted(painted) == rows
     close_window(qtbot, window)
+
+
+def test_images_are_decoded_a_few_at_a_time_the_newest_asked_first(  # type: ignore[no-untyped-def]
+        qtbot, studio_loop, tmp_path) -> None:
+    from PIL import Image
+
+    from studio.ui.viewmodels.background import Background
+    from studio.ui.viewmodels.images import ImageCache
+
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"render-{i}.png"
+        Image.new("RGB", (64, 64), (60 * i, 0, 0)).save(path)
+        paths.append(path)
+    helper = Background(studio_loop)
+    cache = ImageCache(helper, decoders=1)
+    arrived: list[str] = []
+    cache.loaded.connect(arrived.append)
+    for path in paths:  # as cards scroll into sight one after another
+        assert cache.get(path, 32) is None
+    assert helper.pending == 1 and cache.loading == 4  # one decode at a time; four waiting
+    qtbot.waitUntil(lambda: cache.loading == 0, timeout=10000)
+    # the first asked was under way; then the latest asked first: the cards now in sight
+    assert arrived == [str(paths[0]), str(paths[3]), str(paths[2]), str(paths[1])]
+    assert all(cache.get(path, 32) is not None for path in paths)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    assert cache.get(broken, 32) is None and cache.get(paths[0], 16) is None
+    qtbot.waitUntil(lambda: cache.loading == 0, timeout=10000)  # a failure frees its turn
+    assert cache.problem(broken, 32) and cache.get(paths[0], 16) is not None
+    helper.close()
+
