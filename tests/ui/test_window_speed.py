@@ -255,3 +255,31 @@ def test_images_are_decoded_a_few_at_a_time_the_newest_asked_first(  # type: ign
     assert cache.problem(broken, 32) and cache.get(paths[0], 16) is not None
     helper.close()
 
+
+def test_a_cards_staleness_is_worked_out_again_only_once_it_may_have_changed(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.ui.viewmodels import scenes
+
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    name = model.names()[0]
+    asked: list[str] = []
+    rule = scenes.staleness
+
+    def counting(made_with, current):  # type: ignore[no-untyped-def]
+        asked.append(name)
+        return rule(made_with, current)
+
+    monkeypatch.setattr(scenes, "staleness", counting)
+    model.update_slot(name, Stage.PREVIEW, message="a note")  # the cell changed: asked again
+    assert model.stale_reasons(name, Stage.PREVIEW) == ()
+    assert model.stale_reasons(name, Stage.PREVIEW) == ()  # drawn again: known
+    assert len(asked) == 1
+    scene = window.document.sheet.scene(name)
+    assert scene is not None
+    other = "rembrandt" if scene.lighting != "rembrandt" else "golden-hour"
+    window.document.update_scene(name, "Lighting", lighting=other)  # what it sends changed
+    assert model.stale_reasons(name, Stage.PREVIEW) == ("lighting",)
+    assert len(asked) == 2 and model.is_stale(name, Stage.PREVIEW)
