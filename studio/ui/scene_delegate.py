@@ -63,6 +63,10 @@ __all__ = ["CARD_H", "CARD_SIZES", "CARD_W", "CHIPS", "COMPACT_BELOW", "DEFAULT_
            "card_layout", "shown_stage"]
 
 CARD_CACHE_PIXELS = 16_000_000  # pictures of cards kept (about 64 MB), whatever their size
+#: The pictures the cards showed last, kept for cards that come back into sight unchanged,
+#: the least recently shown let go first (about 96 MB: well over a 200-scene sheet at the
+#: usual sizes; the largest cards of such a sheet would take more than 170 MB).
+SHOWN_CACHE_PIXELS = 24_000_000
 FRAME_BUDGET = 0.006  # seconds of card drawing per turn of the event loop
 
 
@@ -83,7 +87,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         #: The picture each scene's card showed last, with its key (drawn again while a frame
         #: is over budget, and used again as it is while the card has not changed: a picture
         #: the cache let go of is not drawn again when the card comes back into sight).
-        self._shown: dict[str, tuple[tuple[object, ...], QPixmap]] = {}
+        self._shown: OrderedDict[str, tuple[tuple[object, ...], QPixmap]] = OrderedDict()
+        self._shown_pixels = 0
         self._frame_spent = 0.0
         #: How long a card has taken to draw lately (a running average, in seconds).
         self._card_cost = 0.0
@@ -168,8 +173,23 @@ class SceneCardDelegate(QStyledItemDelegate):
             self._spend(time.perf_counter() - started)
         elif key in self._cards:
             self._cards.move_to_end(key)
-        self._shown[name] = (key, picture)
+        self._keep_shown(name, key, picture)
         painter.drawPixmap(rect.topLeft(), picture)
+
+    def _keep_shown(self, name: str, key: tuple[object, ...], picture: QPixmap) -> None:
+        """Remember the picture ``name``'s card shows, within :data:`SHOWN_CACHE_PIXELS`."""
+        known = self._shown.get(name)
+        if known is not None and known[1] is picture and known[0] == key:
+            self._shown.move_to_end(name)
+            return
+        if known is not None:
+            del self._shown[name]
+            self._shown_pixels -= known[1].width() * known[1].height()
+        self._shown[name] = (key, picture)
+        self._shown_pixels += picture.width() * picture.height()
+        while self._shown_pixels > SHOWN_CACHE_PIXELS and len(self._shown) > 1:
+            _, (_, old) = self._shown.popitem(last=False)
+            self._shown_pixels -= old.width() * old.height()
 
     def _over_budget(self) -> bool:
         """Whether one more card would take this frame past its budget (the first card of a

@@ -283,3 +283,31 @@ def test_a_cards_staleness_is_worked_out_again_only_once_it_may_have_changed(  #
     window.document.update_scene(name, "Lighting", lighting=other)  # what it sends changed
     assert model.stale_reasons(name, Stage.PREVIEW) == ("lighting",)
     assert len(asked) == 2 and model.is_stale(name, Stage.PREVIEW)
+
+
+def test_the_pictures_kept_of_cards_shown_stay_within_their_bound(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid, delegate, model = window.grid, window.delegate, window.model
+    grid.set_card_size(3)
+    card = delegate.card_size()
+    bound = card.width() * card.height() * 3  # about three cards' pictures
+    monkeypatch.setattr(scene_delegate, "SHOWN_CACHE_PIXELS", bound)
+    bar = grid.verticalScrollBar()
+    bar.setValue(0)
+    grid.viewport().repaint()
+    seen: set[str] = set()
+    while bar.value() < bar.maximum():
+        bar.setValue(bar.value() + bar.pageStep())
+        grid.viewport().repaint()
+        QApplication.processEvents()  # the cards a frame left for the next are drawn
+        seen |= {model.scene_at(r).name for r in range(model.rowCount())
+                 if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())}
+        kept = delegate._shown
+        assert delegate._shown_pixels == sum(p.width() * p.height() for _, p in kept.values())
+        assert delegate._shown_pixels <= bound or len(kept) == 1
+    assert len(seen) > 3 * len(delegate._shown)  # most were let go, the latest shown kept
+    last = [model.scene_at(r).name for r in range(model.rowCount())
+            if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())]
+    assert set(delegate._shown) & set(last)
