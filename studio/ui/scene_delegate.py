@@ -68,6 +68,9 @@ CARD_CACHE_PIXELS = 16_000_000  # pictures of cards kept (about 64 MB), whatever
 #: usual sizes; the largest cards of such a sheet would take more than 170 MB).
 SHOWN_CACHE_PIXELS = 24_000_000
 FRAME_BUDGET = 0.006  # seconds of card drawing per turn of the event loop
+#: The parts of a picture's key that say how it looks whatever the card shows: the palette, the
+#: font and the pixel ratio.
+_LOOK = slice(7, 10)
 
 
 class SceneCardDelegate(QStyledItemDelegate):
@@ -137,7 +140,11 @@ class SceneCardDelegate(QStyledItemDelegate):
             picture = shown
         view = option.widget
         on_screen = isinstance(painter.device(), QWidget)  # not a grab() or a print
-        same_size = shown is not None and shown.deviceIndependentSize().toSize() == rect.size()
+        # The picture shown last stands in for a frame only when drawn at this size in these
+        # colours, font and pixel ratio (after a palette change it showed the old colours).
+        same_size = (shown is not None and shown_key is not None
+                     and shown.deviceIndependentSize().toSize() == rect.size()
+                     and shown_key[_LOOK] == key[_LOOK])
         if (picture is None and on_screen and self._over_budget()
                 and isinstance(view, QAbstractItemView) and (same_size or self.scrolling)):
             # This frame has drawn enough cards: show the card as it was a moment ago (or,

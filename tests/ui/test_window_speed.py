@@ -311,3 +311,37 @@ def test_the_pictures_kept_of_cards_shown_stay_within_their_bound(  # type: igno
     last = [model.scene_at(r).name for r in range(model.rowCount())
             if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())]
     assert set(delegate._shown) & set(last)
+
+
+def test_a_card_over_budget_never_stands_in_with_its_picture_in_old_colours(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    window = make_window()
+    grid, delegate, model = window.grid, window.delegate, window.model
+    delegate.badges = None
+    grid.viewport().repaint()  # every card in sight has a picture in these colours
+    drawn: list[int] = []
+    original = CardPainter.draw
+
+    def counting(self, painter, option, index, *args):  # type: ignore[no-untyped-def]
+        drawn.append(index.row())
+        return original(self, painter, option, index, *args)
+
+    monkeypatch.setattr(CardPainter, "draw", counting)
+    before = QApplication.palette()
+    dark = QPalette(before)
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    QApplication.setPalette(dark)
+    try:
+        QApplication.processEvents()
+        drawn.clear()
+        delegate._new_frame()
+        delegate._spend(scene_delegate.FRAME_BUDGET)  # this frame has drawn enough already
+        grid.viewport().repaint()
+        # the cards are drawn in the new colours now, not shown as they were a moment ago
+        assert sorted(drawn) == [r for r in range(model.rowCount())
+                                 if grid.visualRect(model.index(r)).intersects(
+                                     grid.viewport().rect())]
+    finally:
+        QApplication.setPalette(before)
