@@ -83,7 +83,7 @@ def staged_previews(library: Library, path: Path, catalog: PresetCatalog,
 def drafts(library: Library, jobs: Sequence[JobSpec]) -> list[object]:
     """The jobs' drafts, each naming its scene by the name its record has (ids depend on the
     order scenes were first recorded in)."""
-    out = []
+    out: list[object] = []
     for job in jobs:
         data = codec.to_data(job.draft)
         assert job.draft.scene_id is not None
@@ -107,8 +107,10 @@ async def test_staged_previews_are_the_plans_jobs_and_leave_the_library_as_bindi
         sheet = load_sheet(path, catalog)
         binding = bind_sheet(library, sheet, path, catalog)
         choice = choose_provider({"offline": counting}, Stage.PREVIEW, "offline", "")
-        plan = plan_previews(library, binding, sheet, catalog, choice, kw.get("scenes"),
-                             takes=int(kw.get("takes", 1)))  # type: ignore[call-overload]
+        named = kw.get("scenes")
+        plan = plan_previews(library, binding, sheet, catalog, choice,
+                             named if isinstance(named, list) else None,
+                             takes=int(str(kw.get("takes", 1))))
         expected_scenes = scenes_of(library, binding.sheet.id)
         expected_drafts = drafts(library, plan.jobs)
     with Library.open(tmp_path / "staged") as library:
