@@ -32,7 +32,7 @@ from tests.render.fakes import SHEET
 pytestmark = pytest.mark.asyncio
 
 #: More scenes than the queue's first chunk (64), so the sheet is recorded in several parts.
-SCENES = 100
+SCENES = 70
 #: Bounds a hung test only; every wait below is woken by an event.
 LIMIT = 60.0
 
@@ -42,7 +42,7 @@ def big_sheet(count: int = SCENES, last: str = "") -> str:
     scenes = "".join(
         f'[[scenes]]\nname = "Panel {i}"\nsetting = "street corner number {i}"\n'
         f'lighting = "{("soft-studio", "golden-hour")[i % 2]}"\nframing = '
-        f'"{("portrait", "768x1344")[i % 2]}"\nseed = {100 + i}\n\n' for i in range(count))
+        f'"{("256x256", "320x256")[i % 2]}"\nseed = {100 + i}\n\n' for i in range(count))
     return head + scenes + last
 
 
