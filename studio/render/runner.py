@@ -108,10 +108,11 @@ class JobRunner:
         lane = self._host.lane(provider)
         try:
             await lane.acquire()
+            job.place = lane
             try:
                 result = await self._through(job, provider)
             finally:
-                lane.release()
+                self._free_place(job)
             if result is not None:
                 job.phase = "storing"
                 await self._store(job, result)
@@ -234,6 +235,9 @@ class JobRunner:
         elif isinstance(event, Processing):
             update = JobProcessing(job.ref, eta=event.eta)
         elif isinstance(event, Downloading):
+            # The provider's work is done: its place goes to the next job now, whose request
+            # then leaves while this image downloads and is stored.
+            self._free_place(job)
             update = JobDownloading(job.ref, event.source)
         if update is None or update == job.last_progress_event:
             return
@@ -242,6 +246,13 @@ class JobRunner:
                 and job.pending_write is None:
             job.pending_write = self.journal.move(job.ref.job_id, JobState.PROCESSING)
         self._host.change(job, update)
+
+    @staticmethod
+    def _free_place(job: RunningJob) -> None:
+        """Give the job's place in its provider's lane back (once)."""
+        lane, job.place = job.place, None
+        if lane is not None:
+            lane.release()
 
     async def _store(self, job: RunningJob, result: GenerationResult) -> None:
         await self.settle_writes(job)
