@@ -89,6 +89,9 @@ class JobRunner:
         self._sending: set[asyncio.Future[None]] = set()
         #: One image stored at a time (each holds the library's lock while it writes).
         self._storing = asyncio.Lock()
+        #: Jobs whose submit is on its way; and whether the image decoder is being loaded.
+        self._submitting = 0
+        self._images_prepared = False
 
     async def _db(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(func, *args, **kwargs)
@@ -147,8 +150,12 @@ class JobRunner:
             job.started = self._clock()
         if job.submission is None:
             job.phase = "submitting"
-            if not await self._submit(job, provider):
-                return None
+            self._submitting += 1
+            try:
+                if not await self._submit(job, provider):
+                    return None
+            finally:
+                self._submitting -= 1
         elif job.resumed:
             self._host.change(job, JobSubmitted(job.ref, job.submission.request_id,
                                                 resumed=True))
@@ -158,6 +165,11 @@ class JobRunner:
         if job.detach:
             return None
         job.phase = "following"
+        if not self._images_prepared and not self._submitting:
+            # The requests are out and the provider is working: the decoder its images need
+            # loads now, not when the first one arrives (nor before the first request left).
+            self._images_prepared = True
+            provider.prepare_images()
         assert job.submission is not None
         return await provider.follow(job.submission, lambda e: self._on_event(job, e))
 
