@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from studio.core import codec
@@ -76,6 +77,15 @@ def _job(row: sqlite3.Row) -> JobRecord:
         created=dt(row["created"]),
         updated=dt(row["updated"]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedJob:
+    """What :meth:`Jobs.mark_submitted` keeps of an accepted job, for a batch of them."""
+
+    provider_request_id: str
+    poll_url: str = ""
+    submission: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Jobs:
@@ -176,17 +186,34 @@ class Jobs:
         """Move several unfinished jobs on in one transaction (the jobs of a batch whose
         requests leave together), like :meth:`set_state` without an error text and without
         reading them back. A job that has finished meanwhile is left as it is."""
+        self.record_moves(states)
+
+    def record_moves(self, states: Mapping[int, JobState],
+                     submitted: Mapping[int, SubmittedJob] | None = None) -> None:
+        """:meth:`set_states` and, first, the submissions of jobs the provider accepted (as
+        :meth:`mark_submitted` records each), all in one transaction: the jobs of a batch
+        whose requests are answered together cost one disk write. A job that has finished
+        meanwhile is left as it is."""
         if any(state.finished for state in states.values()):
             raise ValueError("finish a job with complete, fail or cancel")
-        if not states:
+        if not states and not submitted:
             return
         with self._db.transaction("update the jobs") as (conn, changed):
             now = self._db.now()
-            conn.executemany(
-                f"UPDATE jobs SET state = ?, error = '', updated = ? WHERE id = ? AND state IN "
-                f"({_UNFINISHED_SQL})",
-                [(state.value, now, job_id) for job_id, state in states.items()])
-            changed.note(jobs=list(states))
+            if submitted:
+                conn.executemany(
+                    "UPDATE jobs SET state = 'submitted', provider_request_id = ?, poll_url = ?, "
+                    "submission = ?, attempts = attempts + 1, updated = ? WHERE id = ? AND "
+                    f"state IN ({_UNFINISHED_SQL})",
+                    [(s.provider_request_id, s.poll_url,
+                      json.dumps(dict(s.submission), sort_keys=True), now, job_id)
+                     for job_id, s in submitted.items()])
+            if states:
+                conn.executemany(
+                    f"UPDATE jobs SET state = ?, error = '', updated = ? WHERE id = ? AND "
+                    f"state IN ({_UNFINISHED_SQL})",
+                    [(state.value, now, job_id) for job_id, state in states.items()])
+            changed.note(jobs=[*(submitted or {}), *states])
 
     def requeue(self, job_id: int) -> JobRecord:
         """Put an uncertain job back in the queue: the user chose to send it again."""

@@ -20,7 +20,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from studio.core.lifecycle import JobState, Outcome
-from studio.library import Library, LibraryError, LibraryStorageError, RenderRecord
+from studio.library import (
+    Library,
+    LibraryError,
+    LibraryStorageError,
+    RenderRecord,
+    SubmittedJob,
+)
 from studio.providers.base import (
     Downloading,
     GenerationResult,
@@ -202,10 +208,10 @@ class JobRunner:
 
         submission = await provider.submit(job.request, on_event, journal)
         job.submission = submission
-        # Recorded before anything else happens, so a crash from here on resumes following.
-        await self._db(self._library.jobs.mark_submitted, job.ref.job_id,
-                       provider_request_id=submission.request_id,
-                       poll_url=submission.poll_url or "", submission=submission.to_data())
+        # Recorded before anything else happens, so a crash from here on resumes following
+        # (with the acceptances of the jobs answered at the same moment: one disk write).
+        await self.journal.submitted(job.ref.job_id, SubmittedJob(
+            submission.request_id, submission.poll_url or "", submission.to_data()))
         job.leaving = False
         self._host.accepted(provider)
         self._host.change(job, JobSubmitted(job.ref, submission.request_id))

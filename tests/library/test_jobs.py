@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from studio.core.request import Stage
-from studio.library import JobState, Library, LibraryError, Outcome
+from studio.library import JobState, Library, LibraryError, Outcome, SubmittedJob
 
 from .conftest import draft, png_bytes
 
@@ -80,3 +80,19 @@ def test_several_jobs_move_on_in_one_write(library: Library) -> None:
         JobState.SENDING, JobState.PROCESSING, JobState.CANCELLED]  # a finished job stays
     with pytest.raises(ValueError, match="finish a job"):
         library.jobs.set_states({first.id: JobState.DONE})
+
+
+def test_accepted_jobs_and_their_next_states_are_kept_in_one_write(library: Library) -> None:
+    project = library.projects.ensure("Emma")
+    first, second, third = (library.jobs.create(draft(project.id)) for _ in range(3))
+    library.jobs.cancel(third.id)
+    library.jobs.record_moves(
+        {first.id: JobState.PROCESSING},
+        {first.id: SubmittedJob("ml-1", "https://api/fetch/1", {"eta": 2.0}),
+         second.id: SubmittedJob("ml-2"), third.id: SubmittedJob("ml-3")})
+    one, two, three = library.jobs.many([first.id, second.id, third.id])
+    # The acceptance is written before the state the same write moves the job on to.
+    assert (one.state, one.provider_request_id, one.poll_url, one.submission, one.attempts) == (
+        JobState.PROCESSING, "ml-1", "https://api/fetch/1", {"eta": 2.0}, 1)
+    assert (two.state, two.provider_request_id, two.attempts) == (JobState.SUBMITTED, "ml-2", 1)
+    assert (three.state, three.provider_request_id) == (JobState.CANCELLED, "")  # finished
