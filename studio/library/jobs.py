@@ -224,18 +224,46 @@ class Jobs:
     def complete(self, job_id: int, image: bytes, outcome: Outcome | None = None) -> RenderRecord:
         """Store the job's image and render record and mark the job done, in one transaction
         after the file is durable. Completing a job already done returns its render."""
+        result = self.complete_many([(job_id, image, outcome)])[0]
+        if isinstance(result, LibraryError):
+            raise result
+        return result
+
+    def complete_many(self, finished: Sequence[tuple[int, bytes, Outcome | None]],
+                      ) -> list[RenderRecord | LibraryError]:
+        """:meth:`complete` for several jobs (job id, image, outcome) whose images arrived
+        together: the images made durable, then every record in one transaction. Each entry
+        gets its render, or the LibraryError that kept it from being stored (an image that
+        cannot be kept fails only its own job; a full disk fails them all)."""
+        results: list[RenderRecord | LibraryError | None] = [None] * len(finished)
         with self._db.lock:
-            job = self.get(job_id)
-            if job.state is JobState.DONE and job.render_id is not None:
-                return self._renders.get(job.render_id)
-            if job.state.finished:
-                raise LibraryError(f"Job {job_id} is already {job.state.value}.")
-            outcome = outcome or Outcome()
-            if not outcome.request_id:
-                outcome = Outcome(job.provider_request_id, outcome.seed_returned,
-                                  outcome.timings, outcome.cost)
-            render_id = self._recorder.store(job.draft, image, outcome, job_id=job_id)
-            return self._renders.get(render_id)
+            entries: list[tuple[RenderDraft, bytes, Outcome, int]] = []
+            places: list[int] = []
+            for index, (job_id, image, outcome) in enumerate(finished):
+                try:
+                    job = self.get(job_id)
+                    if job.state is JobState.DONE and job.render_id is not None:
+                        results[index] = self._renders.get(job.render_id)
+                        continue
+                    if job.state.finished:
+                        raise LibraryError(f"Job {job_id} is already {job.state.value}.")
+                except LibraryError as exc:
+                    results[index] = exc
+                    continue
+                outcome = outcome or Outcome()
+                if not outcome.request_id:
+                    outcome = Outcome(job.provider_request_id, outcome.seed_returned,
+                                      outcome.timings, outcome.cost)
+                entries.append((job.draft, image, outcome, job_id))
+                places.append(index)
+            stored = self._recorder.store_jobs(entries) if entries else []
+            for index, render_id in zip(places, stored, strict=True):
+                try:
+                    results[index] = render_id if isinstance(render_id, LibraryError) \
+                        else self._renders.get(render_id)
+                except LibraryError as exc:
+                    results[index] = exc
+        return [r if r is not None else LibraryError("The render was not stored.") for r in results]
 
     def fail(self, job_id: int, error: str, outcome: Outcome | None = None) -> RenderRecord:
         """Mark the job failed and keep a failed render with its settings and the reason."""

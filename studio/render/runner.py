@@ -60,6 +60,7 @@ from studio.render.events import (
 from studio.render.job import RunningJob
 from studio.render.journal import StateJournal
 from studio.render.lanes import Lane
+from studio.render.shelf import ImageShelf
 
 log = logging.getLogger("studio.render")
 
@@ -93,8 +94,8 @@ class JobRunner:
         self.journal = StateJournal(library)
         #: Journal entries "sending" not yet written: each holds a request back.
         self._sending: set[asyncio.Future[None]] = set()
-        #: One image stored at a time (each holds the library's lock while it writes).
-        self._storing = asyncio.Lock()
+        #: Images stored batch by batch, each batch after the requests waiting to send.
+        self.shelf = ImageShelf(library, self._sends_first)
         #: Jobs whose submit is on its way; and whether the image decoder is being loaded.
         self._submitting = 0
         self._images_prepared = False
@@ -276,10 +277,8 @@ class JobRunner:
         await self.settle_writes(job)
         outcome = Outcome(request_id=result.request_id, seed_returned=result.seed_returned,
                           timings=result.timings, cost=result.cost)
-        async with self._storing:
-            await self._sends_first()
-            render = await self._db(self._library.jobs.complete, job.ref.job_id, result.image,
-                                    outcome)
+        # Shielded: a job closing meanwhile still has its image stored (never lost).
+        render = await asyncio.shield(self.shelf.store(job.ref.job_id, result.image, outcome))
         job.render = render
         job.seconds = self._clock() - (job.started or self._clock())
         notes = tuple(dict.fromkeys((*job.notes, *result.notes)))

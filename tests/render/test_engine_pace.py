@@ -61,3 +61,48 @@ def test_preloading_the_decoder_loads_what_checking_an_image_needs() -> None:
         "from studio.providers.images import preload_decoder\n"
         "worker = preload_decoder()\nworker.join()\nassert preload_decoder() is None")
     assert {"PIL.Image", "PIL.PngImagePlugin"} <= loaded
+
+
+@pytest.mark.asyncio
+async def test_images_finishing_while_one_is_stored_are_stored_together(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Callable[..., dict[str, Provider]], queues: Callable[..., RenderQueue],
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first write is held until all four images have been handed over: the ones it did
+    # not hold are then stored as one batch, and every job ends done.
+    import threading
+
+    from studio.render.shelf import ImageShelf
+
+    gate = threading.Event()
+    batches: list[list[int]] = []
+    complete_many = library.jobs.complete_many
+
+    def held_first(finished):  # type: ignore[no-untyped-def]
+        batches.append([job_id for job_id, *_ in finished])
+        if len(batches) == 1:
+            gate.wait(30)
+        return complete_many(finished)
+
+    handed = 0
+    store = ImageShelf.store
+
+    def counted(self, job_id, image, outcome):  # type: ignore[no-untyped-def]
+        nonlocal handed
+        handed += 1
+        if handed == 4:
+            gate.set()
+        return store(self, job_id, image, outcome)
+
+    monkeypatch.setattr(library.jobs, "complete_many", held_first)
+    monkeypatch.setattr(ImageShelf, "store", counted)
+    provs = providers(concurrency=4)
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    refs = await queue.add(plan.jobs)
+    await queue.wait()
+    assert len(batches) == 2  # the first write, and every image handed over meanwhile
+    assert sorted(j for b in batches for j in b) == sorted(r.job_id for r in refs)
+    assert len(recorder.of(JobDone)) == 4 and library.jobs.unfinished() == []

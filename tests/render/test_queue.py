@@ -443,18 +443,18 @@ async def test_a_freed_place_sends_the_next_job_before_the_finished_image_is_sto
     # Storing an image holds the library for a moment: the job waiting for the place a
     # finished job frees journals its request first, so the next request never waits for it.
     order: list[tuple[str, int]] = []
-    record_moves, complete = library.jobs.record_moves, library.jobs.complete
+    record_moves, complete_many = library.jobs.record_moves, library.jobs.complete_many
 
     def recorded_states(states, submitted=None):  # type: ignore[no-untyped-def]
         order.extend(("sending", job) for job, s in states.items() if s is JobState.SENDING)
         return record_moves(states, submitted)
 
-    def recorded_complete(job_id, *args, **kwargs):  # type: ignore[no-untyped-def]
-        order.append(("stored", job_id))
-        return complete(job_id, *args, **kwargs)
+    def recorded_complete(finished):  # type: ignore[no-untyped-def]
+        order.extend(("stored", job_id) for job_id, *_ in finished)
+        return complete_many(finished)
 
     monkeypatch.setattr(library.jobs, "record_moves", recorded_states)
-    monkeypatch.setattr(library.jobs, "complete", recorded_complete)
+    monkeypatch.setattr(library.jobs, "complete_many", recorded_complete)
     provs = providers(concurrency=1)
     _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
     queue = queues(library, provs)
