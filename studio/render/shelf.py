@@ -5,7 +5,8 @@ few disk writes, not one per image.
 
 Each image is awaited until it is stored (its render) or kept out (its LibraryError). Before
 each batch, ``before`` runs: the runner lets the requests waiting for their "sending" entry go
-first, so storing never holds back the next jobs' requests.
+first; and a batch holds at most :data:`BATCH` images, so a request waits for a few images'
+writes at most, never a whole wave's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from collections.abc import Awaitable, Callable
 
 from studio.core.lifecycle import Outcome
 from studio.library import Library, LibraryError, RenderRecord
+
+#: The most images one transaction stores (each is a file made durable under the library's lock).
+BATCH = 8
 
 
 class ImageShelf:
@@ -38,7 +42,7 @@ class ImageShelf:
     async def _write(self) -> None:
         while self._pending:
             await self._before()
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
             try:
                 results = await asyncio.to_thread(
                     self._library.jobs.complete_many,

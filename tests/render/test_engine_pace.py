@@ -106,3 +106,35 @@ async def test_images_finishing_while_one_is_stored_are_stored_together(
     assert len(batches) == 2  # the first write, and every image handed over meanwhile
     assert sorted(j for b in batches for j in b) == sorted(r.job_id for r in refs)
     assert len(recorder.of(JobDone)) == 4 and library.jobs.unfinished() == []
+
+
+@pytest.mark.asyncio
+async def test_a_batch_of_images_is_bounded_and_each_waits_for_the_sends_first() -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from studio.core.lifecycle import Outcome
+    from studio.library import LibraryError
+    from studio.render.shelf import BATCH, ImageShelf
+
+    batches: list[list[int]] = []
+    befores: list[int] = []
+
+    def complete_many(finished):  # type: ignore[no-untyped-def]
+        batches.append([job_id for job_id, *_ in finished])
+        return [LibraryError("refused") if job_id == 3 else f"render {job_id}"
+                for job_id, *_ in finished]
+
+    async def before() -> None:
+        befores.append(len(batches))
+
+    library = cast(Library, SimpleNamespace(jobs=SimpleNamespace(complete_many=complete_many)))
+    shelf = ImageShelf(library, before)
+    count = BATCH * 2 + 1
+    futures = [shelf.store(n, b"png", Outcome()) for n in range(count)]
+    await shelf.aclose()
+    assert [len(b) for b in batches] == [BATCH, BATCH, 1]
+    assert befores == [0, 1, 2]  # before every batch
+    assert [f.result() for f in futures if not f.exception()] == [
+        f"render {n}" for n in range(count) if n != 3]
+    assert str(futures[3].exception()) == "refused"
