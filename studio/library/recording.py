@@ -195,9 +195,9 @@ class Recorder:
         return render_id
 
     def store(self, draft: RenderDraft, image: bytes, outcome: Outcome, *,
-              source: str = "studio", job_id: int | None = None,
-              parameters: str | None = None) -> int:
-        """Write the image, then the record (and finish ``job_id``); returns the render id."""
+              source: str = "studio", parameters: str | None = None) -> int:
+        """Write the image, then the record; returns the render id. (A job's image is stored
+        with :meth:`store_jobs`, which finishes the job in the same transaction.)"""
         self._db.require_writable("save the render")
         with self._db.lock:
             with self._db.read("save the render") as conn:
@@ -215,13 +215,6 @@ class Recorder:
                                             state=JobState.DONE, error="",
                                             image=(digest, relative, fmt, len(data)),
                                             source=source)
-                    if job_id is not None:
-                        conn.execute(
-                            "UPDATE jobs SET state = 'done', render_id = ?, error = '', "
-                            "updated = ? WHERE id = ?",
-                            (render_id, self._db.now(), job_id),
-                        )
-                        changed.note(jobs=[job_id])
             except BaseException:
                 # Not recorded, and the caller is told so: don't leave the file on a full disk.
                 if created:
