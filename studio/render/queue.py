@@ -491,6 +491,7 @@ class RenderQueue:
             # A cancellation may hand over to a follow-up task; loop until none is left.
             await asyncio.wait(waiting)
         await self._runner.journal.aclose()
+        await self._runner.shelf.aclose()
         for stream in list(self._streams):
             stream.put(None)
 
