@@ -53,12 +53,12 @@ from studio.identity import (  # noqa: E402
 from studio.identity.faces import (  # noqa: E402
     DETECTION_SIDE,
     FINE_DETECTION_SIDE,
-    decode_image,
     face_crop,
     locate_face_models,
     pick_face,
     searched_copy,
 )
+from studio.identity.images import decode_image  # noqa: E402
 from studio.identity.worker import FaceAnalysisProcess  # noqa: E402
 
 

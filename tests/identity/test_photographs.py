@@ -22,7 +22,8 @@ from studio.identity import (
     Verdict,
     identity_from_file,
 )
-from studio.identity.faces import DETECTION_SIDE, FINE_DETECTION_SIDE, decode_image
+from studio.identity.faces import DETECTION_SIDE, FINE_DETECTION_SIDE
+from studio.identity.images import decode_image
 
 from .conftest import encode, photograph
 
