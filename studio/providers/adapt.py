@@ -170,7 +170,9 @@ def adapt(
     changes["width"], changes["height"] = width, height
 
     # What the model makes of the reference images: cut to what it takes, or refused.
-    fit = fit_references(request.with_changes(**changes), caps)
+    # Most requests already fit: no copy is made of those (a big sheet prepares thousands).
+    changed = {k: v for k, v in changes.items() if getattr(request, k) != v}
+    fit = fit_references(request.with_changes(**changed) if changed else request, caps)
     if fit.refusal:
         raise refuse(fit.refusal.rstrip(".") + "; nothing was sent")
     return fit.request, (*notes, *fit.notes)
