@@ -15,7 +15,6 @@ from .errors import (
     LibraryVersionError,
     RecordNotFoundError,
 )
-from .jobs import SubmittedJob
 from .library import BusyPolicy, Library
 from .models import (
     AnchorSpec,
@@ -76,6 +75,5 @@ __all__ = [
     "SceneSuggestion",
     "SheetCell",
     "SheetRecord",
-    "SubmittedJob",
     "Timings",
 ]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from studio.core.capabilities import reference_support
-from studio.core.request import GenerationRequest
 from studio.core.settings import Settings
 from studio.providers.base import Provider
 from studio.providers.errors import provider_name
-from studio.render.plan import RenderInputError
+from studio.render.plan import JobSpec, RenderInputError
 
 #: ``price(provider_id, model)``: the price of one image, or None when it is not known.
 PriceLookup = Callable[[str, str], "float | None"]
@@ -58,26 +56,16 @@ def settings_prices(settings: Settings, providers: Mapping[str, Provider]) -> Pr
     return price
 
 
-class Priced(Protocol):
-    """A job as far as its count and cost go: who renders it and what it asks."""
-
-    @property
-    def provider(self) -> str: ...
-
-    @property
-    def request(self) -> GenerationRequest: ...
-
-
-def estimate(jobs: Sequence[Priced], price: PriceLookup) -> BatchEstimate:
+def estimate(jobs: Sequence[JobSpec], price: PriceLookup) -> BatchEstimate:
     total = 0.0
     unpriced: dict[str, None] = {}
     for job in jobs:
-        each = price(job.provider, job.request.model)
+        each = price(job.provider, job.draft.model)
         if each is None:
             unpriced.setdefault(job.provider, None)
         else:
             # Where the API bills input images (BFL's FLUX.2), each reference sent adds.
-            support = reference_support(job.provider, job.request.model)
+            support = reference_support(job.provider, job.draft.model)
             sent = min(len(job.request.references), support.max_images)
             total += (each + (support.price_per_reference or 0.0) * sent) * job.request.images
     requests = len(jobs)
