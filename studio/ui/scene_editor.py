@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.anchor import ReferenceStrength
 from studio.core.presets import PresetKind
-from studio.core.prompt import prompt_parts, scene_subject, stage_negative
+from studio.core.prompt import PromptPart, prompt_parts, scene_subject, stage_negative
 from studio.core.request import Stage
 from studio.core.sheet import Scene, scene_references
 from studio.ui import theme
@@ -210,8 +210,9 @@ class SceneEditor(QWidget):
             self.seed_edit.setEnabled(scene.seed is not None)
             keep_typed_number(self.seed_edit, scene.seed if scene.seed is not None
                               else self._doc.sheet.character.seed)
-            self.prompt_view.setHtml(self.prompt_html(scene))
-            self.prompt_view.setToolTip(self._whole_clause(scene))
+            parts = prompt_parts(self._doc.sheet, scene, self._doc.catalog)
+            self.prompt_view.setHtml(self.prompt_html(scene, parts))
+            self.prompt_view.setToolTip(self._whole_clause(parts))
         finally:
             self._refreshing = False
 
@@ -233,16 +234,16 @@ class SceneEditor(QWidget):
                          f"{default}; it sends {sent} of {len(refs)}. Each model maps light "
                          "and strong onto its own setting.")
 
-    def _whole_clause(self, scene: Scene) -> str:
+    @staticmethod
+    def _whole_clause(parts: list[PromptPart]) -> str:
         """The reference clause as sent, for the tooltip of the shortened one ("" if none)."""
-        for part in prompt_parts(self._doc.sheet, scene, self._doc.catalog):
+        for part in parts:
             if part.role == "reference":
                 return f"<p>Sent as: {html.escape(part.text.strip().strip(','))}</p>"
         return ""
 
-    def prompt_html(self, scene: Scene) -> str:
+    def prompt_html(self, scene: Scene, parts: list[PromptPart]) -> str:
         sheet, catalog = self._doc.sheet, self._doc.catalog
-        parts = prompt_parts(sheet, scene, catalog)
 
         def span(role: str, text: str) -> str:
             if role == "reference":  # shortened as everywhere; the tooltip has it whole
