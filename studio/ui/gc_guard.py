@@ -22,14 +22,14 @@ class GuiThreadCollector(QObject):
 
     def __init__(self, parent: QObject | None = None, interval_ms: int = 500) -> None:
         super().__init__(parent)
-        self._restore = gc.isenabled()
+        self._give_back = _GiveBack(gc.isenabled())
         self._thresholds = gc.get_threshold()
         gc.disable()
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.check)
         self._timer.start()
-        self.destroyed.connect(_enable_if(self._restore))
+        self.destroyed.connect(self._give_back.once)
 
     def check(self) -> int:
         """Collect the oldest generation whose count passed its threshold; objects found."""
@@ -43,16 +43,24 @@ class GuiThreadCollector(QObject):
         """Collect everything left here, on this thread, then give collection back."""
         self._timer.stop()
         gc.collect()
-        if self._restore:
-            gc.enable()
+        self._give_back.once()
 
 
-def _enable_if(restore: bool):  # type: ignore[no-untyped-def]
-    def enable(*_args: object) -> None:
-        if restore:
-            gc.enable()
+class _GiveBack:
+    """Automatic collection as it was before the collector, given back once: by :meth:`stop` or
+    by the collector's destruction, whichever comes first. A second give-back would switch
+    collection on again long after someone else had taken it (a collector stopped, then
+    deleted later, turned it on under a newer collector: workers then destroyed Qt objects)."""
 
-    return enable
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._pending = True
+
+    def once(self, *_args: object) -> None:
+        if self._pending:
+            self._pending = False
+            if self._enabled:
+                gc.enable()
 
 
 class held_collection:  # a context manager, named like contextlib's

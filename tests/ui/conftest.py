@@ -167,6 +167,17 @@ def gui_thread_collector(qapp):  # type: ignore[no-untyped-def]
     collector.deleteLater()
 
 
+@pytest.fixture(autouse=True)
+def collection_stays_off(gui_thread_collector):  # type: ignore[no-untyped-def]
+    """Every window test ends with automatic collection still off: once it is on, any worker
+    that allocates may destroy a Qt object off its thread, and the run fails or crashes tests
+    later, far from the cause. (Switched on from a deferred deletion, it shows one test late.)"""
+    yield
+    import gc
+
+    assert not gc.isenabled(), "automatic garbage collection is on under the GUI-thread collector"
+
+
 def hold_first_read(renders):  # type: ignore[no-untyped-def]
     """Make the library's next ``renders.get`` read its record, then wait for ``gate`` before
     answering (a read that saw the library just before a write and answers after the write
