@@ -12,6 +12,8 @@
   Each in a fresh process, with its peak RSS and the RSS before the operation started.
 
 - the first request of a 20,000-scene sheet: from ``queue.add`` (the render queue's own share),
+  and as ``studio render`` makes it (``staged_*``: the previews planned whole, then sent while
+  the rest of the sheet is recorded),
   and from the start of a ``studio render`` process against the loopback ModelsLab fake (wall
   time, and the CPU time the process had used by then), with where the rest of that time goes
   (loading, binding and planning the sheet, wall and CPU); for a sheet whose scenes differ only
@@ -399,8 +401,57 @@ def queue_first_request(scenes: int, varied: bool = False) -> dict[str, object]:
                 _timed(row, "bind_again", lambda: bind_sheet(library, sheet, path, catalog))
             finally:
                 library.close()
+            row.update(staged_first_request(Path(folder), path, sheet, catalog, fake))
     finally:
         fake.server.stop()
+    return row
+
+
+def staged_first_request(folder: Path, path: Path, sheet, catalog,  # type: ignore[no-untyped-def]
+                         fake: _FirstRequest) -> dict[str, object]:
+    """What ``studio render --stage preview`` does: the previews planned whole before anything
+    is sent (the sheet's own records, every request composed and prepared by the provider),
+    then from ``queue.add_planned`` to the first request (the first chunk's scenes recorded and
+    journaled on the way), and how long recording the rest of the sheet takes after it."""
+    import asyncio
+
+    from studio.core.request import Stage
+    from studio.library import Library
+    from studio.providers.modelslab import ModelsLabProvider
+    from studio.render.plan import choose_provider
+    from studio.render.queue import RenderQueue
+    from studio.render.staged import StagedPreviews
+
+    row: dict[str, object] = {}
+    fake.at = None
+    fake.arrived.clear()
+    library = Library.open(folder / "staged")
+    provider = ModelsLabProvider(api_key="bench-key", base_url=fake.server.base_url,
+                                 concurrency=12)
+    providers = {"modelslab": provider}
+    try:
+        choice = choose_provider(providers, Stage.PREVIEW, "modelslab", "flux-schnell")
+        staged = _timed(row, "staged_plan", lambda: StagedPreviews(
+            library, sheet, path, catalog, choice))
+
+        async def run() -> None:
+            queue = RenderQueue(library, providers)
+            started = time.perf_counter()
+            adding = asyncio.ensure_future(queue.add_planned(staged.jobs, staged.record))
+            await asyncio.to_thread(fake.arrived.wait, 300)
+            assert fake.at is not None
+            row["staged_queue_first_request_seconds"] = round(fake.at - started, 3)
+            cpu = time.process_time()
+            await adding
+            await asyncio.to_thread(staged.finish)
+            row["staged_record_rest_seconds"] = round(time.perf_counter() - fake.at, 3)
+            row["staged_record_rest_cpu_seconds"] = round(time.process_time() - cpu, 3)
+            await queue.aclose()
+            await provider.aclose()
+
+        asyncio.run(run())
+    finally:
+        library.close()
     return row
 
 

@@ -53,12 +53,12 @@ from studio.identity import (  # noqa: E402
 from studio.identity.faces import (  # noqa: E402
     DETECTION_SIDE,
     FINE_DETECTION_SIDE,
-    decode_image,
     face_crop,
     locate_face_models,
     pick_face,
     searched_copy,
 )
+from studio.identity.images import decode_image  # noqa: E402
 from studio.identity.worker import FaceAnalysisProcess  # noqa: E402
 
 
@@ -66,6 +66,13 @@ def png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def png_decoder() -> str:
+    """Which decoder reads a plain RGB PNG render: libspng where pyspng is installed."""
+    import importlib.util
+
+    return "libspng (pyspng)" if importlib.util.find_spec("pyspng") else "Pillow"
 
 
 def timed(function: Callable[[], Any], runs: int) -> dict[str, float]:
@@ -363,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
         IdentityScorer(analyser).score(render, identity)
 
     figures: dict[str, Any] = {
-        "render": "1024x1024 PNG", "detection_side": DETECTION_SIDE,
+        "render": "1024x1024 PNG", "png_decoder": png_decoder(),
+        "detection_side": DETECTION_SIDE,
         "fine_detection_side": FINE_DETECTION_SIDE, "runs": args.runs, "threads": 1,
         "load_average": [round(v, 2) for v in os.getloadavg()],
         "model_load_seconds": round(load_seconds, 2),

@@ -124,7 +124,10 @@ def cmd_gui(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -
     return run_app([args.sheet] if getattr(args, "sheet", None) else [], environ)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command`` (one of :data:`studio.commands.COMMANDS`), one whose
+    only command group is that command's (the same options and help for that command, without
+    importing every other command's module)."""
     parser = argparse.ArgumentParser(
         prog="studio",
         description=f"{APP_DISPLAY_NAME}: consistent character sheets rendered through "
@@ -151,9 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     import importlib
 
-    from studio.commands import COMMAND_MODULES
+    from studio.commands import COMMAND_MODULES, COMMANDS
 
-    for name in COMMAND_MODULES:
+    if command in _OWN_COMMANDS:
+        modules: Sequence[str] = ()
+    elif command in COMMANDS:
+        modules = (COMMANDS[command],)
+    else:  # the whole list (--help), or an unknown command to name the choices for
+        modules = COMMAND_MODULES
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -169,7 +178,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0].endswith(".sheet.toml") and Path(argv[0]).exists():
         argv = ["open", *argv]  # `studio my.sheet.toml` opens it, as a file manager would
-    parser = build_parser()
+    parser = build_parser(_command_named(argv))
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
@@ -203,6 +212,16 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_FAILED
     finally:
         logs.close()
+
+
+#: The commands defined in this module (the others come from :mod:`studio.commands`).
+_OWN_COMMANDS = frozenset({"lint", "presets", "open"})
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command a command line names (its first word that is not an option: the main
+    parser's options take no values), or None."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def _say(sentence: str) -> None:

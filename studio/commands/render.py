@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from studio.providers.registry import Providers
     from studio.render.events import RenderEvent
     from studio.render.queue import JobView, RenderQueue
+    from studio.render.staged import StagedPreviews
     from studio.runtime import Runtime
 
 EXIT_OK = 0
@@ -312,14 +313,15 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from studio.render.budget import settings_prices
     from studio.render.plan import (
         RenderInputError,
+        RenderPlan,
         all_notes,
         check_takes,
         choose_provider,
         out_of_date_cells,
         plan_finals,
-        plan_previews,
     )
     from studio.render.queue import RenderQueue
+    from studio.render.staged import StagedPreviews
 
     started = time.monotonic()
     stage = Stage(args.stage)
@@ -343,11 +345,15 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     warming.start()
     library = _open_library(runtime)
     try:
-        binding = bind_sheet(library, sheet, sheet_path, catalog)
         if stage is Stage.PREVIEW:
-            plan = plan_previews(library, binding, sheet, catalog, choice, args.scene,
-                                 takes=args.takes)
+            # Planned whole (every request composed and accepted by the provider) before
+            # anything is sent; the library records the scenes chunk by chunk while the first
+            # ones are sent.
+            staged = StagedPreviews(library, sheet, sheet_path, catalog, choice, args.scene,
+                                    takes=args.takes)
+            plan: RenderPlan | StagedPreviews = staged
         else:
+            binding = bind_sheet(library, sheet, sheet_path, catalog)
             plan = plan_finals(library, binding, sheet, catalog, choice, args.scene,
                                approved_only=args.approved, takes=args.takes)
         for note in all_notes(plan):
@@ -363,7 +369,12 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
             f"{_provider_label(choice.provider.id)} ({choice.model}): {batch.sentence()}")
         queue.subscribe(_progress_printer(show_seed=args.takes > 1))
         warming.join()
-        _run_batch(queue, lambda: queue.add(plan.jobs), providers)
+        if isinstance(plan, StagedPreviews):
+            _run_batch(queue, lambda: _add_staged(queue, staged), providers)
+            binding = staged.binding
+        else:
+            jobs = plan.jobs
+            _run_batch(queue, lambda: queue.add(jobs), providers)
         views = queue.jobs()
         copied = copy_to_out(views, Path(args.out)) if args.out else {}
         # What is still out of date once this batch is in (e.g. finals older than the anchor).
@@ -378,6 +389,14 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         return _exit_code(views)
     finally:
         library.close()
+
+
+async def _add_staged(queue: RenderQueue, staged: StagedPreviews) -> None:
+    """Send the staged previews, then record the rest of the sheet (while they run)."""
+    import asyncio
+
+    await queue.add_planned(staged.jobs, staged.record)
+    await asyncio.to_thread(staged.finish)
 
 
 def _provider_label(provider_id: str) -> str:

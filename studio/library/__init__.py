@@ -15,6 +15,7 @@ from .errors import (
     LibraryVersionError,
     RecordNotFoundError,
 )
+from .jobs import SubmittedJob
 from .library import BusyPolicy, Library
 from .models import (
     AnchorSpec,
@@ -75,5 +76,6 @@ __all__ = [
     "SceneSuggestion",
     "SheetCell",
     "SheetRecord",
+    "SubmittedJob",
     "Timings",
 ]

@@ -73,17 +73,18 @@ def sheet_name(path: Path) -> str:
 
 def scene_spec(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> SceneSpec:
     """A sheet's scene as the library records it, with what it sends now at each stage."""
-    return _spec(scene, SheetFingerprints(sheet, catalog))
+    return scene_spec_of(scene, SheetFingerprints(sheet, catalog))
 
 
 def scene_specs(sheet: Sheet, catalog: PresetCatalog) -> list[SceneSpec]:
     """:func:`scene_spec` of every scene of ``sheet``, in order (what the scenes share is
     composed once)."""
     sheet_fingerprints = SheetFingerprints(sheet, catalog)
-    return [_spec(scene, sheet_fingerprints) for scene in sheet.scenes]
+    return [scene_spec_of(scene, sheet_fingerprints) for scene in sheet.scenes]
 
 
-def _spec(scene: Scene, sheet_fingerprints: SheetFingerprints) -> SceneSpec:
+def scene_spec_of(scene: Scene, sheet_fingerprints: SheetFingerprints) -> SceneSpec:
+    """:func:`scene_spec` of a scene of the sheet ``sheet_fingerprints`` was made for."""
     return SceneSpec(name=scene.name, setting=scene.setting, lighting=scene.lighting,
                      lens=scene.lens, framing=scene.framing, notes=scene.notes,
                      fingerprints=sheet_fingerprints.stages(scene))
@@ -100,6 +101,16 @@ def bind_sheet(library: Library, sheet: Sheet, path: Path,
     before fingerprints were kept are given the one their records prove
     (``studio.core.fingerprint.adopt_legacy``), once.
     """
+    head = bind_head(library, sheet, path)
+    scenes = library.sheets.sync_scenes(head.sheet.id, scene_specs(head.bound or sheet, catalog))
+    return adopt_legacy_renders(library, dataclasses.replace(
+        head, scenes={s.name: s for s in scenes}), catalog)
+
+
+def bind_head(library: Library, sheet: Sheet, path: Path) -> SheetBinding:
+    """What :func:`bind_sheet` records before the scenes (references, project, character,
+    anchor version, sheet); the binding holds no scenes yet. ``bound`` is the sheet with its
+    reference images' hashes (as stored)."""
     references = store_references(library, sheet, path)
     if any(not r.sha256 for r in sheet.character.references):  # read from text alone
         sheet = dataclasses.replace(sheet, character=dataclasses.replace(
@@ -115,11 +126,17 @@ def bind_sheet(library: Library, sheet: Sheet, path: Path,
     ))
     record = library.sheets.save(project.id, sheet_name(path), str(path.resolve()),
                                  character.id)
-    scenes = library.sheets.sync_scenes(record.id, scene_specs(sheet, catalog))
-    binding = SheetBinding(project, character, anchor, record, {s.name: s for s in scenes},
-                           bound=sheet)
-    legacy = library.renders.unfingerprinted(record.id)
-    names = {s.id: s.name for s in scenes}
+    return SheetBinding(project, character, anchor, record, {}, bound=sheet)
+
+
+def adopt_legacy_renders(library: Library, binding: SheetBinding,
+                         catalog: PresetCatalog) -> SheetBinding:
+    """Give the sheet's renders made before fingerprints were kept the one their records prove
+    (once the scenes are recorded); returns ``binding``."""
+    sheet = binding.bound
+    assert sheet is not None
+    legacy = library.renders.unfingerprinted(binding.sheet.id)
+    names = {s.id: s.name for s in binding.scenes.values()}
     learned = {}
     for render in legacy:
         scene = sheet.scene(names.get(render.scene_id or -1, ""))

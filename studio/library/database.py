@@ -231,9 +231,13 @@ class Database:
                         conn.backup(target)
                     partial.replace(backup)
                     fsync_dir(backup.parent)
-            for number, statements in enumerate(MIGRATIONS, start=1):
-                if number <= version:
-                    continue
+            # An existing library is upgraded one version per transaction (a kill leaves a
+            # whole version); a new one is made in a single transaction (one disk write).
+            steps = [(number, statements) for number, statements
+                     in enumerate(MIGRATIONS, start=1) if number > version]
+            if version == 0 and steps:
+                steps = [(len(MIGRATIONS), [s for _, group in steps for s in group])]
+            for number, statements in steps:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     for statement in statements:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from studio.core import codec
@@ -76,6 +77,15 @@ def _job(row: sqlite3.Row) -> JobRecord:
         created=dt(row["created"]),
         updated=dt(row["updated"]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedJob:
+    """What :meth:`Jobs.mark_submitted` keeps of an accepted job, for a batch of them."""
+
+    provider_request_id: str
+    poll_url: str = ""
+    submission: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Jobs:
@@ -176,17 +186,34 @@ class Jobs:
         """Move several unfinished jobs on in one transaction (the jobs of a batch whose
         requests leave together), like :meth:`set_state` without an error text and without
         reading them back. A job that has finished meanwhile is left as it is."""
+        self.record_moves(states)
+
+    def record_moves(self, states: Mapping[int, JobState],
+                     submitted: Mapping[int, SubmittedJob] | None = None) -> None:
+        """:meth:`set_states` and, first, the submissions of jobs the provider accepted (as
+        :meth:`mark_submitted` records each), all in one transaction: the jobs of a batch
+        whose requests are answered together cost one disk write. A job that has finished
+        meanwhile is left as it is."""
         if any(state.finished for state in states.values()):
             raise ValueError("finish a job with complete, fail or cancel")
-        if not states:
+        if not states and not submitted:
             return
         with self._db.transaction("update the jobs") as (conn, changed):
             now = self._db.now()
-            conn.executemany(
-                f"UPDATE jobs SET state = ?, error = '', updated = ? WHERE id = ? AND state IN "
-                f"({_UNFINISHED_SQL})",
-                [(state.value, now, job_id) for job_id, state in states.items()])
-            changed.note(jobs=list(states))
+            if submitted:
+                conn.executemany(
+                    "UPDATE jobs SET state = 'submitted', provider_request_id = ?, poll_url = ?, "
+                    "submission = ?, attempts = attempts + 1, updated = ? WHERE id = ? AND "
+                    f"state IN ({_UNFINISHED_SQL})",
+                    [(s.provider_request_id, s.poll_url,
+                      json.dumps(dict(s.submission), sort_keys=True), now, job_id)
+                     for job_id, s in submitted.items()])
+            if states:
+                conn.executemany(
+                    f"UPDATE jobs SET state = ?, error = '', updated = ? WHERE id = ? AND "
+                    f"state IN ({_UNFINISHED_SQL})",
+                    [(state.value, now, job_id) for job_id, state in states.items()])
+            changed.note(jobs=[*(submitted or {}), *states])
 
     def requeue(self, job_id: int) -> JobRecord:
         """Put an uncertain job back in the queue: the user chose to send it again."""
@@ -197,18 +224,46 @@ class Jobs:
     def complete(self, job_id: int, image: bytes, outcome: Outcome | None = None) -> RenderRecord:
         """Store the job's image and render record and mark the job done, in one transaction
         after the file is durable. Completing a job already done returns its render."""
+        result = self.complete_many([(job_id, image, outcome)])[0]
+        if isinstance(result, LibraryError):
+            raise result
+        return result
+
+    def complete_many(self, finished: Sequence[tuple[int, bytes, Outcome | None]],
+                      ) -> list[RenderRecord | LibraryError]:
+        """:meth:`complete` for several jobs (job id, image, outcome) whose images arrived
+        together: the images made durable, then every record in one transaction. Each entry
+        gets its render, or the LibraryError that kept it from being stored (an image that
+        cannot be kept fails only its own job; a full disk fails them all)."""
+        results: list[RenderRecord | LibraryError | None] = [None] * len(finished)
         with self._db.lock:
-            job = self.get(job_id)
-            if job.state is JobState.DONE and job.render_id is not None:
-                return self._renders.get(job.render_id)
-            if job.state.finished:
-                raise LibraryError(f"Job {job_id} is already {job.state.value}.")
-            outcome = outcome or Outcome()
-            if not outcome.request_id:
-                outcome = Outcome(job.provider_request_id, outcome.seed_returned,
-                                  outcome.timings, outcome.cost)
-            render_id = self._recorder.store(job.draft, image, outcome, job_id=job_id)
-            return self._renders.get(render_id)
+            entries: list[tuple[RenderDraft, bytes, Outcome, int]] = []
+            places: list[int] = []
+            for index, (job_id, image, outcome) in enumerate(finished):
+                try:
+                    job = self.get(job_id)
+                    if job.state is JobState.DONE and job.render_id is not None:
+                        results[index] = self._renders.get(job.render_id)
+                        continue
+                    if job.state.finished:
+                        raise LibraryError(f"Job {job_id} is already {job.state.value}.")
+                except LibraryError as exc:
+                    results[index] = exc
+                    continue
+                outcome = outcome or Outcome()
+                if not outcome.request_id:
+                    outcome = Outcome(job.provider_request_id, outcome.seed_returned,
+                                      outcome.timings, outcome.cost)
+                entries.append((job.draft, image, outcome, job_id))
+                places.append(index)
+            stored = self._recorder.store_jobs(entries) if entries else []
+            for index, render_id in zip(places, stored, strict=True):
+                try:
+                    results[index] = render_id if isinstance(render_id, LibraryError) \
+                        else self._renders.get(render_id)
+                except LibraryError as exc:
+                    results[index] = exc
+        return [r if r is not None else LibraryError("The render was not stored.") for r in results]
 
     def fail(self, job_id: int, error: str, outcome: Outcome | None = None) -> RenderRecord:
         """Mark the job failed and keep a failed render with its settings and the reason."""

@@ -19,9 +19,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from PIL import Image, PngImagePlugin
+from typing import TYPE_CHECKING, Any
 
 from studio.core import limits
 from studio.core.errors import StudioInputError
@@ -32,6 +30,12 @@ STUDIO_RECORD_FORMAT = 1
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 _TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
+
+if TYPE_CHECKING:
+    from PIL import PngImagePlugin
+
+# Pillow is imported by the functions that decode or encode (storing a render only splices
+# chunks): a command reaches its first request without loading it.
 
 __all__ = [
     "PARAMETERS_KEY", "STUDIO_KEY", "MetadataError", "PngMetadata", "embed_png_metadata",
@@ -119,6 +123,8 @@ def embed_png_metadata(png: bytes, parameters: str, record: Mapping[str, Any] | 
 
 def png_info(parameters: str, record: Mapping[str, Any] | None) -> PngImagePlugin.PngInfo:
     """The same two chunks for ``Image.save(..., pnginfo=...)``."""
+    from PIL import PngImagePlugin
+
     info = PngImagePlugin.PngInfo()
     info.add_text(PARAMETERS_KEY, parameters)
     if record is not None:
@@ -128,6 +134,8 @@ def png_info(parameters: str, record: Mapping[str, Any] | None) -> PngImagePlugi
 
 def read_png_metadata(source: bytes | Path) -> PngMetadata:
     """The text chunks of a PNG (bytes or a file); a non-PNG image yields empty metadata."""
+    from PIL import Image
+
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     with Image.open(io.BytesIO(data)) as image:
         raw = getattr(image, "text", None) or image.info
@@ -157,6 +165,8 @@ def _oddities(text: str) -> int:
 def read_exif_parameters(data: bytes) -> str | None:
     """The settings text JPEG and WebP tools (AUTOMATIC1111 among them) keep in the EXIF
     ``UserComment``, or None."""
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as image:
         value = image.getexif().get_ifd(_EXIF_IFD).get(_USER_COMMENT)
     if isinstance(value, str):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from studio.core import codec
@@ -22,7 +22,7 @@ from studio.core.parameters import ImageParameters, format_parameters
 
 from .changes import ChangeCollector
 from .database import Database
-from .errors import ImageImportError
+from .errors import ImageImportError, LibraryError
 from .files import Files
 from .metadata import MetadataError, embed_png_metadata
 from .models import RenderDraft
@@ -195,9 +195,9 @@ class Recorder:
         return render_id
 
     def store(self, draft: RenderDraft, image: bytes, outcome: Outcome, *,
-              source: str = "studio", job_id: int | None = None,
-              parameters: str | None = None) -> int:
-        """Write the image, then the record (and finish ``job_id``); returns the render id."""
+              source: str = "studio", parameters: str | None = None) -> int:
+        """Write the image, then the record; returns the render id. (A job's image is stored
+        with :meth:`store_jobs`, which finishes the job in the same transaction.)"""
         self._db.require_writable("save the render")
         with self._db.lock:
             with self._db.read("save the render") as conn:
@@ -215,19 +215,59 @@ class Recorder:
                                             state=JobState.DONE, error="",
                                             image=(digest, relative, fmt, len(data)),
                                             source=source)
-                    if job_id is not None:
-                        conn.execute(
-                            "UPDATE jobs SET state = 'done', render_id = ?, error = '', "
-                            "updated = ? WHERE id = ?",
-                            (render_id, self._db.now(), job_id),
-                        )
-                        changed.note(jobs=[job_id])
             except BaseException:
                 # Not recorded, and the caller is told so: don't leave the file on a full disk.
                 if created:
                     self._files.images.remove(relative)
                 raise
             return render_id
+
+    def store_jobs(self, entries: Sequence[tuple[RenderDraft, bytes, Outcome, int]],
+                   ) -> list[int | LibraryError]:
+        """:meth:`store` for several finished jobs (draft, image, outcome, job id) at once:
+        every image written and made durable first, then every record in one transaction (one
+        commit for a batch that finished together). Each entry gets its render id, or the
+        LibraryError that kept it out: an image that cannot be kept fails only its own entry;
+        a transaction that fails (a full disk) fails every entry it held."""
+        self._db.require_writable("save the render")
+        results: list[int | LibraryError | None] = [None] * len(entries)
+        with self._db.lock:
+            written: list[tuple[int, dict[str, Any], tuple[str, str, str, int], bool]] = []
+            try:
+                for index, (draft, image, outcome, _job) in enumerate(entries):
+                    try:
+                        with self._db.read("save the render") as conn:
+                            ctx = self.context(conn, draft)
+                        data, fmt = self.prepare_image(image, draft, outcome, ctx, "studio")
+                        digest, relative, created = self._files.images.store(data, fmt)
+                    except LibraryError as exc:
+                        results[index] = exc
+                        continue
+                    written.append((index, ctx, (digest, relative, fmt, len(data)), created))
+                if written:
+                    with self._db.transaction("save the renders") as (conn, changed):
+                        for index, ctx, image_row, _created in written:
+                            draft, _, outcome, job_id = entries[index]
+                            render_id = self.insert(conn, changed, draft, outcome, ctx,
+                                                    state=JobState.DONE, error="",
+                                                    image=image_row, source="studio")
+                            conn.execute(
+                                "UPDATE jobs SET state = 'done', render_id = ?, error = '', "
+                                "updated = ? WHERE id = ?",
+                                (render_id, self._db.now(), job_id),
+                            )
+                            changed.note(jobs=[job_id])
+                            results[index] = render_id
+            except BaseException as exc:
+                # Not recorded: don't leave their files on a full disk.
+                for index, _ctx, (_d, relative, _f, _n), created in written:
+                    if created:
+                        self._files.images.remove(relative)
+                    if isinstance(exc, LibraryError):
+                        results[index] = exc
+                if not isinstance(exc, LibraryError):
+                    raise
+        return [r if r is not None else LibraryError("The render was not stored.") for r in results]
 
     def store_failure(self, draft: RenderDraft, error: str, outcome: Outcome, *,
                       job_id: int | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ class _StageFingerprints:
 
 #: The columns of a scene its sheet file decides, in the order ``sync_scenes`` writes them.
 _SCENE_VALUES = ("position", "setting", "lighting", "lens", "framing", "notes", "fingerprints")
+#: Names looked up in one statement (well under SQLite's limit on bound values).
+_NAMES_PER_QUERY = 500
 
 
 def _sheet(row: sqlite3.Row) -> SheetRecord:
@@ -138,47 +141,101 @@ class Sheets:
             raise ValueError("two scenes of one sheet have the same name")
         with self._db.transaction("save the sheet's scenes") as (conn, changed):
             self._db.one(conn, "SELECT id FROM sheets WHERE id = ?", (sheet_id,), "such sheet")
-            # Plain tuples (id, then the values), not rows: a sheet may hold thousands.
-            reading = conn.cursor()
-            reading.row_factory = None
-            existing: dict[str, tuple[Any, ...]] = {row[0]: row[1:] for row in reading.execute(
-                f"SELECT name, id, {', '.join(_SCENE_VALUES)} FROM scenes WHERE sheet_id = ?",
-                (sheet_id,))}
-            wanted = set(names)
-            removed = [(row[0],) for name, row in existing.items() if name not in wanted]
-            added: list[tuple[Any, ...]] = []
-            updated: list[tuple[Any, ...]] = []
-            for position, spec in enumerate(scenes):
-                values: tuple[Any, ...] = (
-                    position, spec.setting, spec.lighting, spec.lens, spec.framing, spec.notes,
-                    fingerprints_to_json(spec.fingerprints),
-                )
-                old = existing.get(spec.name)
-                if old is None:
-                    added.append((sheet_id, spec.name, *values))
-                elif old[1:] != values:
-                    updated.append((*values, old[0]))
-            # One statement per kind of change: a sheet of thousands of scenes is recorded in
-            # a few statements, not one per scene.
-            conn.executemany("DELETE FROM scenes WHERE id = ?", removed)
-            conn.executemany(
-                "INSERT INTO scenes (sheet_id, name, position, setting, lighting, lens, "
-                "framing, notes, fingerprints, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
-                added)
-            conn.executemany(
-                "UPDATE scenes SET position = ?, setting = ?, lighting = ?, lens = ?, "
-                "framing = ?, notes = ?, fingerprints = ? WHERE id = ?", updated)
-            ids = dict(conn.execute("SELECT name, id FROM scenes WHERE sheet_id = ?",
-                                    (sheet_id,)).fetchall())
-            if removed or added or updated:
+            removed = self._remove_others(conn, sheet_id, set(names))
+            records = self._upsert(conn, sheet_id, list(enumerate(scenes)), None)
+            if removed or records[1]:
                 changed.note(sheets=[sheet_id])
+        return records[0]
+
+    def record_scenes(self, sheet_id: int,
+                      scenes: Sequence[tuple[int, SceneSpec]]) -> list[SceneRecord]:
+        """Record some scenes of the sheet, each at its position, matched by name (added, or
+        updated keeping its id); the sheet's other scenes are left as they are. A big sheet is
+        recorded in parts this way while its first renders are sent; :meth:`keep_scenes` then
+        removes the scenes it no longer lists."""
+        with self._db.transaction("save the sheet's scenes") as (conn, changed):
+            self._db.one(conn, "SELECT id FROM sheets WHERE id = ?", (sheet_id,), "such sheet")
+            records, wrote = self._upsert(conn, sheet_id, scenes,
+                                          [spec.name for _, spec in scenes])
+            if wrote:
+                changed.note(sheets=[sheet_id])
+        return records
+
+    def keep_scenes(self, sheet_id: int, names: AbstractSet[str]) -> int:
+        """Remove the sheet's scenes not named in ``names`` (their renders stay, unlinked);
+        returns how many were removed."""
+        with self._db.transaction("save the sheet's scenes") as (conn, changed):
+            removed = self._remove_others(conn, sheet_id, names)
+            if removed:
+                changed.note(sheets=[sheet_id])
+        return removed
+
+    @staticmethod
+    def _remove_others(conn: sqlite3.Connection, sheet_id: int, names: AbstractSet[str]) -> int:
+        gone = [(row[0],) for row in conn.execute(
+            "SELECT id, name FROM scenes WHERE sheet_id = ?", (sheet_id,)).fetchall()
+            if row[1] not in names]
+        conn.executemany("DELETE FROM scenes WHERE id = ?", gone)
+        return len(gone)
+
+    @staticmethod
+    def _upsert(conn: sqlite3.Connection, sheet_id: int,
+                scenes: Sequence[tuple[int, SceneSpec]],
+                only: Sequence[str] | None) -> tuple[list[SceneRecord], bool]:
+        """Write ``scenes`` (position, spec) that differ from their rows; the records, and
+        whether anything was written. ``only``: the names to read the rows of (None: every
+        scene of the sheet)."""
+        # Plain tuples (id, then the values), not rows: a sheet may hold thousands.
+        reading = conn.cursor()
+        reading.row_factory = None
+        query = (f"SELECT name, id, {', '.join(_SCENE_VALUES)} FROM scenes WHERE sheet_id = ?")
+        rows: list[tuple[Any, ...]] = []
+        if only is None:
+            rows = reading.execute(query, (sheet_id,)).fetchall()
+        else:
+            for start in range(0, len(only), _NAMES_PER_QUERY):
+                part = only[start:start + _NAMES_PER_QUERY]
+                rows += reading.execute(f"{query} AND name IN ({', '.join('?' * len(part))})",
+                                        (sheet_id, *part)).fetchall()
+        existing: dict[str, tuple[Any, ...]] = {row[0]: row[1:] for row in rows}
+        added: list[tuple[Any, ...]] = []
+        updated: list[tuple[Any, ...]] = []
+        for position, spec in scenes:
+            values: tuple[Any, ...] = (
+                position, spec.setting, spec.lighting, spec.lens, spec.framing, spec.notes,
+                fingerprints_to_json(spec.fingerprints),
+            )
+            old = existing.get(spec.name)
+            if old is None:
+                added.append((sheet_id, spec.name, *values))
+            elif old[1:] != values:
+                updated.append((*values, old[0]))
+        # One statement per kind of change: a sheet of thousands of scenes is recorded in
+        # a few statements, not one per scene.
+        conn.executemany(
+            "INSERT INTO scenes (sheet_id, name, position, setting, lighting, lens, "
+            "framing, notes, fingerprints, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
+            added)
+        conn.executemany(
+            "UPDATE scenes SET position = ?, setting = ?, lighting = ?, lens = ?, "
+            "framing = ?, notes = ?, fingerprints = ? WHERE id = ?", updated)
+        ids = {name: row[0] for name, row in existing.items()}
+        if added:
+            # The new rows' ids: read back by name, only those just added.
+            names = [row[1] for row in added]
+            for start in range(0, len(names), _NAMES_PER_QUERY):
+                part = names[start:start + _NAMES_PER_QUERY]
+                ids.update(reading.execute(
+                    f"SELECT name, id FROM scenes WHERE sheet_id = ? AND name IN "
+                    f"({', '.join('?' * len(part))})", (sheet_id, *part)).fetchall())
         # Every row now holds what ``scenes`` say: the records are made from them, not read
         # back and decoded again.
-        return [SceneRecord(id=ids[spec.name], sheet_id=sheet_id, name=spec.name,
-                            position=position, setting=spec.setting, lighting=spec.lighting,
-                            lens=spec.lens, framing=spec.framing, notes=spec.notes,
-                            fingerprints=dict(spec.fingerprints))
-                for position, spec in enumerate(scenes)]
+        records = [SceneRecord(id=ids[spec.name], sheet_id=sheet_id, name=spec.name,
+                               position=position, setting=spec.setting, lighting=spec.lighting,
+                               lens=spec.lens, framing=spec.framing, notes=spec.notes,
+                               fingerprints=dict(spec.fingerprints))
+                   for position, spec in scenes]
+        return records, bool(added or updated)
 
     def scenes(self, sheet_id: int) -> list[SceneRecord]:
         with self._db.read("list scenes") as conn:

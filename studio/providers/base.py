@@ -26,6 +26,7 @@ from studio.core.lifecycle import JobState, Timings
 from studio.core.request import GenerationRequest, Stage
 from studio.providers.adapt import adapt, reference_model
 from studio.providers.errors import ProviderError
+from studio.providers.images import preload_decoder
 
 # ---------------------------------------------------------------- events
 
@@ -255,6 +256,11 @@ class Provider(ABC):
     def warm_up(self) -> None:  # noqa: B027 - optional hook, nothing to prepare by default
         """Prepare what the first request needs (an HTTP client and its TLS trust store) ahead
         of time; blocking, safe to run in a worker thread before any job starts."""
+
+    def prepare_images(self) -> None:
+        """Load what checking this provider's images needs (the image decoder) in the
+        background; called once a batch's requests have left, while the provider works."""
+        preload_decoder()
 
     def refusal(self) -> ProviderError | None:
         """Why the provider would refuse to send anything now (its key was refused), or None;

@@ -11,6 +11,9 @@ import base64
 import binascii
 import io
 import re
+import sys
+import threading
+import zlib
 from dataclasses import dataclass
 
 from studio.core import limits
@@ -109,3 +112,28 @@ def verify_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> VerifiedIma
             raise
         raise ImageRejected("the image is damaged and cannot be decoded") from exc
     return VerifiedImage(data=data, format=fmt, width=width, height=height)
+
+
+def _tiny_png() -> bytes:
+    """A valid 1x1 PNG, built here so preloading needs no file."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return len(body).to_bytes(4, "big") + kind + body + crc.to_bytes(4, "big")
+
+    header = (1).to_bytes(4, "big") * 2 + bytes((8, 0, 0, 0, 0))  # 1x1, 8-bit grey
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+
+
+def preload_decoder() -> threading.Thread | None:
+    """Load the image decoder (Pillow and its format plugins: tens of milliseconds the first
+    time) on a worker thread, by checking a tiny image the way every download is checked.
+    Meant for while the first jobs are being made, so the first image to arrive does not pay
+    for it; None when it is loaded already."""
+    if "PIL.PngImagePlugin" in sys.modules:
+        return None
+    worker = threading.Thread(target=verify_image, args=(_tiny_png(),), name="image-decoder",
+                              daemon=True)
+    worker.start()
+    return worker

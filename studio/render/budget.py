@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from studio.core.capabilities import reference_support
+from studio.core.request import GenerationRequest
 from studio.core.settings import Settings
 from studio.providers.base import Provider
 from studio.providers.errors import provider_name
-from studio.render.plan import JobSpec, RenderInputError
+from studio.render.plan import RenderInputError
 
 #: ``price(provider_id, model)``: the price of one image, or None when it is not known.
 PriceLookup = Callable[[str, str], "float | None"]
@@ -56,16 +58,26 @@ def settings_prices(settings: Settings, providers: Mapping[str, Provider]) -> Pr
     return price
 
 
-def estimate(jobs: Sequence[JobSpec], price: PriceLookup) -> BatchEstimate:
+class Priced(Protocol):
+    """A job as far as its count and cost go: who renders it and what it asks."""
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def request(self) -> GenerationRequest: ...
+
+
+def estimate(jobs: Sequence[Priced], price: PriceLookup) -> BatchEstimate:
     total = 0.0
     unpriced: dict[str, None] = {}
     for job in jobs:
-        each = price(job.provider, job.draft.model)
+        each = price(job.provider, job.request.model)
         if each is None:
             unpriced.setdefault(job.provider, None)
         else:
             # Where the API bills input images (BFL's FLUX.2), each reference sent adds.
-            support = reference_support(job.provider, job.draft.model)
+            support = reference_support(job.provider, job.request.model)
             sent = min(len(job.request.references), support.max_images)
             total += (each + (support.price_per_reference or 0.0) * sent) * job.request.images
     requests = len(jobs)

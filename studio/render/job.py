@@ -14,6 +14,7 @@ from studio.core.request import GenerationRequest
 from studio.library import JobRecord, RenderRecord
 from studio.providers.base import Submission
 from studio.render.events import JobEvent, JobRef, RenderEvent
+from studio.render.lanes import Lane
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,9 @@ class RunningJob:
     kept_for_resume: bool = False
     notes: tuple[str, ...] = ()
     pending_write: asyncio.Future[Any] | None = None
+    #: The lane place it holds from before its request leaves until the provider has made its
+    #: image (the download and storing happen after it is given back).
+    place: Lane | None = field(default=None, repr=False)
     last_progress_event: JobEvent | None = field(default=None, repr=False)
 
     def view(self) -> JobView:

@@ -1,8 +1,9 @@
 """How many jobs of each provider run at once: the one place concurrency lives.
 
 Each provider has a :class:`Lane` of ``provider.concurrency`` places (``STUDIO_<ID>_CONCURRENCY``
-or Settings); a job holds its place from the moment its request is sent until its image is
-downloaded, so the setting bounds what the account has in flight. When the provider throttles
+or Settings); a job holds its place from the moment its request is sent until the provider
+says its image is made (its download and storing go on after the place is handed to the next
+job), so the setting bounds what the account has in flight. When the provider throttles
 (its rate limit), the lane narrows to half its places (at least one) and widens again by one
 with each job the provider accepts.
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from studio.core.capabilities import ModelCapabilities
 from studio.core.errors import StudioInputError
@@ -248,7 +249,8 @@ def out_of_date_cells(library: Library, binding: SheetBinding) -> tuple[OutOfDat
     )
 
 
-def _selected(sheet: Sheet, names: Sequence[str] | None) -> list[Scene]:
+def selected_scenes(sheet: Sheet, names: Sequence[str] | None) -> list[Scene]:
+    """The scenes named (all when none are), in sheet order; an unknown name is a sentence."""
     if not names:
         return list(sheet.scenes)
     known = {s.name for s in sheet.scenes}
@@ -261,29 +263,42 @@ def _selected(sheet: Sheet, names: Sequence[str] | None) -> list[Scene]:
     return [s for s in sheet.scenes if s.name in wanted]
 
 
-def _job(
-    choice: ProviderChoice,
-    request: GenerationRequest,
-    binding: SheetBinding,
-    scene: Scene,
-    made_from: Fingerprint,
-    *,
-    anchor_version_id: int,
-    parent: RenderRecord | None = None,
-    seed: int | None = None,
-) -> JobSpec:
-    """The job of one take of ``scene``: ``request`` sent with ``seed`` (a take's own; the
-    request's when None), stamped with the cell's fingerprint ``made_from``."""
+def prepare_request(choice: ProviderChoice, request: GenerationRequest, scene: Scene,
+                    seed: int | None = None) -> tuple[GenerationRequest, tuple[str, ...]]:
+    """``request`` (sent with ``seed``, a take's own, when given) as ``choice``'s provider will
+    send it, and its notes on what it changed; a refusal is a :class:`RenderInputError`
+    naming the scene (nothing has been sent)."""
     changes: dict[str, object] = {"model": choice.model, "provider": choice.provider.id}
     if seed is not None:
         changes["seed"] = seed
     if any(getattr(request, name) != value for name, value in changes.items()):
         request = request.with_changes(**changes)
     try:
-        adapted, notes = choice.provider.prepare(request)
+        return choice.provider.prepare(request)
     except InvalidRequestError as exc:  # refused before anything is sent (references too)
         raise RenderInputError(exc.user_message(scene.name)) from None
-    draft = RenderDraft(
+
+
+def prepare_takes(choice: ProviderChoice, scene: Scene, request: GenerationRequest,
+                  takes: int) -> list[tuple[GenerationRequest, tuple[str, ...]]]:
+    """:func:`prepare_request` of ``takes`` takes of one scene, one per seed from the
+    request's (within the range of the model the provider prepared the first take for: a scene
+    with references may go to the provider's reference model)."""
+    first = prepare_request(choice, request, scene)
+    if takes == 1 or request.seed is None:
+        seeds: tuple[int | None, ...] = (None,) * (takes - 1)
+    else:
+        caps = choice.provider.capabilities(first[0].model)
+        seeds = take_seeds(request.seed, takes, caps)[1:]
+    return [first, *(prepare_request(choice, request, scene, seed) for seed in seeds)]
+
+
+def _takes(choice: ProviderChoice, binding: SheetBinding, scene: Scene,
+           request: GenerationRequest, made_from: Fingerprint, takes: int, *,
+           anchor_version_id: int, parent: RenderRecord | None = None) -> list[JobSpec]:
+    """The jobs of ``takes`` takes of one scene (:func:`prepare_takes`), each stamped with the
+    cell's fingerprint ``made_from``."""
+    return [JobSpec(RenderDraft(
         request=adapted,
         project_id=binding.project.id,
         sheet_id=binding.sheet.id,
@@ -291,26 +306,7 @@ def _job(
         anchor_version_id=anchor_version_id,
         parent_id=None if parent is None else parent.id,
         fingerprint=made_from,
-    )
-    return JobSpec(draft, notes)
-
-
-def _takes(choice: ProviderChoice, binding: SheetBinding, scene: Scene,
-           request: GenerationRequest, made_from: Fingerprint, takes: int, *,
-           anchor_version_id: int, parent: RenderRecord | None = None) -> list[JobSpec]:
-    """The jobs of ``takes`` takes of one scene, one per seed from the request's (within the
-    range of the model the provider prepared the first take for: a scene with references may
-    go to the provider's reference model)."""
-    first = _job(choice, request, binding, scene, made_from,
-                 anchor_version_id=anchor_version_id, parent=parent)
-    if takes == 1 or request.seed is None:
-        seeds: tuple[int | None, ...] = (None,) * (takes - 1)
-    else:
-        caps = choice.provider.capabilities(first.request.model)
-        seeds = take_seeds(request.seed, takes, caps)[1:]
-    return [first, *(_job(choice, request, binding, scene, made_from,
-                          anchor_version_id=anchor_version_id, parent=parent, seed=seed)
-                     for seed in seeds)]
+    ), notes) for adapted, notes in prepare_takes(choice, scene, request, takes)]
 
 
 def plan_previews(
@@ -330,7 +326,7 @@ def plan_previews(
     prompts = SheetPrompts(sheet, catalog)
     now = SheetFingerprints(sheet, catalog, prompts)
     jobs = tuple(
-        job for sc in _selected(sheet, scenes)
+        job for sc in selected_scenes(sheet, scenes)
         for job in _takes(choice, binding, sc,
                           prompts.request(sc, Stage.PREVIEW, model=choice.model,
                                           provider=choice.provider.id),
@@ -380,7 +376,7 @@ def plan_finals(
     stale = out_of_date_cells(library, binding)
     prompts = SheetPrompts(sheet, catalog)
     sheet_fingerprints = SheetFingerprints(sheet, catalog, prompts)
-    for sc in _selected(sheet, scenes):
+    for sc in selected_scenes(sheet, scenes):
         base = prompts.request(sc, Stage.FINAL)
         now = (binding.fingerprint(sheet, sc, Stage.FINAL)
                or sheet_fingerprints.of(sc, Stage.FINAL))
@@ -416,7 +412,25 @@ def plan_finals(
     return RenderPlan(Stage.FINAL, tuple(jobs), tuple(notes), stale)
 
 
-def all_notes(plan: RenderPlan) -> Iterable[str]:
+class _Noted(Protocol):
+    """A plan, or previews planned before they are recorded (``studio.render.staged``)."""
+
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+
+    @property
+    def jobs(self) -> Sequence[_NotedJob]: ...
+
+
+class _NotedJob(Protocol):
+    @property
+    def scene(self) -> str: ...
+
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+
+
+def all_notes(plan: _Noted) -> Iterable[str]:
     """The plan's notes, then one line per request the provider will adapt."""
     yield from plan.notes
     for job in plan.jobs:

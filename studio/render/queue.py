@@ -32,7 +32,7 @@ from studio.library import JobRecord, Library
 from studio.providers.base import Provider, Submission, Throttled
 from studio.providers.errors import MayHaveBeenBilledError, provider_name
 from studio.providers.keys import missing_setup
-from studio.render.budget import BatchEstimate, PriceLookup, check_budget, estimate
+from studio.render.budget import BatchEstimate, Priced, PriceLookup, check_budget, estimate
 from studio.render.events import (
     BatchPlanned,
     JobCancelled,
@@ -184,7 +184,7 @@ class RenderQueue:
         except KeyError:
             raise KeyError(f"the queue holds no job {job_id}") from None
 
-    def estimate(self, jobs: Sequence[JobSpec]) -> BatchEstimate:
+    def estimate(self, jobs: Sequence[Priced]) -> BatchEstimate:
         """How many requests ``jobs`` make and, where prices are known, what they cost."""
         return estimate(jobs, self._price)
 
@@ -200,26 +200,37 @@ class RenderQueue:
         queue's), and :class:`RenderInputError` for a provider that is unknown or has no key.
         The first jobs start while the rest are still being journaled.
         """
+        return await self.add_planned(jobs, lambda start, stop: jobs[start:stop],
+                                      budget_cap=budget_cap)
+
+    async def add_planned(
+        self, planned: Sequence[Priced], record: Callable[[int, int], Sequence[JobSpec]], *,
+        budget_cap: float | None = None,
+    ) -> tuple[JobRef, ...]:
+        """:meth:`add` for a batch planned whole (each job's provider and request: what is
+        counted, priced and checked before anything is sent) whose jobs the library does not
+        hold yet: ``record(start, stop)`` (blocking: run in a worker thread, a chunk at a time,
+        in order) records what ``planned[start:stop]`` belong to and returns them as jobs.
+        The first chunk is sent while the rest are recorded (``studio.render.staged``)."""
         self._check_open()
-        for provider_id in dict.fromkeys(spec.provider for spec in jobs):
+        providers = list(dict.fromkeys(job.provider for job in planned))
+        for provider_id in providers:
             provider = self._providers.get(provider_id)
             if provider is None or not provider.configured:
                 raise RenderInputError(_not_configured(provider_id))
-        batch = self.estimate(jobs)
+        batch = self.estimate(planned)
         cap = self.budget_cap if budget_cap is None else budget_cap
         self._emit(BatchPlanned(batch.requests, batch.cost, batch.unpriced, cap))
         check_budget(batch, cap)
 
         refs: list[JobRef] = []
-        places = sum(self.lane(self._providers[pid]).capacity
-                     for pid in dict.fromkeys(spec.provider for spec in jobs))
+        places = sum(self.lane(self._providers[pid]).capacity for pid in providers)
         start, size = 0, max(FIRST_CHUNK, places)
-        while start < len(jobs):
-            chunk = jobs[start:start + size]
-            records = await asyncio.to_thread(self._library.jobs.create_many,
-                                              [spec.draft for spec in chunk])
+        while start < len(planned):
+            stop = min(start + size, len(planned))
+            journaled = await asyncio.to_thread(self._journal, record, start, stop)
             started: list[asyncio.Task[None]] = []
-            for spec, rec in zip(chunk, records, strict=True):
+            for spec, rec in journaled:
                 job = self._hold(RunningJob(ref=job_ref(rec), request=rec.request,
                                             notes=spec.notes))
                 refs.append(job.ref)
@@ -227,10 +238,21 @@ class RenderQueue:
                 self._start(job)
                 assert job.task is not None
                 started.append(job.task)
-            if start == 0 and len(jobs) > size:
+            if start == 0 and len(planned) > stop:
                 await self._first_answer(started)
-            start, size = start + size, CHUNK
+            start, size = stop, CHUNK
         return tuple(refs)
+
+    def _journal(self, record: Callable[[int, int], Sequence[JobSpec]], start: int,
+                 stop: int) -> list[tuple[JobSpec, JobRecord]]:
+        """The jobs ``start:stop`` of a batch, recorded (``record``) and journaled as queued,
+        with their journal records (a worker thread's share of :meth:`add_planned`)."""
+        specs = record(start, stop)
+        if len(specs) != stop - start:
+            raise ValueError(f"asked for jobs {start} to {stop} of the batch, given "
+                             f"{len(specs)}")
+        records = self._library.jobs.create_many([spec.draft for spec in specs])
+        return list(zip(specs, records, strict=True))
 
     async def _first_answer(self, tasks: Sequence[asyncio.Task[None]]) -> None:
         """Until a job of the batch has had its submit answered (or ended, or FIRST_WAIT
@@ -469,6 +491,7 @@ class RenderQueue:
             # A cancellation may hand over to a follow-up task; loop until none is left.
             await asyncio.wait(waiting)
         await self._runner.journal.aclose()
+        await self._runner.shelf.aclose()
         for stream in list(self._streams):
             stream.put(None)
 

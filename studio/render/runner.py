@@ -20,7 +20,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from studio.core.lifecycle import JobState, Outcome
-from studio.library import Library, LibraryError, LibraryStorageError, RenderRecord
+from studio.library import (
+    Library,
+    LibraryError,
+    LibraryStorageError,
+    RenderRecord,
+    SubmittedJob,
+)
 from studio.providers.base import (
     Downloading,
     GenerationResult,
@@ -54,6 +60,7 @@ from studio.render.events import (
 from studio.render.job import RunningJob
 from studio.render.journal import StateJournal
 from studio.render.lanes import Lane
+from studio.render.shelf import ImageShelf
 
 log = logging.getLogger("studio.render")
 
@@ -87,8 +94,11 @@ class JobRunner:
         self.journal = StateJournal(library)
         #: Journal entries "sending" not yet written: each holds a request back.
         self._sending: set[asyncio.Future[None]] = set()
-        #: One image stored at a time (each holds the library's lock while it writes).
-        self._storing = asyncio.Lock()
+        #: Images stored batch by batch, each batch after the requests waiting to send.
+        self.shelf = ImageShelf(library, self._sends_first)
+        #: Jobs whose submit is on its way; and whether the image decoder is being loaded.
+        self._submitting = 0
+        self._images_prepared = False
 
     async def _db(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(func, *args, **kwargs)
@@ -108,10 +118,11 @@ class JobRunner:
         lane = self._host.lane(provider)
         try:
             await lane.acquire()
+            job.place = lane
             try:
                 result = await self._through(job, provider)
             finally:
-                lane.release()
+                self._free_place(job)
             if result is not None:
                 job.phase = "storing"
                 await self._store(job, result)
@@ -146,8 +157,12 @@ class JobRunner:
             job.started = self._clock()
         if job.submission is None:
             job.phase = "submitting"
-            if not await self._submit(job, provider):
-                return None
+            self._submitting += 1
+            try:
+                if not await self._submit(job, provider):
+                    return None
+            finally:
+                self._submitting -= 1
         elif job.resumed:
             self._host.change(job, JobSubmitted(job.ref, job.submission.request_id,
                                                 resumed=True))
@@ -157,6 +172,11 @@ class JobRunner:
         if job.detach:
             return None
         job.phase = "following"
+        if not self._images_prepared and not self._submitting:
+            # The requests are out and the provider is working: the decoder its images need
+            # loads now, not when the first one arrives (nor before the first request left).
+            self._images_prepared = True
+            provider.prepare_images()
         assert job.submission is not None
         return await provider.follow(job.submission, lambda e: self._on_event(job, e))
 
@@ -189,10 +209,10 @@ class JobRunner:
 
         submission = await provider.submit(job.request, on_event, journal)
         job.submission = submission
-        # Recorded before anything else happens, so a crash from here on resumes following.
-        await self._db(self._library.jobs.mark_submitted, job.ref.job_id,
-                       provider_request_id=submission.request_id,
-                       poll_url=submission.poll_url or "", submission=submission.to_data())
+        # Recorded before anything else happens, so a crash from here on resumes following
+        # (with the acceptances of the jobs answered at the same moment: one disk write).
+        await self.journal.submitted(job.ref.job_id, SubmittedJob(
+            submission.request_id, submission.poll_url or "", submission.to_data()))
         job.leaving = False
         self._host.accepted(provider)
         self._host.change(job, JobSubmitted(job.ref, submission.request_id))
@@ -234,6 +254,9 @@ class JobRunner:
         elif isinstance(event, Processing):
             update = JobProcessing(job.ref, eta=event.eta)
         elif isinstance(event, Downloading):
+            # The provider's work is done: its place goes to the next job now, whose request
+            # then leaves while this image downloads and is stored.
+            self._free_place(job)
             update = JobDownloading(job.ref, event.source)
         if update is None or update == job.last_progress_event:
             return
@@ -243,14 +266,19 @@ class JobRunner:
             job.pending_write = self.journal.move(job.ref.job_id, JobState.PROCESSING)
         self._host.change(job, update)
 
+    @staticmethod
+    def _free_place(job: RunningJob) -> None:
+        """Give the job's place in its provider's lane back (once)."""
+        lane, job.place = job.place, None
+        if lane is not None:
+            lane.release()
+
     async def _store(self, job: RunningJob, result: GenerationResult) -> None:
         await self.settle_writes(job)
         outcome = Outcome(request_id=result.request_id, seed_returned=result.seed_returned,
                           timings=result.timings, cost=result.cost)
-        async with self._storing:
-            await self._sends_first()
-            render = await self._db(self._library.jobs.complete, job.ref.job_id, result.image,
-                                    outcome)
+        # Shielded: a job closing meanwhile still has its image stored (never lost).
+        render = await asyncio.shield(self.shelf.store(job.ref.job_id, result.image, outcome))
         job.render = render
         job.seconds = self._clock() - (job.started or self._clock())
         notes = tuple(dict.fromkeys((*job.notes, *result.notes)))

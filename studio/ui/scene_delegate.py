@@ -63,7 +63,14 @@ __all__ = ["CARD_H", "CARD_SIZES", "CARD_W", "CHIPS", "COMPACT_BELOW", "DEFAULT_
            "card_layout", "shown_stage"]
 
 CARD_CACHE_PIXELS = 16_000_000  # pictures of cards kept (about 64 MB), whatever their size
+#: The pictures the cards showed last, kept for cards that come back into sight unchanged,
+#: the least recently shown let go first (about 96 MB: well over a 200-scene sheet at the
+#: usual sizes; the largest cards of such a sheet would take more than 170 MB).
+SHOWN_CACHE_PIXELS = 24_000_000
 FRAME_BUDGET = 0.006  # seconds of card drawing per turn of the event loop
+#: The parts of a picture's key that say how it looks whatever the card shows: the palette, the
+#: font and the pixel ratio.
+_LOOK = slice(7, 10)
 
 
 class SceneCardDelegate(QStyledItemDelegate):
@@ -83,7 +90,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         #: The picture each scene's card showed last, with its key (drawn again while a frame
         #: is over budget, and used again as it is while the card has not changed: a picture
         #: the cache let go of is not drawn again when the card comes back into sight).
-        self._shown: dict[str, tuple[tuple[object, ...], QPixmap]] = {}
+        self._shown: OrderedDict[str, tuple[tuple[object, ...], QPixmap]] = OrderedDict()
+        self._shown_pixels = 0
         self._frame_spent = 0.0
         #: How long a card has taken to draw lately (a running average, in seconds).
         self._card_cost = 0.0
@@ -132,7 +140,11 @@ class SceneCardDelegate(QStyledItemDelegate):
             picture = shown
         view = option.widget
         on_screen = isinstance(painter.device(), QWidget)  # not a grab() or a print
-        same_size = shown is not None and shown.deviceIndependentSize().toSize() == rect.size()
+        # The picture shown last stands in for a frame only when drawn at this size in these
+        # colours, font and pixel ratio (after a palette change it showed the old colours).
+        same_size = (shown is not None and shown_key is not None
+                     and shown.deviceIndependentSize().toSize() == rect.size()
+                     and shown_key[_LOOK] == key[_LOOK])
         if (picture is None and on_screen and self._over_budget()
                 and isinstance(view, QAbstractItemView) and (same_size or self.scrolling)):
             # This frame has drawn enough cards: show the card as it was a moment ago (or,
@@ -168,8 +180,23 @@ class SceneCardDelegate(QStyledItemDelegate):
             self._spend(time.perf_counter() - started)
         elif key in self._cards:
             self._cards.move_to_end(key)
-        self._shown[name] = (key, picture)
+        self._keep_shown(name, key, picture)
         painter.drawPixmap(rect.topLeft(), picture)
+
+    def _keep_shown(self, name: str, key: tuple[object, ...], picture: QPixmap) -> None:
+        """Remember the picture ``name``'s card shows, within :data:`SHOWN_CACHE_PIXELS`."""
+        known = self._shown.get(name)
+        if known is not None and known[1] is picture and known[0] == key:
+            self._shown.move_to_end(name)
+            return
+        if known is not None:
+            del self._shown[name]
+            self._shown_pixels -= known[1].width() * known[1].height()
+        self._shown[name] = (key, picture)
+        self._shown_pixels += picture.width() * picture.height()
+        while self._shown_pixels > SHOWN_CACHE_PIXELS and len(self._shown) > 1:
+            _, (_, old) = self._shown.popitem(last=False)
+            self._shown_pixels -= old.width() * old.height()
 
     def _over_budget(self) -> bool:
         """Whether one more card would take this frame past its budget (the first card of a

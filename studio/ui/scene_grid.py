@@ -304,11 +304,17 @@ class SceneGridView(QAbstractItemView):
             selection = self.selectionModel()
             current = self.currentIndex()
             focused = self.hasFocus()
+            # Only the cards in what needs painting: cards changing far apart (a batch) make
+            # one tall rectangle of many untouched cards, which the painter would clip anyway.
+            region = event.region()
             for row in range(first, last):
+                rect = plan.cards[row].translated(0, -offset)
+                if not region.intersects(rect):
+                    continue
                 index = self._model.index(row)
                 option = QStyleOptionViewItem()
                 self.initViewItemOption(option)
-                option.rect = plan.cards[row].translated(0, -offset)
+                option.rect = rect
                 state = option.state
                 if selection.isSelected(index):
                     state |= QStyle.StateFlag.State_Selected

@@ -389,8 +389,9 @@ def scene_of(prompt: str) -> str:
 def test_a_kill_in_every_phase_then_resume_never_sends_a_job_twice(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, sheet_path: Path, pid: str,
 ) -> None:
-    """kill -9 with one job being sent (its answer held), one being followed, one being
-    downloaded and one still queued; then `studio resume`, counting the jobs each fake took."""
+    """kill -9 with one job being sent (its answer held), two being followed and one being
+    downloaded (the fourth took the place of the one downloading: the provider had made that
+    image); then `studio resume`, counting the jobs each fake took."""
     fake = FAKES[pid](KEY)
     fake.start()
     try:
@@ -399,12 +400,12 @@ def test_a_kill_in_every_phase_then_resume_never_sends_a_job_twice(
                prefix + "CONCURRENCY": "3", "STUDIO_LOG_DIR": str(tmp_path / "logs")}
         fake.hold("submit", 1)
         if pid == "imageapi":  # a blocking API: the image comes with the answer
-            fake.hold("download", 2, 3)
-            wanted = {("submit", 1), ("download", 2), ("download", 3)}
+            fake.hold("download", 2, 3, 4)
+            wanted = {("submit", 1), ("download", 2), ("download", 3), ("download", 4)}
         else:
-            fake.hold("poll", 2)
+            fake.hold("poll", 2, 4)
             fake.hold("download", 3)
-            wanted = {("submit", 1), ("poll", 2), ("download", 3)}
+            wanted = {("submit", 1), ("poll", 2), ("download", 3), ("poll", 4)}
         proc = subprocess.Popen(
             [sys.executable, "-m", "studio", "render", str(sheet_path), "--stage", "preview",
              "--provider", pid, "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -415,17 +416,15 @@ def test_a_kill_in_every_phase_then_resume_never_sends_a_job_twice(
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=30)
-        assert len(fake.accepted) == 3  # the fourth job waited for a place
+        assert len(fake.accepted) == 4
         sent_first = scene_of(fake.accepted[0])
         with open_library(env) as lib:
             left = {j.draft.scene_name: j for j in lib.jobs.unfinished()}
         assert len(left) == 4
         assert left[sent_first].state is JobState.SENDING  # journaled before it left
         assert not left[sent_first].provider_request_id
-        queued = [name for name, j in left.items() if j.state is JobState.QUEUED]
-        assert len(queued) == 1
         followed = [j for j in left.values() if j.provider_request_id]
-        assert len(followed) == 2
+        assert len(followed) == 3
 
         fake.release()
         code, data, err = run_main(capsys, env, "resume", "--json")
@@ -568,3 +567,46 @@ def test_the_summary_says_which_seeds_the_provider_confirmed(
     (harbour,) = [line for line in previews if "replicate" in line]
     assert "seed 77;" in rooftop and "not confirmed" not in rooftop
     assert "seed 9001, seed not confirmed" in harbour
+
+
+def test_a_kill_with_a_job_still_waiting_for_a_place_then_resume_sends_it_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sheet_path: Path,
+) -> None:
+    """kill -9 while three jobs hold every place (one being sent, two being followed) and the
+    fourth waits for one: `studio resume` sends the fourth once and never the first again."""
+    fake = FakeModelsLab(KEY)
+    fake.start()
+    try:
+        env = {**os.environ, "STUDIO_MODELSLAB_API_KEY": KEY,
+               "STUDIO_MODELSLAB_BASE_URL": fake.base_url, "STUDIO_MODELSLAB_CONCURRENCY": "3",
+               "STUDIO_LOG_DIR": str(tmp_path / "logs")}
+        fake.hold("submit", 1)
+        fake.hold("poll", 2, 3)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "studio", "render", str(sheet_path), "--stage", "preview",
+             "--provider", "modelslab", "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        try:
+            wanted = {("submit", 1), ("poll", 2), ("poll", 3)}
+            assert fake.wait_until(lambda: wanted <= set(fake.held), timeout=120), (
+                proc.poll(), fake.held)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+        assert len(fake.accepted) == 3  # the fourth job waited for a place
+        sent_first = scene_of(fake.accepted[0])
+        with open_library(env) as lib:
+            left = {j.draft.scene_name: j for j in lib.jobs.unfinished()}
+        queued = [name for name, j in left.items() if j.state is JobState.QUEUED]
+        assert len(left) == 4 and len(queued) == 1
+        assert left[sent_first].state is JobState.SENDING
+
+        fake.release()
+        code, data, err = run_main(capsys, env, "resume", "--json")
+        assert code == 1, err
+        status = {r["scene"]: r["status"] for r in data["results"]}
+        assert status == {name: "uncertain" if name == sent_first else "ok" for name in left}
+        assert sorted(scene_of(p) for p in fake.accepted) == sorted(left)
+        assert fake.accepted_count(queued[0]) == 1
+    finally:
+        fake.stop()

@@ -22,9 +22,10 @@ from studio.identity import (
     Verdict,
     identity_from_file,
 )
-from studio.identity.faces import DETECTION_SIDE, FINE_DETECTION_SIDE, decode_image
+from studio.identity.faces import DETECTION_SIDE, FINE_DETECTION_SIDE
+from studio.identity.images import decode_image
 
-from .conftest import encode, photograph
+from .conftest import encode, photograph, png_chunk
 
 
 @pytest.fixture(scope="module")
@@ -210,13 +211,9 @@ def test_bytes_that_are_not_an_image_are_unreadable(analyser: DlibFaceAnalyser) 
 def test_an_image_claiming_a_gigapixel_is_refused_before_decoding(
     analyser: DlibFaceAnalyser,
 ) -> None:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-
     header = struct.pack(">IIBBBBB", 40_000, 40_000, 8, 2, 0, 0, 0)
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-           + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    png = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+           + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + png_chunk(b"IEND", b""))
     assert analyser.analyse(png).problem is NotScorable.UNREADABLE
 
 

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from studio.core.request import Stage
-from studio.library import JobState, Library, LibraryError, Outcome
+from studio.library import (
+    JobState,
+    Library,
+    LibraryError,
+    LibraryStorageError,
+    Outcome,
+    RenderRecord,
+    SubmittedJob,
+)
 
 from .conftest import draft, png_bytes
 
@@ -80,3 +88,62 @@ def test_several_jobs_move_on_in_one_write(library: Library) -> None:
         JobState.SENDING, JobState.PROCESSING, JobState.CANCELLED]  # a finished job stays
     with pytest.raises(ValueError, match="finish a job"):
         library.jobs.set_states({first.id: JobState.DONE})
+
+
+def test_accepted_jobs_and_their_next_states_are_kept_in_one_write(library: Library) -> None:
+    project = library.projects.ensure("Emma")
+    first, second, third = (library.jobs.create(draft(project.id)) for _ in range(3))
+    library.jobs.cancel(third.id)
+    library.jobs.record_moves(
+        {first.id: JobState.PROCESSING},
+        {first.id: SubmittedJob("ml-1", "https://api/fetch/1", {"eta": 2.0}),
+         second.id: SubmittedJob("ml-2"), third.id: SubmittedJob("ml-3")})
+    one, two, three = library.jobs.many([first.id, second.id, third.id])
+    # The acceptance is written before the state the same write moves the job on to.
+    assert (one.state, one.provider_request_id, one.poll_url, one.submission, one.attempts) == (
+        JobState.PROCESSING, "ml-1", "https://api/fetch/1", {"eta": 2.0}, 1)
+    assert (two.state, two.provider_request_id, two.attempts) == (JobState.SUBMITTED, "ml-2", 1)
+    assert (three.state, three.provider_request_id) == (JobState.CANCELLED, "")  # finished
+
+
+def test_images_finished_together_are_stored_in_one_write_each_job_on_its_own(
+    library: Library,
+) -> None:
+    project = library.projects.ensure("Emma")
+    good, bad, cancelled, again = (library.jobs.create(draft(project.id)) for _ in range(4))
+    library.jobs.cancel(cancelled.id)
+    earlier = library.jobs.complete(again.id, png_bytes(9))
+    writes: list[object] = []
+    library.changes.subscribe(writes.append)
+    results = library.jobs.complete_many([
+        (good.id, png_bytes(1), Outcome(seed_returned=7)), (bad.id, b"not an image", None),
+        (cancelled.id, png_bytes(2), None), (again.id, png_bytes(3), None)])
+    assert len(writes) == 1
+    stored, refused, finished, same = results
+    assert isinstance(stored, RenderRecord) and stored.seed_returned == 7
+    assert stored.image_path is not None and stored.image_path.is_file()
+    assert isinstance(refused, LibraryError) and isinstance(finished, LibraryError)
+    assert "already cancelled" in str(finished)
+    assert same == earlier  # a second completion is a no-op
+    assert [j.id for j in library.jobs.unfinished()] == [bad.id]
+    assert library.jobs.get(good.id).state is JobState.DONE
+
+
+def test_a_full_database_keeps_every_job_of_the_batch_unfinished(data_dir: Path) -> None:
+    with Library.open(data_dir) as lib:
+        project = lib.projects.ensure("Emma")
+        jobs = [lib.jobs.create(draft(project.id, prompt="x" * 3000)) for _ in range(30)]
+        pages = lib.db._conn.execute("PRAGMA page_count").fetchone()[0]
+        lib.db._conn.execute(f"PRAGMA max_page_count = {pages}")
+        results = lib.jobs.complete_many([(job.id, png_bytes(n), None)
+                                          for n, job in enumerate(jobs)])
+        lib.db._conn.execute("PRAGMA max_page_count = 1073741823")
+        assert all(isinstance(r, LibraryStorageError) and r.reason == "full" for r in results)
+        assert len(lib.jobs.unfinished()) == 30
+    with Library.open(data_dir) as lib:
+        # The images of the renders that could not be recorded were not left behind.
+        assert lib.maintenance.check(repair=False).ok
+        again = lib.jobs.complete_many([(job.id, png_bytes(n), None)
+                                        for n, job in enumerate(jobs)])
+        assert all(isinstance(r, RenderRecord) for r in again)
+        assert lib.jobs.unfinished() == []

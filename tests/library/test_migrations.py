@@ -93,6 +93,23 @@ def test_a_failing_migration_leaves_the_previous_version(
         assert lib.schema_version == SCHEMA_VERSION
 
 
+def test_a_new_library_is_made_whole_or_not_at_all(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new library is made in one transaction: a failure in its last step leaves nothing.
+    broken = (*MIGRATIONS[:-1], (*MIGRATIONS[-1], "THIS IS NOT SQL"))
+    monkeypatch.setattr("studio.library.database.MIGRATIONS", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        Library.open(data_dir)
+    with sqlite3.connect(data_dir / "library.sqlite3") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    conn.close()
+    monkeypatch.undo()
+    with Library.open(data_dir) as lib:
+        assert lib.schema_version == SCHEMA_VERSION
+
+
 def test_a_file_that_is_not_a_library_gives_a_clear_error(data_dir: Path) -> None:
     data_dir.mkdir()
     (data_dir / "library.sqlite3").write_bytes(b"this is a text file, not a database" * 100)

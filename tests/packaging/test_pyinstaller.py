@@ -141,8 +141,8 @@ def test_the_packaged_folder_carries_identity_scoring(app: Path) -> None:
     from studio.identity.faces import DESCRIPTOR_MODEL, LANDMARKS_MODEL, MODELS_PACKAGE
 
     frozen = _frozen_modules(app)
-    for module in ("dlib", MODELS_PACKAGE, "numpy", "studio.identity.faces",
-                   "studio.identity.worker"):
+    for module in ("dlib", MODELS_PACKAGE, "numpy", "pyspng", "studio.identity.faces",
+                   "studio.identity.images", "studio.identity.worker"):
         assert module in frozen, module
     natives = list(app.rglob("_dlib_pybind11*"))
     assert len(natives) == 1, natives

@@ -443,18 +443,18 @@ async def test_a_freed_place_sends_the_next_job_before_the_finished_image_is_sto
     # Storing an image holds the library for a moment: the job waiting for the place a
     # finished job frees journals its request first, so the next request never waits for it.
     order: list[tuple[str, int]] = []
-    set_states, complete = library.jobs.set_states, library.jobs.complete
+    record_moves, complete_many = library.jobs.record_moves, library.jobs.complete_many
 
-    def recorded_states(states):  # type: ignore[no-untyped-def]
+    def recorded_states(states, submitted=None):  # type: ignore[no-untyped-def]
         order.extend(("sending", job) for job, s in states.items() if s is JobState.SENDING)
-        return set_states(states)
+        return record_moves(states, submitted)
 
-    def recorded_complete(job_id, *args, **kwargs):  # type: ignore[no-untyped-def]
-        order.append(("stored", job_id))
-        return complete(job_id, *args, **kwargs)
+    def recorded_complete(finished):  # type: ignore[no-untyped-def]
+        order.extend(("stored", job_id) for job_id, *_ in finished)
+        return complete_many(finished)
 
-    monkeypatch.setattr(library.jobs, "set_states", recorded_states)
-    monkeypatch.setattr(library.jobs, "complete", recorded_complete)
+    monkeypatch.setattr(library.jobs, "record_moves", recorded_states)
+    monkeypatch.setattr(library.jobs, "complete_many", recorded_complete)
     provs = providers(concurrency=1)
     _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
     queue = queues(library, provs)
@@ -464,3 +464,28 @@ async def test_a_freed_place_sends_the_next_job_before_the_finished_image_is_sto
     assert queue.progress().done == 4
     for before, after in itertools.pairwise(ids):
         assert order.index(("sending", after)) < order.index(("stored", before))
+
+
+async def test_a_place_is_freed_once_the_provider_has_made_the_image(
+    library: Library, sheet: Sheet, sheet_path: Path, catalog: PresetCatalog,
+    providers: Providers, queues: Queues, recorder: Recorder, ml_server: ScriptedModelsLab,
+) -> None:
+    # One place: the first job's image is held at the file host, and the second job is sent
+    # while it downloads (the provider has finished with the first one).
+    from tests.fakes.server import FakeServer
+
+    # The base fake's job-number holds (the scripted fake's own ``hold`` names markers).
+    FakeServer.hold(ml_server, "download", 1)
+    provs = providers(concurrency=1)
+    _, plan = preview_plan(library, sheet, sheet_path, catalog, provs)
+    queue = queues(library, provs)
+    queue.subscribe(recorder)
+    first, second = await queue.add(plan.jobs[:2])
+    await recorder.until(lambda: len(recorder.of(JobSubmitted)) == 2)
+    assert [e.job.job_id for e in recorder.of(JobSubmitted)] == [first.job_id, second.job_id]
+    assert not recorder.of(JobDone)
+    assert library.jobs.get(first.job_id).state is not JobState.DONE
+    FakeServer.release(ml_server)
+    await queue.wait()
+    assert queue.progress().done == 2
+    assert ml_server.submits() == 2 and ml_server.fetches() == 2

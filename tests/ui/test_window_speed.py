@@ -123,3 +123,225 @@ def test_a_card_scrolled_back_into_sight_is_not_drawn_again(  # type: ignore[no-
     unchanged = {name for name in top if revision(name) == before[name]}
     assert unchanged and not unchanged & set(drawn)
     close_window(qtbot, window)
+
+
+def test_the_viewer_is_read_ahead_on_a_worker_only_after_the_first_paint(  # type: ignore[no-untyped-def]
+        qtbot, services, studio_loop) -> None:
+    import threading
+
+    from studio.app import create_window
+    from studio.ui.read_ahead import VIEWER_MODULES, ReadAhead
+
+    window = create_window([], services, studio_loop)
+    reads: list[tuple[str, bool, bool]] = []  # (module, painted by then, on the GUI thread)
+    gui = threading.get_ident()
+    ReadAhead(window, ("a.module", "another.module"),
+              lambda name: reads.append((name, window._painted, threading.get_ident() == gui)))
+    window.hide()
+    qtbot.waitUntil(lambda: not window.starting, timeout=20000)  # ready, never painted
+    for _ in range(3):
+        QApplication.processEvents()
+    assert reads == []  # nothing read before the first paint
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: len(reads) == 2, timeout=20000)
+    assert reads == [("a.module", True, False), ("another.module", True, False)]
+    assert set(VIEWER_MODULES) >= {"studio.ui.viewer", "studio.ui.image_windows"}
+    close_window(qtbot, window)
+    window.deleteLater()
+
+
+def test_a_read_of_the_library_merges_only_the_cards_that_moved(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.ui.viewmodels import sheet_library
+
+    window = make_window()
+    model, cards = window.model, window.rendering.sheet_library
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    qtbot.waitUntil(lambda: not cards.loading, timeout=20000)
+    merged: list[str] = []
+    merge = sheet_library.merge_cell
+
+    def counting(shown, stored):  # type: ignore[no-untyped-def]
+        merged.append(next(n for n in model.names() if model.cell(n) is shown))
+        return merge(shown, stored)
+
+    monkeypatch.setattr(sheet_library, "merge_cell", counting)
+
+    def read() -> None:
+        with qtbot.waitSignal(cards.cellsLoaded, timeout=20000):
+            cards.reload()
+
+    def nothing_moved() -> bool:  # once the first start's renders and scores have settled
+        merged.clear()
+        read()
+        return merged == []
+
+    qtbot.waitUntil(nothing_moved, timeout=20000)
+    name = model.names()[1]
+    model.update_slot(name, Stage.FINAL, state=JobState.QUEUED)
+    read()
+    assert merged == [name]
+    after = {n: model.cell(n) for n in model.names()}
+    cards._merged.clear()  # forget: every card merged again ends the same
+    read()
+    assert len(merged) == 1 + len(model.names())
+    assert {n: model.cell(n) for n in model.names()} == after
+
+
+def test_a_repaint_paints_only_the_cards_in_it(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtGui import QRegion
+
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid, model = window.grid, window.model
+    grid.set_card_size(0)  # thumbnails: many cards in sight
+    settle_images(qtbot, window)
+    window.delegate.badges = None  # identity scores arriving would repaint cards too
+    # Nothing left to paint: a repaint also paints whatever else was waiting to be painted.
+    grid.viewport().repaint()
+    rows = [r for r in range(model.rowCount())
+            if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())]
+    assert len(rows) > 6
+    first, last = rows[0], rows[-1]
+    painted: list[int] = []
+    original = scene_delegate.SceneCardDelegate.paint
+
+    def counting(self, painter, option, index):  # type: ignore[no-untyped-def]
+        painted.append(index.row())
+        return original(self, painter, option, index)
+
+    monkeypatch.setattr(scene_delegate.SceneCardDelegate, "paint", counting)
+    # two cards far apart (as a batch changes them): the rectangle around both holds them all
+    grid.viewport().repaint(QRegion(grid.visualRect(model.index(first)))
+                            .united(QRegion(grid.visualRect(model.index(last)))))
+    assert sorted(painted) == [first, last]
+    painted.clear()
+    grid.viewport().repaint()  # a whole repaint still paints every card in sight
+    assert sorted(painted) == rows
+    close_window(qtbot, window)
+
+
+def test_images_are_decoded_a_few_at_a_time_the_newest_asked_first(  # type: ignore[no-untyped-def]
+        qtbot, studio_loop, tmp_path) -> None:
+    from PIL import Image
+
+    from studio.ui.viewmodels.background import Background
+    from studio.ui.viewmodels.images import ImageCache
+
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"render-{i}.png"
+        Image.new("RGB", (64, 64), (60 * i, 0, 0)).save(path)
+        paths.append(path)
+    helper = Background(studio_loop)
+    cache = ImageCache(helper, decoders=1)
+    arrived: list[str] = []
+    cache.loaded.connect(arrived.append)
+    for path in paths:  # as cards scroll into sight one after another
+        assert cache.get(path, 32) is None
+    assert helper.pending == 1 and cache.loading == 4  # one decode at a time; four waiting
+    qtbot.waitUntil(lambda: cache.loading == 0, timeout=10000)
+    # the first asked was under way; then the latest asked first: the cards now in sight
+    assert arrived == [str(paths[0]), str(paths[3]), str(paths[2]), str(paths[1])]
+    assert all(cache.get(path, 32) is not None for path in paths)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    assert cache.get(broken, 32) is None and cache.get(paths[0], 16) is None
+    qtbot.waitUntil(lambda: cache.loading == 0, timeout=10000)  # a failure frees its turn
+    assert cache.problem(broken, 32) and cache.get(paths[0], 16) is not None
+    helper.close()
+
+
+def test_a_cards_staleness_is_worked_out_again_only_once_it_may_have_changed(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.ui.viewmodels import scenes
+
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    name = model.names()[0]
+    asked: list[str] = []
+    rule = scenes.staleness
+
+    def counting(made_with, current):  # type: ignore[no-untyped-def]
+        asked.append(name)
+        return rule(made_with, current)
+
+    monkeypatch.setattr(scenes, "staleness", counting)
+    model.update_slot(name, Stage.PREVIEW, message="a note")  # the cell changed: asked again
+    assert model.stale_reasons(name, Stage.PREVIEW) == ()
+    assert model.stale_reasons(name, Stage.PREVIEW) == ()  # drawn again: known
+    assert len(asked) == 1
+    scene = window.document.sheet.scene(name)
+    assert scene is not None
+    other = "rembrandt" if scene.lighting != "rembrandt" else "golden-hour"
+    window.document.update_scene(name, "Lighting", lighting=other)  # what it sends changed
+    assert model.stale_reasons(name, Stage.PREVIEW) == ("lighting",)
+    assert len(asked) == 2 and model.is_stale(name, Stage.PREVIEW)
+
+
+def test_the_pictures_kept_of_cards_shown_stay_within_their_bound(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid, delegate, model = window.grid, window.delegate, window.model
+    grid.set_card_size(3)
+    card = delegate.card_size()
+    bound = card.width() * card.height() * 3  # about three cards' pictures
+    monkeypatch.setattr(scene_delegate, "SHOWN_CACHE_PIXELS", bound)
+    bar = grid.verticalScrollBar()
+    bar.setValue(0)
+    grid.viewport().repaint()
+    seen: set[str] = set()
+    while bar.value() < bar.maximum():
+        bar.setValue(bar.value() + bar.pageStep())
+        grid.viewport().repaint()
+        QApplication.processEvents()  # the cards a frame left for the next are drawn
+        seen |= {model.scene_at(r).name for r in range(model.rowCount())
+                 if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())}
+        kept = delegate._shown
+        assert delegate._shown_pixels == sum(p.width() * p.height() for _, p in kept.values())
+        assert delegate._shown_pixels <= bound or len(kept) == 1
+    assert len(seen) > 3 * len(delegate._shown)  # most were let go, the latest shown kept
+    last = [model.scene_at(r).name for r in range(model.rowCount())
+            if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())]
+    assert set(delegate._shown) & set(last)
+
+
+def test_a_card_over_budget_never_stands_in_with_its_picture_in_old_colours(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    window = make_window()
+    grid, delegate, model = window.grid, window.delegate, window.model
+    delegate.badges = None
+    grid.viewport().repaint()  # every card in sight has a picture in these colours
+    drawn: list[int] = []
+    original = CardPainter.draw
+
+    def counting(self, painter, option, index, *args):  # type: ignore[no-untyped-def]
+        drawn.append(index.row())
+        return original(self, painter, option, index, *args)
+
+    monkeypatch.setattr(CardPainter, "draw", counting)
+    before = QApplication.palette()
+    dark = QPalette(before)
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    QApplication.setPalette(dark)
+    try:
+        QApplication.processEvents()
+        drawn.clear()
+        delegate._new_frame()
+        delegate._spend(scene_delegate.FRAME_BUDGET)  # this frame has drawn enough already
+        grid.viewport().repaint()
+        # the cards are drawn in the new colours now, not shown as they were a moment ago
+        assert sorted(drawn) == [r for r in range(model.rowCount())
+                                 if grid.visualRect(model.index(r)).intersects(
+                                     grid.viewport().rect())]
+    finally:
+        QApplication.setPalette(before)

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from studio.providers.errors import BadResponseError, ProviderFailedError
+from studio.providers.http.tls import TrustOnFirstUse
 
 #: The largest JSON answer read from any API (a sync answer may inline a base64 image).
 MAX_JSON_BYTES = 48 * 1024 * 1024
@@ -173,6 +174,8 @@ class Exchanger:
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
         self._also: set[tuple[str, str, int | None]] = set()
+        #: Read its trust store only if a TLS connection is made (or warm-up asks).
+        self.tls = TrustOnFirstUse()
 
     def trust(self, url: str) -> None:
         """Count ``url``'s origin as the API's own too (an adapter's second API host, such as
@@ -190,6 +193,7 @@ class Exchanger:
                 limits=httpx.Limits(max_connections=self._max_connections,
                                     max_keepalive_connections=self._max_connections),
                 transport=self._transport,
+                verify=self.tls,
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT},
             )

@@ -349,8 +349,11 @@ class HttpProvider(Provider):
         return self.gate.refused
 
     def warm_up(self) -> None:
-        # Loading the TLS trust store is a few hundred milliseconds of the first request.
         self.exchanger.client  # noqa: B018 - built for its side effect
+        if self.base_url.startswith("https://"):
+            # Reading the TLS trust store is tens of milliseconds of the first request; an
+            # API on plain http (a local server) has it read only if a download needs TLS.
+            self.exchanger.tls.load_trust()
         # httpcore imports its network layer (anyio) during the first request; on a thread
         # of its own that import overlaps the library's disk work instead of holding the
         # first request back.

@@ -2,11 +2,14 @@
 
 ``ImageCache.get`` never blocks: it answers with what is cached (or None) and, when needed,
 starts a decode on the background pool; ``loaded`` fires on the GUI thread when it is ready.
-QImage (unlike QPixmap) may be built off the GUI thread.
+QImage (unlike QPixmap) may be built off the GUI thread. A few decodes run at once, the newest
+asked first (the cards that just came into sight): decoding never takes every core from the GUI
+thread while the grid scrolls.
 """
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from functools import partial
 from pathlib import Path
@@ -38,13 +41,19 @@ class ImageCache(QObject):
     failedToLoad = Signal(str, str)
 
     def __init__(self, background: Background, parent: QObject | None = None,
-                 capacity: int = 600) -> None:
+                 capacity: int = 600, decoders: int | None = None) -> None:
         super().__init__(parent)
         self._bg = background
         self._capacity = capacity
         self._images: OrderedDict[tuple[str, int], QImage] = OrderedDict()
+        #: Asked and not decoded yet: being decoded, or waiting to be.
         self._loading: set[tuple[str, int]] = set()
         self._broken: dict[tuple[str, int], str] = {}
+        #: At most this many decodes at once (one core left to the GUI thread); the others
+        #: wait, the newest asked on top.
+        self._decoders = decoders or max(1, (os.cpu_count() or 2) - 1)
+        self._decoding = 0
+        self._waiting: list[tuple[tuple[str, int], Path]] = []
 
     @property
     def loading(self) -> int:
@@ -60,21 +69,32 @@ class ImageCache(QObject):
             return image
         if key not in self._loading and key not in self._broken:
             self._loading.add(key)
-            self._bg.run(partial(decode_scaled, path, max_side),
-                         partial(self._store, key), partial(self._fail, key),
-                         owner=self, what=f"Reading {path.name}")
+            self._waiting.append((key, path))
+            self._decode_next()
         return None
 
+    def _decode_next(self) -> None:
+        while self._decoding < self._decoders and self._waiting:
+            key, path = self._waiting.pop()  # the newest asked: most likely still in sight
+            self._decoding += 1
+            self._bg.run(partial(decode_scaled, path, key[1]),
+                         partial(self._store, key), partial(self._fail, key),
+                         owner=self, what=f"Reading {path.name}")
+
     def _store(self, key: tuple[str, int], image: QImage) -> None:
+        self._decoding -= 1
         self._loading.discard(key)
         self._images[key] = image
         while len(self._images) > self._capacity:
             self._images.popitem(last=False)
+        self._decode_next()
         self.loaded.emit(key[0])
 
     def _fail(self, key: tuple[str, int], exc: BaseException) -> None:
+        self._decoding -= 1
         self._loading.discard(key)
         self._broken[key] = f"The image cannot be shown: {exc}"
+        self._decode_next()
         self.failedToLoad.emit(key[0], str(exc))
 
     def problem(self, path: Path, max_side: int) -> str:

@@ -66,6 +66,10 @@ def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+#: The cell of a scene with no render state yet (frozen: one serves every scene).
+_NO_CELL = Cell()
+
+
 class SceneListModel(QAbstractListModel):
     """Scenes of the document in order. ``cellsChanged`` fires when any render state moves."""
 
@@ -94,6 +98,8 @@ class SceneListModel(QAbstractListModel):
         #: Per scene, bumped when its card changes; ``_epoch`` when every card may have.
         self._revisions: dict[str, int] = {}
         self._epoch = 0
+        #: Each cell's staleness as last worked out, with the revision it was worked out at.
+        self._stale: dict[tuple[str, Stage], tuple[tuple[int, int], tuple[str, ...]]] = {}
         #: What each scene sends now, per stage (the staleness rule's "current").
         self._fingerprints: list[dict[Stage, Fingerprint]] = []
         self._refresh_fingerprints()
@@ -116,6 +122,7 @@ class SceneListModel(QAbstractListModel):
         self._rows = {s.name: row for row, s in enumerate(self._scenes)}
 
     def _on_scene_renamed(self, old: str, new: str) -> None:
+        self._epoch += 1  # what was known under either name is known no more
         if old in self._cells:
             self._cells[new] = self._cells.pop(old)
         for stage in Stage:
@@ -153,7 +160,8 @@ class SceneListModel(QAbstractListModel):
 
     # ------------------------------------------------------------------ render state
     def cell(self, name: str) -> Cell:
-        return self._cells.get(name, Cell())
+        cell = self._cells.get(name)
+        return _NO_CELL if cell is None else cell  # not a new Cell() on every look-up
 
     def set_cell(self, name: str, cell: Cell) -> None:
         self.set_cells({name: cell})
@@ -164,7 +172,7 @@ class SceneListModel(QAbstractListModel):
         changed = False
         line_moved = False
         for name, cell in cells.items():
-            old = self._cells.get(name, Cell())
+            old = self.cell(name)
             cell = self._with_distances(cell)
             if old == cell:
                 continue
@@ -215,11 +223,17 @@ class SceneListModel(QAbstractListModel):
     def stale_reasons(self, name: str, stage: Stage) -> tuple[str, ...]:
         """Why the cell's render is out of date (the one rule); () when it is current or not
         done."""
+        # Asked by every drawing of the card: answered again only once the cell (its
+        # revision) or what the scenes send (the epoch) has changed.
+        revision = (self._epoch, self._revisions.get(name, 0))
+        known = self._stale.get((name, stage))
+        if known is not None and known[0] == revision:
+            return known[1]
         slot = self.cell(name).slot(stage)
         current = self.fingerprint(name, stage)
-        if not slot.done or current is None:
-            return ()
-        return staleness(slot.made_with, current)
+        reasons = () if not slot.done or current is None else staleness(slot.made_with, current)
+        self._stale[(name, stage)] = (revision, reasons)
+        return reasons
 
     def is_stale(self, name: str, stage: Stage) -> bool:
         return bool(self.stale_reasons(name, stage))

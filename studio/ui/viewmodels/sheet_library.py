@@ -135,6 +135,10 @@ class SheetLibrary(QObject):
         #: The first take to finish of a batch of takes, per cell, until the library holds it
         #: as the picked take (a read meanwhile shows it, not the latest take).
         self._first_takes: dict[tuple[str, Stage], int] = {}
+        #: Per scene, what the last read found and the card it became: a read during a batch
+        #: (one after every render) merges again only the cards whose renders or state moved.
+        self._merged: dict[str, tuple[StoredCell | None, Cell]] = {}
+        self._resolved: tuple[object, Path] = (None, Path())
         changes.changed.connect(self._library_changed)
         model.document.sceneRenamed.connect(self._scene_renamed)
 
@@ -152,7 +156,10 @@ class SheetLibrary(QObject):
         data folder while the sheet is unsaved)."""
         doc = self.document
         if doc.path is not None:
-            return Path(doc.path).resolve()
+            # Resolved once per file (a read after every render asks again).
+            if self._resolved[0] != doc.path:
+                self._resolved = (doc.path, Path(doc.path).resolve())
+            return self._resolved[1]
         if self.unsaved_path is None:
             name = slug(doc.display_name.removesuffix(" (example)").removesuffix(SHEET_SUFFIX))
             self.unsaved_path = self._unsaved_dir / f"{name}{SHEET_SUFFIX}"
@@ -265,8 +272,15 @@ class SheetLibrary(QObject):
             return
         self._sheet_id = sheet_id
         model = self.model
-        model.set_cells({name: merge_cell(model.cell(name), stored.get(name))
-                         for name in model.names()})
+        cells, merged = {}, self._merged
+        for name in model.names():
+            shown, found = model.cell(name), stored.get(name)
+            last = merged.get(name)
+            # Merging is idempotent: the same card and the same renders make the same card.
+            if last is None or last[1] is not shown or last[0] != found:
+                cells[name] = merge_cell(shown, found)
+        model.set_cells(cells)
+        self._merged = {name: (stored.get(name), model.cell(name)) for name in model.names()}
         self.cellsLoaded.emit()
 
     def _load_failed(self, exc: BaseException) -> None:
