@@ -39,8 +39,11 @@ async def test_the_decoder_is_prepared_once_when_the_requests_are_out(
     await queue.add(plan.jobs)
     await queue.wait()
     assert len(recorder.of(JobDone)) == 4
-    # Once, after every request that had a place was answered.
-    assert submits_then == [places]
+    # Once, and not before every request that had a place was answered. (A place freed by a
+    # finished job may send the next request first: on a loaded machine the decoder then
+    # loads when those are answered too, so "exactly ``places``" would be a race.)
+    assert len(submits_then) == 1
+    assert submits_then[0] >= places
 
 
 def _modules_after(code: str) -> set[str]:
