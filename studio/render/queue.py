@@ -344,28 +344,62 @@ class RenderQueue:
         (never resent), or sent when it never was (a refused key, a rate limit); any other
         becomes a new job with the same settings (``retry_of`` links them).
         """
+        outcome = (await self.retry_many([job_id]))[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def retry_many(self, job_ids: Sequence[int]) -> list[JobRef | Exception]:
+        """:meth:`retry` for several jobs, all queued in one step (none of them can end before
+        the last is queued: one batch to the listeners). Per job, in order: its new reference,
+        or why it cannot be retried (ValueError for a job that is not failed or cancelled,
+        KeyError for an unknown one, :class:`RenderInputError` for a provider without a key).
+        """
         self._check_open()
-        old = self._get(job_id)
-        if old.state not in (JobState.FAILED, JobState.CANCELLED):
-            raise ValueError(f"job {job_id} is {old.state.value}; only failed or cancelled jobs "
-                             "can be retried")
-        self._require_provider(old.ref.provider)
-        rec = await asyncio.to_thread(self._library.jobs.get, job_id)
-        if old.kept_for_resume:
-            fresh = RunningJob(ref=old.ref, resumed=True, notes=old.notes)
-            if rec.provider_request_id:
-                fresh.submission = Submission.from_data(rec.submission)
+        outcomes: list[JobRef | Exception] = []
+        olds: list[RunningJob] = []
+        for job_id in job_ids:
+            try:
+                old = self._get(job_id)
+                if old.state not in (JobState.FAILED, JobState.CANCELLED):
+                    raise ValueError(f"job {job_id} is {old.state.value}; only failed or "
+                                     "cancelled jobs can be retried")
+                self._require_provider(old.ref.provider)
+            except (ValueError, KeyError, RenderInputError) as exc:
+                outcomes.append(exc)
+                continue
+            outcomes.append(old.ref)  # replaced below by the retry's own reference
+            olds.append(old)
+
+        def record() -> list[tuple[JobRecord, JobRecord | None]]:
+            recs = self._library.jobs.many([old.ref.job_id for old in olds])
+            again = [rec.draft for old, rec in zip(olds, recs, strict=True)
+                     if not old.kept_for_resume]
+            new = iter(self._library.jobs.create_many(again) if again else [])
+            return [(rec, None if old.kept_for_resume else next(new))
+                    for old, rec in zip(olds, recs, strict=True)]
+
+        recorded = await asyncio.to_thread(record) if olds else []
+        refs: dict[int, JobRef] = {}
+        again: list[RunningJob] = []
+        for old, (rec, new) in zip(olds, recorded, strict=True):
+            if new is None:  # kept for resume: the same job, followed or sent
+                job = RunningJob(ref=old.ref, resumed=True, notes=old.notes)
+                if rec.provider_request_id:
+                    job.submission = Submission.from_data(rec.submission)
+                else:
+                    job.request = rec.request
+                self._hold(job)
+                self.change(job, JobQueued(job.ref))
             else:
-                fresh.request = rec.request
-            self._hold(fresh)
-            self.change(fresh, JobQueued(fresh.ref))
-            self._start(fresh)
-            return fresh.ref
-        new = await asyncio.to_thread(self._library.jobs.create, rec.draft)
-        job = self._hold(RunningJob(ref=job_ref(new), request=new.request, notes=old.notes))
-        self.change(job, JobQueued(job.ref, retry_of=job_id))
-        self._start(job)
-        return job.ref
+                job = self._hold(RunningJob(ref=job_ref(new), request=new.request,
+                                            notes=old.notes))
+                self.change(job, JobQueued(job.ref, retry_of=old.ref.job_id))
+            refs[old.ref.job_id] = job.ref
+            again.append(job)
+        for job in again:
+            self._start(job)
+        return [refs.get(o.job_id, o) if isinstance(o, JobRef) else o for o in outcomes]
 
     # ------------------------------------------------------------------ uncertain jobs
 

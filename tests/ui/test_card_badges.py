@@ -244,8 +244,10 @@ def test_a_rate_limit_wait_shows_on_queued_cards_and_the_status_line(  # type: i
     window.model.update_slot(name, Stage.PREVIEW, state=JobState.QUEUED, provider="replicate")
     ref = JobRef(job_id=999, scene=name, stage=Stage.PREVIEW, provider="replicate",
                  model="flux-schnell", seed=1)
-    # As the queue announces a throttled submit to its listeners.
-    window.renderer.queue._emit(RateLimitWait(ref, 30.0, "waiting for Replicate's rate limit"))
+    # As the queue announces a throttled submit to its listeners, on the render thread.
+    renderer = window.renderer
+    renderer.engine.post(renderer.queue._queue._emit,
+                         RateLimitWait(ref, 30.0, "waiting for Replicate's rate limit"))
     qtbot.waitUntil(lambda: "rate limit of Replicate" in window.statusBar().currentMessage())
     assert window.statusBar().currentMessage().startswith("Waiting 30 s: rate limit of "
                                                           "Replicate")

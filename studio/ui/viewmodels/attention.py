@@ -25,7 +25,8 @@ from studio.ui.viewmodels.scenes import SceneListModel
 
 if TYPE_CHECKING:
     from studio.library import Library
-    from studio.render import RenderEvent, RenderQueue
+    from studio.render import RenderEvent
+    from studio.ui.viewmodels.render_thread import ThreadedQueue
 
 Confirm = Callable[[str, str], bool]
 
@@ -61,7 +62,7 @@ class JobAttention(QObject):
         self._bg = background
         self._confirm = confirm
         self._rendering: Any = None
-        self._subscribed: RenderQueue | None = None
+        self._subscribed: ThreadedQueue | None = None
         self._unsubscribe: Callable[[], None] | None = None
         #: (scene, stage) -> the uncertain job shown on that card.
         self.uncertain: dict[tuple[str, Stage], int] = {}
@@ -79,7 +80,7 @@ class JobAttention(QObject):
         self._rendering = rendering
         self.resubscribe()
 
-    def _queue(self) -> RenderQueue | None:
+    def _queue(self) -> ThreadedQueue | None:
         renderer = getattr(self._rendering, "renderer", None)
         return getattr(renderer, "queue", None)
 
@@ -204,7 +205,7 @@ class JobAttention(QObject):
                            on_failure=lambda exc: self.message.emit(str(exc), "error"))
         return True
 
-    def resend(self, scene: str, stage: Stage, job_id: int, queue: RenderQueue) -> None:
+    def resend(self, scene: str, stage: Stage, job_id: int, queue: ThreadedQueue) -> None:
         slot = self._model.cell(scene).slot(stage)
         where = provider_name(slot.provider) if slot.provider else "the provider"
         if not self._confirm(

@@ -3,9 +3,11 @@ into the scene cards' states (queued, sending, sent, processing with ETA, downlo
 failed with the reason, cancelled, uncertain with its sentence).
 
 It owns the queue and the providers it is given and closes them in :meth:`SheetRenderer.aclose`.
-Blocking library calls run on the window's background helper; nothing here waits on the GUI
-thread. What the library holds of the sheet (the cards' stored renders, verdicts, history) is
-:class:`~studio.ui.viewmodels.sheet_library.SheetLibrary`'s.
+The queue and the providers' network exchanges run on the render thread
+(:mod:`studio.ui.viewmodels.render_thread`), which this view-model starts and ends; their events
+come back to it on the GUI thread. Blocking library calls run on the window's background helper;
+nothing here waits on the GUI thread. What the library holds of the sheet (the cards' stored
+renders, verdicts, history) is :class:`~studio.ui.viewmodels.sheet_library.SheetLibrary`'s.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from studio.render.plan import all_notes
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.costs import CostedJobs, cost_line
+from studio.ui.viewmodels.render_thread import RenderThread, ThreadedQueue
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.sheet_library import SheetLibrary
 from studio.ui.viewmodels.takes import CellBatches, TakeJob, batch_slot
@@ -92,8 +95,9 @@ class SheetRenderer(QObject):
         self._bg = background
         self._confirm = confirm or (lambda title, text: True)
         self._price = settings_prices(settings, providers)
-        self.queue = RenderQueue(self.library, providers, price=self._price,
-                                 budget_cap=settings.budget_cap)
+        #: Where the queue and the providers' HTTP run, off the GUI thread.
+        self.engine = RenderThread()
+        self.queue = self._new_queue()
         self._unsubscribe = self.queue.subscribe(self._on_event)
         #: The jobs of each cell's batch (its takes): the card stands for them all, and
         #: cancelling or retrying a scene reaches every one.
@@ -120,6 +124,11 @@ class SheetRenderer(QObject):
         #: Each scene's job as the cost line prepared it.
         self._costed = CostedJobs()
         model.document.sceneRenamed.connect(self._scene_renamed)
+
+    def _new_queue(self) -> ThreadedQueue:
+        queue = RenderQueue(self.library, self.providers, price=self._price,
+                            budget_cap=self.settings.budget_cap)
+        return ThreadedQueue(queue, self.engine, self._bg.loop)
 
     def warm_up(self) -> None:
         """Do the first-use work of the network stack (module imports, TLS set-up) on a
@@ -202,6 +211,8 @@ class SheetRenderer(QObject):
         return self._bg.start(self._retry(list(names)), "Retrying")
 
     def cancel(self, names: Sequence[str]) -> int:
+        """Ask the queue to stop the scenes' unfinished jobs; how many were asked (each one's
+        outcome comes back as its event)."""
         asked = 0
         for name in names:
             for stage in Stage:
@@ -209,11 +220,16 @@ class SheetRenderer(QObject):
                     continue
                 for job_id, job in self._batches.jobs((name, stage)).items():
                     if job.state.active:
-                        asked += self.queue.cancel(job_id)
+                        self.queue.cancel(job_id)
+                        asked += 1
         return asked
 
     def cancel_all(self) -> int:
-        return self.queue.cancel_all()
+        """Ask the queue to stop every unfinished job; how many it held as the window last
+        heard."""
+        self.queue.cancel_all()
+        progress = self.queue.last_progress
+        return 0 if progress is None else progress.total - progress.finished
 
     def finalize_approved(self) -> bool:
         """Finalize every approved scene; False when none is approved."""
@@ -272,6 +288,7 @@ class SheetRenderer(QObject):
 
     async def _retry(self, names: list[str]) -> None:
         fresh: dict[Stage, list[str]] = {Stage.PREVIEW: [], Stage.FINAL: []}
+        lost_jobs: list[int] = []
         for name in names:
             cell = self.model.cell(name)
             for stage in Stage:
@@ -282,11 +299,12 @@ class SheetRenderer(QObject):
                         if job.state in (JobState.FAILED, JobState.CANCELLED)]
                 if not lost:
                     fresh[stage].append(name)
-                for job_id in lost:
-                    try:
-                        await self.queue.retry(job_id)
-                    except (RenderInputError, ValueError, KeyError) as exc:
-                        self.message.emit(str(exc), "error")
+                lost_jobs += lost
+        # In one call: every card goes back in line together, one batch on the progress bar.
+        outcomes = await self.queue.retry_many(lost_jobs) if lost_jobs else []
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                self.message.emit(str(outcome), "error")
         for stage, listed in fresh.items():
             if listed:
                 await self._render(stage, listed)
@@ -391,29 +409,23 @@ class SheetRenderer(QObject):
 
     @property
     def busy(self) -> bool:
-        return any(not v.state.finished for v in self.queue.jobs())
+        return self.queue.busy
 
     async def reconfigure(self, providers: Mapping[str, Provider], settings: Settings) -> bool:
         """Use new providers and settings (after Settings were saved). Only while nothing
         renders; False (and nothing changed) otherwise."""
         if self.busy or self._closed:
-            for provider in providers.values():
-                await provider.aclose()
+            await _close_providers(providers)  # never used: nothing of theirs is on the engine
             return False
         old = self.providers
         self._unsubscribe()
         await self.queue.aclose()
-        for provider in old.values():
-            try:
-                await provider.aclose()
-            except Exception:
-                log.exception("closing %s failed", provider.id)
+        await self.engine.run(_close_providers(old))
         self.providers = providers
         self.settings = settings
         self._costed.clear()
         self._price = settings_prices(settings, providers)
-        self.queue = RenderQueue(self.library, providers, price=self._price,
-                                 budget_cap=settings.budget_cap)
+        self.queue = self._new_queue()
         self._unsubscribe = self.queue.subscribe(self._on_event)
         self._batches.clear()
         self.warm_up()
@@ -430,22 +442,31 @@ class SheetRenderer(QObject):
                               "none is sent twice.", "info")
 
     async def aclose(self) -> None:
-        """Stop following jobs (they stay in the library for resume), then close the providers
-        and the library."""
+        """Stop following jobs (they stay in the library for resume), then close the providers,
+        end the render thread, and close the library."""
         if self._closed:
             return
         self._closed = True
         self._unsubscribe()
         try:
-            await self.queue.aclose()
+            try:
+                await self.queue.aclose()
+            finally:
+                # Their HTTP clients belong to the engine's loop: closed there, before it ends.
+                with contextlib.suppress(RuntimeError):  # the engine has ended already
+                    await self.engine.run(_close_providers(self.providers))
         finally:
-            for provider in self.providers.values():
-                try:
-                    await provider.aclose()
-                except Exception:  # closing must go on for the others
-                    log.exception("closing %s failed", provider.id)
+            await self.engine.aclose()
             self.sheet_library.close()
             await self._bg.call(self.library.close)
+
+
+async def _close_providers(providers: Mapping[str, Provider]) -> None:
+    for provider in providers.values():
+        try:
+            await provider.aclose()
+        except Exception:  # closing must go on for the others
+            log.exception("closing %s failed", provider.id)
 
 
 def _keep_unsaved(sheet: Sheet, path: Path) -> None:

@@ -169,7 +169,7 @@ class SceneListModel(QAbstractListModel):
     def set_cells(self, cells: dict[str, Cell]) -> None:
         """Replace several cells at once (one ``cellsChanged``); unchanged ones are skipped.
         Slots that start work join the batch, and the queued ones are numbered again."""
-        changed = False
+        changed: dict[str, None] = {}  # in order, each once
         line_moved = False
         for name, cell in cells.items():
             old = self.cell(name)
@@ -180,11 +180,16 @@ class SceneListModel(QAbstractListModel):
                 before, after = old.slot(stage), cell.slot(stage)
                 self._follow_batch(name, before, after, stage)
                 line_moved |= JobState.QUEUED in (before.state, after.state)
-            self._store(name, cell)
-            changed = True
+            self._put(name, cell)
+            changed[name] = None
         if line_moved:
             for name, cell in self._number_the_line().items():
-                self._store(name, cell)
+                self._put(name, cell)
+                changed[name] = None
+        # Each card told once, its new place in the line included: a batch's first update
+        # changes every card.
+        for name in changed:
+            self._announce(name)
         if changed:
             self.cellsChanged.emit()
 
@@ -201,9 +206,11 @@ class SceneListModel(QAbstractListModel):
         self.set_cells({name: cell for name, cell in self._cells.items()
                         if cell.preview.takes or cell.final.takes})
 
-    def _store(self, name: str, cell: Cell) -> None:
+    def _put(self, name: str, cell: Cell) -> None:
         self._cells[name] = cell
         self._touch(name)
+
+    def _announce(self, name: str) -> None:
         row = self.row_of(name)
         if row is not None:
             index = self.index(row)
