@@ -125,31 +125,87 @@ def test_a_card_scrolled_back_into_sight_is_not_drawn_again(  # type: ignore[no-
     close_window(qtbot, window)
 
 
-def test_the_viewer_is_read_ahead_on_a_worker_only_after_the_first_paint(  # type: ignore[no-untyped-def]
+def test_the_viewer_is_read_ahead_on_the_gui_thread_a_step_a_turn_after_the_first_paint(  # type: ignore[no-untyped-def]
         qtbot, services, studio_loop) -> None:
     import threading
+
+    from PySide6.QtCore import QTimer
 
     from studio.app import create_window
     from studio.ui.read_ahead import VIEWER_MODULES, ReadAhead
 
     window = create_window([], services, studio_loop)
-    reads: list[tuple[str, bool, bool]] = []  # (module, painted by then, on the GUI thread)
+    events: list[str] = []
+    wrong: list[str] = []  # a step run before the first paint, or off the GUI thread
     gui = threading.get_ident()
-    ReadAhead(window, ("a.module", "another.module"),
-              lambda name: reads.append((name, window._painted, threading.get_ident() == gui)))
+
+    def step(name: str) -> None:
+        if not window._painted or threading.get_ident() != gui:
+            wrong.append(name)
+        events.append(name)
+        # Posted before the reader posts its next step: it runs between the two when each
+        # step has a turn of the event loop to itself.
+        QTimer.singleShot(0, lambda: events.append("turn"))
+
+    ahead = ReadAhead(window, ("a.module", "another.module"), step,
+                      lambda _w: [lambda: step("warm 1"), lambda: step("warm 2")])
     window.hide()
     qtbot.waitUntil(lambda: not window.starting, timeout=20000)  # ready, never painted
     for _ in range(3):
         QApplication.processEvents()
-    assert reads == []  # nothing read before the first paint
+    assert events == [] and not ahead.started  # nothing read before the first paint
     window.resize(1200, 800)
     window.show()
     qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: len(reads) == 2, timeout=20000)
-    assert reads == [("a.module", True, False), ("another.module", True, False)]
+    qtbot.waitUntil(lambda: ahead.done, timeout=20000)
+    QApplication.processEvents()
+    assert events == ["a.module", "turn", "another.module", "turn", "warm 1", "turn",
+                      "warm 2", "turn"]
+    assert wrong == []
     assert set(VIEWER_MODULES) >= {"studio.ui.viewer", "studio.ui.image_windows"}
     close_window(qtbot, window)
     window.deleteLater()
+
+
+def test_the_viewer_is_warmed_without_showing_one_and_opens_after(  # type: ignore[no-untyped-def]
+        make_window, qtbot, caplog: pytest.LogCaptureFixture) -> None:
+    from PySide6.QtCore import QEvent, QObject
+
+    from studio.ui.read_ahead import ReadAhead
+    from studio.ui.viewer import ImageViewer
+
+    shown: list[object] = []
+    drawn: list[object] = []  # polished: built and drawn (a grab) without being shown
+
+    class Shows(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if isinstance(watched, ImageViewer) and event.type() == QEvent.Type.Show:
+                shown.append(watched)
+            if isinstance(watched, ImageViewer) and event.type() == QEvent.Type.Polish:
+                drawn.append(watched)
+            return False
+
+    spy = Shows()
+    QApplication.instance().installEventFilter(spy)  # before the window: it warms at idle
+    try:
+        window = make_window()
+        ahead = window.findChild(ReadAhead)
+        assert ahead is not None
+        qtbot.waitUntil(lambda: ahead.done, timeout=20000)
+        qtbot.waitUntil(lambda: not window.findChildren(ImageViewer), timeout=5000)  # let go
+        assert shown == [] and window.image_windows.viewer is None
+        assert len(drawn) == 1 and "ahead failed" not in caplog.text
+        name = window.model.names()[0]
+        qtbot.waitUntil(lambda: window.model.cell(name).preview.done, timeout=30000)
+        viewer = window.image_windows.open_card(name, Stage.PREVIEW)
+        assert viewer is not None
+        qtbot.waitUntil(lambda: viewer.view.has_image() and not viewer.model.loading,
+                        timeout=20000)
+        assert shown == [viewer]
+        viewer.close()
+        qtbot.waitUntil(lambda: window.image_windows.viewer is None)
+    finally:
+        QApplication.instance().removeEventFilter(spy)
 
 
 def test_a_read_of_the_library_merges_only_the_cards_that_moved(  # type: ignore[no-untyped-def]
