@@ -401,3 +401,84 @@ def test_a_card_over_budget_never_stands_in_with_its_picture_in_old_colours(  # 
                                      grid.viewport().rect())]
     finally:
         QApplication.setPalette(before)
+
+
+def test_a_scroll_paints_only_the_strip_that_came_into_sight(  # type: ignore[no-untyped-def]
+        make_window, qtbot) -> None:
+    from PySide6.QtCore import QEvent, QObject, QPoint, QRect
+    from PySide6.QtGui import QRegion
+
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid = window.grid
+    grid.set_card_size(0)
+    settle_images(qtbot, window)
+    window.delegate.badges = None  # identity scores arriving would repaint cards too
+    viewport, bar = grid.viewport(), grid.verticalScrollBar()
+    viewport.repaint()
+    painted = QRegion()
+
+    class Paints(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            nonlocal painted
+            if event.type() == QEvent.Type.Paint:
+                painted = painted.united(event.region())  # type: ignore[attr-defined]
+            return False
+
+    spy = Paints()
+    viewport.installEventFilter(spy)
+    notch = bar.singleStep() * 3
+    bar.setValue(bar.value() + notch)
+    qtbot.waitUntil(lambda: not window.delegate._later and not painted.isEmpty())
+    QApplication.processEvents()  # the cards a frame left for the next are drawn
+    viewport.removeEventFilter(spy)
+    strip = QRect(0, viewport.height() - notch, viewport.width(), notch)
+    assert QRegion(strip).united(painted) == QRegion(strip)  # nothing above it painted again
+
+    def on_screen():  # type: ignore[no-untyped-def]
+        at = viewport.mapTo(window, QPoint(0, 0))
+        return window.screen().grabWindow(window.winId(), at.x(), at.y(), viewport.width(),
+                                          viewport.height()).toImage()
+
+    moved = on_screen()
+    viewport.repaint()  # every card in sight drawn where it is now
+    assert moved == on_screen()
+    close_window(qtbot, window)
+
+
+def test_a_mark_changing_on_one_card_draws_that_card_alone(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.identity import IdentityScore, Verdict
+    from studio.ui.viewmodels.identity import RenderFact
+    from tests.ui.test_card_badges import previews_done, scored, settle_cards
+
+    window = make_window()  # first start: the example's previews render offline and are scored
+    grid, model, facts = window.grid, window.model, window.render_facts
+    grid.set_card_size(0)
+    qtbot.waitUntil(lambda: previews_done(window), timeout=30000)
+    qtbot.waitUntil(lambda: scored(window), timeout=20000)
+    settle_cards(qtbot, window)
+    grid.viewport().repaint()
+    names = [n for n in model.names()
+             if grid.card_rect(n).intersects(grid.viewport().rect())]
+    assert len(names) > 2
+    drawn: list[str] = []
+    original = CardPainter.draw
+
+    def counting(self, painter, option, index, *args):  # type: ignore[no-untyped-def]
+        drawn.append(index.data())
+        return original(self, painter, option, index, *args)
+
+    monkeypatch.setattr(CardPainter, "draw", counting)
+    grid.viewport().repaint()
+    assert drawn == []  # nothing changed: every card shows the picture it had
+    one = names[1]
+    render_id = model.cell(one).preview.render_id
+    fact = facts.fact(render_id) or RenderFact(render_id)
+    facts._facts[render_id] = replace(fact, score=IdentityScore(
+        1, 0.71, Verdict.DIFFERENT_PERSON, "A different person."))
+    facts._bump()  # as a score arriving does: the window repaints the grid
+    window.delegate._new_frame()  # a frame of its own (the others' drawing counted no more)
+    grid.viewport().repaint()
+    assert drawn == [one]
+    close_window(qtbot, window)
