@@ -368,12 +368,15 @@ class SceneListModel(QAbstractListModel):
         return self._findings.get(name, ())
 
     def refresh_images(self, path: str) -> None:
-        """Repaint the rows showing ``path`` (its decoded image has arrived)."""
+        """Repaint the rows showing ``path`` (its decoded image has arrived): as a slot's
+        image or as one of the takes in a filmstrip."""
         for row, scene in enumerate(self._scenes):
             cell = self._cells.get(scene.name)
             if cell is None:
                 continue
-            if path in (str(cell.preview.image), str(cell.final.image)):
+            slots = (cell.preview, cell.final)
+            if any(path == str(slot.image) for slot in slots) or any(
+                    path == str(take.image) for slot in slots for take in slot.takes):
                 self._touch(scene.name)
                 index = self.index(row)
                 self.dataChanged.emit(index, index)
