@@ -15,6 +15,7 @@ import importlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -79,8 +80,7 @@ class ReadAhead(QObject):
         if self.started or not (self.painted and self.ready):
             return
         self.started = True  # the window is ready again after Settings: once is enough
-        read = self._read
-        self._steps = [lambda name=name: read(name) for name in self._modules]
+        self._steps = [partial(self._read, name) for name in self._modules]
         self._steps.append(self._then_warm)
         # Not now: renderingReady's other listeners and the paint that follows come first.
         QTimer.singleShot(0, self, self._next)

@@ -374,9 +374,16 @@ class SceneListModel(QAbstractListModel):
             cell = self._cells.get(scene.name)
             if cell is None:
                 continue
-            slots = (cell.preview, cell.final)
-            if any(path == str(slot.image) for slot in slots) or any(
-                    path == str(take.image) for slot in slots for take in slot.takes):
+            # Plain comparisons: this runs for every row each time one of hundreds of
+            # images arrives.
+            preview, final = cell.preview, cell.final
+            shows = path == str(preview.image) or path == str(final.image)
+            if not shows:
+                for take in preview.takes + final.takes:
+                    if path == str(take.image):
+                        shows = True
+                        break
+            if shows:
                 self._touch(scene.name)
                 index = self.index(row)
                 self.dataChanged.emit(index, index)
