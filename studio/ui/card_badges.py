@@ -43,16 +43,6 @@ class CardBadges:
     facts: RenderFacts | None = None
     attention: JobAttention | None = None
 
-    @property
-    def revision(self) -> tuple[int, int]:
-        """Changes whenever a mark may have changed (painters cache cards by it)."""
-        return (self.facts.revision if self.facts is not None else 0,
-                self.attention.revision if self.attention is not None else 0)
-
-
-def revision(badges: CardBadges | None) -> object:
-    return badges.revision if badges is not None else None
-
 
 # --------------------------------------------------------------------------- geometry
 def badge_side(slot: QRect) -> int:
@@ -138,6 +128,20 @@ def _wait(badges: CardBadges | None, slot: Slot) -> str:
     if badges is None or badges.attention is None or slot.state is not JobState.QUEUED:
         return ""
     return badges.attention.wait_line(slot.provider)
+
+
+def shown(scene: str, cell: Cell, badges: CardBadges | None) -> tuple[object, ...]:
+    """What the marks of one card show, per stage (painters keep a card's picture while it is
+    the same: a score arriving for one card leaves every other card's picture as it is)."""
+    out: list[object] = []
+    for stage in Stage:
+        slot = cell.slot(stage)
+        fact = _fact(badges, slot)
+        score = fact.score if fact is not None else None
+        out.append((identity_text_of(score), score.verdict.value if score is not None else None,
+                    has_references(slot, fact), _wait(badges, slot),
+                    _uncertain(badges, scene, stage)))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- painting

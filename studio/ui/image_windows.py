@@ -145,6 +145,34 @@ class ImageWindows(QObject):
     def _viewer_gone(self) -> None:
         self.viewer = None
 
+    def warm_steps(self) -> list[Callable[[], object]]:
+        """Steps that do, ahead of a first open, Qt's first-time set-up of the viewer's widgets
+        (their classes, style and fonts, and drawing them): a viewer is built, drawn once off
+        screen and let go, never shown. Each step is short; run them on the GUI thread, one
+        per turn of the event loop, when the window is idle."""
+        from studio.ui.viewer import ImageViewer
+        from studio.ui.viewmodels.viewer import ViewerModel
+
+        built: list[ImageViewer] = []
+
+        def build() -> None:
+            w = self.window
+            model = ViewerModel(w.background, None, None)
+            viewer = ImageViewer(model, self.image_actions, w)
+            model.setParent(viewer)
+            viewer.setWindowFlag(Qt.WindowType.Window)
+            built.append(viewer)
+
+        def draw() -> None:
+            for viewer in built:
+                viewer.grab()
+
+        def let_go() -> None:
+            while built:
+                built.pop().deleteLater()  # by the event loop, on this thread
+
+        return [build, draw, let_go]
+
     def open_card(self, name: str, stage: Stage) -> ImageViewer | None:
         """The viewer on a card's image, with every card's image at that stage around it."""
         items = card_items(self.window.model, stage)

@@ -1,15 +1,21 @@
-"""Reading ahead, once the window has painted itself and is ready, what a first use would read.
+"""Getting the image viewer's first open ready ahead of time, once the window has painted itself
+and is ready.
 
-The image viewer's modules (about a tenth of a second on the GUI thread when a double-click
-first opens it) are read on one of the window's workers: never before the first paint, and
-never on the GUI thread. They hold only definitions: no Qt object is made on the worker.
+A first double-click on an image used to pay for reading the viewer's modules and for Qt's
+first-time set-up of its widgets (their classes, styles, fonts and painting paths). That work is
+done ahead, at idle time, on the GUI thread: Qt builds a class's meta-object when its module is
+read, and that never happens on a worker. It is done one step per turn of the event loop (a
+module, then building a viewer that is never shown, then drawing it once off screen, then
+letting it go), so a click or a paint that arrives meanwhile waits for one short step at most.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -23,21 +29,32 @@ log = logging.getLogger("studio.ui.read_ahead")
 VIEWER_MODULES = ("studio.ui.image_views", "studio.ui.compare", "studio.ui.viewmodels.viewer",
                   "studio.ui.viewer", "studio.ui.image_windows")
 
+Step = Callable[[], object]
+
 
 class ReadAhead(QObject):
-    """Reads ``modules`` on ``window``'s workers once it has painted itself and emitted
+    """Reads ``modules`` and then warms the viewer (``warm``: steps to run after them; by
+    default :meth:`~studio.ui.image_windows.ImageWindows.warm_steps`) on the GUI thread, one
+    step per turn of the event loop, once ``window`` has painted itself and emitted
     ``renderingReady``; once per window. A child of the window that reaches it only as its
     parent (no reference of its own, so a closed window is freed as before). A window never
     shown reads nothing ahead: its first use reads what it needs, as it always did."""
 
     def __init__(self, window: MainWindow, modules: Sequence[str] = VIEWER_MODULES,
-                 read: Callable[[str], object] = importlib.import_module) -> None:
+                 read: Callable[[str], object] = importlib.import_module,
+                 warm: Callable[[MainWindow], Sequence[Step]] | None = None) -> None:
         super().__init__(window)
         self._modules = tuple(modules)
         self._read = read
+        self._warm = warm if warm is not None else _viewer_steps
+        self._steps: list[Step] = []
         self.painted = False
         self.ready = False
         self.started = False
+        #: Every step has run (or the window closed first).
+        self.done = False
+        #: The longest a step held the GUI thread, in seconds (what a click may wait).
+        self.longest_step = 0.0
         window.installEventFilter(self)
         window.renderingReady.connect(self._on_ready)
 
@@ -53,19 +70,41 @@ class ReadAhead(QObject):
         self.ready = True
         self._start()
 
-    def _start(self) -> None:
+    def _window(self) -> MainWindow | None:
         window = self.parent()
-        if self.started or not (self.painted and self.ready) or window is None:
+        if window is None or window.closed_down or window._closing:  # type: ignore[attr-defined]
+            return None
+        return window  # type: ignore[return-value]
+
+    def _start(self) -> None:
+        if self.started or not (self.painted and self.ready):
             return
         self.started = True  # the window is ready again after Settings: once is enough
-        if window.closed_down:  # type: ignore[attr-defined]
+        self._steps = [partial(self._read, name) for name in self._modules]
+        self._steps.append(self._then_warm)
+        # Not now: renderingReady's other listeners and the paint that follows come first.
+        QTimer.singleShot(0, self, self._next)
+
+    def _then_warm(self) -> None:
+        window = self._window()
+        if window is not None:
+            self._steps.extend(self._warm(window))
+
+    def _next(self) -> None:
+        if not self._steps or self._window() is None:
+            self._steps = []
+            self.done = True
             return
-        read, modules = self._read, self._modules
-        window.background.run(  # type: ignore[attr-defined]
-            lambda: [read(name) for name in modules], None, _not_read,
-            what="Reading the viewer ahead", owner=window)
+        step = self._steps.pop(0)
+        started = time.perf_counter()
+        try:
+            step()
+        except Exception as exc:
+            log.warning("getting the viewer ready ahead failed: %s", exc)
+            self._steps = []
+        self.longest_step = max(self.longest_step, time.perf_counter() - started)
+        QTimer.singleShot(0, self, self._next)
 
 
-def _not_read(exc: BaseException) -> None:
-    # Nothing is lost: the viewer reads its modules when first opened, as it did before.
-    log.warning("reading the viewer ahead failed: %s", exc)
+def _viewer_steps(window: MainWindow) -> Sequence[Step]:
+    return window.image_windows.warm_steps()

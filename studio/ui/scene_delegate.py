@@ -126,15 +126,17 @@ class SceneCardDelegate(QStyledItemDelegate):
         state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)
         hovered = bool(state & QStyle.StateFlag.State_MouseOver)
-        hover = (card_layout(rect, index.data(Role.CELL), self.takes_by_likeness)
-                 .hit(self._hover_pos)
+        cell: Cell | None = index.data(Role.CELL)
+        hover = (card_layout(rect, cell, self.takes_by_likeness).hit(self._hover_pos)
                  if hovered and self._hover_pos is not None else None)
         ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
-        key = (index.data(Role.REVISION), index.row(), rect.width(), rect.height(), selected,
-               hovered, hover, option.palette.cacheKey(), option.font.key(), ratio,
-               card_badges.revision(self.badges), self.takes_by_likeness)
-        picture = self._cards.get(key)
         name = str(index.data(Qt.ItemDataRole.DisplayRole))
+        # The card's own marks, not every card's: one score arriving redraws one card.
+        marks = card_badges.shown(name, cell, self.badges) if cell is not None else None
+        key = (index.data(Role.REVISION), index.row(), rect.width(), rect.height(), selected,
+               hovered, hover, option.palette.cacheKey(), option.font.key(), ratio, marks,
+               self.takes_by_likeness)
+        picture = self._cards.get(key)
         shown_key, shown = self._shown.get(name, (None, None))
         if picture is None and shown_key == key:
             picture = shown

@@ -285,6 +285,11 @@ class SceneGridView(QAbstractItemView):
         return region
 
     # ------------------------------------------------------------------ painting
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        """Move what is drawn already and paint only the strip that came into sight (the
+        scroll area's own answer repaints the whole view: every card in sight, every notch)."""
+        self.viewport().scroll(dx, dy)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         plan = self.plan()
         painter = QPainter(self.viewport())

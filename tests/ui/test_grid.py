@@ -14,7 +14,7 @@ from studio.core.sheet import Scene
 from studio.core.templates import append_template, load_templates
 from studio.ui.scene_delegate import CARD_SIZES, COMPACT_BELOW, card_layout
 from studio.ui.scene_grid import group_label, plan_grid
-from tests.ui.conftest import close_window, settle_images
+from tests.ui.conftest import ARTIFACTS, close_window, settle_images
 from tests.ui.test_screenshots import palette  # noqa: F401  (the light/dark fixture)
 
 
@@ -136,6 +136,17 @@ def test_two_hundred_scenes_in_sections_scroll_by_pixels(  # type: ignore[no-unt
     grid.set_card_size(2)
     settle_images(qtbot, window)
     shot(window, f"grid-medium-sections-{palette}.png")
+    # What the screen shows after wheel notches (each moves what was drawn and paints the
+    # strip that came into sight), not a fresh drawing of the window.
+    for _ in range(4):
+        bar.setValue(bar.value() + bar.singleStep() * 3)
+        QApplication.processEvents()
+    settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: not window.delegate._later)
+    QApplication.processEvents()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    window.screen().grabWindow(window.winId()).save(
+        str(ARTIFACTS / f"grid-medium-scrolled-on-screen-{palette}.png"))
     window.actions_by_name["cancel_all"].trigger()
     qtbot.waitUntil(lambda: model.progress().active == 0, timeout=60000)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
@@ -60,6 +61,19 @@ def test_the_filmstrip_picks_a_take_that_survives_a_restart(  # type: ignore[no-
     assert tip is not None and tip.startswith("Take")
     window.grid.select_name(name)
     settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: not window.delegate._later)
+    QApplication.processEvents()
+    # on screen, each tile of the filmstrip shows its take's picture once decoded (a take's
+    # image arriving draws its card again, as the preview's does)
+    viewport = window.grid.viewport()
+    at = viewport.mapTo(window, QPoint(0, 0))
+    screen = window.screen().grabWindow(window.winId()).toImage()
+    for tile, _ in card_layout(window.grid.card_rect(name), model.cell(name)).takes[
+            Stage.PREVIEW]:
+        inside = tile.adjusted(2, 2, -2, -2).translated(at)
+        colours = {screen.pixel(x, y) for x in range(inside.left(), inside.right(), 2)
+                   for y in range(inside.top(), inside.bottom(), 2)}
+        assert len(colours) > 4, "a take's tile is empty"
     shot(window, f"main-window-takes-{palette}.png")
     # clicking the oldest picks it: stored, announced, and the card follows
     qtbot.mouseClick(window.grid.viewport(), Qt.MouseButton.LeftButton, pos=strip[0][0].center())

@@ -125,31 +125,87 @@ def test_a_card_scrolled_back_into_sight_is_not_drawn_again(  # type: ignore[no-
     close_window(qtbot, window)
 
 
-def test_the_viewer_is_read_ahead_on_a_worker_only_after_the_first_paint(  # type: ignore[no-untyped-def]
+def test_the_viewer_is_read_ahead_on_the_gui_thread_a_step_a_turn_after_the_first_paint(  # type: ignore[no-untyped-def]
         qtbot, services, studio_loop) -> None:
     import threading
+
+    from PySide6.QtCore import QTimer
 
     from studio.app import create_window
     from studio.ui.read_ahead import VIEWER_MODULES, ReadAhead
 
     window = create_window([], services, studio_loop)
-    reads: list[tuple[str, bool, bool]] = []  # (module, painted by then, on the GUI thread)
+    events: list[str] = []
+    wrong: list[str] = []  # a step run before the first paint, or off the GUI thread
     gui = threading.get_ident()
-    ReadAhead(window, ("a.module", "another.module"),
-              lambda name: reads.append((name, window._painted, threading.get_ident() == gui)))
+
+    def step(name: str) -> None:
+        if not window._painted or threading.get_ident() != gui:
+            wrong.append(name)
+        events.append(name)
+        # Posted before the reader posts its next step: it runs between the two when each
+        # step has a turn of the event loop to itself.
+        QTimer.singleShot(0, lambda: events.append("turn"))
+
+    ahead = ReadAhead(window, ("a.module", "another.module"), step,
+                      lambda _w: [lambda: step("warm 1"), lambda: step("warm 2")])
     window.hide()
     qtbot.waitUntil(lambda: not window.starting, timeout=20000)  # ready, never painted
     for _ in range(3):
         QApplication.processEvents()
-    assert reads == []  # nothing read before the first paint
+    assert events == [] and not ahead.started  # nothing read before the first paint
     window.resize(1200, 800)
     window.show()
     qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: len(reads) == 2, timeout=20000)
-    assert reads == [("a.module", True, False), ("another.module", True, False)]
+    qtbot.waitUntil(lambda: ahead.done, timeout=20000)
+    QApplication.processEvents()
+    assert events == ["a.module", "turn", "another.module", "turn", "warm 1", "turn",
+                      "warm 2", "turn"]
+    assert wrong == []
     assert set(VIEWER_MODULES) >= {"studio.ui.viewer", "studio.ui.image_windows"}
     close_window(qtbot, window)
     window.deleteLater()
+
+
+def test_the_viewer_is_warmed_without_showing_one_and_opens_after(  # type: ignore[no-untyped-def]
+        make_window, qtbot, caplog: pytest.LogCaptureFixture) -> None:
+    from PySide6.QtCore import QEvent, QObject
+
+    from studio.ui.read_ahead import ReadAhead
+    from studio.ui.viewer import ImageViewer
+
+    shown: list[object] = []
+    drawn: list[object] = []  # polished: built and drawn (a grab) without being shown
+
+    class Shows(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if isinstance(watched, ImageViewer) and event.type() == QEvent.Type.Show:
+                shown.append(watched)
+            if isinstance(watched, ImageViewer) and event.type() == QEvent.Type.Polish:
+                drawn.append(watched)
+            return False
+
+    spy = Shows()
+    QApplication.instance().installEventFilter(spy)  # before the window: it warms at idle
+    try:
+        window = make_window()
+        ahead = window.findChild(ReadAhead)
+        assert ahead is not None
+        qtbot.waitUntil(lambda: ahead.done, timeout=20000)
+        qtbot.waitUntil(lambda: not window.findChildren(ImageViewer), timeout=5000)  # let go
+        assert shown == [] and window.image_windows.viewer is None
+        assert len(drawn) == 1 and "ahead failed" not in caplog.text
+        name = window.model.names()[0]
+        qtbot.waitUntil(lambda: window.model.cell(name).preview.done, timeout=30000)
+        viewer = window.image_windows.open_card(name, Stage.PREVIEW)
+        assert viewer is not None
+        qtbot.waitUntil(lambda: viewer.view.has_image() and not viewer.model.loading,
+                        timeout=20000)
+        assert shown == [viewer]
+        viewer.close()
+        qtbot.waitUntil(lambda: window.image_windows.viewer is None)
+    finally:
+        QApplication.instance().removeEventFilter(spy)
 
 
 def test_a_read_of_the_library_merges_only_the_cards_that_moved(  # type: ignore[no-untyped-def]
@@ -345,3 +401,88 @@ def test_a_card_over_budget_never_stands_in_with_its_picture_in_old_colours(  # 
                                      grid.viewport().rect())]
     finally:
         QApplication.setPalette(before)
+
+
+def test_a_scroll_paints_only_the_strip_that_came_into_sight(  # type: ignore[no-untyped-def]
+        make_window, qtbot) -> None:
+    from PySide6.QtCore import QEvent, QObject, QPoint, QRect
+    from PySide6.QtGui import QRegion
+
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid = window.grid
+    grid.set_card_size(0)
+    settle_images(qtbot, window)
+    # Nothing else repaints the grid meanwhile: the first start's scores are in.
+    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
+    window.delegate.badges = None
+    viewport, bar = grid.viewport(), grid.verticalScrollBar()
+    viewport.repaint()
+    QApplication.processEvents()
+    painted = QRegion()
+
+    class Paints(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            nonlocal painted
+            if event.type() == QEvent.Type.Paint:
+                painted = painted.united(event.region())  # type: ignore[attr-defined]
+            return False
+
+    spy = Paints()
+    viewport.installEventFilter(spy)
+    notch = bar.singleStep() * 3
+    bar.setValue(bar.value() + notch)
+    qtbot.waitUntil(lambda: not window.delegate._later and not painted.isEmpty())
+    QApplication.processEvents()  # the cards a frame left for the next are drawn
+    viewport.removeEventFilter(spy)
+    strip = QRect(0, viewport.height() - notch, viewport.width(), notch)
+    # nothing above it painted again
+    assert QRegion(strip).united(painted) == QRegion(strip), painted.boundingRect()
+
+    def on_screen():  # type: ignore[no-untyped-def]
+        at = viewport.mapTo(window, QPoint(0, 0))
+        return window.screen().grabWindow(window.winId(), at.x(), at.y(), viewport.width(),
+                                          viewport.height()).toImage()
+
+    moved = on_screen()
+    viewport.repaint()  # every card in sight drawn where it is now
+    assert moved == on_screen()
+    close_window(qtbot, window)
+
+
+def test_a_mark_changing_on_one_card_draws_that_card_alone(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.identity import IdentityScore, Verdict
+    from studio.ui.viewmodels.identity import RenderFact
+    from tests.ui.test_card_badges import previews_done, scored, settle_cards
+
+    window = make_window()  # first start: the example's previews render offline and are scored
+    grid, model, facts = window.grid, window.model, window.render_facts
+    grid.set_card_size(0)
+    qtbot.waitUntil(lambda: previews_done(window), timeout=30000)
+    qtbot.waitUntil(lambda: scored(window), timeout=20000)
+    settle_cards(qtbot, window)
+    grid.viewport().repaint()
+    names = [n for n in model.names()
+             if grid.card_rect(n).intersects(grid.viewport().rect())]
+    assert len(names) > 2
+    drawn: list[str] = []
+    original = CardPainter.draw
+
+    def counting(self, painter, option, index, *args):  # type: ignore[no-untyped-def]
+        drawn.append(index.data())
+        return original(self, painter, option, index, *args)
+
+    monkeypatch.setattr(CardPainter, "draw", counting)
+    grid.viewport().repaint()
+    assert drawn == []  # nothing changed: every card shows the picture it had
+    one = names[1]
+    render_id = model.cell(one).preview.render_id
+    fact = facts.fact(render_id) or RenderFact(render_id)
+    facts._facts[render_id] = replace(fact, score=IdentityScore(
+        1, 0.71, Verdict.DIFFERENT_PERSON, "A different person."))
+    facts._bump()  # as a score arriving does: the window repaints the grid
+    window.delegate._new_frame()  # a frame of its own (the others' drawing counted no more)
+    grid.viewport().repaint()
+    assert drawn == [one]
+    close_window(qtbot, window)

@@ -368,12 +368,22 @@ class SceneListModel(QAbstractListModel):
         return self._findings.get(name, ())
 
     def refresh_images(self, path: str) -> None:
-        """Repaint the rows showing ``path`` (its decoded image has arrived)."""
+        """Repaint the rows showing ``path`` (its decoded image has arrived): as a slot's
+        image or as one of the takes in a filmstrip."""
         for row, scene in enumerate(self._scenes):
             cell = self._cells.get(scene.name)
             if cell is None:
                 continue
-            if path in (str(cell.preview.image), str(cell.final.image)):
+            # Plain comparisons: this runs for every row each time one of hundreds of
+            # images arrives.
+            preview, final = cell.preview, cell.final
+            shows = path == str(preview.image) or path == str(final.image)
+            if not shows:
+                for take in preview.takes + final.takes:
+                    if path == str(take.image):
+                        shows = True
+                        break
+            if shows:
                 self._touch(scene.name)
                 index = self.index(row)
                 self.dataChanged.emit(index, index)
