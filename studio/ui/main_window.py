@@ -1,6 +1,7 @@
 """The studio window's chrome: the character panel, the scene grid, the scene panel and the
 inspector in their docks, the menus and toolbar (built from the actions table of
-:mod:`studio.ui.window_actions`), the cost and progress line, the message bars, and closing.
+:mod:`studio.ui.window_actions`), and closing. What it says about itself (the cost and progress
+line, the message bars) is :class:`~studio.ui.window_status.WindowStatus`'.
 
 What the window shows lives in view-models it binds to: the session (open, save, recent files),
 the document, the scene grid's model and selection, the inspector's model, and the rendering
@@ -12,25 +13,24 @@ opened off the GUI thread once the window shows). Its other windows are
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QSizePolicy, QVBoxLayout, QWidget
 
 from studio import APP_DISPLAY_NAME
-from studio.core.request import Stage
 from studio.core.settings import Settings
+from studio.ui.card_actions import CardActions
 from studio.ui.card_badges import CardBadges
 from studio.ui.character_panel import CharacterPanel
 from studio.ui.inspector import Inspector
 from studio.ui.scene_checks import SceneFindings
-from studio.ui.scene_delegate import SceneCardDelegate, card_layout
+from studio.ui.scene_delegate import SceneCardDelegate
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import CardSizeSlider, SceneGridView
 from studio.ui.services import Dialogs, StudioServices, example_sheet_path
@@ -42,8 +42,8 @@ from studio.ui.viewmodels.identity import RenderFacts
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.importing import ImageImport
 from studio.ui.viewmodels.inspector import InspectorModel
-from studio.ui.viewmodels.references import ReferenceSet, reference_cost
-from studio.ui.viewmodels.scenes import Role, SceneListModel
+from studio.ui.viewmodels.references import ReferenceSet
+from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
 from studio.ui.viewmodels.session import SaveChoice, Session
 from studio.ui.viewmodels.studio import StudioRendering
@@ -52,7 +52,6 @@ from studio.ui.widgets import (
     BatchStatus,
     CutTextTips,
     MessageBar,
-    allow_takes,
     image_paths,
     takes_box,
 )
@@ -64,22 +63,15 @@ from studio.ui.window_actions import (
     build_toolbar,
     set_tip,
 )
+from studio.ui.window_rendering import RenderingHookup
+from studio.ui.window_status import WindowStatus
 
 if TYPE_CHECKING:
     from studio.ui.image_windows import ImageWindows
     from studio.ui.template_dialog import WindowTemplates
 
-log = logging.getLogger("studio.ui")
-
 #: The longest the library waits for the window's first paint before it opens anyway.
 START_AFTER_MS = 300
-
-#: Set once the user closed the no-key notice (window.ini): it stays away.
-BANNER_DISMISSED = "banner/no_key_dismissed"
-
-NO_KEY_TEXT = ("No API key yet: scenes render as offline placeholder cards, right here on "
-               "this computer. Add a key in Settings (ModelsLab, Replicate, fal, …) for real "
-               "FLUX previews and finals.")
 
 
 class _Questions:
@@ -176,12 +168,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status.progress)
         self.card_size = CardSizeSlider(self.grid, self)
         self.statusBar().addPermanentWidget(self.card_size)
-        # The toolbar's counts follow the cards a moment later, once per burst of changes (a
-        # new text re-lays the toolbar out).
-        self._progress_timer = QTimer(self)
-        self._progress_timer.setSingleShot(True)
-        self._progress_timer.setInterval(40)
-        self._progress_timer.timeout.connect(self._update_progress)
+        self.says = WindowStatus(self, self.banner, self.messages, self.status)
+        self.card_actions = CardActions(self)
+        self.hookup = RenderingHookup(self)
         self._connect()
         self.setAcceptDrops(True)
         self.resize(1440, 900)
@@ -190,8 +179,8 @@ class MainWindow(QMainWindow):
         self._restore_window()
         self._update_title()
         self._update_actions()
-        self._update_progress()
-        self.refresh_banner()
+        self.says.update_progress()
+        self.says.refresh_banner()
 
     # ------------------------------------------------------------------ made when first used
     # Neither is part of the first paint: their modules are read when a menu or a card's
@@ -291,38 +280,39 @@ class MainWindow(QMainWindow):
             can.connect(acts[name].setEnabled)
             text_changed.connect(lambda text, a=acts[name], v=verb:
                                  set_tip(a, f"{v} {text}" if text else f"Nothing to {v.lower()}"))
+        says = self.says
         self.banner.actionTriggered.connect(self.tools.open_settings)
-        self.banner.closed.connect(self._banner_closed)
         for source in (self.background.failed, self.importer.failed):
-            source.connect(lambda text: self.show_message(text, "error"))
-        self.session.message.connect(self._session_message)
+            source.connect(lambda text: says.show_message(text, "error"))
+        self.session.message.connect(says.session_message)
         self.session.opened.connect(self._sheet_opened)
-        self.rendering.message.connect(self.show_message)
+        self.rendering.message.connect(says.show_message)
         self.rendering.ready.connect(self._rendering_ready)
-        self.rendering.providersChanged.connect(self._providers_changed)
+        self.rendering.providersChanged.connect(self.hookup.providers_changed)
         self.importer.finished.connect(self.tools.imported)
         self.images.loaded.connect(self.model.refresh_images)
         self.images.failedToLoad.connect(lambda path, _why: self.model.refresh_images(path))
-        self.delegate.actionRequested.connect(self._card_action)
-        self.inspector.referenceRequested.connect(self._use_as_reference)
+        cards = self.card_actions
+        self.delegate.actionRequested.connect(cards.card_action)
+        self.inspector.referenceRequested.connect(cards.use_as_reference)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.grid.customContextMenuRequested.connect(self._card_menu)
+        self.grid.customContextMenuRequested.connect(cards.card_menu)
         for source in (self.render_facts.changed, self.attention.changed):
-            source.connect(self._badges_changed)
-        self.render_facts.unavailable.connect(lambda text: self.show_message(text, "info"))
-        self.attention.message.connect(self.show_message)
-        self.references.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+            source.connect(self.hookup.badges_changed)
+        self.render_facts.unavailable.connect(lambda text: says.show_message(text, "info"))
+        self.attention.message.connect(says.show_message)
+        self.references.message.connect(says.passing)
         self.grid.selectionNamesChanged.connect(
             lambda names: self.selection.set(self.grid.current_name(), names))
-        self.grid.sceneActivated.connect(self._scene_activated)
+        self.grid.sceneActivated.connect(cards.scene_activated)
         self.selection.changed.connect(self._update_actions)
         for signal in (self.document.changed, self.document.pathChanged,
                        self.document.modifiedChanged):
             signal.connect(self._update_title)
         self.document.changed.connect(self._update_actions)
-        self.document.changed.connect(self._update_cost)
+        self.document.changed.connect(says.update_cost)
         for signal in (self.model.cellsChanged, self.model.modelReset, self.model.rowsMoved):
-            signal.connect(self._progress_soon)
+            signal.connect(says.progress_soon)
 
     def _restore_window(self) -> None:
         try:
@@ -392,57 +382,12 @@ class MainWindow(QMainWindow):
 
     def _rendering_ready(self, ready: bool) -> None:
         if ready:
-            self.services.settings = self.rendering.settings
-            self._providers_changed()
-            self.rendering.sheet_library.historyChanged.connect(  # type: ignore[union-attr]
-                self.character_panel.set_history)
-            self.rendering.renderer.batchPlanned.connect(  # type: ignore[union-attr]
-                lambda text: self.statusBar().showMessage(f"Sent: {text}", 8000))
-            self._attach_badges()
-            self.rendering.renderer.sharedFailure.connect(  # type: ignore[union-attr]
-                self._shared_failure)
-            allow_takes(self.takes_box)
+            self.hookup.bind()
             self._update_actions()
-            self._update_progress()
+            self.says.update_progress()
         self.renderingReady.emit(ready)
         if self._closing and not self.closed_down:
             self.close()  # it was asked to close while the library was being opened
-
-    def _attach_badges(self) -> None:
-        """Identity scores and uncertain jobs follow the library and the queue from now on."""
-        rendering = self.rendering
-        library, changes, sheets = rendering.library, rendering.changes, rendering.sheet_library
-        if library is None or changes is None or sheets is None:
-            return
-        rules = None
-        try:
-            from studio.identity import IdentityRules
-
-            if rendering.settings is not None:
-                rules = IdentityRules(threshold=rendering.settings.identity_threshold)
-        except ValueError as exc:  # StudioInputError: a sentence
-            self.show_message(f"identity_threshold in the settings cannot be used ({exc}); "
-                              "the default threshold is used.", "warning")
-        self.render_facts.attach(library, changes, rules, self.services.identity_analyser)
-        self.attention.follow(rendering)
-
-        def earlier(_path: object = None) -> None:
-            self.attention.load_earlier(library, sheets.library_path(), self.document.sheet)
-
-        earlier()
-        self.session.opened.connect(earlier)
-
-    def _badges_changed(self) -> None:
-        self.grid.viewport().update()
-        waits = self.attention.status_line()
-        if waits:
-            self.statusBar().showMessage(waits[0].upper() + waits[1:], 30000)
-
-    def _providers_changed(self) -> None:
-        self.attention.resubscribe()
-        self.services.key_configured = self.rendering.key_configured
-        self.refresh_banner()
-        self._update_cost()
 
     def apply_settings(self, settings: Settings) -> None:
         """Saved settings take effect: new providers for the next batch, the identity
@@ -477,78 +422,18 @@ class MainWindow(QMainWindow):
     @property
     def counts_pending(self) -> bool:
         """The toolbar's counts are about to follow the latest changes."""
-        return self._progress_timer.isActive() or self.status.pending
-
-    def _progress_soon(self, *_args: object) -> None:
-        if not self._progress_timer.isActive():
-            self._progress_timer.start()
-
-    def _update_progress(self) -> None:
-        progress = self.model.progress()
-        self.status.show_progress(progress)
-        self.actions_by_name["cancel_all"].setEnabled(self.renderer is not None
-                                                      and progress.active > 0)
-
-    def _update_cost(self) -> None:
-        """The cost of the toolbar's batches, shown before anything is sent."""
-        if self.renderer is None:
-            self.status.show_cost("", "")
-            return
-        text, tips = self.renderer.cost_summary(len(self.document.sheet.scenes))
-        tips = self._with_reference_cost(dict(tips))
-        self.status.show_cost(text, "\n".join(tips.values()))
-        set_tip(self.actions_by_name["preview_all"], tips[Stage.PREVIEW])
-        set_tip(self.actions_by_name["finalize_all"], tips[Stage.FINAL])
-
-    def _with_reference_cost(self, tips: dict[Stage, str]) -> dict[Stage, str]:
-        """Each stage's cost sentence with what its reference images add."""
-        renderer = self.renderer
-        for stage in tips:
-            try:
-                extra = reference_cost(self.document.sheet, stage, self.document.catalog,
-                                       renderer.providers, renderer.settings).sentence()
-            except Exception as exc:  # an estimate must never stop editing
-                log.info("reference cost of %s unknown: %s", stage.value, exc)
-                continue
-            if extra:
-                tips[stage] = f"{tips[stage]} {extra}"
-        return tips
+        return self.says.counts_pending
 
     def refresh_banner(self) -> None:
-        dismissed = self.state.value(BANNER_DISMISSED, False) in (True, "true")
-        if self.services.key_configured() or dismissed:
-            self.banner.hide()
-        else:
-            self.banner.show_message(NO_KEY_TEXT, "info", "Add a key…", closable=True)
-            self.banner.close_button.setToolTip(
-                "Don't show this again (Settings adds a key whenever you want one)")
-
-    def _banner_closed(self) -> None:
-        """The no-key notice was closed by the user: for good, on every later start too."""
-        self.state.set_value(BANNER_DISMISSED, True)
+        self.says.refresh_banner()
 
     def show_message(self, text: str, level: str = "info", action: str = "",
                      on_action: Callable[[], Any] | None = None) -> None:
-        self.messages.show_message(text, level, action if on_action else "",
-                                   on_action=on_action)
-        self.statusBar().showMessage(text, 8000)
+        self.says.show_message(text, level, action, on_action)
 
     def _takes_changed(self, takes: int) -> None:
         self.rendering.set_takes(takes)
-        self._update_cost()
-
-    def _shared_failure(self, text: str, in_settings: bool) -> None:
-        """Many cards failed the same way: one notice for the sheet, with the way out."""
-        self.messages.show_message(
-            text, "error", "Retry failed", on_action=self.rendering.retry_failed,
-            second=("Open Settings", self.tools.open_settings) if in_settings else None)
-        self.statusBar().showMessage(text, 8000)
-
-    def _session_message(self, text: str, level: str) -> None:
-        if level == "ok":  # "Opened …": the status bar is enough
-            self.statusBar().showMessage(text, 8000)
-        else:
-            self.show_message(text, level)
+        self.says.update_cost()
 
     # ------------------------------------------------------------------ sheets and scenes
     def _sheet_opened(self, _path: Path | None) -> None:
@@ -557,41 +442,6 @@ class MainWindow(QMainWindow):
             self.grid.select_name(self.document.sheet.scenes[0].name)
         self.messages.hide()
         self._update_actions()
-
-    def _scene_activated(self, name: str) -> None:
-        self.scene_dock.show()
-        self.scene_dock.raise_()
-        self.grid.select_name(name)
-        self.scene_editor.setting_edit.setFocus()
-
-    def _card_action(self, name: str, action: str) -> None:
-        if self.attention.card_action(name, action):
-            return
-        if not self.rendering.card_action(name, action) and action.startswith("open:"):
-            self.image_windows.open_card(name, Stage(action.partition(":")[2]))
-
-    def _use_as_reference(self, record: Any) -> None:
-        from studio.ui.image_windows import record_item
-
-        item = record_item(record) if record is not None else None
-        if item is not None:
-            self.image_windows.image_actions.use_as_reference(item)
-
-    def _card_menu(self, pos: QPoint) -> None:
-        """A card's context menu, for the image under the pointer (else the card's final)."""
-        index = self.grid.indexAt(pos)
-        if not index.isValid():
-            return
-        name = self.model.scene_at(index.row()).name
-        if name not in self.grid.selected_names():
-            self.grid.select_name(name)
-        hit = card_layout(self.grid.visualRect(index), index.data(Role.CELL),
-                          self.delegate.takes_by_likeness).hit(pos) or ""
-        kind, _, what = hit.partition(":")
-        menu = self.image_windows.card_menu(name, Stage(what) if kind == "slot" else None,
-                                            self.grid)
-        if menu is not None:
-            menu.popup(self.grid.viewport().mapToGlobal(pos))
 
     # ------------------------------------------------------------------ drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
