@@ -10,6 +10,9 @@ Prints one JSON object; per case (the best of ``--repeat`` runs, and every run):
   scenes, 1.1 for 48.
 * ``span_ratio``: from the first request the fake received to the last image it served, / the
   ideal: the engine and queue alone.
+* ``first_request_after_start`` and ``exit_after_last_image``: the process's own share of its
+  wall time, before the first request reached the fake and after the last image left it
+  (start-up, reading, planning; storing, summing up, closing, exiting).
 * ``fetches_per_job``: status checks per job. Target 1.
 * ``cpu_seconds``: the CPU time the process used (user + system): on a shared machine the
   wall times stretch with the load, the CPU time much less; on an idle machine the process
@@ -114,6 +117,7 @@ def run_case(scenes: int, concurrency: int, delay: float) -> dict[str, object]:
             "render_wall_seconds": summary["wall_seconds"],
             "render_ratio": round(summary["wall_seconds"] / ideal, 3),
             "first_request_after_start": round((server.first_submit or started) - started, 3),
+            "exit_after_last_image": round(started + wall - (server.last_download or started), 3),
             "span_seconds": round(span, 3),
             "span_ratio": round(span / ideal, 3),
             "cpu_seconds": round(cpu, 3),

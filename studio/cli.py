@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from studio import APP_DISPLAY_NAME, __version__
 from studio.runtime import (
@@ -24,7 +25,7 @@ from studio.runtime import (
     EXIT_OK,
 )
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "CommandError", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "CommandError", "main", "run"]
 
 
 class CommandError(Exception):
@@ -212,6 +213,23 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_FAILED
     finally:
         logs.close()
+
+
+def run() -> NoReturn:
+    """The `studio` program (the console script and ``python -m studio``): :func:`main`, then
+    the interpreter's exit without its last walk over every object.
+
+    By the time :func:`main` returns, the command has closed the library and the log and
+    flushed stdout. What remains is the interpreter's teardown, whose final collection walks
+    every object the imports made (hundreds of modules and their classes) only to free memory
+    the exit gives back anyway: a tenth of a second at the end of every command. Frozen, they
+    are left out of that walk. Nothing is skipped that holds data: objects are still released
+    as their modules are cleared, and the ``atexit`` handlers and the final flushes run as
+    always.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 #: The commands defined in this module (the others come from :mod:`studio.commands`).

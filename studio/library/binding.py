@@ -4,6 +4,7 @@ status and bundle import share these rules so they find the same records."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -118,14 +119,19 @@ def bind_head(library: Library, sheet: Sheet, path: Path) -> SheetBinding:
                 dataclasses.replace(r, sha256=stored.sha256)
                 for r, stored in zip(sheet.character.references, references, strict=True))))
     ch = sheet.character
-    project = library.projects.ensure(project_name(sheet))
-    character = library.characters.ensure(project.id, ch.name)
-    anchor = library.characters.save_anchor(character.id, AnchorSpec(
-        anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed, negative=ch.negative or "",
-        references=references,
-    ))
-    record = library.sheets.save(project.id, sheet_name(path), str(path.resolve()),
-                                 character.id)
+    # One transaction for the four records (one disk write before a render's first request,
+    # not four); a library open for viewing only is read as it is, without one.
+    together = (contextlib.nullcontext() if library.read_only
+                else library.db.transaction("record the sheet"))
+    with together:
+        project = library.projects.ensure(project_name(sheet))
+        character = library.characters.ensure(project.id, ch.name)
+        anchor = library.characters.save_anchor(character.id, AnchorSpec(
+            anchor=ch.anchor, fields=ch.fields.as_dict(), seed=ch.seed,
+            negative=ch.negative or "", references=references,
+        ))
+        record = library.sheets.save(project.id, sheet_name(path), str(path.resolve()),
+                                     character.id)
     return SheetBinding(project, character, anchor, record, {}, bound=sheet)
 
 

@@ -16,7 +16,7 @@ from studio.core.request import GenerationRequest, LoraWeight, SceneContext, Sta
 from .database import Database, dt
 from .errors import LibraryError
 from .models import JobRecord, RenderDraft, RenderRecord
-from .recording import Recorder
+from .recording import Recorder, WrittenImage
 from .renders import Renders
 
 #: States a job is in until it ends; ``resume`` picks these up.
@@ -234,29 +234,41 @@ class Jobs:
         """:meth:`complete` for several jobs (job id, image, outcome) whose images arrived
         together: the images made durable, then every record in one transaction. Each entry
         gets its render, or the LibraryError that kept it from being stored (an image that
-        cannot be kept fails only its own job; a full disk fails them all)."""
+        cannot be kept fails only its own job; a full disk fails them all).
+
+        The library's lock is held to check the jobs and to record them, not while the files
+        are written: a job waiting for its "sending" entry is never held up by a wave of
+        images being made durable."""
         results: list[RenderRecord | LibraryError | None] = [None] * len(finished)
+        pending: list[tuple[int, RenderDraft, bytes, Outcome]] = []
         with self._db.lock:
-            entries: list[tuple[RenderDraft, bytes, Outcome, int]] = []
-            places: list[int] = []
             for index, (job_id, image, outcome) in enumerate(finished):
-                try:
-                    job = self.get(job_id)
-                    if job.state is JobState.DONE and job.render_id is not None:
-                        results[index] = self._renders.get(job.render_id)
-                        continue
-                    if job.state.finished:
-                        raise LibraryError(f"Job {job_id} is already {job.state.value}.")
-                except LibraryError as exc:
-                    results[index] = exc
+                checked = self._storable(job_id, outcome)
+                if isinstance(checked, tuple):
+                    pending.append((index, checked[0], image, checked[1]))
+                else:
+                    results[index] = checked
+        written = self._recorder.write_job_images(
+            [(draft, image, outcome) for _, draft, image, outcome in pending])
+        with self._db.lock:
+            entries: list[tuple[RenderDraft, Outcome, int, WrittenImage]] = []
+            places: list[int] = []
+            unused: list[WrittenImage] = []
+            for (index, draft, _, outcome), item in zip(pending, written, strict=True):
+                if isinstance(item, LibraryError):
+                    results[index] = item
                     continue
-                outcome = outcome or Outcome()
-                if not outcome.request_id:
-                    outcome = Outcome(job.provider_request_id, outcome.seed_returned,
-                                      outcome.timings, outcome.cost)
-                entries.append((job.draft, image, outcome, job_id))
-                places.append(index)
-            stored = self._recorder.store_jobs(entries) if entries else []
+                job_id = finished[index][0]
+                # Checked again: the job may have ended another way while its file was written.
+                again = self._storable(job_id, outcome)
+                if isinstance(again, tuple):
+                    entries.append((draft, outcome, job_id, item))
+                    places.append(index)
+                else:
+                    results[index] = again
+                    unused.append(item)
+            self._recorder.forget_written(unused)
+            stored = self._recorder.record_jobs(entries)
             for index, render_id in zip(places, stored, strict=True):
                 try:
                     results[index] = render_id if isinstance(render_id, LibraryError) \
@@ -264,6 +276,24 @@ class Jobs:
                 except LibraryError as exc:
                     results[index] = exc
         return [r if r is not None else LibraryError("The render was not stored.") for r in results]
+
+    def _storable(self, job_id: int, outcome: Outcome | None,
+                  ) -> tuple[RenderDraft, Outcome] | RenderRecord | LibraryError:
+        """What storing ``job_id``'s image needs (its draft, the outcome with the job's request
+        id), or its render when it is done already, or why it cannot be completed."""
+        try:
+            job = self.get(job_id)
+            if job.state is JobState.DONE and job.render_id is not None:
+                return self._renders.get(job.render_id)
+            if job.state.finished:
+                raise LibraryError(f"Job {job_id} is already {job.state.value}.")
+        except LibraryError as exc:
+            return exc
+        outcome = outcome or Outcome()
+        if not outcome.request_id:
+            outcome = Outcome(job.provider_request_id, outcome.seed_returned,
+                              outcome.timings, outcome.cost)
+        return job.draft, outcome
 
     def fail(self, job_id: int, error: str, outcome: Outcome | None = None) -> RenderRecord:
         """Mark the job failed and keep a failed render with its settings and the reason."""

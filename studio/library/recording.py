@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from studio.core import codec
 from studio.core.anchor import ReferenceImage, ReferenceStrength
@@ -27,6 +27,21 @@ from .files import Files
 from .metadata import MetadataError, embed_png_metadata
 from .models import RenderDraft
 from .storage import sniff_format
+
+#: How many images of finished jobs are written (and made durable) at once.
+IMAGE_WRITERS = 8
+
+
+class WrittenImage(NamedTuple):
+    """A finished job's image stored and durable, not recorded yet
+    (:meth:`Recorder.write_job_images`): the names its record and chunk use, the image row
+    (hash, path relative to ``images/``, format, size), and whether this write created the
+    file (only then is it removed when the record is not kept)."""
+
+    ctx: dict[str, Any]
+    image: tuple[str, str, str, int]
+    created: bool
+
 
 #: The ``studio`` PNG chunk's layout: 2 keeps the request, outcome and fingerprint as the codec
 #: writes them (1 had flat keys).
@@ -197,7 +212,8 @@ class Recorder:
     def store(self, draft: RenderDraft, image: bytes, outcome: Outcome, *,
               source: str = "studio", parameters: str | None = None) -> int:
         """Write the image, then the record; returns the render id. (A job's image is stored
-        with :meth:`store_jobs`, which finishes the job in the same transaction.)"""
+        with :meth:`write_job_images` and :meth:`record_jobs`, which finish the job in the same
+        transaction.)"""
         self._db.require_writable("save the render")
         with self._db.lock:
             with self._db.read("save the render") as conn:
@@ -222,35 +238,83 @@ class Recorder:
                 raise
             return render_id
 
-    def store_jobs(self, entries: Sequence[tuple[RenderDraft, bytes, Outcome, int]],
-                   ) -> list[int | LibraryError]:
-        """:meth:`store` for several finished jobs (draft, image, outcome, job id) at once:
-        every image written and made durable first, then every record in one transaction (one
-        commit for a batch that finished together). Each entry gets its render id, or the
-        LibraryError that kept it out: an image that cannot be kept fails only its own entry;
-        a transaction that fails (a full disk) fails every entry it held."""
+    def write_job_images(self, entries: Sequence[tuple[RenderDraft, bytes, Outcome]],
+                         ) -> list[WrittenImage | LibraryError]:
+        """The first half of storing finished jobs' images (draft, image, outcome): each image,
+        with its settings written in, stored and made durable, or the LibraryError that kept it
+        out. Call it *without* holding the library's lock, then :meth:`record_jobs` with it.
+
+        Each file is made durable by its own fsyncs, which wait on the disk and not on the
+        interpreter: the images of a batch are written side by side (up to
+        :data:`IMAGE_WRITERS` at once), and the library stays free meanwhile for the journal
+        entries that let the next requests leave. Files are content-addressed, so writing one
+        beside the library's other work never clashes with it."""
+        self._db.require_writable("save the render")
+        # The names each chunk carries are read first, in this thread: the writers below never
+        # touch the database (nor wait for its lock, which this thread may hold).
+        contexts: list[dict[str, Any] | LibraryError] = []
+        with self._db.lock:
+            for draft, _, _ in entries:
+                try:
+                    with self._db.read("save the render") as conn:
+                        contexts.append(self.context(conn, draft))
+                except LibraryError as exc:
+                    contexts.append(exc)
+        work = [(ctx, *entry) for ctx, entry in zip(contexts, entries, strict=True)]
+        if len(work) <= 1:
+            return [self._write_job_image(*item) for item in work]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(work), IMAGE_WRITERS),
+                                thread_name_prefix="image-writer") as pool:
+            futures = [pool.submit(self._write_job_image, *item) for item in work]
+        written: list[WrittenImage | LibraryError] = []
+        failure: BaseException | None = None
+        for future in futures:
+            error = future.exception()
+            if error is not None:  # not a storage error: a bug, raised once the rest is undone
+                failure = failure or error
+                continue
+            written.append(future.result())
+        if failure is not None:
+            self.forget_written(written)
+            raise failure
+        return written
+
+    def _write_job_image(self, ctx: dict[str, Any] | LibraryError, draft: RenderDraft,
+                         image: bytes, outcome: Outcome) -> WrittenImage | LibraryError:
+        if isinstance(ctx, LibraryError):
+            return ctx
+        try:
+            data, fmt = self.prepare_image(image, draft, outcome, ctx, "studio")
+            digest, relative, created = self._files.images.store(data, fmt)
+        except LibraryError as exc:
+            return exc
+        return WrittenImage(ctx, (digest, relative, fmt, len(data)), created)
+
+    def forget_written(self, written: Iterable[WrittenImage | LibraryError]) -> None:
+        """Remove the files :meth:`write_job_images` created for images that will not be
+        recorded (don't leave them on a full disk)."""
+        for item in written:
+            if isinstance(item, WrittenImage) and item.created:
+                self._files.images.remove(item.image[1])
+
+    def record_jobs(self, entries: Sequence[tuple[RenderDraft, Outcome, int, WrittenImage]],
+                    ) -> list[int | LibraryError]:
+        """The second half: the records of finished jobs (draft, outcome, job id, what
+        :meth:`write_job_images` wrote) in one transaction, each job marked done with its
+        render. Each entry gets its render id; a transaction that fails (a full disk) fails
+        every entry it held, and their new files are removed."""
         self._db.require_writable("save the render")
         results: list[int | LibraryError | None] = [None] * len(entries)
         with self._db.lock:
-            written: list[tuple[int, dict[str, Any], tuple[str, str, str, int], bool]] = []
             try:
-                for index, (draft, image, outcome, _job) in enumerate(entries):
-                    try:
-                        with self._db.read("save the render") as conn:
-                            ctx = self.context(conn, draft)
-                        data, fmt = self.prepare_image(image, draft, outcome, ctx, "studio")
-                        digest, relative, created = self._files.images.store(data, fmt)
-                    except LibraryError as exc:
-                        results[index] = exc
-                        continue
-                    written.append((index, ctx, (digest, relative, fmt, len(data)), created))
-                if written:
+                if entries:
                     with self._db.transaction("save the renders") as (conn, changed):
-                        for index, ctx, image_row, _created in written:
-                            draft, _, outcome, job_id = entries[index]
-                            render_id = self.insert(conn, changed, draft, outcome, ctx,
+                        for index, (draft, outcome, job_id, written) in enumerate(entries):
+                            render_id = self.insert(conn, changed, draft, outcome, written.ctx,
                                                     state=JobState.DONE, error="",
-                                                    image=image_row, source="studio")
+                                                    image=written.image, source="studio")
                             conn.execute(
                                 "UPDATE jobs SET state = 'done', render_id = ?, error = '', "
                                 "updated = ? WHERE id = ?",
@@ -260,13 +324,10 @@ class Recorder:
                             results[index] = render_id
             except BaseException as exc:
                 # Not recorded: don't leave their files on a full disk.
-                for index, _ctx, (_d, relative, _f, _n), created in written:
-                    if created:
-                        self._files.images.remove(relative)
-                    if isinstance(exc, LibraryError):
-                        results[index] = exc
+                self.forget_written(written for *_, written in entries)
                 if not isinstance(exc, LibraryError):
                     raise
+                results = [exc] * len(entries)
         return [r if r is not None else LibraryError("The render was not stored.") for r in results]
 
     def store_failure(self, draft: RenderDraft, error: str, outcome: Outcome, *,

@@ -247,11 +247,14 @@ class RenderQueue:
                  stop: int) -> list[tuple[JobSpec, JobRecord]]:
         """The jobs ``start:stop`` of a batch, recorded (``record``) and journaled as queued,
         with their journal records (a worker thread's share of :meth:`add_planned`)."""
-        specs = record(start, stop)
-        if len(specs) != stop - start:
-            raise ValueError(f"asked for jobs {start} to {stop} of the batch, given "
-                             f"{len(specs)}")
-        records = self._library.jobs.create_many([spec.draft for spec in specs])
+        # The scenes ``record`` keeps and the jobs in one transaction: one disk write each
+        # chunk, before its first request can leave.
+        with self._library.db.transaction("queue the jobs"):
+            specs = record(start, stop)
+            if len(specs) != stop - start:
+                raise ValueError(f"asked for jobs {start} to {stop} of the batch, given "
+                                 f"{len(specs)}")
+            records = self._library.jobs.create_many([spec.draft for spec in specs])
         return list(zip(specs, records, strict=True))
 
     async def _first_answer(self, tasks: Sequence[asyncio.Task[None]]) -> None:

@@ -84,3 +84,31 @@ def test_user_presets_show_up(capsys: pytest.CaptureFixture[str]) -> None:
                                          encoding="utf-8")
     assert main(["presets", "--kind", "lighting"]) == 0
     assert "candle" in capsys.readouterr().out
+
+
+def test_the_program_exits_with_the_commands_code_after_it_has_finished(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import studio.cli as cli
+
+    steps: list[str] = []
+
+    def command(argv: object = None, environ: object = None) -> int:
+        steps.append("command")
+        return 1
+
+    monkeypatch.setattr(cli, "main", command)
+    # The collector's objects are frozen only once the command has returned (everything it
+    # wrote closed); the test's own process keeps collecting as before.
+    monkeypatch.setattr(gc, "freeze", lambda: steps.append("freeze"))
+    with pytest.raises(SystemExit) as ended:
+        cli.run()
+    assert ended.value.code == 1
+    assert steps == ["command", "freeze"]
+
+
+def test_python_m_studio_runs_the_program(tmp_path: Path) -> None:
+    proc = run("lint", str(tmp_path / "missing.sheet.toml"))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("studio: ") and "Traceback" not in proc.stderr

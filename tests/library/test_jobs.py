@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from studio.library import (
     RenderRecord,
     SubmittedJob,
 )
+from studio.library.storage import DurableFileWriter
 
 from .conftest import draft, png_bytes
 
@@ -147,3 +150,66 @@ def test_a_full_database_keeps_every_job_of_the_batch_unfinished(data_dir: Path)
                                         for n, job in enumerate(jobs)])
         assert all(isinstance(r, RenderRecord) for r in again)
         assert lib.jobs.unfinished() == []
+
+
+class _HookedWriter:
+    """Writes durably like the library's own writer, calling ``hook`` first."""
+
+    def __init__(self, hook: Callable[[], object]) -> None:
+        self.hook = hook
+
+    def write_new(self, path: Path, data: bytes) -> None:
+        self.hook()
+        DurableFileWriter().write_new(path, data)
+
+
+def test_the_library_stays_free_while_finished_images_are_made_durable(
+        data_dir: Path) -> None:
+    moved: list[bool] = []
+
+    def journal_meanwhile() -> None:
+        # Another thread journals a job while this image is being written: it must not
+        # wait for the image (a request waiting for its "sending" entry).
+        def journal() -> None:
+            lib.jobs.record_moves({other.id: JobState.SENDING})
+            moved.append(True)
+
+        worker = threading.Thread(target=journal)
+        worker.start()
+        worker.join(timeout=30)
+        assert not worker.is_alive(), "the journal waited for an image being written"
+
+    with Library.open(data_dir, file_writer=_HookedWriter(journal_meanwhile)) as lib:
+        project = lib.projects.ensure("Emma")
+        job, other = lib.jobs.create(draft(project.id)), lib.jobs.create(draft(project.id))
+        (render,) = lib.jobs.complete_many([(job.id, png_bytes(1), None)])
+    assert moved == [True]
+    assert isinstance(render, RenderRecord) and render.image_path is not None
+    with Library.open(data_dir) as lib:
+        assert lib.jobs.get(other.id).state is JobState.SENDING
+        assert lib.jobs.get(job.id).state is JobState.DONE
+
+
+def test_the_images_of_a_batch_are_written_side_by_side(data_dir: Path) -> None:
+    both = threading.Barrier(2, timeout=30)  # broken unless two writes are under way at once
+    with Library.open(data_dir, file_writer=_HookedWriter(both.wait)) as lib:
+        project = lib.projects.ensure("Emma")
+        jobs = [lib.jobs.create(draft(project.id)) for _ in range(2)]
+        results = lib.jobs.complete_many([(j.id, png_bytes(n), None)
+                                          for n, j in enumerate(jobs)])
+        assert all(isinstance(r, RenderRecord) for r in results)
+        assert [lib.jobs.get(j.id).state for j in jobs] == [JobState.DONE] * 2
+
+
+def test_a_job_that_ended_while_its_image_was_written_keeps_its_end_and_no_file(
+        data_dir: Path) -> None:
+    def cancel_meanwhile() -> None:
+        lib.jobs.cancel(job.id)
+
+    with Library.open(data_dir, file_writer=_HookedWriter(cancel_meanwhile)) as lib:
+        project = lib.projects.ensure("Emma")
+        job = lib.jobs.create(draft(project.id))
+        (result,) = lib.jobs.complete_many([(job.id, png_bytes(1), None)])
+        assert isinstance(result, LibraryError) and "already cancelled" in str(result)
+        assert lib.jobs.get(job.id).state is JobState.CANCELLED
+        assert not [p for p in (data_dir / "images").rglob("*") if p.is_file()]

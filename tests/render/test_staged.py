@@ -19,7 +19,7 @@ from studio.core import codec
 from studio.core.presets import PresetCatalog
 from studio.core.request import GenerationRequest, Stage
 from studio.core.sheet import load_sheet
-from studio.library import Library
+from studio.library import Library, LibraryChange
 from studio.library.binding import bind_sheet
 from studio.providers.base import Provider, Submission
 from studio.providers.errors import InvalidRequestError
@@ -227,3 +227,29 @@ async def test_a_crash_mid_pipeline_resumes_without_sending_a_job_twice(
         assert {v.ref.scene for v in again.jobs()} <= journaled
     # Each journaled job was sent once, whether before the crash or by resume.
     assert counting.sent == Counter(dict.fromkeys(journaled, 1))
+
+
+async def test_the_sheets_records_and_each_chunks_scenes_and_jobs_are_one_write_each(
+    tmp_path: Path, catalog: PresetCatalog, counting: Counting,
+) -> None:
+    path = tmp_path / "board.sheet.toml"
+    path.write_text(big_sheet(5), encoding="utf-8")
+    with Library.open(tmp_path / "data") as library:
+        writes: list[LibraryChange] = []
+        library.changes.subscribe(writes.append)
+        staged = staged_previews(library, path, catalog, counting)
+        # Project, character, anchor version and sheet: recorded together.
+        (head,) = writes
+        assert head.projects and head.characters and head.sheets
+        writes.clear()
+        queue = RenderQueue(library, {"offline": counting})
+        try:
+            refs = await queue.add_planned(staged.jobs, staged.record)
+            await queue.wait()
+        finally:
+            await queue.aclose()
+        # The scenes and the jobs that render them: one write, before any job moved on.
+        first = writes[0]
+        assert first.jobs == {r.job_id for r in refs}
+        assert first.sheets == {staged.binding.sheet.id}
+        assert all(v.state.result_word == "ok" for v in queue.jobs())
