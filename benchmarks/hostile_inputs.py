@@ -16,7 +16,8 @@
   the rest of the sheet is recorded),
   and from the start of a ``studio render`` process against the loopback ModelsLab fake (wall
   time, and the CPU time the process had used by then), with where the rest of that time goes
-  (loading, binding and planning the sheet, wall and CPU); for a sheet whose scenes differ only
+  (loading, binding and planning the sheet, wall and CPU; of loading, the TOML reader's share
+  and which reader it was: ``tomli`` or ``tomllib``); for a sheet whose scenes differ only
   by name, and for one whose every scene has its own setting, presets, framing and seed. The
   load average is printed with them: wall times on a busy machine are inflated, CPU times less.
 
@@ -354,6 +355,8 @@ def queue_first_request(scenes: int, varied: bool = False) -> dict[str, object]:
     import asyncio
     import tempfile
 
+    from studio.core import tomlfile
+    from studio.core.errors import SheetError
     from studio.core.presets import load_catalog
     from studio.core.request import Stage
     from studio.core.sheet import load_sheet
@@ -372,6 +375,10 @@ def queue_first_request(scenes: int, varied: bool = False) -> dict[str, object]:
             path = Path(folder) / "storyboard.sheet.toml"
             path.write_text(HEAD + scenes_text(scenes, varied), encoding="utf-8")
             catalog = load_catalog()
+            # The TOML reader's share of loading (pre-scan and parser), and which reader it is.
+            text = path.read_text(encoding="utf-8")
+            _timed(row, "load_toml", lambda: tomlfile.parse_toml(text, str(path), SheetError))
+            row["toml_reader"] = tomlfile._toml_loads.__module__.partition(".")[0]
             sheet = _timed(row, "load", lambda: load_sheet(path, catalog))
             library = Library.open(Path(folder) / "data")
             provider = ModelsLabProvider(api_key="bench-key", base_url=fake.server.base_url,

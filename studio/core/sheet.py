@@ -34,7 +34,7 @@ from studio.core.errors import SheetError
 from studio.core.files import write_atomic
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.reference_files import read_reference_list, read_references
-from studio.core.request import Stage
+from studio.core.request import SEED_MAX, SEED_MIN, Stage
 from studio.core.stages import StageProfile, default_profile
 from studio.core.text import shorten
 from studio.core.tomlfile import (
@@ -150,7 +150,9 @@ _SCENE_KEYS = frozenset({"name", "setting", "lighting", "lens", "framing", "seed
                          "notes", "group", "outfit", "reference"})
 #: The most characters of each text key of a scene (``core.limits``).
 _SCENE_TEXT_MAX = {name: text_limit(f"scenes.{name}") for name in _SCENE_KEYS}
-_STRENGTHS = frozenset(s.value for s in ReferenceStrength)
+#: The text keys of a scene and their limits, for the short way (:meth:`_Reader._plain_scene`).
+_PLAIN_TEXT_MAX = {name: most for name, most in _SCENE_TEXT_MAX.items() if name != "seed"}
+_STRENGTHS = {s.value: s for s in ReferenceStrength}
 
 
 class _Reader(TomlReader):
@@ -274,71 +276,119 @@ class _Reader(TomlReader):
         out: list[Scene] = []
         names: set[str] = set()
         for i, tbl in enumerate(raw):
-            key = f"scenes[{i + 1}]"
-            if not isinstance(tbl, dict):
-                raise self.fail("must be a table", key=key, hint="write [[scenes]] before it")
-            if not tbl.keys() <= _SCENE_KEYS:
-                self.no_unknown(tbl, _SCENE_KEYS, key, "scenes", i)
-
-            def text(name: str, *, required: bool = False, hint: str = "",
-                     _tbl: dict[str, Any] = tbl, _key: str = key, _i: int = i) -> str:
-                value = _tbl.get(name)
-                if type(value) is str and len(value) <= _SCENE_TEXT_MAX[name]:
-                    return value  # the common case, before the checks that name the problem
-                scene = _tbl.get("name")
-                value = self.get(_tbl, name, str, key=f"{_key}.{name}", table="scenes",
-                                 index=_i, required=required, hint=hint,
-                                 scene=scene if isinstance(scene, str) and name != "name"
-                                 else None)
-                return "" if value is None else str(value)
-
-            name = text("name", required=True, hint="add name = \"Headshot\"")
-            if not name.strip():
-                raise self.fail("is empty", key=f"{key}.name", table="scenes", index=i,
-                                field_name="name", hint="give the scene a name")
-            if name in names:
-                raise self.fail(f"repeats the scene name \"{shorten(name)}\"", key=f"{key}.name",
-                                table="scenes", index=i, field_name="name",
+            scene = self._plain_scene(tbl) if type(tbl) is dict else None
+            if scene is None:
+                scene = self._scene(tbl, i, names)
+            elif scene.name in names:
+                # The one problem a plain scene can have (see _scene for the same sentence).
+                raise self.fail(f"repeats the scene name \"{shorten(scene.name)}\"",
+                                key=f"scenes[{i + 1}].name", table="scenes", index=i,
+                                field_name="name",
                                 hint="scene names must be unique within a sheet")
-            names.add(name)
-            setting = text("setting", required=True,
-                           hint="add setting = \"neutral grey studio backdrop, medium shot\"")
-            lighting = self.scene_preset(PresetKind.LIGHTING, text("lighting"), key, i,
-                                         "lighting")
-            lens = self.scene_preset(PresetKind.LENS, text("lens"), key, i, "lens")
-            pattern = self.scene_preset(PresetKind.PATTERN, text("pattern"), key, i, "pattern")
-            if pattern and self.catalog.get(PresetKind.PATTERN, pattern) is None:
-                raise self.fail(f"names an unknown pattern \"{shorten(pattern)}\"",
-                                key=f"{key}.pattern",
-                                table="scenes", index=i, field_name="pattern",
-                                hint="use one of: "
-                                + ", ".join(self.catalog.ids(PresetKind.PATTERN)))
-            framing = text("framing") or "portrait"
-            if framing not in self._framings:
-                if frame_size(framing, self.catalog) is None:
-                    ids = ", ".join(self.catalog.ids(PresetKind.FRAMING))
-                    raise self.fail(f"\"{shorten(framing)}\" is neither a framing preset nor "
-                                    "WIDTHxHEIGHT",
-                                    key=f"{key}.framing", table="scenes", index=i,
-                                    field_name="framing",
-                                    hint=f"use one of {ids}, or e.g. 768x1024")
-                self._framings.add(framing)
-            seed = tbl.get("seed")
-            if seed is not None:
-                seed = self.get(tbl, "seed", int, key=f"{key}.seed", table="scenes", index=i)
-                seed = self.seed(seed, key=f"{key}.seed", table="scenes", index=i)
-            reference = text("reference") or None
-            if reference is not None and reference not in _STRENGTHS:
-                raise self.fail(f"is \"{shorten(reference)}\", not a reference strength",
-                                key=f"{key}.reference", table="scenes", index=i,
-                                field_name="reference", hint="use \"off\", \"light\" or "
-                                "\"strong\" (strong when left out)")
-            out.append(Scene(name=name, setting=setting, lighting=lighting, lens=lens,
-                             framing=framing, seed=seed, pattern=pattern, notes=text("notes"),
-                             group=text("group"), outfit=text("outfit"),
-                             reference=None if reference is None
-                             else ReferenceStrength(reference)))
+            names.add(scene.name)
+            out.append(scene)
         return tuple(out)
+
+    def _plain_scene(self, tbl: dict[str, Any]) -> Scene | None:
+        """The scene of a table whose every value is plainly right: known keys, text within
+        its limit, presets and framings this sheet has already accepted, a seed in range; None
+        when anything needs :meth:`_scene` (which names the first problem, in its order).
+
+        The short way for the thousands of scenes of a storyboard, which repeat a few values:
+        it makes the same Scene as :meth:`_scene` and leaves only the scene's name to check.
+        """
+        for key, value in tbl.items():
+            if type(value) is str:
+                if len(value) > _PLAIN_TEXT_MAX.get(key, -1):  # -1: not a text key
+                    return None
+            elif key != "seed" or type(value) is not int or not SEED_MIN <= value <= SEED_MAX:
+                return None
+        get = tbl.get
+        name, setting = get("name"), get("setting")
+        if name is None or setting is None or not name.strip():
+            return None
+        accepted = self._accepted
+        lighting, lens, pattern = get("lighting", ""), get("lens", ""), get("pattern", "")
+        if ((lighting and (PresetKind.LIGHTING, lighting) not in accepted)
+                or (lens and (PresetKind.LENS, lens) not in accepted)
+                # (a pattern the catalog lacks ends the reading in _scene: one accepted is known)
+                or (pattern and (PresetKind.PATTERN, pattern) not in accepted)):
+            return None
+        framing = get("framing") or "portrait"
+        reference = get("reference") or None
+        if framing not in self._framings or (reference is not None
+                                             and reference not in _STRENGTHS):
+            return None
+        return Scene(name=name, setting=setting, lighting=lighting, lens=lens, framing=framing,
+                     seed=get("seed"), pattern=pattern, notes=get("notes", ""),
+                     group=get("group", ""), outfit=get("outfit", ""),
+                     reference=None if reference is None else _STRENGTHS[reference])
+
+    def _scene(self, tbl: object, i: int, names: set[str]) -> Scene:
+        """The scene of the ``i``-th table, every value checked: the first problem is a
+        SheetError naming the scene's key and line (``names``: the scenes before it)."""
+        key = f"scenes[{i + 1}]"
+        if not isinstance(tbl, dict):
+            raise self.fail("must be a table", key=key, hint="write [[scenes]] before it")
+        if not tbl.keys() <= _SCENE_KEYS:
+            self.no_unknown(tbl, _SCENE_KEYS, key, "scenes", i)
+
+        def text(name: str, *, required: bool = False, hint: str = "",
+                 _tbl: dict[str, Any] = tbl, _key: str = key, _i: int = i) -> str:
+            value = _tbl.get(name)
+            if type(value) is str and len(value) <= _SCENE_TEXT_MAX[name]:
+                return value  # the common case, before the checks that name the problem
+            scene = _tbl.get("name")
+            value = self.get(_tbl, name, str, key=f"{_key}.{name}", table="scenes",
+                             index=_i, required=required, hint=hint,
+                             scene=scene if isinstance(scene, str) and name != "name"
+                             else None)
+            return "" if value is None else str(value)
+
+        name = text("name", required=True, hint="add name = \"Headshot\"")
+        if not name.strip():
+            raise self.fail("is empty", key=f"{key}.name", table="scenes", index=i,
+                            field_name="name", hint="give the scene a name")
+        if name in names:
+            raise self.fail(f"repeats the scene name \"{shorten(name)}\"", key=f"{key}.name",
+                            table="scenes", index=i, field_name="name",
+                            hint="scene names must be unique within a sheet")
+        setting = text("setting", required=True,
+                       hint="add setting = \"neutral grey studio backdrop, medium shot\"")
+        lighting = self.scene_preset(PresetKind.LIGHTING, text("lighting"), key, i,
+                                     "lighting")
+        lens = self.scene_preset(PresetKind.LENS, text("lens"), key, i, "lens")
+        pattern = self.scene_preset(PresetKind.PATTERN, text("pattern"), key, i, "pattern")
+        if pattern and self.catalog.get(PresetKind.PATTERN, pattern) is None:
+            raise self.fail(f"names an unknown pattern \"{shorten(pattern)}\"",
+                            key=f"{key}.pattern",
+                            table="scenes", index=i, field_name="pattern",
+                            hint="use one of: "
+                            + ", ".join(self.catalog.ids(PresetKind.PATTERN)))
+        framing = text("framing") or "portrait"
+        if framing not in self._framings:
+            if frame_size(framing, self.catalog) is None:
+                ids = ", ".join(self.catalog.ids(PresetKind.FRAMING))
+                raise self.fail(f"\"{shorten(framing)}\" is neither a framing preset nor "
+                                "WIDTHxHEIGHT",
+                                key=f"{key}.framing", table="scenes", index=i,
+                                field_name="framing",
+                                hint=f"use one of {ids}, or e.g. 768x1024")
+            self._framings.add(framing)
+        seed = tbl.get("seed")
+        if seed is not None:
+            seed = self.get(tbl, "seed", int, key=f"{key}.seed", table="scenes", index=i)
+            seed = self.seed(seed, key=f"{key}.seed", table="scenes", index=i)
+        reference = text("reference") or None
+        if reference is not None and reference not in _STRENGTHS:
+            raise self.fail(f"is \"{shorten(reference)}\", not a reference strength",
+                            key=f"{key}.reference", table="scenes", index=i,
+                            field_name="reference", hint="use \"off\", \"light\" or "
+                            "\"strong\" (strong when left out)")
+        return Scene(name=name, setting=setting, lighting=lighting, lens=lens,
+                     framing=framing, seed=seed, pattern=pattern, notes=text("notes"),
+                     group=text("group"), outfit=text("outfit"),
+                     reference=None if reference is None else _STRENGTHS[reference])
 
     def scene_preset(self, kind: PresetKind, value: str, key: str, index: int,
                      name: str) -> str:

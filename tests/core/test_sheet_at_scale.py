@@ -5,10 +5,13 @@ distinct value once, and prompts and fingerprints composed once per sheet."""
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import replace
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+import tomli_w
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from studio.core import limits
@@ -19,7 +22,7 @@ from studio.core.prescan import _scan_toml, scan_toml
 from studio.core.presets import PresetCatalog, load_catalog
 from studio.core.prompt import SheetPrompts, build_request, prompt_parts
 from studio.core.request import Stage
-from studio.core.sheet import Scene, Sheet, parse_sheet
+from studio.core.sheet import Scene, Sheet, _Reader, parse_sheet
 
 _CATALOG = load_catalog()
 HEAD = ('format = 1\n[character]\nname = "Emma"\nanchor = "Emma, 30-year-old woman"\n'
@@ -99,6 +102,85 @@ def test_a_sheet_of_many_scenes_reads_every_value() -> None:
     assert len(sheet.scenes) == 500
     assert {s.lighting for s in sheet.scenes} == {"soft-studio", "warm lamplight"}
     assert sheet.scenes[-1].lens == "canon-ef-85" and sheet.scenes[0].framing == "768x1024"
+
+
+class _LongWay(_Reader):
+    """The reader with every scene checked the long way (no short way for plain scenes)."""
+
+    def _plain_scene(self, tbl: dict[str, Any]) -> Scene | None:
+        return None
+
+
+def _read(reader: type[_Reader], text: str) -> Sheet | str:
+    try:
+        return reader(text, "odd.sheet.toml", _CATALOG).sheet(tomllib.loads(text))
+    except SheetError as exc:
+        return str(exc)
+
+
+_LONG = "ab " * 700  # past every scene text limit
+#: Values a scene may hold, plain ones (repeated from scene to scene: the short way's case).
+_PLAIN_VALUES: dict[str, list[Any]] = {
+    "setting": ["street", " rooftop "],
+    "lighting": ["", "soft-studio", "warm lamp"],
+    "lens": ["", "sigma-35", "zoom lens"],
+    "framing": ["", "portrait", "768x1024"],
+    "pattern": ["", "editorial"],
+    "seed": [0, 42, 2**32 - 1],
+    "reference": ["", "off", "light", "strong"],
+    "notes": ["", "a note"],
+    "group": ["", "turnaround"],
+    "outfit": ["", "red coat"],
+}
+#: And odd ones, each refused (or taken) by the long way with its own sentence.
+_ODD_VALUES: dict[str, list[Any]] = {
+    "name": ["", "  ", _LONG, 7, "Scene 0"],
+    "setting": ["", _LONG, True],
+    "lighting": ["soft-studoi", _LONG, 1],
+    "lens": ["no-such-lens", "canon-ef-85"],
+    "framing": ["huge", "1x1", 3],
+    "pattern": ["free text pattern", "no-such", "documentary"],
+    "seed": [2**32, -1, True, "42", 1.5],
+    "reference": ["loud", "Strong"],
+    "notes": [_LONG, ["a list"]],
+    "outfit": [_LONG],
+    "colour": ["red"],  # not a key of a scene
+}
+_PLAIN_SCENE = st.fixed_dictionaries(
+    {"setting": st.sampled_from(_PLAIN_VALUES["setting"])},
+    optional={k: st.sampled_from(v) for k, v in _PLAIN_VALUES.items() if k != "setting"})
+_PLAIN_CHANGE = st.sampled_from(sorted(_PLAIN_VALUES)).flatmap(
+    lambda key: st.tuples(st.just(key), st.sampled_from(_PLAIN_VALUES[key])))
+_ODD_CHANGE = st.sampled_from([(k, v) for k, values in _ODD_VALUES.items() for v in values])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_PLAIN_SCENE, st.lists(st.lists(_PLAIN_CHANGE, max_size=2), min_size=1, max_size=10),
+       st.lists(st.tuples(st.integers(0, 9), _ODD_CHANGE | st.sampled_from(["name", "setting"])),
+                max_size=2))
+# A value the scenes before have made plain, odd only in the last scene.
+@example({"setting": "street"}, [[], []], [(0, ("name", "Scene 0"))])
+@example({"setting": "street"}, [[], []], [(0, ("reference", "loud"))])
+@example({"setting": "street"}, [[], []], [(0, ("name", "  "))])
+def test_the_short_way_for_plain_scenes_reads_as_the_long_way(
+        first: dict[str, Any], changes: list[list[tuple[str, Any]]],
+        odd: list[tuple[int, tuple[str, Any] | str]]) -> None:
+    # Each scene the one before it with a few plain values changed, as a storyboard's are.
+    tables, table = [], first
+    for i, changed in enumerate(changes):
+        table = {**table, **dict(changed), "name": f"Scene {i}"}
+        tables.append(table)
+    for at, change in odd:  # an odd value, or a required key left out, in some scene
+        table = tables[-1 - at % len(tables)]
+        if isinstance(change, str):
+            table.pop(change, None)
+        else:
+            table[change[0]] = change[1]
+    text = HEAD + "".join(f"[[scenes]]\n{tomli_w.dumps(table)}" for table in tables)
+    short = _read(_Reader, text)
+    assert short == _read(_LongWay, text)
+    if isinstance(short, str):  # a refusal names the line of the scene at fault
+        assert short.startswith("odd.sheet.toml:")
 
 
 # ----------------------------------------------------------------------------- composing
