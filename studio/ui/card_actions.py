@@ -4,29 +4,18 @@ the inspector offers as a reference."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from PySide6.QtCore import QObject, QPoint
+from PySide6.QtCore import QPoint
 
 from studio.core.request import Stage
 from studio.ui.scene_delegate import card_layout
 from studio.ui.viewmodels.scenes import Role
-
-if TYPE_CHECKING:
-    from studio.ui.main_window import MainWindow
+from studio.ui.window_part import WindowPart
 
 
-class CardActions(QObject):
-    """Answers the grid's and the inspector's requests about a card. It reaches the window
-    through its Qt parent, never a Python reference, so the window is freed once closed."""
-
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.setObjectName("cardActions")
-
-    @property
-    def window(self) -> MainWindow:
-        return cast("MainWindow", self.parent())
+class CardActions(WindowPart):
+    """Answers the grid's and the inspector's requests about a card."""
 
     def scene_activated(self, name: str) -> None:
         """A card double-clicked (or Return on it): its scene, ready to type in."""

@@ -8,12 +8,13 @@ next opening builds a fresh one bound to the same view-models.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from studio.ui.widgets import bring_to_front
+from studio.ui.window_part import WindowPart
 
 if TYPE_CHECKING:  # each is imported when first opened (a fast start-up)
     from studio.ui.compare import CompareView
@@ -25,22 +26,16 @@ if TYPE_CHECKING:  # each is imported when first opened (a fast start-up)
     from studio.ui.viewmodels.importing import ImportOutcome
 
 
-class ToolWindows(QObject):
-    """Opens (and re-opens) the window's other windows. It reaches the window through its Qt
-    parent, never a Python reference, so the window is freed as soon as it is closed."""
+class ToolWindows(WindowPart):
+    """Opens (and re-opens) the window's other windows."""
 
     def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.setObjectName("toolWindows")
+        super().__init__(window, "toolWindows")
         self.compare: CompareView | None = None
         self.consistency: ConsistencyView | None = None
         self.library_browser: LibraryBrowser | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.shortcuts: QWidget | None = None
-
-    @property
-    def window(self) -> MainWindow:
-        return cast("MainWindow", self.parent())
 
     def _own(self, widget: QWidget, attribute: str) -> None:
         """A tool window of ours, deleted when closed; forgotten when deleted."""

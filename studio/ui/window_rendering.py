@@ -4,30 +4,15 @@ no-key notice and costs following the providers."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
-from PySide6.QtCore import QObject
-
 from studio.ui.widgets import allow_takes
-
-if TYPE_CHECKING:
-    from studio.ui.main_window import MainWindow
+from studio.ui.window_part import WindowPart
 
 #: How long the status bar says what waiting jobs wait for.
 WAITS_MS = 30000
 
 
-class RenderingHookup(QObject):
-    """Binds the window to the library and the providers when they open. It reaches the window
-    through its Qt parent, never a Python reference, so the window is freed once closed."""
-
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.setObjectName("renderingHookup")
-
-    @property
-    def window(self) -> MainWindow:
-        return cast("MainWindow", self.parent())
+class RenderingHookup(WindowPart):
+    """Binds the window to the library and the providers when they open."""
 
     def bind(self) -> None:
         """The library and the providers are open: everything that follows them, from now."""

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QTimer
 
 from studio.core.request import Stage
 from studio.ui.viewmodels.references import reference_cost
 from studio.ui.widgets import BatchStatus, MessageBar
 from studio.ui.window_actions import set_tip
+from studio.ui.window_part import WindowPart
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -34,14 +35,12 @@ NO_KEY_TEXT = ("No API key yet: scenes render as offline placeholder cards, righ
 PASSING_MS = 8000
 
 
-class WindowStatus(QObject):
-    """The window's notices and batch line. It reaches the window through its Qt parent, never
-    a Python reference, so the window is freed as soon as it is closed."""
+class WindowStatus(WindowPart):
+    """The window's notices and batch line."""
 
     def __init__(self, window: MainWindow, banner: MessageBar, messages: MessageBar,
                  status: BatchStatus) -> None:
-        super().__init__(window)
-        self.setObjectName("windowStatus")
+        super().__init__(window, "windowStatus")
         self.banner, self.messages, self.status = banner, messages, status
         # The toolbar's counts follow the cards a moment later, once per burst of changes (a
         # new text re-lays the toolbar out).
@@ -50,10 +49,6 @@ class WindowStatus(QObject):
         self._progress_timer.setInterval(40)
         self._progress_timer.timeout.connect(self.update_progress)
         banner.closed.connect(self._banner_closed)
-
-    @property
-    def window(self) -> MainWindow:
-        return cast("MainWindow", self.parent())
 
     # ------------------------------------------------------------------ the batch line
     @property
