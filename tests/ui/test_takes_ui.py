@@ -194,6 +194,52 @@ def test_takes_in_flight_leave_the_first_to_finish_on_the_card(make_window, qtbo
                 if c.scene.id == record.scene_id and c.stage is Stage.PREVIEW) == first
 
 
+def test_a_read_before_the_window_hears_of_the_takes_keeps_the_card(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch) -> None:
+    """The takes are stored on the render thread before their events reach the window: a read
+    of the library in between (another write's announcement) found them and showed the latest
+    take for a moment, then the first to finish. The card keeps what it showed instead."""
+    from studio.ui.viewmodels.render_thread import ThreadedQueue
+
+    held_back: list[tuple[object, list[object]]] = []
+    holding = [False]
+    plain = ThreadedQueue._deliver
+
+    def deliver(self, events):  # type: ignore[no-untyped-def]
+        if holding[0]:
+            held_back.append((self, events))
+        else:
+            plain(self, events)
+
+    monkeypatch.setattr(ThreadedQueue, "_deliver", deliver)  # before the window's queue exists
+    window = _with_previews(make_window, qtbot)
+    model, library = window.model, window.library
+    sheets = window.renderer.sheet_library
+    name = model.names()[1]
+    earlier = model.cell(name).preview.render_id
+    scene_id = library.renders.get(earlier).scene_id
+    before = len(library.renders.takes(scene_id, Stage.PREVIEW))
+    finished, shown = _watch(window, name)
+    holding[0] = True
+    window.takes_box.setValue(3)
+    click_card(qtbot, window, name, "button:preview")
+    qtbot.waitUntil(lambda: len(library.renders.takes(scene_id, Stage.PREVIEW)) == before + 3,
+                    timeout=30000)
+    sheets.reload()
+    qtbot.waitUntil(lambda: not sheets.loading, timeout=30000)
+    assert model.cell(name).preview.render_id == earlier
+    holding[0] = False
+    for queue, events in held_back:
+        plain(queue, events)
+    qtbot.waitUntil(lambda: len(finished) == 3 and model.progress().active == 0
+                    and not sheets.loading and model.cell(name).preview.chosen, timeout=30000)
+    first = finished[0]
+    assert {rid for rid, _ in shown} <= {earlier, first}
+    at = next(i for i, (rid, _) in enumerate(shown) if rid == first)
+    assert {rid for rid, _ in shown[at:]} == {first}
+    assert library.renders.chosen_take(scene_id, Stage.PREVIEW) == first
+
+
 def test_a_picked_take_stays_on_the_card_while_more_takes_arrive(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window = _with_previews(make_window, qtbot)
     model = window.model

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -280,10 +281,14 @@ class SheetRenderer(QObject):
         notes = [n for n in all_notes(plan) if "out of date" not in n and n != choice.note]
         if notes:
             self.message.emit(" ".join(notes[:3]), "info")
-        self._batches.expect((job.scene, job.stage) for job in plan.jobs)
+        cells = [(job.scene, job.stage) for job in plan.jobs]
+        self._batches.expect(cells)
+        self.sheet_library.hold_takes(key for key, count in Counter(cells).items() if count > 1)
         try:
             await self.queue.add(plan.jobs)
         except RenderInputError as exc:
+            for key in set(cells):
+                self.sheet_library.release_takes(key)
             self.message.emit(str(exc), "error")
 
     async def _retry(self, names: list[str]) -> None:
@@ -337,6 +342,8 @@ class SheetRenderer(QObject):
                                    event.message.replace(f" for scene “{ref.scene}”", ""))
         if isinstance(event, JobDone):
             self.renderStored.emit(event.render)
+        if isinstance(event, JobDone) or all(job.state.finished for job in jobs.values()):
+            self.sheet_library.release_takes(key)  # a take is out (and pinned), or none will be
         if self.model.row_of(scene) is None:
             return
         slot = self.slot(scene, ref.stage)
@@ -428,6 +435,7 @@ class SheetRenderer(QObject):
         self.queue = self._new_queue()
         self._unsubscribe = self.queue.subscribe(self._on_event)
         self._batches.clear()
+        self.sheet_library.release_all_takes()
         self.warm_up()
         return True
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,10 @@ class SheetLibrary(QObject):
         #: The first take to finish of a batch of takes, per cell, until the library holds it
         #: as the picked take (a read meanwhile shows it, not the latest take).
         self._first_takes: dict[tuple[str, Stage], int] = {}
+        #: Per cell with a batch of takes under way and none out yet, the render its card
+        #: showed when the batch was sent: a read meanwhile keeps showing it (the takes are
+        #: stored on the render thread before the window hears which one came out first).
+        self._held: dict[tuple[str, Stage], int | None] = {}
         #: Per scene, what the last read found and the card it became: a read during a batch
         #: (one after every render) merges again only the cards whose renders or state moved.
         self._merged: dict[str, tuple[StoredCell | None, Cell]] = {}
@@ -210,6 +214,8 @@ class SheetLibrary(QObject):
         for stage in Stage:
             if (old, stage) in self._first_takes:
                 self._first_takes[(new, stage)] = self._first_takes.pop((old, stage))
+            if (old, stage) in self._held:
+                self._held[(new, stage)] = self._held.pop((old, stage))
 
     # ------------------------------------------------------------------ the cards
     def reload(self) -> None:
@@ -223,7 +229,7 @@ class SheetLibrary(QObject):
         self._again = False
         library, sheet, catalog = self.library, self.document.sheet, self.document.catalog
         path, aliases = self.library_path(), dict(self._aliases)
-        first_takes = dict(self._first_takes)
+        first_takes, held = dict(self._first_takes), dict(self._held)
         self._linked = path
 
         def read() -> tuple[int | None, dict[str, StoredCell]]:
@@ -260,6 +266,14 @@ class SheetLibrary(QObject):
                         stored.made_with[cell.stage] = render.fingerprint
                     if picked == render.id:
                         stored.chosen.add(cell.stage)
+                key = (name, cell.stage)
+                if key in held and key not in first_takes and cell.stage not in stored.chosen:
+                    # Takes under way, none heard of yet: the card keeps what it showed.
+                    keep = held[key]
+                    if keep is None:
+                        del stored.renders[cell.stage]
+                    elif keep != render.id:
+                        stored.renders[cell.stage] = library.renders.get(keep)
             return record.id, out
 
         self._bg.run(read, lambda result: self._loaded(path, *result), self._load_failed,
@@ -328,10 +342,26 @@ class SheetLibrary(QObject):
         self._write(self.library.renders.set_star, self.render_ids(names), star,
                     "Saving the star")
 
+    def hold_takes(self, keys: Iterable[tuple[str, Stage]]) -> None:
+        """Batches of takes are about to be sent for these cells: until the first of each
+        comes out (:meth:`keep_first_take`) or the batch ends (:meth:`release_takes`), the
+        card shows what it shows now, whatever a read finds stored meanwhile."""
+        for name, stage in keys:
+            self._held[(name, stage)] = self.model.cell(name).slot(stage).render_id
+
+    def release_takes(self, key: tuple[str, Stage]) -> None:
+        """The cell's batch of takes ended: reads show what the library holds again."""
+        self._held.pop(key, None)
+
+    def release_all_takes(self) -> None:
+        """No batch of takes is followed any more (new providers, a new queue)."""
+        self._held.clear()
+
     def keep_first_take(self, name: str, stage: Stage, render: RenderRecord) -> None:
         """``render`` is the first take to finish of a batch of takes of ``name``: unless a
         take is already picked for the cell, pick it (so later takes join the filmstrip), and
         show it meanwhile."""
+        self._held.pop((name, stage), None)
         scene_id = render.scene_id
         if scene_id is None:
             return
