@@ -33,7 +33,7 @@ from studio.ui.scene_checks import SceneFindings
 from studio.ui.scene_delegate import SceneCardDelegate
 from studio.ui.scene_editor import SceneEditor
 from studio.ui.scene_grid import CardSizeSlider, SceneGridView
-from studio.ui.services import Dialogs, StudioServices, example_sheet_path
+from studio.ui.services import StudioServices, WindowQuestions, example_sheet_path
 from studio.ui.tool_windows import ToolWindows
 from studio.ui.viewmodels.attention import JobAttention
 from studio.ui.viewmodels.background import Background
@@ -45,7 +45,7 @@ from studio.ui.viewmodels.inspector import InspectorModel
 from studio.ui.viewmodels.references import ReferenceSet
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.selection import SceneSelection
-from studio.ui.viewmodels.session import SaveChoice, Session
+from studio.ui.viewmodels.session import Session
 from studio.ui.viewmodels.studio import StudioRendering
 from studio.ui.viewmodels.window_state import WindowState
 from studio.ui.widgets import (
@@ -74,32 +74,6 @@ if TYPE_CHECKING:
 START_AFTER_MS = 300
 
 
-class _Questions:
-    """The session's questions, asked with the window's dialogs; it holds the window weakly so
-    a closed window is not kept alive by its own session."""
-
-    def __init__(self, dialogs: Dialogs, window: MainWindow) -> None:
-        self._dialogs = dialogs
-        self._window = weakref.ref(window)
-
-    def _parent(self) -> QWidget:
-        window = self._window()
-        assert window is not None
-        return window
-
-    def open_sheet_path(self, start: Path | None) -> Path | None:
-        return self._dialogs.open_sheet_path(self._parent(), start)
-
-    def save_sheet_path(self, suggested: Path) -> Path | None:
-        return self._dialogs.save_sheet_path(self._parent(), suggested)
-
-    def ask_save_changes(self, name: str) -> SaveChoice:
-        return self._dialogs.ask_save_changes(self._parent(), name)
-
-    def confirm(self, title: str, text: str) -> bool:
-        return self._dialogs.confirm(self._parent(), title, text)
-
-
 class MainWindow(QMainWindow):
     """One window, one open sheet. ``renderingReady(bool)`` once the library and the providers
     are open (False: they could not be, and a message says why)."""
@@ -125,7 +99,7 @@ class MainWindow(QMainWindow):
         self.images = ImageCache(self.background, self)
         self.document = SheetDocument(new_character_sheet(catalog), catalog, parent=self,
                                       display_name="Untitled sheet")
-        self._questions = _Questions(services.dialogs, self)
+        self._questions = WindowQuestions(services.dialogs, self)
         self.session = Session(self.document, self.state, catalog, self._questions,
                                example_sheet_path(), self)
         self.selection = SceneSelection(self.document, self)

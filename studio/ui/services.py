@@ -8,6 +8,7 @@ Tests build one of these with fakes; nothing in ``studio/ui`` reaches for a glob
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from studio.providers.base import Provider
     from studio.ui.viewmodels.settings import KeyStore
 
-__all__ = ["Dialogs", "QtDialogs", "RenderingParts", "SaveChoice", "StudioServices"]
+__all__ = ["Dialogs", "QtDialogs", "RenderingParts", "SaveChoice", "StudioServices",
+           "WindowQuestions"]
 
 SHEET_FILTER = f"Character sheets (*{SHEET_SUFFIX});;All files (*)"
 
@@ -41,6 +43,32 @@ class Dialogs(Protocol):
     def ask_save_changes(self, parent: QWidget, name: str) -> SaveChoice: ...
 
     def confirm(self, parent: QWidget, title: str, text: str) -> bool: ...
+
+
+class WindowQuestions:
+    """The session's questions, asked with the window's dialogs; it holds the window weakly so
+    a closed window is not kept alive by its own session."""
+
+    def __init__(self, dialogs: Dialogs, window: QWidget) -> None:
+        self._dialogs = dialogs
+        self._window = weakref.ref(window)
+
+    def _parent(self) -> QWidget:
+        window = self._window()
+        assert window is not None
+        return window
+
+    def open_sheet_path(self, start: Path | None) -> Path | None:
+        return self._dialogs.open_sheet_path(self._parent(), start)
+
+    def save_sheet_path(self, suggested: Path) -> Path | None:
+        return self._dialogs.save_sheet_path(self._parent(), suggested)
+
+    def ask_save_changes(self, name: str) -> SaveChoice:
+        return self._dialogs.ask_save_changes(self._parent(), name)
+
+    def confirm(self, title: str, text: str) -> bool:
+        return self._dialogs.confirm(self._parent(), title, text)
 
 
 class QtDialogs:

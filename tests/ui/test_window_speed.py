@@ -20,6 +20,18 @@ from tests.ui.conftest import close_window, settle_images
 from tests.ui.test_grid import load_storyboard
 
 
+def count_card_draws(monkeypatch, drawn: list, by: str) -> None:  # type: ignore[no-untyped-def, type-arg]
+    """Every card the delegate draws from now on goes into ``drawn``: its scene name
+    (``by="name"``) or its row."""
+    original = CardPainter.draw
+
+    def counting(self, painter, option, index, *args):  # type: ignore[no-untyped-def]
+        drawn.append(index.data() if by == "name" else index.row())
+        return original(self, painter, option, index, *args)
+
+    monkeypatch.setattr(CardPainter, "draw", counting)
+
+
 def test_the_library_opens_after_the_first_paint_and_without_one(  # type: ignore[no-untyped-def]
         qtbot, services, studio_loop) -> None:
     from studio.app import create_window
@@ -95,13 +107,7 @@ def test_a_card_scrolled_back_into_sight_is_not_drawn_again(  # type: ignore[no-
     bar.setValue(0)
     settle_images(qtbot, window)
     drawn: list[str] = []
-    original = CardPainter.draw
-
-    def counting(self, painter, option, index, *args):  # type: ignore[no-untyped-def]
-        drawn.append(index.data())
-        return original(self, painter, option, index, *args)
-
-    monkeypatch.setattr(CardPainter, "draw", counting)
+    count_card_draws(monkeypatch, drawn, by="name")
     model = window.model
     top = [model.scene_at(r).name for r in range(model.rowCount())
            if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())]
@@ -378,13 +384,7 @@ def test_a_card_over_budget_never_stands_in_with_its_picture_in_old_colours(  # 
     delegate.badges = None
     grid.viewport().repaint()  # every card in sight has a picture in these colours
     drawn: list[int] = []
-    original = CardPainter.draw
-
-    def counting(self, painter, option, index, *args):  # type: ignore[no-untyped-def]
-        drawn.append(index.row())
-        return original(self, painter, option, index, *args)
-
-    monkeypatch.setattr(CardPainter, "draw", counting)
+    count_card_draws(monkeypatch, drawn, by="row")
     before = QApplication.palette()
     dark = QPalette(before)
     dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
@@ -467,13 +467,7 @@ def test_a_mark_changing_on_one_card_draws_that_card_alone(  # type: ignore[no-u
              if grid.card_rect(n).intersects(grid.viewport().rect())]
     assert len(names) > 2
     drawn: list[str] = []
-    original = CardPainter.draw
-
-    def counting(self, painter, option, index, *args):  # type: ignore[no-untyped-def]
-        drawn.append(index.data())
-        return original(self, painter, option, index, *args)
-
-    monkeypatch.setattr(CardPainter, "draw", counting)
+    count_card_draws(monkeypatch, drawn, by="name")
     grid.viewport().repaint()
     assert drawn == []  # nothing changed: every card shows the picture it had
     one = names[1]

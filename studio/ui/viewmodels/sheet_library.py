@@ -267,7 +267,7 @@ class SheetLibrary(QObject):
                     if picked == render.id:
                         stored.chosen.add(cell.stage)
                 key = (name, cell.stage)
-                if key in held and key not in first_takes and cell.stage not in stored.chosen:
+                if key in held and cell.stage not in stored.chosen:  # (a first take ends it)
                     # Takes under way, none heard of yet: the card keeps what it showed.
                     keep = held[key]
                     if keep is None:
