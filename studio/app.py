@@ -106,8 +106,9 @@ def create_window(args: Sequence[str], services: StudioServices,
 
 
 EXIT_BAD_ENVIRONMENT = 2
-#: How often the GUI thread collects cyclic garbage (automatic collection is off).
-COLLECT_EVERY_MS = 100
+#: How often the GUI thread collects cyclic garbage while it is being made (automatic
+#: collection is off; an idle window checks once a second).
+COLLECT_EVERY_MS = 25
 #: Seconds a thread may keep the interpreter lock while another waits for it, in the window's
 #: process (Python's default is 0.005).
 GUI_SWITCH_INTERVAL = 0.0002

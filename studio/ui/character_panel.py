@@ -400,7 +400,10 @@ class CharacterPanel(QWidget):
     def set_history(self, entries: list[AnchorHistoryEntry]) -> None:
         """The saved versions of this character's anchor, newest first. The version the user
         has picked stays picked when the list is read again (a batch adds one)."""
-        picked = self.history_combo.currentData()
+        combo = self.history_combo
+        if [combo.itemData(i) for i in range(combo.count())] == entries:
+            return  # read again after a write that added no version: nothing to lay out
+        picked = combo.currentData()
         self.history_box.setVisible(bool(entries))
         with QSignalBlocker(self.history_combo):
             self.history_combo.clear()

@@ -34,7 +34,7 @@ from studio.ui.viewmodels.inspector import (
     render_facts,
     shown_prompt,
 )
-from studio.ui.widgets import scrolling_column, section_label
+from studio.ui.widgets import scrolling_column, section_label, show_plain_text
 
 if TYPE_CHECKING:
     from studio.library import RenderRecord
@@ -146,7 +146,7 @@ class Inspector(QWidget):
         if render is None:
             return
         self.prompt_box.show_prompt(shown_prompt(render))
-        self.negative.setPlainText(render.negative or "(none)")
+        show_plain_text(self.negative, render.negative or "(none)")
         self.form.show_facts([*render_facts(render), ("Identity", self._identity_text(render.id))])
         has_image = render.image_path is not None
         self.buttons["folder"].setEnabled(has_image)

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
 
 from studio.ui.viewmodels.inspector import PromptText
+from studio.ui.widgets import show_plain_text
 
 SHOW_WHOLE = "Show the whole prompt"
 SHOW_SHORT = "Shorten the reference clause"
@@ -50,8 +51,10 @@ class PromptBox(QWidget):
         """Show ``shown``: shortened while it can be, unless the user asked for it whole."""
         self.shown = shown
         self.whole.setVisible(shown.shortened)
-        self.text.setPlainText(shown.full if self.whole.isChecked() or not shown.shortened
-                               else shown.short)
+        # Unchanged text is left alone: laying a prompt out again costs the GUI thread
+        # milliseconds, and the inspector shows the same render again as its scores arrive.
+        show_plain_text(self.text, shown.full if self.whole.isChecked() or not shown.shortened
+                        else shown.short)
         # Rich text, so the tooltip wraps a long prompt instead of running off the screen.
         self.text.setToolTip(f"<p>{html.escape(shown.full)}</p>" if shown.shortened else "")
 
