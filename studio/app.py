@@ -100,7 +100,7 @@ def create_window(args: Sequence[str], services: StudioServices,
     if services.render:
         wire_rendering(services)
         # First start with no key: the example renders at once, offline, so the grid is alive.
-        window.start_rendering(preview_all=first_start and opened_example)
+        window.hookup.start(preview_all=first_start and opened_example)
     ReadAhead(window)  # the viewer got ready at idle, on the GUI thread, once it has painted
     return window
 

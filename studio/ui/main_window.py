@@ -70,8 +70,6 @@ if TYPE_CHECKING:
     from studio.ui.image_windows import ImageWindows
     from studio.ui.template_dialog import WindowTemplates
 
-#: The longest the library waits for the window's first paint before it opens anyway.
-START_AFTER_MS = 300
 
 
 class MainWindow(QMainWindow):
@@ -115,12 +113,9 @@ class MainWindow(QMainWindow):
         self.attention = JobAttention(self.model, self.background, self._questions.confirm, self)
         self.tools = ToolWindows(self)
         self.closed_down = False
-        self._closing = False
+        self.closing = False
         self._state_saved = False
         self._shutdown: asyncio.Task[Any] | None = None
-        #: Rendering asked for before the window first painted itself (preview_all's value).
-        self._start_wanted: bool | None = None
-        self._painted = False
         self._build_central()
         self._build_docks()
         self.actions_by_name = build_actions(self, self.grid)
@@ -152,7 +147,7 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self._restore_window()
         self._update_title()
-        self._update_actions()
+        self.update_actions()
         self.says.update_progress()
         self.says.refresh_banner()
 
@@ -261,7 +256,7 @@ class MainWindow(QMainWindow):
         self.session.message.connect(says.session_message)
         self.session.opened.connect(self._sheet_opened)
         self.rendering.message.connect(says.show_message)
-        self.rendering.ready.connect(self._rendering_ready)
+        self.rendering.ready.connect(self.hookup.ready)
         self.rendering.providersChanged.connect(self.hookup.providers_changed)
         self.importer.finished.connect(self.tools.imported)
         self.images.loaded.connect(self.model.refresh_images)
@@ -279,11 +274,11 @@ class MainWindow(QMainWindow):
         self.grid.selectionNamesChanged.connect(
             lambda names: self.selection.set(self.grid.current_name(), names))
         self.grid.sceneActivated.connect(cards.scene_activated)
-        self.selection.changed.connect(self._update_actions)
+        self.selection.changed.connect(self.update_actions)
         for signal in (self.document.changed, self.document.pathChanged,
                        self.document.modifiedChanged):
             signal.connect(self._update_title)
-        self.document.changed.connect(self._update_actions)
+        self.document.changed.connect(self.update_actions)
         self.document.changed.connect(says.update_cost)
         for signal in (self.model.cellsChanged, self.model.modelReset, self.model.rowsMoved):
             signal.connect(says.progress_soon)
@@ -313,7 +308,7 @@ class MainWindow(QMainWindow):
     @property
     def starting(self) -> bool:
         """The library and the providers are being opened (or about to be)."""
-        return self._start_wanted is not None or self.rendering.starting
+        return self.hookup.start_pending or self.rendering.starting
 
     @property
     def library(self) -> Any:
@@ -323,45 +318,10 @@ class MainWindow(QMainWindow):
     def renderer(self) -> Any:
         return self.rendering.renderer
 
-    def start_rendering(self, preview_all: bool = False) -> None:
-        """Open the library and the providers off the GUI thread, then render with them.
-
-        The worker starts once the window has painted itself: its imports (the library,
-        Pillow, the network stack) would otherwise share the interpreter with the first paint.
-        A window not shown by the next turn of the event loop, or never painted (minimised),
-        does not wait for it.
-        """
-        if self.services.prepare_rendering is None:
-            return
-        self._start_wanted = preview_all
-        # Timers bound to the window: one closed and deleted before they fire cancels them.
-        QTimer.singleShot(0, self, self._start_if_painted)
-        QTimer.singleShot(START_AFTER_MS, self, self._start_now)
-
-    def _start_if_painted(self) -> None:
-        if self._start_wanted is not None and (self._painted or not self.isVisible()):
-            self._start_now()
-
-    def _start_now(self) -> None:
-        wanted, self._start_wanted = self._start_wanted, None
-        if wanted is not None and self.services.prepare_rendering is not None:
-            self.rendering.start(self.services.prepare_rendering, wanted)
-
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        if not self._painted:
-            self._painted = True
-            if self._start_wanted is not None:
-                QTimer.singleShot(0, self, self._start_now)
-
-    def _rendering_ready(self, ready: bool) -> None:
-        if ready:
-            self.hookup.bind()
-            self._update_actions()
-            self.says.update_progress()
-        self.renderingReady.emit(ready)
-        if self._closing and not self.closed_down:
-            self.close()  # it was asked to close while the library was being opened
+        if not self.hookup.painted:
+            self.hookup.first_paint()
 
     def apply_settings(self, settings: Settings) -> None:
         """Saved settings take effect: new providers for the next batch, the identity
@@ -380,7 +340,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name} — {title}" if name else title)
         self.setWindowModified(doc.modified)
 
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
         has_scenes = bool(self.document.sheet.scenes)
         selected = bool(self.selection.names)
         can_render = self.renderer is not None
@@ -415,7 +375,7 @@ class MainWindow(QMainWindow):
         if self.document.sheet.scenes:
             self.grid.select_name(self.document.sheet.scenes[0].name)
         self.messages.hide()
-        self._update_actions()
+        self.update_actions()
 
     # ------------------------------------------------------------------ drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -434,16 +394,16 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._closing and not self.session.settle_changes():
+        if not self.closing and not self.session.settle_changes():
             event.ignore()
             return
         if not self._state_saved:
             self._state_saved = True
             self.state.save_window(self.saveGeometry(), self.saveState())
             self.state.mark_started()
-        self._closing = True
+        self.closing = True
         self.tools.close_all()  # before the library closes under them
-        if self.starting:  # the library is being opened: closed once it is (_rendering_ready)
+        if self.starting:  # the library is being opened: closed once it is (hookup.ready)
             event.ignore()
             return
         if self.renderer is not None and not self.closed_down:
@@ -475,5 +435,5 @@ class MainWindow(QMainWindow):
 
     def force_close(self) -> None:
         """Close without asking about unsaved changes (tests, session end)."""
-        self._closing = True
+        self.closing = True
         self.close()

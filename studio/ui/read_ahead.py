@@ -72,7 +72,7 @@ class ReadAhead(QObject):
 
     def _window(self) -> MainWindow | None:
         window = self.parent()
-        if window is None or window.closed_down or window._closing:  # type: ignore[attr-defined]
+        if window is None or window.closed_down or window.closing:  # type: ignore[attr-defined]
             return None
         return window  # type: ignore[return-value]
 

@@ -1,18 +1,80 @@
-"""The window's side of rendering once the library and the providers are open: the character's
-history, the batch line and its notices, identity badges and waiting jobs on the cards, and the
-no-key notice and costs following the providers."""
+"""The window's side of rendering: opening the library and the providers once the window has
+painted itself, then, once they are open, the character's history, the batch line and its
+notices, identity badges and waiting jobs on the cards, and the no-key notice and costs
+following the providers."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
 
 from studio.ui.widgets import allow_takes
 from studio.ui.window_part import WindowPart
 
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+
 #: How long the status bar says what waiting jobs wait for.
 WAITS_MS = 30000
+#: The longest the library waits for the window's first paint before it opens anyway.
+START_AFTER_MS = 300
 
 
 class RenderingHookup(WindowPart):
-    """Binds the window to the library and the providers when they open."""
+    """Opens the library and the providers for the window, and binds the window to them when
+    they open."""
+
+    def __init__(self, window: MainWindow, name: str) -> None:
+        super().__init__(window, name)
+        #: Rendering asked for before the window first painted itself (preview_all's value).
+        self._start_wanted: bool | None = None
+        self.painted = False
+
+    @property
+    def start_pending(self) -> bool:
+        return self._start_wanted is not None
+
+    def start(self, preview_all: bool = False) -> None:
+        """Open the library and the providers off the GUI thread, then render with them.
+
+        The worker starts once the window has painted itself: its imports (the library,
+        Pillow, the network stack) would otherwise share the interpreter with the first paint.
+        A window not shown by the next turn of the event loop, or never painted (minimised),
+        does not wait for it.
+        """
+        if self.window.services.prepare_rendering is None:
+            return
+        self._start_wanted = preview_all
+        # Timers bound to this part: a window closed and deleted before they fire cancels them.
+        QTimer.singleShot(0, self, self._start_if_painted)
+        QTimer.singleShot(START_AFTER_MS, self, self._start_now)
+
+    def first_paint(self) -> None:
+        self.painted = True
+        if self._start_wanted is not None:
+            QTimer.singleShot(0, self, self._start_now)
+
+    def _start_if_painted(self) -> None:
+        if self._start_wanted is not None and (self.painted or not self.window.isVisible()):
+            self._start_now()
+
+    def _start_now(self) -> None:
+        wanted, self._start_wanted = self._start_wanted, None
+        prepare = self.window.services.prepare_rendering
+        if wanted is not None and prepare is not None:
+            self.window.rendering.start(prepare, wanted)
+
+    def ready(self, ready: bool) -> None:
+        """The library and the providers opened (or could not be)."""
+        window = self.window
+        if ready:
+            self.bind()
+            window.update_actions()
+            window.says.update_progress()
+        window.renderingReady.emit(ready)
+        if window.closing and not window.closed_down:
+            window.close()  # it was asked to close while the library was being opened
 
     def bind(self) -> None:
         """The library and the providers are open: everything that follows them, from now."""

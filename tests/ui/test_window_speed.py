@@ -146,7 +146,7 @@ def test_the_viewer_is_read_ahead_on_the_gui_thread_a_step_a_turn_after_the_firs
     gui = threading.get_ident()
 
     def step(name: str) -> None:
-        if not window._painted or threading.get_ident() != gui:
+        if not window.hookup.painted or threading.get_ident() != gui:
             wrong.append(name)
         events.append(name)
         # Posted before the reader posts its next step: it runs between the two when each
