@@ -3,14 +3,13 @@ prompt patterns from the guides, with the user's own presets merged over them by
 
 from __future__ import annotations
 
-import difflib
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from studio.core import toml_reader
 from studio.core.errors import PresetError
 from studio.core.request import Stage
 from studio.core.resources import resource_path
@@ -116,8 +115,8 @@ def _presets_from_document(data: Mapping[str, Any], where: str, source: str) -> 
 
 def _read_document(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+        return toml_reader.loads(path.read_text(encoding="utf-8"))
+    except toml_reader.DECODE_ERRORS as exc:
         raise PresetError(f"{path}: {exc}") from exc
     except OSError as exc:
         raise PresetError(f"{path}: cannot be read ({exc.strerror})") from exc
@@ -146,6 +145,8 @@ class PresetCatalog:
         return list(self._by_kind[kind])
 
     def suggest(self, kind: PresetKind, unknown: str) -> str | None:
+        import difflib  # only when a sheet names an unknown preset
+
         close = difflib.get_close_matches(unknown, self.ids(kind), n=1, cutoff=0.5)
         return close[0] if close else None
 

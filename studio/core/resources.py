@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 
 def resources_dir() -> Path:
     """The resources folder: ``studio/resources`` inside an installed wheel, or the checkout's
     top-level ``resources/`` when running from source (an editable install has no copy)."""
-    packaged = Path(str(resources.files("studio"))) / "resources"
+    # The package's own folder: what ``importlib.resources.files("studio")`` names for a package
+    # on disk, without importing that machinery (and zipfile, tempfile) at every start.
+    packaged = Path(__file__).resolve().parents[1] / "resources"
     if packaged.is_dir():
         return packaged
     checkout = Path(__file__).resolve().parents[2] / "resources"

@@ -6,7 +6,6 @@ layer's job and the settings dialog's, never this module's.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import tomli_w
 
+from studio.core import toml_reader
 from studio.core.files import write_atomic
 from studio.core.request import Stage
 
@@ -177,8 +177,8 @@ def load_settings(config_dir: Path) -> Settings:
     except OSError as exc:
         raise SettingsError(f"{path}: cannot be read ({exc.strerror})") from exc
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = toml_reader.loads(text)
+    except toml_reader.DECODE_ERRORS as exc:
         raise SettingsError(f"{path}: {exc}; fix the file or delete it to start afresh") from exc
     return settings_from_dict(data, str(path))
 

@@ -7,12 +7,9 @@ says what to write instead; the error type (``SheetError``, ``TemplateError``) i
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
-import sys
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from studio.core.prescan import scan_toml
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import SEED_MAX, SEED_MIN
 from studio.core.text import shorten
+from studio.core.toml_reader import DECODE_ERRORS, loads
 
 # An id-shaped value ("soft-studio") must name a preset; anything with spaces is free text.
 ID_SHAPE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
@@ -33,30 +31,8 @@ _TYPE_WORDS: dict[type, str] = {
 }
 
 
-def _fast_reader() -> tuple[Callable[[str], dict[str, Any]], tuple[type[ValueError], ...]]:
-    """The TOML reader and the errors it raises: ``tomli`` when it reads exactly the TOML that
-    ``tomllib`` reads here, else ``tomllib``.
-
-    ``tomllib`` is ``tomli`` taken into the standard library; ``tomli``'s wheels are compiled,
-    which reads a 20,000-scene sheet about four times faster. Its releases from 2.4 read TOML
-    1.1 (as ``tomllib`` does from Python 3.15): a sheet must not be valid on one computer and
-    refused on another because of which copy of the reader it has, so a ``tomli`` reading
-    another TOML than ``tomllib`` is left alone.
-    """
-    if sys.version_info < (3, 15):
-        try:
-            import tomli
-        except ImportError:
-            pass
-        else:
-            release = tuple(int(part) for part in tomli.__version__.split(".")[:2]
-                            if part.isdigit())
-            if (2, 1) <= release < (2, 4):
-                return tomli.loads, (tomli.TOMLDecodeError, tomllib.TOMLDecodeError)
-    return tomllib.loads, (tomllib.TOMLDecodeError,)
-
-
-_toml_loads, _TOML_ERRORS = _fast_reader()
+#: The reader (tests put the other one in its place).
+_toml_loads, _TOML_ERRORS = loads, DECODE_ERRORS
 
 
 def text_limit(key: str) -> int:
@@ -271,6 +247,8 @@ class TomlReader:
                    index: int | None = None) -> None:
         for key in tbl:
             if key not in allowed:
+                import difflib  # only for a mistake
+
                 near = (difflib.get_close_matches(key, sorted(allowed), n=1)
                         if len(key) <= limits.SHEET_KEY_MAX_CHARS else [])
                 hint = f"did you mean \"{near[0]}\"?" if near else (

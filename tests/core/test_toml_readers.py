@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studio.core import tomlfile
+from studio.core import toml_reader, tomlfile
 from studio.core.errors import SheetError
 from studio.core.presets import load_catalog
 from studio.core.sheet import Sheet, parse_sheet
@@ -61,7 +61,7 @@ def test_tomli_is_used_only_where_it_reads_the_toml_tomllib_reads(
         monkeypatch: pytest.MonkeyPatch, version: str, faster: bool) -> None:
     fake = _fake_tomli(version)
     monkeypatch.setitem(sys.modules, "tomli", fake)
-    loads, errors = tomlfile._fast_reader()
+    loads, errors = toml_reader.fast_reader()
     if faster and sys.version_info < (3, 15):
         assert loads is fake.loads and fake.TOMLDecodeError in errors
     else:
@@ -70,7 +70,7 @@ def test_tomli_is_used_only_where_it_reads_the_toml_tomllib_reads(
 
 def test_without_tomli_the_standard_library_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tomli", None)  # import tomli: ImportError
-    assert tomlfile._fast_reader() == (tomllib.loads, (tomllib.TOMLDecodeError,))
+    assert toml_reader.fast_reader() == (tomllib.loads, (tomllib.TOMLDecodeError,))
 
 
 @pytest.mark.parametrize("text", [
@@ -115,3 +115,13 @@ def test_any_text_reads_the_same_with_either_reader(text: str) -> None:
         for body in (HEAD + SCENE + text, text):
             assert (_read_with("tomli", body, monkeypatch)
                     == _read_with("tomllib", body, monkeypatch))
+
+
+def test_every_studio_file_is_read_by_the_one_reader() -> None:
+    # Sheets, templates, presets and settings: one parser, so the standard library's copy is
+    # not imported beside the compiled one at every start-up.
+    from studio.core import presets as presets_file
+    from studio.core import settings as settings_file
+
+    assert presets_file.toml_reader.loads is tomlfile._toml_loads \
+        is settings_file.toml_reader.loads

@@ -5,7 +5,9 @@ may go), :mod:`.retry` (what may be sent again), :mod:`.gate` (a refused key, sh
 limits), :mod:`.follow` (statuses of an accepted job: polling, or pushed events),
 :mod:`.status` (an API's status words, as data),
 :mod:`.download` (links and data to verified images), :mod:`.classify` (statuses and messages
-to typed errors), :mod:`.provider` (:class:`HttpProvider`, the Provider built from them).
+to typed errors), :mod:`.api` (one request under the retry policy and its answer read: what an
+adapter calls), :mod:`.following` (an accepted job followed to its image), :mod:`.provider`
+(:class:`HttpProvider`, the Provider built from them).
 
 How an adapter plugs in
 -----------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import logging
 import random
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
@@ -20,21 +19,17 @@ from typing import Any, ClassVar
 import httpx
 
 from studio.core.capabilities import ModelCapabilities
-from studio.core.lifecycle import JobState, Timings
+from studio.core.lifecycle import JobState
 from studio.core.references import ReferenceReader
 from studio.core.request import GenerationRequest
 from studio.providers.base import (
     Clock,
-    Done,
-    Downloading,
     EventCallback,
     Failed,
     GenerationResult,
     ModelChoice,
-    Processing,
     Provider,
     ProviderEvent,
-    Queued,
     SendJournal,
     Submission,
     SystemClock,
@@ -45,26 +40,19 @@ from studio.providers.errors import (
     MayHaveBeenBilledError,
     ProviderError,
     ProviderFailedError,
-    ProviderTimeout,
-    ProviderUnreachable,
     Redactor,
-    RenderCancelled,
     Secrets,
     WebPageError,
     provider_name,
 )
-from studio.providers.http.classify import classify, first_text, rate_limit_wait
-from studio.providers.http.download import Downloader, source_label
+from studio.providers.http.api import HttpApi
+from studio.providers.http.download import Downloader
 from studio.providers.http.exchange import (
-    Answer,
     Auth,
     Deadlines,
-    ExchangeFailed,
-    Exchanger,
-    NotSent,
-    Phase,
 )
 from studio.providers.http.follow import Follow, JobStatus, Pacing, Polling
+from studio.providers.http.following import JobFollower
 from studio.providers.http.gate import SubmitGate
 from studio.providers.http.references import (
     ReferenceFile,
@@ -89,9 +77,10 @@ class Accepted:
     cancel_url: str | None = None
 
 
-class HttpProvider(Provider):
+class HttpProvider(HttpApi, Provider):
     """An image API over HTTP. Subclasses are adapters: they fill the class attributes and
-    the hooks below and call :meth:`call` for every request."""
+    the hooks below and call :meth:`call` for every request (:class:`HttpApi`, the requests
+    and answers); following a job is its :class:`JobFollower`'s."""
 
     id: ClassVar[str]
     default_base_url: ClassVar[str]
@@ -133,20 +122,18 @@ class HttpProvider(Provider):
         self.price_per_image = price_per_image
         self._preview_model = preview_model
         self._final_model = final_model
-        self.clock: Clock = clock or SystemClock()
-        self.retry = retry or RetryPolicy()
-        self.job_deadline = job_deadline
-        self._rng = rng or random.Random()
-        self.deadlines = (deadlines or self.default_deadlines).overridden(timeout)
-        self.exchanger = Exchanger(
+        clock = clock or SystemClock()
+        rng = rng or random.Random()
+        super().__init__(
             self.id, base_url or self.default_base_url, auth=self.auth, key=self._require_key,
-            deadlines=self.deadlines, transport=transport,
-            max_connections=self._concurrency * 2 + 4)
-        self.base_url = self.exchanger.base_url
+            deadlines=(deadlines or self.default_deadlines).overridden(timeout),
+            transport=transport, max_connections=self._concurrency * 2 + 4,
+            retry=retry or RetryPolicy(), clock=clock, rng=rng, redactor=lambda: self.redactor)
+        self.job_deadline = job_deadline
         self.gate = SubmitGate(self.id, self.clock, patience=rate_limit_patience)
         self.downloader = Downloader(self.id, self.exchanger, self.retry, self.clock,
-                                     lambda: self.redactor, self._rng)
-        self._log = logging.getLogger(f"studio.providers.{self.id}")
+                                     lambda: self.redactor, rng)
+        self.follower = JobFollower(self)
         #: Reference images made ready for this API, by hash (see :mod:`.references`).
         self.staged = StagedReferences(self.id, references)
 
@@ -188,12 +175,6 @@ class HttpProvider(Provider):
 
     # ------------------------------------------------------------ engine services for adapters
 
-    def url(self, path: str) -> str:
-        return self.exchanger.url(path)
-
-    def same_origin(self, url: str | None) -> bool:
-        return self.exchanger.same_origin(url)
-
     def reference_body(self, request: GenerationRequest) -> tuple[dict[str, Any],
                                                                   dict[str, Any]]:
         """The fields carrying the request's reference images as the model declares them:
@@ -205,102 +186,6 @@ class HttpProvider(Provider):
         strength = request.reference_strength
         return (reference_fields(support, strength, self.staged.values(refs)),
                 reference_fields(support, strength, [recorded(r) for r in refs]))
-
-    async def call(self, phase: Phase, method: str, url: str, *, json_body: Any = None,
-                   content: bytes | None = None,
-                   files: Mapping[str, tuple[str, bytes, str]] | None = None,
-                   headers: Mapping[str, str] | None = None, authed: bool = True) -> Answer:
-        """One request under the retry policy and the phase's deadline; the key attached
-        (``authed``) only on the API's origin. Exchange failures become ProviderErrors: a
-        submit that may have reached the API is :class:`MayHaveBeenBilledError`."""
-        attempt = 0
-        limit = self.retry.attempts_for(phase)
-        while True:
-            attempt += 1
-            try:
-                answer = await self.exchanger.send(phase, method, url, json_body=json_body,
-                                                   content=content, files=files,
-                                                   headers=headers, authed=authed)
-            except ExchangeFailed as failure:
-                if attempt < limit and self.retry.may_resend(phase, failure):
-                    await self._backoff(attempt, None, failure.reason)
-                    continue
-                raise self._exchange_error(phase, failure) from None
-            if attempt < limit and self.retry.retry_status(phase, answer.status):
-                data = answer.json()
-                text = first_text(data, "detail", "message", "messege", "error") \
-                    if isinstance(data, Mapping) else ""
-                wait = rate_limit_wait(answer.headers, data, text, self.clock.wall())
-                if wait is None or wait <= self.retry.max_retry_after:
-                    await self._backoff(attempt, wait, f"HTTP {answer.status}")
-                    continue
-            return answer
-
-    def _exchange_error(self, phase: Phase, failure: ExchangeFailed) -> ProviderError:
-        if phase is Phase.SUBMIT:
-            if isinstance(failure, NotSent):
-                return ProviderUnreachable(self.id, f"{failure.reason}; nothing was sent")
-            return MayHaveBeenBilledError(self.id, f"{failure.reason}, so the studio never "
-                                          "learned the job's id")
-        what = {Phase.POLL: "a status check", Phase.DOWNLOAD: "the image download",
-                Phase.CANCEL: "the cancel request",
-                Phase.UPLOAD: "the upload of a reference image"}[phase]
-        kind = ProviderTimeout if failure.timed_out else ProviderUnreachable
-        return kind(self.id, f"{what} failed: {failure.reason}")
-
-    async def _backoff(self, attempt: int, wait: float | None, why: str) -> None:
-        delay = wait if wait is not None else self.retry.backoff(attempt, self._rng)
-        self._log.info("%s: %s; trying again in %.1f s", provider_name(self.id),
-                       self.redactor.text(why), delay)
-        await self.clock.sleep(delay)
-
-    async def request_json(self, phase: Phase, method: str, url: str, *,
-                           json_body: Any = None,
-                           error_text: Callable[[Answer], str] | None = None,
-                           ) -> dict[str, Any]:
-        """:meth:`call`, then the answer's JSON object; an error status raises the error it
-        means (its message read by ``error_text`` where the API words errors its own way)."""
-        answer = await self.call(phase, method, url, json_body=json_body)
-        if answer.status >= 400:
-            raise self.error_of(answer, error_text(answer) if error_text else "")
-        return self.json_of(answer)
-
-    async def poll_json(self, submission: Submission, fallback: str, *, method: str = "GET",
-                        error_text: Callable[[Answer], str] | None = None) -> dict[str, Any]:
-        """One status check of an accepted job, as JSON: at the poll URL the API named on
-        acceptance (when the engine kept it), else at ``fallback``, the adapter's own."""
-        return await self.request_json(Phase.POLL, method, submission.poll_url or fallback,
-                                       error_text=error_text)
-
-    def json_of(self, answer: Answer) -> dict[str, Any]:
-        """The JSON object of an answer; for an error status without one, the error it means;
-        BadResponseError for HTML, truncation or non-objects."""
-        if 300 <= answer.status < 400:
-            raise self.error_of(answer)  # never followed: the key would go along
-        data = answer.json()
-        if isinstance(data, dict):
-            return data
-        if answer.status >= 400:
-            raise self.error_of(answer)
-        what = answer.describe() if data is None else "JSON but not an object"
-        kind = WebPageError if what.startswith("a web page") else BadResponseError
-        raise kind(self.id, f"{answer.host} sent {what} (HTTP {answer.status})",
-                   status_code=answer.status)
-
-    def error_of(self, answer: Answer, message: str = "") -> ProviderError:
-        """The typed error for an answer with an error status."""
-        data = answer.json()
-        if not message and isinstance(data, Mapping):
-            message = first_text(data, "detail", "message", "messege", "error", "title")
-        if not message:
-            message = f"HTTP {answer.status}" if data is not None or not answer.body.strip() \
-                else f"{answer.describe()} (HTTP {answer.status})"
-        return self.classify(answer.status, message, retry_after=rate_limit_wait(
-            answer.headers, data, message, self.clock.wall()))
-
-    def classify(self, status: int | None, message: str, *,
-                 retry_after: float | None = None) -> ProviderError:
-        return classify(self.id, status, message, retry_after=retry_after)
 
     # ------------------------------------------------------------ configuration
 
@@ -435,28 +320,7 @@ class HttpProvider(Provider):
             raise MayHaveBeenBilledError(self.id, why)
         return accepted
 
-    def _usable(self, url: str | None) -> str | None:
-        """A job link from the API, when the key may go there and it does not carry the key
-        (otherwise the adapter builds its own from the job id)."""
-        if url and self.same_origin(url) and not self.redactor.contains(url):
-            return url
-        return None
-
     # ------------------------------------------------------------ follow
-
-    def _initial_status(self, submission: Submission) -> JobStatus:
-        info = submission.info
-        seed = submission.seed_returned
-        if submission.outputs:
-            return JobStatus(JobState.DONE, outputs=submission.outputs, seed=seed)
-        state = str(info.get("state") or info.get("phase") or "")  # "phase": older journals
-        if state in ("done", JobState.DONE.value):
-            return JobStatus(JobState.DONE, seed=seed)  # finished without an image: reported
-        if state in ("queued", JobState.SUBMITTED.value):
-            position = info.get("position")
-            return JobStatus(JobState.SUBMITTED,
-                             position=position if isinstance(position, int) else None)
-        return JobStatus(JobState.PROCESSING, eta=submission.eta)
 
     async def _follow(self, submission: Submission,
                       on_event: EventCallback | None) -> GenerationResult:
@@ -464,81 +328,13 @@ class HttpProvider(Provider):
         if submission.provider != self.id:
             raise ValueError(f"a {submission.provider} job cannot be followed on {self.id}")
         try:
-            return await self._follow_inner(submission, emit)
+            return await self.follower.follow(submission, emit)
         except ProviderError as exc:
             error = self._logged(exc.redacted(self.redactor))
             if error.request_id is None:
                 error.request_id = submission.request_id
             emit(Failed(error))
             raise error from None
-
-    async def _follow_inner(self, submission: Submission,
-                            emit: EventCallback) -> GenerationResult:
-        clock = self.clock
-        start = clock.monotonic()
-        until = start + self.job_deadline
-        processing_since: float | None = None
-        last: ProviderEvent | None = None
-        final: JobStatus | None = None
-        statuses = self.follow_with(submission).statuses(
-            submission, self._initial_status(submission), until)
-        async with contextlib.aclosing(statuses):  # type: ignore[type-var]
-            async for status in statuses:
-                if status.state is JobState.FAILED:
-                    raise status.error or ProviderFailedError(self.id, "the job failed")
-                if status.state is JobState.CANCELLED:
-                    raise status.error or RenderCancelled(self.id, "the job was cancelled")
-                if status.state is JobState.DONE:
-                    if not status.outputs:
-                        raise BadResponseError(self.id, "the job finished without an image")
-                    final = status
-                    break
-                event: ProviderEvent
-                if status.state is JobState.SUBMITTED:
-                    event = Queued(status.position)
-                else:
-                    event = Processing(status.eta)
-                    if processing_since is None:
-                        processing_since = clock.monotonic()
-                if event != last:
-                    emit(event)
-                    last = event
-                if clock.monotonic() > until:
-                    raise ProviderTimeout(self.id, "the job was not finished in time")
-        if final is None:
-            raise BadResponseError(self.id, "the provider stopped telling how the job stands")
-        ready = clock.monotonic()
-        emit(Downloading(source_label(final.outputs[0])))
-        image = await self.downloader.first_image(final.outputs)
-        finished = clock.monotonic()
-        if processing_since is None:
-            queue, processing = 0.0, ready - start
-        else:
-            queue, processing = processing_since - start, ready - processing_since
-        result = GenerationResult(
-            provider=self.id, model=submission.model, request_id=submission.request_id,
-            image=image.data, format=image.format, width=image.width, height=image.height,
-            seed_returned=final.seed if final.seed is not None else submission.seed_returned,
-            timings=Timings(submit=submission.submit_seconds, queue=queue,
-                            processing=processing, download=finished - ready),
-            request_body=submission.request_body, notes=submission.notes,
-            cost=self._cost(submission, final),
-            info=self.redactor.data(dict(final.info)),
-        )
-        emit(Done(result))
-        self._log.info("%s job %s done: %dx%d %s", provider_name(self.id),
-                       submission.request_id, image.width, image.height, image.format)
-        return result
-
-    def _cost(self, submission: Submission, final: JobStatus) -> float | None:
-        """What the image cost: the API's own figure where it gave one (``cost`` in the
-        status's info, in currency), else the model's price with what its references add."""
-        told = final.info.get("cost", submission.info.get("cost"))
-        if isinstance(told, int | float) and not isinstance(told, bool) and told >= 0:
-            return float(told)
-        count = submission.info.get("references")
-        return self.capabilities(submission.model).price_for(
-            count if isinstance(count, int) else 0)
 
     # ------------------------------------------------------------ cancel
 
