@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from studio.library import Library
     from studio.providers.registry import Providers
+    from studio.render.budget import BatchEstimate
     from studio.render.events import RenderEvent
     from studio.render.queue import JobView, RenderQueue
     from studio.render.staged import StagedPreviews
@@ -370,11 +371,11 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         queue.subscribe(_progress_printer(show_seed=args.takes > 1))
         warming.join()
         if isinstance(plan, StagedPreviews):
-            _run_batch(queue, lambda: _add_staged(queue, staged), providers)
+            _run_batch(queue, lambda: _add_staged(queue, staged, batch), providers)
             binding = staged.binding
         else:
             jobs = plan.jobs
-            _run_batch(queue, lambda: queue.add(jobs), providers)
+            _run_batch(queue, lambda: queue.add(jobs, batch=batch), providers)
         views = queue.jobs()
         copied = copy_to_out(views, Path(args.out)) if args.out else {}
         # What is still out of date once this batch is in (e.g. finals older than the anchor).
@@ -391,11 +392,13 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         library.close()
 
 
-async def _add_staged(queue: RenderQueue, staged: StagedPreviews) -> None:
-    """Send the staged previews, then record the rest of the sheet (while they run)."""
+async def _add_staged(queue: RenderQueue, staged: StagedPreviews,
+                      batch: BatchEstimate) -> None:
+    """Send the staged previews (``batch``: their estimate, as printed), then record the rest
+    of the sheet (while they run)."""
     import asyncio
 
-    await queue.add_planned(staged.jobs, staged.record)
+    await queue.add_planned(staged.jobs, staged.record, batch=batch)
     await asyncio.to_thread(staged.finish)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from studio.core.anchor import ReferenceStrength
 from studio.core.presets import PresetCatalog
-from studio.core.prompt import SheetPrompts
+from studio.core.prompt import PromptPart, SceneShape, SheetPrompts
 from studio.core.request import Stage
 from studio.core.sheet import (
     Scene,
@@ -98,21 +98,34 @@ class SheetFingerprints:
         self.sheet = sheet
         self.prompts = prompts or SheetPrompts(sheet, catalog)
         self._stages: dict[Stage, dict[str, str]] = {}
-        self._stage_digests: dict[Stage, dict[str, str]] = {}
-        self._last: tuple[Scene | None, dict[str, str]] = (None, {})
+        #: Per scene shape: its texts around the setting; per shape and stage: the digests of
+        #: every part but the setting and the seed, in REASONS order.
+        self._shape_texts: dict[SceneShape, tuple[dict[str, str], dict[str, str]]] = {}
+        self._digests: dict[tuple[SceneShape, Stage], dict[str, str]] = {}
         self._references: dict[tuple[str, ReferenceStrength | None], str] = {}
 
     def prompt_texts(self, scene: Scene) -> dict[str, str]:
         """The parts every stage shares: the composed prompt's, the framing, the seed."""
-        texts: dict[str, str] = {}
-        for part in self.prompts.parts(scene):  # each role's texts in order, joined by \x1f
-            text, role = part.text.strip(), part.role
-            texts[role] = f"{texts[role]}\x1f{text}" if role in texts else text
-        width, height = self.prompts.size(scene)
-        texts["reference"] = self._reference(scene, texts.get("reference", ""))
-        texts["framing"] = f"{width}x{height}"
+        before, after = self._around_setting(scene)
+        setting = scene.setting.strip()
+        texts = {**before, "setting": setting, **after} if setting else {**before, **after}
         texts["seed"] = str(self.sheet.seed_for(scene))
         return texts
+
+    def _around_setting(self, scene: Scene) -> tuple[dict[str, str], dict[str, str]]:
+        """The texts of the parts of ``scene``'s shape before its setting and after it (with
+        the reference part and the framing): each role's texts in order, joined by \x1f."""
+        shape = self.prompts.shape(scene)
+        kept = self._shape_texts.get(shape)
+        if kept is None:
+            before = _role_texts(shape.head)
+            after = _role_texts(shape.tail)
+            # The reference part keeps its place when the prompt has one, else comes last.
+            (before if "reference" in before else after)["reference"] = self._reference(
+                scene, before.get("reference", ""))
+            after["framing"] = f"{shape.width}x{shape.height}"
+            kept = self._shape_texts[shape] = (before, after)
+        return kept
 
     def _reference(self, scene: Scene, clause: str) -> str:
         key = (scene.outfit, scene.reference)
@@ -142,24 +155,33 @@ class SheetFingerprints:
 
     def of(self, scene: Scene, stage: Stage) -> Fingerprint:
         """:func:`fingerprint` of ``scene`` at ``stage``: ``Fingerprint.of_texts`` of its
-        :meth:`texts`, with the digests of the parts every stage shares made once per scene
-        and those of the stage's own parts once per sheet."""
-        if scene is not self._last[0]:  # a scene is frozen: its digests cannot change
-            texts = self.prompt_texts(scene)
-            self._last = (scene, {name: part_digest(texts.get(name, ""))
-                                  for name in PROMPT_PARTS})
-        shared = self._last[1]
-        own = self._stage_digests.get(stage)
-        if own is None:
-            own = self._stage_digests[stage] = {
-                name: part_digest(text) for name, text in self.stage_texts(stage).items()}
-        return Fingerprint({name: shared[name] if name in shared else own[name]
-                            for name in REASONS})
+        :meth:`texts`, with the digests of what scenes of one shape share made once per shape
+        and stage; only the setting's and the seed's are the scene's own."""
+        shape = self.prompts.shape(scene)
+        shared = self._digests.get((shape, stage))
+        if shared is None:
+            before, after = self._around_setting(scene)
+            texts = {**before, **after, **self.stage_texts(stage)}
+            shared = self._digests[(shape, stage)] = {
+                name: part_digest(texts.get(name, "")) for name in REASONS}
+        parts = dict(shared)
+        parts["setting"] = part_digest(scene.setting.strip())
+        parts["seed"] = part_digest(str(self.sheet.seed_for(scene)))
+        return Fingerprint(parts)
 
     def stages(self, scene: Scene,
                stages: Iterable[Stage] = tuple(Stage)) -> dict[Stage, Fingerprint]:
         """:func:`fingerprints` of ``scene``: composing its prompt once for every stage."""
         return {stage: self.of(scene, stage) for stage in stages}
+
+
+def _role_texts(parts: Iterable[PromptPart]) -> dict[str, str]:
+    """Each role's texts among ``parts``, stripped, in order, joined by \x1f."""
+    texts: dict[str, str] = {}
+    for part in parts:
+        text, role = part.text.strip(), part.role
+        texts[role] = f"{texts[role]}\x1f{text}" if role in texts else text
+    return texts
 
 
 def fingerprint_texts(sheet: Sheet, scene: Scene, stage: Stage,

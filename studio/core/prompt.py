@@ -118,7 +118,8 @@ class SheetPrompts:
         self._negatives: dict[Stage, str] = {}
         self._words: dict[tuple[PresetKind, str], tuple[str, str]] = {}
         self._sizes: dict[str, tuple[int, int]] = {}
-        self._last: tuple[Scene | None, list[PromptPart]] = (None, [])
+        self._shapes: dict[tuple[str, ReferenceStrength | None, str, str, str, str],
+                           SceneShape] = {}
 
     def anchor(self, scene: Scene) -> tuple[str, str]:
         """The anchor ``scene`` sends (:func:`scene_anchor`) and the subject it names the
@@ -169,43 +170,68 @@ class SheetPrompts:
 
     def parts(self, scene: Scene) -> list[PromptPart]:
         """:func:`prompt_parts` of ``scene``."""
-        # A scene's request and its fingerprint are made one after the other: its parts are
-        # kept until the next scene is asked for (a scene never changes: it is frozen).
-        if scene is not self._last[0]:
-            self._last = (scene, self._parts(scene))
-        return list(self._last[1])
+        shape = self.shape(scene)
+        setting = PromptPart("setting", scene.setting.strip())
+        return [*shape.head, setting, *shape.tail] if setting.text else [*shape.head,
+                                                                          *shape.tail]
 
-    def _parts(self, scene: Scene) -> list[PromptPart]:
-        anchor = self.anchor(scene)[0]
-        parts: list[PromptPart] = [PromptPart("reference", self.sends(scene).clause),
-                                   PromptPart("anchor", anchor.strip()), *self._skin,
-                                   PromptPart("setting", scene.setting.strip())]
+    def shape(self, scene: Scene) -> SceneShape:
+        """What ``scene`` shares with every scene of the same outfit, reference strength,
+        presets and framing: its prompt's parts around the setting, its size and what it
+        names in its request's context. A storyboard's thousands of scenes have a few."""
+        key = (scene.outfit, scene.reference, scene.pattern, scene.lighting, scene.lens,
+               scene.framing)
+        kept = self._shapes.get(key)
+        if kept is None:
+            kept = self._shapes[key] = self._shape(scene)
+        return kept
+
+    def _shape(self, scene: Scene) -> SceneShape:
+        anchor, subject = self.anchor(scene)
+        sends = self.sends(scene)
+        head = [PromptPart("reference", sends.clause), PromptPart("anchor", anchor.strip()),
+                *self._skin]
+        tail: list[PromptPart] = []
         if scene.pattern:
-            parts.append(PromptPart("pattern", self.words(PresetKind.PATTERN, scene.pattern)[0]))
+            tail.append(PromptPart("pattern", self.words(PresetKind.PATTERN, scene.pattern)[0]))
         if scene.lighting:
-            parts.append(PromptPart("lighting",
-                                    self.words(PresetKind.LIGHTING, scene.lighting)[0]))
+            tail.append(PromptPart("lighting",
+                                   self.words(PresetKind.LIGHTING, scene.lighting)[0]))
         if scene.lens:
-            parts.append(PromptPart("lens", self.words(PresetKind.LENS, scene.lens)[0]))
-        parts += self._quality
-        return [p for p in parts if p.text.strip()]
+            tail.append(PromptPart("lens", self.words(PresetKind.LENS, scene.lens)[0]))
+        tail += self._quality
+        kept_head = tuple(p for p in head if p.text.strip())
+        kept_tail = tuple(p for p in tail if p.text.strip())
+        width, height = self.size(scene)
+        return SceneShape(
+            head=kept_head, tail=kept_tail,
+            head_text=tuple(_prompt_text(p) for p in kept_head),
+            tail_text=tuple(_prompt_text(p) for p in kept_tail),
+            width=width, height=height, sends=sends, subject=subject,
+            lighting=self.words(PresetKind.LIGHTING, scene.lighting)[1],
+            lens=self.words(PresetKind.LENS, scene.lens)[1],
+            framing=self.words(PresetKind.FRAMING, scene.framing)[1])
 
     def prompt(self, scene: Scene) -> str:
         """:func:`compose_prompt` of ``scene``."""
-        return ", ".join(p.text.strip().strip(",").strip() for p in self.parts(scene))
+        shape = self.shape(scene)
+        setting = scene.setting.strip()
+        if not setting:
+            return ", ".join((*shape.head_text, *shape.tail_text))
+        return ", ".join((*shape.head_text, setting.strip(",").strip(), *shape.tail_text))
 
     def request(self, scene: Scene, stage: Stage, *, model: str | None = None,
                 provider: str = "") -> GenerationRequest:
         """:func:`build_request` of ``scene`` at ``stage``; ``model`` and ``provider``, when
         given, in place of the stage's model and no provider (what planning sends with)."""
         profile = self.sheet.profile(stage)
-        width, height = self.size(scene)
-        sends = self.sends(scene)
+        shape = self.shape(scene)
+        sends = shape.sends
         return GenerationRequest(
             prompt=self.prompt(scene),
             negative=self.negative(stage),
-            width=width,
-            height=height,
+            width=shape.width,
+            height=shape.height,
             steps=profile.steps,
             guidance=profile.guidance,
             model=profile.model if model is None else model,
@@ -217,12 +243,40 @@ class SheetPrompts:
             context=SceneContext(
                 character=self.sheet.character.name,
                 scene=scene.name,
-                lighting=self.words(PresetKind.LIGHTING, scene.lighting)[1],
-                lens=self.words(PresetKind.LENS, scene.lens)[1],
-                framing=self.words(PresetKind.FRAMING, scene.framing)[1],
-                subject=self.anchor(scene)[1],
+                lighting=shape.lighting,
+                lens=shape.lens,
+                framing=shape.framing,
+                subject=shape.subject,
             ),
         )
+
+
+def _prompt_text(part: PromptPart) -> str:
+    """A part as the composed prompt writes it (its own leading and trailing commas dropped:
+    the prompt puts one between parts)."""
+    return part.text.strip().strip(",").strip()
+
+
+# Compared and hashed by identity: a SheetPrompts keeps one per shape, and a shape is a key
+# of the fingerprints' own caches for every scene of a sheet.
+@dataclass(frozen=True, slots=True, eq=False)
+class SceneShape:
+    """What scenes of one outfit, reference strength, presets and framing share
+    (:meth:`SheetPrompts.shape`): the prompt's parts before the setting (``head``) and after it
+    (``tail``), without the empty ones, and as the prompt writes them; the size; the reference
+    images sent; the context's labels and subject."""
+
+    head: tuple[PromptPart, ...]
+    tail: tuple[PromptPart, ...]
+    head_text: tuple[str, ...]
+    tail_text: tuple[str, ...]
+    width: int
+    height: int
+    sends: _Sends
+    subject: str
+    lighting: str
+    lens: str
+    framing: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,17 +69,27 @@ class Priced(Protocol):
 
 
 def estimate(jobs: Sequence[Priced], price: PriceLookup) -> BatchEstimate:
+    """How many requests ``jobs`` make and, where every price is known, what they cost. The
+    price and the reference billing of each provider and model are looked up once (a batch
+    names a few), the jobs added up in order."""
     total = 0.0
     unpriced: dict[str, None] = {}
+    rates: dict[tuple[str, str], tuple[float | None, int, float]] = {}
     for job in jobs:
-        each = price(job.provider, job.request.model)
+        request = job.request
+        key = (job.provider, request.model)
+        rate = rates.get(key)
+        if rate is None:
+            # Where the API bills input images (BFL's FLUX.2), each reference sent adds.
+            support = reference_support(*key)
+            rate = rates[key] = (price(*key), support.max_images,
+                                 support.price_per_reference or 0.0)
+        each, most, per_reference = rate
         if each is None:
             unpriced.setdefault(job.provider, None)
         else:
-            # Where the API bills input images (BFL's FLUX.2), each reference sent adds.
-            support = reference_support(job.provider, job.request.model)
-            sent = min(len(job.request.references), support.max_images)
-            total += (each + (support.price_per_reference or 0.0) * sent) * job.request.images
+            sent = min(len(request.references), most)
+            total += (each + per_reference * sent) * request.images
     requests = len(jobs)
     return BatchEstimate(requests, None if unpriced else round(total, 6), tuple(unpriced))
 

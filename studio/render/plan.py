@@ -268,10 +268,12 @@ def prepare_request(choice: ProviderChoice, request: GenerationRequest, scene: S
     """``request`` (sent with ``seed``, a take's own, when given) as ``choice``'s provider will
     send it, and its notes on what it changed; a refusal is a :class:`RenderInputError`
     naming the scene (nothing has been sent)."""
-    changes: dict[str, object] = {"model": choice.model, "provider": choice.provider.id}
-    if seed is not None:
-        changes["seed"] = seed
-    if any(getattr(request, name) != value for name, value in changes.items()):
+    provider_id = choice.provider.id
+    if request.model != choice.model or request.provider != provider_id or (
+            seed is not None and request.seed != seed):
+        changes: dict[str, object] = {"model": choice.model, "provider": provider_id}
+        if seed is not None:
+            changes["seed"] = seed
         request = request.with_changes(**changes)
     try:
         return choice.provider.prepare(request)

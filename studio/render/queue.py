@@ -191,21 +191,24 @@ class RenderQueue:
     # ------------------------------------------------------------------ adding work
 
     async def add(
-        self, jobs: Sequence[JobSpec], *, budget_cap: float | None = None
+        self, jobs: Sequence[JobSpec], *, budget_cap: float | None = None,
+        batch: BatchEstimate | None = None,
     ) -> tuple[JobRef, ...]:
         """Record ``jobs`` in the library and start them.
 
         Emits :class:`BatchPlanned` first; raises :class:`~studio.render.budget.BudgetExceeded`
         (nothing recorded, nothing sent) when the batch would pass ``budget_cap`` (default: the
         queue's), and :class:`RenderInputError` for a provider that is unknown or has no key.
-        The first jobs start while the rest are still being journaled.
+        The first jobs start while the rest are still being journaled. ``batch``: the
+        :meth:`estimate` of these very jobs, when the caller has made it already (it is not
+        made twice).
         """
         return await self.add_planned(jobs, lambda start, stop: jobs[start:stop],
-                                      budget_cap=budget_cap)
+                                      budget_cap=budget_cap, batch=batch)
 
     async def add_planned(
         self, planned: Sequence[Priced], record: Callable[[int, int], Sequence[JobSpec]], *,
-        budget_cap: float | None = None,
+        budget_cap: float | None = None, batch: BatchEstimate | None = None,
     ) -> tuple[JobRef, ...]:
         """:meth:`add` for a batch planned whole (each job's provider and request: what is
         counted, priced and checked before anything is sent) whose jobs the library does not
@@ -218,7 +221,11 @@ class RenderQueue:
             provider = self._providers.get(provider_id)
             if provider is None or not provider.configured:
                 raise RenderInputError(_not_configured(provider_id))
-        batch = self.estimate(planned)
+        if batch is None:
+            batch = self.estimate(planned)
+        elif batch.requests != len(planned):
+            raise ValueError(f"the estimate given counts {batch.requests} requests, the batch "
+                             f"{len(planned)}")
         cap = self.budget_cap if budget_cap is None else budget_cap
         self._emit(BatchPlanned(batch.requests, batch.cost, batch.unpriced, cap))
         check_budget(batch, cap)

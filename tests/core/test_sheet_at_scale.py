@@ -17,10 +17,16 @@ from hypothesis import strategies as st
 from studio.core import limits
 from studio.core.anchor import ReferenceImage, ReferenceRole, ReferenceStrength
 from studio.core.errors import SheetError
-from studio.core.fingerprint import SheetFingerprints, fingerprint, fingerprint_texts
+from studio.core.fingerprint import (
+    REASONS,
+    Fingerprint,
+    SheetFingerprints,
+    fingerprint,
+    fingerprint_texts,
+)
 from studio.core.prescan import _scan_toml, scan_toml
-from studio.core.presets import PresetCatalog, load_catalog
-from studio.core.prompt import SheetPrompts, build_request, prompt_parts
+from studio.core.presets import PresetCatalog, PresetKind, load_catalog
+from studio.core.prompt import PromptPart, SheetPrompts, build_request, prompt_parts
 from studio.core.request import Stage
 from studio.core.sheet import Scene, Sheet, _Reader, parse_sheet
 
@@ -231,3 +237,69 @@ def test_composing_a_whole_sheet_at_once_gives_each_scene_what_it_gives_alone(
             assert shared.of(scene, stage) == fingerprint(sheet, scene, stage, _CATALOG)
         assert shared.stages(scene) == {stage: fingerprint(sheet, scene, stage, _CATALOG)
                                         for stage in Stage}
+
+
+# The long way, written out as the rules read (the guides' order, every part resolved anew for
+# each scene): what the kept shapes of a sheet must give for every scene.
+
+def _long_parts(sheet: Sheet, scene: Scene, catalog: PresetCatalog) -> list[PromptPart]:
+    from studio.core.anchor import anchor_subject
+    from studio.core.prompt import reference_clause
+    from studio.core.sheet import scene_anchor, scene_references
+
+    ch = sheet.character
+    anchor = scene_anchor(sheet, scene)
+    parts = [PromptPart("reference", reference_clause(anchor_subject(anchor, ch.fields),
+                                                      scene_references(sheet, scene))),
+             PromptPart("anchor", anchor.strip()),
+             *(PromptPart("skin", catalog.text_for(PresetKind.SKIN, s)) for s in ch.skin),
+             PromptPart("setting", scene.setting.strip())]
+    for role, kind, value in (("pattern", PresetKind.PATTERN, scene.pattern),
+                              ("lighting", PresetKind.LIGHTING, scene.lighting),
+                              ("lens", PresetKind.LENS, scene.lens)):
+        if value:
+            parts.append(PromptPart(role, catalog.text_for(kind, value)))
+    parts += [PromptPart("quality", catalog.text_for(PresetKind.QUALITY, q)) for q in ch.quality]
+    return [p for p in parts if p.text.strip()]
+
+
+def _long_texts(sheet: Sheet, scene: Scene, stage: Stage,
+                catalog: PresetCatalog) -> dict[str, str]:
+    from studio.core.fingerprint import REASONS, reference_text
+    from studio.core.prompt import stage_negative
+    from studio.core.sheet import frame_size
+
+    texts: dict[str, str] = {}
+    for part in _long_parts(sheet, scene, catalog):
+        text = part.text.strip()
+        texts[part.role] = f"{texts[part.role]}\x1f{text}" if part.role in texts else text
+    width, height = frame_size(scene.framing, catalog) or (1024, 1024)
+    profile = sheet.profile(stage)
+    texts.update(reference=reference_text(sheet, scene, texts.get("reference", "")),
+                 framing=f"{width}x{height}", seed=str(sheet.seed_for(scene)),
+                 negative=stage_negative(sheet, stage, catalog), model=profile.model,
+                 steps=str(profile.steps), guidance=repr(float(profile.guidance)))
+    return {name: texts.get(name, "") for name in REASONS}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_scene, min_size=1, max_size=12), st.integers(0, 3), st.booleans())
+def test_scenes_of_one_shape_compose_as_each_does_the_long_way(
+        scene_list: list[Scene], refs: int, written: bool) -> None:
+    sheet = _sheet(_CATALOG, scene_list, refs, written)
+    prompts = SheetPrompts(sheet, _CATALOG)
+    shared = SheetFingerprints(sheet, _CATALOG, prompts)
+    for scene in [*sheet.scenes, *reversed(sheet.scenes)]:
+        parts = _long_parts(sheet, scene, _CATALOG)
+        assert prompts.parts(scene) == parts
+        assert prompts.prompt(scene) == ", ".join(
+            p.text.strip().strip(",").strip() for p in parts)
+        request = prompts.request(scene, Stage.PREVIEW)
+        assert (request.prompt, request.seed, request.context.scene) == (
+            prompts.prompt(scene), sheet.seed_for(scene), scene.name)
+        for stage in Stage:
+            texts = _long_texts(sheet, scene, stage, _CATALOG)
+            assert shared.texts(scene, stage) == texts
+            assert shared.of(scene, stage) == Fingerprint.of_texts(texts)
+            # The stored form keeps the parts in the order of the reasons.
+            assert list(shared.of(scene, stage).parts) == list(REASONS)
