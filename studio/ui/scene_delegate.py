@@ -68,6 +68,10 @@ CARD_CACHE_PIXELS = 16_000_000  # pictures of cards kept (about 64 MB), whatever
 #: usual sizes; the largest cards of such a sheet would take more than 170 MB).
 SHOWN_CACHE_PIXELS = 24_000_000
 FRAME_BUDGET = 0.006  # seconds of card drawing per turn of the event loop
+#: The same while the grid scrolls: the cards about to come into sight are drawn ahead at idle,
+#: so a frame that still has cards to draw is one the user scrolls past quickly (a jump, a fast
+#: drag), and a frame of a scroll is copying what it already has besides.
+SCROLL_BUDGET = 0.003
 #: The parts of a picture's key that say how it looks whatever the card shows: the palette, the
 #: font and the pixel ratio.
 _LOOK = slice(7, 10)
@@ -236,8 +240,8 @@ class SceneCardDelegate(QStyledItemDelegate):
     def _over_budget(self) -> bool:
         """Whether one more card would take this frame past its budget (the first card of a
         frame is always drawn): a frame never runs a card's length over it."""
-        return (self._frame_spent > 0.0
-                and self._frame_spent + self._card_cost > FRAME_BUDGET)
+        budget = SCROLL_BUDGET if self.scrolling else FRAME_BUDGET
+        return self._frame_spent > 0.0 and self._frame_spent + self._card_cost > budget
 
     def _spend(self, seconds: float) -> None:
         """Count drawing time against this frame (it ends when the event loop turns)."""

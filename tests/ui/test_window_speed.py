@@ -93,6 +93,20 @@ def test_a_frame_draws_no_card_past_its_budget(make_window) -> None:  # type: ig
     assert not delegate._over_budget()
 
 
+def test_a_frame_of_a_scroll_draws_cards_for_a_smaller_budget(make_window) -> None:  # type: ignore[no-untyped-def]
+    delegate = make_window().delegate
+    delegate._new_frame()
+    delegate._card_cost = 0.0  # what the window's own cards cost is not this test's
+    delegate.scrolling = True  # the cards about to come into sight were drawn ahead
+    delegate._spend(scene_delegate.SCROLL_BUDGET / 2)
+    assert not delegate._over_budget()
+    delegate._spend(scene_delegate.SCROLL_BUDGET / 2 - 0.0001)
+    assert delegate._over_budget()
+    delegate.scrolling = False  # a frame that does not scroll has the whole budget
+    assert not delegate._over_budget()
+    delegate._new_frame()
+
+
 def test_a_card_scrolled_back_into_sight_is_not_drawn_again(  # type: ignore[no-untyped-def]
         make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
     window = make_window()
