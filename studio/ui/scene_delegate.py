@@ -68,6 +68,10 @@ CARD_CACHE_PIXELS = 16_000_000  # pictures of cards kept (about 64 MB), whatever
 #: usual sizes; the largest cards of such a sheet would take more than 170 MB).
 SHOWN_CACHE_PIXELS = 24_000_000
 FRAME_BUDGET = 0.006  # seconds of card drawing per turn of the event loop
+#: The same while the grid scrolls: the cards about to come into sight are drawn ahead at idle,
+#: so a frame that still has cards to draw is one the user scrolls past quickly (a jump, a fast
+#: drag), and a frame of a scroll is copying what it already has besides.
+SCROLL_BUDGET = 0.003
 #: The parts of a picture's key that say how it looks whatever the card shows: the palette, the
 #: font and the pixel ratio.
 _LOOK = slice(7, 10)
@@ -123,19 +127,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         changed (the model's revision, the selection, the pointer, the palette): a render in
         progress repaints one card at a time, and scrolling costs no drawing at all."""
         rect: QRect = option.rect
-        state = option.state
-        selected = bool(state & QStyle.StateFlag.State_Selected)
-        hovered = bool(state & QStyle.StateFlag.State_MouseOver)
-        cell: Cell | None = index.data(Role.CELL)
-        hover = (card_layout(rect, cell, self.takes_by_likeness).hit(self._hover_pos)
-                 if hovered and self._hover_pos is not None else None)
         ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
-        name = str(index.data(Qt.ItemDataRole.DisplayRole))
-        # The card's own marks, not every card's: one score arriving redraws one card.
-        marks = card_badges.shown(name, cell, self.badges) if cell is not None else None
-        key = (index.data(Role.REVISION), index.row(), rect.width(), rect.height(), selected,
-               hovered, hover, option.palette.cacheKey(), option.font.key(), ratio, marks,
-               self.takes_by_likeness)
+        key, name = self._key(option, index, ratio)
         picture = self._cards.get(key)
         shown_key, shown = self._shown.get(name, (None, None))
         if picture is None and shown_key == key:
@@ -156,34 +149,78 @@ class SceneCardDelegate(QStyledItemDelegate):
             if shown is not None and same_size:
                 painter.drawPixmap(rect.topLeft(), shown)
             else:
+                selected = bool(option.state & QStyle.StateFlag.State_Selected)
                 self._card_painter.draw_outline(painter, option, name, selected)
             return
         if picture is None:
             started = time.perf_counter()
-            picture = QPixmap(QSize(round(rect.width() * ratio), round(rect.height() * ratio)))
-            picture.setDevicePixelRatio(ratio)
-            # Opaque, on the grid's own background: drawn as a plain copy, with no blending.
-            picture.fill(option.palette.color(QPalette.ColorRole.Base))
-            local = QStyleOptionViewItem(option)
-            local.rect = QRect(0, 0, rect.width(), rect.height())
-            local_hover = (self._hover_pos - rect.topLeft()
-                           if self._hover_pos is not None else None)
-            card_painter = QPainter(picture)
-            try:
-                self._card_painter.draw(card_painter, local, index, local_hover, self.badges,
-                                         self.takes_by_likeness)
-            finally:
-                card_painter.end()
-            self._cards[key] = picture
-            self._cached_pixels += picture.width() * picture.height()
-            while self._cached_pixels > CARD_CACHE_PIXELS and len(self._cards) > 1:
-                _, old = self._cards.popitem(last=False)
-                self._cached_pixels -= old.width() * old.height()
+            picture = self._draw_picture(option, index, ratio, key)
             self._spend(time.perf_counter() - started)
         elif key in self._cards:
             self._cards.move_to_end(key)
         self._keep_shown(name, key, picture)
         painter.drawPixmap(rect.topLeft(), picture)
+
+    def prepare(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex,
+                ratio: float) -> bool:
+        """Draw the picture of a card about to come into sight (``option`` as the grid will
+        paint it), unless the one it would show is kept already; whether it drew. The picture
+        is kept under the same key :meth:`paint` looks for, so it is never the wrong card: a
+        card that changes meanwhile is drawn again when it is painted."""
+        key, name = self._key(option, index, ratio)
+        if key in self._cards:
+            return False
+        shown_key, _ = self._shown.get(name, (None, None))
+        if shown_key == key:
+            return False
+        started = time.perf_counter()
+        self._draw_picture(option, index, ratio, key)
+        self._learn_cost(time.perf_counter() - started)
+        return True
+
+    def _key(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex,
+             ratio: float) -> tuple[tuple[object, ...], str]:
+        """What a card's picture depends on (everything it shows), and the scene's name."""
+        rect: QRect = option.rect
+        state = option.state
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        hovered = bool(state & QStyle.StateFlag.State_MouseOver)
+        cell: Cell | None = index.data(Role.CELL)
+        hover = (card_layout(rect, cell, self.takes_by_likeness).hit(self._hover_pos)
+                 if hovered and self._hover_pos is not None else None)
+        name = str(index.data(Qt.ItemDataRole.DisplayRole))
+        # The card's own marks, not every card's: one score arriving redraws one card.
+        marks = card_badges.shown(name, cell, self.badges) if cell is not None else None
+        key = (index.data(Role.REVISION), index.row(), rect.width(), rect.height(), selected,
+               hovered, hover, option.palette.cacheKey(), option.font.key(), ratio, marks,
+               self.takes_by_likeness)
+        return key, name
+
+    def _draw_picture(self, option: QStyleOptionViewItem,
+                      index: QModelIndex | QPersistentModelIndex, ratio: float,
+                      key: tuple[object, ...]) -> QPixmap:
+        """Draw the card into a new picture and keep it (within :data:`CARD_CACHE_PIXELS`)."""
+        rect: QRect = option.rect
+        picture = QPixmap(QSize(round(rect.width() * ratio), round(rect.height() * ratio)))
+        picture.setDevicePixelRatio(ratio)
+        # Opaque, on the grid's own background: drawn as a plain copy, with no blending.
+        picture.fill(option.palette.color(QPalette.ColorRole.Base))
+        local = QStyleOptionViewItem(option)
+        local.rect = QRect(0, 0, rect.width(), rect.height())
+        local_hover = (self._hover_pos - rect.topLeft()
+                       if self._hover_pos is not None else None)
+        card_painter = QPainter(picture)
+        try:
+            self._card_painter.draw(card_painter, local, index, local_hover, self.badges,
+                                     self.takes_by_likeness)
+        finally:
+            card_painter.end()
+        self._cards[key] = picture
+        self._cached_pixels += picture.width() * picture.height()
+        while self._cached_pixels > CARD_CACHE_PIXELS and len(self._cards) > 1:
+            _, old = self._cards.popitem(last=False)
+            self._cached_pixels -= old.width() * old.height()
+        return picture
 
     def _keep_shown(self, name: str, key: tuple[object, ...], picture: QPixmap) -> None:
         """Remember the picture ``name``'s card shows, within :data:`SHOWN_CACHE_PIXELS`."""
@@ -203,14 +240,17 @@ class SceneCardDelegate(QStyledItemDelegate):
     def _over_budget(self) -> bool:
         """Whether one more card would take this frame past its budget (the first card of a
         frame is always drawn): a frame never runs a card's length over it."""
-        return (self._frame_spent > 0.0
-                and self._frame_spent + self._card_cost > FRAME_BUDGET)
+        budget = SCROLL_BUDGET if self.scrolling else FRAME_BUDGET
+        return self._frame_spent > 0.0 and self._frame_spent + self._card_cost > budget
 
     def _spend(self, seconds: float) -> None:
         """Count drawing time against this frame (it ends when the event loop turns)."""
         if self._frame_spent == 0.0:
             QTimer.singleShot(0, self._new_frame)
         self._frame_spent += seconds
+        self._learn_cost(seconds)
+
+    def _learn_cost(self, seconds: float) -> None:
         self._card_cost = seconds if self._card_cost == 0.0 else (
             0.7 * self._card_cost + 0.3 * seconds)
 

@@ -93,6 +93,20 @@ def test_a_frame_draws_no_card_past_its_budget(make_window) -> None:  # type: ig
     assert not delegate._over_budget()
 
 
+def test_a_frame_of_a_scroll_draws_cards_for_a_smaller_budget(make_window) -> None:  # type: ignore[no-untyped-def]
+    delegate = make_window().delegate
+    delegate._new_frame()
+    delegate._card_cost = 0.0  # what the window's own cards cost is not this test's
+    delegate.scrolling = True  # the cards about to come into sight were drawn ahead
+    delegate._spend(scene_delegate.SCROLL_BUDGET / 2)
+    assert not delegate._over_budget()
+    delegate._spend(scene_delegate.SCROLL_BUDGET / 2 - 0.0001)
+    assert delegate._over_budget()
+    delegate.scrolling = False  # a frame that does not scroll has the whole budget
+    assert not delegate._over_budget()
+    delegate._new_frame()
+
+
 def test_a_card_scrolled_back_into_sight_is_not_drawn_again(  # type: ignore[no-untyped-def]
         make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
     window = make_window()
@@ -479,4 +493,76 @@ def test_a_mark_changing_on_one_card_draws_that_card_alone(  # type: ignore[no-u
     window.delegate._new_frame()  # a frame of its own (the others' drawing counted no more)
     grid.viewport().repaint()
     assert drawn == [one]
+    close_window(qtbot, window)
+
+
+def _cards_in_sight(grid, model) -> list[int]:  # type: ignore[no-untyped-def]
+    return [r for r in range(model.rowCount())
+            if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())]
+
+
+def test_the_cards_about_to_come_into_sight_are_drawn_at_idle_and_a_notch_draws_none(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QEvent
+
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=60)
+    grid, model = window.grid, window.model
+    grid.set_card_size(0)  # thumbnails: a notch brings a whole row of new cards
+    settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
+    window.delegate.badges = None
+    grid.viewport().repaint()
+    qtbot.waitUntil(lambda: not grid._ahead.isActive())  # drawn ahead, at idle
+    before = set(_cards_in_sight(grid, model))
+    ahead = grid.rows_ahead()
+    assert ahead and not set(ahead) & before
+    drawn: list[int] = []
+    count_card_draws(monkeypatch, drawn, by="row")
+    bar = grid.verticalScrollBar()
+    bar.setValue(bar.value() + bar.singleStep() * 3)  # a wheel notch, painted at once
+    QApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest.value)
+    came = set(_cards_in_sight(grid, model)) - before
+    assert came and came <= set(ahead)
+    assert drawn == []  # every card that came into sight was copied from its picture
+    # and the next ones are drawn ahead once the loop is idle again
+    qtbot.waitUntil(lambda: not grid._ahead.isActive())
+    assert set(drawn) and set(drawn) <= set(grid.rows_ahead())
+    close_window(qtbot, window)
+
+
+def test_a_card_drawn_ahead_that_changes_meanwhile_comes_into_sight_as_it_is_now(  # type: ignore[no-untyped-def]
+        make_window, qtbot) -> None:
+    from PySide6.QtCore import QEvent, QPoint
+
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=60)
+    grid, model = window.grid, window.model
+    grid.set_card_size(1)
+    settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
+    window.delegate.badges = None
+    viewport = grid.viewport()
+    viewport.repaint()
+    qtbot.waitUntil(lambda: not grid._ahead.isActive())
+    row = grid.rows_ahead()[0]
+    name = model.scene_at(row).name
+    revision = model.index(row).data(Role.REVISION)
+    # the card drawn ahead is out of date: its scene's preview failed meanwhile
+    model.update_slot(name, Stage.PREVIEW, state=JobState.FAILED, message="The render failed.")
+    assert model.index(row).data(Role.REVISION) != revision
+    bar = grid.verticalScrollBar()
+    while not grid.visualRect(model.index(row)).intersects(viewport.rect()):
+        bar.setValue(bar.value() + bar.singleStep() * 3)
+        QApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest.value)
+
+    def on_screen():  # type: ignore[no-untyped-def]
+        at = viewport.mapTo(window, QPoint(0, 0))
+        return window.screen().grabWindow(window.winId(), at.x(), at.y(), viewport.width(),
+                                          viewport.height()).toImage()
+
+    scrolled = on_screen()
+    window.delegate._new_frame()
+    viewport.repaint()  # every card in sight drawn as it is now
+    assert scrolled == on_screen()
     close_window(qtbot, window)

@@ -14,26 +14,20 @@ from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QMimeData,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from studio.core.checks import Finding, Severity
 from studio.core.fingerprint import Fingerprint, describe_reasons, fingerprint, staleness
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
 from studio.core.sheet import Scene
+from studio.ui.viewmodels.batch import RenderBatch
 from studio.ui.viewmodels.cells import Cell, Slot, state_label
 from studio.ui.viewmodels.document import SheetDocument
-from studio.ui.viewmodels.progress import STAGE_WORDS, GridProgress, StageCounts, eta_words
+from studio.ui.viewmodels.progress import GridProgress
+from studio.ui.viewmodels.scene_moves import ROW_MIME, SceneRowMoves
 
-ROW_MIME = "application/x-studio-scene-rows"
+__all__ = ["ROW_MIME", "Role", "SceneListModel", "slot_tip"]
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -66,12 +60,22 @@ def slot_tip(slot: Slot, stage: Stage, reasons: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def with_distances(cell: Cell, distances: dict[int, float | None]) -> Cell:
+    """``cell`` with the identity distances its takes have among ``distances``."""
+    if not distances or not (cell.preview.takes or cell.final.takes):
+        return cell
+    return replace(cell, preview=cell.preview.with_distances(distances),
+                   final=cell.final.with_distances(distances))
+
+
 #: The cell of a scene with no render state yet (frozen: one serves every scene).
 _NO_CELL = Cell()
 
 
-class SceneListModel(QAbstractListModel):
-    """Scenes of the document in order. ``cellsChanged`` fires when any render state moves."""
+class SceneListModel(SceneRowMoves, QAbstractListModel):
+    """Scenes of the document in order. ``cellsChanged`` fires when any render state moves.
+    The current batch is :class:`~studio.ui.viewmodels.batch.RenderBatch`'s, moving rows
+    :class:`~studio.ui.viewmodels.scene_moves.SceneRowMoves`'s."""
 
     cellsChanged = Signal()
 
@@ -79,13 +83,6 @@ class SceneListModel(QAbstractListModel):
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self._doc = document
-        #: Reads the time for the batch's pace (its ETA); a test gives its own.
-        self.clock = clock
-        #: The current batch: every (scene, stage) sent since the grid was last idle, with the
-        #: order it was sent in (the line's order).
-        self._batch: dict[tuple[str, Stage], int] = {}
-        self._batch_serial = 0
-        self._batch_started: float | None = None
         #: The prompt checks' warnings and errors, per scene name.
         self._findings: dict[str, tuple[Finding, ...]] = {}
         #: Each scored take's identity distance (None: not scorable), by render id: the
@@ -94,6 +91,9 @@ class SceneListModel(QAbstractListModel):
         self._scenes: list[Scene] = list(document.sheet.scenes)
         self._rows: dict[str, int] = {}
         self._cells: dict[str, Cell] = {}
+        #: The current batch: every (scene, stage) sent since the grid was last idle (``clock``
+        #: reads the time for its pace; a test gives its own).
+        self._batch = RenderBatch(self.cell, self._rows, clock)
         self._renamed: tuple[str, str] | None = None
         #: Per scene, bumped when its card changes; ``_epoch`` when every card may have.
         self._revisions: dict[str, int] = {}
@@ -119,15 +119,14 @@ class SceneListModel(QAbstractListModel):
         sheet, catalog = self._doc.sheet, self._doc.catalog
         self._fingerprints = [{stage: fingerprint(sheet, s, stage, catalog) for stage in Stage}
                               for s in self._scenes]
-        self._rows = {s.name: row for row, s in enumerate(self._scenes)}
+        self._rows.clear()  # in place: the batch looks names up in it
+        self._rows.update((s.name, row) for row, s in enumerate(self._scenes))
 
     def _on_scene_renamed(self, old: str, new: str) -> None:
         self._epoch += 1  # what was known under either name is known no more
         if old in self._cells:
             self._cells[new] = self._cells.pop(old)
-        for stage in Stage:
-            if (old, stage) in self._batch:
-                self._batch[(new, stage)] = self._batch.pop((old, stage))
+        self._batch.rename(old, new)
         self._renamed = (old, new)
 
     def _on_document_changed(self) -> None:
@@ -153,7 +152,6 @@ class SceneListModel(QAbstractListModel):
         self._epoch += 1
         self._cells.clear()
         self._batch.clear()
-        self._batch_started = None
         if self._scenes:
             self.dataChanged.emit(self.index(0), self.index(len(self._scenes) - 1))
         self.cellsChanged.emit()
@@ -173,17 +171,17 @@ class SceneListModel(QAbstractListModel):
         line_moved = False
         for name, cell in cells.items():
             old = self.cell(name)
-            cell = self._with_distances(cell)
+            cell = with_distances(cell, self._distances)
             if old == cell:
                 continue
             for stage in Stage:
                 before, after = old.slot(stage), cell.slot(stage)
-                self._follow_batch(name, before, after, stage)
+                self._batch.follow(name, before, after, stage)
                 line_moved |= JobState.QUEUED in (before.state, after.state)
             self._put(name, cell)
             changed[name] = None
         if line_moved:
-            for name, cell in self._number_the_line().items():
+            for name, cell in self._batch.number_the_line().items():
                 self._put(name, cell)
                 changed[name] = None
         # Each card told once, its new place in the line included: a batch's first update
@@ -192,12 +190,6 @@ class SceneListModel(QAbstractListModel):
             self._announce(name)
         if changed:
             self.cellsChanged.emit()
-
-    def _with_distances(self, cell: Cell) -> Cell:
-        if not self._distances or not (cell.preview.takes or cell.final.takes):
-            return cell
-        return replace(cell, preview=cell.preview.with_distances(self._distances),
-                       final=cell.final.with_distances(self._distances))
 
     def set_take_distances(self, distances: dict[int, float | None]) -> None:
         """Identity distances of renders (scored by the window's identity scoring): the takes
@@ -259,92 +251,9 @@ class SceneListModel(QAbstractListModel):
             out[cell.final.state] += 1
         return out
 
-    def batch_counts(self) -> dict[Stage, StageCounts]:
-        """The current batch's slots by stage and outcome (scenes deleted since are left out)."""
-        tallies: dict[Stage, dict[str, int]] = {stage: {} for stage in Stage}
-        for name, stage in self._batch:
-            if name not in self._rows:
-                continue
-            state = self.cell(name).slot(stage).state
-            if state is None:
-                continue
-            if state is JobState.QUEUED:
-                word = "queued"
-            elif state.active:
-                word = "rendering"
-            else:
-                word = {JobState.DONE: "done", JobState.FAILED: "failed",
-                        JobState.CANCELLED: "cancelled"}.get(state, "uncertain")
-            tally = tallies[stage]
-            tally[word] = tally.get(word, 0) + 1
-        return {stage: StageCounts(**tally) for stage, tally in tallies.items()}
-
-    def batch_eta(self, counts: dict[Stage, StageCounts] | None = None) -> float | None:
-        """Seconds until the batch is finished, from the pace so far (what has finished over
-        the time since it started); None until something has finished."""
-        counts = counts if counts is not None else self.batch_counts()
-        left = sum(c.active for c in counts.values())
-        finished = sum(c.total - c.active for c in counts.values())
-        if not left or finished <= 0 or self._batch_started is None:
-            return None
-        return (self.clock() - self._batch_started) / finished * left
-
     def progress(self) -> GridProgress:
-        counts = self.batch_counts()
-        stages = tuple((stage, c) for stage, c in counts.items() if c.total)
-        if not stages:
-            return GridProgress(f"{len(self._scenes)} scenes", 0, 0, 0, False)
-        total = sum(c.total for _, c in stages)
-        active = sum(c.active for _, c in stages)
-        done = sum(c.done for _, c in stages)
-        eta = self.batch_eta(counts)
-        if len(stages) == 1:
-            stage, c = stages[0]
-            text = f"{STAGE_WORDS[stage]}: {c.sentence()}"
-        else:
-            text = "  |  ".join(f"{STAGE_WORDS[s]}: {c.sentence()}" for s, c in stages)
-        if eta is not None:
-            text += f" · {eta_words(eta)}"
-        tip = "\n".join(f"{STAGE_WORDS[s]} of this batch: {c.sentence()}" for s, c in stages)
-        if not active and done < total:
-            tip += "\nNot everything came out: Retry failed (Ctrl+Shift+R) sends the rest again."
-        return GridProgress(text, active, done, sum(c.failed for _, c in stages), True,
-                            cancelled=sum(c.cancelled for _, c in stages),
-                            uncertain=sum(c.uncertain for _, c in stages), total=total,
-                            stages=stages, eta=eta, tip=tip)
-
-    # ------------------------------------------------------------------ the batch
-    def _follow_batch(self, name: str, old: Slot, new: Slot, stage: Stage) -> None:
-        """A slot that starts work joins the batch; the first one after the grid was idle
-        starts a new batch."""
-        if not new.active or old.active:
-            return
-        key = (name, stage)
-        if not self._batch_running():
-            self._batch.clear()
-            self._batch_started = self.clock()
-        elif key in self._batch:
-            del self._batch[key]  # sent again while the batch runs: at the end of the line
-        self._batch[key] = self._batch_serial
-        self._batch_serial += 1
-
-    def _batch_running(self) -> bool:
-        return any(self.cell(name).slot(stage).active for name, stage in self._batch
-                   if name in self._rows)
-
-    def _number_the_line(self) -> dict[str, Cell]:
-        """Queued slots waiting here (not yet at a provider), numbered in the order they were
-        sent: the position a card shows ("Queued · #3")."""
-        waiting = sorted((order, name, stage) for (name, stage), order in self._batch.items()
-                         if name in self._rows
-                         and self.cell(name).slot(stage).state is JobState.QUEUED)
-        changed: dict[str, Cell] = {}
-        for position, (_, name, stage) in enumerate(waiting):
-            cell = changed.get(name, self.cell(name))
-            slot = cell.slot(stage)
-            if slot.position != position:
-                changed[name] = cell.with_slot(stage, replace(slot, position=position))
-        return changed
+        """The progress line: the current batch by stage, with its ETA."""
+        return self._batch.progress(len(self._scenes))
 
     # ------------------------------------------------------------------ prompt checks
     def set_findings(self, findings: list[Finding]) -> None:
@@ -433,57 +342,3 @@ class SceneListModel(QAbstractListModel):
         if role == Role.FINAL_TIP:
             return self.slot_tip(scene.name, Stage.FINAL)
         return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if not index.isValid():
-            return Qt.ItemFlag.ItemIsDropEnabled
-        return base | Qt.ItemFlag.ItemIsDragEnabled
-
-    def supportedDropActions(self) -> Qt.DropAction:
-        return Qt.DropAction.MoveAction
-
-    def mimeTypes(self) -> list[str]:
-        return [ROW_MIME]
-
-    def mimeData(self, indexes: Any) -> QMimeData:
-        rows = sorted({i.row() for i in indexes if i.isValid()})
-        mime = QMimeData()
-        mime.setData(ROW_MIME, QByteArray(",".join(map(str, rows)).encode()))
-        return mime
-
-    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
-                        parent: Index) -> bool:
-        return data.hasFormat(ROW_MIME)
-
-    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
-                     parent: Index) -> bool:
-        if not data.hasFormat(ROW_MIME):
-            return False
-        raw = bytes(data.data(ROW_MIME).data()).decode()
-        rows = [int(r) for r in raw.split(",") if r]
-        if row < 0:
-            row = parent.row() if parent.isValid() else len(self._scenes)
-        if len(rows) == 1:
-            self.moveRows(QModelIndex(), rows[0], 1, QModelIndex(), row)
-        # The move is done; False keeps the view from removing the source rows itself.
-        return False
-
-    def moveRows(self, source_parent: Index, source_row: int, count: int,
-                 destination_parent: Index, destination_child: int) -> bool:
-        if count != 1 or destination_child in (source_row, source_row + 1):
-            return False
-        if not 0 <= source_row < len(self._scenes):
-            return False
-        destination_child = max(0, min(destination_child, len(self._scenes)))
-        if not self.beginMoveRows(QModelIndex(), source_row, source_row, QModelIndex(),
-                                  destination_child):
-            return False
-        scene = self._scenes.pop(source_row)
-        self._scenes.insert(destination_child - 1 if destination_child > source_row
-                            else destination_child, scene)
-        self._refresh_fingerprints()
-        self.endMoveRows()
-        # The document follows; its change then matches our order and only repaints.
-        self._doc.move_scene(source_row, destination_child)
-        return True
