@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from studio.core.request import GenerationRequest, SceneContext, Stage  # noqa: E402
 from studio.core.templates import SheetLayout  # noqa: E402
-from studio.export.bundle import Bundle, BundleImage, write_bundle  # noqa: E402
+from studio.export.bundle_reader import Bundle  # noqa: E402
+from studio.export.bundle_writer import BundleImage, write_bundle  # noqa: E402
 from studio.export.images import palette  # noqa: E402
 from studio.export.model import (  # noqa: E402
     ExportCell,

@@ -153,7 +153,8 @@ def rss_mb(key):
 cap = 4 * 1024 ** 3  # a runaway reader fails here instead of taking the machine
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 from PIL import Image
-from studio.export.bundle import Bundle, BundleLimits
+from studio.export.bundle import BundleLimits
+from studio.export.bundle_reader import Bundle
 from studio.library import Library
 from studio.library.thumbnails import ThumbnailCache
 result = {}
@@ -257,7 +258,7 @@ def bundles(folder: Path) -> dict[str, Path]:
 
     from PIL import Image
 
-    from studio.export.bundle import BundleImage, write_bundle
+    from studio.export.bundle_writer import BundleImage, write_bundle
 
     def png(n: int) -> bytes:
         buffer = io.BytesIO()

@@ -24,7 +24,8 @@ from studio.core.reference_files import reference_file
 from studio.core.references import ReferenceUnavailableError
 from studio.core.request import Stage
 from studio.core.sheet import Sheet
-from studio.export.bundle import REFERENCES_DIR, BundleImage, slug
+from studio.export.bundle import REFERENCES_DIR, slug
+from studio.export.bundle_writer import BundleImage
 from studio.export.images import can_open
 from studio.export.model import ExportCell, ExportError, ExportReference, SheetDocument
 from studio.library.binding import find_sheet_record, render_staleness

@@ -2,8 +2,10 @@
 
 Laying out is separate from drawing: ``sheet_pages`` and ``storyboard_pages`` turn a
 ``SheetDocument`` into ``Page`` values (text runs, boxes and images at positions in points,
-1/72 inch), and the PNG and PDF writers only carry the operations out. So the PNG, the PDF and
-the preview in the Export dialog show the same page.
+1/72 inch; ``studio.export.canvas``), and the PNG and PDF writers only carry the operations
+out. So the PNG, the PDF and the preview in the Export dialog show the same page. What every
+layout draws the same way (a scene's image and its status caption, the reference images,
+titles and footers) is in ``studio.export.page_parts``.
 """
 
 from __future__ import annotations
@@ -11,316 +13,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from studio.core.request import Stage
-from studio.export.images import UnreadableImageError, image_size
-from studio.export.model import (
-    ExportCell,
-    ExportReference,
-    SheetDocument,
-    SheetOptions,
-    StoryboardOptions,
+from studio.export.canvas import INK, MUTED, Color, Page, PageWriter, Rect, margin_for
+from studio.export.model import ExportCell, SheetDocument, SheetOptions, StoryboardOptions
+from studio.export.page_parts import (
+    cell_status,
+    draw_image,
+    draw_references,
+    footer,
+    header_facts,
+    image_aspect,
+    references_width,
+    shared_settings,
+    status_line,
+    titled,
 )
 from studio.export.text import TextMeasure
-
-Color = tuple[int, int, int]
-
-INK: Color = (28, 28, 34)
-MUTED: Color = (105, 105, 116)
-RULE: Color = (200, 200, 208)
-BOX: Color = (238, 238, 242)
-FRAME: Color = (186, 186, 196)
-PREVIEW: Color = (204, 102, 0)
-STALE: Color = (178, 34, 34)
-WHITE: Color = (255, 255, 255)
-
-
-@dataclass(frozen=True, slots=True)
-class Rect:
-    x: float
-    y: float
-    w: float
-    h: float
-
-    @property
-    def right(self) -> float:
-        return self.x + self.w
-
-    @property
-    def bottom(self) -> float:
-        return self.y + self.h
-
-
-@dataclass(frozen=True, slots=True)
-class TextOp:
-    """One line of text; ``y`` is its baseline."""
-
-    x: float
-    y: float
-    text: str
-    size: float
-    bold: bool = False
-    color: Color = INK
-
-
-@dataclass(frozen=True, slots=True)
-class BoxOp:
-    rect: Rect
-    fill: Color | None = None
-    stroke: Color | None = None
-    stroke_width: float = 0.6
-    #: What the box is for, where a reader of the page needs to know: "guide" for the
-    #: head-height lines drawn across a turnaround's images on purpose, "tag" for a label box.
-    kind: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ImageOp:
-    """An image drawn into ``rect`` (already fitted to its aspect ratio)."""
-
-    rect: Rect
-    image: bytes
-    label: str
-
-
-Op = TextOp | BoxOp | ImageOp
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    width: float
-    height: float
-    ops: tuple[Op, ...]
-
-    @property
-    def image_count(self) -> int:
-        return sum(1 for op in self.ops if isinstance(op, ImageOp))
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def margin_for(width: float, height: float) -> float:
-    return max(24.0, min(48.0, min(width, height) * 0.06))
-
-
-def fit(rect: Rect, size: tuple[int, int], *, bottom: bool = False) -> Rect:
-    """The largest rectangle of ``size``'s aspect ratio in ``rect``, centred (or centred
-    horizontally and sitting on the bottom edge)."""
-    iw, ih = size
-    if iw <= 0 or ih <= 0:
-        return rect
-    scale = min(rect.w / iw, rect.h / ih)
-    w, h = iw * scale, ih * scale
-    y = rect.bottom - h if bottom else rect.y + (rect.h - h) / 2
-    return Rect(rect.x + (rect.w - w) / 2, y, w, h)
-
-
-def image_aspect(cell: ExportCell) -> float | None:
-    """Height over width of the cell's image, or None when it has none (or it is unreadable)."""
-    if cell.image is None:
-        return None
-    try:
-        w, h = image_size(cell.image)
-    except UnreadableImageError:
-        return None
-    return h / w if w else None
-
-
-class PageWriter:
-    """Collects the operations of one page while the layout walks down it (shared by every
-    layout: the character sheet, storyboard and the template layouts)."""
-
-    def __init__(self, measure: TextMeasure, width: float, height: float) -> None:
-        self.m = measure
-        self.width = width
-        self.height = height
-        self.ops: list[Op] = []
-
-    def line(self, x: float, top: float, text: str, size: float, *, bold: bool = False,
-             color: Color = INK, max_width: float | None = None) -> float:
-        """Draw one line whose top is ``top``; returns the next line's top."""
-        if max_width is not None:
-            text = self.m.elide(text, size, max_width, bold)
-        lh = self.m.line_height(size)
-        baseline = top + (lh - self.m.ascent(size, bold) - self.m.descent(size, bold)) / 2
-        baseline += self.m.ascent(size, bold)
-        if text:
-            self.ops.append(TextOp(x, baseline, text, size, bold, color))
-        return top + lh
-
-    def right_line(self, right: float, top: float, text: str, size: float, *,
-                   color: Color = MUTED) -> None:
-        self.line(right - self.m.width(text, size), top, text, size, color=color)
-
-    def paragraph(self, x: float, top: float, text: str, size: float, width: float, *,
-                  bold: bool = False, color: Color = INK, max_lines: int = 0) -> float:
-        for line in self.m.wrap(text, size, width, bold=bold, max_lines=max_lines):
-            top = self.line(x, top, line, size, bold=bold, color=color)
-        return top
-
-    def rule(self, x: float, y: float, w: float) -> None:
-        self.ops.append(BoxOp(Rect(x, y, w, 0.8), fill=RULE))
-
-    def tag(self, x: float, top: float, text: str, size: float, color: Color, *,
-            max_width: float | None = None) -> float:
-        """A filled label box with white bold text on the line whose top is ``top``; returns
-        its right edge."""
-        pad = size * 0.4
-        lh = self.m.line_height(size)
-        width = self.m.width(text, size, True) + 2 * pad
-        if max_width is not None:
-            width = min(width, max_width)
-        self.ops.append(BoxOp(Rect(x, top + lh * 0.04, width, lh * 0.92), fill=color,
-                              kind="tag"))
-        self.line(x + pad, top, text, size, bold=True, color=WHITE,
-                  max_width=max(0.0, width - 2 * pad))
-        return x + width
-
-    def page(self) -> Page:
-        return Page(self.width, self.height, tuple(self.ops))
-
-
-def cell_status(cell: ExportCell) -> tuple[str, str, Color] | None:
-    """(tag, explanation, colour) for a cell whose image is not a current final."""
-    if cell.image is None:
-        return None
-    if cell.out_of_date:
-        why = " and ".join({"anchor": "anchor changed", "scene": "scene changed"}.get(r, r)
-                           for r in cell.out_of_date)
-        if cell.is_preview_stand_in:
-            why += "; a preview, no final yet"
-        return "OUT OF DATE", why, STALE
-    if cell.is_preview_stand_in:
-        return "PREVIEW", "no final yet", PREVIEW
-    return None
-
-
-def status_line(w: PageWriter, x: float, top: float, cell: ExportCell, size: float,
-                width: float) -> float:
-    """The cell's status as a coloured tag and its explanation on one caption line, below the
-    image (never on it); returns the next line's top (``top`` when there is nothing to say)."""
-    status = cell_status(cell)
-    if status is None:
-        return top
-    word, why, color = status
-    right = w.tag(x, top, word, size, color, max_width=width)
-    gap = size * 0.4
-    room = x + width - right - gap
-    # The explanation when it fits, cut when most of it does, else the tag alone says it.
-    if room > 0 and len(w.m.elide(why, size, room, True)) >= min(len(why), 10):
-        w.line(right + gap, top, why, size, bold=True, color=color, max_width=room)
-    return top + w.m.line_height(size)
-
-
-def draw_image(w: PageWriter, box: Rect, cell: ExportCell, *, panel: bool,
-               bottom: bool | None = None) -> Rect | None:
-    """The cell's image fitted in ``box`` (sitting on its bottom edge unless a ``panel``), or a
-    placeholder box; returns where the image went. A storyboard ``panel`` has a framed light
-    ground. Nothing is drawn over the image: status labels go in the caption."""
-    size: tuple[int, int] | None = None
-    if cell.image is not None:
-        try:
-            size = image_size(cell.image)
-        except UnreadableImageError:
-            size = None
-    if panel or size is None:
-        w.ops.append(BoxOp(box, fill=BOX))
-    if cell.image is None or size is None:
-        text = "Not rendered yet" if cell.image is None else "Image could not be read"
-        fs = max(6.0, min(10.0, box.w / 16))
-        tw = min(w.m.width(text, fs), box.w - 8)
-        w.line(box.x + (box.w - tw) / 2, box.y + box.h / 2 - w.m.line_height(fs) / 2, text, fs,
-               color=MUTED, max_width=box.w - 8)
-        w.ops.append(BoxOp(box, stroke=FRAME))
-        return None
-    placed = fit(box, size, bottom=not panel if bottom is None else bottom)
-    w.ops.append(ImageOp(placed, cell.image, cell.scene))
-    if panel:
-        w.ops.append(BoxOp(box, stroke=FRAME))
-    return placed
-
-
-#: The most reference images shown beside the anchor, and their height in points.
-REFERENCES_SHOWN = 4
-REFERENCE_THUMB_H = 72.0
-_REFERENCE_GAP = 8.0
-_REFERENCE_EDGE: Color = (150, 150, 160)
-
-
-def _reference_ratio(data: bytes) -> float:
-    try:
-        width, height = image_size(data)
-    except UnreadableImageError:
-        return 1.0
-    return width / height if height else 1.0
-
-
-def references_width(refs: Sequence[ExportReference], most: float) -> float:
-    """How wide the row of reference thumbnails is, at most ``most`` points (0: none)."""
-    refs = refs[:REFERENCES_SHOWN]
-    if not refs:
-        return 0.0
-    natural = (sum(_reference_ratio(r.image) * REFERENCE_THUMB_H for r in refs)
-               + _REFERENCE_GAP * (len(refs) - 1))
-    return min(natural, most)
-
-
-def draw_references(w: PageWriter, refs: Sequence[ExportReference], x: float, top: float,
-                    width: float) -> float:
-    """The character's reference images in a row from ``x``, within ``width`` points, each
-    framed and captioned with its role (the model sheet and the character sheet show them
-    beside the anchor); returns the row's bottom."""
-    refs = refs[:REFERENCES_SHOWN]
-    if not refs:
-        return top
-    ratios = [_reference_ratio(r.image) for r in refs]
-    natural = sum(r * REFERENCE_THUMB_H for r in ratios) + _REFERENCE_GAP * (len(refs) - 1)
-    scale = min(1.0, width / max(1.0, natural))
-    for ref, ratio in zip(refs, ratios, strict=True):
-        box = Rect(x, top, ratio * REFERENCE_THUMB_H * scale, REFERENCE_THUMB_H * scale)
-        w.ops.append(ImageOp(box, ref.image, ref.role or "reference"))
-        w.ops.append(BoxOp(box, stroke=_REFERENCE_EDGE, stroke_width=0.4))
-        w.line(x, box.bottom + 2, ref.role.capitalize() or "Reference", 6.5, color=MUTED,
-               max_width=box.w + _REFERENCE_GAP)
-        x += box.w + _REFERENCE_GAP
-    return top + REFERENCE_THUMB_H * scale + 2 + w.m.line_height(6.5)
-
-
-def titled(doc: SheetDocument, kind: str) -> str:
-    """The sheet's title naming the kind of page, unless it is the character sheet or the
-    title already says it ("Mara: turnaround" stays as it is)."""
-    title = doc.display_title
-    if kind == "character sheet" or kind.split()[0].lower() in title.lower():
-        return title
-    return f"{title} — {kind}"
-
-
-def footer(w: PageWriter, doc: SheetDocument, kind: str, margin: float, number: int,
-            total: int | None) -> None:
-    size = 7.0
-    top = w.height - margin * 0.75 - w.m.line_height(size) / 2
-    heading = titled(doc, kind)
-    left = " · ".join(p for p in (heading, doc.producer, doc.exported) if p)
-    width = w.width - 2 * margin
-    page_text = f"Page {number} of {total}" if total else ""
-    w.line(margin, top, left, size, color=MUTED,
-           max_width=width - w.m.width(page_text, size) - 12)
-    if page_text:
-        w.right_line(w.width - margin, top, page_text, size)
-
-
-def header_facts(doc: SheetDocument) -> str:
-    facts = [f"Character: {doc.character}", f"Seed {doc.seed}"]
-    if doc.anchor_version is not None:
-        facts.append(f"Anchor version {doc.anchor_version}")
-    finals = sum(1 for c in doc.cells if c.image is not None and c.stage is Stage.FINAL)
-    previews = sum(1 for c in doc.cells if c.is_preview_stand_in)
-    counted = f"{len(doc.cells)} scenes: {finals} final"
-    if previews:
-        counted += f", {previews} preview"
-    facts.append(counted)
-    return "   ·   ".join(facts)
-
 
 # ----------------------------------------------------------------------------- character sheet
 
@@ -351,17 +58,6 @@ def _page_count(image_h: float, caption_hs: Sequence[float], gap: float, first_t
         top += image_h + caption_h + gap
         on_page += 1
     return pages
-
-
-def shared_settings(doc: SheetDocument) -> str:
-    """"Lighting: … · Lens: … · Framing: …" for what every cell shares, else empty."""
-    bits = []
-    for word, values in (("Lighting", {c.lighting for c in doc.cells}),
-                         ("Lens", {c.lens for c in doc.cells}),
-                         ("Framing", {c.framing for c in doc.cells})):
-        if len(values) == 1 and next(iter(values)):
-            bits.append(f"{word}: {next(iter(values))}")
-    return "   ·   ".join(bits)
 
 
 @dataclass(frozen=True, slots=True)

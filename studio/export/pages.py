@@ -4,8 +4,10 @@ preview) turn a sheet and a ``SheetLayout`` into laid-out pages."""
 from __future__ import annotations
 
 from studio.core.templates import SheetLayout
-from studio.export.layout import Page, sheet_pages, storyboard_pages, titled
+from studio.export.canvas import Page
+from studio.export.layout import sheet_pages, storyboard_pages
 from studio.export.model import PageSize, SheetDocument, SheetOptions, StoryboardOptions
+from studio.export.page_parts import titled
 from studio.export.template_pages import (
     expressions_pages,
     model_sheet_pages,

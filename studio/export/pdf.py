@@ -34,9 +34,9 @@ from PySide6.QtGui import (
 )
 
 from studio.core.templates import SheetLayout
+from studio.export.canvas import BoxOp, ImageOp, Page, TextOp
 from studio.export.files import atomic_path
 from studio.export.images import UnreadableImageError, decode_rgb
-from studio.export.layout import BoxOp, ImageOp, Page, TextOp
 from studio.export.metadata import sheet_record
 from studio.export.model import (
     CancelToken,

@@ -14,9 +14,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from studio.core.templates import SheetLayout
+from studio.export.canvas import BoxOp, ImageOp, Page, TextOp
 from studio.export.files import write_atomic
 from studio.export.images import UnreadableImageError, decode_rgb
-from studio.export.layout import BoxOp, ImageOp, Page, TextOp
 from studio.export.metadata import sheet_parameters, sheet_record
 from studio.export.model import (
     CancelToken,

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from studio.core.sheet import dump_sheet
 from studio.core.templates import SheetLayout
-from studio.export.bundle import slug, write_bundle
+from studio.export.bundle import slug
+from studio.export.bundle_writer import write_bundle
 from studio.export.gather import (
     SheetExport,
     all_sheet_renders,

@@ -1,5 +1,5 @@
 """Page layouts that fit the sheet templates: the turnaround, the expression sheet and the model
-sheet, as lists of drawing operations in points (see ``studio.export.layout``).
+sheet, as lists of drawing operations in points (see ``studio.export.canvas``).
 
 A turnaround is drawn as a row at one scale (every image the same height) with head-height
 guide lines across it: evenly spaced horizontal lines dividing the frame into ``HEAD_UNITS``
@@ -18,29 +18,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from studio.core.request import Stage
+from studio.export.canvas import INK, MUTED, BoxOp, Color, Page, PageWriter, Rect, margin_for
 from studio.export.images import palette
-from studio.export.layout import (
-    INK,
-    MUTED,
-    BoxOp,
-    Color,
-    GridStyle,
-    Page,
-    PageWriter,
-    Rect,
+from studio.export.layout import GridStyle, sheet_pages
+from studio.export.model import ExportCell, SheetDocument, SheetOptions
+from studio.export.page_parts import (
     cell_status,
     draw_image,
     draw_references,
     footer,
     header_facts,
     image_aspect,
-    margin_for,
     references_width,
     shared_settings,
-    sheet_pages,
     status_line,
 )
-from studio.export.model import ExportCell, SheetDocument, SheetOptions
 from studio.export.text import TextMeasure
 
 #: The turnaround frame's height in head heights: a figure about 7.5 heads tall with headroom.

@@ -18,8 +18,9 @@ from PIL import Image
 from studio.core.imagefile import content_hash
 from studio.core.presets import load_catalog
 from studio.core.sheet import load_sheet
+from studio.export.canvas import ImageOp
 from studio.export.gather import gather_sheet
-from studio.export.layout import ImageOp, sheet_pages
+from studio.export.layout import sheet_pages
 from studio.export.model import SheetOptions
 from studio.export.text import find_fonts, measure_for
 from studio.library import Library

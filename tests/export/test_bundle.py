@@ -11,15 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.export.bundle import (
-    Bundle,
-    BundleError,
-    BundleImage,
-    BundleLimits,
-    check_entry_name,
-    slug,
-    write_bundle,
-)
+from studio.export.bundle import BundleError, BundleLimits, check_entry_name, slug
+from studio.export.bundle_reader import Bundle
+from studio.export.bundle_writer import BundleImage, write_bundle
 from studio.export.metadata import SETTINGS_COLUMNS, scrub
 from studio.export.model import ExportCancelledError, SheetDocument
 from studio.library.metadata import read_png_metadata

@@ -11,7 +11,8 @@ import pytest
 
 from studio.core.presets import PresetCatalog
 from studio.core.request import Stage
-from studio.export.bundle import BundleError, BundleImage, write_bundle
+from studio.export.bundle import BundleError
+from studio.export.bundle_writer import BundleImage, write_bundle
 from studio.export.importer import import_bundle
 from studio.export.model import SheetDocument
 from studio.library import Library, RenderFilter

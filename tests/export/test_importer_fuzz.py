@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from studio.core.presets import load_catalog
-from studio.export.bundle import BundleError, BundleImage
-from studio.export.importer import ROW_NUMBERS, import_bundle
+from studio.export.bundle import BundleError
+from studio.export.bundle_writer import BundleImage
+from studio.export.import_rows import ROW_NUMBERS
+from studio.export.importer import import_bundle
 from studio.export.model import ExportError
 from studio.library import Library, LibraryError
 from tests.export.test_importer_hostile import (

@@ -23,7 +23,9 @@ from PIL import Image
 
 from studio.core.presets import PresetCatalog
 from studio.core.request import Stage
-from studio.export.bundle import Bundle, BundleError, BundleImage, BundleLimits, write_bundle
+from studio.export.bundle import BundleError, BundleLimits
+from studio.export.bundle_reader import Bundle
+from studio.export.bundle_writer import BundleImage, write_bundle
 from studio.export.importer import import_bundle
 from studio.export.model import ExportCancelledError, ExportError
 from studio.library import Library, LibraryStorageError

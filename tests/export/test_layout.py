@@ -6,17 +6,8 @@ import dataclasses
 
 import pytest
 
-from studio.export.layout import (
-    BoxOp,
-    ImageOp,
-    Page,
-    Rect,
-    TextOp,
-    fit,
-    sheet_pages,
-    storyboard_grid,
-    storyboard_pages,
-)
+from studio.export.canvas import BoxOp, ImageOp, Page, Rect, TextOp, fit
+from studio.export.layout import sheet_pages, storyboard_grid, storyboard_pages
 from studio.export.model import (
     ExportCell,
     PageSize,

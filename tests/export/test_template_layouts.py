@@ -24,8 +24,8 @@ from studio.core.templates import (
     load_templates,
     sheet_from_template,
 )
+from studio.export.canvas import BoxOp, ImageOp, Page, Rect, TextOp
 from studio.export.images import palette
-from studio.export.layout import BoxOp, ImageOp, Page, Rect, TextOp
 from studio.export.model import (
     ExportCell,
     ExportReference,
