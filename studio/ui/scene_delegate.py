@@ -68,10 +68,13 @@ CARD_CACHE_PIXELS = 16_000_000  # pictures of cards kept (about 64 MB), whatever
 #: usual sizes; the largest cards of such a sheet would take more than 170 MB).
 SHOWN_CACHE_PIXELS = 24_000_000
 FRAME_BUDGET = 0.006  # seconds of card drawing per turn of the event loop
-#: The same while the grid scrolls: the cards about to come into sight are drawn ahead at idle,
-#: so a frame that still has cards to draw is one the user scrolls past quickly (a jump, a fast
-#: drag), and a frame of a scroll is copying what it already has besides.
-SCROLL_BUDGET = 0.003
+#: The same while the grid scrolls or a batch renders. Scrolling: the cards about to come into
+#: sight are drawn ahead at idle, so a frame that still has cards to draw is one the user
+#: scrolls past quickly (a jump, a fast drag), and a frame of a scroll is copying what it
+#: already has besides. Rendering: cards change many times a second while the render engine's
+#: thread shares the interpreter with this one (a frame's drawing takes up to twice its CPU
+#: time), and a card shown a frame late was about to change again anyway.
+BUSY_BUDGET = 0.003
 #: The parts of a picture's key that say how it looks whatever the card shows: the palette, the
 #: font and the pixel ratio.
 _LOOK = slice(7, 10)
@@ -107,6 +110,8 @@ class SceneCardDelegate(QStyledItemDelegate):
         self.card_width = CARD_W
         #: The grid is painting a scroll step (cards new to the eye may come a frame later).
         self.scrolling = False
+        #: A batch is rendering (set by the window from its progress).
+        self.rendering = False
         #: Filmstrips list the takes most like the character first (where scored).
         self.takes_by_likeness = False
 
@@ -240,7 +245,7 @@ class SceneCardDelegate(QStyledItemDelegate):
     def _over_budget(self) -> bool:
         """Whether one more card would take this frame past its budget (the first card of a
         frame is always drawn): a frame never runs a card's length over it."""
-        budget = SCROLL_BUDGET if self.scrolling else FRAME_BUDGET
+        budget = BUSY_BUDGET if self.scrolling or self.rendering else FRAME_BUDGET
         return self._frame_spent > 0.0 and self._frame_spent + self._card_cost > budget
 
     def _spend(self, seconds: float) -> None:

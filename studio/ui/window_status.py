@@ -64,6 +64,7 @@ class WindowStatus(WindowPart):
         window = self.window
         progress = window.model.progress()
         self.status.show_progress(progress)
+        window.delegate.rendering = progress.active > 0
         window.actions_by_name["cancel_all"].setEnabled(window.renderer is not None
                                                         and progress.active > 0)
 

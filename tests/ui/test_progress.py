@@ -75,6 +75,30 @@ def test_cancel_all_never_reads_done_nor_fills_the_bar(  # type: ignore[no-untyp
     close_window(qtbot, window)
 
 
+def test_while_a_batch_renders_the_grid_draws_cards_for_the_busy_budget(  # type: ignore[no-untyped-def]
+        make_window, fake_modelslab, qtbot) -> None:
+    """While a batch renders, cards change many times a second and the render engine's thread
+    shares the interpreter with the window's: a frame draws cards for the smaller budget (a
+    frame drew cards for 6 ms, and took up to twice that while the engine ran)."""
+    window = make_window()
+    names = load_scenes(window)
+    delegate = window.delegate
+    assert not delegate.rendering
+    fake_modelslab.hold.update({"library", "harbour"})
+    window.actions_by_name["preview_all"].trigger()
+    model = window.model
+    qtbot.waitUntil(lambda: model.progress().active == 2
+                    and sum(model.cell(n).preview.done for n in names) == 2, timeout=30000)
+    qtbot.waitUntil(lambda: not window.counts_pending, timeout=30000)
+    assert delegate.rendering
+    window.actions_by_name["cancel_all"].trigger()
+    qtbot.waitUntil(lambda: model.progress().active == 0, timeout=30000)
+    qtbot.waitUntil(lambda: not window.counts_pending, timeout=30000)
+    assert not delegate.rendering  # a frame after the batch has the whole budget again
+    fake_modelslab.release()
+    close_window(qtbot, window)
+
+
 def test_an_all_failed_batch_shows_an_empty_bar_and_one_notice(  # type: ignore[no-untyped-def]
         make_window, services, fake_modelslab, qtbot, shot) -> None:
     env = dict(services.environ)
