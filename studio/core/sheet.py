@@ -12,9 +12,7 @@ returns knows what each cell would send.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +22,7 @@ from studio.core import limits
 from studio.core.anchor import (
     FIELD_NAMES,
     AnchorFields,
-    ReferenceImage,
-    ReferenceRole,
     ReferenceStrength,
-    anchor_with_outfit,
     compose_anchor,
 )
 from studio.core.errors import SheetError
@@ -35,6 +30,15 @@ from studio.core.files import write_atomic
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.reference_files import read_reference_list, read_references
 from studio.core.request import SEED_MAX, SEED_MIN, Stage
+from studio.core.sheet_model import (
+    Character,
+    Scene,
+    Sheet,
+    frame_size,
+    scene_anchor,
+    scene_reference_strength,
+    scene_references,
+)
 from studio.core.stages import StageProfile, default_profile
 from studio.core.text import shorten
 from studio.core.tomlfile import (
@@ -47,99 +51,14 @@ from studio.core.tomlfile import (
 
 SHEET_FORMAT = 1
 SHEET_SUFFIX = ".sheet.toml"
-_SIZE_RE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
-
-@dataclass(frozen=True, slots=True)
-class Character:
-    name: str
-    anchor: str
-    seed: int
-    fields: AnchorFields = field(default_factory=AnchorFields)
-    negative: str | None = None  # None: the catalog's recommended negative for finals
-    skin: tuple[str, ...] = ()  # skin-detail preset ids or free text
-    quality: tuple[str, ...] = ()  # quality-marker preset ids or free text
-    #: The reference set (at most ``REFERENCES_MAX``), paths relative to the sheet file.
-    references: tuple[ReferenceImage, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Scene:
-    name: str
-    setting: str
-    lighting: str = ""
-    lens: str = ""
-    framing: str = "portrait"
-    seed: int | None = None  # None: the sheet's locked seed
-    pattern: str = ""
-    notes: str = ""
-    #: The template the scene came from (its id), for sections in the grid and export layouts.
-    group: str = ""
-    #: Replaces only the outfit in the anchor for this scene (see ``scene_anchor``).
-    outfit: str = ""
-    #: How strongly the scene holds to the reference images; None: strong when the character
-    #: has any (see ``scene_reference_strength``).
-    reference: ReferenceStrength | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Sheet:
-    character: Character
-    scenes: tuple[Scene, ...] = ()
-    preview: StageProfile = field(default_factory=lambda: default_profile(Stage.PREVIEW))
-    final: StageProfile = field(default_factory=lambda: default_profile(Stage.FINAL))
-    title: str = ""
-    #: The id of the template the sheet was made from (informational; picks the export layout).
-    template: str = ""
-
-    def profile(self, stage: Stage) -> StageProfile:
-        return self.preview if stage is Stage.PREVIEW else self.final
-
-    def scene(self, name: str) -> Scene | None:
-        return next((s for s in self.scenes if s.name == name), None)
-
-    def seed_for(self, scene: Scene) -> int:
-        return self.character.seed if scene.seed is None else scene.seed
-
-    def with_scenes(self, scenes: tuple[Scene, ...]) -> Sheet:
-        return replace(self, scenes=scenes)
-
-
-def scene_anchor(sheet: Sheet, scene: Scene) -> str:
-    """The anchor a scene sends: the character's, with the scene's outfit (if any) in place of
-    the character's own (the rule is ``anchor_with_outfit``'s)."""
-    ch = sheet.character
-    return anchor_with_outfit(ch.anchor, ch.name, ch.fields, scene.outfit)
-
-
-def scene_reference_strength(sheet: Sheet, scene: Scene) -> ReferenceStrength:
-    """How strongly ``scene`` holds to the character's reference images: its own setting,
-    else strong; off when there is nothing to send (:func:`scene_references`)."""
-    if not scene_references(sheet, scene):
-        return ReferenceStrength.OFF
-    return scene.reference or ReferenceStrength.STRONG
-
-
-def scene_references(sheet: Sheet, scene: Scene) -> tuple[ReferenceImage, ...]:
-    """The reference images ``scene`` sends, in the sheet's order: none when the scene is set
-    to "off"; a scene with its own outfit leaves out the outfit pictures (its text wins)."""
-    if scene.reference is ReferenceStrength.OFF:
-        return ()
-    refs = sheet.character.references
-    if scene.outfit.strip():
-        refs = tuple(r for r in refs if r.role is not ReferenceRole.OUTFIT)
-    return refs
-
-
-def frame_size(framing: str, catalog: PresetCatalog) -> tuple[int, int] | None:
-    """Width and height of a framing preset id or a ``WIDTHxHEIGHT`` value."""
-    preset = catalog.get(PresetKind.FRAMING, framing)
-    if preset is not None and preset.width and preset.height:
-        return preset.width, preset.height
-    match = _SIZE_RE.match(framing.strip())
-    if match:
-        return int(match.group(1)), int(match.group(2))
-    return None
+#: The sheet itself lives in :mod:`studio.core.sheet_model`; its names are offered here too, so
+#: one import gives a sheet and its file.
+__all__ = [
+    "SHEET_FORMAT", "SHEET_SUFFIX", "Character", "Scene", "Sheet", "dump_sheet", "frame_size",
+    "load_sheet", "parse_sheet", "save_sheet", "scene_anchor", "scene_reference_strength",
+    "scene_references", "sheet_to_dict",
+]
 
 
 # --------------------------------------------------------------------------- reading

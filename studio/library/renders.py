@@ -28,6 +28,7 @@ from .models import (
     RenderFilter,
     RenderPage,
     RenderRecord,
+    SceneRecord,
     SheetCell,
 )
 from .recording import Recorder, clean_tags, reference_data, references_from_json
@@ -240,35 +241,51 @@ class Renders:
         return self.page(dataclasses.replace(base, text=text), limit=limit, offset=offset)
 
     def cells(self, sheet_id: int) -> list[SheetCell]:
-        """For each scene of the sheet and each stage, the render it shows (the take the user
-        picked while it is usable and kept, else the latest usable live render) and why it is
-        out of date against the scene as last recorded."""
+        """For each scene of the sheet and each stage, the render its cell shows (see
+        :meth:`_shown`) and why it is out of date against the scene as last recorded."""
         with self._db.read("read the sheet's renders") as conn:
             scenes = {row["id"]: _scene(row) for row in
                       conn.execute("SELECT * FROM scenes WHERE sheet_id = ?", (sheet_id,))}
-            rows = conn.execute(
-                "SELECT * FROM (SELECT r.*, i.path AS image_rel, ROW_NUMBER() OVER ("
-                "PARTITION BY r.scene_id, r.stage ORDER BY (t.render_id IS NOT NULL) DESC, "
-                "r.created DESC, r.id DESC) AS rn "
-                "FROM renders r LEFT JOIN images i ON i.hash = r.image_hash "
-                "LEFT JOIN chosen_takes t ON t.render_id = r.id "
-                "WHERE r.sheet_id = ? AND r.scene_id IS NOT NULL AND r.trashed IS NULL "
-                "AND r.status = 'ok') WHERE rn = 1",
-                (sheet_id,),
-            ).fetchall()
-        cells = []
-        for row in rows:
-            scene = scenes.get(row["scene_id"])
-            if scene is None:
-                continue
-            render = self._record(row)
-            current = scene.fingerprint(render.stage)
-            reasons = () if current is None else staleness(render.fingerprint, current)
-            cells.append(SheetCell(scene=scene, stage=render.stage, render=render,
-                                   out_of_date=reasons))
+            rows = self._shown(conn, "r.sheet_id = ?", (sheet_id,))
+        cells = [self._cell(scenes[row["scene_id"]], row) for row in rows
+                 if row["scene_id"] in scenes]
         order = {Stage.PREVIEW: 0, Stage.FINAL: 1}
         cells.sort(key=lambda c: (c.scene.position, order[c.stage]))
         return cells
+
+    def cell(self, scene_id: int, stage: Stage) -> SheetCell | None:
+        """The render one scene's cell shows at ``stage`` (the rule of :meth:`cells`: what the
+        card and ``studio status`` show, and the preview a final is made from); None when it
+        has none."""
+        with self._db.read("read the scene's render") as conn:
+            row = conn.execute("SELECT * FROM scenes WHERE id = ?", (scene_id,)).fetchone()
+            rows = self._shown(conn, "r.scene_id = ? AND r.stage = ?", (scene_id, stage.value))
+        if row is None or not rows:
+            return None
+        return self._cell(_scene(row), rows[0])
+
+    @staticmethod
+    def _shown(conn: sqlite3.Connection, where: str,
+               params: Sequence[object]) -> list[sqlite3.Row]:
+        """The one rule for what a cell shows, per scene and stage among the renders ``where``
+        selects: the take the user picked while it is usable and kept, else the latest usable
+        live render. (An approval does not pick: the user picks a take to make finals from.)"""
+        return conn.execute(
+            "SELECT * FROM (SELECT r.*, i.path AS image_rel, ROW_NUMBER() OVER ("
+            "PARTITION BY r.scene_id, r.stage ORDER BY (t.render_id IS NOT NULL) DESC, "
+            "r.created DESC, r.id DESC) AS rn "
+            "FROM renders r LEFT JOIN images i ON i.hash = r.image_hash "
+            "LEFT JOIN chosen_takes t ON t.render_id = r.id "
+            f"WHERE {where} AND r.scene_id IS NOT NULL AND r.trashed IS NULL "
+            "AND r.status = 'ok') WHERE rn = 1",
+            tuple(params),
+        ).fetchall()
+
+    def _cell(self, scene: SceneRecord, row: sqlite3.Row) -> SheetCell:
+        render = self._record(row)
+        current = scene.fingerprint(render.stage)
+        reasons = () if current is None else staleness(render.fingerprint, current)
+        return SheetCell(scene=scene, stage=render.stage, render=render, out_of_date=reasons)
 
     def takes(self, scene_id: int, stage: Stage) -> list[RenderRecord]:
         """Every usable live take of a scene at a stage, newest first."""

@@ -9,12 +9,24 @@ with each job the provider accepts.
 
 Waiting jobs are served first come, first served; a cancelled waiter is skipped when its turn
 comes, so cancelling thousands of waiting jobs stays linear.
+
+:class:`Pacing` holds a queue's lanes, one per provider, and tells the listeners when a
+provider's rate limit holds jobs back.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from studio.providers.errors import provider_name
+from studio.render.events import RateLimitWait, RenderEvent
+
+if TYPE_CHECKING:
+    from studio.providers.base import Provider, Throttled
+    from studio.render.job import RunningJob
 
 
 class Lane:
@@ -67,3 +79,34 @@ class Lane:
         if self.limit < self.capacity:
             self.limit += 1
             self._grant()
+
+
+class Pacing:
+    """A queue's lanes, one per provider, narrowed while the provider throttles (the runner
+    calls back into it through the queue)."""
+
+    def __init__(self, emit: Callable[[RenderEvent], None]) -> None:
+        self._emit = emit
+        self._lanes: dict[str, Lane] = {}
+        self._waiting_announced: set[str] = set()
+
+    def lane(self, provider: Provider) -> Lane:
+        lane = self._lanes.get(provider.id)
+        if lane is None:
+            lane = self._lanes[provider.id] = Lane(provider.concurrency)
+        return lane
+
+    def throttled(self, job: RunningJob, provider: Provider, event: Throttled) -> None:
+        """The provider's rate limit holds ``job``'s submit back: fewer of its jobs at once,
+        and say so once per throttled answer."""
+        self.lane(provider).narrow()
+        if event.fresh or provider.id not in self._waiting_announced:
+            self._waiting_announced.add(provider.id)
+            message = f"waiting for {provider_name(provider.id)}'s rate limit"
+            if event.hint:
+                message += f", {event.hint}"
+            self._emit(RateLimitWait(job.ref, event.seconds, message))
+
+    def accepted(self, provider: Provider) -> None:
+        self._waiting_announced.discard(provider.id)
+        self.lane(provider).widen()

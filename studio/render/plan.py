@@ -15,7 +15,7 @@ that follow the cell's own (:func:`take_seeds`). Every take carries the cell's f
 seed part is the cell's seed, not the take's): a take is a variation the user asked for, not a
 render of something the sheet no longer says, so only a change of the cell's seed makes it out
 of date. The seed each take was sent with is in its request and its record. A final is made
-from the preview take the user picked (:func:`preview_for`).
+from the preview its cell shows (:func:`preview_for`): the take the user picked, else the latest.
 
 Everything here is blocking (library reads and writes): the window calls it from a worker thread.
 """
@@ -341,21 +341,11 @@ def plan_previews(
 
 
 def preview_for(library: Library, binding: SheetBinding, scene: str) -> RenderRecord | None:
-    """The preview a final of ``scene`` is made from: the take the user picked (while it is
-    usable and not in the trash), else the latest approved one, else the latest."""
-    scene_id = binding.scenes[scene].id
-    picked = library.renders.chosen_take(scene_id, Stage.PREVIEW)
-    if picked is not None:
-        render = library.renders.get(picked)
-        if render.usable and render.trashed is None:
-            return render
-    for approval in (Approval.APPROVED, None):
-        page = library.renders.page(RenderFilter(
-            sheet_id=binding.sheet.id, scene_id=scene_id, stage=Stage.PREVIEW,
-            usable=True, approval=approval), limit=1)
-        if page.items:
-            return page.items[0]
-    return None
+    """The preview a final of ``scene`` is made from: the one its cell shows
+    (:meth:`~studio.library.renders.Renders.cell`: the take the user picked, else the latest),
+    the same render the card and ``studio status`` show."""
+    cell = library.renders.cell(binding.scenes[scene].id, Stage.PREVIEW)
+    return None if cell is None else cell.render
 
 
 def plan_finals(

@@ -331,12 +331,14 @@ def test_finalize_only_the_approved_scenes(
                                "--json")
     assert code == 0, err
     first = {r["scene"]: r["render"] for r in data["results"]}
-    # A second take of the harbour; the user approves the first one.
+    # A second take of the harbour; the user approves the first one and picks it (an approval
+    # alone does not pick: the cell, status and finals follow the pick, else the latest take).
     code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "preview",
                                "--scene", "Harbour", "--json")
     assert code == 0, err
     with open_library(env) as lib:
         lib.renders.set_approval([first["Harbour"], first["Studio"]], Approval.APPROVED)
+        lib.renders.choose_take(first["Harbour"])
     code, data, err = run_main(capsys, env, "render", str(sheet_path), "--stage", "final",
                                "--approved", "--json")
     assert code == 0, err

@@ -177,14 +177,15 @@ def _scenes(name: str, sheet: Sheet, catalog: PresetCatalog) -> Iterator[tuple[s
 
 
 def _record_previews(library: Library, plan: RenderPlan) -> dict[int, str]:
-    """Record each job of ``plan`` as a finished render (a tiny image); approve every third
-    scene's. Returns render id -> scene name."""
+    """Record each job of ``plan`` as a finished render (a tiny image); approve the preview
+    every third scene's cell shows (its take recorded last). Returns render id -> scene name."""
     parents = {}
+    shown: dict[str, int] = {}
     for number, job in enumerate(plan.jobs):
         record = library.renders.record(job.draft, png((number % 256, 40, 90), (4, 4)))
         parents[record.id] = f"{job.scene} #{number}"
-        if number % 3 == 0:
-            library.renders.set_approval([record.id], Approval.APPROVED)
+        shown[job.scene] = record.id
+    library.renders.set_approval(list(shown.values())[::3], Approval.APPROVED)
     return parents
 
 
