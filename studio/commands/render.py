@@ -187,13 +187,15 @@ def cmd_render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         say(f"{stage.value}s of {scenes} on "
             f"{_provider_label(choice.provider.id)} ({choice.model}): {batch.sentence()}")
         queue.subscribe(progress_printer(show_seed=args.takes > 1))
-        warming.join()
+        # Not joined before: the jobs are journaled while it works, and the first request
+        # waits for the client it builds.
         if isinstance(plan, StagedPreviews):
             _run_batch(queue, lambda: _add_staged(queue, staged, batch), providers)
             binding = staged.binding
         else:
             jobs = plan.jobs
             _run_batch(queue, lambda: queue.add(jobs, batch=batch), providers)
+        warming.join()
         views = queue.jobs()
         copied = copy_to_out(views, Path(args.out)) if args.out else {}
         # What is still out of date once this batch is in (e.g. finals older than the anchor).

@@ -14,22 +14,26 @@ time (``library.lock``); a second one opens for viewing only, or waits, and says
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .changes import Announcer
 from .database import BusyPolicy, Database
-from .faces import FaceAnalyses
 from .files import Files
 from .jobs import Jobs
-from .maintenance import Maintenance
 from .projects import Characters, Projects
 from .recording import Recorder
-from .references import References
 from .renders import Renders
 from .sheets import Sheets
 from .storage import FileWriter
+
+if TYPE_CHECKING:
+    from .faces import FaceAnalyses
+    from .maintenance import Maintenance
+    from .references import References
 
 __all__ = ["BusyPolicy", "Library"]
 
@@ -42,17 +46,35 @@ class Library:
         self.db = db
         self.files = Files(db.data_dir, file_writer=file_writer,
                            thumbnail_workers=thumbnail_workers)
-        recorder = Recorder(db, self.files)
+        self._recorder = recorder = Recorder(db, self.files)
         self.projects = Projects(db)
         self.characters = Characters(db)
         self.sheets = Sheets(db)
         self.renders = Renders(db, self.files, recorder)
         self.jobs = Jobs(db, self.renders, recorder)
-        self.maintenance = Maintenance(db, self.files, self.renders, recorder)
-        self.faces = FaceAnalyses(db)
-        self.references = References(db, self.files)
         if not db.read_only:
             self.files.prepare()
+
+    # Made (and their modules imported) on first use: a render never needs them, and each
+    # import is start-up time before its first request.
+
+    @functools.cached_property
+    def maintenance(self) -> Maintenance:
+        from .maintenance import Maintenance
+
+        return Maintenance(self.db, self.files, self.renders, self._recorder)
+
+    @functools.cached_property
+    def faces(self) -> FaceAnalyses:
+        from .faces import FaceAnalyses
+
+        return FaceAnalyses(self.db)
+
+    @functools.cached_property
+    def references(self) -> References:
+        from .references import References
+
+        return References(self.db, self.files)
 
     @classmethod
     def open(

@@ -255,7 +255,8 @@ class Provider(ABC):
 
     def warm_up(self) -> None:  # noqa: B027 - optional hook, nothing to prepare by default
         """Prepare what the first request needs (an HTTP client and its TLS trust store) ahead
-        of time; blocking, safe to run in a worker thread before any job starts."""
+        of time; blocking, safe to run in a worker thread, also while jobs start (the first
+        request waits for what it is preparing)."""
 
     def prepare_images(self) -> None:
         """Load what checking this provider's images needs (the image decoder) in the

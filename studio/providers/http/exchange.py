@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -173,6 +174,7 @@ class Exchanger:
         self._transport = transport
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
+        self._client_lock = threading.Lock()
         self._also: set[tuple[str, str, int | None]] = set()
         #: Read its trust store only if a TLS connection is made (or warm-up asks).
         self.tls = TrustOnFirstUse()
@@ -184,20 +186,29 @@ class Exchanger:
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            longest = max(self.deadlines.submit, self.deadlines.poll, self.deadlines.download)
-            self._client = httpx.AsyncClient(
-                # The deadline of each exchange is what bounds it; these only stop a stuck
-                # connect early and keep httpx from its own 5 s default.
-                timeout=httpx.Timeout(longest, connect=min(15.0, longest)),
-                limits=httpx.Limits(max_connections=self._max_connections,
-                                    max_keepalive_connections=self._max_connections),
-                transport=self._transport,
-                verify=self.tls,
-                follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
-            )
-        return self._client
+        client = self._client
+        if client is None:
+            # The warm-up thread may be building it right now: the first request waits for
+            # that one rather than building a second.
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._new_client()
+                client = self._client
+        return client
+
+    def _new_client(self) -> httpx.AsyncClient:
+        longest = max(self.deadlines.submit, self.deadlines.poll, self.deadlines.download)
+        return httpx.AsyncClient(
+            # The deadline of each exchange is what bounds it; these only stop a stuck
+            # connect early and keep httpx from its own 5 s default.
+            timeout=httpx.Timeout(longest, connect=min(15.0, longest)),
+            limits=httpx.Limits(max_connections=self._max_connections,
+                                max_keepalive_connections=self._max_connections),
+            transport=self._transport,
+            verify=self.tls,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+        )
 
     async def aclose(self) -> None:
         if self._client is not None:

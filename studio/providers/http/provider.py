@@ -122,6 +122,11 @@ class HttpProvider(HttpApi, Provider):
         self.price_per_image = price_per_image
         self._preview_model = preview_model
         self._final_model = final_model
+        # Fixed once built (the models, their profiles and the price come from the
+        # constructor): kept, since a sheet of thousands of scenes asks for them per request.
+        self._model_choice: ModelChoice | None = None
+        self._text_choice: ModelChoice | None = None
+        self._capabilities: dict[str, ModelCapabilities] = {}
         clock = clock or SystemClock()
         rng = rng or random.Random()
         super().__init__(
@@ -190,20 +195,27 @@ class HttpProvider(HttpApi, Provider):
     # ------------------------------------------------------------ configuration
 
     def models(self) -> ModelChoice:
-        default = self.default_models()
-        return ModelChoice(preview=self._preview_model or default.preview,
-                           final=self._final_model or default.final)
+        if self._model_choice is None:
+            default = self.default_models()
+            self._model_choice = ModelChoice(preview=self._preview_model or default.preview,
+                                             final=self._final_model or default.final)
+        return self._model_choice
 
     def reference_models(self) -> ModelChoice | None:
         return self.reference_defaults
 
     def text_models(self) -> ModelChoice:
-        return self.default_models()
+        if self._text_choice is None:
+            self._text_choice = self.default_models()
+        return self._text_choice
 
     def capabilities(self, model: str) -> ModelCapabilities:
-        caps = self.model_capabilities(model)
-        if self.price_per_image is not None:
-            caps = replace(caps, price_per_image=self.price_per_image)
+        caps = self._capabilities.get(model)
+        if caps is None:
+            caps = self.model_capabilities(model)
+            if self.price_per_image is not None:
+                caps = replace(caps, price_per_image=self.price_per_image)
+            self._capabilities[model] = caps
         return caps
 
     @functools.cached_property
