@@ -143,8 +143,9 @@ class GridPainting(_View):
     def _draw_ahead(self) -> None:
         """Draw the pictures of the cards about to come into sight, for at most
         :data:`AHEAD_BUDGET` this turn (the rest in the next). A card with a render under way
-        changes every moment: it is drawn when it comes into sight."""
-        if not self.isVisible():
+        changes every moment: it is drawn when it comes into sight. While a batch renders,
+        nothing is drawn ahead: the window's turns are kept for the cards in sight."""
+        if not self.isVisible() or self._delegate.rendering:
             return
         plan, offset = self.plan(), self.verticalOffset()
         ratio = self.viewport().devicePixelRatioF()

@@ -529,6 +529,15 @@ def test_the_cards_about_to_come_into_sight_are_drawn_at_idle_and_a_notch_draws_
     # and the next ones are drawn ahead once the loop is idle again
     qtbot.waitUntil(lambda: not grid._ahead.isActive())
     assert set(drawn) and set(drawn) <= set(grid.rows_ahead())
+    # while a batch renders the window's turns are kept for the cards in sight
+    window.delegate.rendering = True
+    drawn.clear()
+    bar.setValue(bar.value() + bar.singleStep() * 3)
+    QApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest.value)
+    drawn.clear()  # (what came into sight may be drawn: it is in sight)
+    qtbot.waitUntil(lambda: not grid._ahead.isActive())
+    assert drawn == []
+    window.delegate.rendering = False
     close_window(qtbot, window)
 
 
