@@ -169,10 +169,7 @@ class Recovery:
         return job.ref
 
     async def forget(self, job_id: int) -> JobRef:
-        rec = await asyncio.to_thread(self._library.jobs.get, job_id)
-        if rec.state is not JobState.UNCERTAIN:
-            raise ValueError(f"job {job_id} is {rec.state.value}; only an uncertain job is "
-                             "forgotten this way")
+        rec = await self._uncertain_record(job_id, "forgotten")
         await asyncio.to_thread(self._library.jobs.cancel, job_id)
         job = self._book.find(job_id)
         if job is None or job.state is not JobState.UNCERTAIN:
@@ -181,11 +178,17 @@ class Recovery:
                                             "provider did render it, it may still be billed."))
         return job.ref
 
-    async def _requeued(self, job_id: int) -> RunningJob:
+    async def _uncertain_record(self, job_id: int, done_to_it: str) -> JobRecord:
+        """The library's record of ``job_id``, which must be uncertain (else a sentence saying
+        that only an uncertain job is ``done_to_it`` this way)."""
         rec = await asyncio.to_thread(self._library.jobs.get, job_id)
         if rec.state is not JobState.UNCERTAIN:
             raise ValueError(f"job {job_id} is {rec.state.value}; only an uncertain job is "
-                             "sent again this way")
+                             f"{done_to_it} this way")
+        return rec
+
+    async def _requeued(self, job_id: int) -> RunningJob:
+        rec = await self._uncertain_record(job_id, "sent again")
         require_configured(self._providers, rec.provider)
         rec = await asyncio.to_thread(self._library.jobs.requeue, job_id)
         job = self._book.hold(RunningJob(ref=job_ref(rec), request=rec.request, resumed=True))
