@@ -64,7 +64,10 @@ class WindowStatus(WindowPart):
         window = self.window
         progress = window.model.progress()
         self.status.show_progress(progress)
-        window.delegate.rendering = progress.active > 0
+        rendering = progress.active > 0
+        if window.delegate.rendering and not rendering:
+            window.grid.draw_ahead_soon()  # nothing was drawn ahead while the batch rendered
+        window.delegate.rendering = rendering
         window.actions_by_name["cancel_all"].setEnabled(window.renderer is not None
                                                         and progress.active > 0)
 

@@ -541,6 +541,40 @@ def test_the_cards_about_to_come_into_sight_are_drawn_at_idle_and_a_notch_draws_
     close_window(qtbot, window)
 
 
+def test_the_cards_ahead_that_changed_during_a_batch_are_drawn_once_it_ends(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing is drawn ahead while a batch renders; once it ends, the cards about to come
+    into sight are drawn at idle again (they waited for the next scroll, and the first notch
+    after a batch drew them while the frame waited)."""
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=60)
+    grid, model = window.grid, window.model
+    grid.set_card_size(0)
+    settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
+    window.delegate.badges = None
+    grid.viewport().repaint()
+    qtbot.waitUntil(lambda: not grid._ahead.isActive())
+    ahead = grid.rows_ahead()
+    assert ahead
+    first = model.scene_at(0).name  # a batch renders the first card
+    model.update_slot(first, Stage.PREVIEW, state=JobState.PROCESSING)
+    qtbot.waitUntil(lambda: not window.counts_pending)
+    assert window.delegate.rendering
+    drawn: list[int] = []
+    count_card_draws(monkeypatch, drawn, by="row")
+    for row in ahead:  # the renders of the cards ahead end meanwhile
+        model.update_slot(model.scene_at(row).name, Stage.PREVIEW, state=JobState.FAILED,
+                          message="The render failed.")
+    qtbot.waitUntil(lambda: not window.counts_pending and not grid._ahead.isActive())
+    assert window.delegate.rendering
+    assert set(drawn) & set(ahead) == set()  # the batch's turns were kept for the cards in sight
+    model.update_slot(first, Stage.PREVIEW, state=JobState.FAILED, message="The render failed.")
+    qtbot.waitUntil(lambda: set(ahead) <= set(drawn))  # the batch has ended
+    assert not window.delegate.rendering
+    close_window(qtbot, window)
+
+
 def test_a_card_drawn_ahead_that_changes_meanwhile_comes_into_sight_as_it_is_now(  # type: ignore[no-untyped-def]
         make_window, qtbot) -> None:
     from PySide6.QtCore import QEvent, QPoint
