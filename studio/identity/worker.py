@@ -25,6 +25,8 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from studio.core.priority import BACKGROUND_NICENESS
+
 from .analysis import FaceAnalysis
 from .errors import IdentityUnavailable
 from .faces import DlibFaceAnalyser
@@ -33,8 +35,8 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
-#: How much lower the child's priority is than the app's (POSIX niceness).
-CHILD_NICENESS = 10
+#: How much lower the child's priority is than the app's (POSIX niceness): background work's.
+CHILD_NICENESS = BACKGROUND_NICENESS
 #: How long ``close`` lets an idle child leave on its own before ending it.
 LEAVE_SECONDS = 5.0
 

@@ -26,6 +26,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from studio.core.priority import lower_this_thread
+
 #: ``post(fn, *args)``: call ``fn(*args)`` on the owner's thread soon (thread-safe), for example
 #: ``loop.call_soon_threadsafe``.
 Post = Callable[..., Any]
@@ -38,8 +40,10 @@ class HandBackExecutor(concurrent.futures.Executor):
     def __init__(self, post: Post, max_workers: int | None = None,
                  thread_name_prefix: str = "studio-worker") -> None:
         self._post = post
+        # Background work runs below the window (studio.core.priority).
         self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+            max_workers=max_workers, thread_name_prefix=thread_name_prefix,
+            initializer=lower_this_thread)
         self._lock = threading.Lock()
         self._keys = itertools.count()
         # key -> (the caller's future, the job): both owned here until settled on the owner's

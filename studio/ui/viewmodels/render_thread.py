@@ -24,6 +24,8 @@ import weakref
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from studio.core.priority import lower_this_thread
+
 if TYPE_CHECKING:
     from studio.render import BatchEstimate, JobRef, JobView, Progress, RenderEvent, RenderQueue
     from studio.render.budget import Priced
@@ -59,6 +61,8 @@ class RenderThread:
         return self._closing
 
     def _serve(self) -> None:
+        # Below the window, with every thread it starts (its loop's pool, the image writers).
+        lower_this_thread()
         loop = self._loop
         asyncio.set_event_loop(loop)
         try:
