@@ -111,7 +111,7 @@ EXIT_BAD_ENVIRONMENT = 2
 COLLECT_EVERY_MS = 25
 #: How long the first collection waits. Until then the window is being made and shows itself:
 #: what start-up makes (the modules, the window) is alive, and the first collection, coming
-#: due while the window was made, walked all of it (30,000 objects, about 15 ms, a few hundred
+#: due while the window was made, walked all of it (30,000 objects, 15-25 ms, a few hundred
 #: found) before the first paint. Once the window has started it is moved out of the
 #: collector's sight (:func:`keep_collections_short`) and is never walked at all.
 FIRST_COLLECTION_MS = 1000
