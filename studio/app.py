@@ -109,6 +109,12 @@ EXIT_BAD_ENVIRONMENT = 2
 #: How often the GUI thread collects cyclic garbage while it is being made (automatic
 #: collection is off; an idle window checks once a second).
 COLLECT_EVERY_MS = 25
+#: How long the first collection waits. Until then the window is being made and shows itself:
+#: what start-up makes (the modules, the window) is alive, and the first collection, coming
+#: due while the window was made, walked all of it (30,000 objects, 15-25 ms, a few hundred
+#: found) before the first paint. Once the window has started it is moved out of the
+#: collector's sight (:func:`keep_collections_short`) and is never walked at all.
+FIRST_COLLECTION_MS = 1000
 #: Seconds a thread may keep the interpreter lock while another waits for it, in the window's
 #: process (Python's default is 0.005).
 GUI_SWITCH_INTERVAL = 0.0002
@@ -128,7 +134,8 @@ def prepare_application(app: QApplication) -> GuiThreadCollector:
     # Qt objects in garbage die on the GUI thread. Collected often, so each collection is short:
     # between two checks the youngest generation grows unchecked (thousands of objects in a
     # busy half second), and one collection of all that held the window for 15-25 ms.
-    collector = GuiThreadCollector(app, interval_ms=COLLECT_EVERY_MS)
+    collector = GuiThreadCollector(app, interval_ms=COLLECT_EVERY_MS,
+                                   first_check_ms=FIRST_COLLECTION_MS)
     # The render engine, the image writers and the decoders are threads of this interpreter:
     # each time the GUI thread comes back from Qt it waits for the interpreter lock, up to the
     # switch interval per hand-over, and one turn of the event loop makes many. Handing over

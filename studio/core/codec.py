@@ -13,7 +13,6 @@ studio) and missing keys take the field's default (data from an older one).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import types
 import typing
@@ -22,7 +21,10 @@ from datetime import datetime
 from enum import Enum
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
+
+if TYPE_CHECKING:
+    import json
 
 T = TypeVar("T")
 
@@ -65,15 +67,22 @@ def to_data(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """Compact, stable JSON text of ``value`` (keys sorted; NaN and infinities refused)."""
-    return _ENCODER.encode(to_data(value))
+    return _encoder().encode(to_data(value))
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False,
+@cache
+def _encoder() -> json.JSONEncoder:
+    """Made at the first use: ``json`` is read then (a window shows itself without it)."""
+    import json
+
+    return json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False,
                             separators=(",", ":"))
 
 
 def loads(cls: type[T], text: str | bytes) -> T:
     """``cls`` from JSON text; :class:`CodecError` for text that is not JSON or does not fit."""
+    import json
+
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,8 @@ class NothingWritten(OSError):
 
 def temp_name_for(final: Path) -> Path:
     """A hidden, unique name next to ``final`` (the same folder, so the rename is atomic)."""
+    import secrets  # read at the first write: a window shows itself without it
+
     return final.with_name(f".{final.name}{TEMP_MARK}{secrets.token_hex(4)}")
 
 

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from studio.core import toml_reader
 from studio.core.files import write_atomic
 from studio.core.request import Stage
@@ -187,5 +185,7 @@ def save_settings(config_dir: Path, settings: Settings) -> Path:
     """Write in one step (core.files) so a crash never leaves half a settings file."""
     config_dir.mkdir(parents=True, exist_ok=True)
     path = config_dir / SETTINGS_FILE_NAME
+    import tomli_w  # read when a file is written: a window shows itself without it
+
     write_atomic(path, tomli_w.dumps(settings_to_dict(settings)))
     return path

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from studio.core import limits
 from studio.core.anchor import (
     FIELD_NAMES,
@@ -416,6 +414,8 @@ def sheet_to_dict(sheet: Sheet) -> dict[str, Any]:
 
 
 def dump_sheet(sheet: Sheet) -> str:
+    import tomli_w  # read when a sheet is written: a window shows itself without it
+
     return tomli_w.dumps(sheet_to_dict(sheet), multiline_strings=False)
 
 

@@ -29,7 +29,9 @@ class GuiThreadCollector(QObject):
     #: The longest wait between two checks while nothing is due (an idle window wakes seldom).
     IDLE_INTERVAL_MS = 1000
 
-    def __init__(self, parent: QObject | None = None, interval_ms: int = 500) -> None:
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 500,
+                 first_check_ms: int | None = None) -> None:
+        """``first_check_ms``: how long the first check waits (``interval_ms`` if not given)."""
         super().__init__(parent)
         self._give_back = _GiveBack(gc.isenabled())
         young, _middle, oldest = gc.get_threshold()
@@ -39,7 +41,7 @@ class GuiThreadCollector(QObject):
         self._busy_ms = interval_ms
         self._idle_ms = max(interval_ms, self.IDLE_INTERVAL_MS)
         self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
+        self._timer.setInterval(interval_ms if first_check_ms is None else first_check_ms)
         self._timer.timeout.connect(self._tick)
         self._timer.start()
         self.destroyed.connect(self._give_back.once)

@@ -28,7 +28,6 @@ from studio.core.settings import Settings
 from studio.ui.card_actions import CardActions
 from studio.ui.card_badges import CardBadges
 from studio.ui.character_panel import CharacterPanel
-from studio.ui.inspector import Inspector
 from studio.ui.scene_checks import SceneFindings
 from studio.ui.scene_delegate import SceneCardDelegate
 from studio.ui.scene_editor import SceneEditor
@@ -68,8 +67,8 @@ from studio.ui.window_status import WindowStatus
 
 if TYPE_CHECKING:
     from studio.ui.image_windows import ImageWindows
+    from studio.ui.inspector import Inspector
     from studio.ui.template_dialog import WindowTemplates
-
 
 
 class MainWindow(QMainWindow):
@@ -168,6 +167,29 @@ class MainWindow(QMainWindow):
 
         return WindowTemplates(self.services.catalog, self.services.config_dir)
 
+    @cached_property
+    def inspector(self) -> Inspector:
+        """The Inspector panel, made when its tab is first shown (or asked for): it waits behind
+        the Scene panel, and is not part of the first paint."""
+        from studio.ui.inspector import Inspector
+
+        inspector = Inspector(self.inspector_model, self, self.render_facts)
+        inspector.setMinimumWidth(300)
+        inspector.referenceRequested.connect(self.card_actions.use_as_reference)
+        dock = self.inspector_dock
+        stand_in = dock.widget()
+        dock.setWidget(inspector)
+        if stand_in is not None:
+            stand_in.deleteLater()
+        if dock.isVisible():
+            inspector.show()  # a widget set into a shown dock is not shown by it
+        self.cut_text_tips.watch(inspector)
+        return inspector
+
+    def _inspector_shown(self, visible: bool) -> None:
+        if visible:
+            _ = self.inspector
+
     # ------------------------------------------------------------------ construction
     def _build_central(self) -> None:
         self.delegate = SceneCardDelegate(self.services.catalog, self.images, self)
@@ -204,8 +226,8 @@ class MainWindow(QMainWindow):
                  Qt.DockWidgetArea.LeftDockWidgetArea),
                 ("Scene", "sceneDock", SceneEditor(self.document, self.selection, self),
                  Qt.DockWidgetArea.RightDockWidgetArea),
-                ("Inspector", "inspectorDock",
-                 Inspector(self.inspector_model, self, self.render_facts),
+                # A tab behind the Scene panel: its widget is made when it is first shown.
+                ("Inspector", "inspectorDock", QWidget(self),
                  Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
@@ -219,7 +241,6 @@ class MainWindow(QMainWindow):
         self.character_dock, self.scene_dock, self.inspector_dock = docks
         self.character_panel = cast(CharacterPanel, self.character_dock.widget())
         self.scene_editor = cast(SceneEditor, self.scene_dock.widget())
-        self.inspector = cast(Inspector, self.inspector_dock.widget())
         self.tabifyDockWidget(self.scene_dock, self.inspector_dock)
         # The prompt checks on the cards and in the Scene panel, where the problem is.
         self.character_panel.checks.findingsChanged.connect(self.model.set_findings)
@@ -229,6 +250,7 @@ class MainWindow(QMainWindow):
         for dock in docks:
             self.cut_text_tips.watch(dock)
         self.scene_dock.raise_()
+        self.inspector_dock.visibilityChanged.connect(self._inspector_shown)
 
     def _add_recent_menu(self, menu: QMenu) -> None:
         menu.addMenu(self.recent_menu)
@@ -263,7 +285,6 @@ class MainWindow(QMainWindow):
         self.images.failedToLoad.connect(lambda path, _why: self.model.refresh_images(path))
         cards = self.card_actions
         self.delegate.actionRequested.connect(cards.card_action)
-        self.inspector.referenceRequested.connect(cards.use_as_reference)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.customContextMenuRequested.connect(cards.card_menu)
         for source in (self.render_facts.changed, self.attention.changed):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from studio.core.presets import PresetCatalog
 from studio.core.resources import resources_dir
@@ -72,14 +72,19 @@ class WindowQuestions:
 
 
 class QtDialogs:
-    """The real dialogs."""
+    """The real dialogs (their classes are read when one first opens: none is part of the
+    window's first paint)."""
 
     def open_sheet_path(self, parent: QWidget, start: Path | None) -> Path | None:
+        from PySide6.QtWidgets import QFileDialog
+
         name, _ = QFileDialog.getOpenFileName(parent, "Open a character sheet",
                                               str(start or Path.home()), SHEET_FILTER)
         return Path(name) if name else None
 
     def save_sheet_path(self, parent: QWidget, suggested: Path) -> Path | None:
+        from PySide6.QtWidgets import QFileDialog
+
         name, _ = QFileDialog.getSaveFileName(parent, "Save the character sheet",
                                               str(suggested), SHEET_FILTER)
         if not name:
@@ -90,6 +95,8 @@ class QtDialogs:
         return path
 
     def ask_save_changes(self, parent: QWidget, name: str) -> SaveChoice:
+        from PySide6.QtWidgets import QMessageBox
+
         box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
                           f"Save the changes to {name} before closing it?",
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
@@ -103,6 +110,8 @@ class QtDialogs:
         return "cancel"
 
     def confirm(self, parent: QWidget, title: str, text: str) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
         answer = QMessageBox.question(parent, title, text)
         return answer == QMessageBox.StandardButton.Yes
 

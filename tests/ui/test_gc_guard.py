@@ -161,3 +161,26 @@ def test_the_middle_generation_is_collected_every_few_young_collections(qapp) ->
         for _ in range(MIDDLE_EVERY + 1):
             gc.collect(0)
         assert _checked(collector) == [1]
+
+
+def test_the_first_check_waits_its_own_time_then_checks_at_the_interval(qapp) -> None:  # type: ignore[no-untyped-def]
+    """Start-up's collector waits longer for its first check (the window shows itself first),
+    and from then on checks as often as garbage is made."""
+    outer = gc.isenabled()
+    collector = GuiThreadCollector(None, interval_ms=25, first_check_ms=1000)
+    try:
+        assert collector.interval_ms == 1000
+        assert not gc.isenabled()
+        junk = [[] for _ in range(gc.get_threshold()[0] * 2)]
+        collector._tick()
+        assert collector.interval_ms == 25  # garbage is being made: short checks
+        del junk
+    finally:
+        collector.stop()
+        collector.deleteLater()
+        QCoreApplication.sendPostedEvents(collector, QEvent.Type.DeferredDelete)
+        if outer:
+            gc.enable()
+        else:
+            gc.disable()
+
