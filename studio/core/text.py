@@ -36,3 +36,8 @@ def shorten(text: str, limit: int = 60) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 scene``, ``4 scenes``: a count and its noun (a plural made with "s")."""
+    return f"{count} {noun if count == 1 else noun + 's'}"

@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, Q
 from studio.core.fingerprint import part_digest
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
+from studio.core.text import counted
 from studio.ui import theme
 from studio.ui.viewmodels.attention import JobAttention
 from studio.ui.viewmodels.cells import Cell, Slot
@@ -282,7 +283,5 @@ def _references_tip(fact: RenderFact | None) -> str:
     if fact is None or not fact.references:
         return "Rendered with the character's reference images."
     roles = ", ".join(ROLE_LABELS[r.role].lower() for r in fact.references)
-    count = len(fact.references)
-    noun = "image" if count == 1 else "images"
-    return (f"Rendered with {count} reference {noun} ({roles}), strength "
+    return (f"Rendered with {counted(len(fact.references), 'reference image')} ({roles}), strength "
             f"{fact.strength.value}.")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFont, QPainter, QPalette, QPen
 
+from studio.core.text import counted
 from studio.ui import theme
 from studio.ui.card_geometry import card_height
 
@@ -58,9 +59,8 @@ def plan_grid(groups: Sequence[str], width: int, target: int,
     y = spacing
     for group, _first, count in runs:
         if sections:
-            scenes = "scene" if count == 1 else "scenes"
             headers.append((QRect(spacing, y, width - 2 * spacing, header_h),
-                            f"{label(group)} · {count} {scenes}"))
+                            f"{label(group)} · {counted(count, 'scene')}"))
             y += header_h
         for i in range(count):
             col = i % columns

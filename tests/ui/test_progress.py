@@ -132,6 +132,17 @@ def test_an_all_failed_batch_shows_an_empty_bar_and_one_notice(  # type: ignore[
     close_window(qtbot, window)
 
 
+def test_a_sheet_of_one_scene_says_one_scene(qapp) -> None:  # type: ignore[no-untyped-def]
+    """The status bar of a new sheet read "1 scenes"."""
+    from studio.core.presets import load_catalog
+    from studio.ui.viewmodels.document import SheetDocument, new_character_sheet
+
+    catalog = load_catalog()
+    sheet = new_character_sheet(catalog)
+    sheet = sheet.with_scenes((Scene(name="S0", setting="street"),))
+    assert SceneListModel(SheetDocument(sheet, catalog)).progress().text == "1 scene"
+
+
 def test_counts_per_stage_eta_and_positions_in_line(qapp) -> None:  # type: ignore[no-untyped-def]
     """The model's batch, driven slot by slot as the renderer drives it."""
     from studio.core.presets import load_catalog

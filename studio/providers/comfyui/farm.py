@@ -36,6 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from studio.core.text import counted
 from studio.providers.comfyui.discovery import Catalogue, SystemInfo
 
 ServerState = Literal["unknown", "up", "down"]
@@ -247,9 +248,7 @@ class FarmStatus:
 
     def sentence(self) -> str:
         """``3 servers, 2 up, 5 queued``."""
-        count = len(self.servers)
-        noun = "server" if count == 1 else "servers"
-        return f"{count} {noun}, {self.up} up, {self.queued} queued"
+        return f"{counted(len(self.servers), 'server')}, {self.up} up, {self.queued} queued"
 
     def to_dict(self) -> dict[str, Any]:
         return {"servers": len(self.servers), "up": self.up, "queued": self.queued,

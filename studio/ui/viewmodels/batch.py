@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
+from studio.core.text import counted
 from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.progress import STAGE_WORDS, GridProgress, StageCounts, eta_words
 
@@ -108,7 +109,7 @@ class RenderBatch:
         counts = self.counts()
         stages = tuple((stage, c) for stage, c in counts.items() if c.total)
         if not stages:
-            return GridProgress(f"{scenes} scenes", 0, 0, 0, False)
+            return GridProgress(counted(scenes, "scene"), 0, 0, 0, False)
         total = sum(c.total for _, c in stages)
         active = sum(c.active for _, c in stages)
         done = sum(c.done for _, c in stages)
