@@ -223,8 +223,7 @@ def _render(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
             binding = bind_sheet(library, sheet, sheet_path, catalog)
             plan = plan_finals(library, binding, sheet, catalog, choice, args.scene,
                                approved_only=args.approved, takes=args.takes)
-        for note in all_notes(plan):
-            say(note)
+        say.lines(all_notes(plan))
         cap = args.budget_cap if args.budget_cap is not None else settings.budget_cap
         queue = RenderQueue(library, providers, price=settings_prices(settings, providers),
                             budget_cap=cap)
