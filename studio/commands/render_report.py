@@ -7,11 +7,12 @@ Imported by the handlers only (``studio render --help`` stays cheap).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,6 +35,17 @@ class _Stderr:
 
         with contextlib.suppress(BrokenPipeError):
             print(f"studio: {for_terminal(text)}", file=sys.stderr, flush=True)
+
+    def lines(self, texts: Iterable[str], chunk: int = 1000) -> None:
+        """Each of ``texts`` as :meth:`__call__` prints it, ``chunk`` lines to a write (a
+        batch's notes: one per scene of a big sheet)."""
+        from studio.core.text import for_terminal
+
+        batch = iter(texts)
+        with contextlib.suppress(BrokenPipeError):
+            while part := [f"studio: {for_terminal(text)}\n"
+                           for text in itertools.islice(batch, chunk)]:
+                print("".join(part), end="", file=sys.stderr, flush=True)
 
 
 say = _Stderr()

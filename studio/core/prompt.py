@@ -214,7 +214,10 @@ class SheetPrompts:
 
     def prompt(self, scene: Scene) -> str:
         """:func:`compose_prompt` of ``scene``."""
-        shape = self.shape(scene)
+        return self._prompt(scene, self.shape(scene))
+
+    @staticmethod
+    def _prompt(scene: Scene, shape: SceneShape) -> str:
         setting = scene.setting.strip()
         if not setting:
             return ", ".join((*shape.head_text, *shape.tail_text))
@@ -228,7 +231,7 @@ class SheetPrompts:
         shape = self.shape(scene)
         sends = shape.sends
         return GenerationRequest(
-            prompt=self.prompt(scene),
+            prompt=self._prompt(scene, shape),
             negative=self.negative(stage),
             width=shape.width,
             height=shape.height,

@@ -91,13 +91,14 @@ def read_references(sheet: Sheet, sheet_path: Path, text: str | None = None) -> 
     refs = sheet.character.references
     if not refs:
         return sheet
-    line = find_line((text or "").splitlines(), "character", "references")
     out = []
     for i, ref in enumerate(refs):
         file = reference_file(sheet_path, ref)
         try:
             data = read_image_file(file)
         except ImageFileError as exc:
+            # Found only for the sentence: a sheet of thousands of scenes is long to split.
+            line = find_line((text or "").splitlines(), "character", "references")
             raise SheetError(str(sheet_path), f"names the image {shorten(ref.path)}, which "
                              f"{exc.problem}", key=f"character.references[{i + 1}].image",
                              line=line, hint=exc.hint) from None

@@ -46,6 +46,7 @@ from studio.library.binding import SheetBinding
 from studio.providers.base import Provider
 from studio.providers.errors import InvalidRequestError, provider_name
 from studio.providers.keys import missing_setup
+from studio.providers.prepared import BatchPreparation
 
 SHEET_SUFFIX = ".sheet.toml"
 #: The most takes one render of a scene may ask for (``studio render --takes``).
@@ -264,10 +265,12 @@ def selected_scenes(sheet: Sheet, names: Sequence[str] | None) -> list[Scene]:
 
 
 def prepare_request(choice: ProviderChoice, request: GenerationRequest, scene: Scene,
-                    seed: int | None = None) -> tuple[GenerationRequest, tuple[str, ...]]:
+                    seed: int | None = None, *, preparation: BatchPreparation | None = None,
+                    ) -> tuple[GenerationRequest, tuple[str, ...]]:
     """``request`` (sent with ``seed``, a take's own, when given) as ``choice``'s provider will
     send it, and its notes on what it changed; a refusal is a :class:`RenderInputError`
-    naming the scene (nothing has been sent)."""
+    naming the scene (nothing has been sent). ``preparation``: the batch's, to prepare each
+    shape of request once (the same answers)."""
     provider_id = choice.provider.id
     if request.model != choice.model or request.provider != provider_id or (
             seed is not None and request.seed != seed):
@@ -276,28 +279,33 @@ def prepare_request(choice: ProviderChoice, request: GenerationRequest, scene: S
             changes["seed"] = seed
         request = request.with_changes(**changes)
     try:
+        if preparation is not None:
+            return preparation.prepare(request)
         return choice.provider.prepare(request)
     except InvalidRequestError as exc:  # refused before anything is sent (references too)
         raise RenderInputError(exc.user_message(scene.name)) from None
 
 
 def prepare_takes(choice: ProviderChoice, scene: Scene, request: GenerationRequest,
-                  takes: int) -> list[tuple[GenerationRequest, tuple[str, ...]]]:
+                  takes: int, *, preparation: BatchPreparation | None = None,
+                  ) -> list[tuple[GenerationRequest, tuple[str, ...]]]:
     """:func:`prepare_request` of ``takes`` takes of one scene, one per seed from the
     request's (within the range of the model the provider prepared the first take for: a scene
     with references may go to the provider's reference model)."""
-    first = prepare_request(choice, request, scene)
+    first = prepare_request(choice, request, scene, preparation=preparation)
     if takes == 1 or request.seed is None:
         seeds: tuple[int | None, ...] = (None,) * (takes - 1)
     else:
         caps = choice.provider.capabilities(first[0].model)
         seeds = take_seeds(request.seed, takes, caps)[1:]
-    return [first, *(prepare_request(choice, request, scene, seed) for seed in seeds)]
+    return [first, *(prepare_request(choice, request, scene, seed, preparation=preparation)
+                     for seed in seeds)]
 
 
 def _takes(choice: ProviderChoice, binding: SheetBinding, scene: Scene,
            request: GenerationRequest, made_from: Fingerprint, takes: int, *,
-           anchor_version_id: int, parent: RenderRecord | None = None) -> list[JobSpec]:
+           anchor_version_id: int, parent: RenderRecord | None = None,
+           preparation: BatchPreparation | None = None) -> list[JobSpec]:
     """The jobs of ``takes`` takes of one scene (:func:`prepare_takes`), each stamped with the
     cell's fingerprint ``made_from``."""
     return [JobSpec(RenderDraft(
@@ -308,7 +316,8 @@ def _takes(choice: ProviderChoice, binding: SheetBinding, scene: Scene,
         anchor_version_id=anchor_version_id,
         parent_id=None if parent is None else parent.id,
         fingerprint=made_from,
-    ), notes) for adapted, notes in prepare_takes(choice, scene, request, takes)]
+    ), notes) for adapted, notes in prepare_takes(choice, scene, request, takes,
+                                                  preparation=preparation)]
 
 
 def plan_previews(
@@ -327,6 +336,7 @@ def plan_previews(
     # What the scenes share is composed once for the whole sheet.
     prompts = SheetPrompts(sheet, catalog)
     now = SheetFingerprints(sheet, catalog, prompts)
+    preparation = BatchPreparation(choice.provider)
     jobs = tuple(
         job for sc in selected_scenes(sheet, scenes)
         for job in _takes(choice, binding, sc,
@@ -334,7 +344,7 @@ def plan_previews(
                                           provider=choice.provider.id),
                           binding.fingerprint(sheet, sc, Stage.PREVIEW)
                           or now.of(sc, Stage.PREVIEW), takes,
-                          anchor_version_id=binding.anchor.id)
+                          anchor_version_id=binding.anchor.id, preparation=preparation)
     )
     notes = (choice.note,) if choice.note else ()
     return RenderPlan(Stage.PREVIEW, jobs, notes, out_of_date_cells(library, binding))
@@ -368,6 +378,7 @@ def plan_finals(
     stale = out_of_date_cells(library, binding)
     prompts = SheetPrompts(sheet, catalog)
     sheet_fingerprints = SheetFingerprints(sheet, catalog, prompts)
+    preparation = BatchPreparation(choice.provider)
     for sc in selected_scenes(sheet, scenes):
         base = prompts.request(sc, Stage.FINAL)
         now = (binding.fingerprint(sheet, sc, Stage.FINAL)
@@ -379,7 +390,7 @@ def plan_finals(
             notes.append(f"“{sc.name}” has no preview yet; its final is rendered straight from "
                          "the sheet.")
             jobs.extend(_takes(choice, binding, sc, base, now, takes,
-                               anchor_version_id=binding.anchor.id))
+                               anchor_version_id=binding.anchor.id, preparation=preparation))
             continue
         # What a final inherits from its preview is its prompt and seed, not its stage's own
         # settings: only those parts carry over.
@@ -397,7 +408,8 @@ def plan_finals(
                                     reference_strength=preview.reference_strength)
         anchor_id = preview.anchor_version_id or binding.anchor.id
         jobs.extend(_takes(choice, binding, sc, request, now.for_final(preview.fingerprint),
-                           takes, anchor_version_id=anchor_id, parent=preview))
+                           takes, anchor_version_id=anchor_id, parent=preview,
+                           preparation=preparation))
     if approved_only and not jobs:
         raise RenderInputError("No scene of the sheet has an approved preview; approve previews "
                                "first, or finalize named scenes with --scene.")

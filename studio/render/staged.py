@@ -32,6 +32,7 @@ from studio.core.sheet import Scene, Sheet
 from studio.library import Library, RenderDraft
 from studio.library.binding import SheetBinding, adopt_legacy_renders, bind_head, scene_spec_of
 from studio.library.models import SceneRecord
+from studio.providers.prepared import BatchPreparation
 from studio.render.plan import JobSpec, ProviderChoice, check_takes, prepare_takes, selected_scenes
 
 
@@ -70,12 +71,14 @@ class StagedPreviews:
         prompts = SheetPrompts(self.sheet, catalog)
         self._fingerprints = SheetFingerprints(self.sheet, catalog, prompts)
         by_name = {s.name: s for s in self.sheet.scenes}
+        preparation = BatchPreparation(choice.provider)
         self.jobs: tuple[PlannedImage, ...] = tuple(
             PlannedImage(scene, adapted, notes)
             for scene in (by_name[s.name] for s in selected)
             for adapted, notes in prepare_takes(
                 choice, scene, prompts.request(scene, Stage.PREVIEW, model=choice.model,
-                                               provider=choice.provider.id), takes))
+                                               provider=choice.provider.id), takes,
+                preparation=preparation))
         self.notes: tuple[str, ...] = (choice.note,) if choice.note else ()
         self._positions: dict[str, int] | None = None
         self._recorded: dict[str, SceneRecord] = {}

@@ -152,6 +152,16 @@ def test_nothing_a_terminal_acts_on_survives(text: str) -> None:
                    for c in shown)
 
 
+@given(st.text() | st.text(st.sampled_from("ab\x1b\n\t\r\x7f\x9b\u202e\u2028“”–é")),
+       st.booleans())
+def test_text_found_to_need_no_escape_is_what_escaping_it_gives(text: str,
+                                                                keep_lines: bool) -> None:
+    from studio.core.text import _TABLE, _TABLE_KEEP_LINES
+
+    assert for_terminal(text, keep_lines=keep_lines) == text.translate(
+        _TABLE_KEEP_LINES if keep_lines else _TABLE)
+
+
 def test_shorten_quotes_a_long_value_with_its_length() -> None:
     assert shorten("x" * 10, 20) == "x" * 10
     assert shorten("y" * 1_000_000, 5) == "yyyyy… (1,000,000 characters)"

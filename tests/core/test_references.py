@@ -463,3 +463,17 @@ def test_the_declared_models_and_their_knobs() -> None:
         assert support.takes_references and support.field_name, (provider, model)
         if support.control is ReferenceControl.WEIGHT:
             assert support.control_field and support.strong_value is not None, model
+
+
+def test_a_missing_reference_image_names_the_line_of_the_references(
+        tmp_path: Path, catalog: PresetCatalog) -> None:
+    path = tmp_path / "long.sheet.toml"
+    scenes = "".join(f'[[scenes]]\nname = "Panel {i}"\nsetting = "a street"\n\n'
+                     for i in range(200))
+    path.write_text('format = 1\n\n[character]\nname = "Emma"\nanchor = "x"\nseed = 1\n'
+                    'references = [{ image = "refs/face.png", role = "face" }]\n\n' + scenes,
+                    encoding="utf-8")
+    with pytest.raises(SheetError) as info:
+        load_sheet(path, catalog)
+    assert str(info.value).startswith(f"{path}:7: 'character.references[1].image' names the "
+                                      "image refs/face.png, which does not exist")
