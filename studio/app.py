@@ -132,9 +132,9 @@ def paint_on_the_gui_thread() -> None:
 
     Qt's raster painter hands every fill or blend of more than about a hundred lines (a card's
     background, a scaled image, a card's picture copied to the screen) to a pool of helper
-    threads and waits for all of them. While the image decoders keep the other core busy, a
-    helper waits its turn behind a decoder and the frame with it: on an idle two-core machine
-    the first scroll through a sheet took 16-18 ms a frame for 6.5 ms of painting
+    threads and waits for all of them. A helper that finds the cores taken (the image decoders,
+    other programs) waits its turn, and the frame with it: on an idle two-core machine the
+    first scroll through a sheet took 16-18 ms a frame for 6.5 ms of painting
     (benchmarks/ui_window.py). Cards are small: painting them on one thread costs about the
     same CPU, and a frame then waits for nothing. The pixels are the same either way.
     """
