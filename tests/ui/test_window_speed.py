@@ -610,3 +610,52 @@ def test_a_card_drawn_ahead_that_changes_meanwhile_comes_into_sight_as_it_is_now
     viewport.repaint()  # every card in sight drawn as it is now
     assert scrolled == on_screen()
     close_window(qtbot, window)
+
+
+def test_an_image_arriving_repaints_the_cards_showing_it_and_no_other(qapp) -> None:  # type: ignore[no-untyped-def]
+    """The model finds the cards an arriving image is on (a slot's image or a take) through
+    every change of their cells: a new image, a rename, a move, a deleted scene, a reset."""
+    from pathlib import Path
+
+    from studio.core.presets import load_catalog
+    from studio.core.sheet import Scene
+    from studio.ui.viewmodels.cells import Slot, Take
+    from studio.ui.viewmodels.document import SheetDocument, new_character_sheet
+    from studio.ui.viewmodels.scenes import SceneListModel
+
+    catalog = load_catalog()
+    sheet = new_character_sheet(catalog).with_scenes(
+        tuple(Scene(name=f"S{i}", setting="street") for i in range(4)))
+    document = SheetDocument(sheet, catalog)
+    model = SceneListModel(document)
+    repainted: list[int] = []
+    model.dataChanged.connect(lambda first, last, *_: repainted.extend(
+        range(first.row(), last.row() + 1)))
+
+    def arrives(path: Path) -> list[int]:
+        repainted.clear()
+        model.refresh_images(str(path))
+        return list(repainted)
+
+    a, b, c, d = (Path(f"/renders/{n}.png") for n in "abcd")
+    model.set_slot("S0", Stage.PREVIEW, Slot(state=JobState.DONE, image=a))
+    model.set_slot("S2", Stage.FINAL, Slot(state=JobState.DONE, image=a))
+    model.set_slot("S1", Stage.PREVIEW, Slot(state=JobState.DONE, image=b, takes=(
+        Take(render_id=2, image=b), Take(render_id=1, image=c))))
+    assert arrives(a) == [0, 2] and arrives(b) == [1] and arrives(c) == [1]
+    assert arrives(d) == []  # on no card
+    revision = model.index(1).data(Role.REVISION)
+    arrives(c)
+    assert model.index(1).data(Role.REVISION) != revision  # the card is drawn again
+    # a new image: the old one is on that card no more
+    model.set_slot("S0", Stage.PREVIEW, Slot(state=JobState.DONE, image=d))
+    assert arrives(a) == [2] and arrives(d) == [0]
+    # renamed, moved, deleted: the cards where they are now
+    document.update_scene("S2", name="Renamed")
+    assert arrives(a) == [2]
+    document.move_scene(2, 0)
+    assert arrives(a) == [0] and arrives(d) == [1]
+    document.remove_scenes(["Renamed"])
+    assert arrives(a) == [] and arrives(b) == [1]
+    model.reset_cells()
+    assert arrives(b) == [] and arrives(d) == []

@@ -91,6 +91,9 @@ class SceneListModel(SceneRowMoves, QAbstractListModel):
         self._scenes: list[Scene] = list(document.sheet.scenes)
         self._rows: dict[str, int] = {}
         self._cells: dict[str, Cell] = {}
+        #: The scenes whose card shows each image (its path as text), as a slot's image or a
+        #: take: an image arriving repaints those cards without looking through every cell.
+        self._showing: dict[str, set[str]] = {}
         #: The current batch: every (scene, stage) sent since the grid was last idle (``clock``
         #: reads the time for its pace; a test gives its own).
         self._batch = RenderBatch(self.cell, self._rows, clock)
@@ -125,7 +128,10 @@ class SceneListModel(SceneRowMoves, QAbstractListModel):
     def _on_scene_renamed(self, old: str, new: str) -> None:
         self._epoch += 1  # what was known under either name is known no more
         if old in self._cells:
-            self._cells[new] = self._cells.pop(old)
+            cell = self._cells.pop(old)
+            self._list_images(old, cell, False)
+            self._cells[new] = cell
+            self._list_images(new, cell, True)
         self._batch.rename(old, new)
         self._renamed = (old, new)
 
@@ -151,6 +157,7 @@ class SceneListModel(SceneRowMoves, QAbstractListModel):
     def reset_cells(self) -> None:
         self._epoch += 1
         self._cells.clear()
+        self._showing.clear()
         self._batch.clear()
         if self._scenes:
             self.dataChanged.emit(self.index(0), self.index(len(self._scenes) - 1))
@@ -199,8 +206,29 @@ class SceneListModel(SceneRowMoves, QAbstractListModel):
                         if cell.preview.takes or cell.final.takes})
 
     def _put(self, name: str, cell: Cell) -> None:
+        old = self._cells.get(name)
+        if old is not None:
+            self._list_images(name, old, False)
         self._cells[name] = cell
+        self._list_images(name, cell, True)
         self._touch(name)
+
+    def _list_images(self, name: str, cell: Cell, shown: bool) -> None:
+        """Note (or, ``shown`` False, forget) that ``name``'s card shows ``cell``'s images."""
+        preview, final = cell.preview, cell.final
+        for image in (preview.image, final.image,
+                      *(take.image for take in preview.takes + final.takes)):
+            if image is None:
+                continue
+            path = str(image)
+            if shown:
+                self._showing.setdefault(path, set()).add(name)
+            else:
+                names = self._showing.get(path)
+                if names is not None:
+                    names.discard(name)
+                    if not names:
+                        del self._showing[path]
 
     def _announce(self, name: str) -> None:
         row = self.row_of(name)
@@ -279,23 +307,18 @@ class SceneListModel(SceneRowMoves, QAbstractListModel):
     def refresh_images(self, path: str) -> None:
         """Repaint the rows showing ``path`` (its decoded image has arrived): as a slot's
         image or as one of the takes in a filmstrip."""
-        for row, scene in enumerate(self._scenes):
-            cell = self._cells.get(scene.name)
-            if cell is None:
-                continue
-            # Plain comparisons: this runs for every row each time one of hundreds of
-            # images arrives.
-            preview, final = cell.preview, cell.final
-            shows = path == str(preview.image) or path == str(final.image)
-            if not shows:
-                for take in preview.takes + final.takes:
-                    if path == str(take.image):
-                        shows = True
-                        break
-            if shows:
-                self._touch(scene.name)
-                index = self.index(row)
-                self.dataChanged.emit(index, index)
+        names = self._showing.get(path)
+        if not names:
+            return
+        # Looked up, not looked for: one of hundreds of images arrives many times a second
+        # while the grid scrolls, and looking through every cell took a millisecond or more.
+        rows = sorted(row for name in names
+                      if (row := self._rows.get(name)) is not None
+                      and row < len(self._scenes) and self._scenes[row].name == name)
+        for row in rows:
+            self._touch(self._scenes[row].name)
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
 
     # ------------------------------------------------------------------ lookups
     def row_of(self, name: str) -> int | None:
