@@ -348,6 +348,51 @@ def test_file_export_opens_the_dialog_on_the_sheets_renders(make_window, qtbot, 
     dialog.done(0)
 
 
+def test_a_jobs_steps_between_its_first_word_and_its_end_reach_the_card_once(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch) -> None:
+    """A job's sending, accepted and processing steps follow one another within milliseconds:
+    each reached the card at once and drew it again. Its first word and its end still reach the
+    card in the same turn of the window's loop; the steps between reach it together."""
+    from PySide6.QtWidgets import QApplication
+
+    from studio.render.events import (
+        JobCancelled,
+        JobProcessing,
+        JobQueued,
+        JobRef,
+        JobSending,
+        JobSubmitted,
+    )
+    from studio.ui.viewmodels import renderer as rendering
+
+    monkeypatch.setattr(rendering, "STEPS_SHOWN_EVERY_MS", 1000)  # a moment, on a busy machine
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    name = model.names()[1]
+    ref = JobRef(job_id=9_998, scene=name, stage=Stage.FINAL, provider="modelslab",
+                 model="fluxgram", seed=42)
+    states: list[JobState | None] = []
+    model.cellsChanged.connect(lambda *_: states.append(model.cell(name).final.state))
+    renderer = window.renderer
+    renderer._on_event(JobQueued(ref))
+    QApplication.processEvents()  # one turn
+    assert states == [JobState.QUEUED]
+    for event in (JobSending(ref), JobSubmitted(ref, "remote-1"),
+                  JobProcessing(ref, eta=None, position=None)):
+        renderer._on_event(event)
+        QApplication.processEvents()
+    assert states == [JobState.QUEUED]  # the steps wait a moment
+    qtbot.waitUntil(lambda: len(states) == 2)
+    assert states == [JobState.QUEUED, JobState.PROCESSING]  # and arrive as one
+    renderer._on_event(JobSending(ref))
+    renderer._on_event(JobCancelled(ref, False, "Cancelled."))
+    QApplication.processEvents()  # the end does not wait behind the steps
+    assert states == [JobState.QUEUED, JobState.PROCESSING, JobState.CANCELLED]
+    close_window(qtbot, window)
+
+
 def test_an_uncertain_job_shows_its_sentence_on_the_card(make_window, qtbot, shot) -> None:  # type: ignore[no-untyped-def]
     """The queue's "sending" and "uncertain" events reach the card: an uncertain job says why
     in the slot and its tooltip, and is not offered for a plain retry (it may be billed)."""

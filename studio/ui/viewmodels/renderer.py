@@ -72,6 +72,9 @@ SETTINGS_KINDS = frozenset({"authentication", "key_refused", "out_of_credits", "
                             "unreachable"})
 #: Kinds that are one cause to the user: a key refused once is refused for every card after.
 SAME_CAUSE = {"key_refused": "authentication"}
+#: How long a job's steps between its first word and its end wait to reach the cards, so the
+#: steps that follow one another within it are drawn once.
+STEPS_SHOWN_EVERY_MS = 100
 
 
 class SheetRenderer(QObject):
@@ -117,7 +120,6 @@ class SheetRenderer(QObject):
         self._pending_shown: set[tuple[str, Stage]] = set()
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(0)
         self._flush_timer.timeout.connect(self._flush)
         #: Why each failed slot failed (provider, kind, sentence), to tell one cause for many.
         self._failures: dict[tuple[str, Stage], tuple[str, str, str]] = {}
@@ -354,8 +356,17 @@ class SheetRenderer(QObject):
                           made_with=render.fingerprint)
             self._pending_shown.add(key)
         self._pending[key] = new
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
+        # A job's first word, its end and a render to show reach the card in this turn; the
+        # steps between (sending, accepted, processing, downloading) follow one another within
+        # milliseconds and are shown together a moment later: each shown step drew the card
+        # again, the most of the window's work while a batch rendered.
+        soon = isinstance(event, JobQueued) or new.state is None or new.state.finished \
+            or key in self._pending_shown
+        timer = self._flush_timer
+        if soon and (not timer.isActive() or timer.interval() > 0):
+            timer.start(0)
+        elif not timer.isActive():
+            timer.start(STEPS_SHOWN_EVERY_MS)
 
     def _shows(self, key: tuple[str, Stage], slot: Slot, render: RenderRecord,
                takes: bool) -> bool:
