@@ -143,6 +143,22 @@ def settle_images(qtbot, window) -> None:  # type: ignore[no-untyped-def]
     qtbot.waitUntil(settled, timeout=20000)
 
 
+def window_with_a_final_job(make_window, qtbot, row: int, job_id: int):  # type: ignore[no-untyped-def]
+    """A window whose first previews are done, and a final job of the scene at ``row`` to tell
+    its renderer about (as the render queue does): ``(window, name, ref)``."""
+    from studio.core.request import Stage
+    from studio.render.events import JobRef
+
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    name = model.names()[row]
+    ref = JobRef(job_id=job_id, scene=name, stage=Stage.FINAL, provider="modelslab",
+                 model="fluxgram", seed=42)
+    return window, name, ref
+
+
 def save_shot(widget: QWidget, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name

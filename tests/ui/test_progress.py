@@ -13,12 +13,12 @@ from PySide6.QtCore import Qt
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
 from studio.core.sheet import Scene
-from studio.render.events import JobQueued, JobRef
+from studio.render.events import JobQueued
 from studio.ui.viewmodels.cells import Slot
 from studio.ui.viewmodels.scenes import SceneListModel
 from tests.fakes.fixtures import SECRET_KEY, FakeClock
 from tests.render.fakes import MARKERS, ScriptedModelsLab
-from tests.ui.conftest import close_window, settle_images
+from tests.ui.conftest import close_window, settle_images, window_with_a_final_job
 
 
 @pytest.fixture
@@ -193,13 +193,8 @@ def test_counts_per_stage_eta_and_positions_in_line(qapp) -> None:  # type: igno
 def test_a_provider_queue_position_shows_on_the_card(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
     from studio.render.events import JobProcessing
 
-    window = make_window()
+    window, name, ref = window_with_a_final_job(make_window, qtbot, 0, 9_998)
     model = window.model
-    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
-                    timeout=30000)
-    name = model.names()[0]
-    ref = JobRef(job_id=9_998, scene=name, stage=Stage.FINAL, provider="modelslab",
-                 model="fluxgram", seed=42)
     window.renderer._on_event(JobQueued(ref))
     window.renderer._on_event(JobProcessing(ref, eta=None, position=2))
     qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.PROCESSING,

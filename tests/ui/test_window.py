@@ -13,7 +13,7 @@ from studio.core.request import Stage
 from studio.core.sheet import load_sheet
 from studio.ui.scene_delegate import card_layout
 from studio.ui.viewmodels.cells import Slot
-from tests.ui.conftest import close_window, settle_images
+from tests.ui.conftest import close_window, settle_images, window_with_a_final_job
 
 
 def click_card(qtbot, window, name: str, part: str) -> None:  # type: ignore[no-untyped-def]
@@ -359,20 +359,14 @@ def test_a_jobs_steps_between_its_first_word_and_its_end_reach_the_card_once(  #
         JobCancelled,
         JobProcessing,
         JobQueued,
-        JobRef,
         JobSending,
         JobSubmitted,
     )
     from studio.ui.viewmodels import renderer as rendering
 
     monkeypatch.setattr(rendering, "STEPS_SHOWN_EVERY_MS", 1000)  # a moment, on a busy machine
-    window = make_window()
+    window, name, ref = window_with_a_final_job(make_window, qtbot, 1, 9_998)
     model = window.model
-    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
-                    timeout=30000)
-    name = model.names()[1]
-    ref = JobRef(job_id=9_998, scene=name, stage=Stage.FINAL, provider="modelslab",
-                 model="fluxgram", seed=42)
     states: list[JobState | None] = []
     model.cellsChanged.connect(lambda *_: states.append(model.cell(name).final.state))
     renderer = window.renderer
@@ -396,16 +390,11 @@ def test_a_jobs_steps_between_its_first_word_and_its_end_reach_the_card_once(  #
 def test_an_uncertain_job_shows_its_sentence_on_the_card(make_window, qtbot, shot) -> None:  # type: ignore[no-untyped-def]
     """The queue's "sending" and "uncertain" events reach the card: an uncertain job says why
     in the slot and its tooltip, and is not offered for a plain retry (it may be billed)."""
-    from studio.render.events import JobQueued, JobRef, JobSending, JobUncertain
+    from studio.render.events import JobQueued, JobSending, JobUncertain
     from studio.ui.scene_delegate import card_actions
 
-    window = make_window()
+    window, name, ref = window_with_a_final_job(make_window, qtbot, 2, 9_999)
     model = window.model
-    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
-                    timeout=30000)
-    name = model.names()[2]
-    ref = JobRef(job_id=9_999, scene=name, stage=Stage.FINAL, provider="modelslab",
-                 model="fluxgram", seed=42)
     sentence = (f"The final of \u201c{name}\u201d may have been accepted (and billed) by "
                 "ModelsLab: the connection dropped before it answered. It is not sent again "
                 "on its own; check your ModelsLab dashboard.")
