@@ -127,8 +127,11 @@ class ImageWindows(QObject):
         if not items:
             return None
         w = self.window
-        if self.viewer is None:
+        viewer = self.viewer
+        if viewer is None:
             model = ViewerModel(w.background, w.library, w.rendering.changes)
+            # The image is decoding on a worker while the viewer's widgets are built.
+            model.open(items, index)
             viewer = ImageViewer(model, self.image_actions, w)
             model.setParent(viewer)
             viewer.setWindowFlag(Qt.WindowType.Window)
@@ -138,9 +141,10 @@ class ImageWindows(QObject):
             viewer.setARequested.connect(self.set_a)
             viewer.setBRequested.connect(self.set_b)
             self.viewer = viewer
-        self.viewer.open(items, index)
-        bring_to_front(self.viewer)
-        return self.viewer
+        else:
+            viewer.open(items, index)
+        bring_to_front(viewer)
+        return viewer
 
     def _viewer_gone(self) -> None:
         self.viewer = None

@@ -137,6 +137,8 @@ class ImageViewer(KeyedWindow):
         model.imageReady.connect(self._show_image)
         self.resize(1280, 820)
         self._show()
+        if model.image is not None:  # decoded before the viewer was built
+            self._show_image()
 
     def _button(self, key: ViewerKey) -> QPushButton:
         button = self.key_button(key.name)

@@ -461,3 +461,35 @@ def test_a_verdict_written_while_the_viewer_reads_the_render_is_shown(make_windo
     qtbot.waitUntil(lambda: viewer.model.record is not None
                     and viewer.model.record.approval is Approval.APPROVED, timeout=10000)
     viewer.close()
+
+
+def test_the_image_decodes_while_the_viewer_is_built(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch) -> None:
+    """Opening the viewer asks for the image before its widgets are built (the decode, on a
+    worker, ran after them); a viewer built on an image decoded already shows it."""
+    from studio.ui import viewer as viewer_module
+    from studio.ui.viewmodels.viewer import ViewerModel
+
+    asked: list[tuple[bool, bool]] = []
+    plain = viewer_module.ImageViewer.__init__
+
+    def built(self, model, *args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append((model.current is not None, model.loading))
+        plain(self, model, *args, **kwargs)
+
+    monkeypatch.setattr(viewer_module.ImageViewer, "__init__", built)
+    window = make_window()
+    _previews_done(qtbot, window)
+    name = window.model.names()[0]
+    asked.clear()  # (the window may have built one off screen ahead of a first open)
+    viewer = window.image_windows.open_card(name, Stage.PREVIEW)
+    assert asked == [(True, True)]  # the image was on its way as the widgets were built
+    _viewer_ready(qtbot, viewer)
+    items = list(viewer.model.items)
+    viewer.close()
+    model = ViewerModel(window.background, window.library, None)
+    model.open(items, 0)
+    qtbot.waitUntil(lambda: model.image is not None, timeout=20000)
+    late = viewer_module.ImageViewer(model, window.image_windows.image_actions, window)
+    assert late.view.has_image()
+    late.deleteLater()
