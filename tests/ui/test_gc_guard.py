@@ -76,10 +76,11 @@ def test_a_stopped_collector_deleted_later_leaves_collection_as_it_is(qapp) -> N
 
 
 @contextlib.contextmanager
-def _own_collector(interval_ms: int) -> Iterator[GuiThreadCollector]:
+def _own_collector(interval_ms: int, first_check_ms: int | None = None,
+                   ) -> Iterator[GuiThreadCollector]:
     """A collector of the test's own, stopped and deleted after; collection left as found."""
     outer = gc.isenabled()
-    collector = GuiThreadCollector(None, interval_ms=interval_ms)
+    collector = GuiThreadCollector(None, interval_ms=interval_ms, first_check_ms=first_check_ms)
     try:
         yield collector
     finally:
@@ -166,21 +167,11 @@ def test_the_middle_generation_is_collected_every_few_young_collections(qapp) ->
 def test_the_first_check_waits_its_own_time_then_checks_at_the_interval(qapp) -> None:  # type: ignore[no-untyped-def]
     """Start-up's collector waits longer for its first check (the window shows itself first),
     and from then on checks as often as garbage is made."""
-    outer = gc.isenabled()
-    collector = GuiThreadCollector(None, interval_ms=25, first_check_ms=1000)
-    try:
+    with _own_collector(25, first_check_ms=1000) as collector:
         assert collector.interval_ms == 1000
         assert not gc.isenabled()
         junk = [[] for _ in range(gc.get_threshold()[0] * 2)]
         collector._tick()
         assert collector.interval_ms == 25  # garbage is being made: short checks
         del junk
-    finally:
-        collector.stop()
-        collector.deleteLater()
-        QCoreApplication.sendPostedEvents(collector, QEvent.Type.DeferredDelete)
-        if outer:
-            gc.enable()
-        else:
-            gc.disable()
 

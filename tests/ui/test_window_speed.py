@@ -497,6 +497,20 @@ def test_a_mark_changing_on_one_card_draws_that_card_alone(  # type: ignore[no-u
     close_window(qtbot, window)
 
 
+def _storyboard_drawn_ahead(make_window, qtbot, card_size: int):  # type: ignore[no-untyped-def]
+    """A window on a 60-scene storyboard at ``card_size``, its images shown, no marks on its
+    cards, and the cards about to come into sight drawn ahead at idle."""
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=60)
+    window.grid.set_card_size(card_size)
+    settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
+    window.delegate.badges = None
+    window.grid.viewport().repaint()
+    qtbot.waitUntil(lambda: not window.grid._ahead.isActive())  # drawn ahead, at idle
+    return window
+
+
 def _cards_in_sight(grid, model) -> list[int]:  # type: ignore[no-untyped-def]
     return [r for r in range(model.rowCount())
             if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())]
@@ -506,15 +520,9 @@ def test_the_cards_about_to_come_into_sight_are_drawn_at_idle_and_a_notch_draws_
         make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
     from PySide6.QtCore import QEvent
 
-    window = make_window()
-    load_storyboard(window, qtbot, scenes=60)
+    # thumbnails: a notch brings a whole row of new cards
+    window = _storyboard_drawn_ahead(make_window, qtbot, 0)
     grid, model = window.grid, window.model
-    grid.set_card_size(0)  # thumbnails: a notch brings a whole row of new cards
-    settle_images(qtbot, window)
-    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
-    window.delegate.badges = None
-    grid.viewport().repaint()
-    qtbot.waitUntil(lambda: not grid._ahead.isActive())  # drawn ahead, at idle
     before = set(_cards_in_sight(grid, model))
     ahead = grid.rows_ahead()
     assert ahead and not set(ahead) & before
@@ -546,15 +554,8 @@ def test_the_cards_ahead_that_changed_during_a_batch_are_drawn_once_it_ends(  # 
     """Nothing is drawn ahead while a batch renders; once it ends, the cards about to come
     into sight are drawn at idle again (they waited for the next scroll, and the first notch
     after a batch drew them while the frame waited)."""
-    window = make_window()
-    load_storyboard(window, qtbot, scenes=60)
+    window = _storyboard_drawn_ahead(make_window, qtbot, 0)
     grid, model = window.grid, window.model
-    grid.set_card_size(0)
-    settle_images(qtbot, window)
-    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
-    window.delegate.badges = None
-    grid.viewport().repaint()
-    qtbot.waitUntil(lambda: not grid._ahead.isActive())
     ahead = grid.rows_ahead()
     assert ahead
     first = model.scene_at(0).name  # a batch renders the first card
@@ -579,16 +580,9 @@ def test_a_card_drawn_ahead_that_changes_meanwhile_comes_into_sight_as_it_is_now
         make_window, qtbot) -> None:
     from PySide6.QtCore import QEvent, QPoint
 
-    window = make_window()
-    load_storyboard(window, qtbot, scenes=60)
+    window = _storyboard_drawn_ahead(make_window, qtbot, 1)
     grid, model = window.grid, window.model
-    grid.set_card_size(1)
-    settle_images(qtbot, window)
-    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
-    window.delegate.badges = None
     viewport = grid.viewport()
-    viewport.repaint()
-    qtbot.waitUntil(lambda: not grid._ahead.isActive())
     row = grid.rows_ahead()[0]
     name = model.scene_at(row).name
     revision = model.index(row).data(Role.REVISION)
