@@ -186,7 +186,6 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     blocker = window_blocker(environ)
     if blocker is not None:
         return _cannot_open(blocker)
-    paint_on_the_gui_thread()
     try:
         from PySide6.QtWidgets import QApplication
     except ImportError as exc:

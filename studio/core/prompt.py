@@ -22,7 +22,7 @@ from studio.core.anchor import (
 )
 from studio.core.presets import PresetCatalog, PresetKind
 from studio.core.request import GenerationRequest, SceneContext, Stage
-from studio.core.sheet import (
+from studio.core.sheet_model import (
     Scene,
     Sheet,
     frame_size,
