@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QRect, QTimer
-from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QTimer
+from PySide6.QtGui import QAccessible, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyleOptionViewItem
 
 from studio.ui.grid_layout import GridPlan, paint_drop, paint_empty, paint_headers
@@ -64,6 +65,28 @@ class GridPainting(_View):
         if dy:
             self._heading = 1 if dy < 0 else -1
         self.draw_ahead_soon()
+
+    # ------------------------------------------------------------------ changes
+    def dataChanged(self, first: QModelIndex | QPersistentModelIndex,
+                    last: QModelIndex | QPersistentModelIndex,
+                    roles: Sequence[int] = ()) -> None:
+        """Repaint the changed cards in sight, each in its own rectangle. (For more than one
+        card the item view repaints the whole view, and every card in sight is painted again
+        with it: a batch changes several cards in one go many times a second.)"""
+        if (first == last or not (first.isValid() and last.isValid())
+                or QAccessible.isActive()):
+            super().dataChanged(first, last, list(roles))
+            return
+        plan = self.plan()
+        if not plan.cards:
+            return
+        offset, page = self.verticalOffset(), self.viewport().height()
+        card_h = plan.cards[0].height()
+        low = max(first.row(), bisect_left(plan.tops, offset - card_h))
+        high = min(last.row(), bisect_right(plan.tops, offset + page) - 1, len(plan.cards) - 1)
+        viewport = self.viewport()
+        for row in range(low, high + 1):
+            viewport.update(plan.cards[row].translated(0, -offset))
 
     # ------------------------------------------------------------------ painting
     def card_option(self, row: int, rect: QRect) -> QStyleOptionViewItem:

@@ -192,9 +192,10 @@ class SceneListModel(SceneRowMoves, QAbstractListModel):
                 self._put(name, cell)
                 changed[name] = None
         # Each card told once, its new place in the line included: a batch's first update
-        # changes every card.
-        for name in changed:
-            self._announce(name)
+        # changes every card. Cards side by side are told together, one signal a run (each
+        # signal runs every listener once: the grid, its checks, the consistency view).
+        self._announce_rows(sorted(row for name in changed
+                                   if (row := self.row_of(name)) is not None))
         if changed:
             self.cellsChanged.emit()
 
@@ -230,11 +231,13 @@ class SceneListModel(SceneRowMoves, QAbstractListModel):
                     if not names:
                         del self._showing[path]
 
-    def _announce(self, name: str) -> None:
-        row = self.row_of(name)
-        if row is not None:
-            index = self.index(row)
-            self.dataChanged.emit(index, index)
+    def _announce_rows(self, rows: list[int]) -> None:
+        """``dataChanged`` for ``rows`` (sorted), once for each run of neighbours."""
+        start = 0
+        for at in range(1, len(rows) + 1):
+            if at == len(rows) or rows[at] != rows[at - 1] + 1:
+                self.dataChanged.emit(self.index(rows[start]), self.index(rows[at - 1]))
+                start = at
 
     def set_slot(self, name: str, stage: Stage, slot: Slot) -> None:
         self.set_cell(name, self.cell(name).with_slot(stage, slot))
@@ -317,8 +320,7 @@ class SceneListModel(SceneRowMoves, QAbstractListModel):
                       and row < len(self._scenes) and self._scenes[row].name == name)
         for row in rows:
             self._touch(self._scenes[row].name)
-            index = self.index(row)
-            self.dataChanged.emit(index, index)
+        self._announce_rows(rows)
 
     # ------------------------------------------------------------------ lookups
     def row_of(self, name: str) -> int | None:
