@@ -67,35 +67,66 @@ class CardPainter:
         """The whole card of ``index`` in ``option.rect`` (``hover_pos``: the pointer, in the
         same coordinates; ``badges``: the identity, reference and uncertain-job marks;
         ``by_likeness``: filmstrips list the takes most like the character first)."""
-        scene: Scene | None = index.data(Role.SCENE)
-        cell: Cell | None = index.data(Role.CELL)
-        if scene is None or cell is None:
+        card = _Card.of(option, index, hover_pos, by_likeness)
+        if card is None:
             return
-        pal: QPalette = option.palette
-        rect: QRect = option.rect
-        state = option.state
-        selected = bool(state & QStyle.StateFlag.State_Selected)
-        hovered = bool(state & QStyle.StateFlag.State_MouseOver)
-        lay = card_layout(rect, cell, by_likeness)
-        hover = lay.hit(hover_pos) if hovered and hover_pos is not None else None
-
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        # card
+        self._paint_frame(painter, card)
+        self._paint_work(painter, card, index, badges)
+        painter.restore()
+
+    def frame_of(self, option: QStyleOptionViewItem,
+                 index: QModelIndex | QPersistentModelIndex, hover_pos: QPoint | None,
+                 by_likeness: bool = False) -> tuple[object, ...] | None:
+        """What the card's frame shows (everything but its slots, their state lines, marks
+        and filmstrips, and its buttons): two pictures of a card with the same frame differ only
+        in its :func:`work_areas`."""
+        card = _Card.of(option, index, hover_pos, by_likeness)
+        if card is None:
+            return None
+        hover = card.hover
+        if hover is not None and hover.startswith(("slot:", "take:", "button:")):
+            hover = None  # drawn with the slots and buttons
+        return (card.scene, card.cell.approval, card.cell.star, card.findings, card.selected,
+                card.hovered, hover, card.lay, option.palette.cacheKey(), option.font.key())
+
+    def draw_work(self, painter: QPainter, option: QStyleOptionViewItem,
+                  index: QModelIndex | QPersistentModelIndex, hover_pos: QPoint | None,
+                  badges: card_badges.CardBadges | None = None, by_likeness: bool = False
+                  ) -> None:
+        """Draw the card's slots, state lines, marks, filmstrips and buttons again over a
+        picture of the same card (the same :meth:`frame_of`): what a render's progress changes,
+        at half the cost of the whole card."""
+        card = _Card.of(option, index, hover_pos, by_likeness)
+        if card is None:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        background = theme.card_background(card.pal, card.selected, card.hovered)
+        for area in work_areas(card.lay):
+            painter.fillRect(area, background)
+        self._paint_work(painter, card, index, badges)
+        painter.restore()
+
+    def _paint_frame(self, painter: QPainter, card: _Card) -> None:
+        """The frame, name, star, checks' mark, setting and chips."""
+        pal, lay, cell, scene, hover = card.pal, card.lay, card.cell, card.scene, card.hover
         border = pal.color(QPalette.ColorRole.Mid)
         if cell.approval is Approval.APPROVED:
             border = theme.APPROVED
         elif cell.approval is Approval.REJECTED:
             border = theme.REJECTED
-        if selected:
+        if card.selected:
             border = pal.color(QPalette.ColorRole.Highlight)
-        painter.setPen(QPen(border, 2 if selected or cell.approval is not Approval.NONE else 1))
-        painter.setBrush(theme.card_background(pal, selected, hovered))
+        painter.setPen(QPen(border, 2 if card.selected or cell.approval is not Approval.NONE
+                            else 1))
+        painter.setBrush(theme.card_background(pal, card.selected, card.hovered))
         painter.drawRoundedRect(lay.card, 8, 8)
 
         text = pal.color(QPalette.ColorRole.Text)
         dim = theme.blend(text, pal.color(QPalette.ColorRole.Base), 0.45)
-        base_font = QFont(option.font)
+        base_font = card.font
         # name and star
         font = QFont(base_font)
         font.setBold(True)
@@ -111,7 +142,7 @@ class CardPainter:
         painter.setFont(star_font)
         painter.setPen(theme.STAR if cell.star else (text if hover == "star" else dim))
         painter.drawText(lay.star, Qt.AlignmentFlag.AlignCenter, "★" if cell.star else "☆")
-        findings: tuple[Finding, ...] = index.data(Role.FINDINGS) or ()
+        findings: tuple[Finding, ...] = card.findings
         if findings:
             self._paint_checks(painter, lay.checks, findings, base_font)
         # setting
@@ -125,8 +156,7 @@ class CardPainter:
                              fm.elidedText(setting, Qt.TextElideMode.ElideRight,
                                            lay.setting.width()))
         # chips
-        small = QFont(base_font)
-        small.setPointSizeF(base_font.pointSizeF() * 0.88)
+        small = card.small
         painter.setFont(small)
         sfm = QFontMetrics(small)
         for key, kind in CHIPS:
@@ -149,22 +179,26 @@ class CardPainter:
             painter.setPen(dim)
             painter.drawText(r.adjusted(0, 0, -6, 0),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "▾")
-        # the two slots
+
+    def _paint_work(self, painter: QPainter, card: _Card,
+                    index: QModelIndex | QPersistentModelIndex,
+                    badges: card_badges.CardBadges | None) -> None:
+        """The slots with their state lines, the marks over them, the filmstrips and the
+        buttons: all inside :func:`work_areas`."""
+        pal, lay, cell, hover = card.pal, card.lay, card.cell, card.hover
         stale = {Stage.PREVIEW: bool(index.data(Role.PREVIEW_STALE)),
                  Stage.FINAL: bool(index.data(Role.FINAL_STALE))}
         for stage in lay.slots:
-            self._paint_slot(painter, pal, lay, stage, cell.slot(stage), stale[stage], small,
-                             hover == f"slot:{stage.value}")
-        card_badges.paint(painter, pal, scene.name, lay.slots, cell, badges)
+            self._paint_slot(painter, pal, lay, stage, cell.slot(stage), stale[stage],
+                             card.small, hover == f"slot:{stage.value}")
+        card_badges.paint(painter, pal, card.scene.name, lay.slots, cell, badges)
         for stage, strip in lay.takes.items():
-            self._paint_takes(painter, pal, strip, cell.slot(stage), hover, small)
-        # buttons
+            self._paint_takes(painter, pal, strip, cell.slot(stage), hover, card.small)
         actions = card_actions(cell)
         for key in lay.buttons:
             enabled, checked = actions[key]
             self._paint_button(painter, pal, lay.buttons[key], BUTTON_TEXT[key], enabled,
-                               checked, hover == f"button:{key}", key, base_font)
-        painter.restore()
+                               checked, hover == f"button:{key}", key, card.font)
 
     def _paint_slot(self, painter: QPainter, pal: QPalette, lay: CardLayout, stage: Stage,
                     slot: Slot, stale: bool, small: QFont, hovered: bool) -> None:
@@ -329,3 +363,50 @@ class CardPainter:
         painter.setFont(font)
         painter.setPen(text)
         painter.drawText(r, Qt.AlignmentFlag.AlignCenter, label)
+
+
+def work_areas(lay: CardLayout) -> tuple[QRect, ...]:
+    """Where a card's slots, state lines, marks and filmstrips are drawn, and where its buttons
+    are, each with a margin that reaches into the card's background only (8 px lie between the
+    chips and the slots, 4 between the state lines and the buttons)."""
+    areas = []
+    for rects in ((*lay.slots.values(), *lay.states.values()), tuple(lay.buttons.values())):
+        area = QRect()
+        for rect in rects:
+            area = area.united(rect)
+        if not area.isEmpty():
+            areas.append(area.adjusted(-2, -2, 2, 2))
+    return tuple(areas)
+
+
+class _Card:
+    """What drawing one card starts from: its scene, cell and layout, the pointer over it, its
+    palette and fonts."""
+
+    __slots__ = ("cell", "findings", "font", "hover", "hovered", "lay", "pal", "scene",
+                 "selected", "small")
+
+    def __init__(self, scene: Scene, cell: Cell, option: QStyleOptionViewItem,
+                 findings: tuple[Finding, ...], hover_pos: QPoint | None,
+                 by_likeness: bool) -> None:
+        self.scene, self.cell, self.findings = scene, cell, findings
+        self.pal: QPalette = option.palette
+        state = option.state
+        self.selected = bool(state & QStyle.StateFlag.State_Selected)
+        self.hovered = bool(state & QStyle.StateFlag.State_MouseOver)
+        self.lay = card_layout(option.rect, cell, by_likeness)
+        self.hover = (self.lay.hit(hover_pos) if self.hovered and hover_pos is not None
+                      else None)
+        self.font = QFont(option.font)
+        self.small = QFont(self.font)
+        self.small.setPointSizeF(self.font.pointSizeF() * 0.88)
+
+    @classmethod
+    def of(cls, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex,
+           hover_pos: QPoint | None, by_likeness: bool) -> _Card | None:
+        scene: Scene | None = index.data(Role.SCENE)
+        cell: Cell | None = index.data(Role.CELL)
+        if scene is None or cell is None:
+            return None
+        return cls(scene, cell, option, index.data(Role.FINDINGS) or (), hover_pos,
+                   by_likeness)

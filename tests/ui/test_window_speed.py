@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QRegion
 from PySide6.QtWidgets import QApplication
 
 from studio.core.lifecycle import JobState
@@ -21,15 +23,29 @@ from tests.ui.test_grid import load_storyboard
 
 
 def count_card_draws(monkeypatch, drawn: list, by: str) -> None:  # type: ignore[no-untyped-def, type-arg]
-    """Every card the delegate draws from now on goes into ``drawn``: its scene name
-    (``by="name"``) or its row."""
-    original = CardPainter.draw
+    """Every card the delegate draws from now on (whole, or its slots and buttons over the
+    picture it had) goes into ``drawn``: its scene name (``by="name"``) or its row."""
+    for method in ("draw", "draw_work"):
+        original = getattr(CardPainter, method)
 
-    def counting(self, painter, option, index, *args):  # type: ignore[no-untyped-def]
-        drawn.append(index.data() if by == "name" else index.row())
-        return original(self, painter, option, index, *args)
+        def counting(self, painter, option, index, *args, _original=original):  # type: ignore[no-untyped-def]
+            drawn.append(index.data() if by == "name" else index.row())
+            return _original(self, painter, option, index, *args)
 
-    monkeypatch.setattr(CardPainter, "draw", counting)
+        monkeypatch.setattr(CardPainter, method, counting)
+
+
+class PaintedRegion(QObject):
+    """An event filter that unites the regions of the paint events it sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.region = QRegion()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.region = self.region.united(event.region())  # type: ignore[attr-defined]
+        return False
 
 
 def test_the_library_opens_after_the_first_paint_and_without_one(  # type: ignore[no-untyped-def]
@@ -189,7 +205,6 @@ def test_the_viewer_is_read_ahead_on_the_gui_thread_a_step_a_turn_after_the_firs
 
 def test_the_viewer_is_warmed_without_showing_one_and_opens_after(  # type: ignore[no-untyped-def]
         make_window, qtbot, caplog: pytest.LogCaptureFixture) -> None:
-    from PySide6.QtCore import QEvent, QObject
 
     from studio.ui.read_ahead import ReadAhead
     from studio.ui.viewer import ImageViewer
@@ -269,7 +284,6 @@ def test_a_read_of_the_library_merges_only_the_cards_that_moved(  # type: ignore
 
 def test_a_repaint_paints_only_the_cards_in_it(  # type: ignore[no-untyped-def]
         make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
-    from PySide6.QtGui import QRegion
 
     window = make_window()
     load_storyboard(window, qtbot, scenes=40)
@@ -299,6 +313,63 @@ def test_a_repaint_paints_only_the_cards_in_it(  # type: ignore[no-untyped-def]
     grid.viewport().repaint()  # a whole repaint still paints every card in sight
     assert sorted(painted) == rows
     close_window(qtbot, window)
+
+
+def test_cards_changing_together_repaint_those_cards_alone(  # type: ignore[no-untyped-def]
+        make_window, qtbot) -> None:
+    """A run of changed cards (as a batch's progress tells them) repaints those in sight, each
+    in its own rectangle: not the whole view, which painted every card in sight again."""
+
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid, model = window.grid, window.model
+    grid.set_card_size(0)
+    settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
+    window.delegate.badges = None
+    viewport = grid.viewport()
+    viewport.repaint()
+    QApplication.processEvents()
+    rows = [r for r in range(model.rowCount())
+            if grid.visualRect(model.index(r)).intersects(viewport.rect())]
+    assert len(rows) > 6
+    spy = PaintedRegion()
+    viewport.installEventFilter(spy)
+    first, last = rows[1], rows[3]
+    model.dataChanged.emit(model.index(first), model.index(last))
+    qtbot.waitUntil(lambda: not spy.region.isEmpty())
+    viewport.removeEventFilter(spy)
+    changed = QRegion()
+    for row in range(first, last + 1):
+        changed = changed.united(grid.visualRect(model.index(row)))
+    assert spy.region == changed, spy.region.boundingRect()
+    close_window(qtbot, window)
+
+
+def test_a_batch_tells_the_cards_side_by_side_together(qapp) -> None:  # type: ignore[no-untyped-def]
+    """One ``dataChanged`` for each run of neighbouring cards that changed at once."""
+    from pathlib import Path
+
+    from studio.core.presets import load_catalog
+    from studio.core.sheet import Scene
+    from studio.ui.viewmodels.cells import Cell, Slot
+    from studio.ui.viewmodels.document import SheetDocument, new_character_sheet
+    from studio.ui.viewmodels.scenes import SceneListModel
+
+    catalog = load_catalog()
+    sheet = new_character_sheet(catalog).with_scenes(
+        tuple(Scene(name=f"S{i}", setting="street") for i in range(8)))
+    model = SceneListModel(SheetDocument(sheet, catalog))
+    told: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda first, last, *_: told.append((first.row(), last.row())))
+    done = {f"S{i}": Cell().with_slot(Stage.PREVIEW, Slot(state=JobState.DONE,
+                                                             image=Path(f"/renders/{i}.png")))
+            for i in (5, 1, 2, 3, 7)}
+    model.set_cells(done)
+    assert told == [(1, 3), (5, 5), (7, 7)]
+    told.clear()
+    model.set_cells(done)  # nothing changed: nothing told
+    assert told == []
 
 
 def test_images_are_decoded_a_few_at_a_time_the_newest_asked_first(  # type: ignore[no-untyped-def]
@@ -381,7 +452,7 @@ def test_the_pictures_kept_of_cards_shown_stay_within_their_bound(  # type: igno
         seen |= {model.scene_at(r).name for r in range(model.rowCount())
                  if grid.visualRect(model.index(r)).intersects(grid.viewport().rect())}
         kept = delegate._shown
-        assert delegate._shown_pixels == sum(p.width() * p.height() for _, p in kept.values())
+        assert delegate._shown_pixels == sum(p.width() * p.height() for _, p, _ in kept.values())
         assert delegate._shown_pixels <= bound or len(kept) == 1
     assert len(seen) > 3 * len(delegate._shown)  # most were let go, the latest shown kept
     last = [model.scene_at(r).name for r in range(model.rowCount())
@@ -420,8 +491,7 @@ def test_a_card_over_budget_never_stands_in_with_its_picture_in_old_colours(  # 
 
 def test_a_scroll_paints_only_the_strip_that_came_into_sight(  # type: ignore[no-untyped-def]
         make_window, qtbot) -> None:
-    from PySide6.QtCore import QEvent, QObject, QPoint, QRect
-    from PySide6.QtGui import QRegion
+    from PySide6.QtCore import QPoint, QRect
 
     window = make_window()
     load_storyboard(window, qtbot, scenes=40)
@@ -434,25 +504,16 @@ def test_a_scroll_paints_only_the_strip_that_came_into_sight(  # type: ignore[no
     viewport, bar = grid.viewport(), grid.verticalScrollBar()
     viewport.repaint()
     QApplication.processEvents()
-    painted = QRegion()
-
-    class Paints(QObject):
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            nonlocal painted
-            if event.type() == QEvent.Type.Paint:
-                painted = painted.united(event.region())  # type: ignore[attr-defined]
-            return False
-
-    spy = Paints()
+    spy = PaintedRegion()
     viewport.installEventFilter(spy)
     notch = bar.singleStep() * 3
     bar.setValue(bar.value() + notch)
-    qtbot.waitUntil(lambda: not window.delegate._later and not painted.isEmpty())
+    qtbot.waitUntil(lambda: not window.delegate._later and not spy.region.isEmpty())
     QApplication.processEvents()  # the cards a frame left for the next are drawn
     viewport.removeEventFilter(spy)
     strip = QRect(0, viewport.height() - notch, viewport.width(), notch)
     # nothing above it painted again
-    assert QRegion(strip).united(painted) == QRegion(strip), painted.boundingRect()
+    assert QRegion(strip).united(spy.region) == QRegion(strip), spy.region.boundingRect()
 
     def on_screen():  # type: ignore[no-untyped-def]
         at = viewport.mapTo(window, QPoint(0, 0))
@@ -518,7 +579,6 @@ def _cards_in_sight(grid, model) -> list[int]:  # type: ignore[no-untyped-def]
 
 def test_the_cards_about_to_come_into_sight_are_drawn_at_idle_and_a_notch_draws_none(  # type: ignore[no-untyped-def]
         make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
-    from PySide6.QtCore import QEvent
 
     # thumbnails: a notch brings a whole row of new cards
     window = _storyboard_drawn_ahead(make_window, qtbot, 0)
@@ -578,7 +638,7 @@ def test_the_cards_ahead_that_changed_during_a_batch_are_drawn_once_it_ends(  # 
 
 def test_a_card_drawn_ahead_that_changes_meanwhile_comes_into_sight_as_it_is_now(  # type: ignore[no-untyped-def]
         make_window, qtbot) -> None:
-    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtCore import QPoint
 
     window = _storyboard_drawn_ahead(make_window, qtbot, 1)
     grid, model = window.grid, window.model

@@ -1,0 +1,113 @@
+"""A card whose render moves on is drawn again in its slots only: its frame (name, chips,
+buttons) is copied from the picture it showed. The copy with the slots drawn over it must be,
+pixel for pixel, the card drawn whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QImage, QPainter, QPalette, QPixmap
+
+from studio.core.lifecycle import JobState
+from studio.core.request import Stage
+from studio.ui.card_painting import CardPainter
+from studio.ui.viewmodels.cells import Slot
+from tests.ui.conftest import close_window, settle_images
+from tests.ui.test_grid import load_storyboard
+
+#: What a preview goes through while it renders, then two ways it can end.
+STEPS = (
+    Slot(state=JobState.QUEUED, position=3),
+    Slot(state=JobState.SENDING),
+    Slot(state=JobState.PROCESSING, provider="modelslab"),
+    Slot(state=JobState.DOWNLOADING, provider="modelslab"),
+    Slot(state=JobState.DONE, image=Path("/renders/not-yet-decoded.png"), model="flux"),
+    Slot(state=JobState.FAILED, message="The provider refused the prompt: it names a brand; "
+                                        "take the brand out and render again."),
+)
+
+
+def _whole(painter_of_cards: CardPainter, grid, row: int) -> QImage:  # type: ignore[no-untyped-def]
+    option = grid.card_option(row, QRect(0, 0, *_size(grid, row)))
+    picture = QPixmap(option.rect.size())
+    picture.fill(option.palette.color(QPalette.ColorRole.Base))
+    painter = QPainter(picture)
+    painter_of_cards.draw(painter, option, grid.model().index(row), None)
+    painter.end()
+    return picture.toImage()
+
+
+def _work_over(painter_of_cards: CardPainter, grid, row: int, before: QImage) -> QImage:  # type: ignore[no-untyped-def]
+    option = grid.card_option(row, QRect(0, 0, *_size(grid, row)))
+    picture = QPixmap.fromImage(before)
+    painter = QPainter(picture)
+    painter_of_cards.draw_work(painter, option, grid.model().index(row), None)
+    painter.end()
+    return picture.toImage()
+
+
+def _size(grid, row: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    rect = grid.visualRect(grid.model().index(row))
+    return rect.width(), rect.height()
+
+
+@pytest.mark.parametrize("card_size", [0, 3])  # a thumbnail and a full card
+def test_slots_drawn_over_the_picture_before_are_the_card_drawn_whole(  # type: ignore[no-untyped-def]
+        make_window, qtbot, card_size: int) -> None:
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid, model = window.grid, window.model
+    grid.set_card_size(card_size)
+    settle_images(qtbot, window)
+    painter_of_cards = window.delegate._card_painter
+    name = model.names()[1]
+    before = _whole(painter_of_cards, grid, 1)
+    compared = 0
+    for slot in STEPS:
+        frame = painter_of_cards.frame_of(grid.card_option(1, QRect(0, 0, *_size(grid, 1))),
+                                          model.index(1), None)
+        model.set_slot(name, Stage.PREVIEW, slot)
+        option = grid.card_option(1, QRect(0, 0, *_size(grid, 1)))
+        if painter_of_cards.frame_of(option, model.index(1), None) != frame:
+            before = _whole(painter_of_cards, grid, 1)
+            continue
+        whole = _whole(painter_of_cards, grid, 1)
+        assert _work_over(painter_of_cards, grid, 1, before) == whole, slot.state
+        compared += 1
+        before = whole
+    assert compared == len(STEPS)  # a render's progress never changes the frame
+    close_window(qtbot, window)
+
+
+def test_a_card_whose_render_moves_on_is_drawn_in_its_slots_alone(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid, model = window.grid, window.model
+    settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
+    window.delegate.badges = None
+    name = model.names()[0]
+    model.set_slot(name, Stage.PREVIEW, STEPS[2])
+    grid.viewport().repaint()
+    drawn: list[str] = []
+    for method in ("draw", "draw_work"):
+        original = getattr(CardPainter, method)
+
+        def counting(self, painter, option, index, *args, _name=method, _original=original):  # type: ignore[no-untyped-def]
+            drawn.append(_name)
+            return _original(self, painter, option, index, *args)
+
+        monkeypatch.setattr(CardPainter, method, counting)
+    model.set_slot(name, Stage.PREVIEW, STEPS[3])  # processing -> downloading
+    window.delegate._new_frame()
+    grid.viewport().repaint()
+    assert drawn == ["draw_work"]
+    drawn.clear()
+    model.set_cell(name, model.cell(name).__class__(preview=STEPS[3], star=True))  # the frame
+    window.delegate._new_frame()
+    grid.viewport().repaint()
+    assert drawn == ["draw"]
+    close_window(qtbot, window)
