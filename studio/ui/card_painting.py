@@ -8,6 +8,8 @@ it keeps); where the parts go is :mod:`studio.ui.card_geometry`'s.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
@@ -31,6 +33,11 @@ from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.scenes import Role
 
 THUMB_SIDE = 320  # decode size for card images (sharp at 2x on the 180 px slot)
+#: The parts of a card drawn on their own (:meth:`CardPainter.parts_of`): its frame, each
+#: stage's slot (a :class:`Stage`) and its buttons.
+FRAME = "frame"
+BUTTONS = "buttons"
+CardPart = Stage | str
 _PROGRESS = {JobState.QUEUED: 0.08, JobState.SENDING: 0.15, JobState.SUBMITTED: 0.2,
              JobState.PROCESSING: 0.55, JobState.DOWNLOADING: 0.9}
 
@@ -73,40 +80,61 @@ class CardPainter:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._paint_frame(painter, card)
-        self._paint_work(painter, card, index, badges)
+        for part in (*card.lay.slots, *((BUTTONS,) if card.lay.buttons else ())):
+            self._paint_part(painter, card, part, index, badges)
         painter.restore()
 
-    def frame_of(self, option: QStyleOptionViewItem,
+    def parts_of(self, option: QStyleOptionViewItem,
                  index: QModelIndex | QPersistentModelIndex, hover_pos: QPoint | None,
-                 by_likeness: bool = False) -> tuple[object, ...] | None:
-        """What the card's frame shows (everything but its slots, their state lines, marks
-        and filmstrips, and its buttons): two pictures of a card with the same frame differ only
-        in its :func:`work_areas`."""
+                 badges: card_badges.CardBadges | None = None, by_likeness: bool = False
+                 ) -> dict[CardPart, tuple[object, ...]] | None:
+        """What each part of the card shows (:data:`FRAME`: everything but the slots and
+        buttons; each stage: its slot, state line, marks and filmstrip; :data:`BUTTONS`). Two
+        pictures of a card that show the same frame differ only in the parts that show
+        something else, each inside its :func:`part_area`: :meth:`draw_parts` draws those
+        again over the other picture. None: no card to draw."""
         card = _Card.of(option, index, hover_pos, by_likeness)
         if card is None:
             return None
-        hover = card.hover
-        if hover is not None and hover.startswith(("slot:", "take:", "button:")):
-            hover = None  # drawn with the slots and buttons
-        return (card.scene, card.cell.approval, card.cell.star, card.findings, card.selected,
-                card.hovered, hover, card.lay, option.palette.cacheKey(), option.font.key())
+        cell, lay, hover, images = card.cell, card.lay, card.hover, self.images
+        frame_hover = (None if hover is not None
+                       and hover.startswith(("slot:", "take:", "button:")) else hover)
+        parts: dict[CardPart, tuple[object, ...]] = {FRAME: (
+            card.scene, cell.approval, cell.star, card.findings, card.selected, card.hovered,
+            frame_hover, lay, option.palette.cacheKey(), option.font.key())}
+        marks = dict(zip(Stage, card_badges.shown(card.scene.name, cell, badges), strict=True))
+        for stage in lay.slots:
+            slot = cell.slot(stage)
+            strip = lay.takes.get(stage, ())
+            takes = {t.render_id: t.image for t in slot.takes}
+            parts[stage] = (
+                slot, card.stale[stage], marks[stage],
+                images.state(slot.image, THUMB_SIDE) if slot.image is not None else None,
+                tuple(images.state(image, TAKE_SIDE) if image is not None else None
+                      for image in (takes.get(render_id) for _, render_id in strip)),
+                hover if hover is not None and hover.startswith(("slot:", "take:")) else None)
+        if lay.buttons:
+            parts[BUTTONS] = (card_actions(cell),
+                              hover if hover is not None and hover.startswith("button:")
+                              else None)
+        return parts
 
-    def draw_work(self, painter: QPainter, option: QStyleOptionViewItem,
-                  index: QModelIndex | QPersistentModelIndex, hover_pos: QPoint | None,
-                  badges: card_badges.CardBadges | None = None, by_likeness: bool = False
-                  ) -> None:
-        """Draw the card's slots, state lines, marks, filmstrips and buttons again over a
-        picture of the same card (the same :meth:`frame_of`): what a render's progress changes,
-        at half the cost of the whole card."""
+    def draw_parts(self, painter: QPainter, option: QStyleOptionViewItem,
+                   index: QModelIndex | QPersistentModelIndex, hover_pos: QPoint | None,
+                   parts: Iterable[CardPart], badges: card_badges.CardBadges | None = None,
+                   by_likeness: bool = False) -> None:
+        """Draw ``parts`` of the card again (stages and :data:`BUTTONS`) over a picture of the
+        same card whose frame (:meth:`parts_of`) is the same: what a render's progress
+        changes, at a fraction of the cost of the whole card."""
         card = _Card.of(option, index, hover_pos, by_likeness)
         if card is None:
             return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         background = theme.card_background(card.pal, card.selected, card.hovered)
-        for area in work_areas(card.lay):
-            painter.fillRect(area, background)
-        self._paint_work(painter, card, index, badges)
+        for part in parts:
+            painter.fillRect(part_area(card.lay, part), background)
+            self._paint_part(painter, card, part, index, badges)
         painter.restore()
 
     def _paint_frame(self, painter: QPainter, card: _Card) -> None:
@@ -180,20 +208,22 @@ class CardPainter:
             painter.drawText(r.adjusted(0, 0, -6, 0),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "▾")
 
-    def _paint_work(self, painter: QPainter, card: _Card,
+    def _paint_part(self, painter: QPainter, card: _Card, part: CardPart,
                     index: QModelIndex | QPersistentModelIndex,
                     badges: card_badges.CardBadges | None) -> None:
-        """The slots with their state lines, the marks over them, the filmstrips and the
-        buttons: all inside :func:`work_areas`."""
+        """A stage's slot with its state line, the marks over it and its filmstrip; or the
+        buttons: each inside its :func:`part_area`."""
         pal, lay, cell, hover = card.pal, card.lay, card.cell, card.hover
-        stale = {Stage.PREVIEW: bool(index.data(Role.PREVIEW_STALE)),
-                 Stage.FINAL: bool(index.data(Role.FINAL_STALE))}
-        for stage in lay.slots:
-            self._paint_slot(painter, pal, lay, stage, cell.slot(stage), stale[stage],
-                             card.small, hover == f"slot:{stage.value}")
-        card_badges.paint(painter, pal, card.scene.name, lay.slots, cell, badges)
-        for stage, strip in lay.takes.items():
-            self._paint_takes(painter, pal, strip, cell.slot(stage), hover, card.small)
+        if isinstance(part, Stage):
+            slot = cell.slot(part)
+            self._paint_slot(painter, pal, lay, part, slot, card.stale[part], card.small,
+                             hover == f"slot:{part.value}")
+            card_badges.paint(painter, pal, card.scene.name, {part: lay.slots[part]}, cell,
+                              badges)
+            strip = lay.takes.get(part)
+            if strip:
+                self._paint_takes(painter, pal, strip, slot, hover, card.small)
+            return
         actions = card_actions(cell)
         for key in lay.buttons:
             enabled, checked = actions[key]
@@ -365,18 +395,20 @@ class CardPainter:
         painter.drawText(r, Qt.AlignmentFlag.AlignCenter, label)
 
 
-def work_areas(lay: CardLayout) -> tuple[QRect, ...]:
-    """Where a card's slots, state lines, marks and filmstrips are drawn, and where its buttons
-    are, each with a margin that reaches into the card's background only (8 px lie between the
-    chips and the slots, 4 between the state lines and the buttons)."""
-    areas = []
-    for rects in ((*lay.slots.values(), *lay.states.values()), tuple(lay.buttons.values())):
-        area = QRect()
-        for rect in rects:
-            area = area.united(rect)
-        if not area.isEmpty():
-            areas.append(area.adjusted(-2, -2, 2, 2))
-    return tuple(areas)
+def part_area(lay: CardLayout, part: CardPart) -> QRect:
+    """Where a part of a card is drawn (a stage: its slot, state line and filmstrip; or the
+    buttons), with a margin that reaches into the card's background only: 8 px lie between
+    the chips and the slots, 10 between the two slots, 4 between the state lines and the
+    buttons."""
+    if isinstance(part, Stage):
+        rects = [lay.slots[part], lay.states[part],
+                 *(rect for rect, _ in lay.takes.get(part, ()))]
+    else:
+        rects = list(lay.buttons.values())
+    area = QRect()
+    for rect in rects:
+        area = area.united(rect)
+    return area.adjusted(-2, -2, 2, 2)
 
 
 class _Card:
@@ -384,12 +416,12 @@ class _Card:
     palette and fonts."""
 
     __slots__ = ("cell", "findings", "font", "hover", "hovered", "lay", "pal", "scene",
-                 "selected", "small")
+                 "selected", "small", "stale")
 
     def __init__(self, scene: Scene, cell: Cell, option: QStyleOptionViewItem,
-                 findings: tuple[Finding, ...], hover_pos: QPoint | None,
-                 by_likeness: bool) -> None:
-        self.scene, self.cell, self.findings = scene, cell, findings
+                 findings: tuple[Finding, ...], stale: dict[Stage, bool],
+                 hover_pos: QPoint | None, by_likeness: bool) -> None:
+        self.scene, self.cell, self.findings, self.stale = scene, cell, findings, stale
         self.pal: QPalette = option.palette
         state = option.state
         self.selected = bool(state & QStyle.StateFlag.State_Selected)
@@ -408,5 +440,7 @@ class _Card:
         cell: Cell | None = index.data(Role.CELL)
         if scene is None or cell is None:
             return None
-        return cls(scene, cell, option, index.data(Role.FINDINGS) or (), hover_pos,
+        stale = {Stage.PREVIEW: bool(index.data(Role.PREVIEW_STALE)),
+                 Stage.FINAL: bool(index.data(Role.FINAL_STALE))}
+        return cls(scene, cell, option, index.data(Role.FINDINGS) or (), stale, hover_pos,
                    by_likeness)

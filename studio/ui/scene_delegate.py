@@ -53,7 +53,7 @@ from studio.ui.card_geometry import (
     shown_stage,
     take_tip,
 )
-from studio.ui.card_painting import THUMB_SIDE, CardPainter
+from studio.ui.card_painting import FRAME, THUMB_SIDE, CardPainter, CardPart
 from studio.ui.viewmodels.cells import Cell
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.scenes import Role
@@ -78,8 +78,8 @@ BUSY_BUDGET = 0.003
 #: The parts of a picture's key that say how it looks whatever the card shows: the palette, the
 #: font and the pixel ratio.
 _LOOK = slice(7, 10)
-#: What a card's frame shows (:meth:`CardPainter.frame_of`); None: the card has no scene.
-_Frame = tuple[object, ...] | None
+#: What each part of a card shows (:meth:`CardPainter.parts_of`); None: the card has no scene.
+_Parts = dict[CardPart, tuple[object, ...]] | None
 
 
 class SceneCardDelegate(QStyledItemDelegate):
@@ -95,12 +95,12 @@ class SceneCardDelegate(QStyledItemDelegate):
         self._catalog = catalog
         self._card_painter = CardPainter(catalog, images)
         self._hover_pos: QPoint | None = None
-        #: Pictures of cards by their key, each with its frame (CardPainter.frame_of).
-        self._cards: OrderedDict[tuple[object, ...], tuple[QPixmap, _Frame]] = OrderedDict()
+        #: Pictures of cards by their key, each with what its parts show.
+        self._cards: OrderedDict[tuple[object, ...], tuple[QPixmap, _Parts]] = OrderedDict()
         #: The picture each scene's card showed last, with its key (drawn again while a frame
         #: is over budget, and used again as it is while the card has not changed: a picture
         #: the cache let go of is not drawn again when the card comes back into sight).
-        self._shown: OrderedDict[str, tuple[tuple[object, ...], QPixmap, _Frame]] = \
+        self._shown: OrderedDict[str, tuple[tuple[object, ...], QPixmap, _Parts]] = \
             OrderedDict()
         self._shown_pixels = 0
         self._frame_spent = 0.0
@@ -138,10 +138,10 @@ class SceneCardDelegate(QStyledItemDelegate):
         rect: QRect = option.rect
         ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
         key, name = self._key(option, index, ratio)
-        picture, frame = self._cards.get(key, (None, None))
-        shown_key, shown, shown_frame = self._shown.get(name, (None, None, None))
+        picture, parts = self._cards.get(key, (None, None))
+        shown_key, shown, shown_parts = self._shown.get(name, (None, None, None))
         if picture is None and shown_key == key:
-            picture, frame = shown, shown_frame
+            picture, parts = shown, shown_parts
         view = option.widget
         on_screen = isinstance(painter.device(), QWidget)  # not a grab() or a print
         # The picture shown last stands in for a frame only when drawn at this size in these
@@ -163,11 +163,11 @@ class SceneCardDelegate(QStyledItemDelegate):
             return
         if picture is None:
             started = time.perf_counter()
-            picture, frame = self._draw_picture(option, index, ratio, key, name)
+            picture, parts = self._draw_picture(option, index, ratio, key, name)
             self._spend(time.perf_counter() - started)
         elif key in self._cards:
             self._cards.move_to_end(key)
-        self._keep_shown(name, key, picture, frame)
+        self._keep_shown(name, key, picture, parts)
         painter.drawPixmap(rect.topLeft(), picture)
 
     def prepare(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex,
@@ -207,11 +207,11 @@ class SceneCardDelegate(QStyledItemDelegate):
 
     def _draw_picture(self, option: QStyleOptionViewItem,
                       index: QModelIndex | QPersistentModelIndex, ratio: float,
-                      key: tuple[object, ...], name: str) -> tuple[QPixmap, _Frame]:
+                      key: tuple[object, ...], name: str) -> tuple[QPixmap, _Parts]:
         """Draw the card into a new picture and keep it (within :data:`CARD_CACHE_PIXELS`),
-        with its frame. When the picture the card shows has the same frame (a render's
-        progress changed its slots only), that picture is copied and its slots alone are drawn
-        again."""
+        with what its parts show. When the picture the card shows has the same frame (a
+        render's progress changed a slot or the buttons), that picture is copied and only the
+        parts that changed are drawn again on it."""
         rect: QRect = option.rect
         size = QSize(round(rect.width() * ratio), round(rect.height() * ratio))
         local = QStyleOptionViewItem(option)
@@ -219,11 +219,14 @@ class SceneCardDelegate(QStyledItemDelegate):
         local_hover = (self._hover_pos - rect.topLeft()
                        if self._hover_pos is not None else None)
         by_likeness, painter_of_cards = self.takes_by_likeness, self._card_painter
-        frame = painter_of_cards.frame_of(local, index, local_hover, by_likeness)
-        _, shown, shown_frame = self._shown.get(name, (None, None, None))
-        again = (frame is not None and shown_frame == frame and shown is not None
-                 and shown.size() == size and shown.devicePixelRatio() == ratio)
-        if again:
+        parts = painter_of_cards.parts_of(local, index, local_hover, self.badges, by_likeness)
+        _, shown, shown_parts = self._shown.get(name, (None, None, None))
+        changed: list[CardPart] | None = None
+        if (parts is not None and shown_parts is not None and shown is not None
+                and shown_parts[FRAME] == parts[FRAME] and shown.size() == size
+                and shown.devicePixelRatio() == ratio):
+            changed = [part for part, looks in parts.items() if shown_parts.get(part) != looks]
+        if changed is not None:
             assert shown is not None
             picture = QPixmap(shown)  # painting on it copies it: the one shown stays
         else:
@@ -231,25 +234,26 @@ class SceneCardDelegate(QStyledItemDelegate):
             picture.setDevicePixelRatio(ratio)
             # Opaque, on the grid's own background: drawn as a plain copy, with no blending.
             picture.fill(option.palette.color(QPalette.ColorRole.Base))
-        card_painter = QPainter(picture)
-        try:
-            if again:
-                painter_of_cards.draw_work(card_painter, local, index, local_hover,
-                                           self.badges, by_likeness)
-            else:
-                painter_of_cards.draw(card_painter, local, index, local_hover, self.badges,
-                                      by_likeness)
-        finally:
-            card_painter.end()
-        self._cards[key] = (picture, frame)
+        if changed != []:  # nothing changed that shows: the picture shown is this one too
+            card_painter = QPainter(picture)
+            try:
+                if changed is not None:
+                    painter_of_cards.draw_parts(card_painter, local, index, local_hover,
+                                                changed, self.badges, by_likeness)
+                else:
+                    painter_of_cards.draw(card_painter, local, index, local_hover, self.badges,
+                                          by_likeness)
+            finally:
+                card_painter.end()
+        self._cards[key] = (picture, parts)
         self._cached_pixels += picture.width() * picture.height()
         while self._cached_pixels > CARD_CACHE_PIXELS and len(self._cards) > 1:
             _, (old, _) = self._cards.popitem(last=False)
             self._cached_pixels -= old.width() * old.height()
-        return picture, frame
+        return picture, parts
 
     def _keep_shown(self, name: str, key: tuple[object, ...], picture: QPixmap,
-                    frame: _Frame) -> None:
+                    parts: _Parts) -> None:
         """Remember the picture ``name``'s card shows, within :data:`SHOWN_CACHE_PIXELS`."""
         known = self._shown.get(name)
         if known is not None and known[1] is picture and known[0] == key:
@@ -258,7 +262,7 @@ class SceneCardDelegate(QStyledItemDelegate):
         if known is not None:
             del self._shown[name]
             self._shown_pixels -= known[1].width() * known[1].height()
-        self._shown[name] = (key, picture, frame)
+        self._shown[name] = (key, picture, parts)
         self._shown_pixels += picture.width() * picture.height()
         while self._shown_pixels > SHOWN_CACHE_PIXELS and len(self._shown) > 1:
             _, (_, old, _) = self._shown.popitem(last=False)

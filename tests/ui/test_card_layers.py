@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage, QPainter, QPalette, QPixmap
 
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
-from studio.ui.card_painting import CardPainter
+from studio.ui.card_painting import BUTTONS, FRAME, CardPainter
 from studio.ui.viewmodels.cells import Slot
 from tests.ui.conftest import close_window, settle_images
 from tests.ui.test_grid import load_storyboard
@@ -39,11 +39,17 @@ def _whole(painter_of_cards: CardPainter, grid, row: int) -> QImage:  # type: ig
     return picture.toImage()
 
 
-def _work_over(painter_of_cards: CardPainter, grid, row: int, before: QImage) -> QImage:  # type: ignore[no-untyped-def]
+def _parts(painter_of_cards: CardPainter, grid, row: int):  # type: ignore[no-untyped-def]
+    option = grid.card_option(row, QRect(0, 0, *_size(grid, row)))
+    return painter_of_cards.parts_of(option, grid.model().index(row), None)
+
+
+def _parts_over(painter_of_cards: CardPainter, grid, row: int, before: QImage,  # type: ignore[no-untyped-def]
+                parts: list) -> QImage:  # type: ignore[type-arg]
     option = grid.card_option(row, QRect(0, 0, *_size(grid, row)))
     picture = QPixmap.fromImage(before)
     painter = QPainter(picture)
-    painter_of_cards.draw_work(painter, option, grid.model().index(row), None)
+    painter_of_cards.draw_parts(painter, option, grid.model().index(row), None, parts)
     painter.end()
     return picture.toImage()
 
@@ -63,21 +69,25 @@ def test_slots_drawn_over_the_picture_before_are_the_card_drawn_whole(  # type: 
     settle_images(qtbot, window)
     painter_of_cards = window.delegate._card_painter
     name = model.names()[1]
-    before = _whole(painter_of_cards, grid, 1)
+    before, parts = _whole(painter_of_cards, grid, 1), _parts(painter_of_cards, grid, 1)
     compared = 0
-    for slot in STEPS:
-        frame = painter_of_cards.frame_of(grid.card_option(1, QRect(0, 0, *_size(grid, 1))),
-                                          model.index(1), None)
-        model.set_slot(name, Stage.PREVIEW, slot)
-        option = grid.card_option(1, QRect(0, 0, *_size(grid, 1)))
-        if painter_of_cards.frame_of(option, model.index(1), None) != frame:
-            before = _whole(painter_of_cards, grid, 1)
-            continue
-        whole = _whole(painter_of_cards, grid, 1)
-        assert _work_over(painter_of_cards, grid, 1, before) == whole, slot.state
-        compared += 1
-        before = whole
-    assert compared == len(STEPS)  # a render's progress never changes the frame
+    for stage in (Stage.PREVIEW, Stage.FINAL):
+        for slot in STEPS:
+            model.set_slot(name, stage, slot)
+            now = _parts(painter_of_cards, grid, 1)
+            whole = _whole(painter_of_cards, grid, 1)
+            if now[FRAME] != parts[FRAME]:
+                # Only a thumbnail turning to its final lays the card out anew.
+                assert card_size == 0 and stage is Stage.FINAL and slot is STEPS[0]
+            else:
+                changed = [part for part in now if now[part] != parts.get(part)]
+                assert changed and FRAME not in changed
+                assert stage in changed and {*changed} <= {stage, BUTTONS}
+                assert _parts_over(painter_of_cards, grid, 1, before, changed) == whole, \
+                    slot.state
+                compared += 1
+            before, parts = whole, now
+    assert compared == 2 * len(STEPS) - (card_size == 0)
     close_window(qtbot, window)
 
 
@@ -93,7 +103,7 @@ def test_a_card_whose_render_moves_on_is_drawn_in_its_slots_alone(  # type: igno
     model.set_slot(name, Stage.PREVIEW, STEPS[2])
     grid.viewport().repaint()
     drawn: list[str] = []
-    for method in ("draw", "draw_work"):
+    for method in ("draw", "draw_parts"):
         original = getattr(CardPainter, method)
 
         def counting(self, painter, option, index, *args, _name=method, _original=original):  # type: ignore[no-untyped-def]
@@ -104,7 +114,7 @@ def test_a_card_whose_render_moves_on_is_drawn_in_its_slots_alone(  # type: igno
     model.set_slot(name, Stage.PREVIEW, STEPS[3])  # processing -> downloading
     window.delegate._new_frame()
     grid.viewport().repaint()
-    assert drawn == ["draw_work"]
+    assert drawn == ["draw_parts"]
     drawn.clear()
     model.set_cell(name, model.cell(name).__class__(preview=STEPS[3], star=True))  # the frame
     window.delegate._new_frame()

@@ -25,7 +25,7 @@ from tests.ui.test_grid import load_storyboard
 def count_card_draws(monkeypatch, drawn: list, by: str) -> None:  # type: ignore[no-untyped-def, type-arg]
     """Every card the delegate draws from now on (whole, or its slots and buttons over the
     picture it had) goes into ``drawn``: its scene name (``by="name"``) or its row."""
-    for method in ("draw", "draw_work"):
+    for method in ("draw", "draw_parts"):
         original = getattr(CardPainter, method)
 
         def counting(self, painter, option, index, *args, _original=original):  # type: ignore[no-untyped-def]

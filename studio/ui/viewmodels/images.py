@@ -97,6 +97,13 @@ class ImageCache(QObject):
         self._decode_next()
         self.failedToLoad.emit(key[0], str(exc))
 
+    def state(self, path: Path, max_side: int) -> object:
+        """What a picture drawing ``path`` at ``max_side`` shows, without asking for it: the
+        decoded image (its cache key), why it cannot be shown, or "" while it is not here."""
+        key = (str(path), max_side)
+        image = self._images.get(key)
+        return image.cacheKey() if image is not None else self._broken.get(key, "")
+
     def problem(self, path: Path, max_side: int) -> str:
         """Why ``path`` cannot be shown ("" while it loads or once it is shown)."""
         return self._broken.get((str(path), max_side), "")
