@@ -231,8 +231,17 @@ class SheetLibrary(QObject):
         path, aliases = self.library_path(), dict(self._aliases)
         first_takes, held = dict(self._first_takes), dict(self._held)
         self._linked = path
+        # What the cards were last merged with (only an answer changes it, and one read runs
+        # at a time): the read finds which scenes' renders moved, off the GUI thread.
+        before = {name: last[0] for name, last in self._merged.items()}
 
-        def read() -> tuple[int | None, dict[str, StoredCell]]:
+        def read() -> tuple[int | None, dict[str, StoredCell], set[str]]:
+            record, out = read_cells()
+            moved = {name for name in out.keys() | before.keys()
+                     if before.get(name) != out.get(name)}
+            return record, out, moved
+
+        def read_cells() -> tuple[int | None, dict[str, StoredCell]]:
             record = library.sheets.for_file(str(path))
             if record is None:
                 return None, {}
@@ -279,7 +288,8 @@ class SheetLibrary(QObject):
         self._bg.run(read, lambda result: self._loaded(path, *result), self._load_failed,
                      owner=self, what="Reading the sheet's renders")
 
-    def _loaded(self, path: Path, sheet_id: int | None, stored: dict[str, StoredCell]) -> None:
+    def _loaded(self, path: Path, sheet_id: int | None, stored: dict[str, StoredCell],
+                moved: set[str]) -> None:
         self._loading = False
         if self._again or self._moving or self.library_path() != path:
             self.reload()  # something changed meanwhile: this answer is already old
@@ -291,7 +301,7 @@ class SheetLibrary(QObject):
             shown, found = model.cell(name), stored.get(name)
             last = merged.get(name)
             # Merging is idempotent: the same card and the same renders make the same card.
-            if last is None or last[1] is not shown or last[0] != found:
+            if last is None or last[1] is not shown or name in moved:
                 cells[name] = merge_cell(shown, found)
         model.set_cells(cells)
         self._merged = {name: (stored.get(name), model.cell(name)) for name in model.names()}
