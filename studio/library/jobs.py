@@ -260,8 +260,8 @@ class Jobs:
                     continue
                 job_id = finished[index][0]
                 # Checked again: the job may have ended another way while its file was written.
-                again = self._storable(job_id, outcome)
-                if isinstance(again, tuple):
+                again = self._ended(job_id)
+                if again is None:
                     entries.append((draft, outcome, job_id, item))
                     places.append(index)
                 else:
@@ -283,17 +283,36 @@ class Jobs:
         id), or its render when it is done already, or why it cannot be completed."""
         try:
             job = self.get(job_id)
-            if job.state is JobState.DONE and job.render_id is not None:
-                return self._renders.get(job.render_id)
-            if job.state.finished:
-                raise LibraryError(f"Job {job_id} is already {job.state.value}.")
+            ended = self._ending(job_id, job.state, job.render_id)
         except LibraryError as exc:
             return exc
+        if ended is not None:
+            return ended
         outcome = outcome or Outcome()
         if not outcome.request_id:
             outcome = Outcome(job.provider_request_id, outcome.seed_returned,
                               outcome.timings, outcome.cost)
         return job.draft, outcome
+
+    def _ended(self, job_id: int) -> RenderRecord | LibraryError | None:
+        """:meth:`_storable`'s answer when ``job_id`` can no longer be completed (its render
+        when it is done already, else why), None while it still can; only its state is read,
+        not its whole draft again."""
+        try:
+            with self._db.read("read a job") as conn:
+                row = self._db.one(conn, "SELECT state, render_id FROM jobs WHERE id = ?",
+                                   (job_id,), f"job {job_id}")
+            return self._ending(job_id, JobState(row["state"]), row["render_id"])
+        except LibraryError as exc:
+            return exc
+
+    def _ending(self, job_id: int, state: JobState, render_id: int | None,
+                ) -> RenderRecord | LibraryError | None:
+        if state is JobState.DONE and render_id is not None:
+            return self._renders.get(render_id)
+        if state.finished:
+            return LibraryError(f"Job {job_id} is already {state.value}.")
+        return None
 
     def fail(self, job_id: int, error: str, outcome: Outcome | None = None) -> RenderRecord:
         """Mark the job failed and keep a failed render with its settings and the reason."""
