@@ -90,9 +90,21 @@ class Recorder:
         self._db = db
         self._files = files
 
-    def context(self, conn: sqlite3.Connection, draft: RenderDraft) -> dict[str, Any]:
-        """Ids and names the record and the image's chunk need, checked to exist."""
-        one = self._db.one
+    def context(self, conn: sqlite3.Connection, draft: RenderDraft,
+                seen: dict[tuple[str, int | None], Any] | None = None) -> dict[str, Any]:
+        """Ids and names the record and the image's chunk need, checked to exist. ``seen``
+        keeps the rows read for one batch (its images share a project, sheet and anchor
+        version): each is read once per batch, not once per image."""
+        def one(conn: sqlite3.Connection, sql: str, args: tuple[int | None],
+                what: str) -> sqlite3.Row:
+            if seen is None:
+                return self._db.one(conn, sql, args, what)
+            key = (sql, args[0])
+            row = seen.get(key)
+            if row is None:
+                row = seen[key] = self._db.one(conn, sql, args, what)
+            return row
+
         ctx: dict[str, Any] = {"character_id": None}
         ctx["project"] = one(conn, "SELECT name FROM projects WHERE id = ?",
                              (draft.project_id,), "such project")["name"]
@@ -253,11 +265,12 @@ class Recorder:
         # The names each chunk carries are read first, in this thread: the writers below never
         # touch the database (nor wait for its lock, which this thread may hold).
         contexts: list[dict[str, Any] | LibraryError] = []
+        seen: dict[tuple[str, int | None], Any] = {}
         with self._db.lock:
             for draft, _, _ in entries:
                 try:
                     with self._db.read("save the render") as conn:
-                        contexts.append(self.context(conn, draft))
+                        contexts.append(self.context(conn, draft, seen))
                 except LibraryError as exc:
                     contexts.append(exc)
         work = [(ctx, *entry) for ctx, entry in zip(contexts, entries, strict=True)]
