@@ -213,3 +213,38 @@ def test_a_job_that_ended_while_its_image_was_written_keeps_its_end_and_no_file(
         assert isinstance(result, LibraryError) and "already cancelled" in str(result)
         assert lib.jobs.get(job.id).state is JobState.CANCELLED
         assert not [p for p in (data_dir / "images").rglob("*") if p.is_file()]
+
+
+def test_images_of_one_batch_from_two_projects_each_carry_their_own_project(
+        library: Library) -> None:
+    from studio.library.metadata import read_png_metadata
+
+    emma, noor = library.projects.ensure("Emma"), library.projects.ensure("Noor")
+    jobs = [library.jobs.create(draft(p.id)) for p in (emma, noor, emma)]
+    results = library.jobs.complete_many([(j.id, png_bytes(n), None)
+                                          for n, j in enumerate(jobs)])
+    projects = []
+    for result in results:
+        assert isinstance(result, RenderRecord) and result.image_path is not None
+        studio = read_png_metadata(result.image_path).studio
+        assert studio is not None
+        projects.append(studio["project"])
+    assert projects == ["Emma", "Noor", "Emma"]
+
+
+def test_a_job_done_while_its_image_was_written_returns_that_render_and_no_second_file(
+        data_dir: Path) -> None:
+    def complete_meanwhile() -> None:
+        hook.hook = lambda: None  # the other completion writes its own file unhooked
+        done.append(lib.jobs.complete(job.id, png_bytes(2)))
+
+    done: list[RenderRecord] = []
+    hook = _HookedWriter(complete_meanwhile)
+    with Library.open(data_dir, file_writer=hook) as lib:
+        project = lib.projects.ensure("Emma")
+        job = lib.jobs.create(draft(project.id))
+        (result,) = lib.jobs.complete_many([(job.id, png_bytes(1), None)])
+        assert done and result == done[0]
+        assert lib.jobs.get(job.id).state is JobState.DONE
+        files = [p for p in (data_dir / "images").rglob("*") if p.is_file()]
+        assert files == [done[0].image_path]
