@@ -38,11 +38,25 @@ on the API's own origin. It never retries, sleeps or times out by itself: the en
 one policy, under one deadline per phase, on the provider's clock.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from studio.providers.http.exchange import Answer, Auth, Deadlines, Phase
 from studio.providers.http.follow import Follow, JobStatus, Pacing, Polling
 from studio.providers.http.provider import Accepted, HttpProvider
 from studio.providers.http.retry import RetryPolicy
-from studio.providers.http.status import StatusWords, aspect_ratio_name
+
+if TYPE_CHECKING:
+    from studio.providers.http.status import StatusWords, aspect_ratio_name
 
 __all__ = ["Accepted", "Answer", "Auth", "Deadlines", "Follow", "HttpProvider", "JobStatus",
            "Pacing", "Phase", "Polling", "RetryPolicy", "StatusWords", "aspect_ratio_name"]
+
+
+def __getattr__(name: str) -> Any:
+    # The status-word table is imported by the adapters that read status words (and by whoever
+    # asks for it here), not by every render: a ModelsLab render never builds its classes.
+    if name in ("StatusWords", "aspect_ratio_name"):
+        from studio.providers.http import status
+
+        return getattr(status, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
