@@ -120,14 +120,38 @@ def _all_text(mapping: Mapping[Any, Any]) -> bool:
     return {*map(type, mapping), *map(type, mapping.values())} <= _TEXT
 
 
+@cache
+def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """What decoding dataclass ``cls`` reads: each field it takes (name, annotation, whether
+    data must hold it), in order; worked out once per class, not once per value."""
+    hints = _hints(cls)
+    return tuple(
+        (f.name, hints[f.name],
+         f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+        for f in dataclasses.fields(cls) if f.metadata.get("codec") != "skip" and f.init)
+
+
+_ORIGINS: dict[Any, tuple[Any, tuple[Any, ...]]] = {}
+
+
+def _origin(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+    """``typing.get_origin`` and ``typing.get_args`` of an annotation, kept per annotation."""
+    try:
+        return _ORIGINS[tp]
+    except KeyError:
+        found = _ORIGINS[tp] = (typing.get_origin(tp), typing.get_args(tp))
+        return found
+    except TypeError:  # an annotation that cannot be a key
+        return typing.get_origin(tp), typing.get_args(tp)
+
+
 def _decode(tp: Any, data: Any, where: str) -> Any:
     if tp is Any or tp is object:
         return data
     if (tp is str or tp is int) and type(data) is tp:  # the common leaves, before any walk
         return data
-    origin = typing.get_origin(tp)
+    origin, args = _origin(tp)
     if origin is Union or origin is types.UnionType:
-        args = typing.get_args(tp)
         if data is None and type(None) in args:
             return None
         errors = []
@@ -142,7 +166,6 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
     if origin in (tuple, list, frozenset, set):
         if not isinstance(data, list | tuple):
             raise CodecError(f"{where} must be a list")
-        args = typing.get_args(tp)
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(data):
                 raise CodecError(f"{where} must have {len(args)} items")
@@ -155,31 +178,26 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
     if origin is not None and isinstance(origin, type) and issubclass(origin, Mapping):
         if not isinstance(data, Mapping):
             raise CodecError(f"{where} must be an object")
-        args = typing.get_args(tp)
         key_type, value_type = args if len(args) == 2 else (str, Any)
         if key_type is str and value_type is str and _all_text(data):
             return dict(data)
         return {_decode(key_type, k, f"{where} key {k!r}"): _decode(value_type, v, f"{where}.{k}")
                 for k, v in data.items()}
     if origin is typing.Literal:
-        if data not in typing.get_args(tp):
-            raise CodecError(f"{where} must be one of {typing.get_args(tp)}")
+        if data not in args:
+            raise CodecError(f"{where} must be one of {args}")
         return data
     if not isinstance(tp, type):
         raise CodecError(f"{where} has a type the codec does not know ({tp})")
     if dataclasses.is_dataclass(tp):
         if not isinstance(data, Mapping):
             raise CodecError(f"{where} must be an object")
-        hints = _hints(tp)
         values = {}
-        for f in dataclasses.fields(tp):
-            if f.metadata.get("codec") == "skip" or not f.init:
-                continue
-            if f.name in data:
-                values[f.name] = _decode(hints[f.name], data[f.name], f"{where}.{f.name}")
-            elif (f.default is dataclasses.MISSING
-                  and f.default_factory is dataclasses.MISSING):
-                raise CodecError(f"{where}.{f.name} is missing")
+        for name, hint, required in _fields(tp):
+            if name in data:
+                values[name] = _decode(hint, data[name], f"{where}.{name}")
+            elif required:
+                raise CodecError(f"{where}.{name} is missing")
         return tp(**values)
     if issubclass(tp, Enum):
         try:
