@@ -5,6 +5,8 @@ the live prompt checks with one-click fixes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QRegularExpression, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
@@ -29,7 +31,6 @@ from studio.core.request import Stage
 from studio.ui import icons
 from studio.ui.reference_strip import ReferenceStrip
 from studio.ui.viewmodels.document import SheetDocument
-from studio.ui.viewmodels.history import AnchorHistoryEntry
 from studio.ui.viewmodels.images import ImageCache
 from studio.ui.viewmodels.references import ReferenceSet
 from studio.ui.widgets import (
@@ -40,6 +41,9 @@ from studio.ui.widgets import (
     show_line_text,
     show_plain_text,
 )
+
+if TYPE_CHECKING:  # the history comes with the library, once the window shows
+    from studio.ui.viewmodels.history import AnchorHistoryEntry
 
 FIELD_LABELS = (
     ("age", "Age", "30"),
@@ -400,6 +404,8 @@ class CharacterPanel(QWidget):
     def set_history(self, entries: list[AnchorHistoryEntry]) -> None:
         """The saved versions of this character's anchor, newest first. The version the user
         has picked stays picked when the list is read again (a batch adds one)."""
+        from studio.ui.viewmodels.history import AnchorHistoryEntry
+
         combo = self.history_combo
         if [combo.itemData(i) for i in range(combo.count())] == entries:
             return  # read again after a write that added no version: nothing to lay out
@@ -418,6 +424,8 @@ class CharacterPanel(QWidget):
                     self.history_combo.setCurrentIndex(again)
 
     def _restore_history(self) -> None:
+        from studio.ui.viewmodels.history import AnchorHistoryEntry
+
         entry = self.history_combo.currentData()
         if isinstance(entry, AnchorHistoryEntry):
             changes: dict[str, object] = {"anchor": entry.anchor}

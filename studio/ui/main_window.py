@@ -73,10 +73,12 @@ if TYPE_CHECKING:
 
 class MainWindow(QMainWindow):
     """One window, one open sheet. ``renderingReady(bool)`` once the library and the providers
-    are open (False: they could not be, and a message says why)."""
+    are open (False: they could not be, and a message says why); ``windowPainted`` each time
+    the window has painted itself."""
 
     imported = Signal(list)  # library RenderRecords of imported images
     renderingReady = Signal(bool)
+    windowPainted = Signal()
 
     session: Session
     document: SheetDocument
@@ -245,10 +247,11 @@ class MainWindow(QMainWindow):
         # The prompt checks on the cards and in the Scene panel, where the problem is.
         self.character_panel.checks.findingsChanged.connect(self.model.set_findings)
         self.scene_findings = SceneFindings(self.scene_editor, self.model, self.selection)
-        # A field too narrow for its text shows the whole of it as a tooltip.
+        # A field too narrow for its text shows the whole of it as a tooltip. The docks' fields
+        # are found once the window has painted itself (no one hovers over a field before it
+        # shows): finding them wraps every object under the docks, a few milliseconds of the
+        # wait for the first paint.
         self.cut_text_tips = CutTextTips(self)
-        for dock in docks:
-            self.cut_text_tips.watch(dock)
         self.scene_dock.raise_()
         self.inspector_dock.visibilityChanged.connect(self._inspector_shown)
 
@@ -343,6 +346,12 @@ class MainWindow(QMainWindow):
         super().paintEvent(event)
         if not self.hookup.painted:
             self.hookup.first_paint()
+            QTimer.singleShot(0, self, self._watch_cut_fields)
+        self.windowPainted.emit()
+
+    def _watch_cut_fields(self) -> None:
+        for dock in (self.character_dock, self.scene_dock, self.inspector_dock):
+            self.cut_text_tips.watch(dock)
 
     def apply_settings(self, settings: Settings) -> None:
         """Saved settings take effect: new providers for the next batch, the identity

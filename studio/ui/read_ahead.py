@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -55,16 +55,21 @@ class ReadAhead(QObject):
         self.done = False
         #: The longest a step held the GUI thread, in seconds (what a click may wait).
         self.longest_step = 0.0
-        window.installEventFilter(self)
+        # Told by the window's own paint, not by an event filter: a filter written in Python
+        # has each event the window gets wrapped for it, and the first of them had every
+        # event class made (a few milliseconds before the window first showed).
+        window.windowPainted.connect(self._on_painted)
         window.renderingReady.connect(self._on_ready)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint and not self.painted:
-            self.painted = True
-            watched.removeEventFilter(self)  # the first paint is all it waits for
-            # After the paint, when the event loop next turns.
-            QTimer.singleShot(0, self, self._start)
-        return False
+    def _on_painted(self) -> None:
+        if self.painted:
+            return
+        self.painted = True
+        window = self.parent()
+        if window is not None:  # the first paint is all it waits for
+            window.windowPainted.disconnect(self._on_painted)  # type: ignore[attr-defined]
+        # After the paint, when the event loop next turns.
+        QTimer.singleShot(0, self, self._start)
 
     def _on_ready(self, _ready: bool) -> None:
         self.ready = True

@@ -22,7 +22,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -291,6 +290,8 @@ class ReferenceStrip(QWidget):
 
 
 def _choose_files(parent: QWidget) -> list[Path]:
+    from PySide6.QtWidgets import QFileDialog  # its class is read when it first opens
+
     names, _ = QFileDialog.getOpenFileNames(parent, "Add reference images", str(Path.home()),
                                             IMAGE_FILTER)
     return [Path(n) for n in names]

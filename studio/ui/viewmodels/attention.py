@@ -19,7 +19,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.lifecycle import JobState
 from studio.core.request import Stage
-from studio.providers.errors import provider_name
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.scenes import SceneListModel
 
@@ -44,6 +43,8 @@ class RateWait:
 
     def line(self, now: float | None = None) -> str:
         """``waiting 30 s: rate limit of Replicate``."""
+        from studio.providers.errors import provider_name  # read once a provider waits
+
         left = max(0.0, self.until - (time.monotonic() if now is None else now))
         return f"waiting {left:.0f} s: rate limit of {provider_name(self.provider)}"
 
@@ -206,6 +207,8 @@ class JobAttention(QObject):
         return True
 
     def resend(self, scene: str, stage: Stage, job_id: int, queue: ThreadedQueue) -> None:
+        from studio.providers.errors import provider_name
+
         slot = self._model.cell(scene).slot(stage)
         where = provider_name(slot.provider) if slot.provider else "the provider"
         if not self._confirm(

@@ -26,8 +26,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from studio.core.priority import lower_this_thread
-
 #: ``post(fn, *args)``: call ``fn(*args)`` on the owner's thread soon (thread-safe), for example
 #: ``loop.call_soon_threadsafe``.
 Post = Callable[..., Any]
@@ -40,10 +38,13 @@ class HandBackExecutor(concurrent.futures.Executor):
     def __init__(self, post: Post, max_workers: int | None = None,
                  thread_name_prefix: str = "studio-worker") -> None:
         self._post = post
-        # Background work runs below the window (studio.core.priority).
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix=thread_name_prefix,
-            initializer=lower_this_thread)
+        self._max_workers = max_workers
+        self._thread_name_prefix = thread_name_prefix
+        #: The workers, made for the first job (:meth:`_workers`): the window shows itself
+        #: before it asks for any, and reading the thread pool's module was a few milliseconds
+        #: of the wait for its first paint.
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._shut_down = False
         self._lock = threading.Lock()
         self._keys = itertools.count()
         # key -> (the caller's future, the job): both owned here until settled on the owner's
@@ -58,12 +59,25 @@ class HandBackExecutor(concurrent.futures.Executor):
         with self._lock:
             self._pending[key] = (future, job)
         try:
-            self._pool.submit(self._work, key, [job])
+            self._workers().submit(self._work, key, [job])
         except BaseException:
             with self._lock:
                 self._pending.pop(key, None)
             raise
         return future
+
+    def _workers(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                if self._shut_down:  # as the pool itself says after its shutdown
+                    raise RuntimeError("cannot schedule new futures after shutdown")
+                from studio.core.priority import lower_this_thread
+
+                # Background work runs below the window (studio.core.priority).
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=self._max_workers, thread_name_prefix=self._thread_name_prefix,
+                    initializer=lower_this_thread)
+            return self._pool
 
     @property
     def pending(self) -> int:
@@ -129,7 +143,11 @@ class HandBackExecutor(concurrent.futures.Executor):
                 futures = [future for future, _job in self._pending.values()]
             for future in futures:
                 future.cancel()
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        with self._lock:
+            self._shut_down = True
+            pool = self._pool
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
         if wait:
             with self._lock:
                 left = list(self._pending.values())
