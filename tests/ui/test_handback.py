@@ -127,3 +127,27 @@ def test_a_job_cancelled_before_it_starts_never_runs(qapp) -> None:  # type: ign
     assert first.result() is True
     assert ran == []
     assert executor.pending == 0
+
+
+def test_the_workers_come_with_the_first_job_and_none_after_shutdown() -> None:
+    """The pool is made when the first job comes (a window shows before it asks for any work);
+    once shut down, the executor refuses work as a thread pool does, made or not."""
+    posted: list[object] = []
+    executor = HandBackExecutor(lambda fn, *args: posted.append((fn, args)), max_workers=1)
+    assert executor._pool is None
+    future = executor.submit(lambda: threading.current_thread().name)
+    assert executor._pool is not None
+    executor._pool.shutdown(wait=True)  # the worker has posted its outcome
+    for fn, args in posted:
+        fn(*args)  # what the owner's thread runs
+    assert future.result(timeout=0).startswith("studio-worker")
+    executor.shutdown()
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor.submit(lambda: None)
+
+    never_used = HandBackExecutor(lambda fn, *args: None)
+    never_used.shutdown()
+    assert never_used._pool is None
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        never_used.submit(lambda: None)
+    assert never_used.pending == 0

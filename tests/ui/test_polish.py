@@ -58,7 +58,7 @@ def test_prompt_colours_are_readable_on_a_dark_palette(qapp, palette) -> None:  
         assert contrast > 0.3, (palette, role, colour.name())
 
 
-def test_cut_fields_and_card_lines_say_their_whole_text(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_cut_fields_and_card_lines_say_their_whole_text(make_window, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from studio.core.request import Stage
     from studio.ui.scene_delegate import card_layout
     from studio.ui.widgets import cut_text
@@ -74,6 +74,25 @@ def test_cut_fields_and_card_lines_say_their_whole_text(make_window, qtbot) -> N
     assert cut_text(hair) == long
     short = window.character_panel.field_edits["eyes"]
     assert cut_text(short) is None
+    # hovering over the cut field shows its whole text (the docks' fields are watched once
+    # the window has painted itself)
+    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtGui import QHelpEvent
+
+    from studio.ui import widgets
+
+    shown: list[str] = []
+
+    class Tips:  # stands for QToolTip (the offscreen platform cannot raise a tooltip)
+        @staticmethod
+        def showText(_pos: QPoint, text: str, _widget: QWidget) -> None:
+            shown.append(text)
+
+    monkeypatch.setattr(widgets, "QToolTip", Tips)
+    for field in (hair, short):
+        QApplication.sendEvent(field, QHelpEvent(QEvent.Type.ToolTip, QPoint(4, 4),
+                                                 field.mapToGlobal(QPoint(4, 4))))
+    assert len(shown) == 1 and shown[0].startswith(long)
     # the card's state line, cut to fit, says it all in its tooltip
     name = model.names()[0]
     rect = window.grid.card_rect(name)
