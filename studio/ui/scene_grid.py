@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QRegion, QResizeEvent
+from PySide6.QtGui import QPalette, QRegion, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QWidget
 
 from studio.ui.card_geometry import CARD_SIZES, DEFAULT_CARD_SIZE, card_height
@@ -61,6 +61,14 @@ class SceneGridView(GridInput, GridPainting, QAbstractItemView):
     def __init__(self, model: SceneListModel, delegate: SceneCardDelegate,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # A viewport made here: the scroll area's own one, first asked for while the view is
+        # set up, had PySide read every QtWidgets class and enum (tens of milliseconds before
+        # the window could first show).
+        viewport = QWidget(self)
+        viewport.setObjectName("qt_scrollarea_viewport")
+        viewport.setBackgroundRole(QPalette.ColorRole.Base)
+        viewport.setAutoFillBackground(True)
+        self.setViewport(viewport)
         self._model = model
         self._delegate = delegate
         self._plan: GridPlan | None = None
