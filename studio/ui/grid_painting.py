@@ -56,6 +56,12 @@ class GridPainting(_View):
         self._ahead.setInterval(0)
         self._ahead.timeout.connect(self._draw_ahead)
         self._model.dataChanged.connect(self._cards_changed)
+        #: Rows that changed in sight and are still to be repainted, in the order they changed.
+        self._changed: dict[int, None] = {}
+        self._pace = QTimer(self)
+        self._pace.setSingleShot(True)
+        self._pace.setInterval(0)
+        self._pace.timeout.connect(self._repaint_changed)
 
     # ------------------------------------------------------------------ scrolling
     def scrollContentsBy(self, dx: int, dy: int) -> None:
@@ -70,23 +76,45 @@ class GridPainting(_View):
     def dataChanged(self, first: QModelIndex | QPersistentModelIndex,
                     last: QModelIndex | QPersistentModelIndex,
                     roles: Sequence[int] = ()) -> None:
-        """Repaint the changed cards in sight, each in its own rectangle. (For more than one
-        card the item view repaints the whole view, and every card in sight is painted again
-        with it: a batch changes several cards in one go many times a second.)"""
-        if (first == last or not (first.isValid() and last.isValid())
-                or QAccessible.isActive()):
+        """Repaint the changed cards in sight, each in its own rectangle, as many a frame as
+        its budget draws (:meth:`SceneCardDelegate.cards_per_frame`), the rest in the frames
+        after. (For more than one card the item view repaints the whole view; and a frame whose
+        region holds more changed cards than it can draw painted each of the others as it was,
+        to paint it again in the next frame: most of a frame's work when a batch starts and
+        every card in sight changes at once.)"""
+        if not (first.isValid() and last.isValid()) or QAccessible.isActive():
             super().dataChanged(first, last, list(roles))
             return
+        low, high = self._rows_in_sight()
+        for row in range(max(first.row(), low), min(last.row(), high) + 1):
+            self._changed[row] = None
+        if self._changed and not self._pace.isActive():
+            self._pace.start()
+
+    def _rows_in_sight(self) -> tuple[int, int]:
+        """The first and last rows whose cards are (partly) in sight; (0, -1): none."""
         plan = self.plan()
         if not plan.cards:
-            return
+            return 0, -1
         offset, page = self.verticalOffset(), self.viewport().height()
         card_h = plan.cards[0].height()
-        low = max(first.row(), bisect_left(plan.tops, offset - card_h))
-        high = min(last.row(), bisect_right(plan.tops, offset + page) - 1, len(plan.cards) - 1)
-        viewport = self.viewport()
-        for row in range(low, high + 1):
-            viewport.update(plan.cards[row].translated(0, -offset))
+        return (bisect_left(plan.tops, offset - card_h),
+                min(bisect_right(plan.tops, offset + page), len(plan.cards)) - 1)
+
+    def _repaint_changed(self) -> None:
+        """This frame's share of the changed cards (those still in sight)."""
+        plan, offset = self.plan(), self.verticalOffset()
+        low, high = self._rows_in_sight()
+        viewport, changed = self.viewport(), self._changed
+        share = self._delegate.cards_per_frame()
+        while changed and share:
+            row = next(iter(changed))
+            del changed[row]
+            if low <= row <= high:
+                viewport.update(plan.cards[row].translated(0, -offset))
+                share -= 1
+        if changed:
+            self._pace.start()
 
     # ------------------------------------------------------------------ painting
     def card_option(self, row: int, rect: QRect) -> QStyleOptionViewItem:

@@ -268,6 +268,12 @@ class SceneCardDelegate(QStyledItemDelegate):
             _, (_, old, _) = self._shown.popitem(last=False)
             self._shown_pixels -= old.width() * old.height()
 
+    def cards_per_frame(self) -> int:
+        """How many changed cards one frame draws within its budget (at least one)."""
+        budget = BUSY_BUDGET if self.scrolling or self.rendering else FRAME_BUDGET
+        cost = self._card_cost
+        return max(1, int(budget / cost)) if cost > 0.0 else 2
+
     def _over_budget(self) -> bool:
         """Whether one more card would take this frame past its budget (the first card of a
         frame is always drawn): a frame never runs a card's length over it."""

@@ -152,6 +152,7 @@ class SceneGridView(GridInput, GridPainting, QAbstractItemView):
     def _relayout(self, *_args: object) -> None:
         self._plan = None
         self._hover_row = None
+        self._changed.clear()  # rows of the old layout; every card is painted again anyway
         self.updateGeometries()
         self.viewport().update()
         self.draw_ahead_soon()

@@ -337,12 +337,54 @@ def test_cards_changing_together_repaint_those_cards_alone(  # type: ignore[no-u
     viewport.installEventFilter(spy)
     first, last = rows[1], rows[3]
     model.dataChanged.emit(model.index(first), model.index(last))
-    qtbot.waitUntil(lambda: not spy.region.isEmpty())
+    qtbot.waitUntil(lambda: not grid._changed and not spy.region.isEmpty())
+    QApplication.processEvents()  # the last of them painted
     viewport.removeEventFilter(spy)
     changed = QRegion()
     for row in range(first, last + 1):
         changed = changed.united(grid.visualRect(model.index(row)))
     assert spy.region == changed, spy.region.boundingRect()
+    close_window(qtbot, window)
+
+
+def test_cards_changing_at_once_are_repainted_a_frames_share_at_a_time(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every card in sight changing at once (a batch starting) is repainted over several
+    frames, each with the cards its budget draws: a frame with more in its region painted the
+    others as they were, only to paint them again in the next."""
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid, model = window.grid, window.model
+    grid.set_card_size(0)
+    settle_images(qtbot, window)
+    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
+    window.delegate.badges = None
+    viewport = grid.viewport()
+    viewport.repaint()
+    QApplication.processEvents()
+    rows = [r for r in range(model.rowCount())
+            if grid.visualRect(model.index(r)).intersects(viewport.rect())]
+    assert len(rows) > 6
+    monkeypatch.setattr(window.delegate, "cards_per_frame", lambda: 2)
+    frames: list[set[int]] = []
+
+    class Frames(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                region = event.region()  # type: ignore[attr-defined]
+                frames.append({r for r in rows
+                               if region.contains(grid.visualRect(model.index(r)))})
+            return False
+
+    spy = Frames()
+    viewport.installEventFilter(spy)
+    for row in rows:
+        model.dataChanged.emit(model.index(row), model.index(row))
+    qtbot.waitUntil(lambda: not grid._changed)
+    QApplication.processEvents()
+    viewport.removeEventFilter(spy)
+    assert all(len(cards) <= 2 for cards in frames), frames
+    assert set().union(*frames) == set(rows)
     close_window(qtbot, window)
 
 
