@@ -315,11 +315,9 @@ def test_a_repaint_paints_only_the_cards_in_it(  # type: ignore[no-untyped-def]
     close_window(qtbot, window)
 
 
-def test_cards_changing_together_repaint_those_cards_alone(  # type: ignore[no-untyped-def]
-        make_window, qtbot) -> None:
-    """A run of changed cards (as a batch's progress tells them) repaints those in sight, each
-    in its own rectangle: not the whole view, which painted every card in sight again."""
-
+def _thumbnails_painted(make_window, qtbot):  # type: ignore[no-untyped-def]
+    """A window with a storyboard of thumbnails painted and nothing else to paint (scores in,
+    no marks), and the rows in sight."""
     window = make_window()
     load_storyboard(window, qtbot, scenes=40)
     grid, model = window.grid, window.model
@@ -333,6 +331,15 @@ def test_cards_changing_together_repaint_those_cards_alone(  # type: ignore[no-u
     rows = [r for r in range(model.rowCount())
             if grid.visualRect(model.index(r)).intersects(viewport.rect())]
     assert len(rows) > 6
+    return window, rows
+
+
+def test_cards_changing_together_repaint_those_cards_alone(  # type: ignore[no-untyped-def]
+        make_window, qtbot) -> None:
+    """A run of changed cards (as a batch's progress tells them) repaints those in sight, each
+    in its own rectangle: not the whole view, which painted every card in sight again."""
+    window, rows = _thumbnails_painted(make_window, qtbot)
+    grid, model, viewport = window.grid, window.model, window.grid.viewport()
     spy = PaintedRegion()
     viewport.installEventFilter(spy)
     first, last = rows[1], rows[3]
@@ -352,19 +359,8 @@ def test_cards_changing_at_once_are_repainted_a_frames_share_at_a_time(  # type:
     """Every card in sight changing at once (a batch starting) is repainted over several
     frames, each with the cards its budget draws: a frame with more in its region painted the
     others as they were, only to paint them again in the next."""
-    window = make_window()
-    load_storyboard(window, qtbot, scenes=40)
-    grid, model = window.grid, window.model
-    grid.set_card_size(0)
-    settle_images(qtbot, window)
-    qtbot.waitUntil(lambda: not window.render_facts.busy, timeout=20000)
-    window.delegate.badges = None
-    viewport = grid.viewport()
-    viewport.repaint()
-    QApplication.processEvents()
-    rows = [r for r in range(model.rowCount())
-            if grid.visualRect(model.index(r)).intersects(viewport.rect())]
-    assert len(rows) > 6
+    window, rows = _thumbnails_painted(make_window, qtbot)
+    grid, model, viewport = window.grid, window.model, window.grid.viewport()
     monkeypatch.setattr(window.delegate, "cards_per_frame", lambda: 2)
     frames: list[set[int]] = []
 
