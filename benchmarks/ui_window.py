@@ -60,7 +60,9 @@ def _env(tmp: Path) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- start-up
 
-_STARTUP = """
+#: A first start of the window as ``studio`` runs it, up to the window shown (a script for a
+#: fresh interpreter; tests/ui/test_startup_reads.py runs it too).
+SHOW_WINDOW = """
 import asyncio, os, sys, time
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
@@ -72,6 +74,9 @@ asyncio.set_event_loop(loop)
 window = create_window([], build_services(os.environ), loop)
 window.show()
 app.processEvents()
+"""
+
+_STARTUP = SHOW_WINDOW + """
 print("shown", time.perf_counter(), flush=True)
 while window.starting:
     app.processEvents()

@@ -127,6 +127,16 @@ def make_window(qtbot, services: StudioServices, studio_loop):  # type: ignore[n
         window.deleteLater()
 
 
+def child_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a studio started in a child process: headless, its data,
+    settings and log under ``tmp_path``, no keychain."""
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+            "STUDIO_DATA_DIR": str(tmp_path / "data"),
+            "STUDIO_CONFIG_DIR": str(tmp_path / "config"),
+            "STUDIO_LOG_DIR": str(tmp_path / "logs"),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+
+
 def close_window(qtbot, window) -> None:  # type: ignore[no-untyped-def]
     """Close as the user would and wait until the providers and the library are closed."""
     if not window.closed_down:

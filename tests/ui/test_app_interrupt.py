@@ -4,23 +4,17 @@ traceback from the code the GUI thread happened to run, and went on running)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.ui.conftest import child_env
+
 
 def test_ctrl_c_closes_the_window_quietly(tmp_path: Path) -> None:
-    env = dict(os.environ)
-    env.update({
-        "QT_QPA_PLATFORM": "offscreen",
-        "STUDIO_DATA_DIR": str(tmp_path / "data"),
-        "STUDIO_CONFIG_DIR": str(tmp_path / "config"),
-        "STUDIO_LOG_DIR": str(tmp_path / "logs"),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-    })
+    env = child_env(tmp_path)
     app = subprocess.Popen([sys.executable, "-m", "studio"], env=env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

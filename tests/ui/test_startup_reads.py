@@ -5,24 +5,15 @@ library) are read when first used, so the first window waits for none of them
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.ui_window import SHOW_WINDOW
+from tests.ui.conftest import child_env
+
 # The benchmark's start-up, up to the window shown; then the modules read by then.
-_SHOWN = """
-import asyncio, os, sys
-from PySide6.QtWidgets import QApplication
-app = QApplication(sys.argv[:1])
-import qasync
-from studio.app import build_services, create_window, prepare_application
-collector = prepare_application(app)
-loop = qasync.QEventLoop(app)
-asyncio.set_event_loop(loop)
-window = create_window([], build_services(os.environ), loop)
-window.show()
-app.processEvents()
+_SHOWN = SHOW_WINDOW + """
 print(" ".join(sorted(sys.modules)), flush=True)
 os._exit(0)
 """
@@ -33,16 +24,8 @@ LATER = ("concurrent.futures.thread", "studio.core.priority", "studio.providers"
 
 
 def test_the_first_window_shows_before_reading_what_is_used_later(tmp_path: Path) -> None:
-    env = dict(os.environ)
-    env.update({
-        "QT_QPA_PLATFORM": "offscreen",
-        "STUDIO_DATA_DIR": str(tmp_path / "data"),
-        "STUDIO_CONFIG_DIR": str(tmp_path / "config"),
-        "STUDIO_LOG_DIR": str(tmp_path / "logs"),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-    })
-    shown = subprocess.run([sys.executable, "-c", _SHOWN], env=env, capture_output=True,
-                           text=True, timeout=120)
+    shown = subprocess.run([sys.executable, "-c", _SHOWN], env=child_env(tmp_path),
+                           capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     modules = set(shown.stdout.split())
     assert "studio.ui.main_window" in modules  # the window was made
