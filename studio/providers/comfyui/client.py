@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import httpx
 
 from studio.core import limits
+from studio.providers.bodies import BodyTooLarge, read_whole
 from studio.providers.comfyui.discovery import (
     Catalogue,
     SystemInfo,
@@ -112,11 +113,9 @@ class ComfyClient:
                 request = self._http.build_request(
                     method, self.url(path, params), json=json_body, files=files, data=data,
                     headers=self._headers())
-                response = await self._http.send(request, stream=True)
-                try:
-                    body = await _read_capped(response, cap)
-                finally:
-                    await response.aclose()
+                response, body = await read_whole(self._http, request, cap)
+        except BodyTooLarge as exc:
+            raise ServerAnswer(str(exc)) from None
         except TimeoutError:
             raise ServerUnreachable(f"{self.label} gave no answer within {limit:g} seconds",
                                     sent=True) from None
@@ -249,18 +248,6 @@ class ComfyClient:
             raise ServerUnreachable(f"the WebSocket to {self.label} closed at once "
                                     f"({_why(exc)})", sent=False) from None
         return socket
-
-
-async def _read_capped(response: httpx.Response, cap: int) -> bytes:
-    length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > cap:
-        raise ServerAnswer(f"the answer is larger than {cap // 2**20} MB")
-    data = bytearray()
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) > cap:
-            raise ServerAnswer(f"the answer is larger than {cap // 2**20} MB")
-    return bytes(data)
 
 
 class _RedactingLog(logging.LoggerAdapter):  # type: ignore[type-arg]

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from studio.providers.bodies import BodyTooLarge, read_whole
 from studio.providers.errors import BadResponseError, ProviderFailedError
 from studio.providers.http.tls import TrustOnFirstUse
 
@@ -282,14 +283,12 @@ class Exchanger:
                     method, url, json=json_body if content is None and files is None else None,
                     content=content, files=files, headers=all_headers,
                     extensions={"trace": trace})
-                response = await self.client.send(request, stream=True)
                 try:
-                    if check is not None:
-                        check(response)
-                    limit = cap(response) if callable(cap) else cap
-                    body = await read_capped(response, limit, self.provider, too_large)
-                finally:
-                    await response.aclose()
+                    response, body = await read_whole(self.client, request, cap, check)
+                except BodyTooLarge as exc:
+                    raise BadResponseError(self.provider, too_large or (
+                        f"{host_of(url)} sent more than {exc.cap // (1024 * 1024)} MB; the "
+                        "answer was not read"), status_code=exc.status) from None
         except TimeoutError:
             failure = NoAnswer if sent else NotSent
             raise failure(phase, f"no complete answer from {host_of(url)} within "
@@ -306,27 +305,6 @@ class Exchanger:
                                  f"({type(exc).__name__})") from None
         return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()},
                       body, str(response.url))
-
-
-async def read_capped(response: httpx.Response, cap: int, provider: str,
-                      too_large: str | None = None) -> bytes:
-    """The streamed body, refused as soon as it (or its announced length) passes ``cap``."""
-
-    def refused() -> BadResponseError:
-        # Worded only when needed: naming the host parses the URL, on every answer otherwise.
-        return BadResponseError(provider, too_large or (
-            f"{host_of(str(response.url))} sent more than {cap // (1024 * 1024)} MB; the "
-            "answer was not read"), status_code=response.status_code)
-
-    length = response.headers.get("content-length", "")
-    if length.strip().isdigit() and int(length) > cap:
-        raise refused()
-    data = bytearray()
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) > cap:
-            raise refused()
-    return bytes(data)
 
 
 def _seconds(value: float) -> str:
