@@ -398,13 +398,17 @@ def test_an_uncertain_job_shows_its_sentence_on_the_card(make_window, qtbot, sho
     sentence = (f"The final of \u201c{name}\u201d may have been accepted (and billed) by "
                 "ModelsLab: the connection dropped before it answered. It is not sent again "
                 "on its own; check your ModelsLab dashboard.")
-    renderer = window.renderer
-    # What the render queue tells its listeners (the window's renderer is one of them).
-    renderer._on_event(JobQueued(ref))
-    renderer._on_event(JobSending(ref))
+    listeners = (window.renderer._on_event, window.attention._on_event)
+
+    def tell(event: object) -> None:  # as the render queue tells its listeners
+        for listener in listeners:
+            listener(event)
+
+    tell(JobQueued(ref))
+    tell(JobSending(ref))
     qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.SENDING)
     assert model.cell(name).final.describe() == "Sending"
-    renderer._on_event(JobUncertain(ref, sentence))
+    tell(JobUncertain(ref, sentence))
     qtbot.waitUntil(lambda: model.cell(name).final.state is JobState.UNCERTAIN)
     slot = model.cell(name).final
     assert slot.state is JobState.UNCERTAIN and slot.message == sentence
@@ -412,5 +416,6 @@ def test_an_uncertain_job_shows_its_sentence_on_the_card(make_window, qtbot, sho
     assert sentence in model.slot_tip(name, Stage.FINAL)
     assert card_actions(model.cell(name))["retry"] == (False, False)
     qtbot.waitUntil(lambda: "1 uncertain" in window.progress_label.text())
+    assert window.attention.uncertain == {(name, Stage.FINAL): ref.job_id}  # its buttons
     settle_images(qtbot, window)
     shot(window, "main-window-uncertain-card.png")
