@@ -260,9 +260,13 @@ class CardPainter:
                         "The provider may have accepted (and billed) this render.")
             message = slot.message or fallback
             box = r.adjusted(8, 8, -8, -8)
+            if slot.state is JobState.UNCERTAIN:  # above its Send again and Forget buttons
+                box.setBottom(min(b.top() for b in card_badges.uncertain_rects(r).values()) - 4)
             # A word wider than the slot (an environment variable's name) breaks anywhere
-            # rather than running out of the card; the tooltip has the whole sentence.
+            # rather than running out of the card; the tooltip has the whole sentence. Whole
+            # lines only: one cut through the middle of its letters reads as a fault.
             fm = QFontMetrics(small)
+            box.setHeight(max(1, box.height() // fm.lineSpacing()) * fm.lineSpacing())
             wrap = (Qt.TextFlag.TextWrapAnywhere
                     if any(fm.horizontalAdvance(w) > box.width() for w in message.split())
                     else Qt.TextFlag.TextWordWrap)

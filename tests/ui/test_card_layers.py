@@ -121,3 +121,30 @@ def test_a_card_whose_render_moves_on_is_drawn_in_its_slots_alone(  # type: igno
     grid.viewport().repaint()
     assert drawn == ["draw"]
     close_window(qtbot, window)
+
+
+@pytest.mark.parametrize("card_size", [0, 3])
+def test_an_uncertain_sentence_stops_above_its_buttons(  # type: ignore[no-untyped-def]
+        make_window, qtbot, card_size: int) -> None:
+    """However long the sentence, none of it runs under the Send again and Forget buttons
+    drawn along the bottom of the slot (the tooltip has it whole)."""
+    from studio.ui.card_badges import uncertain_rects
+    from studio.ui.scene_delegate import card_layout
+
+    window = make_window()
+    load_storyboard(window, qtbot, scenes=40)
+    grid, model = window.grid, window.model
+    grid.set_card_size(card_size)
+    settle_images(qtbot, window)
+    name = model.names()[1]
+    stage = Stage.FINAL if card_size else Stage.PREVIEW  # a thumbnail shows one slot
+    model.set_slot(name, stage, Slot(state=JobState.UNCERTAIN, message=" ".join(
+        ["The provider may have accepted this render and billed it."] * 12)))
+    card = _whole(window.delegate._card_painter, grid, 1)
+    slot = card_layout(QRect(0, 0, *_size(grid, 1))).slots[stage]
+    top = min(button.top() for button in uncertain_rects(slot).values())
+    band = QRect(slot.left() + 8, top - 2, slot.width() - 16, slot.bottom() - 8 - (top - 2))
+    colours = {card.pixel(x, y) for x in range(band.left(), band.right() + 1)
+               for y in range(band.top(), band.bottom() + 1)}
+    assert len(colours) == 1, "the sentence runs under the buttons"
+    close_window(qtbot, window)
