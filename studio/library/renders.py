@@ -370,6 +370,35 @@ class Renders:
     def set_star(self, render_ids: Iterable[int], star: bool) -> None:
         self._update(render_ids, "star = ?", (int(star),), "star the render")
 
+    # The rule of every verdict and star button (cards, the library browser, the viewer's
+    # menus): the same verdict again takes it back; a star where every one has it, too.
+    # Read and written in one transaction.
+
+    def toggle_approval(self, render_ids: Iterable[int], approval: Approval) -> Approval:
+        """Give the renders ``approval``, or take it back (``NONE``) when every one has it
+        already; the verdict they have now."""
+        ids = list(render_ids)
+        if not ids:
+            return Approval.NONE
+        with self._db.transaction("set the approval") as (conn, _changed):
+            have = {row[0] for row in conn.execute(
+                f"SELECT approval FROM renders WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            verdict = Approval.NONE if have == {approval.value} else approval
+            self._update(ids, "approval = ?", (verdict.value,), "set the approval")
+        return verdict
+
+    def toggle_star(self, render_ids: Iterable[int]) -> bool:
+        """Star the renders, or unstar them when every one is starred; whether they are."""
+        ids = list(render_ids)
+        if not ids:
+            return False
+        with self._db.transaction("star the render") as (conn, _changed):
+            have = {row[0] for row in conn.execute(
+                f"SELECT star FROM renders WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            star = have != {1}
+            self._update(ids, "star = ?", (int(star),), "star the render")
+        return star
+
     def set_tags(self, render_id: int, tags: Iterable[str]) -> None:
         self._update((render_id,), "tags = ?", (json.dumps(list(clean_tags(tags))),),
                      "tag the render")

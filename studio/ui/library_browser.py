@@ -114,6 +114,9 @@ class LibraryBrowser(QWidget):
                           ("open", "Open its sheet")):
             button = QPushButton(text, self)
             button.setObjectName(f"library-{key}")
+            # A verdict shows as pressed when every chosen render has it (pressing it again
+            # takes it back, as on the cards).
+            button.setCheckable(key in ("approve", "reject"))
             actions.addWidget(button)
             self.buttons[key] = button
         layout.addLayout(actions)
@@ -140,6 +143,7 @@ class LibraryBrowser(QWidget):
         self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.model.modelReset.connect(self._restore_selection)
         self.model.rowsRemoved.connect(lambda *_: self._update_buttons())
+        self.model.dataChanged.connect(lambda *_: self._update_buttons())
         browser.statusChanged.connect(self._show_status)
         browser.projectsChanged.connect(self._show_projects)
         browser.sheetRequested.connect(self.openSheetRequested)
@@ -216,6 +220,16 @@ class LibraryBrowser(QWidget):
         trashed = self.trash.isChecked()
         for key in ("star", "approve", "reject", "trash"):
             self.buttons[key].setEnabled(bool(chosen) and not trashed)
+        starred = bool(chosen) and all(r.star for r in chosen)
+        self.buttons["star"].setText("Unstar" if starred else "Star")
+        for key, verdict, word in (("approve", Approval.APPROVED, "Approve"),
+                                   ("reject", Approval.REJECTED, "Reject")):
+            has = bool(chosen) and all(r.approval is verdict for r in chosen)
+            button = self.buttons[key]
+            button.setChecked(has)
+            button.setText(f"✓ {word}d" if has else word)  # pressed looks alike in dark
+            button.setToolTip(f"{word}d: press again to take the verdict back" if has else
+                              f"{word} the chosen renders")
         self.buttons["restore"].setEnabled(bool(chosen) and trashed)
         self.buttons["open"].setEnabled(len(chosen) == 1 and chosen[0].sheet_id is not None)
 

@@ -48,6 +48,33 @@ def test_every_write_announces_the_records_it_changed(library: Library,
     assert done.id in heard[-1].renders
 
 
+def test_the_same_verdict_or_star_again_takes_it_back_in_one_announced_write(
+        library: Library, heard: list[LibraryChange]) -> None:
+    project = library.projects.ensure("Emma")
+    a, b = (library.renders.record(draft(project.id), png_bytes(n)).id for n in (1, 2))
+    library.renders.set_approval([a], Approval.APPROVED)
+
+    def verdicts() -> list[Approval]:
+        return [library.renders.get(i).approval for i in (a, b)]
+
+    before = len(heard)
+    # Not every one has it yet: both get it; then both lose it.
+    assert library.renders.toggle_approval([a, b], Approval.APPROVED) is Approval.APPROVED
+    assert verdicts() == [Approval.APPROVED, Approval.APPROVED]
+    assert library.renders.toggle_approval([a, b], Approval.APPROVED) is Approval.NONE
+    assert verdicts() == [Approval.NONE, Approval.NONE]
+    assert library.renders.toggle_approval([a], Approval.REJECTED) is Approval.REJECTED
+    assert library.renders.toggle_approval([a], Approval.APPROVED) is Approval.APPROVED
+    assert len(heard) == before + 4 and heard[-1].renders == {a}
+    library.renders.set_star([b], True)
+    assert library.renders.toggle_star([a, b]) is True
+    assert library.renders.toggle_star([a, b]) is False
+    assert not any(library.renders.get(i).star for i in (a, b))
+    with pytest.raises(RecordNotFoundError):
+        library.renders.toggle_star([a, 999])
+    assert not library.renders.get(a).star  # refused whole
+
+
 def test_a_write_that_fails_announces_nothing(library: Library,
                                               heard: list[LibraryChange]) -> None:
     project = library.projects.ensure("Emma")

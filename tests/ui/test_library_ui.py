@@ -66,9 +66,27 @@ def test_library_filters_verdicts_and_trash(make_window, qtbot) -> None:  # type
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 4)
     target = browser.model.render_at(0)
     browser.select_render(target.id)
-    browser.buttons["approve"].click()
+    buttons = browser.buttons
+    assert not buttons["approve"].isChecked() and buttons["star"].text() == "Star"
+    buttons["approve"].click()
     qtbot.waitUntil(lambda: window.library.renders.get(target.id).approval is Approval.APPROVED)
-    browser.buttons["star"].click()
+    qtbot.waitUntil(lambda: buttons["approve"].isChecked())
+    assert buttons["approve"].text() == "✓ Approved" and not buttons["reject"].isChecked()
+    buttons["approve"].click()  # pressed again: taken back, as on the cards
+    qtbot.waitUntil(lambda: window.library.renders.get(target.id).approval is Approval.NONE)
+    qtbot.waitUntil(lambda: not buttons["approve"].isChecked())
+    buttons["reject"].click()
+    qtbot.waitUntil(lambda: buttons["reject"].isChecked())
+    buttons["approve"].click()
+    qtbot.waitUntil(lambda: window.library.renders.get(target.id).approval is Approval.APPROVED
+                    and buttons["approve"].isChecked() and not buttons["reject"].isChecked())
+    buttons["star"].click()
+    qtbot.waitUntil(lambda: window.library.renders.get(target.id).star)
+    qtbot.waitUntil(lambda: buttons["star"].text() == "Unstar")
+    buttons["star"].click()
+    qtbot.waitUntil(lambda: not window.library.renders.get(target.id).star
+                    and buttons["star"].text() == "Star")
+    buttons["star"].click()
     qtbot.waitUntil(lambda: window.library.renders.get(target.id).star)
     browser.starred.setChecked(True)
     qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 1)

@@ -98,19 +98,13 @@ class ImageActions(QObject):
 
     def set_approval(self, items: list[ImageItem], approval: Approval) -> None:
         """Give the renders ``approval``; the same verdict again takes it back (as on cards)."""
-        def write(library: Library, ids: list[int]) -> None:
-            same = all(r.approval is approval for r in library.renders.many(ids))
-            library.renders.set_approval(ids, Approval.NONE if same else approval)
-
-        self._write(write, items, "Saving the verdict")
+        self._write(lambda library, ids: library.renders.toggle_approval(ids, approval), items,
+                    "Saving the verdict")
 
     def toggle_star(self, items: list[ImageItem]) -> None:
         """Star the renders, or unstar them when every one is starred."""
-        def write(library: Library, ids: list[int]) -> None:
-            starred = all(r.star for r in library.renders.many(ids))
-            library.renders.set_star(ids, not starred)
-
-        self._write(write, items, "Saving the star")
+        self._write(lambda library, ids: library.renders.toggle_star(ids), items,
+                    "Saving the star")
 
     def trash(self, items: list[ImageItem]) -> None:
         self._write(lambda library, ids: library.renders.trash(ids), items,

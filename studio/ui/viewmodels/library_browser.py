@@ -325,12 +325,12 @@ class LibraryBrowserModel(QObject):
 
     # ------------------------------------------------------------------ actions
     def set_star(self, records: list[RenderRecord]) -> None:
-        star = not all(r.star for r in records)
-        self._write(lambda ids: self.library.renders.set_star(ids, star), records,
-                    "Saving the star")
+        """Star the renders, or unstar them when every one is starred."""
+        self._write(self.library.renders.toggle_star, records, "Saving the star")
 
     def set_approval(self, records: list[RenderRecord], approval: Approval) -> None:
-        self._write(lambda ids: self.library.renders.set_approval(ids, approval), records,
+        """Give the renders ``approval``; the same verdict again takes it back (as on cards)."""
+        self._write(lambda ids: self.library.renders.toggle_approval(ids, approval), records,
                     "Saving the verdict")
 
     def trash(self, records: list[RenderRecord]) -> None:
