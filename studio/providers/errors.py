@@ -310,8 +310,8 @@ class KeyRefusedError(ProviderError):
 
     def advice(self) -> str:
         env = f"STUDIO_{self.provider.upper()}_API_KEY"
-        return (f"Fix the key in Settings → Providers (or {env}), then run `studio resume` to "
-                "send it.")
+        return (f"Fix the key in Settings → Providers (or {env}), then retry the scene (from "
+                "the command line, `studio resume` sends it).")
 
 
 class MayHaveBeenBilledError(ProviderError):

@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPalette,
+    QPen,
+    QTextLayout,
+    QTextOption,
+)
 from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 
 from studio.core.checks import Finding, Severity
@@ -262,16 +271,11 @@ class CardPainter:
             box = r.adjusted(8, 8, -8, -8)
             if slot.state is JobState.UNCERTAIN:  # above its Send again and Forget buttons
                 box.setBottom(min(b.top() for b in card_badges.uncertain_rects(r).values()) - 4)
-            # A word wider than the slot (an environment variable's name) breaks anywhere
-            # rather than running out of the card; the tooltip has the whole sentence. Whole
-            # lines only: one cut through the middle of its letters reads as a fault.
             fm = QFontMetrics(small)
-            box.setHeight(max(1, box.height() // fm.lineSpacing()) * fm.lineSpacing())
-            wrap = (Qt.TextFlag.TextWrapAnywhere
-                    if any(fm.horizontalAdvance(w) > box.width() for w in message.split())
-                    else Qt.TextFlag.TextWordWrap)
-            painter.drawText(box, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft | wrap,
-                             message)
+            spacing = fm.lineSpacing()
+            lines = message_lines(message, small, box.width(), max(1, box.height() // spacing))
+            for n, line in enumerate(lines):
+                painter.drawText(QPoint(box.left(), box.top() + n * spacing + fm.ascent()), line)
         else:
             painter.setFont(small)
             painter.setPen(QPen(theme.blend(text, dark_bg, 0.6), 1, Qt.PenStyle.DashLine))
@@ -448,3 +452,28 @@ class _Card:
                  Stage.FINAL: bool(index.data(Role.FINAL_STALE))}
         return cls(scene, cell, option, index.data(Role.FINDINGS) or (), stale, hover_pos,
                    by_likeness)
+
+
+def message_lines(text: str, font: QFont, width: int, most: int) -> list[str]:
+    """``text`` in lines of at most ``width`` pixels, ``most`` of them: broken between words,
+    only a word wider than a line (an environment variable's name) inside itself; the last
+    line ends in "…" when the text goes on (the slot's tooltip has it whole)."""
+    text = " ".join(text.split())  # a provider's line breaks are spaces here
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout = QTextLayout(text, font)
+    layout.setTextOption(option)
+    spans: list[tuple[int, int]] = []
+    layout.beginLayout()
+    while len(spans) <= most:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        spans.append((line.textStart(), line.textLength()))
+    layout.endLayout()
+    lines = [text[start:start + length].rstrip() for start, length in spans[:most]]
+    if len(spans) > most:  # more than fits: the last line says so
+        rest = text[spans[most - 1][0]:].rstrip()
+        lines[-1] = QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight, width)
+    return lines

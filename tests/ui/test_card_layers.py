@@ -148,3 +148,31 @@ def test_an_uncertain_sentence_stops_above_its_buttons(  # type: ignore[no-untyp
                for y in range(band.top(), band.bottom() + 1)}
     assert len(colours) == 1, "the sentence runs under the buttons"
     close_window(qtbot, window)
+
+
+def test_a_slots_sentence_breaks_between_words_and_says_when_it_goes_on(qapp) -> None:  # type: ignore[no-untyped-def]
+    """Only a word wider than the slot (an environment variable's name) breaks inside itself;
+    a sentence longer than the slot ends its last line in "…"."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from studio.providers.errors import KeyRefusedError
+    from studio.ui.card_painting import message_lines
+
+    font = QFont()
+    font.setPixelSize(12)
+    width = QFontMetrics(font).horizontalAdvance("STUDIO_MODELSLAB_API") - 1
+    sentence = KeyRefusedError("modelslab", "refused").user_message("Library 2")
+    long_word = "STUDIO_MODELSLAB_API_KEY),"
+    lines = message_lines(sentence, font, width, 40)
+    broken = {sentence.replace(long_word, f"{long_word[:k]} {long_word[k:]}")
+              for k in range(1, len(long_word))}
+    assert " ".join(lines) in broken  # the long word broken once, nothing else
+    for line in lines:
+        assert QFontMetrics(font).horizontalAdvance(line) <= width
+        for word in line.split():
+            assert word in sentence.split() or word in long_word, (word, lines)
+
+    cut = message_lines(sentence, font, width, 3)
+    assert cut[:2] == lines[:2] and len(cut) == 3 and cut[2].endswith("…")
+    assert message_lines("Failed.", font, width, 3) == ["Failed."]
+    assert message_lines("one\ntwo", font, width * 4, 3) == ["one two"]
