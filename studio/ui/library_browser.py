@@ -35,7 +35,7 @@ from studio.ui.viewmodels.library_browser import (
     approval_choices,
     stage_choices,
 )
-from studio.ui.widgets import image_paths
+from studio.ui.widgets import image_paths, show_verdicts
 
 
 class LibraryBrowser(QWidget):
@@ -114,9 +114,6 @@ class LibraryBrowser(QWidget):
                           ("open", "Open its sheet")):
             button = QPushButton(text, self)
             button.setObjectName(f"library-{key}")
-            # A verdict shows as pressed when every chosen render has it (pressing it again
-            # takes it back, as on the cards).
-            button.setCheckable(key in ("approve", "reject"))
             actions.addWidget(button)
             self.buttons[key] = button
         layout.addLayout(actions)
@@ -220,16 +217,7 @@ class LibraryBrowser(QWidget):
         trashed = self.trash.isChecked()
         for key in ("star", "approve", "reject", "trash"):
             self.buttons[key].setEnabled(bool(chosen) and not trashed)
-        starred = bool(chosen) and all(r.star for r in chosen)
-        self.buttons["star"].setText("Unstar" if starred else "Star")
-        for key, verdict, word in (("approve", Approval.APPROVED, "Approve"),
-                                   ("reject", Approval.REJECTED, "Reject")):
-            has = bool(chosen) and all(r.approval is verdict for r in chosen)
-            button = self.buttons[key]
-            button.setChecked(has)
-            button.setText(f"✓ {word}d" if has else word)  # pressed looks alike in dark
-            button.setToolTip(f"{word}d: press again to take the verdict back" if has else
-                              f"{word} the chosen renders")
+        show_verdicts(self.buttons, chosen)
         self.buttons["restore"].setEnabled(bool(chosen) and trashed)
         self.buttons["open"].setEnabled(len(chosen) == 1 and chosen[0].sheet_id is not None)
 

@@ -27,7 +27,7 @@ from studio.ui.image_views import ZOOM_STEP, ZoomView
 from studio.ui.render_details import FactsForm, PromptBox
 from studio.ui.viewmodels.image_actions import ImageActions, ImageItem
 from studio.ui.viewmodels.viewer import ViewerModel
-from studio.ui.widgets import section_label
+from studio.ui.widgets import section_label, show_verdicts
 
 ViewerKey = WindowKey["ImageViewer"]
 
@@ -171,6 +171,7 @@ class ImageViewer(KeyedWindow):
         in_library = item is not None and item.render_id is not None
         for name in ("approve", "reject", "star"):
             self.buttons[name].setEnabled(in_library)
+        show_verdicts(self.buttons, [model.record] if model.record is not None else [])
         self.buttons["finalize"].setEnabled(item is not None
                                             and self.image_actions.can_render(item))
         self.buttons["reference"].setEnabled(in_library)

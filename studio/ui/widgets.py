@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidgetItem,
 )
 
-from studio.core.lifecycle import JobState
+from studio.core.lifecycle import Approval, JobState
 from studio.ui import theme
 from studio.ui.viewmodels.progress import GridProgress
 
@@ -397,3 +397,18 @@ def allow_takes(box: QSpinBox) -> None:
 
     box.setRange(1, TAKES_MAX)
     box.setEnabled(True)
+
+
+def show_verdicts(buttons: dict[str, QPushButton], chosen: list[Any]) -> None:
+    """Word the ``approve``, ``reject`` and ``star`` buttons by what every one of the ``chosen``
+    renders has (records with ``approval`` and ``star``): pressing the same verdict again takes
+    it back, as on the cards, so a verdict they all have shows pressed and ticked (pressed alone
+    looks much like not in a dark palette) and a star they all have offers "Unstar"."""
+    for key, verdict, word, done in (("approve", Approval.APPROVED, "Approve", "✓ Approved"),
+                                     ("reject", Approval.REJECTED, "Reject", "✓ Rejected")):
+        has = bool(chosen) and all(r.approval is verdict for r in chosen)
+        buttons[key].setCheckable(True)
+        buttons[key].setChecked(has)
+        buttons[key].setText(done if has else word)
+    starred = bool(chosen) and all(r.star for r in chosen)
+    buttons["star"].setText("Unstar" if starred else "Star")

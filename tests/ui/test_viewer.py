@@ -153,6 +153,16 @@ def test_the_viewer_from_a_card(make_window, qtbot, shot, palette: str) -> None:
     _key(qtbot, viewer, Qt.Key.Key_S)
     qtbot.waitUntil(lambda: model.cell(names[1]).star)
     qtbot.waitUntil(lambda: viewer.values["Verdict"].text() == "Approved · ★ starred")
+    buttons = viewer.buttons  # they say what the render has, and offer to take it back
+    assert (buttons["approve"].text(), buttons["approve"].isChecked()) == ("✓ Approved", True)
+    assert (buttons["reject"].text(), buttons["star"].text()) == ("Reject", "Unstar")
+    _key(qtbot, viewer, Qt.Key.Key_X)
+    qtbot.waitUntil(lambda: model.cell(names[1]).approval is Approval.REJECTED)
+    qtbot.waitUntil(lambda: buttons["reject"].text() == "✓ Rejected"
+                    and not buttons["approve"].isChecked())
+    _key(qtbot, viewer, Qt.Key.Key_X)  # the same verdict again takes it back
+    qtbot.waitUntil(lambda: model.cell(names[1]).approval is Approval.NONE
+                    and buttons["reject"].text() == "Reject")
     _key(qtbot, viewer, Qt.Key.Key_X)
     qtbot.waitUntil(lambda: model.cell(names[1]).approval is Approval.REJECTED)
 
