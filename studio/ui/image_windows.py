@@ -74,6 +74,13 @@ IMAGE_ENTRIES: dict[str, ImageEntry] = {e.name: e for e in (
                _in_library),
 )}
 
+#: The entries ticked for what the image has (:meth:`ImageWindows.menu`).
+_TICKED: dict[str, Callable[[Any], bool]] = {
+    "approve": lambda has: has.approval is Approval.APPROVED,
+    "reject": lambda has: has.approval is Approval.REJECTED,
+    "star": lambda has: bool(has.star),
+}
+
 CARD_MENU = ("view", "compare", "set_a", "set_b", "-", "approve", "reject", "star", "-",
              "finalize", "rerender", "reference", "-", "reveal", "trash")
 #: A library render offers what a card does (finalize and re-render when it is a card's render).
@@ -223,8 +230,11 @@ class ImageWindows(QObject):
 
     # ------------------------------------------------------------------ context menus
     def menu(self, entries: tuple[str, ...], item: ImageItem, items: list[ImageItem],
-             parent: QWidget) -> QMenu:
-        """The context menu of ``item`` (one of ``items``, the list the viewer goes through)."""
+             parent: QWidget, has: Any = None) -> QMenu:
+        """The context menu of ``item`` (one of ``items``, the list the viewer goes through).
+        ``has``: the render's own verdict and star where known (its record's ``approval`` and
+        ``star``), ticked in the menu; the same entry again takes it back. (A card's verdict is
+        its scene's, so its menu ticks nothing.)"""
         menu = QMenu(parent)
         menu.setObjectName("imageMenu")
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -238,6 +248,11 @@ class ImageWindows(QObject):
             action = QAction(entry.text + (f"\t{entry.key}" if entry.key else ""), menu)
             action.setObjectName(f"imageMenu-{name}")
             action.setEnabled(entry.applies(self, item))
+            if has is not None and name in _TICKED:
+                action.setCheckable(True)
+                action.setChecked(_TICKED[name](has))
+                if name == "star" and has.star:
+                    action.setText(action.text().replace("Star", "Unstar", 1))
             action.triggered.connect(
                 lambda _=False, e=entry, i=item, its=items: e.run(self, i, its))
             menu.addAction(action)
@@ -290,7 +305,7 @@ class ImageWindows(QObject):
             return
         browser = self.window.tools.library_browser
         menu = self.menu(LIBRARY_MENU, item, self._record_items(records),
-                         browser if browser is not None else self.window)
+                         browser if browser is not None else self.window, has=record)
         menu.popup(at)
 
     def attach_consistency(self, view: ConsistencyView) -> None:

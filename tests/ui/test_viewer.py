@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
-from PySide6.QtGui import QContextMenuEvent, QKeySequence, QMouseEvent, QWheelEvent
+from PySide6.QtGui import QAction, QContextMenuEvent, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMenu, QToolButton, QWidget
 
 from studio.core.anchor import ReferenceImage, ReferenceRole
@@ -344,10 +344,15 @@ def test_the_library_browser_opens_the_viewer_and_has_a_menu(  # type: ignore[no
     qtbot.waitUntil(lambda: window.library.renders.get(record.id).star)
     qtbot.waitUntil(lambda: browser.model.render_at(1).star)
     menu = _context_menu(qtbot, browser.view.viewport(), rect.center(), browser)
+    ticked = {a.objectName(): (a.text().split("\t")[0], a.isChecked()) for a in menu.actions()}
+    assert ticked["imageMenu-star"] == ("Unstar", True)  # what the render has, ticked
+    assert ticked["imageMenu-approve"] == ("Approve", False)
     _trigger(menu, "approve")
     qtbot.waitUntil(lambda: window.library.renders.get(record.id).approval
                     is Approval.APPROVED)
+    qtbot.waitUntil(lambda: browser.model.render_at(1).approval is Approval.APPROVED)
     menu = _context_menu(qtbot, browser.view.viewport(), rect.center(), browser)
+    assert menu.findChild(QAction, "imageMenu-approve").isChecked()
     _trigger(menu, "view")
     viewer = window.image_windows.viewer
     _viewer_ready(qtbot, viewer)
