@@ -370,9 +370,9 @@ class Renders:
     def set_star(self, render_ids: Iterable[int], star: bool) -> None:
         self._update(render_ids, "star = ?", (int(star),), "star the render")
 
-    # The rule of every verdict and star button (cards, the library browser, the viewer's
-    # menus): the same verdict again takes it back; a star where every one has it, too.
-    # Read and written in one transaction.
+    # The rule of the verdict and star buttons of the library browser, the viewer and the
+    # image menus (a card applies it to its scene's verdict): the same verdict again takes it
+    # back; a star where every one has it, too. Read and written in one transaction.
 
     def toggle_approval(self, render_ids: Iterable[int], approval: Approval) -> Approval:
         """Give the renders ``approval``, or take it back (``NONE``) when every one has it
