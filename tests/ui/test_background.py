@@ -49,6 +49,25 @@ def test_blocking_work_runs_on_a_worker_and_answers_on_the_gui_thread(background
     assert seen == [("work", False), ("answer", True)]
 
 
+def test_the_users_edits_apply_in_the_order_made(background, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A slow first edit still comes before a quick second one (a Reject, then an Approve),
+    while other work runs beside them."""
+    done: list[str] = []
+    started = threading.Event()
+
+    def slow() -> None:
+        started.set()
+        threading.Event().wait(0.3)
+        done.append("reject")
+
+    background.run(slow, what="Saving the verdict", in_order=True)
+    assert started.wait(5)
+    background.run(lambda: done.append("read"), what="Reading")  # not held back by edits
+    background.run(lambda: done.append("approve"), what="Saving the verdict", in_order=True)
+    qtbot.waitUntil(lambda: len(done) == 3 and not background.busy)
+    assert done == ["read", "reject", "approve"]
+
+
 def test_an_unhandled_failure_becomes_a_sentence(background, qtbot, caplog) -> None:  # type: ignore[no-untyped-def]
     def broken() -> None:
         raise OSError("the disk is full")

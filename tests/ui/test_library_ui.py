@@ -68,18 +68,20 @@ def test_library_filters_verdicts_and_trash(make_window, qtbot) -> None:  # type
     browser.select_render(target.id)
     buttons = browser.buttons
     assert not buttons["approve"].isChecked() and buttons["star"].text() == "Star"
+
+    def shows(approval: Approval, approve: str, reject: str) -> bool:
+        return (window.library.renders.get(target.id).approval is approval
+                and (buttons["approve"].text(), buttons["reject"].text()) == (approve, reject)
+                and buttons["approve"].isChecked() is (approval is Approval.APPROVED)
+                and buttons["reject"].isChecked() is (approval is Approval.REJECTED))
+
     buttons["approve"].click()
-    qtbot.waitUntil(lambda: window.library.renders.get(target.id).approval is Approval.APPROVED)
-    qtbot.waitUntil(lambda: buttons["approve"].isChecked())
-    assert buttons["approve"].text() == "✓ Approved" and not buttons["reject"].isChecked()
+    qtbot.waitUntil(lambda: shows(Approval.APPROVED, "✓ Approved", "Reject"))
     buttons["approve"].click()  # pressed again: taken back, as on the cards
-    qtbot.waitUntil(lambda: window.library.renders.get(target.id).approval is Approval.NONE)
-    qtbot.waitUntil(lambda: not buttons["approve"].isChecked())
+    qtbot.waitUntil(lambda: shows(Approval.NONE, "Approve", "Reject"))
     buttons["reject"].click()
-    qtbot.waitUntil(lambda: buttons["reject"].isChecked())
-    buttons["approve"].click()
-    qtbot.waitUntil(lambda: window.library.renders.get(target.id).approval is Approval.APPROVED
-                    and buttons["approve"].isChecked() and not buttons["reject"].isChecked())
+    buttons["approve"].click()  # at once: the edits apply in the order made
+    qtbot.waitUntil(lambda: shows(Approval.APPROVED, "✓ Approved", "Reject"))
     buttons["star"].click()
     qtbot.waitUntil(lambda: window.library.renders.get(target.id).star)
     qtbot.waitUntil(lambda: buttons["star"].text() == "Unstar")

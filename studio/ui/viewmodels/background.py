@@ -99,6 +99,11 @@ class Background(QObject):
         # Its workers hand every answer, and every reference the work held, back to the GUI
         # thread: a window's objects are never freed on a worker.
         self._pool = HandBackExecutor(self._post, max_workers=threads, thread_name_prefix=name)
+        # The user's edits to the library (verdicts, stars, trash) on one worker of their own:
+        # applied in the order made, so a quick Reject then Approve ends approved. (On the
+        # pool, the second could run first.)
+        self._in_order = HandBackExecutor(self._post, max_workers=1,
+                                          thread_name_prefix=f"{name}-edits")
         self._work: dict[concurrent.futures.Future[Any], _Work] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -135,13 +140,16 @@ class Background(QObject):
     # ------------------------------------------------------------------ blocking work
     def run(self, fn: Callable[[], T], on_success: Callable[[T], None] | None = None,
             on_failure: Failure | None = None, *, what: str,
-            owner: QObject | None = None) -> None:
+            owner: QObject | None = None, in_order: bool = False) -> None:
         """Run ``fn()`` on a worker; then ``on_success(result)`` or ``on_failure(error)`` on the
         GUI thread. ``what`` names the work in the sentence of an unhandled failure ("Reading
-        the sheet's renders"); once ``owner`` is deleted (its window closed), nobody is told."""
+        the sheet's renders"); once ``owner`` is deleted (its window closed), nobody is told.
+        ``in_order``: after every other piece of work asked for ``in_order`` before it (the
+        user's edits)."""
         if self._closed:
             return
-        self._follow(_Work(self._pool.submit(fn), on_success, on_failure, what, owner))
+        pool = self._in_order if in_order else self._pool
+        self._follow(_Work(pool.submit(fn), on_success, on_failure, what, owner))
 
     def follow(self, future: concurrent.futures.Future[T],
                on_success: Callable[[T], None] | None = None,
@@ -281,4 +289,5 @@ class Background(QObject):
             task.cancel()
         self._tasks.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._in_order.shutdown(wait=True, cancel_futures=True)
         self._work.clear()

@@ -94,7 +94,8 @@ class ImageActions(QObject):
             ended()
             self.message.emit(f"{what} failed: {exc}", "error")
 
-        self._bg.run(lambda: fn(library, ids), ended, failed, owner=self, what=what)
+        self._bg.run(lambda: fn(library, ids), ended, failed, owner=self, what=what,
+                     in_order=True)
 
     def set_approval(self, items: list[ImageItem], approval: Approval) -> None:
         """Give the renders ``approval``; the same verdict again takes it back (as on cards)."""

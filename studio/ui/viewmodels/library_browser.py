@@ -353,7 +353,7 @@ class LibraryBrowserModel(QObject):
             ended()
             self._set_status(f"{what} failed: {exc}")
 
-        self._bg.run(lambda: fn(ids), ended, failed, owner=self, what=what)
+        self._bg.run(lambda: fn(ids), ended, failed, owner=self, what=what, in_order=True)
 
     def open_sheet(self, record: RenderRecord) -> None:
         sheet_id = record.sheet_id

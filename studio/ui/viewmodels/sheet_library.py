@@ -411,7 +411,7 @@ class SheetLibrary(QObject):
             return
         self._bg.run(lambda: fn(ids, value),
                      on_failure=lambda exc: self.message.emit(f"{what} failed: {exc}", "error"),
-                     owner=self, what=what)
+                     owner=self, what=what, in_order=True)
 
     # ------------------------------------------------------------------ the anchor's history
     def load_history(self) -> None:
