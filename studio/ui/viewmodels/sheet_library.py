@@ -270,6 +270,9 @@ class SheetLibrary(QObject):
                     if picked is None and first is not None:
                         # Being picked: show it already, not the latest take.
                         picked = first if any(t.id == first for t in takes) else None
+                    # The cell read above may predate the pick (a take picked between the
+                    # reads): the picked take is what the card shows, never the latest.
+                    if picked is not None and picked != render.id:
                         render = next((t for t in takes if t.id == picked), render)
                         stored.renders[cell.stage] = render
                         stored.made_with[cell.stage] = render.fingerprint
