@@ -221,7 +221,21 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     with loop:
-        loop.run_until_complete(closed.wait())
+        try:
+            loop.run_until_complete(closed.wait())
+        except RuntimeError as exc:
+            # Qt ended its event loop under the window: the display went away (the X server
+            # died, the desktop session ended). Nothing is left to close the window with; what
+            # was sent is journaled, and the next start picks it up.
+            if closed.is_set() or "stopped before" not in str(exc):
+                raise
+            from studio.runtime import EXIT_FAILED
+
+            collector.stop()
+            print("studio: the window's display went away (its connection to the desktop "
+                  "ended) and the studio closed with it; renders already sent are kept and "
+                  "are picked up at the next start.", file=sys.stderr, flush=True)
+            return EXIT_FAILED
     collector.stop()
     return 0
 

@@ -34,3 +34,32 @@ def test_ctrl_c_closes_the_window_quietly(tmp_path: Path) -> None:
             app.communicate()
     assert app.returncode == 0, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
+#: The studio as `studio` starts it, whose event loop Qt ends under the window once its
+#: previews are in, as Qt's X11 platform does when the X server dies.
+DISPLAY_GOES = """
+import sys
+import studio.app as app
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+made = app.create_window
+
+def create_window(*args, **kwargs):
+    window = made(*args, **kwargs)
+    QTimer.singleShot(1500, lambda: QApplication.instance().exit(1))
+    return window
+
+app.create_window = create_window
+sys.exit(app.main())
+"""
+
+
+def test_a_display_that_goes_away_ends_the_studio_with_a_sentence(tmp_path: Path) -> None:
+    """It said "an internal error stopped the command (RuntimeError); this is a bug"."""
+    proc = subprocess.run([sys.executable, "-c", DISPLAY_GOES], env=child_env(tmp_path),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1, proc.stderr
+    assert "the window's display went away" in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
