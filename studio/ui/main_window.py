@@ -451,6 +451,7 @@ class MainWindow(QMainWindow):
     async def _shut_down(self) -> None:
         try:
             await self.background.drain(keep=asyncio.current_task())
+            await self.background.edits_done()  # the last verdicts pressed are kept
             # Nothing asks the library for scores once it closes; the face analyser's child
             # process ends after it.
             self.attention.close()

@@ -237,3 +237,39 @@ def test_a_verdict_written_while_the_inspector_reads_the_render_is_shown(  # typ
     qtbot.waitUntil(lambda: window.inspector.record is not None
                     and window.inspector.record.approval is Approval.APPROVED, timeout=10000)
     assert window.inspector.values["Verdict"].text().startswith("Approved")
+
+
+def test_a_verdict_pressed_as_the_window_closes_is_kept(make_window, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The window closes its library only once the edits already pressed are written: one
+    still on its way was lost with the library closing under it."""
+    import threading
+
+    from tests.ui.conftest import close_window
+
+    window = make_window()
+    qtbot.waitUntil(lambda: all(window.model.cell(n).preview.state is JobState.DONE
+                                for n in window.model.names()), timeout=30000)
+    browser = window.tools.open_library()
+    qtbot.waitUntil(lambda: not browser.busy and browser.model.rowCount() == 4)
+    target = browser.model.render_at(0)
+    browser.select_render(target.id)
+    library = window.library
+    renders = library.renders
+    plain, writing = renders.toggle_approval, threading.Event()
+
+    def slow_toggle(ids, approval):  # type: ignore[no-untyped-def]
+        writing.set()
+        threading.Event().wait(0.5)  # a slow disk
+        return plain(ids, approval)
+
+    monkeypatch.setattr(renders, "toggle_approval", slow_toggle)
+    browser.buttons["approve"].click()
+    browser.buttons["star"].click()  # queued behind it
+    assert writing.wait(10)
+    close_window(qtbot, window)
+    monkeypatch.undo()
+    from studio.library import Library
+
+    with Library.open(library.data_dir) as reopened:
+        record = reopened.renders.get(target.id)
+    assert (record.approval, record.star) == (Approval.APPROVED, True)

@@ -260,6 +260,12 @@ class Background(QObject):
         finally:
             self._check_idle()
 
+    async def edits_done(self) -> None:
+        """Wait until every edit asked for ``in_order`` so far has been applied (before the
+        library closes: a verdict pressed just before closing the window is kept)."""
+        if not self._closed:
+            await asyncio.wrap_future(self._in_order.submit(lambda: None), loop=self.loop)
+
     async def drain(self, keep: asyncio.Task[Any] | None = None) -> None:
         """Cancel every coroutine (but ``keep``, the caller's) and wait until they have ended."""
         tasks = [t for t in self._tasks if t is not keep]
