@@ -37,7 +37,7 @@ def test_ctrl_c_closes_the_window_quietly(tmp_path: Path) -> None:
 
 
 #: The studio as `studio` starts it, whose event loop Qt ends under the window once its
-#: previews are in, as Qt's X11 platform does when the X server dies.
+#: previews are in (nothing renders any more), as Qt's X11 platform does when the X server dies.
 DISPLAY_GOES = """
 import sys
 import studio.app as app
@@ -48,7 +48,16 @@ made = app.create_window
 
 def create_window(*args, **kwargs):
     window = made(*args, **kwargs)
-    QTimer.singleShot(1500, lambda: QApplication.instance().exit(1))
+
+    def previews_in():
+        model = window.model
+        if model.names() and all(model.cell(n).preview.done for n in model.names()) \\
+                and not model.progress().active:
+            QApplication.instance().exit(1)
+        else:
+            QTimer.singleShot(100, previews_in)
+
+    QTimer.singleShot(100, previews_in)
     return window
 
 app.create_window = create_window
