@@ -223,11 +223,12 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
     with loop:
         try:
             loop.run_until_complete(closed.wait())
-        except RuntimeError as exc:
-            # Qt ended its event loop under the window: the display went away (the X server
-            # died, the desktop session ended). Nothing is left to close the window with; what
-            # was sent is journaled, and the next start picks it up.
-            if closed.is_set() or "stopped before" not in str(exc):
+        except RuntimeError:
+            # Qt ended its event loop under the window (waiting on an event cannot fail
+            # otherwise): the display went away (the X server died, the desktop session
+            # ended). Nothing is left to close the window with; what was sent is journaled,
+            # and the next start picks it up.
+            if closed.is_set():
                 raise
             from studio.runtime import EXIT_FAILED
 

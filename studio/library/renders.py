@@ -381,8 +381,7 @@ class Renders:
         if not ids:
             return Approval.NONE
         with self._db.transaction("set the approval") as (conn, _changed):
-            have = {row[0] for row in conn.execute(
-                f"SELECT approval FROM renders WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            have = _column_values(conn, "approval", ids)
             verdict = Approval.NONE if have == {approval.value} else approval
             self._update(ids, "approval = ?", (verdict.value,), "set the approval")
         return verdict
@@ -393,8 +392,7 @@ class Renders:
         if not ids:
             return False
         with self._db.transaction("star the render") as (conn, _changed):
-            have = {row[0] for row in conn.execute(
-                f"SELECT star FROM renders WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            have = _column_values(conn, "star", ids)
             star = have != {1}
             self._update(ids, "star = ?", (int(star),), "star the render")
         return star
@@ -463,3 +461,9 @@ class Renders:
                                      [(row["path"],) for row in unused])
         return EmptiedTrash(renders_removed=removed, files_removed=len(unused))
 
+
+def _column_values(conn: sqlite3.Connection, column: str, ids: list[int]) -> set[Any]:
+    """The distinct values of ``column`` among the renders ``ids``."""
+    marks = ",".join("?" * len(ids))
+    return {row[0] for row in conn.execute(
+        f"SELECT DISTINCT {column} FROM renders WHERE id IN ({marks})", ids)}
