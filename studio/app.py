@@ -226,13 +226,14 @@ def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:
         except RuntimeError:
             # Qt ended its event loop under the window (waiting on an event cannot fail
             # otherwise): the display went away (the X server died, the desktop session
-            # ended). Nothing is left to close the window with; what was sent is journaled,
-            # and the next start picks it up.
+            # ended). No event loop is left to close the window with: it is closed here,
+            # blocking, and what was sent is parked for the next start to pick up.
             if closed.is_set():
                 raise
             from studio.runtime import EXIT_FAILED
 
             collector.stop()
+            window.abandon()
             print("studio: the window's display went away (its connection to the desktop "
                   "ended) and the studio closed with it; renders already sent are kept and "
                   "are picked up at the next start.", file=sys.stderr, flush=True)

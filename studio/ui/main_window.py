@@ -464,6 +464,23 @@ class MainWindow(QMainWindow):
             self.closed_down = True
             QTimer.singleShot(0, self.close)
 
+    def abandon(self) -> None:
+        """The window's event loop has ended under it (its display went away) and nothing will
+        run :meth:`_shut_down`: its steps are taken here, each waited for. The last edits are
+        applied, the renders parked for the next start, the face analyser ended, the library
+        closed; no callback runs afterwards."""
+        if self.closed_down:
+            return
+        self.closed_down = True
+        self.background.close(keep_edits=True)
+        self.attention.close()
+        end_analyser = self.render_facts.close()
+        try:
+            self.rendering.abandon()
+        finally:
+            end_analyser()
+            self.images.clear()
+
     def force_close(self) -> None:
         """Close without asking about unsaved changes (tests, session end)."""
         self.closing = True

@@ -4,7 +4,9 @@ traceback from the code the GUI thread happened to run, and went on running)."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -72,3 +74,56 @@ def test_a_display_that_goes_away_ends_the_studio_with_a_sentence(tmp_path: Path
     assert proc.returncode == 1, proc.stderr
     assert "the window's display went away" in proc.stderr, proc.stderr
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+#: As DISPLAY_GOES, but while the previews render: each is held in the provider's follow, which
+#: keeps handing work to a worker thread (as a hosted API's polls and downloads do), so any
+#: coroutine of the render engine still running while the interpreter shuts down shows.
+DISPLAY_GOES_MID_RENDER = """
+import asyncio
+import sys
+import time
+import studio.app as app
+from studio.providers import offline
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+
+async def held_follow(self, submission, on_event):
+    while True:
+        await asyncio.to_thread(time.sleep, 0.02)
+
+offline.OfflineProvider._follow = held_follow
+made = app.create_window
+
+def create_window(*args, **kwargs):
+    window = made(*args, **kwargs)
+
+    def rendering():
+        if window.model.progress().active:
+            QTimer.singleShot(300, lambda: QApplication.instance().exit(1))
+        else:
+            QTimer.singleShot(50, rendering)
+
+    QTimer.singleShot(50, rendering)
+    return window
+
+if __name__ == "__main__":
+    app.create_window = create_window
+    sys.exit(app.main())
+"""
+
+
+def test_a_display_that_goes_away_mid_render_parks_the_renders_quietly(tmp_path: Path) -> None:
+    """The render engine's jobs went on running while the interpreter shut down: four
+    "render job N failed unexpectedly" tracebacks on stderr."""
+    proc = subprocess.run([sys.executable, "-c", DISPLAY_GOES_MID_RENDER],
+                          env=child_env(tmp_path), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1, proc.stderr
+    assert "the window's display went away" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "failed" not in proc.stderr, proc.stderr
+    # Parked, not failed: the next start follows them.
+    with contextlib.closing(sqlite3.connect(tmp_path / "data" / "library.sqlite3")) as db:
+        states = [row[0] for row in db.execute("SELECT state FROM jobs")]
+    assert states and set(states) <= {"submitted", "processing"}, states

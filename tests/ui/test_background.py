@@ -68,6 +68,22 @@ def test_the_users_edits_apply_in_the_order_made(background, qtbot) -> None:  # 
     assert done == ["read", "reject", "approve"]
 
 
+def test_closing_with_edits_kept_applies_the_queued_ones_and_cancels_the_rest(background) -> None:  # type: ignore[no-untyped-def]
+    """A window whose loop has ended (its display gone) still keeps the verdicts just pressed;
+    an ordinary close cancels what has not started."""
+    done: list[str] = []
+    release = threading.Event()
+    for _ in range(3):  # every worker of the pool busy
+        background.run(release.wait, what="Reading")
+    background.run(lambda: (release.wait(), done.append("first")), what="Saving",
+                   in_order=True)
+    background.run(lambda: done.append("second"), what="Saving", in_order=True)
+    background.run(lambda: done.append("read"), what="Reading")  # waits for a worker
+    threading.Timer(0.2, release.set).start()
+    background.close(keep_edits=True)
+    assert done == ["first", "second"]
+
+
 def test_an_unhandled_failure_becomes_a_sentence(background, qtbot, caplog) -> None:  # type: ignore[no-untyped-def]
     def broken() -> None:
         raise OSError("the disk is full")

@@ -284,9 +284,10 @@ class Background(QObject):
         if not self._closed and not self._work and not self._tasks:
             self.idle.emit()
 
-    def close(self) -> None:
+    def close(self, *, keep_edits: bool = False) -> None:
         """Cancel the coroutines and queued work, wait for the workers already running; no
-        callback runs after this."""
+        callback runs after this. ``keep_edits``: the edits asked for ``in_order`` are applied
+        first, not cancelled (:meth:`edits_done` for a caller with no running loop)."""
         with self._handing:
             if self._closed:
                 return
@@ -295,5 +296,5 @@ class Background(QObject):
             task.cancel()
         self._tasks.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._in_order.shutdown(wait=True, cancel_futures=True)
+        self._in_order.shutdown(wait=True, cancel_futures=not keep_edits)
         self._work.clear()

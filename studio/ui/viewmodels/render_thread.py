@@ -257,7 +257,12 @@ class ThreadedQueue:
 
     async def aclose(self) -> None:
         """The queue's :meth:`~studio.render.RenderQueue.aclose`, on the engine."""
-        await self._engine.run(self._queue.aclose())
+        await self._engine.run(self.closing())
+
+    def closing(self) -> Coroutine[Any, Any, None]:
+        """The queue's :meth:`~studio.render.RenderQueue.aclose`, to be run on the engine with
+        whatever else must end there."""
+        return self._queue.aclose()
 
 
 def _cancel(queue: RenderQueue, job_id: int) -> None:

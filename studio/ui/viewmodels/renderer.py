@@ -437,8 +437,7 @@ class SheetRenderer(QObject):
             return False
         old = self.providers
         self._unsubscribe()
-        await self.queue.aclose()
-        await self.engine.run(_close_providers(old))
+        await self.engine.run(self._parked(old))
         self.providers = providers
         self.settings = settings
         self._costed.clear()
@@ -463,21 +462,43 @@ class SheetRenderer(QObject):
     async def aclose(self) -> None:
         """Stop following jobs (they stay in the library for resume), then close the providers,
         end the render thread, and close the library."""
-        if self._closed:
+        if not self._begin_closing():
             return
-        self._closed = True
-        self._unsubscribe()
         try:
-            try:
-                await self.queue.aclose()
-            finally:
-                # Their HTTP clients belong to the engine's loop: closed there, before it ends.
-                with contextlib.suppress(RuntimeError):  # the engine has ended already
-                    await self.engine.run(_close_providers(self.providers))
+            with contextlib.suppress(RuntimeError):  # the engine has ended: nothing runs there
+                await self.engine.run(self._parked(self.providers))
         finally:
             await self.engine.aclose()
             self.sheet_library.close()
             await self._bg.call(self.library.close)
+
+    def abandon(self) -> None:
+        """:meth:`aclose` when the window's event loop has ended under it (its display went
+        away): the same steps, each waited for here, on the GUI thread."""
+        if not self._begin_closing():
+            return
+        try:
+            with contextlib.suppress(RuntimeError):
+                self.engine.submit(self._parked(self.providers)).result()
+        finally:
+            self.engine.close()
+            self.sheet_library.close()
+            self.library.close()
+
+    def _begin_closing(self) -> bool:
+        if self._closed:
+            return False
+        self._closed = True
+        self._unsubscribe()
+        return True
+
+    async def _parked(self, providers: Mapping[str, Provider]) -> None:
+        """On the engine: the queue stops following its jobs, then the providers' HTTP clients
+        (which belong to the engine's loop) close."""
+        try:
+            await self.queue.closing()
+        finally:
+            await _close_providers(providers)
 
 
 async def _close_providers(providers: Mapping[str, Provider]) -> None:

@@ -237,3 +237,8 @@ class StudioRendering(QObject):
         """Park the jobs in flight, close the providers and the library."""
         if self.renderer is not None:
             await self.renderer.aclose()
+
+    def abandon(self) -> None:
+        """:meth:`aclose`, blocking, for a window whose event loop has ended under it."""
+        if self.renderer is not None:
+            self.renderer.abandon()
