@@ -452,14 +452,16 @@ class MainWindow(QMainWindow):
         try:
             await self.background.drain(keep=asyncio.current_task())
             await self.background.edits_done()  # the last verdicts pressed are kept
-            # Nothing asks the library for scores once it closes; the face analyser's child
-            # process ends after it.
+            # Scoring stops before the library closes: the face analyser's child process is
+            # ended (an analysis under way with it) and the scoring still reading or writing
+            # the library is waited for.
             self.attention.close()
             end_analyser = self.render_facts.close()
             try:
-                await self.rendering.aclose()
-            finally:
                 await self.background.call(end_analyser)
+                await self.background.finished(self.render_facts)
+            finally:
+                await self.rendering.aclose()
         finally:
             self.closed_down = True
             QTimer.singleShot(0, self.close)
@@ -472,13 +474,12 @@ class MainWindow(QMainWindow):
         if self.closed_down:
             return
         self.closed_down = True
-        self.background.close(keep_edits=True)
         self.attention.close()
-        end_analyser = self.render_facts.close()
         try:
-            self.rendering.abandon()
+            self.render_facts.close()()  # ends the face analyser's child first
         finally:
-            end_analyser()
+            self.background.close(keep_edits=True)  # then the work that used it
+            self.rendering.abandon()
             self.images.clear()
 
     def force_close(self) -> None:

@@ -266,6 +266,13 @@ class Background(QObject):
         if not self._closed:
             await asyncio.wrap_future(self._in_order.submit(lambda: None), loop=self.loop)
 
+    async def finished(self, owner: QObject) -> None:
+        """Wait until the blocking work ``owner`` asked for has ended (before what that work
+        reads or writes closes under it)."""
+        futures = [future for future, work in self._work.items() if work.owner is owner]
+        if futures:
+            await asyncio.wait([asyncio.wrap_future(f, loop=self.loop) for f in futures])
+
     async def drain(self, keep: asyncio.Task[Any] | None = None) -> None:
         """Cancel every coroutine (but ``keep``, the caller's) and wait until they have ended."""
         tasks = [t for t in self._tasks if t is not keep]

@@ -189,8 +189,8 @@ class RenderFacts(QObject):
         return changed
 
     def close(self) -> Callable[[], None]:
-        """Stop scoring; returns the end of the face analyser's child process, which blocks
-        until an analysis under way has finished (run it on a worker)."""
+        """Stop scoring; returns the end of the face analyser's child process, which ends an
+        analysis under way and blocks until the child has gone (run it on a worker)."""
         self._closed = True
         self._timer.stop()
         analyser, self._analyser = self._analyser, None
