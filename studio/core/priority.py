@@ -19,6 +19,19 @@ import os
 import sys
 import threading
 
+
+def background_threads() -> int:
+    """How many threads one kind of background work (decoding the cards' images, the render
+    engine's blocking steps) keeps busy at once: one core is left to the window.
+
+    Priorities do not reach the interpreter lock: every thread running Python code beside the
+    window is one more the GUI thread may queue behind when it wakes. On two cores, while 48
+    scenes rendered, the window's longest wait was 7.5-40 ms (median 18, 25 runs) with the
+    engine's pool at Python's default (six threads) and eight image writers; 7.3-34 ms (median
+    13, 19 runs) with one and two (benchmarks/ui_window.py)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 #: How far below the window background work runs, in POSIX nice steps (19 is the lowest).
 BACKGROUND_NICENESS = 10
 _LOWEST = 19

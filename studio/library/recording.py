@@ -19,6 +19,7 @@ from studio.core import codec
 from studio.core.anchor import ReferenceImage, ReferenceStrength
 from studio.core.lifecycle import JobState, Outcome
 from studio.core.parameters import ImageParameters, format_parameters
+from studio.core.priority import background_threads
 
 from .changes import ChangeCollector
 from .database import Database
@@ -28,8 +29,10 @@ from .metadata import MetadataError, embed_png_metadata
 from .models import RenderDraft
 from .storage import sniff_format
 
-#: How many images of finished jobs are written (and made durable) at once.
-IMAGE_WRITERS = 8
+#: How many images of finished jobs are written (and made durable) at once: two at least, so
+#: one is written while another waits on the disk, and no more than the cores left to the
+#: window beyond that (each writer also runs Python, and queues for the interpreter lock).
+IMAGE_WRITERS = max(2, background_threads())
 
 
 class WrittenImage(NamedTuple):

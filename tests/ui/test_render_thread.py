@@ -1,6 +1,7 @@
 """The render engine runs on a thread of its own: the providers' HTTP exchanges and the queue's
 steps never run on the GUI thread, while the real window renders, cancels one card, and closes in
-the middle of a batch as before (the jobs left for the next start, nothing sent twice).
+the middle of a batch as before (the jobs left for the next start, nothing sent twice). Its
+blocking steps run on no more threads than the cores left to the window.
 
 The render thread itself: answers and errors come back to the caller, the caller's cancellation
 reaches the coroutine there, and closing ends the thread."""
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 import pytest
 
+from studio.core import priority
 from studio.core.lifecycle import JobState
 from studio.library import Library
+from studio.providers.http.download import Downloader
 from studio.render.queue import RenderQueue
 from studio.ui.viewmodels.render_thread import RenderThread
 from tests.ui.conftest import close_window
@@ -152,3 +156,33 @@ def test_the_render_thread_answers_raises_cancels_and_ends(studio_loop, qtbot) -
     with pytest.raises(RuntimeError, match="closed"):
         engine.submit(late)
     assert late.cr_frame is None  # closed, never left un-awaited
+
+
+def test_the_engines_blocking_steps_run_on_the_cores_left_to_the_window(  # type: ignore[no-untyped-def]
+        make_window, fake_modelslab, qtbot, monkeypatch) -> None:  # noqa: F811
+    """Its loop handed them to as many threads as Python's default (seven here): each one
+    more for the GUI thread to queue behind for the interpreter lock."""
+    monkeypatch.setattr(priority.os, "cpu_count", lambda: 3)  # two cores left to the engine
+    verify = Downloader._verify
+    lock = threading.Lock()
+    threads: set[int] = set()
+    running = [0, 0]  # now, most at once
+
+    def verify_side(self: Downloader, *args: Any) -> Any:
+        with lock:
+            threads.add(threading.get_ident())
+            running[0] += 1
+            running[1] = max(running)
+        time.sleep(0.05)  # long enough for the batch's images to queue behind each other
+        with lock:
+            running[0] -= 1
+        return verify(self, *args)
+
+    monkeypatch.setattr(Downloader, "_verify", verify_side)
+    window = make_window()
+    names = load_scenes(window, 8)
+    window.actions_by_name["preview_all"].trigger()
+    qtbot.waitUntil(lambda: all(window.model.cell(n).preview.done for n in names),
+                    timeout=30000)
+    assert running[1] == len(threads) == priority.background_threads() == 2
+    close_window(qtbot, window)

@@ -9,7 +9,6 @@ thread while the grid scrolls.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from functools import partial
 from pathlib import Path
@@ -51,7 +50,7 @@ class ImageCache(QObject):
         self._broken: dict[tuple[str, int], str] = {}
         #: At most this many decodes at once (one core left to the GUI thread); the others
         #: wait, the newest asked on top.
-        self._decoders = decoders or max(1, (os.cpu_count() or 2) - 1)
+        self._decoders = decoders  # None: as many as the cores left to it (the first decode)
         self._decoding = 0
         self._waiting: list[tuple[tuple[str, int], Path]] = []
 
@@ -74,6 +73,10 @@ class ImageCache(QObject):
         return None
 
     def _decode_next(self) -> None:
+        if self._decoders is None:
+            from studio.core.priority import background_threads  # read after the first paint
+
+            self._decoders = background_threads()
         while self._decoding < self._decoders and self._waiting:
             key, path = self._waiting.pop()  # the newest asked: most likely still in sight
             self._decoding += 1

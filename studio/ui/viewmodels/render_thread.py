@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from studio.core.priority import lower_this_thread
+from studio.core.priority import background_threads, lower_this_thread
 
 if TYPE_CHECKING:
     from studio.render import BatchEstimate, JobRef, JobView, Progress, RenderEvent, RenderQueue
@@ -65,6 +65,11 @@ class RenderThread:
         lower_this_thread()
         loop = self._loop
         asyncio.set_event_loop(loop)
+        # Its blocking steps (journal entries, checking and storing images) on as few threads
+        # as keep the cores busy: each further one only queues for the interpreter lock beside
+        # the window.
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
+            max_workers=background_threads(), thread_name_prefix=f"{self._thread.name}-pool"))
         try:
             loop.run_forever()
             loop.run_until_complete(_wind_down(loop))
