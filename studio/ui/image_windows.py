@@ -232,9 +232,9 @@ class ImageWindows(QObject):
     def menu(self, entries: tuple[str, ...], item: ImageItem, items: list[ImageItem],
              parent: QWidget, has: Any = None) -> QMenu:
         """The context menu of ``item`` (one of ``items``, the list the viewer goes through).
-        ``has``: the render's own verdict and star where known (its record's ``approval`` and
-        ``star``), ticked in the menu; the same entry again takes it back. (A card's verdict is
-        its scene's, so its menu ticks nothing.)"""
+        ``has``: the render's own verdict and star where known (a library record, or the slot
+        of the card that shows it: their ``approval`` and ``star``), ticked in the menu; the
+        same entry again takes it back."""
         menu = QMenu(parent)
         menu.setObjectName("imageMenu")
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -266,7 +266,7 @@ class ImageWindows(QObject):
             if cell.slot(at).image is not None:
                 items = card_items(self.window.model, at)
                 item = next(i for i in items if i.scene == name)
-                return self.menu(CARD_MENU, item, items, parent)
+                return self.menu(CARD_MENU, item, items, parent, has=cell.slot(at))
         return None
 
     # ------------------------------------------------------------------ other windows' images

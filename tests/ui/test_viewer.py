@@ -319,6 +319,45 @@ def test_compare_any_two_and_the_card_menu(make_window, qtbot, shot, palette: st
 
 
 @MENU_NOISE
+def test_a_cards_menu_ticks_what_the_render_under_the_pointer_has(  # type: ignore[no-untyped-def]
+        make_window, qtbot, shot, palette: str) -> None:  # noqa: F811
+    """It ticked nothing: a card's cell knew its scene's verdict, not its renders'."""
+    window = make_window()
+    _previews_done(qtbot, window)
+    model = window.model
+    first, second = model.names()[:2]
+
+    def card_menu(name: str, picture: str = "") -> dict[str, tuple[str, bool]]:
+        at = card_layout(window.grid.card_rect(name)).slots[Stage.PREVIEW].center()
+        menu = _context_menu(qtbot, window.grid.viewport(), at, window.grid)
+        if picture:
+            shot(menu, picture)
+        ticked = {a.objectName().removeprefix("imageMenu-"): (a.text().split("\t")[0],
+                                                              a.isChecked())
+                  for a in menu.actions() if a.isCheckable()}
+        menu.close()
+        return ticked
+
+    assert card_menu(first) == {"approve": ("Approve", False), "reject": ("Reject", False),
+                                "star": ("Star", False)}
+    # Approved from the card's menu, starred in the library: the menu ticks both.
+    at = card_layout(window.grid.card_rect(first)).slots[Stage.PREVIEW].center()
+    _trigger(_context_menu(qtbot, window.grid.viewport(), at, window.grid), "approve")
+    render_id = model.cell(first).preview.render_id
+    window.library.renders.toggle_star([render_id])
+    qtbot.waitUntil(lambda: model.cell(first).preview.star
+                    and model.cell(first).preview.approval is Approval.APPROVED)
+    assert card_menu(first, f"card-menu-ticked-{palette}.png") == {
+        "approve": ("Approve", True), "reject": ("Reject", False),
+                                "star": ("Unstar", True)}
+    assert card_menu(second)["approve"] == ("Approve", False)
+    # The same entry again takes the verdict back.
+    _trigger(_context_menu(qtbot, window.grid.viewport(), at, window.grid), "approve")
+    qtbot.waitUntil(lambda: model.cell(first).preview.approval is Approval.NONE)
+    assert window.library.renders.get(render_id).approval is Approval.NONE
+
+
+@MENU_NOISE
 def test_the_library_browser_opens_the_viewer_and_has_a_menu(  # type: ignore[no-untyped-def]
         make_window, qtbot, shot, palette: str) -> None:  # noqa: F811
     window = make_window()

@@ -70,6 +70,10 @@ class Slot:
     #: of a batch of takes while none was picked): renders that finish later join the
     #: filmstrip instead of taking its place.
     chosen: bool = False
+    #: The verdict and star of the render shown (the card's own are its scene's:
+    #: :attr:`Cell.approval` and :attr:`Cell.star`).
+    approval: Approval = Approval.NONE
+    star: bool = False
 
     @property
     def other_takes(self) -> tuple[Take, ...]:

@@ -81,7 +81,9 @@ def merge_cell(shown: Cell, stored: StoredCell | None) -> Cell:
             slots[stage] = replace(slot, image=render.image_path if render else None,
                                    render_id=render.id if render else None,
                                    takes=stored.takes.get(stage, ()),
-                                   chosen=stage in stored.chosen)
+                                   chosen=stage in stored.chosen,
+                                   approval=render.approval if render else Approval.NONE,
+                                   star=render.star if render else False)
         elif render is None:
             slots[stage] = Slot()
         else:
@@ -89,7 +91,8 @@ def merge_cell(shown: Cell, stored: StoredCell | None) -> Cell:
                                 made_with=stored.made_with.get(stage), provider=render.provider,
                                 model=render.model, cost=render.cost,
                                 takes=stored.takes.get(stage, ()),
-                                chosen=stage in stored.chosen)
+                                chosen=stage in stored.chosen, approval=render.approval,
+                                star=render.star)
     return Cell(preview=slots[Stage.PREVIEW], final=slots[Stage.FINAL],
                 approval=stored.approval, star=stored.star)
 
