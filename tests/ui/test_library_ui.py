@@ -125,6 +125,40 @@ def test_opening_a_sheet_from_the_library(make_window, qtbot, tmp_path: Path) ->
     assert window.document.sheet.character.name == "Emma"
 
 
+def test_saving_while_the_first_batch_is_bound_keeps_its_renders_on_the_cards(  # type: ignore[no-untyped-def]
+        make_window, qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Saved after the batch took the sheet's unsaved file and before it made its record
+    there, the save's move found nothing to move: the renders were kept under the unsaved
+    file and the cards of the saved sheet went blank."""
+    import threading
+
+    from studio.ui.viewmodels import renderer
+
+    release, held = threading.Event(), threading.Event()
+    bind = renderer.bind_sheet
+
+    def held_bind(*args, **kwargs):  # type: ignore[no-untyped-def]
+        held.set()
+        release.wait(30)
+        return bind(*args, **kwargs)
+
+    monkeypatch.setattr(renderer, "bind_sheet", held_bind)
+    window = make_window()  # first start: the example's previews are bound, and held there
+    qtbot.waitUntil(held.is_set)
+    target = tmp_path / "emma.sheet.toml"
+    window.services.dialogs.save_paths.append(target)
+    window.actions_by_name["save"].trigger()
+    sheet_library = window.rendering.sheet_library
+    qtbot.waitUntil(lambda: window.document.path is not None and not sheet_library.loading)
+    release.set()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
+                                for n in model.names()), timeout=30000)
+    record = window.library.sheets.for_file(str(target.resolve()))
+    assert record is not None
+    assert len(window.library.renders.cells(record.id)) == len(model.names())
+
+
 def _previews_done(qtbot, window) -> None:  # type: ignore[no-untyped-def]
     model = window.model
     qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),

@@ -264,6 +264,7 @@ class SheetRenderer(QObject):
             if doc.path is None:
                 await call(_keep_unsaved, sheet, path)
             binding = await call(bind_sheet, self.library, sheet, path, catalog)
+            self.sheet_library.bound_under(path)  # saved under another file meanwhile?
             planner = plan_previews if stage is Stage.PREVIEW else plan_finals
             plan = await call(lambda: planner(self.library, binding, sheet, catalog, choice,
                                               names, takes=self.takes))

@@ -189,6 +189,19 @@ class SheetLibrary(QObject):
         self._linked = new
         if previous is None or previous == new:
             return
+        self.unsaved_path = None
+        self._move_renders(previous, new)
+
+    def bound_under(self, bound: Path) -> None:
+        """A batch bound its renders to ``bound``, the sheet's file when it started, and the
+        sheet has been saved under another since: the record the batch made or found follows
+        the saved file too (a record made after the move of :meth:`sheet_saved` was left
+        behind, and the cards went blank)."""
+        current = self.library_path()
+        if bound != current:
+            self._move_renders(bound, current)
+
+    def _move_renders(self, previous: Path, new: Path) -> None:
         library = self.library
 
         def move() -> None:
@@ -204,7 +217,6 @@ class SheetLibrary(QObject):
             moved()
             self.message.emit(f"The renders could not be linked to {new.name}: {exc}", "error")
 
-        self.unsaved_path = None
         self._moving = True  # reading now would find no renders under the new name
         self._bg.run(move, moved, failed, owner=self, what="Linking the renders to the saved sheet")
 
