@@ -127,6 +127,9 @@ class SheetLibrary(QObject):
         self.unsaved_path: Path | None = None
         #: The file the cards' renders are linked to in the library.
         self._linked: Path | None = None
+        #: Where each file the sheet was linked to was saved as (a batch bound under the
+        #: earlier one follows it).
+        self._saved_as: dict[Path, Path] = {}
         self._sheet_id: int | None = None
         self._loading = False
         self._again = False
@@ -190,16 +193,20 @@ class SheetLibrary(QObject):
         if previous is None or previous == new:
             return
         self.unsaved_path = None
+        self._saved_as[previous] = new
         self._move_renders(previous, new)
 
     def bound_under(self, bound: Path) -> None:
-        """A batch bound its renders to ``bound``, the sheet's file when it started, and the
-        sheet has been saved under another since: the record the batch made or found follows
-        the saved file too (a record made after the move of :meth:`sheet_saved` was left
-        behind, and the cards went blank)."""
-        current = self.library_path()
-        if bound != current:
-            self._move_renders(bound, current)
+        """A batch bound its renders to ``bound``, the sheet's file when it started: when the
+        sheet has been saved under another file since, the record the batch made or found
+        follows the saved file too (a record made after the move of :meth:`sheet_saved` was
+        left behind, and the cards went blank)."""
+        saved, seen = bound, {bound}
+        while (later := self._saved_as.get(saved)) is not None and later not in seen:
+            saved = later
+            seen.add(saved)
+        if saved != bound:
+            self._move_renders(bound, saved)
 
     def _move_renders(self, previous: Path, new: Path) -> None:
         library = self.library
