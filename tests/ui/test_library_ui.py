@@ -52,6 +52,32 @@ def test_dropping_a_png_from_another_tool_imports_it_and_offers_a_scene(  # type
     assert "castle gate" in scene.setting
 
 
+def test_the_browser_is_busy_until_its_projects_are_listed(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch) -> None:
+    """It said it was settled once its renders were read, with the projects list still empty
+    (a test that counted the projects failed on a busy machine)."""
+    import threading
+
+    window = make_window()
+    model = window.model
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
+                                for n in model.names()), timeout=30000)
+    release = threading.Event()
+    listing = window.library.projects.all
+
+    def held() -> list[object]:
+        release.wait(30)
+        return listing()
+
+    monkeypatch.setattr(window.library.projects, "all", held)
+    browser = window.tools.open_library()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 4)
+    assert browser.busy and browser.projects.count() == 1  # "All projects" alone, for now
+    release.set()
+    qtbot.waitUntil(lambda: not browser.busy)
+    assert browser.projects.count() == 2  # all projects, and the example's
+
+
 def test_library_filters_verdicts_and_trash(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
     model = window.model

@@ -278,11 +278,18 @@ class LibraryBrowserModel(QObject):
     # ------------------------------------------------------------------ reading
     def load_projects(self) -> None:
         def done(projects: list[Any]) -> None:
+            self._working -= 1
             self.projects = [ProjectEntry("All projects", None)] + [
                 ProjectEntry(f"{p.name}  ({p.render_count})", p.id) for p in projects]
             self.projectsChanged.emit()
 
-        self._bg.run(self.library.projects.all, done, owner=self, what="Listing the projects")
+        def failed(exc: BaseException) -> None:
+            self._working -= 1
+            self._set_status(f"The projects cannot be listed: {exc}")
+
+        self._working += 1  # busy until the projects list is read too
+        self._bg.run(self.library.projects.all, done, failed, owner=self,
+                     what="Listing the projects")
 
     def set_filter(self, where: RenderFilter) -> None:
         self._refresh.stop()
