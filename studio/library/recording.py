@@ -30,9 +30,10 @@ from .models import RenderDraft
 from .storage import sniff_format
 
 #: How many images of finished jobs are written (and made durable) at once: two at least, so
-#: one is written while another waits on the disk, and no more than the cores left to the
-#: window beyond that (each writer also runs Python, and queues for the interpreter lock).
-IMAGE_WRITERS = max(2, background_threads())
+#: one is written while another waits on the disk, and beyond that no more than the cores left
+#: to the window, nor than eight (each writer also runs Python, and queues for the interpreter
+#: lock beside the window).
+IMAGE_WRITERS = min(8, max(2, background_threads()))
 
 
 class WrittenImage(NamedTuple):
