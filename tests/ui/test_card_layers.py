@@ -4,6 +4,7 @@ pixel for pixel, the card drawn whole."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,8 @@ def test_a_card_whose_render_moves_on_is_drawn_in_its_slots_alone(  # type: igno
     grid.viewport().repaint()
     assert drawn == ["draw_parts"]
     drawn.clear()
-    model.set_cell(name, model.cell(name).__class__(preview=STEPS[3], star=True))  # the frame
+    starred = replace(STEPS[3], star=True)  # the card's star: its frame
+    model.set_cell(name, model.cell(name).__class__(preview=starred))
     window.delegate._new_frame()
     grid.viewport().repaint()
     assert drawn == ["draw"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -151,38 +152,67 @@ def test_opening_a_sheet_from_the_library(make_window, qtbot, tmp_path: Path) ->
     assert window.document.sheet.character.name == "Emma"
 
 
+@pytest.mark.parametrize("names", [("emma",), ("a", "b", "a")],
+                         ids=["saved", "saved-away-and-back"])
 def test_saving_while_the_first_batch_is_bound_keeps_its_renders_on_the_cards(  # type: ignore[no-untyped-def]
-        make_window, qtbot, tmp_path: Path, monkeypatch) -> None:
+        make_window, qtbot, tmp_path: Path, monkeypatch, names: tuple[str, ...]) -> None:
     """Saved after the batch took the sheet's unsaved file and before it made its record
     there, the save's move found nothing to move: the renders were kept under the unsaved
-    file and the cards of the saved sheet went blank."""
-    import threading
-
-    from studio.ui.viewmodels import renderer
-
-    release, held = threading.Event(), threading.Event()
-    bind = renderer.bind_sheet
-
-    def held_bind(*args, **kwargs):  # type: ignore[no-untyped-def]
-        held.set()
-        release.wait(30)
-        return bind(*args, **kwargs)
-
-    monkeypatch.setattr(renderer, "bind_sheet", held_bind)
+    file and the cards of the saved sheet went blank. Saved as A, as B, then as A again
+    meanwhile: the record ends with A."""
+    release = _hold_the_first_binding(monkeypatch)
     window = make_window()  # first start: the example's previews are bound, and held there
-    qtbot.waitUntil(held.is_set)
-    target = tmp_path / "emma.sheet.toml"
-    window.services.dialogs.save_paths.append(target)
-    window.actions_by_name["save"].trigger()
-    sheet_library = window.rendering.sheet_library
-    qtbot.waitUntil(lambda: window.document.path is not None and not sheet_library.loading)
+    qtbot.waitUntil(release.held.is_set)
+    for i, name in enumerate(names):
+        _save_as(qtbot, window, tmp_path / f"{name}.sheet.toml", "save_as" if i else "save")
     release.set()
     model = window.model
     qtbot.waitUntil(lambda: all(model.cell(n).preview.state is JobState.DONE
                                 for n in model.names()), timeout=30000)
+    target = tmp_path / f"{names[-1]}.sheet.toml"
     record = window.library.sheets.for_file(str(target.resolve()))
     assert record is not None
     assert len(window.library.renders.cells(record.id)) == len(model.names())
+    for other in set(names) - {names[-1]}:
+        assert window.library.sheets.for_file(str((tmp_path / f"{other}.sheet.toml")
+                                                  .resolve())) is None
+    assert all(model.cell(n).preview.state is JobState.DONE for n in model.names())
+
+
+class _Release:
+    def __init__(self) -> None:
+        import threading
+
+        self.held, self._go = threading.Event(), threading.Event()
+
+    def wait(self) -> None:
+        self.held.set()
+        self._go.wait(30)
+
+    def set(self) -> None:
+        self._go.set()
+
+
+def _hold_the_first_binding(monkeypatch) -> _Release:  # type: ignore[no-untyped-def]
+    """Every binding of a sheet in the library waits until released (a worker's work)."""
+    from studio.ui.viewmodels import sheet_library
+
+    release = _Release()
+    bind = sheet_library.bind_sheet
+
+    def held_bind(*args, **kwargs):  # type: ignore[no-untyped-def]
+        release.wait()
+        return bind(*args, **kwargs)
+
+    monkeypatch.setattr(sheet_library, "bind_sheet", held_bind)
+    return release
+
+
+def _save_as(qtbot, window, target: Path, action: str = "save") -> None:  # type: ignore[no-untyped-def]
+    window.services.dialogs.save_paths.append(target)
+    window.actions_by_name[action].trigger()
+    sheets = window.rendering.sheet_library
+    qtbot.waitUntil(lambda: window.document.path == target and not sheets.loading)
 
 
 def _previews_done(qtbot, window) -> None:  # type: ignore[no-untyped-def]

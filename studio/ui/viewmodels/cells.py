@@ -70,8 +70,8 @@ class Slot:
     #: of a batch of takes while none was picked): renders that finish later join the
     #: filmstrip instead of taking its place.
     chosen: bool = False
-    #: The verdict and star of the render shown (the card's own are its scene's:
-    #: :attr:`Cell.approval` and :attr:`Cell.star`).
+    #: The verdict and star of the render shown (the card's: :attr:`Cell.approval` and
+    #: :attr:`Cell.star`).
     approval: Approval = Approval.NONE
     star: bool = False
 
@@ -115,8 +115,18 @@ class Cell:
 
     preview: Slot = field(default_factory=Slot)
     final: Slot = field(default_factory=Slot)
-    approval: Approval = Approval.NONE
-    star: bool = False
+
+    @property
+    def approval(self) -> Approval:
+        """The card's verdict: its final's when that has one, else its preview's."""
+        for slot in (self.final, self.preview):
+            if slot.approval is not Approval.NONE:
+                return slot.approval
+        return Approval.NONE
+
+    @property
+    def star(self) -> bool:
+        return self.preview.star or self.final.star
 
     def slot(self, stage: Stage) -> Slot:
         return self.final if stage is Stage.FINAL else self.preview

@@ -19,17 +19,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from studio.core.priority import background_threads, lower_this_thread
 
 if TYPE_CHECKING:
+    from studio.providers.base import Provider
     from studio.render import BatchEstimate, JobRef, JobView, Progress, RenderEvent, RenderQueue
     from studio.render.budget import Priced
     from studio.render.plan import JobSpec
+
+log = logging.getLogger("studio.ui.render")
 
 T = TypeVar("T")
 #: ``post(fn, *args)``: call ``fn(*args)`` soon on the window's loop, from any thread.
@@ -160,11 +164,13 @@ class _Inbox:
 class ThreadedQueue:
     """A :class:`~studio.render.RenderQueue` running on ``engine``, used from the GUI thread:
     its coroutines are awaited from the window's loop, :meth:`cancel` is passed on, and
-    :meth:`subscribe`'s listeners hear every event on the GUI thread, in the queue's order."""
+    :meth:`subscribe`'s listeners hear every event on the GUI thread, in the queue's order.
+    It closes the ``providers`` the queue runs on with it."""
 
-    def __init__(self, queue: RenderQueue, engine: RenderThread,
-                 loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, queue: RenderQueue, providers: Mapping[str, Provider],
+                 engine: RenderThread, loop: asyncio.AbstractEventLoop) -> None:
         self._queue = queue
+        self._providers = providers  # the queue's: closed with it
         self._engine = engine
         self._loop = loop  # the window's
         self._listeners: list[Listener] = []
@@ -261,13 +267,29 @@ class ThreadedQueue:
         self._engine.post(self._queue.cancel_all)
 
     async def aclose(self) -> None:
-        """The queue's :meth:`~studio.render.RenderQueue.aclose`, on the engine."""
-        await self._engine.run(self.closing())
+        """Park the queue's jobs (they stay in the library for resume) and close its providers,
+        on the engine."""
+        await self._engine.run(self._park())
 
-    def closing(self) -> Coroutine[Any, Any, None]:
-        """The queue's :meth:`~studio.render.RenderQueue.aclose`, to be run on the engine with
-        whatever else must end there."""
-        return self._queue.aclose()
+    def close(self) -> None:
+        """:meth:`aclose` for a caller whose event loop has ended: blocks until it is done."""
+        self._engine.submit(self._park()).result()
+
+    async def _park(self) -> None:
+        try:
+            await self._queue.aclose()
+        finally:
+            # Their HTTP clients belong to the engine's loop: closed there, before it ends.
+            await close_providers(self._providers)
+
+
+async def close_providers(providers: Mapping[str, Provider]) -> None:
+    """Close each provider's clients; one that fails to close does not keep the others open."""
+    for provider in providers.values():
+        try:
+            await provider.aclose()
+        except Exception:
+            log.exception("closing %s failed", provider.id)
 
 
 def _cancel(queue: RenderQueue, job_id: int) -> None:

@@ -18,7 +18,6 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -26,7 +25,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 from studio.core.settings import Settings
-from studio.core.sheet import Sheet, save_sheet
+from studio.core.sheet import Sheet
 from studio.library import Library, LibraryError, RenderRecord
 from studio.providers.base import Provider
 from studio.providers.errors import provider_name
@@ -47,7 +46,6 @@ from studio.render import (
     RenderEvent,
     RenderInputError,
     RenderQueue,
-    bind_sheet,
     choose_provider,
     plan_finals,
     plan_previews,
@@ -58,7 +56,7 @@ from studio.render.plan import all_notes
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.costs import CostedJobs, cost_line
-from studio.ui.viewmodels.render_thread import RenderThread, ThreadedQueue
+from studio.ui.viewmodels.render_thread import RenderThread, ThreadedQueue, close_providers
 from studio.ui.viewmodels.scenes import SceneListModel
 from studio.ui.viewmodels.sheet_library import SheetLibrary
 from studio.ui.viewmodels.takes import CellBatches, TakeJob, batch_slot
@@ -131,7 +129,7 @@ class SheetRenderer(QObject):
     def _new_queue(self) -> ThreadedQueue:
         queue = RenderQueue(self.library, self.providers, price=self._price,
                             budget_cap=self.settings.budget_cap)
-        return ThreadedQueue(queue, self.engine, self._bg.loop)
+        return ThreadedQueue(queue, self.providers, self.engine, self._bg.loop)
 
     def warm_up(self) -> None:
         """Do the first-use work of the network stack (module imports, TLS set-up) on a
@@ -257,14 +255,10 @@ class SheetRenderer(QObject):
         doc = self.document
         sheet: Sheet = doc.sheet
         catalog = doc.catalog
-        path = self.sheet_library.library_path()
         call = self._bg.call
         try:
             choice = self._choice(stage)
-            if doc.path is None:
-                await call(_keep_unsaved, sheet, path)
-            binding = await call(bind_sheet, self.library, sheet, path, catalog)
-            self.sheet_library.bound_under(path)  # saved under another file meanwhile?
+            binding = await self.sheet_library.bind(sheet)
             planner = plan_previews if stage is Stage.PREVIEW else plan_finals
             plan = await call(lambda: planner(self.library, binding, sheet, catalog, choice,
                                               names, takes=self.takes))
@@ -434,11 +428,10 @@ class SheetRenderer(QObject):
         """Use new providers and settings (after Settings were saved). Only while nothing
         renders; False (and nothing changed) otherwise."""
         if self.busy or self._closed:
-            await _close_providers(providers)  # never used: nothing of theirs is on the engine
+            await close_providers(providers)  # never used: nothing of theirs is on the engine
             return False
-        old = self.providers
         self._unsubscribe()
-        await self.engine.run(self._parked(old))
+        await self.queue.aclose()  # and the providers it ran on
         self.providers = providers
         self.settings = settings
         self._costed.clear()
@@ -467,7 +460,7 @@ class SheetRenderer(QObject):
             return
         try:
             with contextlib.suppress(RuntimeError):  # the engine has ended: nothing runs there
-                await self.engine.run(self._parked(self.providers))
+                await self.queue.aclose()
         finally:
             await self.engine.aclose()
             self.sheet_library.close()
@@ -480,7 +473,7 @@ class SheetRenderer(QObject):
             return
         try:
             with contextlib.suppress(RuntimeError):
-                self.engine.submit(self._parked(self.providers)).result()
+                self.queue.close()
         finally:
             self.engine.close()
             self.sheet_library.close()
@@ -492,29 +485,6 @@ class SheetRenderer(QObject):
         self._closed = True
         self._unsubscribe()
         return True
-
-    async def _parked(self, providers: Mapping[str, Provider]) -> None:
-        """On the engine: the queue stops following its jobs, then the providers' HTTP clients
-        (which belong to the engine's loop) close."""
-        try:
-            await self.queue.closing()
-        finally:
-            await _close_providers(providers)
-
-
-async def _close_providers(providers: Mapping[str, Provider]) -> None:
-    for provider in providers.values():
-        try:
-            await provider.aclose()
-        except Exception:  # closing must go on for the others
-            log.exception("closing %s failed", provider.id)
-
-
-def _keep_unsaved(sheet: Sheet, path: Path) -> None:
-    """An unsaved sheet that renders is kept in the data folder, so its renders have a sheet
-    file to belong to (and the library browser can open it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_sheet(sheet, path)
 
 
 def _batch_sentence(event: BatchPlanned) -> str:

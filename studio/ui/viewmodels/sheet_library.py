@@ -26,9 +26,15 @@ from PySide6.QtCore import QObject, Signal
 from studio.core.fingerprint import Fingerprint
 from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
-from studio.core.sheet import SHEET_SUFFIX, Sheet
+from studio.core.sheet import SHEET_SUFFIX, Sheet, save_sheet
 from studio.library import Library, RenderRecord
-from studio.library.binding import legacy_fingerprint, project_name, sheet_name
+from studio.library.binding import (
+    SheetBinding,
+    bind_sheet,
+    legacy_fingerprint,
+    project_name,
+    sheet_name,
+)
 from studio.library.changes import LibraryChange
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.cells import Cell, Slot, Take
@@ -52,19 +58,6 @@ class StoredCell:
     takes: dict[Stage, tuple[Take, ...]] = field(default_factory=dict)
     #: The stages whose render is the take picked for the cell.
     chosen: set[Stage] = field(default_factory=set)
-
-    @property
-    def approval(self) -> Approval:
-        """The card's verdict: the final's when it has one, else the preview's."""
-        for stage in (Stage.FINAL, Stage.PREVIEW):
-            render = self.renders.get(stage)
-            if render is not None and render.approval is not Approval.NONE:
-                return render.approval
-        return Approval.NONE
-
-    @property
-    def star(self) -> bool:
-        return any(r.star for r in self.renders.values())
 
 
 def merge_cell(shown: Cell, stored: StoredCell | None) -> Cell:
@@ -93,8 +86,7 @@ def merge_cell(shown: Cell, stored: StoredCell | None) -> Cell:
                                 takes=stored.takes.get(stage, ()),
                                 chosen=stage in stored.chosen, approval=render.approval,
                                 star=render.star)
-    return Cell(preview=slots[Stage.PREVIEW], final=slots[Stage.FINAL],
-                approval=stored.approval, star=stored.star)
+    return Cell(preview=slots[Stage.PREVIEW], final=slots[Stage.FINAL])
 
 
 def _picked(library: Library, scene_id: int, stage: Stage) -> int | None:
@@ -193,18 +185,31 @@ class SheetLibrary(QObject):
         if previous is None or previous == new:
             return
         self.unsaved_path = None
+        # Where ``new`` was saved as before no longer holds (saved back under an earlier
+        # name): the chain of saves from any file ends at the sheet's file, never loops.
+        self._saved_as.pop(new, None)
         self._saved_as[previous] = new
         self._move_renders(previous, new)
 
-    def bound_under(self, bound: Path) -> None:
-        """A batch bound its renders to ``bound``, the sheet's file when it started: when the
-        sheet has been saved under another file since, the record the batch made or found
-        follows the saved file too (a record made after the move of :meth:`sheet_saved` was
-        left behind, and the cards went blank)."""
-        saved, seen = bound, {bound}
-        while (later := self._saved_as.get(saved)) is not None and later not in seen:
+    async def bind(self, sheet: Sheet) -> SheetBinding:
+        """The library's records of ``sheet`` (the open one) for a batch to render: its project,
+        character, anchor version and scenes, made where missing. An unsaved sheet is kept in
+        the data folder first, so its renders have a file to belong to (and the library browser
+        can open it)."""
+        library, catalog, path = self.library, self.document.catalog, self.library_path()
+        if self.document.path is None:
+            await self._bg.call(_keep_unsaved, sheet, path)
+        binding = await self._bg.call(bind_sheet, library, sheet, path, catalog)
+        self._follow_saves(path)
+        return binding
+
+    def _follow_saves(self, bound: Path) -> None:
+        """The sheet was bound under ``bound``: when it has been saved under another file
+        since, the record the binding made or found follows the saved file too (a record made
+        after the move of :meth:`sheet_saved` was left behind, and the cards went blank)."""
+        saved = bound
+        while (later := self._saved_as.get(saved)) is not None:
             saved = later
-            seen.add(saved)
         if saved != bound:
             self._move_renders(bound, saved)
 
@@ -470,3 +475,8 @@ class SheetLibrary(QObject):
         self._closed = True
         self._bg.forget(self)
         self._changes.close()
+
+
+def _keep_unsaved(sheet: Sheet, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_sheet(sheet, path)
