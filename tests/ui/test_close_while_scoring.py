@@ -41,3 +41,34 @@ def test_closing_while_scoring_ends_the_scoring_before_the_library(  # type: ign
     complaints = [r.getMessage() for r in caplog.records
                   if r.levelno >= logging.WARNING or "cannot be read" in r.getMessage()]
     assert complaints == []
+
+
+class ClosingAnalyser(HeldAnalyser):
+    """Like the face analysis process: once closed it refuses every later analysis."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+
+    def __call__(self, data: bytes):  # type: ignore[no-untyped-def]
+        if self.closed:
+            raise RuntimeError("the face analysis process was closed")
+        return super().__call__(data)
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+def test_an_analyser_refusing_work_once_closed_is_not_reported_as_a_failure(  # type: ignore[no-untyped-def]
+        make_window, services, qtbot, caplog) -> None:
+    """Seen on the window benchmark's stderr at every close during a batch: "reading the
+    renders' identity failed: the face analysis process was closed"."""
+    analyser = ClosingAnalyser()
+    window = make_window(svc=dataclasses.replace(services, identity_analyser=lambda: analyser))
+    qtbot.waitUntil(analyser.started.is_set, timeout=30000)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        close_window(qtbot, window)
+    assert analyser.closed
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

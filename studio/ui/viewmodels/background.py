@@ -270,8 +270,15 @@ class Background(QObject):
         """Wait until the blocking work ``owner`` asked for has ended (before what that work
         reads or writes closes under it)."""
         futures = [future for future, work in self._work.items() if work.owner is owner]
-        if futures:
-            await asyncio.wait([asyncio.wrap_future(f, loop=self.loop) for f in futures])
+        if not futures:
+            return
+        waits = [asyncio.wrap_future(f, loop=self.loop) for f in futures]
+        await asyncio.wait(waits)
+        # Only the ending was awaited: a failure goes to the work's own callbacks, and is
+        # taken from these copies so that none is reported as never retrieved.
+        for wait in waits:
+            if not wait.cancelled():
+                wait.exception()
 
     async def drain(self, keep: asyncio.Task[Any] | None = None) -> None:
         """Cancel every coroutine (but ``keep``, the caller's) and wait until they have ended."""

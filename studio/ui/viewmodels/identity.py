@@ -309,6 +309,9 @@ class RenderFacts(QObject):
 
         def failed(exc: BaseException) -> None:
             self._running = False
+            if self._closed:  # the analyser was ended on purpose: its refusals are expected
+                log.debug("identity scoring ended on closing: %s", exc)
+                return
             log.warning("reading the renders' identity failed: %s", exc)
 
         self._bg.run(work, done, failed, owner=self, what="Scoring the renders' identity")
