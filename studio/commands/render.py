@@ -106,9 +106,11 @@ def _run_batch(queue: RenderQueue, start: Any, providers: Providers) -> None:
     import asyncio
 
     from studio.commands.render_report import left_for_resume
+    from studio.providers.loops import asyncio_thread
 
     try:
-        asyncio.run(_drive(queue, start, providers))
+        with asyncio_thread():
+            asyncio.run(_drive(queue, start, providers))
     except KeyboardInterrupt:
         left_for_resume(queue.jobs())
         raise

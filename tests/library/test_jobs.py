@@ -190,7 +190,10 @@ def test_the_library_stays_free_while_finished_images_are_made_durable(
         assert lib.jobs.get(job.id).state is JobState.DONE
 
 
-def test_the_images_of_a_batch_are_written_side_by_side(data_dir: Path) -> None:
+def test_the_images_of_a_batch_are_written_side_by_side(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With cores to spare (two writers or more; one per core left to the window)."""
+    monkeypatch.setattr("studio.library.recording.IMAGE_WRITERS", 2)
     both = threading.Barrier(2, timeout=30)  # broken unless two writes are under way at once
     with Library.open(data_dir, file_writer=_HookedWriter(both.wait)) as lib:
         project = lib.projects.ensure("Emma")
@@ -199,6 +202,21 @@ def test_the_images_of_a_batch_are_written_side_by_side(data_dir: Path) -> None:
                                           for n, j in enumerate(jobs)])
         assert all(isinstance(r, RenderRecord) for r in results)
         assert [lib.jobs.get(j.id).state for j in jobs] == [JobState.DONE] * 2
+
+
+def test_with_one_writer_the_images_of_a_batch_are_written_in_the_calling_thread(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two cores: one is left to the window, so no thread is started for the writes."""
+    monkeypatch.setattr("studio.library.recording.IMAGE_WRITERS", 1)
+    writers: list[str] = []
+    with Library.open(data_dir, file_writer=_HookedWriter(
+            lambda: writers.append(threading.current_thread().name))) as lib:
+        project = lib.projects.ensure("Emma")
+        jobs = [lib.jobs.create(draft(project.id)) for _ in range(3)]
+        results = lib.jobs.complete_many([(j.id, png_bytes(n), None)
+                                          for n, j in enumerate(jobs)])
+        assert all(isinstance(r, RenderRecord) for r in results)
+    assert writers == [threading.current_thread().name] * 3
 
 
 def test_a_job_that_ended_while_its_image_was_written_keeps_its_end_and_no_file(

@@ -93,3 +93,20 @@ async def test_a_comfyui_render_leaves_no_answer_to_the_cycle_collector(
         before = responses_alive()
         await provider.generate(sample_request(model="flux-schnell"), events)
         assert responses_alive() == before
+
+
+async def test_a_body_of_many_pieces_is_read_whole_and_capped(server: FakeServer) -> None:
+    """Read as the pieces that arrive, joined once (a growing buffer was copied again at each
+    growth); the cap still counts every byte."""
+    body = bytes(range(256)) * 12_000  # about 3 MB: many reads
+    server.script("GET", "/big", Reply(200, body=body, content_type="image/png"))
+    # Without a length announced: only the running count can stop it.
+    server.script("GET", "/big", Reply(200, body=b"", stream_size=len(body),
+                                       content_type="image/png"))
+    async with httpx.AsyncClient() as client:
+        response, data = await read_whole(client, client.build_request(
+            "GET", f"{server.base_url}/big"), cap=len(body))
+        assert (response.status_code, data) == (200, body)
+        with pytest.raises(BodyTooLarge):
+            await read_whole(client, client.build_request(
+                "GET", f"{server.base_url}/big"), cap=len(body) - 1)

@@ -158,6 +158,24 @@ def test_the_render_thread_answers_raises_cancels_and_ends(studio_loop, qtbot) -
     assert late.cr_frame is None  # closed, never left un-awaited
 
 
+def test_the_render_thread_tells_the_http_stack_it_runs_asyncio(studio_loop, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """httpx's network layer asks sniffio on every read; undeclared, each answer imported and
+    called ``asyncio.current_task`` through Qt for Python's import hook (studio.providers.loops)."""
+    import sniffio
+
+    engine = RenderThread()
+
+    async def asked() -> str | None:
+        return sniffio.thread_local.name
+
+    try:
+        assert engine.submit(asked()).result(timeout=10) == "asyncio"
+        assert sniffio.thread_local.name is None  # the window's own thread is not declared
+    finally:
+        closing = studio_loop.create_task(engine.aclose())
+        qtbot.waitUntil(closing.done, timeout=10000)
+
+
 def test_the_engines_blocking_steps_run_on_the_cores_left_to_the_window(  # type: ignore[no-untyped-def]
         make_window, fake_modelslab, qtbot, monkeypatch) -> None:  # noqa: F811
     """Its loop handed them to as many threads as Python's default (seven here): each one

@@ -26,6 +26,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from studio.core.priority import background_threads, lower_this_thread
+from studio.providers.loops import asyncio_thread
 
 if TYPE_CHECKING:
     from studio.providers.base import Provider
@@ -75,8 +76,9 @@ class RenderThread:
         loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
             max_workers=background_threads(), thread_name_prefix=f"{self._thread.name}-pool"))
         try:
-            loop.run_forever()
-            loop.run_until_complete(_wind_down(loop))
+            with asyncio_thread():
+                loop.run_forever()
+                loop.run_until_complete(_wind_down(loop))
         finally:
             asyncio.set_event_loop(None)
             loop.close()
