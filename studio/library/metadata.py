@@ -109,11 +109,14 @@ def embed_png_metadata(png: bytes, parameters: str, record: Mapping[str, Any] | 
     """
     chunks = _iter_chunks(png)
     ours = {PARAMETERS_KEY.encode(), STUDIO_KEY.encode()}
-    out = [PNG_SIGNATURE]
+    # The chunks kept are views, copied once by the join: an image is megabytes, and every
+    # copy holds the interpreter lock (the window's thread waits for it).
+    whole = memoryview(png)
+    out: list[bytes | memoryview] = [PNG_SIGNATURE]
     for kind, start, end in chunks:
         if kind in _TEXT_CHUNKS and _chunk_key(png, start, end) in ours:
             continue
-        out.append(png[start:end])
+        out.append(whole[start:end])
         if kind == b"IHDR":
             out.append(_text_chunk(PARAMETERS_KEY, parameters))
             if record is not None:
