@@ -158,3 +158,18 @@ def test_a_closed_process_refuses_work() -> None:
     worker.close()
     with pytest.raises(RuntimeError, match="closed"):
         worker.analyse(b"x")
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities only")
+def test_the_child_runs_below_the_apps_background_threads(process: FaceAnalysisProcess) -> None:
+    """Below the threads that hold the interpreter lock the window's thread waits for (they run
+    at background work's priority, studio.core.priority)."""
+    from studio.core.priority import BACKGROUND_NICENESS
+
+    child = process._child
+    assert child is not None and child.process.pid is not None
+    mine = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    theirs = os.getpriority(os.PRIO_PROCESS, child.process.pid)
+    assert theirs == 19  # the lowest there is
+    if mine + BACKGROUND_NICENESS < 19:
+        assert theirs > mine + BACKGROUND_NICENESS
