@@ -40,8 +40,8 @@ def background_threads() -> int:
 #: core. With two other programs keeping both cores busy (benchmarks/ui_window.py ``--busy 2``),
 #: 48 scenes took 11.9-12.3 s to render at 10 steps below and the window's longest wait was
 #: 72-84 ms (99th percentile 36-39 ms); at 3 steps, 2.3-2.6 s and 15-29 ms (13-15 ms). On an
-#: idle machine the two measure alike (longest wait under 16 ms in 19 of 20 runs at 3 steps,
-#: 17 of 20 at 10). The face analysis, in a process of its own, holds none of the window's
+#: idle machine the two measure alike (longest wait under 16 ms in 36 of 40 runs at 3 steps,
+#: 54 of 60 at 10). The face analysis, in a process of its own, holds none of the window's
 #: locks: it runs at the lowest priority (studio.identity.worker).
 BACKGROUND_NICENESS = 3
 _LOWEST = 19
