@@ -280,7 +280,14 @@ class Recorder:
                     contexts.append(exc)
         work = [(ctx, *entry) for ctx, entry in zip(contexts, entries, strict=True)]
         if len(work) <= 1 or IMAGE_WRITERS == 1:
-            return [self._write_job_image(*item) for item in work]
+            done: list[WrittenImage | LibraryError] = []
+            try:
+                for item in work:
+                    done.append(self._write_job_image(*item))
+            except BaseException:  # not a storage error: a bug, raised once the rest is undone
+                self.forget_written(done)
+                raise
+            return done
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(len(work), IMAGE_WRITERS),

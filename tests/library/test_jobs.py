@@ -219,6 +219,28 @@ def test_with_one_writer_the_images_of_a_batch_are_written_in_the_calling_thread
     assert writers == [threading.current_thread().name] * 3
 
 
+@pytest.mark.parametrize("writers", [1, 2])
+def test_a_bug_while_a_batch_is_written_leaves_no_file_and_no_job_done(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch, writers: int) -> None:
+    """Not a storage error (those fail only their own image): the batch's files are removed
+    and the error raised, whether the images were written side by side or one by one."""
+    monkeypatch.setattr("studio.library.recording.IMAGE_WRITERS", writers)
+    calls: list[int] = []
+
+    def second_fails() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("a bug in writing")
+
+    with Library.open(data_dir, file_writer=_HookedWriter(second_fails)) as lib:
+        project = lib.projects.ensure("Emma")
+        jobs = [lib.jobs.create(draft(project.id)) for _ in range(3)]
+        with pytest.raises(RuntimeError, match="a bug in writing"):
+            lib.jobs.complete_many([(j.id, png_bytes(n), None) for n, j in enumerate(jobs)])
+        assert all(lib.jobs.get(j.id).state is not JobState.DONE for j in jobs)
+    assert not [p for p in (data_dir / "images").rglob("*") if p.is_file()]
+
+
 def test_a_job_that_ended_while_its_image_was_written_keeps_its_end_and_no_file(
         data_dir: Path) -> None:
     def cancel_meanwhile() -> None:
