@@ -34,10 +34,12 @@ def capability_lookup(environ: Mapping[str, str]):  # type: ignore[no-untyped-de
 
 def cmd_providers(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
     from studio.core.text import for_terminal
+    from studio.providers.loops import asyncio_thread
     from studio.providers.registry import format_provider_status, provider_status
 
     providers = load_providers(environ)
-    asyncio.run(_check_farms(providers))
+    with asyncio_thread():
+        asyncio.run(_check_farms(providers))
     rows = provider_status(providers)
     if args.json:
         data = []
