@@ -29,16 +29,22 @@ class HeldAnalyser:
         self.released.set()
 
 
-def test_closing_while_scoring_ends_the_scoring_before_the_library(  # type: ignore[no-untyped-def]
-        make_window, services, qtbot, caplog) -> None:
-    analyser = HeldAnalyser()
+def closed_while_scoring(make_window, services, qtbot, caplog,  # type: ignore[no-untyped-def]
+                         analyser: HeldAnalyser) -> list[logging.LogRecord]:
+    """What the log says when the window closes while ``analyser`` is scoring a render."""
     window = make_window(svc=dataclasses.replace(services, identity_analyser=lambda: analyser))
     # First start: the example's previews render offline, then their identity is scored.
     qtbot.waitUntil(analyser.started.is_set, timeout=30000)
     caplog.clear()
     with caplog.at_level(logging.INFO):
         close_window(qtbot, window)
-    complaints = [r.getMessage() for r in caplog.records
+    return list(caplog.records)
+
+
+def test_closing_while_scoring_ends_the_scoring_before_the_library(  # type: ignore[no-untyped-def]
+        make_window, services, qtbot, caplog) -> None:
+    records = closed_while_scoring(make_window, services, qtbot, caplog, HeldAnalyser())
+    complaints = [r.getMessage() for r in records
                   if r.levelno >= logging.WARNING or "cannot be read" in r.getMessage()]
     assert complaints == []
 
@@ -65,10 +71,6 @@ def test_an_analyser_refusing_work_once_closed_is_not_reported_as_a_failure(  # 
     """Seen on the window benchmark's stderr at every close during a batch: "reading the
     renders' identity failed: the face analysis process was closed"."""
     analyser = ClosingAnalyser()
-    window = make_window(svc=dataclasses.replace(services, identity_analyser=lambda: analyser))
-    qtbot.waitUntil(analyser.started.is_set, timeout=30000)
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        close_window(qtbot, window)
+    records = closed_while_scoring(make_window, services, qtbot, caplog, analyser)
     assert analyser.closed
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
