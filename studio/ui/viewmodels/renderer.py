@@ -120,8 +120,10 @@ class SheetRenderer(QObject):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self._flush)
         #: Why each failed slot failed (provider, kind, sentence), to tell one cause for many.
-        self._failures: dict[tuple[str, Stage], tuple[str, str, str]] = {}
-        self._shared_told: dict[tuple[str, str], int] = {}
+        #: Each card's last failure: (provider, kind, sentence, job id).
+        self._failures: dict[tuple[str, Stage], tuple[str, str, str, int]] = {}
+        #: The failed jobs each (provider, cause) notice last told of.
+        self._shared_told: dict[tuple[str, str], frozenset[int]] = {}
         #: Each scene's job as the cost line prepared it.
         self._costed = CostedJobs()
         model.document.sceneRenamed.connect(self._scene_renamed)
@@ -336,7 +338,8 @@ class SheetRenderer(QObject):
         jobs = self._batches.follow(key, ref.job_id, take)
         if isinstance(event, JobFailed):
             self._failures[key] = (ref.provider, event.kind,
-                                   event.message.replace(f" for scene “{ref.scene}”", ""))
+                                   event.message.replace(f" for scene “{ref.scene}”", ""),
+                                   ref.job_id)
         if isinstance(event, JobDone):
             self.renderStored.emit(event.render)
         if isinstance(event, JobDone) or all(job.state.finished for job in jobs.values()):
@@ -398,9 +401,12 @@ class SheetRenderer(QObject):
 
     def _tell_shared_failures(self) -> None:
         """One sentence for the sheet when two or more cards failed for the same reason on
-        the same provider (a refused key fails every card), said again as the count grows."""
+        the same provider (a refused key fails every card), said again when the failed jobs
+        change: more of them, or the same cards failing again after a retry (whose jobs may all
+        have failed before the cards ever showed them under way)."""
         groups: dict[tuple[str, str], list[tuple[bool, str]]] = {}
-        for (name, stage), (provider, kind, sentence) in list(self._failures.items()):
+        jobs: dict[tuple[str, str], set[int]] = {}
+        for (name, stage), (provider, kind, sentence, job_id) in list(self._failures.items()):
             if self.model.row_of(name) is None or \
                     self.model.cell(name).slot(stage).state is not JobState.FAILED:
                 del self._failures[(name, stage)]  # retried, or the scene is gone
@@ -409,13 +415,14 @@ class SheetRenderer(QObject):
             # The sentence of the failure that names the cause itself goes first ("Invalid API
             # key"), before those that were refused because of it.
             groups.setdefault((provider, cause), []).append((kind != cause, sentence))
+            jobs.setdefault((provider, cause), set()).add(job_id)
         for group in [g for g in self._shared_told if g not in groups]:
             del self._shared_told[group]
         for (provider, kind), sentences in groups.items():
-            count = len(sentences)
-            if count < 2 or self._shared_told.get((provider, kind)) == count:
+            count, failed = len(sentences), frozenset(jobs[(provider, kind)])
+            if count < 2 or self._shared_told.get((provider, kind)) == failed:
                 continue
-            self._shared_told[(provider, kind)] = count
+            self._shared_told[(provider, kind)] = failed
             self.sharedFailure.emit(
                 f"{count} renders failed on {provider_name(provider)} for the same reason. "
                 f"{min(sentences)[1]}", kind in SETTINGS_KINDS)
