@@ -131,6 +131,35 @@ def test_cards_failing_again_before_they_showed_the_retry_under_way_are_told_aga
     close_window(qtbot, window)
 
 
+
+def test_a_retry_whose_jobs_end_before_the_cards_show_them_counts_every_card(  # type: ignore[no-untyped-def]
+        make_window, services, fake_modelslab, qtbot) -> None:
+    """The toolbar's batch counts the cards that start work; a card whose retry was queued and
+    refused between two updates of the cards never showed it under way, and the count said
+    "1 failed" of 4 (seen on a busy machine)."""
+    env = dict(services.environ)
+    env["STUDIO_MODELSLAB_API_KEY"] = "a-key-the-server-refuses-000"
+    services.environ = env
+    window = make_window()
+    names = load_scenes(window)
+    model, renderer = window.model, window.renderer
+    window.actions_by_name["preview_all"].trigger()
+    qtbot.waitUntil(lambda: model.progress().failed == 4 and model.progress().active == 0,
+                    timeout=30000)
+    refs = [JobRef(20_000 + n, name, Stage.PREVIEW, "modelslab", "flux-schnell", 42)
+            for n, name in enumerate(names)]
+    renderer._on_event(JobQueued(refs[0]))
+    renderer._flush()  # the first card shows its retry under way: a new batch starts
+    for ref in refs[1:]:  # the others are queued and refused before the cards are updated
+        renderer._on_event(JobQueued(ref))
+        renderer._on_event(JobFailed(ref, "authentication", "The key was refused.", True))
+    renderer._flush()
+    renderer._on_event(JobFailed(refs[0], "authentication", "The key was refused.", True))
+    renderer._flush()
+    assert model.progress().failed == 4 and model.progress().active == 0
+    close_window(qtbot, window)
+
+
 def test_an_all_failed_batch_shows_an_empty_bar_and_one_notice(  # type: ignore[no-untyped-def]
         make_window, services, fake_modelslab, qtbot, shot) -> None:
     env = dict(services.environ)

@@ -114,6 +114,8 @@ class SheetRenderer(QObject):
         #: Slots changed by events since the cards were last updated: a batch's events arrive
         #: many at a time, and the cards take them all in one update.
         self._pending: dict[tuple[str, Stage], Slot] = {}
+        #: The cards whose new job was queued since the cards were last updated.
+        self._queued: set[tuple[str, Stage]] = set()
         #: The pending slots that carry a render just finished, to be shown on the card.
         self._pending_shown: set[tuple[str, Stage]] = set()
         self._flush_timer = QTimer(self)
@@ -159,9 +161,10 @@ class SheetRenderer(QObject):
         for stage in Stage:
             if (old, stage) in self._pending:
                 self._pending[(new, stage)] = self._pending.pop((old, stage))
-            if (old, stage) in self._pending_shown:
-                self._pending_shown.discard((old, stage))
-                self._pending_shown.add((new, stage))
+            for keys in (self._pending_shown, self._queued):
+                if (old, stage) in keys:
+                    keys.discard((old, stage))
+                    keys.add((new, stage))
             if (old, stage) in self._failures:
                 self._failures[(new, stage)] = self._failures.pop((old, stage))
 
@@ -353,6 +356,8 @@ class SheetRenderer(QObject):
             new = replace(new, image=render.image_path, render_id=render.id, cost=render.cost,
                           made_with=render.fingerprint)
             self._pending_shown.add(key)
+        if isinstance(event, JobQueued):
+            self._queued.add(key)
         self._pending[key] = new
         # A job's first word, its end and a render to show reach the card in this turn; the
         # steps between (sending, accepted, processing, downloading) follow one another within
@@ -384,7 +389,22 @@ class SheetRenderer(QObject):
         now (it may have been read again since the events came)."""
         pending, self._pending = self._pending, {}
         shown, self._pending_shown = self._pending_shown, set()
+        queued, self._queued = self._queued, set()
         model, cells = self.model, dict[str, Cell]()
+        # A card whose new job was queued and ended since the last update is shown under way
+        # first: the toolbar's batch counts the cards that start work, and would miss it (a
+        # retry refused at once counted 1 of its 4 failed cards).
+        started: dict[str, Cell] = {}
+        for name, stage in queued:
+            update = pending.get((name, stage))
+            if update is None or model.row_of(name) is None or update.active:
+                continue
+            cell = started.get(name, model.cell(name))
+            if not cell.slot(stage).active:
+                started[name] = cell.with_slot(stage, replace(cell.slot(stage),
+                                                              state=JobState.QUEUED))
+        if started:
+            model.set_cells(started)
         for (name, stage), slot in pending.items():
             if model.row_of(name) is None:
                 continue
