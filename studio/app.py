@@ -57,6 +57,7 @@ def wire_rendering(services: StudioServices) -> None:
         return dict(providers)  # every one built here, on the worker
 
     def prepare() -> RenderingParts:
+        from studio.identity.worker import import_ahead
         from studio.library import Library, LibraryError
         from studio.runtime import RuntimeConfigError
 
@@ -74,6 +75,7 @@ def wire_rendering(services: StudioServices) -> None:
             raise RenderingUnavailableError(f"{exc} Renders are off until it is fixed.") from None
         if library.notice:
             notices.append(library.notice)
+        import_ahead()  # the face analysis starts with the first batch
         return RenderingParts(settings, providers, library, notices)
 
     if services.prepare_rendering is None:
@@ -172,10 +174,28 @@ def prepare_application(app: QApplication) -> GuiThreadCollector:
 def keep_collections_short(window: MainWindow) -> None:
     """Once the window has started (its library and providers open), what exists lives as long
     as it does: moved out of the collector's sight (``gc.freeze``), a collection then walks only
-    what was made since, and never holds the window for long."""
+    what was made since, and never holds the window for long.
+
+    The same again once the viewer has been read ahead (its modules, read after the window
+    started, live as long): left in sight, the collections of the first batch walked them
+    (benchmarks/ui_window.py)."""
     import gc
 
+    from studio.ui.read_ahead import ReadAhead
+
     window.renderingReady.connect(lambda _ready: gc.freeze())
+    read_ahead = window.findChild(ReadAhead)
+    if read_ahead is not None:
+        read_ahead.finished.connect(_freeze_what_lives)
+
+
+def _freeze_what_lives() -> None:
+    """What was made since the last freeze and still lives, out of the collector's sight (the
+    garbage among it collected first, so none of it is kept for good)."""
+    import gc
+
+    gc.collect()  # what the last freeze left in sight: a few thousand objects
+    gc.freeze()
 
 
 def run_app(args: Sequence[str], environ: Mapping[str, str]) -> int:

@@ -42,6 +42,24 @@ if TYPE_CHECKING:
 CHILD_NICENESS = 19
 #: How long ``close`` lets an idle child leave on its own before ending it.
 LEAVE_SECONDS = 5.0
+#: What starting the child reads in the caller's process: spawning, the pipe, pickling.
+SPAWN_MODULES = ("multiprocessing.connection", "multiprocessing.spawn", "pickle",
+                 *(("multiprocessing.popen_spawn_posix", "multiprocessing.resource_tracker")
+                   if os.name == "posix" else ("multiprocessing.popen_spawn_win32",)))
+
+
+def import_ahead() -> None:
+    """Read what starting the child reads, ahead of the first analysis (blocking: a worker).
+
+    The window's first batch started the child and read these then: about 10,000 objects
+    made while the batch rendered, which the garbage collector on the GUI thread walked (the
+    batch's young collection held 20,000-23,500 objects and took 4.6-6.6 ms with them,
+    11,000-12,600 and 1.9-2.7 ms without; benchmarks/ui_window.py). Read with the window's
+    start-up, they live with what it made, out of the collector's sight."""
+    import importlib
+
+    for name in SPAWN_MODULES:
+        importlib.import_module(name)
 
 
 def _serve(conn: Connection, niceness: int) -> None:

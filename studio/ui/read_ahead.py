@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -39,6 +39,9 @@ class ReadAhead(QObject):
     ``renderingReady``; once per window. A child of the window that reaches it only as its
     parent (no reference of its own, so a closed window is freed as before). A window never
     shown reads nothing ahead: its first use reads what it needs, as it always did."""
+
+    #: Every step has run (not emitted when the window closed first).
+    finished = Signal()
 
     def __init__(self, window: MainWindow, modules: Sequence[str] = VIEWER_MODULES,
                  read: Callable[[str], object] = importlib.import_module,
@@ -97,8 +100,11 @@ class ReadAhead(QObject):
 
     def _next(self) -> None:
         if not self._steps or self._window() is None:
+            ended = not self._steps
             self._steps = []
             self.done = True
+            if ended:
+                self.finished.emit()
             return
         step = self._steps.pop(0)
         started = time.perf_counter()

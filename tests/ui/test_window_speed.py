@@ -203,6 +203,42 @@ def test_the_viewer_is_read_ahead_on_the_gui_thread_a_step_a_turn_after_the_firs
     window.deleteLater()
 
 
+def test_what_start_up_and_the_read_ahead_made_is_moved_out_of_the_collectors_sight(  # type: ignore[no-untyped-def]
+        qtbot, services, studio_loop, monkeypatch) -> None:
+    """Frozen once the window is ready, and again once the viewer has been read ahead: its
+    modules, read after the window started, were otherwise walked by every collection of the
+    first batch. The garbage among them is collected first (a freeze keeps what it moves for
+    good)."""
+    import gc
+
+    from studio.app import create_window, keep_collections_short
+    from studio.ui.read_ahead import ReadAhead
+
+    calls: list[str] = []
+    collect = gc.collect
+
+    def collecting(*args: int) -> int:
+        if not args:  # the GUI thread's collector names a generation
+            calls.append("collect")
+        return collect(*args)
+
+    monkeypatch.setattr(gc, "collect", collecting)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))  # this process stays
+    window = create_window([], services, studio_loop)
+    keep_collections_short(window)
+    ahead = window.findChild(ReadAhead)
+    assert ahead is not None
+    finished: list[bool] = []
+    ahead.finished.connect(lambda: finished.append(ahead.done))
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitUntil(lambda: ahead.done, timeout=20000)
+    assert finished == [True]
+    assert calls == ["freeze", "collect", "freeze"]
+    close_window(qtbot, window)
+    window.deleteLater()
+
+
 def test_the_viewer_is_warmed_without_showing_one_and_opens_after(  # type: ignore[no-untyped-def]
         make_window, qtbot, caplog: pytest.LogCaptureFixture) -> None:
 
