@@ -144,8 +144,11 @@ def test_a_retry_whose_jobs_end_before_the_cards_show_them_counts_every_card(  #
     names = load_scenes(window)
     model, renderer = window.model, window.renderer
     window.actions_by_name["preview_all"].trigger()
-    qtbot.waitUntil(lambda: model.progress().failed == 4 and model.progress().active == 0,
-                    timeout=30000)
+    # Every event of that batch heard and shown first: the cards may show the failures the
+    # library announced before the window has heard the batch's own events.
+    qtbot.waitUntil(lambda: model.progress().failed == 4 and model.progress().active == 0
+                    and not renderer.busy and not renderer._pending
+                    and not window.counts_pending, timeout=30000)
     refs = [JobRef(20_000 + n, name, Stage.PREVIEW, "modelslab", "flux-schnell", 42)
             for n, name in enumerate(names)]
     renderer._on_event(JobQueued(refs[0]))
@@ -156,7 +159,8 @@ def test_a_retry_whose_jobs_end_before_the_cards_show_them_counts_every_card(  #
     renderer._flush()
     renderer._on_event(JobFailed(refs[0], "authentication", "The key was refused.", True))
     renderer._flush()
-    assert model.progress().failed == 4 and model.progress().active == 0
+    progress = model.progress()
+    assert progress.failed == 4 and progress.active == 0, progress
     close_window(qtbot, window)
 
 
