@@ -25,8 +25,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from studio.core.request import GenerationRequest, SceneContext, Stage
-from studio.library import Library, Outcome, RenderDraft, RenderFilter
+ROOT = Path(__file__).resolve().parents[1]
+# This checkout's code, whichever one the environment installed.
+sys.path.insert(0, str(ROOT))
+
+from studio.core.request import GenerationRequest, SceneContext, Stage  # noqa: E402
+from studio.library import Library, Outcome, RenderDraft, RenderFilter  # noqa: E402
 
 TARGETS_MS = {"open": 100.0, "first_page": 100.0, "search": 100.0, "insert": 20.0}
 
