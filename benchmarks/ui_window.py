@@ -485,13 +485,12 @@ def main(argv: list[str] | None = None) -> int:
             out.update(startup_seconds(tmp))
         if args.only in (None, "memory"):
             out.update(library_rss_mb(tmp, renders))
-        if args.only in (None, "render") and args.runs > 1:
-            out.update(render_runs(args))
-            out["fake_in_process"] = args.fake_in_process
-            out["busy_programs"] = args.busy
-        elif args.only in (None, "render"):
-            with busy_cores(args.busy):
-                out.update(gui_block_ms(tmp, scenes, args.fake_in_process))
+        if args.only in (None, "render"):
+            if args.runs > 1:
+                out.update(render_runs(args))
+            else:
+                with busy_cores(args.busy):
+                    out.update(gui_block_ms(tmp, scenes, args.fake_in_process))
             out["fake_in_process"] = args.fake_in_process
             out["busy_programs"] = args.busy
         if args.only in (None, "scroll"):

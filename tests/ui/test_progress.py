@@ -45,6 +45,18 @@ def load_scenes(window, count: int = 4) -> list[str]:  # type: ignore[no-untyped
     return [s.name for s in scenes]
 
 
+def preview_all_with_a_refused_key(make_window, services):  # type: ignore[no-untyped-def]
+    """A window whose key the fake refuses, its four scenes' previews asked for: (window, the
+    scenes' names)."""
+    env = dict(services.environ)
+    env["STUDIO_MODELSLAB_API_KEY"] = "a-key-the-server-refuses-000"
+    services.environ = env
+    window = make_window()
+    names = load_scenes(window)
+    window.actions_by_name["preview_all"].trigger()
+    return window, names
+
+
 def bar_state(window) -> tuple[int, int, str]:  # type: ignore[no-untyped-def]
     bar = window.status.progress_bar
     return bar.value(), bar.maximum(), str(bar.property("outcome"))
@@ -101,27 +113,21 @@ def test_while_a_batch_renders_the_grid_draws_cards_for_the_busy_budget(  # type
     close_window(qtbot, window)
 
 
-
 def test_cards_failing_again_before_they_showed_the_retry_under_way_are_told_again(  # type: ignore[no-untyped-def]
         make_window, services, fake_modelslab, qtbot) -> None:
     """A retry whose jobs all fail before the window draws them under way (a refused key
     fails them at once; on a loaded machine their events arrive together): the sheet's notice
     came back only when the count of failed cards changed, so after Retry failed it stayed
     dismissed (seen once in 20 runs of the all-failed test on a busy machine)."""
-    env = dict(services.environ)
-    env["STUDIO_MODELSLAB_API_KEY"] = "a-key-the-server-refuses-000"
-    services.environ = env
-    window = make_window()
-    names = load_scenes(window)
-    window.actions_by_name["preview_all"].trigger()
+    window, names = preview_all_with_a_refused_key(make_window, services)
     qtbot.waitUntil(lambda: "4 renders failed on ModelsLab for the same reason"
                     in window.messages.text, timeout=30000)
     renderer = window.renderer
-    failed_before = dict(renderer._failures)
+    failed_before = {name: renderer.failures.last((name, Stage.PREVIEW)) for name in names}
     window.messages.hide()  # dismissed
     # The retry's events, all of them before the cards are next updated.
     for number, name in enumerate(names):
-        provider, kind, sentence = failed_before[(name, Stage.PREVIEW)][:3]
+        provider, kind, sentence, _job = failed_before[name]
         ref = JobRef(10_000 + number, name, Stage.PREVIEW, provider, "flux-schnell", 42)
         renderer._on_event(JobQueued(ref))
         renderer._on_event(JobFailed(ref, kind, sentence, True))
@@ -131,19 +137,13 @@ def test_cards_failing_again_before_they_showed_the_retry_under_way_are_told_aga
     close_window(qtbot, window)
 
 
-
 def test_a_retry_whose_jobs_end_before_the_cards_show_them_counts_every_card(  # type: ignore[no-untyped-def]
         make_window, services, fake_modelslab, qtbot) -> None:
     """The toolbar's batch counts the cards that start work; a card whose retry was queued and
     refused between two updates of the cards never showed it under way, and the count said
     "1 failed" of 4 (seen on a busy machine)."""
-    env = dict(services.environ)
-    env["STUDIO_MODELSLAB_API_KEY"] = "a-key-the-server-refuses-000"
-    services.environ = env
-    window = make_window()
-    names = load_scenes(window)
+    window, names = preview_all_with_a_refused_key(make_window, services)
     model, renderer = window.model, window.renderer
-    window.actions_by_name["preview_all"].trigger()
     # Every event of that batch heard and shown first: the cards may show the failures the
     # library announced before the window has heard the batch's own events.
     qtbot.waitUntil(lambda: model.progress().failed == 4 and model.progress().active == 0
@@ -166,12 +166,7 @@ def test_a_retry_whose_jobs_end_before_the_cards_show_them_counts_every_card(  #
 
 def test_an_all_failed_batch_shows_an_empty_bar_and_one_notice(  # type: ignore[no-untyped-def]
         make_window, services, fake_modelslab, qtbot, shot) -> None:
-    env = dict(services.environ)
-    env["STUDIO_MODELSLAB_API_KEY"] = "a-key-the-server-refuses-000"
-    services.environ = env
-    window = make_window()
-    names = load_scenes(window)
-    window.actions_by_name["preview_all"].trigger()
+    window, names = preview_all_with_a_refused_key(make_window, services)
     model = window.model
     # The cards may show the failures the library announced before the window has heard the
     # batch's own events (they come by another thread): the counts follow those events.

@@ -58,6 +58,7 @@ from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.costs import CostedJobs, cost_line
 from studio.ui.viewmodels.render_thread import RenderThread, ThreadedQueue, close_providers
 from studio.ui.viewmodels.scenes import SceneListModel
+from studio.ui.viewmodels.shared_failures import Failure, SharedFailures
 from studio.ui.viewmodels.sheet_library import SheetLibrary
 from studio.ui.viewmodels.takes import CellBatches, TakeJob, batch_slot
 
@@ -65,11 +66,6 @@ log = logging.getLogger("studio.ui.render")
 
 Confirm = Callable[[str, str], bool]
 
-#: Failures the user fixes in Settings (a key, credits, a server address), not on the cards.
-SETTINGS_KINDS = frozenset({"authentication", "key_refused", "out_of_credits", "not_configured",
-                            "unreachable"})
-#: Kinds that are one cause to the user: a key refused once is refused for every card after.
-SAME_CAUSE = {"key_refused": "authentication"}
 #: How long a job's steps between its first word and its end wait to reach the cards, so the
 #: steps that follow one another within it are drawn once.
 STEPS_SHOWN_EVERY_MS = 100
@@ -121,11 +117,8 @@ class SheetRenderer(QObject):
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self._flush)
-        #: Why each failed slot failed (provider, kind, sentence), to tell one cause for many.
-        #: Each card's last failure: (provider, kind, sentence, job id).
-        self._failures: dict[tuple[str, Stage], tuple[str, str, str, int]] = {}
-        #: The failed jobs each (provider, cause) notice last told of.
-        self._shared_told: dict[tuple[str, str], frozenset[int]] = {}
+        #: Why each failed slot failed, to tell one cause for many.
+        self.failures = SharedFailures()
         #: Each scene's job as the cost line prepared it.
         self._costed = CostedJobs()
         model.document.sceneRenamed.connect(self._scene_renamed)
@@ -165,8 +158,7 @@ class SheetRenderer(QObject):
                 if (old, stage) in keys:
                     keys.discard((old, stage))
                     keys.add((new, stage))
-            if (old, stage) in self._failures:
-                self._failures[(new, stage)] = self._failures.pop((old, stage))
+            self.failures.rename((old, stage), (new, stage))
 
     def slot(self, name: str, stage: Stage) -> Slot:
         """The scene's slot as the events say, updates not yet on the card included."""
@@ -340,9 +332,9 @@ class SheetRenderer(QObject):
             return
         jobs = self._batches.follow(key, ref.job_id, take)
         if isinstance(event, JobFailed):
-            self._failures[key] = (ref.provider, event.kind,
-                                   event.message.replace(f" for scene “{ref.scene}”", ""),
-                                   ref.job_id)
+            self.failures.failed(key, Failure(
+                ref.provider, event.kind, event.message.replace(f" for scene “{ref.scene}”", ""),
+                ref.job_id))
         if isinstance(event, JobDone):
             self.renderStored.emit(event.render)
         if isinstance(event, JobDone) or all(job.state.finished for job in jobs.values()):
@@ -420,32 +412,13 @@ class SheetRenderer(QObject):
         self._tell_shared_failures()
 
     def _tell_shared_failures(self) -> None:
-        """One sentence for the sheet when two or more cards failed for the same reason on
-        the same provider (a refused key fails every card), said again when the failed jobs
-        change: more of them, or the same cards failing again after a retry (whose jobs may all
-        have failed before the cards ever showed them under way)."""
-        groups: dict[tuple[str, str], list[tuple[bool, str]]] = {}
-        jobs: dict[tuple[str, str], set[int]] = {}
-        for (name, stage), (provider, kind, sentence, job_id) in list(self._failures.items()):
-            if self.model.row_of(name) is None or \
-                    self.model.cell(name).slot(stage).state is not JobState.FAILED:
-                del self._failures[(name, stage)]  # retried, or the scene is gone
-                continue
-            cause = SAME_CAUSE.get(kind, kind)
-            # The sentence of the failure that names the cause itself goes first ("Invalid API
-            # key"), before those that were refused because of it.
-            groups.setdefault((provider, cause), []).append((kind != cause, sentence))
-            jobs.setdefault((provider, cause), set()).add(job_id)
-        for group in [g for g in self._shared_told if g not in groups]:
-            del self._shared_told[group]
-        for (provider, kind), sentences in groups.items():
-            count, failed = len(sentences), frozenset(jobs[(provider, kind)])
-            if count < 2 or self._shared_told.get((provider, kind)) == failed:
-                continue
-            self._shared_told[(provider, kind)] = failed
-            self.sharedFailure.emit(
-                f"{count} renders failed on {provider_name(provider)} for the same reason. "
-                f"{min(sentences)[1]}", kind in SETTINGS_KINDS)
+        for sentence, in_settings in self.failures.notices(self._shows_failure):
+            self.sharedFailure.emit(sentence, in_settings)
+
+    def _shows_failure(self, card: tuple[str, Stage]) -> bool:
+        name, stage = card
+        return (self.model.row_of(name) is not None
+                and self.model.cell(name).slot(stage).state is JobState.FAILED)
 
     @property
     def busy(self) -> bool:
