@@ -30,6 +30,12 @@ user's), and adds how the longest block varies: ``gui_block_ms_runs`` (each run'
 ``gui_block_ms_max`` is then the worst of them. On a two-core machine one run's figure varies
 by a factor of two or more from run to run: compare distributions, not single runs.
 
+``--stacks DIR`` says what was running when the window waited: whenever the GUI thread is
+late for its tick by more than the target, every thread's Python stack at that moment is
+written (by ``faulthandler``'s own thread, which needs no interpreter lock) to
+``DIR/run-<n>.txt``, and ``stack_dumps`` counts them. The GUI thread's own stack shows only
+that it is inside Qt's event loop; the others show what shared the interpreter with it.
+
 The machine's load average when the run started is printed too (``load_average``): the figures
 mean something only on an idle machine. ``--busy N`` measures the render on a machine that is
 not: N other programs keep a core busy each meanwhile (``busy_programs``), as a build or a
@@ -59,6 +65,8 @@ from typing import Any
 KEY = "bench-key-0123456789"
 #: The longest the GUI thread may not serve its timer while a batch renders (the issue's target).
 GUI_BLOCK_TARGET_MS = 16
+#: How often the GUI thread is asked to serve a timer while the batch renders.
+TICK_MS = 5
 ROOT = Path(__file__).resolve().parents[1]
 # This checkout's code, whichever one the environment installed.
 sys.path.insert(0, str(ROOT))
@@ -156,7 +164,10 @@ server.stop()
 """
 
 
-def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False) -> dict[str, Any]:
+def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False,
+                 stacks: Path | None = None) -> dict[str, Any]:
+    import faulthandler
+
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -210,15 +221,23 @@ def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False) -> dict[
     gaps: list[float] = []
     cpu: list[float] = []  # the GUI thread's own CPU time between ticks (load-independent)
     last = [time.perf_counter(), time.thread_time()]
+    stack_file = stacks.open("w") if stacks is not None else None
+    # A tick later than this is a block past the target: the stacks are written then.
+    late = (TICK_MS + GUI_BLOCK_TARGET_MS) / 1000
+
+    def watch() -> None:
+        if stack_file is not None:
+            faulthandler.dump_traceback_later(late, file=stack_file)
 
     def tick() -> None:
         now, used = time.perf_counter(), time.thread_time()
         gaps.append(now - last[0])
         cpu.append(used - last[1])
         last[0], last[1] = now, used
+        watch()
 
     timer = QTimer()
-    timer.setInterval(5)
+    timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
 
     async def run() -> float:
@@ -226,6 +245,7 @@ def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False) -> dict[
         await asyncio.sleep(0.3)
         last[0], last[1] = time.perf_counter(), time.thread_time()
         timer.start()
+        watch()
         finished = asyncio.Event()
 
         def check(*_: object) -> None:
@@ -240,6 +260,8 @@ def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False) -> dict[
         await finished.wait()
         wall = time.perf_counter() - started
         timer.stop()
+        if stack_file is not None:
+            faulthandler.cancel_dump_traceback_later()
         window.force_close()
         if window._shutdown is not None:
             await window._shutdown
@@ -253,10 +275,15 @@ def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False) -> dict[
         collector.stop()
     done = sum(1 for n in window.model.names()
                if window.model.cell(n).preview.state is JobState.DONE)
-    worst = max(gaps) * 1000 - 5 if gaps else 0.0
+    worst = max(gaps) * 1000 - TICK_MS if gaps else 0.0
+    dumps: dict[str, Any] = {}
+    if stack_file is not None and stacks is not None:
+        stack_file.close()
+        dumps["stack_dumps"] = stacks.read_text().count("Timeout (")
     return {"gui_block_ms_max": round(max(0.0, worst), 1),
-            "gui_block_ms_p99": round(sorted(gaps)[int(len(gaps) * 0.99)] * 1000 - 5, 1)
+            "gui_block_ms_p99": round(sorted(gaps)[int(len(gaps) * 0.99)] * 1000 - TICK_MS, 1)
             if gaps else 0.0,
+            **dumps,
             "gui_cpu_ms_max": round(max(cpu) * 1000, 1) if cpu else 0.0,
             "gui_cpu_ms_p99": round(sorted(cpu)[int(len(cpu) * 0.99)] * 1000, 1) if cpu else 0.0,
             "gui_cpu_seconds": round(sum(cpu), 2),
@@ -445,8 +472,10 @@ def render_runs(args: argparse.Namespace) -> dict[str, Any]:
     if args.fake_in_process:
         command.append("--fake-in-process")
     runs = []
-    for _ in range(args.runs):
-        done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    for number in range(1, args.runs + 1):
+        each = command if args.stacks is None else [
+            *command, "--stacks", str(args.stacks), "--run-number", str(number)]
+        done = subprocess.run(each, capture_output=True, text=True, check=True, cwd=ROOT)
         runs.append(json.loads(done.stdout.splitlines()[-1]))
     blocks = [run["gui_block_ms_max"] for run in runs]
     out = {key: max(run[key] for run in runs) for key in
@@ -458,6 +487,8 @@ def render_runs(args: argparse.Namespace) -> dict[str, Any]:
         render_scenes=runs[0]["render_scenes"],
         render_done=min(run["render_done"] for run in runs),
         render_wall_seconds=max(run["render_wall_seconds"] for run in runs))
+    if args.stacks is not None:
+        out["stack_dumps"] = sum(run["stack_dumps"] for run in runs)
     return out
 
 
@@ -474,9 +505,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, metavar="N",
                         help="measure the render N times, each in a process of its own, and "
                         "print how its longest block varies")
+    parser.add_argument("--stacks", type=Path, metavar="DIR",
+                        help="write every thread's stack to DIR/run-<n>.txt whenever the "
+                        "window is blocked past the target while the batch renders")
+    parser.add_argument("--run-number", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be 1 or more")
+    if args.stacks is not None:
+        args.stacks = args.stacks.resolve()
+        args.stacks.mkdir(parents=True, exist_ok=True)
     scenes, renders = (12, 60) if args.quick else (48, 500)
     with tempfile.TemporaryDirectory(prefix="studio-bench-") as name:
         tmp = Path(name)
@@ -490,7 +528,9 @@ def main(argv: list[str] | None = None) -> int:
                 out.update(render_runs(args))
             else:
                 with busy_cores(args.busy):
-                    out.update(gui_block_ms(tmp, scenes, args.fake_in_process))
+                    stacks = (args.stacks / f"run-{args.run_number}.txt"
+                              if args.stacks is not None else None)
+                    out.update(gui_block_ms(tmp, scenes, args.fake_in_process, stacks))
             out["fake_in_process"] = args.fake_in_process
             out["busy_programs"] = args.busy
         if args.only in (None, "scroll"):
