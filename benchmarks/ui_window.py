@@ -277,9 +277,9 @@ def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False,
                if window.model.cell(n).preview.state is JobState.DONE)
     worst = max(gaps) * 1000 - TICK_MS if gaps else 0.0
     dumps: dict[str, Any] = {}
-    if stack_file is not None and stacks is not None:
+    if stack_file is not None:
         stack_file.close()
-        dumps["stack_dumps"] = stacks.read_text().count("Timeout (")
+        dumps["stack_dumps"] = Path(stack_file.name).read_text().count("Timeout (")
     return {"gui_block_ms_max": round(max(0.0, worst), 1),
             "gui_block_ms_p99": round(sorted(gaps)[int(len(gaps) * 0.99)] * 1000 - TICK_MS, 1)
             if gaps else 0.0,
