@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QTimer
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QTimer
 from PySide6.QtGui import QAccessible, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyleOptionViewItem
 
@@ -161,6 +161,15 @@ class GridPainting(_View):
                 paint_drop(painter, self.palette(), plan, offset, self._drop_row)
         finally:
             painter.end()
+
+    def warm_steps(self) -> Sequence[Callable[[], object]]:
+        """Steps that draw a sample card in every state of a render, off screen, at this grid's
+        card size and in its palette and font (:mod:`studio.ui.card_warmup`): what a first
+        batch would otherwise set up while its cards change."""
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.rect = QRect(QPoint(0, 0), self._delegate.card_size())
+        return self._delegate.warm_steps(option)
 
     # ------------------------------------------------------------------ drawing ahead
     def draw_ahead_soon(self) -> None:

@@ -1,5 +1,5 @@
-"""Getting the image viewer's first open ready ahead of time, once the window has painted itself
-and is ready.
+"""Getting the image viewer's first open and the first batch's cards ready ahead of time, once
+the window has painted itself and is ready.
 
 A first double-click on an image used to pay for reading the viewer's modules and for Qt's
 first-time set-up of its widgets (their classes, styles, fonts and painting paths). That work is
@@ -7,6 +7,9 @@ done ahead, at idle time, on the GUI thread: Qt builds a class's meta-object whe
 read, and that never happens on a worker. It is done one step per turn of the event loop (a
 module, then building a viewer that is never shown, then drawing it once off screen, then
 letting it go), so a click or a paint that arrives meanwhile waits for one short step at most.
+Before the viewer, a sample card is drawn off screen in each state a render passes through
+(:mod:`studio.ui.card_warmup`): a first batch drew every state for the first time while its
+cards changed many times a second.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ Step = Callable[[], object]
 
 
 class ReadAhead(QObject):
-    """Reads ``modules`` and then warms the viewer (``warm``: steps to run after them; by
-    default :meth:`~studio.ui.image_windows.ImageWindows.warm_steps`) on the GUI thread, one
+    """Reads ``modules`` and then warms the cards and the viewer (``warm``: steps to run after
+    them; by default :meth:`~studio.ui.grid_painting.GridPainting.warm_steps` and
+    :meth:`~studio.ui.image_windows.ImageWindows.warm_steps`) on the GUI thread, one
     step per turn of the event loop, once ``window`` has painted itself and emitted
     ``renderingReady``; once per window. A child of the window that reaches it only as its
     parent (no reference of its own, so a closed window is freed as before). A window never
@@ -49,7 +53,7 @@ class ReadAhead(QObject):
         super().__init__(window)
         self._modules = tuple(modules)
         self._read = read
-        self._warm = warm if warm is not None else _viewer_steps
+        self._warm = warm if warm is not None else _warm_steps
         self._steps: list[Step] = []
         self.painted = False
         self.ready = False
@@ -111,11 +115,11 @@ class ReadAhead(QObject):
         try:
             step()
         except Exception as exc:
-            log.warning("getting the viewer ready ahead failed: %s", exc)
+            log.warning("getting the cards and the viewer ready ahead failed: %s", exc)
             self._steps = []
         self.longest_step = max(self.longest_step, time.perf_counter() - started)
         QTimer.singleShot(0, self, self._next)
 
 
-def _viewer_steps(window: MainWindow) -> Sequence[Step]:
-    return window.image_windows.warm_steps()
+def _warm_steps(window: MainWindow) -> Sequence[Step]:
+    return [*window.grid.warm_steps(), *window.image_windows.warm_steps()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 import shiboken6
 from PySide6.QtCore import (
@@ -124,6 +125,13 @@ class SceneCardDelegate(QStyledItemDelegate):
 
     def card_size(self) -> QSize:
         return QSize(self.card_width, card_height(self.card_width))
+
+    def warm_steps(self, option: QStyleOptionViewItem) -> Sequence[Callable[[], object]]:
+        """Steps that draw a sample card in ``option`` in every state of a render, off screen
+        (:func:`studio.ui.card_warmup.warm_steps`); nothing is kept."""
+        from studio.ui.card_warmup import warm_steps
+
+        return warm_steps(self._card_painter, option)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
                  ) -> QSize:
