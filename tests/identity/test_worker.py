@@ -175,6 +175,20 @@ def test_the_child_runs_below_the_apps_background_threads(process: FaceAnalysisP
         assert theirs > mine + BACKGROUND_NICENESS
 
 
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities only")
+def test_the_child_starts_at_the_lowest_priority() -> None:
+    """Before its interpreter has started (it lowered itself only then: its start-up ran at the
+    priority of the thread that started it, beside a first batch)."""
+    from studio.identity.worker import CHILD_NICENESS, _Child
+
+    child = _Child(CHILD_NICENESS)
+    try:
+        assert child.process.pid is not None
+        assert os.getpriority(os.PRIO_PROCESS, child.process.pid) == 19
+    finally:
+        child.end()
+
+
 # Reads ahead, then starts the child: prints the modules its start read all the same.
 READ_AHEAD = """
 import sys
