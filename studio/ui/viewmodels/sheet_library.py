@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +29,18 @@ from studio.core.fingerprint import Fingerprint
 from studio.core.lifecycle import Approval, JobState
 from studio.core.request import Stage
 from studio.core.sheet import SHEET_SUFFIX, Sheet, save_sheet
-from studio.library import Library, RenderRecord
+from studio.library import AnchorVersion, Library, RenderRecord
 from studio.library.binding import (
     SheetBinding,
     bind_sheet,
     legacy_fingerprint,
-    project_name,
     sheet_name,
 )
 from studio.library.changes import LibraryChange
 from studio.ui.viewmodels.background import Background
 from studio.ui.viewmodels.cells import Cell, Slot, Take
 from studio.ui.viewmodels.changes import LibraryChanges
-from studio.ui.viewmodels.history import AnchorHistoryEntry
+from studio.ui.viewmodels.history import history_entries, read_versions
 from studio.ui.viewmodels.scenes import SceneListModel
 
 log = logging.getLogger("studio.ui.library")
@@ -483,27 +483,13 @@ class SheetLibrary(QObject):
         every render, so older cards can be told apart."""
         if self._closed:
             return
-        sheet: Sheet = self.document.sheet
-        library = self.library
 
-        def read() -> list[Any]:
-            project = library.projects.by_name(project_name(sheet))
-            if project is None:
-                return []
-            for character in library.characters.of_project(project.id):
-                if character.name == sheet.character.name:
-                    return list(library.characters.anchor_versions(character.id))
-            return []
+        def done(versions: list[AnchorVersion]) -> None:
+            self.historyChanged.emit(
+                history_entries(versions, self.document.sheet.character.anchor))
 
-        def done(versions: list[Any]) -> None:
-            versions.sort(key=lambda v: v.version, reverse=True)
-            current = self.document.sheet.character.anchor
-            self.historyChanged.emit([AnchorHistoryEntry(
-                label=f"v{v.version} · {v.created.astimezone():%Y-%m-%d %H:%M}"
-                + (" (current)" if v.anchor == current else ""),
-                anchor=v.anchor, seed=v.seed, negative=v.negative or None) for v in versions])
-
-        self._bg.run(read, done, owner=self, what="Reading the anchor's history")
+        self._bg.run(partial(read_versions, self.library, self.document.sheet), done, owner=self,
+                     what="Reading the anchor's history")
 
     def close(self) -> None:
         self._closed = True
