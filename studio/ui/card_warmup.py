@@ -25,8 +25,8 @@ from studio.ui.card_painting import FRAME, CardPainter
 from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.scenes import Index, Role
 
-#: What each stage shows, step by step: a batch's states in the order a render goes through
-#: them, and the ways it ends (a final out of date once the preview is done).
+#: What the preview and the final show, step by step (and whether the final is out of date): a
+#: batch's states in the order a render goes through them, then the ways a job ends.
 STEPS: tuple[tuple[Slot, Slot, bool], ...] = (
     (Slot(state=JobState.QUEUED, position=2), Slot(), False),
     (Slot(state=JobState.SENDING, provider="offline"), Slot(state=JobState.QUEUED), False),
