@@ -20,6 +20,7 @@ app must call ``multiprocessing.freeze_support()`` first thing in its entry poin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from types import TracebackType
@@ -64,7 +65,6 @@ def import_ahead() -> None:
 
 def _serve(conn: Connection, niceness: int) -> None:
     """The child: answer requests until the app says stop or is gone."""
-    import contextlib
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -107,8 +107,6 @@ def _lower_at_once(pid: int | None, niceness: int) -> None:
     lowest priority), where this is not possible."""
     if not niceness or pid is None or not hasattr(os, "setpriority"):
         return
-    import contextlib
-
     with contextlib.suppress(OSError):  # gone already, or not allowed: it lowers itself
         os.setpriority(os.PRIO_PROCESS, pid,
                        min(19, os.getpriority(os.PRIO_PROCESS, pid) + niceness))

@@ -20,7 +20,7 @@ from PySide6.QtGui import QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from studio.core.lifecycle import Approval, JobState
-from studio.core.sheet_model import Scene
+from studio.core.sheet import Scene
 from studio.ui.card_painting import FRAME, CardPainter
 from studio.ui.viewmodels.cells import Cell, Slot
 from studio.ui.viewmodels.scenes import Index, Role
