@@ -31,11 +31,27 @@ def where(servers: list[FakeComfyUI], prompt_id: str) -> list[int]:
 async def test_twelve_jobs_spread_evenly_over_three_servers(
     comfyui_farm: Start, make_comfyui: Make,
 ) -> None:
-    servers = comfyui_farm(3, run_seconds=0.05)
+    # Servers as fast as each other, made so by finishing their jobs in turn: each freed slot
+    # is refilled on the server that freed it, whatever the machine's speed (a timed run left
+    # one server with 5 and another with 3 on a busy machine).
+    servers = comfyui_farm(3)
+    for server in servers:
+        server.plan(*["hold"] * 4)
     provider = make_comfyui(*servers)
     assert provider.concurrency == 6 and provider.configured
-    results = await asyncio.gather(*(provider.generate(sample_request(seed=i))
-                                     for i in range(12)))
+    jobs = asyncio.gather(*(provider.generate(sample_request(seed=i)) for i in range(12)))
+    for server in servers:
+        await server.until(lambda s: s.count("POST", "/prompt") == 2)
+    for turn in range(6):
+        server = servers[turn % 3]
+        posted = server.count("POST", "/prompt")
+        running = server.running
+        assert running is not None
+        server.release(running)
+        await server.until(lambda s, n=posted: s.count("POST", "/prompt") == n + 1)
+    for server in servers:
+        server.release()
+    results = await jobs
     assert sorted(r.seed_returned for r in results) == list(range(12))
     assert [s.count("POST", "/prompt") for s in servers] == [4, 4, 4]
     assert all(max(s.posts.values()) == 1 for s in servers)
