@@ -8,7 +8,7 @@ changes; the cells themselves stay the model's (the batch reads them through ``c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import replace
 
 from studio.core.lifecycle import JobState
@@ -42,19 +42,23 @@ class RenderBatch:
             if (old, stage) in self._sent:
                 self._sent[(new, stage)] = self._sent.pop((old, stage))
 
-    def follow(self, name: str, old: Slot, new: Slot, stage: Stage) -> None:
-        """A slot that starts work joins the batch; the first one after the grid was idle
-        starts a new batch."""
-        if not new.active or old.active:
+    def follow(self, changes: Iterable[tuple[str, Stage, Slot, Slot]]) -> None:
+        """One update of the cards, as (scene, stage, slot before, slot after), called before
+        the update is made: the slots that start work join the batch, in the order given; the
+        first after the grid was idle starts a new batch. Whether the grid is idle is read once,
+        as the cards stood before the update: cards that start as others end in one update
+        join the batch those others are in, whatever the order the update lists them."""
+        joining = [(name, stage) for name, stage, old, new in changes
+                   if new.active and not old.active]
+        if not joining:
             return
-        key = (name, stage)
         if not self.running():
             self._sent.clear()
             self._started = self.clock()
-        elif key in self._sent:
-            del self._sent[key]  # sent again while the batch runs: at the end of the line
-        self._sent[key] = self._serial
-        self._serial += 1
+        for key in joining:
+            self._sent.pop(key, None)  # sent again while the batch runs: at the end of the line
+            self._sent[key] = self._serial
+            self._serial += 1
 
     def running(self) -> bool:
         return any(self._cell(name).slot(stage).active for name, stage in self._sent

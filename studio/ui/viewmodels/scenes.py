@@ -175,16 +175,15 @@ class SceneListModel(SceneRowMoves, QAbstractListModel):
         """Replace several cells at once (one ``cellsChanged``); unchanged ones are skipped.
         Slots that start work join the batch, and the queued ones are numbered again."""
         changed: dict[str, None] = {}  # in order, each once
-        line_moved = False
-        for name, cell in cells.items():
-            old = self.cell(name)
-            cell = with_distances(cell, self._distances)
-            if old == cell:
-                continue
-            for stage in Stage:
-                before, after = old.slot(stage), cell.slot(stage)
-                self._batch.follow(name, before, after, stage)
-                line_moved |= JobState.QUEUED in (before.state, after.state)
+        updates = {name: new for name, cell in cells.items()
+                   if (new := with_distances(cell, self._distances)) != self.cell(name)}
+        # The batch reads the cards as they stood before the update (see RenderBatch.follow).
+        slots = [(name, stage, self.cell(name).slot(stage), cell.slot(stage))
+                 for name, cell in updates.items() for stage in Stage]
+        self._batch.follow(slots)
+        line_moved = any(JobState.QUEUED in (before.state, after.state)
+                         for _, _, before, after in slots)
+        for name, cell in updates.items():
             self._put(name, cell)
             changed[name] = None
         if line_moved:
