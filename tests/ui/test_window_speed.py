@@ -6,6 +6,7 @@ benchmarks/ui_window.py's."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -316,6 +317,50 @@ def test_a_read_of_the_library_merges_only_the_cards_that_moved(  # type: ignore
     read()
     assert len(merged) == 1 + len(model.names())
     assert {n: model.cell(n) for n in model.names()} == after
+
+
+def test_a_batchs_stores_are_read_together_and_a_verdict_at_once(  # type: ignore[no-untyped-def]
+        make_window, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each render a batch stored was answered with a read of every card (twelve in a batch of
+    48): the stores that follow a read within the spacing are answered by one read once it has
+    passed. A verdict (no job in the announcement) is read at once all the same."""
+    from studio.library.changes import LibraryChange
+    from studio.ui.viewmodels import sheet_library
+
+    monkeypatch.setattr(sheet_library, "READ_SPACING_MS", 2500)
+    window = make_window()
+    model, cards = window.model, window.rendering.sheet_library
+    qtbot.waitUntil(lambda: all(model.cell(n).preview.done for n in model.names()),
+                    timeout=30000)
+    qtbot.waitUntil(lambda: not cards.loading, timeout=20000)
+    qtbot.wait(2600)  # the first start's own reads are past the spacing
+    renders = window.library.renders
+    reads: list[float] = []
+    cells = renders.cells
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(time.monotonic())
+        return cells(*args, **kwargs)
+
+    monkeypatch.setattr(renders, "cells", counting)
+    shown = model.cell(model.names()[0]).preview.render_id
+    assert shown is not None
+    stored = LibraryChange(renders=frozenset({shown}), jobs=frozenset({10_001}))
+    with qtbot.waitSignal(cards.cellsLoaded, timeout=20000):
+        window.library.changes.announce(stored)  # the first: read at once
+    assert len(reads) == 1
+    for _ in range(3):  # the next, each after the read before has ended
+        window.library.changes.announce(stored)
+        qtbot.wait(200)
+    assert len(reads) == 1 and cards.loading  # one read due for the three
+    with qtbot.waitSignal(cards.cellsLoaded, timeout=20000):
+        pass
+    assert len(reads) == 2
+    qtbot.waitUntil(lambda: not cards.loading, timeout=20000)
+    asked = time.monotonic()
+    window.library.changes.announce(LibraryChange(renders=frozenset({shown})))  # a verdict
+    qtbot.waitUntil(lambda: len(reads) == 3, timeout=20000)
+    assert reads[2] - asked < 1.5 < sheet_library.READ_SPACING_MS / 1000
 
 
 def test_a_repaint_paints_only_the_cards_in_it(  # type: ignore[no-untyped-def]
