@@ -42,11 +42,13 @@ written (by ``faulthandler``'s own thread, which needs no interpreter lock) to
 ``DIR/run-<n>.txt``, and ``stack_dumps`` counts them. The GUI thread's own stack shows only
 that it is inside Qt's event loop; the others show what shared the interpreter with it.
 
-The machine's load average when the run started is printed too (``load_average``): the figures
-mean something only on an idle machine. ``--busy N`` measures the render on a machine that is
-not: N other programs keep a core busy each meanwhile (``busy_programs``), as a build or a
-browser would; the window's background threads hold the interpreter lock its thread waits for,
-so how far below the window they run decides how long that wait can get.
+The machine's load average when the run started is printed too (``load_average``), and the
+share of its CPU time a virtual machine's host gave to others while the batch rendered
+(``steal_percent``, per run ``steal_percent_runs``; from /proc/stat, null elsewhere): the figures
+mean something only on an idle machine on a quiet host. ``--busy N`` measures the render on a
+machine that is not: N other programs keep a core busy each meanwhile (``busy_programs``), as a
+build or a browser would; the window's background threads hold the interpreter lock its thread
+waits for, so how far below the window they run decides how long that wait can get.
 
 Run from the repository root.
 """
@@ -170,6 +172,26 @@ server.stop()
 """
 
 
+def cpu_times() -> tuple[int, int] | None:
+    """The machine's CPU time so far as (stolen, all), in clock ticks: time a virtual machine's
+    host gave to others while this one had work (the ``steal`` column of /proc/stat); None
+    where the system does not say."""
+    try:
+        with Path("/proc/stat").open(encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is inside user already)
+    return (fields[7], sum(fields[:8])) if len(fields) >= 8 else None
+
+
+def steal_percent(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of the machine's CPU time stolen between two :func:`cpu_times`."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round(100 * (after[0] - before[0]) / (after[1] - before[1]), 1)
+
+
 def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False,
                  stacks: Path | None = None, image_side: int = 1024) -> dict[str, Any]:
     import faulthandler
@@ -246,6 +268,8 @@ def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False,
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
 
+    stolen: list[tuple[int, int] | None] = [None, None]
+
     async def run() -> float:
         model = window.model
         await asyncio.sleep(0.3)
@@ -261,10 +285,10 @@ def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False,
 
         model.cellsChanged.connect(check)
         window.images.loaded.connect(check)
-        started = time.perf_counter()
+        started, stolen[0] = time.perf_counter(), cpu_times()
         window.actions_by_name["preview_all"].trigger()
         await finished.wait()
-        wall = time.perf_counter() - started
+        wall, stolen[1] = time.perf_counter() - started, cpu_times()
         timer.stop()
         if stack_file is not None:
             faulthandler.cancel_dump_traceback_later()
@@ -294,7 +318,8 @@ def gui_block_ms(tmp: Path, scenes: int, fake_in_process: bool = False,
             "gui_cpu_ms_p99": round(sorted(cpu)[int(len(cpu) * 0.99)] * 1000, 1) if cpu else 0.0,
             "gui_cpu_seconds": round(sum(cpu), 2),
             "render_scenes": scenes, "render_done": done, "render_wall_seconds": round(wall, 2),
-            "render_image_side": image_side}
+            "render_image_side": image_side,
+            "steal_percent": steal_percent(*stolen)}
 
 
 # --------------------------------------------------------------------------- memory
@@ -494,7 +519,8 @@ def render_runs(args: argparse.Namespace) -> dict[str, Any]:
         render_scenes=runs[0]["render_scenes"],
         render_done=min(run["render_done"] for run in runs),
         render_wall_seconds=max(run["render_wall_seconds"] for run in runs),
-        render_image_side=args.image_side)
+        render_image_side=args.image_side,
+        steal_percent_runs=[run["steal_percent"] for run in runs])
     if args.stacks is not None:
         out["stack_dumps"] = sum(run["stack_dumps"] for run in runs)
     return out
