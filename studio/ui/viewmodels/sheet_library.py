@@ -98,6 +98,7 @@ def _picked(library: Library, scene_id: int, stage: Stage) -> int | None:
     render = library.renders.get(picked)
     return picked if render.usable and render.trashed is None else None
 
+
 #: The least time, in milliseconds, from one read of the sheet's renders to the next that a
 #: batch's stores ask for. A batch stores a render every moment and each store was answered
 #: with a read of every card (a worker building every scene's records, then a merge on the GUI
@@ -106,7 +107,7 @@ def _picked(library: Library, scene_id: int, stage: Stage) -> int | None:
 #: it comes out meanwhile: the render queue's events carry it). A verdict, star, trash or
 #: restore is read at once. Spaced, the window's longest wait while 48 scenes rendered was
 #: under 16 ms in 12 of 30 runs against 7 of 30 (median 17.0 ms against 19.4; interleaved runs
-#: of benchmarks/ui_window.py).
+#: of benchmarks/ui_window.py while the host took CPU time); on a quiet host both were near 9 ms.
 READ_SPACING_MS = 1000
 
 
