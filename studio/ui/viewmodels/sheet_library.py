@@ -9,7 +9,8 @@ are written to the library and come back the same way: the library is the one co
 A cell shows the take picked for it, else its latest render. When a batch of several takes of a
 scene is rendered while none is picked, the first take to finish is picked (stored in the library,
 so the card, ``studio status`` and the finals made from it agree), and the takes finishing after
-it join the filmstrip instead of taking the card over one after another.
+it join the filmstrip instead of taking the card over one after another. What a read finds and
+how a card takes it in are :mod:`studio.ui.viewmodels.stored_cells`'s.
 """
 
 from __future__ import annotations
@@ -18,85 +19,35 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.core.fingerprint import Fingerprint
-from studio.core.lifecycle import Approval, JobState
+from studio.core.lifecycle import Approval
 from studio.core.request import Stage
 from studio.core.sheet import SHEET_SUFFIX, Sheet, save_sheet
 from studio.library import AnchorVersion, Library, RenderRecord
-from studio.library.binding import (
-    SheetBinding,
-    bind_sheet,
-    legacy_fingerprint,
-    sheet_name,
-)
+from studio.library.binding import SheetBinding, bind_sheet, sheet_name
 from studio.library.changes import LibraryChange
 from studio.ui.viewmodels.background import Background
-from studio.ui.viewmodels.cells import Cell, Slot, Take
+from studio.ui.viewmodels.cells import Cell
 from studio.ui.viewmodels.changes import LibraryChanges
 from studio.ui.viewmodels.history import history_entries, read_versions
 from studio.ui.viewmodels.scenes import SceneListModel
+from studio.ui.viewmodels.stored_cells import (
+    StoredCell,
+    merge_cell,
+    picked_take,
+    read_stored_cells,
+)
 
 log = logging.getLogger("studio.ui.library")
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^\w]+", "-", text.strip().lower()).strip("-_") or "sheet"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCell:
-    """A scene's renders as the library holds them (the latest usable, live one per stage)."""
-
-    renders: dict[Stage, RenderRecord]
-    made_with: dict[Stage, Fingerprint | None]
-    takes: dict[Stage, tuple[Take, ...]] = field(default_factory=dict)
-    #: The stages whose render is the take picked for the cell.
-    chosen: set[Stage] = field(default_factory=set)
-
-
-def merge_cell(shown: Cell, stored: StoredCell | None) -> Cell:
-    """The card for ``stored`` renders, keeping what only the render queue knows: a job in
-    flight, and a failure, cancellation or uncertain job of this session (their sentences)."""
-    stored = stored or StoredCell({}, {})
-    slots = {}
-    for stage in Stage:
-        slot = shown.slot(stage)
-        render = stored.renders.get(stage)
-        if slot.active or slot.state in (JobState.FAILED, JobState.CANCELLED,
-                                         JobState.UNCERTAIN):
-            # The queue owns the state; the image under it follows the library.
-            slots[stage] = replace(slot, image=render.image_path if render else None,
-                                   render_id=render.id if render else None,
-                                   takes=stored.takes.get(stage, ()),
-                                   chosen=stage in stored.chosen,
-                                   approval=render.approval if render else Approval.NONE,
-                                   star=render.star if render else False)
-        elif render is None:
-            slots[stage] = Slot()
-        else:
-            slots[stage] = Slot(JobState.DONE, image=render.image_path, render_id=render.id,
-                                made_with=stored.made_with.get(stage), provider=render.provider,
-                                model=render.model, cost=render.cost,
-                                takes=stored.takes.get(stage, ()),
-                                chosen=stage in stored.chosen, approval=render.approval,
-                                star=render.star)
-    return Cell(preview=slots[Stage.PREVIEW], final=slots[Stage.FINAL])
-
-
-def _picked(library: Library, scene_id: int, stage: Stage) -> int | None:
-    """The take picked for the cell while it can be shown (usable, not in the trash)."""
-    picked = library.renders.chosen_take(scene_id, stage)
-    if picked is None:
-        return None
-    render = library.renders.get(picked)
-    return picked if render.usable and render.trashed is None else None
 
 
 #: The least time, in milliseconds, from one read of the sheet's renders to the next that a
@@ -284,57 +235,11 @@ class SheetLibrary(QObject):
         before = {name: last[0] for name, last in self._merged.items()}
 
         def read() -> tuple[int | None, dict[str, StoredCell], set[str]]:
-            record, out = read_cells()
+            record, out = read_stored_cells(library, sheet, catalog, path, aliases,
+                                            first_takes, held)
             moved = {name for name in out.keys() | before.keys()
                      if before.get(name) != out.get(name)}
             return record, out, moved
-
-        def read_cells() -> tuple[int | None, dict[str, StoredCell]]:
-            record = library.sheets.for_file(str(path))
-            if record is None:
-                return None, {}
-            out: dict[str, StoredCell] = {}
-            counts = library.renders.take_counts(record.id)
-            for cell in library.renders.cells(record.id):
-                render = cell.render
-                name = aliases.get(cell.scene.name, cell.scene.name)
-                stored = out.setdefault(name, StoredCell({}, {}))
-                known = stored.renders.get(cell.stage)
-                if known is not None and (known.created, known.id) > (render.created, render.id):
-                    continue  # the scene's record under its new name has a newer one
-                made_with = render.fingerprint
-                scene = sheet.scene(name)
-                if made_with is None and scene is not None:
-                    # Made before fingerprints were kept: what its record proves.
-                    made_with = legacy_fingerprint(library, sheet, scene, render, catalog)
-                stored.renders[cell.stage] = render
-                stored.made_with[cell.stage] = made_with
-                if counts.get((cell.scene.id, cell.stage), 0) > 1:
-                    takes = library.renders.takes(cell.scene.id, cell.stage)
-                    stored.takes[cell.stage] = tuple(
-                        Take(t.id, t.image_path, t.seed_requested) for t in takes)
-                    picked = _picked(library, cell.scene.id, cell.stage)
-                    first = first_takes.get((name, cell.stage))
-                    if picked is None and first is not None:
-                        # Being picked: show it already, not the latest take.
-                        picked = first if any(t.id == first for t in takes) else None
-                    # The cell read above may predate the pick (a take picked between the
-                    # reads): the picked take is what the card shows, never the latest.
-                    if picked is not None and picked != render.id:
-                        render = next((t for t in takes if t.id == picked), render)
-                        stored.renders[cell.stage] = render
-                        stored.made_with[cell.stage] = render.fingerprint
-                    if picked == render.id:
-                        stored.chosen.add(cell.stage)
-                key = (name, cell.stage)
-                if key in held and cell.stage not in stored.chosen:  # (a first take ends it)
-                    # Takes under way, none heard of yet: the card keeps what it showed.
-                    keep = held[key]
-                    if keep is None:
-                        del stored.renders[cell.stage]
-                    elif keep != render.id:
-                        stored.renders[cell.stage] = library.renders.get(keep)
-            return record.id, out
 
         self._bg.run(read, lambda result: self._loaded(path, *result), self._load_failed,
                      owner=self, what="Reading the sheet's renders")
@@ -445,7 +350,7 @@ class SheetLibrary(QObject):
         library = self.library
 
         def pick() -> None:
-            if _picked(library, scene_id, stage) is None:
+            if picked_take(library, scene_id, stage) is None:
                 library.renders.choose_take(render.id)
 
         def done(_result: object = None) -> None:
